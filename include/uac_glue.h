@@ -1,0 +1,46 @@
+/*
+ * The narrow C API between the Kamailio glue (kamailio-glue/glue.c) and Rust.
+ * Only what Rust cannot reach directly: macros, static inline functions and
+ * varargs logging. Everything here is declared for bindgen as well.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef UAC_GLUE_H
+#define UAC_GLUE_H
+
+#include <stddef.h>
+
+struct sip_msg;
+struct rr_binds;
+struct tm_binds;
+struct dlg_binds;
+struct pv_spec;
+typedef struct _str str;
+
+/* logging: level check first, user text always passed as an argument */
+int uacg_log_enabled(int level);
+void uacg_log(int level, const char *text, int len);
+
+/* private (per-process) memory, as Kamailio's pkg_malloc/pkg_free macros */
+void *uacg_pkg_malloc(size_t size);
+void uacg_pkg_free(void *p);
+
+/* the current route type (get_route_type() macro) */
+int uacg_route_type(void);
+
+/* the static inline API loaders of the rr, tm and dialog modules */
+int uacg_load_rr_api(struct rr_binds *rrb);
+int uacg_load_tm_api(struct tm_binds *tmb);
+int uacg_load_dlg_api(struct dlg_binds *dlgb);
+
+/* parse_headers(msg, HDR_TO_F, 0): 0 when the To header is parsed */
+int uacg_parse_to(struct sip_msg *msg);
+
+/* pv_parse_spec() macro */
+int uacg_pv_parse_spec(str *in, struct pv_spec *sp);
+
+/* msg->id and msg->pid identify one message in one process */
+unsigned int uacg_msg_id(struct sip_msg *msg);
+int uacg_msg_pid(struct sip_msg *msg);
+
+#endif

@@ -1,0 +1,83 @@
+/*
+ * C glue for the Rust uac module: what Rust cannot call directly.
+ * Compiled by build.rs with exactly the installed core's -D flags.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "core/sr_module.h"
+#include "core/dprint.h"
+#include "core/route.h"
+#include "core/pvar.h"
+#include "core/mem/mem.h"
+#include "core/parser/msg_parser.h"
+#include "modules/tm/tm_load.h"
+#include "modules/rr/api.h"
+#include "modules/dialog/dlg_load.h"
+
+#include "uac_glue.h"
+
+/* module_version, module_flags, module_interface_ver: the core compares the
+ * first two with its own strings before it accepts the module. */
+MODULE_VERSION
+
+int uacg_log_enabled(int level)
+{
+	return is_printable(level);
+}
+
+void uacg_log(int level, const char *text, int len)
+{
+	LOG(level, "%.*s\n", len, text);
+}
+
+void *uacg_pkg_malloc(size_t size)
+{
+	return pkg_malloc(size);
+}
+
+void uacg_pkg_free(void *p)
+{
+	pkg_free(p);
+}
+
+int uacg_route_type(void)
+{
+	return get_route_type();
+}
+
+int uacg_load_rr_api(struct rr_binds *rrb)
+{
+	return load_rr_api(rrb);
+}
+
+int uacg_load_tm_api(struct tm_binds *tmb)
+{
+	return load_tm_api(tmb);
+}
+
+int uacg_load_dlg_api(struct dlg_binds *dlgb)
+{
+	return load_dlg_api(dlgb);
+}
+
+int uacg_parse_to(struct sip_msg *msg)
+{
+	if(msg->to == NULL && (parse_headers(msg, HDR_TO_F, 0) != 0 || msg->to == NULL))
+		return -1;
+	return 0;
+}
+
+int uacg_pv_parse_spec(str *in, struct pv_spec *sp)
+{
+	return pv_parse_spec(in, sp) == NULL ? -1 : 0;
+}
+
+unsigned int uacg_msg_id(struct sip_msg *msg)
+{
+	return msg->id;
+}
+
+int uacg_msg_pid(struct sip_msg *msg)
+{
+	return msg->pid;
+}
