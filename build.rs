@@ -43,6 +43,8 @@ fn main() {
         .flag_if_supported("-Wno-unused-parameter")
         .flag_if_supported("-Wno-sign-compare")
         .flag_if_supported("-Wno-missing-field-initializers")
+        // The host headers warn a lot under -Wextra; they are not ours to fix.
+        .warnings(false)
         .define("MOD_NAME", Some("\"uac\""));
     for (k, v) in &defines {
         glue.define(k, v.as_deref());
@@ -61,9 +63,10 @@ fn main() {
         .allowlist_function("uacg_.*")
         .allowlist_function("parse_from_header|parse_headers|parse_to_header")
         .allowlist_function("del_lump|anchor_lump|insert_new_lump_after|insert_new_lump_before|remove_lump")
-        .allowlist_function("fixup_spve_spve|fixup_free_spve_spve|fixup_get_svalue")
+        .allowlist_function("fixup_spve_spve|fixup_free_spve_spve|get_str_fparam")
         .allowlist_function("pv_parse_spec2|pv_get_avp_name|add_avp|search_first_avp|destroy_avp")
         .allowlist_function("sr_kemi_modules_add")
+        .allowlist_type("gparam_p|fparam_t")
         .allowlist_type("sip_msg|to_body|hdr_field|lump|module_exports|cmd_export_t|param_export_t")
         .allowlist_type("sr_kemi_t|rr_binds|tm_binds|dlg_binds|dlg_cb_params|pv_spec_t|tmcb_params|cell")
         .allowlist_var("FL_USE_UAC_FROM|FL_USE_UAC_TO|REQUEST_ROUTE|BRANCH_ROUTE|FAILURE_ROUTE|ONREPLY_ROUTE|ANY_ROUTE")
@@ -285,6 +288,9 @@ fn check_version_strings(src: &Path, defines: &Defines, core: &CoreInfo, out: &P
         s
     };
     let (v, f) = (get("UACRS_VERSION "), get("UACRS_FLAGS "));
+    // The module exports these two strings (src/kamailio/version.rs).
+    println!("cargo:rustc-env=UAC_MODULE_VERSION={v}");
+    println!("cargo:rustc-env=UAC_MODULE_FLAGS={f}");
     assert_eq!(
         v, core.version,
         "module version from the source tree differs from the installed core's"

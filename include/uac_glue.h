@@ -14,7 +14,7 @@ struct sip_msg;
 struct rr_binds;
 struct tm_binds;
 struct dlg_binds;
-struct pv_spec;
+struct _pv_spec;
 typedef struct _str str;
 
 /* logging: level check first, user text always passed as an argument */
@@ -37,7 +37,7 @@ int uacg_load_dlg_api(struct dlg_binds *dlgb);
 int uacg_parse_to(struct sip_msg *msg);
 
 /* pv_parse_spec() macro */
-int uacg_pv_parse_spec(str *in, struct pv_spec *sp);
+int uacg_pv_parse_spec(str *in, struct _pv_spec *sp);
 
 /* msg->id and msg->pid identify one message in one process */
 unsigned int uacg_msg_id(struct sip_msg *msg);

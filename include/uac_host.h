@@ -19,5 +19,6 @@
 #include "modules/tm/h_table.h"
 #include "modules/rr/api.h"
 #include "modules/dialog/dlg_load.h"
+#include "modules/dialog/dlg_hash.h"
 
 #include "uac_glue.h"

@@ -16,10 +16,6 @@
 
 #include "uac_glue.h"
 
-/* module_version, module_flags, module_interface_ver: the core compares the
- * first two with its own strings before it accepts the module. */
-MODULE_VERSION
-
 int uacg_log_enabled(int level)
 {
 	return is_printable(level);
@@ -67,7 +63,7 @@ int uacg_parse_to(struct sip_msg *msg)
 	return 0;
 }
 
-int uacg_pv_parse_spec(str *in, struct pv_spec *sp)
+int uacg_pv_parse_spec(str *in, struct _pv_spec *sp)
 {
 	return pv_parse_spec(in, sp) == NULL ? -1 : 0;
 }

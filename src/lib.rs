@@ -4,4 +4,5 @@
 //! pointers; `kamailio` holds the export tables and the entry points.
 
 pub mod host;
+pub mod kamailio;
 pub mod replace;

@@ -1,1 +1,51 @@
+//! The only place that touches raw host pointers. Each `unsafe` block says why it
+//! is sound; everything above this layer works on safe wrappers.
+
+pub mod avp;
+pub mod dlg;
 pub mod ffi;
+pub mod guard;
+pub mod log;
+pub mod lumps;
+pub mod msg;
+pub mod rr;
+pub mod tm;
+
+use ffi::str_;
+
+/// Views a host `str` as bytes (empty for a NULL pointer).
+///
+/// # Safety
+/// `s.s` must point to `s.len` readable bytes that outlive the returned slice.
+pub unsafe fn str_bytes<'a>(s: &str_) -> &'a [u8] {
+    if s.s.is_null() || s.len <= 0 {
+        return &[];
+    }
+    // SAFETY: the caller guarantees s.s..s.s+len is readable for 'a.
+    unsafe { std::slice::from_raw_parts(s.s as *const u8, s.len as usize) }
+}
+
+/// A host `str` that borrows Rust bytes, for passing to host functions that copy
+/// or only read it.
+pub fn str_of(b: &[u8]) -> str_ {
+    str_ { s: b.as_ptr() as *mut _, len: b.len() as i32 }
+}
+
+/// Copies bytes into pkg memory, for host data that Kamailio frees with pkg_free
+/// (lump contents). Returns NULL when pkg memory is exhausted.
+pub fn pkg_dup(b: &[u8]) -> *mut std::os::raw::c_char {
+    // SAFETY: uacg_pkg_malloc is pkg_malloc; we write only b.len() bytes into it.
+    unsafe {
+        let p = ffi::uacg_pkg_malloc(b.len().max(1)) as *mut u8;
+        if !p.is_null() {
+            std::ptr::copy_nonoverlapping(b.as_ptr(), p, b.len());
+        }
+        p as *mut _
+    }
+}
+
+/// The route type the script is running now (REQUEST_ROUTE, BRANCH_ROUTE, ...).
+pub fn route_type() -> i32 {
+    // SAFETY: reads the core's global route_type.
+    unsafe { ffi::uacg_route_type() }
+}

@@ -1,0 +1,30 @@
+# Builds build/kamailio/uac.so from the Rust crate.
+# `make` - the module; `make test` - set up and run every test;
+# `make run` - Kamailio with the module and examples/uac-replace.cfg.
+
+CARGO ?= cargo
+MODULE := build/kamailio/uac.so
+
+.PHONY: all module test check run clean bench
+
+all: module
+
+module:
+	$(CARGO) build --release
+	mkdir -p build/kamailio
+	cp target/release/libuac.so $(MODULE)
+
+check: module
+	$(CARGO) fmt --check
+	$(CARGO) clippy --release --all-targets -- -D warnings
+
+# Unit tests, then the integration tests that start the real kamailio.
+test: module
+	$(CARGO) test --release -- --test-threads=1
+
+run: module
+	scripts/run-example
+
+clean:
+	$(CARGO) clean
+	rm -rf build

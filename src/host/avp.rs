@@ -1,0 +1,54 @@
+//! AVPs that keep the original From/To for the replies (`restore_*_avp`).
+
+use super::ffi::{self, int_str, pv_spec_t};
+use super::{str_bytes, str_of};
+
+/// A parsed AVP name, fixed at mod_init.
+#[derive(Clone, Copy)]
+pub struct AvpName {
+    name: int_str,
+    flags: u16,
+}
+
+// SAFETY: the name is either an integer or a str pointing at pkg memory that the
+// core allocated at start-up and never frees; it is only read afterwards.
+unsafe impl Send for AvpName {}
+unsafe impl Sync for AvpName {}
+
+impl AvpName {
+    /// Parses `$avp(name)`; errors for anything that is not an AVP.
+    pub fn parse(spec: &[u8]) -> Result<AvpName, String> {
+        let mut s = str_of(spec);
+        let mut pv = pv_spec_t::default();
+        // SAFETY: pv_parse_spec reads s and fills pv; the core keeps what it
+        // allocates for the name for the process lifetime.
+        unsafe {
+            if ffi::uacg_pv_parse_spec(&mut s, &mut pv) != 0 || pv.type_ != ffi::_pv_type_PVT_AVP {
+                return Err(format!("malformed or non AVP {} AVP definition", String::from_utf8_lossy(spec)));
+            }
+            let mut name = int_str::default();
+            let mut flags: u16 = 0;
+            if ffi::pv_get_avp_name(std::ptr::null_mut(), &mut pv.pvp, &mut name, &mut flags) != 0 {
+                return Err(format!("[{}]- invalid AVP definition", String::from_utf8_lossy(spec)));
+            }
+            Ok(AvpName { name, flags: flags | ffi::AVP_VAL_STR as u16 })
+        }
+    }
+
+    pub fn add(&self, val: &[u8]) {
+        let v = int_str { s: str_of(val) };
+        // SAFETY: add_avp copies the value into the current AVP list.
+        unsafe { ffi::add_avp(self.flags as u32, self.name, v) };
+    }
+
+    /// The most recently added value, copied.
+    pub fn first(&self) -> Option<Vec<u8>> {
+        let mut v = int_str::default();
+        // SAFETY: search_first_avp writes v for a found AVP; string values point
+        // into the AVP, which lives until the list is reset; we copy at once.
+        unsafe {
+            let a = ffi::search_first_avp(self.flags as u32, self.name, &mut v, std::ptr::null_mut());
+            (!a.is_null()).then(|| str_bytes(&v.s).to_vec())
+        }
+    }
+}

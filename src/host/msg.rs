@@ -1,0 +1,183 @@
+//! A safe view of one `struct sip_msg` for the duration of a script function or
+//! callback.
+
+use super::ffi::{self, hdr_field, sip_msg, to_body};
+use super::str_bytes;
+use crate::replace::header::HeaderSpans;
+
+/// Which identity header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    From,
+    To,
+}
+
+impl Which {
+    pub fn name(self) -> &'static str {
+        match self {
+            Which::From => "from",
+            Which::To => "to",
+        }
+    }
+    /// The msg_flags bit the stock module sets once it changed this header.
+    pub fn flag(self) -> u32 {
+        match self {
+            Which::From => ffi::FL_USE_UAC_FROM,
+            Which::To => ffi::FL_USE_UAC_TO,
+        }
+    }
+    pub fn from_flag(f: u32) -> Option<Which> {
+        match f {
+            ffi::FL_USE_UAC_FROM => Some(Which::From),
+            ffi::FL_USE_UAC_TO => Some(Which::To),
+            _ => None,
+        }
+    }
+}
+
+/// A parsed From/To header: where its parts are in the message buffer.
+pub struct IdentityHeader<'m> {
+    pub buf: &'m [u8],
+    pub spans: HeaderSpans,
+    pub uri: &'m [u8],
+    pub display: &'m [u8],
+    pub tag: &'m [u8],
+    pub body_start: *const u8,
+}
+
+impl IdentityHeader<'_> {
+    /// Header body from its start through the URI and a closing `>`.
+    pub fn through_uri(&self) -> &[u8] {
+        let start = self.spans.body_start;
+        let len = crate::replace::header::through_uri_len(
+            self.buf,
+            start,
+            self.spans.uri.0 + self.spans.uri.1,
+        );
+        &self.buf[start..start + len]
+    }
+}
+
+pub struct SipMsg {
+    raw: *mut sip_msg,
+}
+
+impl SipMsg {
+    /// # Safety
+    /// `raw` must be a valid message the host handed us for the current call.
+    pub unsafe fn from_raw(raw: *mut sip_msg) -> Option<SipMsg> {
+        (!raw.is_null()).then_some(SipMsg { raw })
+    }
+
+    pub fn raw(&self) -> *mut sip_msg {
+        self.raw
+    }
+
+    pub fn is_request(&self) -> bool {
+        // SAFETY: raw is valid (from_raw contract).
+        unsafe { (*self.raw).first_line.type_ == ffi::SIP_REQUEST as i16 }
+    }
+
+    pub fn flags(&self) -> u32 {
+        // SAFETY: as above.
+        unsafe { (*self.raw).msg_flags }
+    }
+
+    pub fn set_flag(&self, f: u32) {
+        // SAFETY: as above; msg_flags is a plain field of the message.
+        unsafe { (*self.raw).msg_flags |= f }
+    }
+
+    /// (id, pid): identifies this message in this process.
+    pub fn ctx_id(&self) -> (u32, i32) {
+        // SAFETY: as above.
+        unsafe { (ffi::uacg_msg_id(self.raw), ffi::uacg_msg_pid(self.raw)) }
+    }
+
+    pub fn buf(&self) -> &[u8] {
+        // SAFETY: buf holds len bytes for the message's lifetime.
+        unsafe {
+            let m = &*self.raw;
+            std::slice::from_raw_parts(m.buf as *const u8, m.len as usize)
+        }
+    }
+
+    /// Parses the From or To header; None when it is missing or malformed.
+    pub fn identity(&self, which: Which) -> Option<IdentityHeader<'_>> {
+        // SAFETY: the parse functions take the valid message; the header and its
+        // parsed body then live as long as the message.
+        unsafe {
+            let hdr: *mut hdr_field = match which {
+                Which::From => {
+                    if ffi::parse_from_header(self.raw) < 0 {
+                        return None;
+                    }
+                    (*self.raw).from
+                }
+                Which::To => {
+                    if ffi::uacg_parse_to(self.raw) < 0 {
+                        return None;
+                    }
+                    (*self.raw).to
+                }
+            };
+            if hdr.is_null() || (*hdr).parsed.is_null() {
+                return None;
+            }
+            self.header_view(hdr)
+        }
+    }
+
+    /// The From or To header only if already parsed: for the transaction's copy
+    /// of a request in shared memory, which must not be parsed into pkg memory.
+    pub fn identity_parsed(&self, which: Which) -> Option<IdentityHeader<'_>> {
+        // SAFETY: we only read header pointers the parser has already set.
+        unsafe {
+            let hdr = match which {
+                Which::From => (*self.raw).from,
+                Which::To => (*self.raw).to,
+            };
+            if hdr.is_null() || (*hdr).parsed.is_null() {
+                return None;
+            }
+            self.header_view(hdr)
+        }
+    }
+
+    /// # Safety
+    /// `hdr` must be a From/To header of this message with a parsed to_body.
+    unsafe fn header_view(&self, hdr: *mut hdr_field) -> Option<IdentityHeader<'_>> {
+        let buf = self.buf();
+        let base = buf.as_ptr() as usize;
+        // SAFETY: caller contract.
+        let (h, body) = unsafe { (&*hdr, &*((*hdr).parsed as *const to_body)) };
+        let off = |p: *const i8| (p as usize).checked_sub(base).filter(|o| *o <= buf.len());
+        let uri_off = off(body.uri.s)?;
+        let uri_len = body.uri.len as usize;
+        if uri_len == 0 || uri_off + uri_len > buf.len() {
+            return None;
+        }
+        let display = if body.display.len > 0 {
+            Some((off(body.display.s)?, body.display.len as usize))
+        } else {
+            None
+        };
+        let spans = HeaderSpans {
+            name_end: off(h.name.s)? + h.name.len as usize,
+            body_start: off(body.body.s)?,
+            display,
+            uri: (uri_off, uri_len),
+        };
+        // SAFETY: all these point into the message buffer (checked above for uri).
+        unsafe {
+            Some(IdentityHeader {
+                buf,
+                uri: &buf[uri_off..uri_off + uri_len],
+                display: str_bytes(&body.display),
+                tag: str_bytes(&body.tag_value),
+                body_start: body.body.s as *const u8,
+                spans,
+            })
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! The rr module's API: adding our Record-Route parameter, direction of an
+//! in-dialog request, and the loose-route callback.
+
+use super::ffi::{self, rr_binds, sip_msg, str_};
+use super::msg::SipMsg;
+use super::str_of;
+use once_cell::sync::OnceCell;
+
+static RR: OnceCell<rr_binds> = OnceCell::new();
+
+/// Loads the rr API (mod_init, before fork). Fails when rr is not loaded.
+pub fn load() -> Result<(), String> {
+    let mut b = rr_binds::default();
+    // SAFETY: the glue calls rr's load_rr_api into our zeroed struct.
+    if unsafe { ffi::uacg_load_rr_api(&mut b) } != 0 {
+        return Err("can't load RR API - is the rr module loaded?".into());
+    }
+    let _ = RR.set(b);
+    Ok(())
+}
+
+fn api() -> Result<&'static rr_binds, String> {
+    RR.get().ok_or_else(|| "RR API not loaded".to_string())
+}
+
+/// `modparam("rr", "append_fromtag", 1)` is on.
+pub fn append_fromtag() -> bool {
+    RR.get().is_some_and(|b| b.append_fromtag != 0)
+}
+
+/// Adds `;name=value` to the Record-Route of this request.
+pub fn add_param(msg: &SipMsg, param: &[u8]) -> Result<(), String> {
+    let f = api()?.add_rr_param.ok_or("rr API has no add_rr_param")?;
+    let mut s = str_of(param);
+    // SAFETY: rr copies the parameter (static buffer or lump) before returning.
+    if unsafe { f(msg.raw(), &mut s) } != 0 {
+        return Err("add_rr_param failed".into());
+    }
+    Ok(())
+}
+
+/// True when the in-dialog request flows from callee to caller.
+pub fn is_upstream(msg: &SipMsg) -> bool {
+    let Some(f) = RR.get().and_then(|b| b.is_direction) else { return false };
+    // SAFETY: valid message; is_direction reads the ftag param and the From tag.
+    unsafe { f(msg.raw(), ffi::RR_FLOW_UPSTREAM as i32) == 0 }
+}
+
+pub type RrCallback = unsafe extern "C" fn(*mut sip_msg, *mut str_, *mut std::ffi::c_void);
+
+/// Runs `cb` for every request that loose_route() routes by one of our Route headers.
+pub fn register_callback(cb: RrCallback) -> Result<(), String> {
+    let f = api()?.register_rrcb.ok_or("rr API has no register_rrcb")?;
+    // SAFETY: cb is a plain function valid for the process lifetime.
+    if unsafe { f(Some(cb), std::ptr::null_mut()) } != 0 {
+        return Err("failed to install RR callback".into());
+    }
+    Ok(())
+}

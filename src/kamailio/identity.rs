@@ -1,0 +1,412 @@
+//! uac_replace_from/to and uac_restore_from/to, the Record-Route callback, the
+//! reply callback and the dialog callbacks: the stock module's behaviour on top
+//! of the host wrappers, with the repeat-call support the stock module lacks.
+
+use super::params::{config, RestoreMode};
+use crate::host::dlg::{self, Dialog};
+use crate::host::ffi::{self, cell, dlg_cb_params, dlg_cell, sip_msg, str_, tmcb_params};
+use crate::host::guard::guarded;
+use crate::host::lumps::{self, OwnLump};
+use crate::host::msg::{SipMsg, Which};
+use crate::host::{route_type, rr, tm};
+use crate::replace::header::{display_edits, Edit};
+use crate::replace::{route_params, rr_codec, validate};
+use crate::{dbg, err, info, warn};
+use std::cell::RefCell;
+
+/// Dialog variable names, as the stock module stores them (uri, new uri,
+/// display, new display), so dialogs survive a switch between the modules.
+fn dlg_vars(which: Which) -> [&'static [u8]; 4] {
+    match which {
+        Which::From => [b"_uac_fu", b"_uac_funew", b"_uac_fdp", b"_uac_fdpnew"],
+        Which::To => [b"_uac_to", b"_uac_tonew", b"_uac_tdp", b"_uac_tdpnew"],
+    }
+}
+
+/// What an earlier uac_replace_* did to the request being processed now, so that
+/// a second call can undo it. Per process: each worker handles its own messages.
+struct Applied {
+    ctx: (u32, i32),
+    route: i32,
+    which: Which,
+    display: Vec<OwnLump>,
+    uri: Vec<OwnLump>,
+}
+
+thread_local! {
+    static APPLIED: RefCell<Vec<Applied>> = const { RefCell::new(Vec::new()) };
+    /// The Route parameters loose_route() matched for the current request.
+    static ROUTED: RefCell<Option<((u32, i32), Vec<u8>)>> = const { RefCell::new(None) };
+}
+
+fn hdr_name(which: Which) -> &'static str {
+    match which {
+        Which::From => "FROM",
+        Which::To => "TO",
+    }
+}
+
+/// uac_replace_from/to. `display`: None leaves it, empty removes it. `uri`: None
+/// or empty leaves it.
+pub fn replace(msg: &SipMsg, which: Which, display: Option<&[u8]>, uri: Option<&[u8]>) -> Result<(), String> {
+    let cfg = config();
+    let uri = uri.filter(|u| !u.is_empty());
+    if let Some(d) = display.filter(|d| !d.is_empty()) {
+        validate::check_display(d)?;
+    }
+    if let Some(u) = uri {
+        validate::check_uri(u)?;
+    }
+    let hdr = msg
+        .identity(which)
+        .ok_or_else(|| format!("failed to find/parse {} hdr", hdr_name(which)))?;
+
+    // In auto mode the URI can only change on the initial request: a sequential
+    // one would break what the Record-Route parameter restores.
+    if cfg.restore_mode == RestoreMode::Auto && uri.is_some() {
+        let to = msg.identity(Which::To).ok_or("failed to parse TO hdr")?;
+        if !to.tag.is_empty() {
+            return Err(format!(
+                "decline {} replacing in sequential request in auto mode (has TO tag)",
+                hdr_name(which)
+            ));
+        }
+    }
+
+    // A second call on the same request replaces what the first one did.
+    let ctx = msg.ctx_id();
+    let route = route_type();
+    let previous = APPLIED.with(|a| {
+        let mut a = a.borrow_mut();
+        a.retain(|x| x.ctx == ctx);
+        a.iter().position(|x| x.route == route && x.which == which).map(|i| a.remove(i))
+    });
+    let repeat = previous.is_some();
+    let (mut keep_display, mut keep_uri) = (Vec::new(), Vec::new());
+    if let Some(prev) = previous {
+        info!("uac_replace_{}() called again on this request: the last call wins", which.name());
+        if display.is_some() {
+            lumps::remove(msg, &prev.display);
+        } else {
+            keep_display = prev.display;
+        }
+        if uri.is_some() {
+            lumps::remove(msg, &prev.uri);
+        } else {
+            keep_uri = prev.uri;
+        }
+    }
+
+    let avp = match which {
+        Which::From => cfg.from_avp.as_ref(),
+        Which::To => cfg.to_avp.as_ref(),
+    };
+    if let (Some(avp), false) = (avp, repeat) {
+        avp.add(hdr.through_uri());
+    }
+
+    let mut display_lumps = Vec::new();
+    let mut uri_lumps = Vec::new();
+    let mut applied = Ok(());
+    if let Some(d) = display {
+        applied = lumps::apply(msg, &display_edits(hdr.buf, &hdr.spans, d), &mut display_lumps);
+    }
+    if let (Some(u), true) = (uri, applied.is_ok()) {
+        let (offset, len) = hdr.spans.uri;
+        let edit = Edit::Replace { offset, len, text: u.to_vec() };
+        applied = lumps::apply(msg, &[edit], &mut uri_lumps);
+    }
+    if let Err(e) = applied {
+        lumps::remove(msg, &display_lumps);
+        lumps::remove(msg, &uri_lumps);
+        return Err(e);
+    }
+    APPLIED.with(|a| {
+        a.borrow_mut().push(Applied {
+            ctx,
+            route,
+            which,
+            display: if display.is_some() { display_lumps } else { keep_display },
+            uri: if uri.is_some() { uri_lumps } else { keep_uri },
+        })
+    });
+
+    let Some(new_uri) = uri else { return Ok(()) };
+    if cfg.restore_mode == RestoreMode::None {
+        return Ok(());
+    }
+    let old_uri = hdr.uri;
+    match Dialog::of(msg) {
+        Some(dlg) => store_in_dialog(&dlg, which, old_uri, hdr.display, new_uri, display)?,
+        None => {
+            if !rr::append_fromtag() {
+                return Err("'append_fromtag' RR param is not enabled! - required by AUTO restore mode".into());
+            }
+            let value = rr_codec::encode(old_uri, new_uri, &cfg.passwd)
+                .map_err(|e| format!("{} uri: {e}", hdr_name(which)))?;
+            let name = rr_param_name(which);
+            let mut param = Vec::with_capacity(name.len() + value.len() + 2);
+            param.push(b';');
+            param.extend_from_slice(name);
+            param.push(b'=');
+            param.extend_from_slice(value.as_bytes());
+            rr::add_param(msg, &param)?;
+        }
+    }
+    mark_for_reply_restore(msg, which)
+}
+
+fn rr_param_name(which: Which) -> &'static [u8] {
+    let cfg = config();
+    match which {
+        Which::From => &cfg.rr_from_param,
+        Which::To => &cfg.rr_to_param,
+    }
+}
+
+/// Flags the request (and its transaction) so the reply callback restores the
+/// header, and installs that callback once per request.
+fn mark_for_reply_restore(msg: &SipMsg, which: Which) -> Result<(), String> {
+    if msg.flags() & (ffi::FL_USE_UAC_FROM | ffi::FL_USE_UAC_TO) == 0 {
+        tm::on_replies(msg, on_reply)?;
+    }
+    msg.set_flag(which.flag());
+    if let Some(req) = tm::current_request() {
+        // SAFETY: the transaction's request is valid while the transaction is.
+        unsafe { (*req).msg_flags |= which.flag() };
+    }
+    Ok(())
+}
+
+fn store_in_dialog(
+    dlg: &Dialog,
+    which: Which,
+    old_uri: &[u8],
+    old_display: &[u8],
+    new_uri: &[u8],
+    new_display: Option<&[u8]>,
+) -> Result<(), String> {
+    let [uri_var, new_uri_var, dsp_var, new_dsp_var] = dlg_vars(which);
+    if dlg.has_var(uri_var) {
+        info!("Already called uac_replace for this dialog");
+        dlg.set_var(new_uri_var, None)?;
+    } else {
+        dlg.set_var(uri_var, Some(old_uri))?;
+        dlg.register(
+            ffi::DLGCB_REQ_WITHIN | ffi::DLGCB_CONFIRMED | ffi::DLGCB_TERMINATED,
+            on_dialog_request,
+            which.flag() as usize,
+        )?;
+    }
+    dlg.set_var(new_uri_var, Some(new_uri))?;
+    dlg.set_var(dsp_var, Some(old_display))?;
+    dlg.set_var(new_dsp_var, Some(new_display.unwrap_or(b"")))?;
+    Ok(())
+}
+
+/// uac_restore_from/to, and the automatic restore of in-dialog requests.
+/// Ok(false): nothing to restore (no parameter); Err: a parameter that does not
+/// decode against this request.
+pub fn restore(msg: &SipMsg, which: Which) -> Result<bool, String> {
+    let cfg = config();
+    let name = rr_param_name(which);
+    let ctx = msg.ctx_id();
+    let value = ROUTED.with(|r| {
+        r.borrow()
+            .as_ref()
+            .filter(|(c, _)| *c == ctx)
+            .and_then(|(_, params)| route_params::last_param_value(params, name).map(<[u8]>::to_vec))
+    });
+    let Some(value) = value.filter(|v| !v.is_empty()) else {
+        dbg!("route param '{}' not found", String::from_utf8_lossy(name));
+        return Ok(false);
+    };
+
+    // Keep the parameter if this request is record-routed again.
+    let mut again = Vec::with_capacity(value.len() + name.len() + 2);
+    again.push(b';');
+    again.extend_from_slice(name);
+    again.push(b'=');
+    again.extend_from_slice(&value);
+    rr::add_param(msg, &again)?;
+
+    // From parameter upstream, or To parameter downstream: the header to fix is To.
+    let upstream = rr::is_upstream(msg);
+    let target = match (which, upstream) {
+        (Which::From, true) | (Which::To, false) => Which::To,
+        _ => Which::From,
+    };
+    let hdr = msg
+        .identity(target)
+        .ok_or_else(|| format!("failed to find/parse {} hdr", hdr_name(target)))?;
+    let avp = match target {
+        Which::From => cfg.from_avp.as_ref(),
+        Which::To => cfg.to_avp.as_ref(),
+    };
+    if let Some(avp) = avp {
+        avp.add(hdr.through_uri());
+    }
+    let restored = rr_codec::decode(&value, hdr.uri, &cfg.passwd).map_err(|e| {
+        format!(
+            "cannot restore {} URI [{}] from Route parameter '{}': {e}",
+            hdr_name(target),
+            String::from_utf8_lossy(hdr.uri),
+            String::from_utf8_lossy(name)
+        )
+    })?;
+    dbg!(
+        "decoded uris are: new=[{}] old=[{}]",
+        String::from_utf8_lossy(&restored),
+        String::from_utf8_lossy(hdr.uri)
+    );
+    let (offset, len) = hdr.spans.uri;
+    lumps::apply(msg, &[Edit::Replace { offset, len, text: restored }], &mut Vec::new())?;
+    msg.set_flag(target.flag());
+    Ok(true)
+}
+
+/// Runs for every request loose_route() routes by our Record-Route: remembers
+/// its parameters for uac_restore_*(), and in auto mode restores both headers.
+pub unsafe extern "C" fn on_loose_route(req: *mut sip_msg, params: *mut str_, _p: *mut std::ffi::c_void) {
+    guarded("rr callback", (), || {
+        // SAFETY: rr hands us the routed message and its parameters for this call.
+        let Some(msg) = (unsafe { SipMsg::from_raw(req) }) else { return };
+        let params = if params.is_null() { Vec::new() } else { unsafe { crate::host::str_bytes(&*params) }.to_vec() };
+        ROUTED.with(|r| *r.borrow_mut() = Some((msg.ctx_id(), params)));
+        if config().restore_mode != RestoreMode::Auto {
+            return;
+        }
+        let mut restored = false;
+        for which in [Which::From, Which::To] {
+            match restore(&msg, which) {
+                Ok(r) => restored |= r,
+                Err(e) => warn!("{e} - skipping the update"),
+            }
+        }
+        if restored {
+            if let Err(e) = tm::on_replies(&msg, on_reply) {
+                err!("{e}");
+            }
+        }
+    })
+}
+
+/// TMCB_RESPONSE_IN: puts the original From/To back into replies.
+pub unsafe extern "C" fn on_reply(t: *mut cell, _type: i32, p: *mut tmcb_params) {
+    guarded("reply callback", (), || {
+        // SAFETY: tm passes the transaction and the params of the reply.
+        let (req, rpl) = unsafe {
+            if t.is_null() || p.is_null() || (*t).uas.request.is_null() || (*p).rpl.is_null() {
+                return;
+            }
+            match (SipMsg::from_raw((*t).uas.request), SipMsg::from_raw((*p).rpl)) {
+                (Some(a), Some(b)) => (a, b),
+                _ => return,
+            }
+        };
+        let cfg = config();
+        for which in [Which::From, Which::To] {
+            if req.flags() & which.flag() == 0 {
+                continue;
+            }
+            if let Err(e) = restore_reply(&req, &rpl, which, cfg) {
+                err!("failed to restore {}: {e}", hdr_name(which));
+            }
+        }
+    })
+}
+
+fn restore_reply(req: &SipMsg, rpl: &SipMsg, which: Which, cfg: &super::params::Config) -> Result<(), String> {
+    let rh = rpl
+        .identity(which)
+        .ok_or_else(|| format!("failed to find/parse {} hdr", hdr_name(which)))?;
+    let avp = match which {
+        Which::From => cfg.from_avp.as_ref(),
+        Which::To => cfg.to_avp.as_ref(),
+    };
+    let stored = avp.and_then(|a| a.first()).filter(|v| !v.is_empty());
+    let value = match stored {
+        Some(v) => v,
+        None => req
+            .identity_parsed(which)
+            .ok_or_else(|| format!("request has no parsed {} hdr", hdr_name(which)))?
+            .through_uri()
+            .to_vec(),
+    };
+    let start = rh.spans.body_start;
+    let len = rh.through_uri().len();
+    lumps::apply(rpl, &[Edit::Replace { offset: start, len, text: value }], &mut Vec::new())
+}
+
+/// Dialog callback (restore through dialog variables): sets the URI and display
+/// of in-dialog requests from what uac_replace_* stored.
+pub unsafe extern "C" fn on_dialog_request(dlg: *mut dlg_cell, _type: i32, p: *mut dlg_cb_params) {
+    guarded("dialog callback", (), || {
+        // SAFETY: the dialog module passes a live dialog and params for this call.
+        let (dlg, req, direction, flag) = unsafe {
+            if dlg.is_null() || p.is_null() || (*p).req.is_null() || (*p).param.is_null() {
+                return;
+            }
+            let Some(d) = Dialog::borrowed(dlg) else { return };
+            (d, (*p).req, (*p).direction, *(*p).param as usize as u32)
+        };
+        if direction == ffi::DLG_DIR_NONE {
+            return;
+        }
+        let Some(which) = Which::from_flag(flag) else { return };
+        // SAFETY: req is the in-dialog request being processed.
+        let Some(msg) = (unsafe { SipMsg::from_raw(req) }) else { return };
+        if msg.flags() & flag != 0 {
+            return;
+        }
+        if let Err(e) = restore_from_dialog(&dlg, &msg, which, direction) {
+            err!("{e}");
+        }
+    })
+}
+
+fn restore_from_dialog(dlg: &Dialog, msg: &SipMsg, which: Which, direction: u32) -> Result<(), String> {
+    let downstream = direction == ffi::DLG_DIR_DOWNSTREAM;
+    let target = match (which, downstream) {
+        (Which::To, true) | (Which::From, false) => Which::To,
+        _ => Which::From,
+    };
+    let hdr = msg
+        .identity(target)
+        .ok_or_else(|| format!("failed to find/parse {} hdr", hdr_name(target)))?;
+    let [uri_var, new_uri_var, dsp_var, new_dsp_var] = dlg_vars(which);
+    let (uvar, dvar) = if downstream { (new_uri_var, new_dsp_var) } else { (uri_var, dsp_var) };
+    let Some(uri) = dlg.var(uvar) else {
+        dbg!("<{}> param not found", String::from_utf8_lossy(uvar));
+        return Ok(());
+    };
+    let Some(display) = dlg.var(dvar) else {
+        dbg!("<{}> param not found", String::from_utf8_lossy(dvar));
+        return Ok(());
+    };
+    let mut edits = display_edits(hdr.buf, &hdr.spans, &display);
+    let (offset, len) = hdr.spans.uri;
+    edits.push(Edit::Replace { offset, len, text: uri });
+    lumps::apply(msg, &edits, &mut Vec::new())?;
+    if msg.flags() & (ffi::FL_USE_UAC_FROM | ffi::FL_USE_UAC_TO) == 0 {
+        tm::on_replies(msg, on_reply)?;
+    }
+    msg.set_flag(which.flag());
+    Ok(())
+}
+
+/// DLGCB_LOADED: dialogs loaded from the database after a restart get the
+/// in-dialog callbacks back, for both headers (which one was replaced is not known).
+pub unsafe extern "C" fn on_dialog_loaded(dlg: *mut dlg_cell, _type: i32, _p: *mut dlg_cb_params) {
+    guarded("dialog load callback", (), || {
+        if dlg.is_null() {
+            return;
+        }
+        for which in [Which::From, Which::To] {
+            let types = ffi::DLGCB_REQ_WITHIN | ffi::DLGCB_CONFIRMED | ffi::DLGCB_TERMINATED;
+            if let Err(e) = dlg::register_raw(dlg, types, on_dialog_request, which.flag() as usize) {
+                err!("can't register callbacks for UAC {}: {e}", hdr_name(which));
+            }
+        }
+    })
+}

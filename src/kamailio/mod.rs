@@ -1,0 +1,296 @@
+//! What Kamailio sees: the `exports` table, the config-file functions, the
+//! KEMI exports, and mod_init. Every entry point is guarded against panics.
+
+pub mod identity;
+pub mod params;
+pub mod version;
+
+use crate::host::ffi::{
+    self, cmd_export_t, module_exports, param_export_t, sip_msg, sr_kemi_t, str_,
+};
+use crate::host::guard::{guarded, install_panic_hook};
+use crate::host::msg::{SipMsg, Which};
+use crate::host::{dlg, rr, str_bytes, tm};
+use crate::err;
+use params::RestoreMode;
+use std::os::raw::{c_char, c_int, c_void};
+use std::ptr::{addr_of_mut, null_mut};
+
+const fn cstr(s: &'static [u8]) -> *mut c_char {
+    s.as_ptr() as *mut c_char
+}
+
+/// Script functions return 1 for true and -1 for false.
+fn ret(r: Result<(), String>, what: &str) -> c_int {
+    match r {
+        Ok(()) => 1,
+        Err(e) => {
+            err!("{what}: {e}");
+            -1
+        }
+    }
+}
+
+/// Reads a fixed-up string parameter (spve: may hold pseudo-variables).
+///
+/// # Safety
+/// `p` must be the gparam the fixup made for this parameter.
+unsafe fn spve(msg: *mut sip_msg, p: *mut c_char) -> Option<Vec<u8>> {
+    let mut s = str_ { s: null_mut(), len: 0 };
+    // SAFETY: get_str_fparam (what the fixup_get_svalue macro calls) evaluates
+    // the gparam for this message.
+    unsafe {
+        if ffi::get_str_fparam(&mut s, msg, p as *mut ffi::fparam_t) < 0 {
+            return None;
+        }
+        Some(str_bytes(&s).to_vec())
+    }
+}
+
+/// uac_replace_from/to(display, uri) and (uri): with one parameter p2 is NULL.
+unsafe fn replace_script(which: Which, m: *mut sip_msg, p1: *mut c_char, p2: *mut c_char) -> c_int {
+    let what = format!("uac_replace_{}", which.name());
+    guarded(&what, -1, || {
+        // SAFETY: the core hands us the current message and our fixed-up params.
+        let Some(msg) = (unsafe { SipMsg::from_raw(m) }) else { return -1 };
+        let (pd, pu) = if p2.is_null() { (null_mut(), p1) } else { (p1, p2) };
+        let display = if pd.is_null() {
+            None
+        } else {
+            match unsafe { spve(m, pd) } {
+                Some(d) => Some(d),
+                None => return ret(Err("cannot get the display name value".into()), &what),
+            }
+        };
+        let Some(uri) = (unsafe { spve(m, pu) }) else {
+            return ret(Err("cannot get the uri value".into()), &what);
+        };
+        ret(identity::replace(&msg, which, display.as_deref(), Some(&uri)), &what)
+    })
+}
+
+unsafe extern "C" fn w_replace_from(m: *mut sip_msg, p1: *mut c_char, p2: *mut c_char) -> c_int {
+    unsafe { replace_script(Which::From, m, p1, p2) }
+}
+
+unsafe extern "C" fn w_replace_to(m: *mut sip_msg, p1: *mut c_char, p2: *mut c_char) -> c_int {
+    unsafe { replace_script(Which::To, m, p1, p2) }
+}
+
+fn restore_entry(which: Which, m: *mut sip_msg) -> c_int {
+    let what = format!("uac_restore_{}", which.name());
+    guarded(&what, -1, || {
+        // SAFETY: the core hands us the current message.
+        let Some(msg) = (unsafe { SipMsg::from_raw(m) }) else { return -1 };
+        if !msg.is_request() {
+            return ret(Err("called for something not request".into()), &what);
+        }
+        match identity::restore(&msg, which) {
+            Ok(true) => 1,
+            Ok(false) => -1,
+            Err(e) => ret(Err(e), &what),
+        }
+    })
+}
+
+unsafe extern "C" fn w_restore_from(m: *mut sip_msg, _: *mut c_char, _: *mut c_char) -> c_int {
+    restore_entry(Which::From, m)
+}
+
+unsafe extern "C" fn w_restore_to(m: *mut sip_msg, _: *mut c_char, _: *mut c_char) -> c_int {
+    restore_entry(Which::To, m)
+}
+
+/// Test aid (not in the stock module): panics inside the guard when
+/// `modparam("uac", "panic_probe", 1)`, to show a panic never reaches C.
+unsafe extern "C" fn w_panic_probe(_m: *mut sip_msg, _: *mut c_char, _: *mut c_char) -> c_int {
+    guarded("uac_panic_probe", -1, || {
+        if params::config().panic_probe {
+            panic!("panic probe triggered from the script");
+        }
+        err!("uac_panic_probe: disabled (modparam panic_probe is 0)");
+        -1
+    })
+}
+
+// ---- KEMI: KSR.uac.* ----
+
+/// # Safety
+/// `s` is NULL or a str valid for this call.
+unsafe fn kemi_str(s: *mut str_) -> Option<Vec<u8>> {
+    // SAFETY: caller contract.
+    (!s.is_null()).then(|| unsafe { str_bytes(&*s) }.to_vec())
+}
+
+fn kemi_replace(which: Which, m: *mut sip_msg, dsp: *mut str_, uri: *mut str_) -> c_int {
+    let what = format!("uac_replace_{}", which.name());
+    guarded(&what, -1, || {
+        // SAFETY: KEMI hands us the current message and str arguments.
+        let Some(msg) = (unsafe { SipMsg::from_raw(m) }) else { return -1 };
+        let (d, u) = unsafe { (kemi_str(dsp), kemi_str(uri)) };
+        ret(identity::replace(&msg, which, d.as_deref(), u.as_deref()), &what)
+    })
+}
+
+unsafe extern "C" fn ki_replace_from(m: *mut sip_msg, d: *mut str_, u: *mut str_) -> c_int {
+    kemi_replace(Which::From, m, d, u)
+}
+unsafe extern "C" fn ki_replace_from_uri(m: *mut sip_msg, u: *mut str_) -> c_int {
+    kemi_replace(Which::From, m, null_mut(), u)
+}
+unsafe extern "C" fn ki_replace_to(m: *mut sip_msg, d: *mut str_, u: *mut str_) -> c_int {
+    kemi_replace(Which::To, m, d, u)
+}
+unsafe extern "C" fn ki_replace_to_uri(m: *mut sip_msg, u: *mut str_) -> c_int {
+    kemi_replace(Which::To, m, null_mut(), u)
+}
+unsafe extern "C" fn ki_restore_from(m: *mut sip_msg) -> c_int {
+    restore_entry(Which::From, m)
+}
+unsafe extern "C" fn ki_restore_to(m: *mut sip_msg) -> c_int {
+    restore_entry(Which::To, m)
+}
+
+// ---- start-up ----
+
+unsafe extern "C" fn mod_init() -> c_int {
+    install_panic_hook();
+    guarded("mod_init", -1, || match init() {
+        Ok(()) => 0,
+        Err(e) => {
+            err!("{e}");
+            -1
+        }
+    })
+}
+
+fn init() -> Result<(), String> {
+    let cfg = params::init()?;
+    tm::load()?;
+    if cfg.restore_mode == RestoreMode::None {
+        return Ok(());
+    }
+    rr::load()?;
+    if cfg.restore_mode == RestoreMode::Auto {
+        if !cfg.restore_dlg {
+            if !rr::append_fromtag() {
+                return Err("'append_fromtag' RR param is not enabled! - required by AUTO restore mode".into());
+            }
+        } else {
+            dlg::load().map_err(|e| format!("failed to find dialog API - is dialog module loaded? ({e})"))?;
+            dlg::register_raw(null_mut(), ffi::DLGCB_LOADED, identity::on_dialog_loaded, 0)
+                .map_err(|e| format!("can't register on load callback: {e}"))?;
+        }
+    }
+    // Manual mode needs the routed parameters too (for uac_restore_*), so the
+    // callback is installed in both modes; it restores only in auto mode.
+    rr::register_callback(identity::on_loose_route)
+}
+
+unsafe extern "C" fn child_init(_rank: c_int) -> c_int {
+    0
+}
+
+unsafe extern "C" fn mod_destroy() {}
+
+// ---- export tables ----
+
+const ROUTES_REPLACE: u32 = ffi::REQUEST_ROUTE | ffi::BRANCH_ROUTE;
+
+type CmdFn = unsafe extern "C" fn(*mut sip_msg, *mut c_char, *mut c_char) -> c_int;
+type Fixup = unsafe extern "C" fn(*mut *mut c_void, c_int) -> c_int;
+
+const fn cmd(name: &'static [u8], f: CmdFn, n: c_int, fix: Option<Fixup>, free: Option<Fixup>, flags: u32) -> cmd_export_t {
+    cmd_export_t { name: cstr(name), function: Some(f), param_no: n, fixup: fix, free_fixup: free, flags }
+}
+
+const SPVE: Option<Fixup> = Some(ffi::fixup_spve_spve);
+const SPVE_FREE: Option<Fixup> = Some(ffi::fixup_free_spve_spve);
+
+static mut CMDS: [cmd_export_t; 8] = [
+    cmd(b"uac_replace_from\0", w_replace_from, 2, SPVE, SPVE_FREE, ROUTES_REPLACE),
+    cmd(b"uac_replace_from\0", w_replace_from, 1, SPVE, SPVE_FREE, ROUTES_REPLACE),
+    cmd(b"uac_restore_from\0", w_restore_from, 0, None, None, ffi::REQUEST_ROUTE),
+    cmd(b"uac_replace_to\0", w_replace_to, 2, SPVE, SPVE_FREE, ROUTES_REPLACE),
+    cmd(b"uac_replace_to\0", w_replace_to, 1, SPVE, SPVE_FREE, ROUTES_REPLACE),
+    cmd(b"uac_restore_to\0", w_restore_to, 0, None, None, ffi::REQUEST_ROUTE),
+    cmd(b"uac_panic_probe\0", w_panic_probe, 0, None, None, ffi::ANY_ROUTE),
+    cmd_export_t { name: null_mut(), function: None, param_no: 0, fixup: None, free_fixup: None, flags: 0 },
+];
+
+const fn param(name: &'static [u8], kind: u32, p: *mut c_void) -> param_export_t {
+    param_export_t { name: cstr(name), type_: kind, param_pointer: p }
+}
+
+static mut PARAMS: [param_export_t; 9] = {
+    use params::*;
+    [
+        param(b"rr_from_store_param\0", ffi::PARAM_STR, addr_of_mut!(RR_FROM_PARAM) as *mut c_void),
+        param(b"rr_to_store_param\0", ffi::PARAM_STR, addr_of_mut!(RR_TO_PARAM) as *mut c_void),
+        param(b"restore_mode\0", ffi::PARAM_STRING, addr_of_mut!(RESTORE_MODE) as *mut c_void),
+        param(b"restore_dlg\0", ffi::PARAM_INT, addr_of_mut!(RESTORE_DLG) as *mut c_void),
+        param(b"restore_passwd\0", ffi::PARAM_STR, addr_of_mut!(RESTORE_PASSWD) as *mut c_void),
+        param(b"restore_from_avp\0", ffi::PARAM_STR, addr_of_mut!(RESTORE_FROM_AVP) as *mut c_void),
+        param(b"restore_to_avp\0", ffi::PARAM_STR, addr_of_mut!(RESTORE_TO_AVP) as *mut c_void),
+        param(b"panic_probe\0", ffi::PARAM_INT, addr_of_mut!(PANIC_PROBE) as *mut c_void),
+        param_export_t { name: null_mut(), type_: 0, param_pointer: null_mut() },
+    ]
+};
+
+/// The table the core looks up by name after dlopen().
+#[no_mangle]
+#[allow(non_upper_case_globals)]
+pub static mut exports: module_exports = module_exports {
+    name: cstr(b"uac\0"),
+    dlflags: 0,
+    cmds: addr_of_mut!(CMDS) as *mut cmd_export_t,
+    params: addr_of_mut!(PARAMS) as *mut param_export_t,
+    rpc_methods: null_mut(),
+    pv_items: null_mut(),
+    response_f: None,
+    init_mod_f: Some(mod_init),
+    init_child_f: Some(child_init),
+    destroy_mod_f: Some(mod_destroy),
+};
+
+const fn kstr(s: &'static [u8]) -> str_ {
+    str_ { s: s.as_ptr() as *mut c_char, len: s.len() as c_int }
+}
+
+const KS: i32 = ffi::SR_KEMIP_STR as i32;
+const KN: i32 = ffi::SR_KEMIP_NONE as i32;
+
+const fn kemi(name: &'static [u8], f: *mut c_void, p: [i32; 2]) -> sr_kemi_t {
+    sr_kemi_t {
+        mname: kstr(b"uac"),
+        fname: kstr(name),
+        rtype: ffi::SR_KEMIP_INT as i32,
+        func: f,
+        ptypes: [p[0], p[1], KN, KN, KN, KN],
+    }
+}
+
+static mut KEMI: [sr_kemi_t; 7] = [
+    kemi(b"uac_replace_from_uri", ki_replace_from_uri as *mut c_void, [KS, KN]),
+    kemi(b"uac_replace_from", ki_replace_from as *mut c_void, [KS, KS]),
+    kemi(b"uac_restore_from", ki_restore_from as *mut c_void, [KN, KN]),
+    kemi(b"uac_replace_to_uri", ki_replace_to_uri as *mut c_void, [KS, KN]),
+    kemi(b"uac_replace_to", ki_replace_to as *mut c_void, [KS, KS]),
+    kemi(b"uac_restore_to", ki_restore_to as *mut c_void, [KN, KN]),
+    sr_kemi_t {
+        mname: str_ { s: null_mut(), len: 0 },
+        fname: str_ { s: null_mut(), len: 0 },
+        rtype: 0,
+        func: null_mut(),
+        ptypes: [0; 6],
+    },
+];
+
+/// Called by the core right after dlopen(): registers the KEMI functions.
+#[no_mangle]
+pub unsafe extern "C" fn mod_register(_path: *mut c_char, _dlflags: *mut c_int, _p1: *mut c_void, _p2: *mut c_void) -> c_int {
+    guarded("mod_register", -1, || {
+        // SAFETY: the table is static and terminated; the core keeps the pointer.
+        unsafe { ffi::sr_kemi_modules_add(addr_of_mut!(KEMI) as *mut sr_kemi_t) }
+    })
+}

@@ -1,0 +1,303 @@
+//! uac_replace_from/to and the restore modes, through the real kamailio with our
+//! module, asserting the exact headers each side sees on the wire.
+
+mod common;
+use common::dialog::Call;
+use common::*;
+
+const ALICE: &str = "\"Alice\" <sip:alice@a.example.com>";
+const BOB: &str = "<sip:bob@b.example.com>";
+const ANON: &str = "sip:anonymous@anonymous.invalid";
+
+fn opts<'a>(module: &'a str, mode: &'a str, b: &Peer, defines: &'a [&'a str]) -> CfgOpts<'a> {
+    CfgOpts { module, restore_mode: mode, passwd: "", next_hop: b.port, defines }
+}
+
+fn hdr_uri(v: &str) -> &str {
+    angle_uri(v)
+}
+
+#[test]
+fn config_check_passes_with_our_module() {
+    let b = Peer::new();
+    let m = our_module();
+    let dir = std::env::temp_dir().join(format!("uac-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("k.cfg");
+    std::fs::write(&cfg, render_cfg(&opts(&m, "auto", &b, &[]), free_port())).unwrap();
+    let out = std::process::Command::new("kamailio").args(["-c", "-f"]).arg(&cfg).output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "kamailio -c failed:\n{log}");
+}
+
+#[test]
+fn bad_restore_mode_stops_startup() {
+    let b = Peer::new();
+    let m = our_module();
+    let dir = std::env::temp_dir().join(format!("uac-badmode-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("k.cfg");
+    std::fs::write(&cfg, render_cfg(&opts(&m, "sometimes", &b, &[]), free_port())).unwrap();
+    let out = std::process::Command::new("kamailio")
+        .args(["-DD", "-E", "-f"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(log.contains("unsupported value 'sometimes' for restore_mode"), "{log}");
+}
+
+/// The core flow of auto mode through the Record-Route parameter.
+#[test]
+fn auto_mode_restores_whole_dialog() {
+    let (a, b) = (Peer::new(), Peer::new());
+    let m = our_module();
+    let k = Kamailio::start(&opts(&m, "auto", &b, &[]));
+    let mut call = Call::invite(k.port, &a, &b, ALICE, BOB, &[format!("X-Replace-From: {ANON}")]);
+
+    // B sees the new URI, display kept, tag kept; one From header.
+    let inv = &call.invite_at_b;
+    assert_eq!(inv.all("From").len(), 1);
+    assert_eq!(inv.hdr("From"), format!("\"Alice\" <{ANON}>;tag={}", call.a_from.split("tag=").nth(1).unwrap()));
+    let rr = inv.hdr("Record-Route");
+    assert!(rr.contains(";vsf="), "no vsf param in {rr}");
+    // A sees its own From in the reply.
+    assert_eq!(call.ok_at_a.hdr("From"), call.a_from);
+
+    // ACK and re-INVITE from A: B keeps seeing the new URI.
+    let ack = call.ack();
+    assert_eq!(hdr_uri(ack.hdr("From")), ANON);
+    let (reinv, ok) = call.from_a("INVITE");
+    assert_eq!(hdr_uri(reinv.hdr("From")), ANON);
+    assert_eq!(ok.hdr("From"), call.a_from);
+
+    // BYE from B: A sees its original URI in To; B sees the new one in the 200.
+    let (bye, ok) = call.from_b("BYE");
+    assert_eq!(hdr_uri(bye.hdr("To")), "sip:alice@a.example.com");
+    assert_eq!(hdr_uri(ok.hdr("To")), ANON);
+}
+
+#[test]
+fn replace_to_is_restored_both_ways() {
+    let (a, b) = (Peer::new(), Peer::new());
+    let m = our_module();
+    let k = Kamailio::start(&opts(&m, "auto", &b, &[]));
+    let new_to = "sip:carrier-bob@carrier.example.net";
+    let mut call = Call::invite(k.port, &a, &b, ALICE, BOB, &[format!("X-Replace-To: {new_to}")]);
+    assert_eq!(hdr_uri(call.invite_at_b.hdr("To")), new_to);
+    assert!(call.invite_at_b.hdr("Record-Route").contains(";vst="));
+    assert_eq!(hdr_uri(call.ok_at_a.hdr("To")), "sip:bob@b.example.com");
+    call.ack();
+    let (reinv, _) = call.from_a("INVITE");
+    assert_eq!(hdr_uri(reinv.hdr("To")), new_to);
+    let (bye, ok) = call.from_b("BYE");
+    assert_eq!(hdr_uri(bye.hdr("From")), "sip:bob@b.example.com");
+    assert_eq!(hdr_uri(ok.hdr("From")), new_to);
+}
+
+#[test]
+fn display_replace_and_remove() {
+    let (a, b) = (Peer::new(), Peer::new());
+    let m = our_module();
+    let k = Kamailio::start(&opts(&m, "auto", &b, &[]));
+    // New display over an existing one.
+    let call = Call::invite(
+        k.port,
+        &a,
+        &b,
+        ALICE,
+        BOB,
+        &[format!("X-Replace-From: {ANON}"), "X-Replace-From-Display: \"Anonymous\"".into()],
+    );
+    assert!(call.invite_at_b.hdr("From").starts_with(&format!("\"Anonymous\" <{ANON}>;tag=")));
+    assert!(call.ok_at_a.hdr("From").starts_with(ALICE));
+    // Empty display removes it.
+    let call = Call::invite(
+        k.port,
+        &a,
+        &b,
+        ALICE,
+        BOB,
+        &[format!("X-Replace-From: {ANON}"), "X-Replace-From-Display: ".into()],
+    );
+    assert!(call.invite_at_b.hdr("From").starts_with(&format!("<{ANON}>;tag=")), "{}", call.invite_at_b.hdr("From"));
+    // Display added to a bare URI without brackets.
+    let call = Call::invite(
+        k.port,
+        &a,
+        &b,
+        "sip:alice@a.example.com",
+        BOB,
+        &[format!("X-Replace-From: {ANON}"), "X-Replace-From-Display: Anon".into()],
+    );
+    assert!(call.invite_at_b.hdr("From").starts_with(&format!("Anon <{ANON}>;tag=")), "{}", call.invite_at_b.hdr("From"));
+    assert!(call.ok_at_a.hdr("From").starts_with("sip:alice@a.example.com;tag="), "{}", call.ok_at_a.hdr("From"));
+}
+
+#[test]
+fn second_replace_on_same_request_wins() {
+    let (a, b) = (Peer::new(), Peer::new());
+    let m = our_module();
+    let k = Kamailio::start(&opts(&m, "auto", &b, &[]));
+    let second = "sip:second@two.example.org";
+    let mut call = Call::invite(
+        k.port,
+        &a,
+        &b,
+        ALICE,
+        BOB,
+        &[format!("X-Replace-From: {ANON}"), format!("X-Replace-From-Again: {second}")],
+    );
+    let inv = &call.invite_at_b;
+    assert_eq!(inv.all("From").len(), 1);
+    assert_eq!(hdr_uri(inv.hdr("From")), second, "{}", inv.raw);
+    assert!(!inv.raw.contains(ANON), "first replacement left traces:\n{}", inv.raw);
+    assert_eq!(call.ok_at_a.hdr("From"), call.a_from);
+    call.ack();
+    let (reinv, _) = call.from_a("INVITE");
+    assert_eq!(hdr_uri(reinv.hdr("From")), second);
+    let (bye, ok) = call.from_b("BYE");
+    assert_eq!(hdr_uri(bye.hdr("To")), "sip:alice@a.example.com");
+    assert_eq!(hdr_uri(ok.hdr("To")), second);
+    assert!(!k.log().contains("multiple times"));
+}
+
+#[test]
+fn manual_mode_restores_by_script() {
+    let (a, b) = (Peer::new(), Peer::new());
+    let m = our_module();
+    let k = Kamailio::start(&opts(&m, "manual", &b, &[]));
+    let mut call = Call::invite(k.port, &a, &b, ALICE, BOB, &[format!("X-Replace-From: {ANON}")]);
+    assert_eq!(hdr_uri(call.invite_at_b.hdr("From")), ANON);
+    assert_eq!(call.ok_at_a.hdr("From"), call.a_from);
+    call.ack();
+    let (reinv, ok) = call.from_a("INVITE");
+    assert_eq!(hdr_uri(reinv.hdr("From")), ANON);
+    assert_eq!(ok.hdr("From"), call.a_from);
+    let (bye, ok) = call.from_b("BYE");
+    assert_eq!(hdr_uri(bye.hdr("To")), "sip:alice@a.example.com");
+    assert_eq!(hdr_uri(ok.hdr("To")), ANON);
+}
+
+#[test]
+fn none_mode_replaces_without_restore() {
+    let (a, b) = (Peer::new(), Peer::new());
+    let m = our_module();
+    let k = Kamailio::start(&opts(&m, "none", &b, &[]));
+    let call = Call::invite(k.port, &a, &b, ALICE, BOB, &[format!("X-Replace-From: {ANON}")]);
+    assert_eq!(hdr_uri(call.invite_at_b.hdr("From")), ANON);
+    assert!(!call.invite_at_b.hdr("Record-Route").contains("vsf="));
+    // Nothing restores the reply.
+    assert_eq!(hdr_uri(call.ok_at_a.hdr("From")), ANON);
+}
+
+#[test]
+fn dialog_variables_path() {
+    let (a, b) = (Peer::new(), Peer::new());
+    let m = our_module();
+    let defs = ["#!define WITH_DIALOG"];
+    let k = Kamailio::start(&opts(&m, "auto", &b, &defs));
+    let mut call = Call::invite(k.port, &a, &b, ALICE, BOB, &[format!("X-Replace-From: {ANON}")]);
+    assert_eq!(hdr_uri(call.invite_at_b.hdr("From")), ANON);
+    // Dialog path: no parameter in Record-Route.
+    assert!(!call.invite_at_b.hdr("Record-Route").contains("vsf="), "{}", call.invite_at_b.hdr("Record-Route"));
+    assert_eq!(call.ok_at_a.hdr("From"), call.a_from);
+    call.ack();
+    let (reinv, ok) = call.from_a("INVITE");
+    assert_eq!(hdr_uri(reinv.hdr("From")), ANON);
+    assert_eq!(ok.hdr("From"), call.a_from);
+    let (bye, ok) = call.from_b("BYE");
+    assert_eq!(hdr_uri(bye.hdr("To")), "sip:alice@a.example.com");
+    assert_eq!(hdr_uri(ok.hdr("To")), ANON);
+}
+
+#[test]
+fn bad_arguments_leave_message_unchanged() {
+    let (a, b) = (Peer::new(), Peer::new());
+    let m = our_module();
+    let mut k = Kamailio::start(&opts(&m, "auto", &b, &[]));
+    for (bad, why) in [
+        ("not-a-uri", "uri has no scheme"),
+        ("sip:a b@x", "forbidden character"),
+    ] {
+        let call = Call::invite(k.port, &a, &b, ALICE, BOB, &[format!("X-Replace-From: {bad}")]);
+        assert_eq!(call.invite_at_b.hdr("From"), call.a_from, "From changed for bad uri {bad}");
+        assert!(!call.invite_at_b.hdr("Record-Route").contains("vsf="));
+        assert!(k.log().contains(why), "no log line '{why}'");
+    }
+    let long = format!("sip:{}@x.example", "a".repeat(2000));
+    let call = Call::invite(k.port, &a, &b, ALICE, BOB, &[format!("X-Replace-From: {long}")]);
+    assert_eq!(call.invite_at_b.hdr("From"), call.a_from);
+    assert!(k.log().contains("uri too long"));
+    let call = Call::invite(
+        k.port,
+        &a,
+        &b,
+        ALICE,
+        BOB,
+        &[format!("X-Replace-From: {ANON}"), "X-Replace-From-Display: \"unbalanced".into()],
+    );
+    assert_eq!(call.invite_at_b.hdr("From"), call.a_from);
+    assert!(k.log().contains("unbalanced quote"));
+    assert!(k.alive());
+}
+
+#[test]
+fn tampered_route_parameter_is_refused() {
+    let (a, b) = (Peer::new(), Peer::new());
+    let m = our_module();
+    let mut k = Kamailio::start(&opts(&m, "auto", &b, &[]));
+    let mut call = Call::invite(k.port, &a, &b, ALICE, BOB, &[format!("X-Replace-From: {ANON}")]);
+    call.ack();
+    // B tampers with the parameter: truncated, then garbage characters.
+    let good = call.route[0].clone();
+    let start = good.find(";vsf=").unwrap() + 5;
+    let end = good[start..].find([';', '>']).map_or(good.len(), |e| start + e);
+    for bad in [&good[start..start + 4], "!!!!####", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"] {
+        call.route = vec![format!("{}{}{}", &good[..start], bad, &good[end..])];
+        let (bye, _) = call.from_b("OPTIONS");
+        // The request goes on, To untouched.
+        assert_eq!(hdr_uri(bye.hdr("To")), ANON);
+    }
+    assert!(k.log().contains("cannot restore"), "no log line for the tampered parameter");
+    assert!(k.alive());
+    // The dialog still works with the real parameter.
+    call.route = vec![good];
+    let (bye, _) = call.from_b("BYE");
+    assert_eq!(hdr_uri(bye.hdr("To")), "sip:alice@a.example.com");
+}
+
+#[test]
+fn request_without_from_is_refused() {
+    let (a, b) = (Peer::new(), Peer::new());
+    let m = our_module();
+    let mut k = Kamailio::start(&opts(&m, "auto", &b, &[]));
+    let req = format!(
+        "MESSAGE sip:bob@127.0.0.1:{} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{};branch=z9hG4bKnofrom\r\nTo: {BOB}\r\nCall-ID: nofrom\r\nCSeq: 1 MESSAGE\r\nMax-Forwards: 70\r\nX-Replace-From: {ANON}\r\nContent-Length: 0\r\n\r\n",
+        b.port, a.port
+    );
+    a.send(k.port, &req);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(k.alive());
+    // The next normal call still works.
+    let call = Call::invite(k.port, &a, &b, ALICE, BOB, &[format!("X-Replace-From: {ANON}")]);
+    assert_eq!(hdr_uri(call.invite_at_b.hdr("From")), ANON);
+}
+
+#[test]
+fn panic_in_guarded_function_does_not_kill_the_worker() {
+    let (a, b) = (Peer::new(), Peer::new());
+    let m = our_module();
+    let defs = ["#!define WITH_PANIC_PROBE"];
+    let mut k = Kamailio::start(&opts(&m, "auto", &b, &defs));
+    // Each of the two workers gets a few probes.
+    for _ in 0..4 {
+        let call = Call::invite(k.port, &a, &b, ALICE, BOB, &["X-Panic: 1".to_string()]);
+        assert_eq!(call.invite_at_b.hdr("X-Panic-Result"), "false");
+    }
+    assert!(k.log().contains("internal error in uac_panic_probe: panic probe triggered"));
+    assert!(k.alive());
+    let call = Call::invite(k.port, &a, &b, ALICE, BOB, &[format!("X-Replace-From: {ANON}")]);
+    assert_eq!(hdr_uri(call.invite_at_b.hdr("From")), ANON);
+}
