@@ -35,6 +35,8 @@ struct Applied {
 
 thread_local! {
     static APPLIED: RefCell<Vec<Applied>> = const { RefCell::new(Vec::new()) };
+    /// (message, header) pairs the dialog callback has already handled.
+    static DLG_DONE: RefCell<Vec<((u32, i32), Which)>> = const { RefCell::new(Vec::new()) };
     /// The Route parameters loose_route() matched for the current request.
     static ROUTED: RefCell<Option<((u32, i32), Vec<u8>)>> = const { RefCell::new(None) };
 }
@@ -356,7 +358,18 @@ pub unsafe extern "C" fn on_dialog_request(dlg: *mut dlg_cell, _type: i32, p: *m
         let Some(which) = Which::from_flag(flag) else { return };
         // SAFETY: req is the in-dialog request being processed.
         let Some(msg) = (unsafe { SipMsg::from_raw(req) }) else { return };
-        if msg.flags() & flag != 0 {
+        // The stock module marks "done" with the replaced header's msg flag and
+        // then restores the wrong header in the reply (the callee's 200 kept the
+        // caller's real URI). We keep "done" apart and flag the header we change.
+        let ctx = msg.ctx_id();
+        let done = DLG_DONE.with(|d| {
+            let mut d = d.borrow_mut();
+            d.retain(|(c, _)| *c == ctx);
+            let seen = d.contains(&(ctx, which));
+            d.push((ctx, which));
+            seen
+        });
+        if done {
             return;
         }
         if let Err(e) = restore_from_dialog(&dlg, &msg, which, direction) {
@@ -371,6 +384,9 @@ fn restore_from_dialog(dlg: &Dialog, msg: &SipMsg, which: Which, direction: u32)
         (Which::To, true) | (Which::From, false) => Which::To,
         _ => Which::From,
     };
+    if msg.flags() & target.flag() != 0 {
+        return Ok(()); // already changed on this request
+    }
     let hdr = msg
         .identity(target)
         .ok_or_else(|| format!("failed to find/parse {} hdr", hdr_name(target)))?;
@@ -391,7 +407,7 @@ fn restore_from_dialog(dlg: &Dialog, msg: &SipMsg, which: Which, direction: u32)
     if msg.flags() & (ffi::FL_USE_UAC_FROM | ffi::FL_USE_UAC_TO) == 0 {
         tm::on_replies(msg, on_reply)?;
     }
-    msg.set_flag(which.flag());
+    msg.set_flag(target.flag());
     Ok(())
 }
 

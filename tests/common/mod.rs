@@ -15,6 +15,10 @@ pub const STOCK_MODULE: &str = "/usr/lib/x86_64-linux-gnu/kamailio/modules/uac.s
 pub const MPATH: &str = "/usr/lib/x86_64-linux-gnu/kamailio/modules/";
 
 pub fn our_module() -> String {
+    // UAC_TEST_MODULE=stock runs a test against the stock module (for comparing).
+    if std::env::var("UAC_TEST_MODULE").as_deref() == Ok("stock") {
+        return STOCK_MODULE.to_string();
+    }
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("build/kamailio/uac.so");
     assert!(p.exists(), "{} missing: run `make` first", p.display());
     p.display().to_string()
