@@ -215,6 +215,12 @@ impl Peer {
         None
     }
 
+    /// Reads and drops whatever is queued, until 200 ms pass without a message.
+    pub fn drain(&self) {
+        let mut buf = vec![0u8; 65535];
+        while self.sock.recv_from(&mut buf).is_ok() {}
+    }
+
     pub fn recv(&self) -> Msg {
         self.recv_within(5).expect("no SIP message received within 5 s")
     }
