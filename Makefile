@@ -5,9 +5,13 @@
 CARGO ?= cargo
 MODULE := build/kamailio/uac.so
 
-.PHONY: all module test check run clean bench
+.PHONY: all setup module test check run clean
 
 all: module
+
+# Debian packages (kamailio, sip-tester, libclang...) and the kamailio source package.
+setup:
+	scripts/setup
 
 module:
 	$(CARGO) build --release
@@ -19,10 +23,10 @@ check: module
 	$(CARGO) clippy --release --all-targets -- -D warnings
 
 # Unit tests, then the integration tests that start the real kamailio.
-test: module
+test: setup module
 	$(CARGO) test --release -- --test-threads=1
 
-run: module
+run: setup module
 	scripts/run-example
 
 clean:

@@ -192,10 +192,10 @@ fn reconcile_defines(src: &Path, core: &CoreInfo) -> Defines {
     let mut universe = BTreeSet::new();
     let mut printed_as = std::collections::BTreeMap::new();
     for (i, l) in lines.iter().enumerate() {
-        let Some(mac) = l
-            .strip_prefix("#ifdef ")
-            .or_else(|| l.strip_prefix("#elif defined (").map(|m| m.trim_end_matches(')')))
-        else {
+        let Some(mac) = l.strip_prefix("#ifdef ").or_else(|| {
+            l.strip_prefix("#elif defined (")
+                .map(|m| m.trim_end_matches(')'))
+        }) else {
             continue;
         };
         let mac = mac.trim().to_string();
@@ -204,7 +204,11 @@ fn reconcile_defines(src: &Path, core: &CoreInfo) -> Defines {
             .get(i + 1)
             .and_then(|n| n.strip_prefix("#define "))
             .and_then(|n| n.split_once('"'))
-            .map(|(_, lit)| lit.trim_end_matches('"').trim_start_matches(", ").to_string())
+            .map(|(_, lit)| {
+                lit.trim_end_matches('"')
+                    .trim_start_matches(", ")
+                    .to_string()
+            })
         {
             if !name.contains('-') {
                 printed_as.insert(name, mac.clone());

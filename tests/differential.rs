@@ -9,13 +9,29 @@ const ALICE: &str = "\"Alice\" <sip:alice@a.example.com>";
 const BOB: &str = "<sip:bob@b.example.com>";
 
 /// What B sees of one INVITE, with fixed ports and tags so runs compare.
-fn invite_headers(module: &str, passwd: &str, k_port: u16, a: &Peer, b: &Peer, extra: &[String]) -> (String, String, String) {
-    let opts = CfgOpts { module, restore_mode: "auto", passwd, next_hop: b.port, defines: &[] };
+fn invite_headers(
+    module: &str,
+    passwd: &str,
+    k_port: u16,
+    a: &Peer,
+    b: &Peer,
+    extra: &[String],
+) -> (String, String, String) {
+    let opts = CfgOpts {
+        module,
+        restore_mode: "auto",
+        passwd,
+        next_hop: b.port,
+        defines: &[],
+    };
     let k = Kamailio::start_on(&opts, k_port);
     let call_id = "diff-call";
     let from = format!("{ALICE};tag=fixedtag");
     let ruri = format!("sip:bob@127.0.0.1:{}", b.port);
-    a.send(k.port, &request("INVITE", &ruri, a.port, &from, BOB, call_id, 1, extra));
+    a.send(
+        k.port,
+        &request("INVITE", &ruri, a.port, &from, BOB, call_id, 1, extra),
+    );
     let inv = b.recv();
     b.send(k.port, &b.reply(&inv, 486, "busy", false));
     let _ = a.recv();
@@ -23,7 +39,11 @@ fn invite_headers(module: &str, passwd: &str, k_port: u16, a: &Peer, b: &Peer, e
     drop(k);
     a.drain();
     b.drain();
-    (inv.hdr("From").to_string(), inv.hdr("To").to_string(), inv.hdr("Record-Route").to_string())
+    (
+        inv.hdr("From").to_string(),
+        inv.hdr("To").to_string(),
+        inv.hdr("Record-Route").to_string(),
+    )
 }
 
 #[test]
@@ -50,7 +70,10 @@ fn record_route_parameter_is_byte_identical_to_stock() {
         let mine = invite_headers(&ours, pw, port, &a, &b, &extra);
         assert_eq!(stock, mine, "differs for passwd={pw:?} {extra:?}");
         assert!(mine.2.contains("vsf="), "{}", mine.2);
-        println!("stock: passwd={pw:?} {extra:?} -> {} | {}", stock.0, stock.2);
+        println!(
+            "stock: passwd={pw:?} {extra:?} -> {} | {}",
+            stock.0, stock.2
+        );
     }
 }
 
@@ -59,18 +82,31 @@ fn rolling(first: &str, second: &str) {
     let (a, b) = (Peer::new(), Peer::new());
     let port = free_port();
     let anon = "sip:anonymous@anonymous.invalid";
-    let mk = |m: &'static str| CfgOpts { module: m, restore_mode: "auto", passwd: "pw", next_hop: b.port, defines: &[] };
+    let mk = |m: &'static str| CfgOpts {
+        module: m,
+        restore_mode: "auto",
+        passwd: "pw",
+        next_hop: b.port,
+        defines: &[],
+    };
     let first: &'static str = Box::leak(first.to_string().into_boxed_str());
     let second: &'static str = Box::leak(second.to_string().into_boxed_str());
     let k1 = Kamailio::start_on(&mk(first), port);
-    let mut call = Call::invite(port, &a, &b, ALICE, BOB, &[format!("X-Replace-From: {anon}")]);
+    let mut call = Call::invite(
+        port,
+        &a,
+        &b,
+        ALICE,
+        BOB,
+        &[format!("X-Replace-From: {anon}")],
+    );
     call.ack();
     drop(k1);
     let _k2 = Kamailio::start_on(&mk(second), port);
-    let (reinv, ok) = call.from_a("INVITE");
+    let (reinv, ok) = call.send_from_a("INVITE");
     assert_eq!(angle_uri(reinv.hdr("From")), anon);
     assert_eq!(ok.hdr("From"), call.a_from);
-    let (bye, ok) = call.from_b("BYE");
+    let (bye, ok) = call.send_from_b("BYE");
     assert_eq!(angle_uri(bye.hdr("To")), "sip:alice@a.example.com");
     assert_eq!(angle_uri(ok.hdr("To")), anon);
 }

@@ -10,7 +10,13 @@ const BOB: &str = "<sip:bob@b.example.com>";
 const ANON: &str = "sip:anonymous@anonymous.invalid";
 
 fn opts<'a>(module: &'a str, mode: &'a str, b: &Peer, defines: &'a [&'a str]) -> CfgOpts<'a> {
-    CfgOpts { module, restore_mode: mode, passwd: "", next_hop: b.port, defines }
+    CfgOpts {
+        module,
+        restore_mode: mode,
+        passwd: "",
+        next_hop: b.port,
+        defines,
+    }
 }
 
 fn hdr_uri(v: &str) -> &str {
@@ -25,7 +31,11 @@ fn config_check_passes_with_our_module() {
     std::fs::create_dir_all(&dir).unwrap();
     let cfg = dir.join("k.cfg");
     std::fs::write(&cfg, render_cfg(&opts(&m, "auto", &b, &[]), free_port())).unwrap();
-    let out = std::process::Command::new("kamailio").args(["-c", "-f"]).arg(&cfg).output().unwrap();
+    let out = std::process::Command::new("kamailio")
+        .args(["-c", "-f"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "kamailio -c failed:\n{log}");
 }
@@ -37,7 +47,11 @@ fn bad_restore_mode_stops_startup() {
     let dir = std::env::temp_dir().join(format!("uac-badmode-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let cfg = dir.join("k.cfg");
-    std::fs::write(&cfg, render_cfg(&opts(&m, "sometimes", &b, &[]), free_port())).unwrap();
+    std::fs::write(
+        &cfg,
+        render_cfg(&opts(&m, "sometimes", &b, &[]), free_port()),
+    )
+    .unwrap();
     let out = std::process::Command::new("kamailio")
         .args(["-DD", "-E", "-f"])
         .arg(&cfg)
@@ -45,7 +59,10 @@ fn bad_restore_mode_stops_startup() {
         .unwrap();
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(log.contains("unsupported value 'sometimes' for restore_mode"), "{log}");
+    assert!(
+        log.contains("unsupported value 'sometimes' for restore_mode"),
+        "{log}"
+    );
 }
 
 /// The core flow of auto mode through the Record-Route parameter.
@@ -54,12 +71,25 @@ fn auto_mode_restores_whole_dialog() {
     let (a, b) = (Peer::new(), Peer::new());
     let m = our_module();
     let k = Kamailio::start(&opts(&m, "auto", &b, &[]));
-    let mut call = Call::invite(k.port, &a, &b, ALICE, BOB, &[format!("X-Replace-From: {ANON}")]);
+    let mut call = Call::invite(
+        k.port,
+        &a,
+        &b,
+        ALICE,
+        BOB,
+        &[format!("X-Replace-From: {ANON}")],
+    );
 
     // B sees the new URI, display kept, tag kept; one From header.
     let inv = &call.invite_at_b;
     assert_eq!(inv.all("From").len(), 1);
-    assert_eq!(inv.hdr("From"), format!("\"Alice\" <{ANON}>;tag={}", call.a_from.split("tag=").nth(1).unwrap()));
+    assert_eq!(
+        inv.hdr("From"),
+        format!(
+            "\"Alice\" <{ANON}>;tag={}",
+            call.a_from.split("tag=").nth(1).unwrap()
+        )
+    );
     let rr = inv.hdr("Record-Route");
     assert!(rr.contains(";vsf="), "no vsf param in {rr}");
     // A sees its own From in the reply.
@@ -68,12 +98,12 @@ fn auto_mode_restores_whole_dialog() {
     // ACK and re-INVITE from A: B keeps seeing the new URI.
     let ack = call.ack();
     assert_eq!(hdr_uri(ack.hdr("From")), ANON);
-    let (reinv, ok) = call.from_a("INVITE");
+    let (reinv, ok) = call.send_from_a("INVITE");
     assert_eq!(hdr_uri(reinv.hdr("From")), ANON);
     assert_eq!(ok.hdr("From"), call.a_from);
 
     // BYE from B: A sees its original URI in To; B sees the new one in the 200.
-    let (bye, ok) = call.from_b("BYE");
+    let (bye, ok) = call.send_from_b("BYE");
     assert_eq!(hdr_uri(bye.hdr("To")), "sip:alice@a.example.com");
     assert_eq!(hdr_uri(ok.hdr("To")), ANON);
 }
@@ -84,14 +114,21 @@ fn replace_to_is_restored_both_ways() {
     let m = our_module();
     let k = Kamailio::start(&opts(&m, "auto", &b, &[]));
     let new_to = "sip:carrier-bob@carrier.example.net";
-    let mut call = Call::invite(k.port, &a, &b, ALICE, BOB, &[format!("X-Replace-To: {new_to}")]);
+    let mut call = Call::invite(
+        k.port,
+        &a,
+        &b,
+        ALICE,
+        BOB,
+        &[format!("X-Replace-To: {new_to}")],
+    );
     assert_eq!(hdr_uri(call.invite_at_b.hdr("To")), new_to);
     assert!(call.invite_at_b.hdr("Record-Route").contains(";vst="));
     assert_eq!(hdr_uri(call.ok_at_a.hdr("To")), "sip:bob@b.example.com");
     call.ack();
-    let (reinv, _) = call.from_a("INVITE");
+    let (reinv, _) = call.send_from_a("INVITE");
     assert_eq!(hdr_uri(reinv.hdr("To")), new_to);
-    let (bye, ok) = call.from_b("BYE");
+    let (bye, ok) = call.send_from_b("BYE");
     assert_eq!(hdr_uri(bye.hdr("From")), "sip:bob@b.example.com");
     assert_eq!(hdr_uri(ok.hdr("From")), new_to);
 }
@@ -108,9 +145,15 @@ fn display_replace_and_remove() {
         &b,
         ALICE,
         BOB,
-        &[format!("X-Replace-From: {ANON}"), "X-Replace-From-Display: \"Anonymous\"".into()],
+        &[
+            format!("X-Replace-From: {ANON}"),
+            "X-Replace-From-Display: \"Anonymous\"".into(),
+        ],
     );
-    assert!(call.invite_at_b.hdr("From").starts_with(&format!("\"Anonymous\" <{ANON}>;tag=")));
+    assert!(call
+        .invite_at_b
+        .hdr("From")
+        .starts_with(&format!("\"Anonymous\" <{ANON}>;tag=")));
     assert!(call.ok_at_a.hdr("From").starts_with(ALICE));
     // Empty display removes it.
     let call = Call::invite(
@@ -119,9 +162,18 @@ fn display_replace_and_remove() {
         &b,
         ALICE,
         BOB,
-        &[format!("X-Replace-From: {ANON}"), "X-Replace-From-Display: ".into()],
+        &[
+            format!("X-Replace-From: {ANON}"),
+            "X-Replace-From-Display: ".into(),
+        ],
     );
-    assert!(call.invite_at_b.hdr("From").starts_with(&format!("<{ANON}>;tag=")), "{}", call.invite_at_b.hdr("From"));
+    assert!(
+        call.invite_at_b
+            .hdr("From")
+            .starts_with(&format!("<{ANON}>;tag=")),
+        "{}",
+        call.invite_at_b.hdr("From")
+    );
     // Display added to a bare URI without brackets.
     let call = Call::invite(
         k.port,
@@ -129,10 +181,25 @@ fn display_replace_and_remove() {
         &b,
         "sip:alice@a.example.com",
         BOB,
-        &[format!("X-Replace-From: {ANON}"), "X-Replace-From-Display: Anon".into()],
+        &[
+            format!("X-Replace-From: {ANON}"),
+            "X-Replace-From-Display: Anon".into(),
+        ],
     );
-    assert!(call.invite_at_b.hdr("From").starts_with(&format!("Anon <{ANON}>;tag=")), "{}", call.invite_at_b.hdr("From"));
-    assert!(call.ok_at_a.hdr("From").starts_with("sip:alice@a.example.com;tag="), "{}", call.ok_at_a.hdr("From"));
+    assert!(
+        call.invite_at_b
+            .hdr("From")
+            .starts_with(&format!("Anon <{ANON}>;tag=")),
+        "{}",
+        call.invite_at_b.hdr("From")
+    );
+    assert!(
+        call.ok_at_a
+            .hdr("From")
+            .starts_with("sip:alice@a.example.com;tag="),
+        "{}",
+        call.ok_at_a.hdr("From")
+    );
 }
 
 #[test]
@@ -147,18 +214,26 @@ fn second_replace_on_same_request_wins() {
         &b,
         ALICE,
         BOB,
-        &[format!("X-Replace-From: {ANON}"), format!("X-Replace-From-Again: {second}")],
+        &[
+            format!("X-Replace-From: {ANON}"),
+            format!("X-Replace-From-Again: {second}"),
+        ],
     );
     let inv = &call.invite_at_b;
     assert_eq!(inv.all("From").len(), 1);
     assert_eq!(hdr_uri(inv.hdr("From")), second, "{}", inv.raw);
     // One parameter per call; the last one is the one restored.
-    assert_eq!(inv.hdr("Record-Route").matches(";vsf=").count(), 2, "{}", inv.hdr("Record-Route"));
+    assert_eq!(
+        inv.hdr("Record-Route").matches(";vsf=").count(),
+        2,
+        "{}",
+        inv.hdr("Record-Route")
+    );
     assert_eq!(call.ok_at_a.hdr("From"), call.a_from);
     call.ack();
-    let (reinv, _) = call.from_a("INVITE");
+    let (reinv, _) = call.send_from_a("INVITE");
     assert_eq!(hdr_uri(reinv.hdr("From")), second);
-    let (bye, ok) = call.from_b("BYE");
+    let (bye, ok) = call.send_from_b("BYE");
     assert_eq!(hdr_uri(bye.hdr("To")), "sip:alice@a.example.com");
     assert_eq!(hdr_uri(ok.hdr("To")), second);
     assert!(!k.log().contains("multiple times"));
@@ -169,16 +244,23 @@ fn manual_mode_restores_by_script() {
     let (a, b) = (Peer::new(), Peer::new());
     let m = our_module();
     let k = Kamailio::start(&opts(&m, "manual", &b, &[]));
-    let mut call = Call::invite(k.port, &a, &b, ALICE, BOB, &[format!("X-Replace-From: {ANON}")]);
+    let mut call = Call::invite(
+        k.port,
+        &a,
+        &b,
+        ALICE,
+        BOB,
+        &[format!("X-Replace-From: {ANON}")],
+    );
     assert_eq!(hdr_uri(call.invite_at_b.hdr("From")), ANON);
     assert_eq!(call.ok_at_a.hdr("From"), call.a_from);
     call.ack();
-    let (reinv, ok) = call.from_a("INVITE");
+    let (reinv, ok) = call.send_from_a("INVITE");
     assert_eq!(hdr_uri(reinv.hdr("From")), ANON);
     // As in the stock module: a request restored by uac_restore_*() gets no reply
     // restore, so the 200 carries what the callee sent.
     assert_eq!(hdr_uri(ok.hdr("From")), ANON);
-    let (bye, ok) = call.from_b("BYE");
+    let (bye, ok) = call.send_from_b("BYE");
     assert_eq!(hdr_uri(bye.hdr("To")), "sip:alice@a.example.com");
     assert_eq!(hdr_uri(ok.hdr("To")), "sip:alice@a.example.com");
 }
@@ -188,7 +270,14 @@ fn none_mode_replaces_without_restore() {
     let (a, b) = (Peer::new(), Peer::new());
     let m = our_module();
     let k = Kamailio::start(&opts(&m, "none", &b, &[]));
-    let call = Call::invite(k.port, &a, &b, ALICE, BOB, &[format!("X-Replace-From: {ANON}")]);
+    let call = Call::invite(
+        k.port,
+        &a,
+        &b,
+        ALICE,
+        BOB,
+        &[format!("X-Replace-From: {ANON}")],
+    );
     assert_eq!(hdr_uri(call.invite_at_b.hdr("From")), ANON);
     assert!(!call.invite_at_b.hdr("Record-Route").contains("vsf="));
     // Nothing restores the reply.
@@ -201,16 +290,27 @@ fn dialog_variables_path() {
     let m = our_module();
     let defs = ["#!define WITH_DIALOG"];
     let k = Kamailio::start(&opts(&m, "auto", &b, &defs));
-    let mut call = Call::invite(k.port, &a, &b, ALICE, BOB, &[format!("X-Replace-From: {ANON}")]);
+    let mut call = Call::invite(
+        k.port,
+        &a,
+        &b,
+        ALICE,
+        BOB,
+        &[format!("X-Replace-From: {ANON}")],
+    );
     assert_eq!(hdr_uri(call.invite_at_b.hdr("From")), ANON);
     // Dialog path: no parameter in Record-Route.
-    assert!(!call.invite_at_b.hdr("Record-Route").contains("vsf="), "{}", call.invite_at_b.hdr("Record-Route"));
+    assert!(
+        !call.invite_at_b.hdr("Record-Route").contains("vsf="),
+        "{}",
+        call.invite_at_b.hdr("Record-Route")
+    );
     assert_eq!(call.ok_at_a.hdr("From"), call.a_from);
     call.ack();
-    let (reinv, ok) = call.from_a("INVITE");
+    let (reinv, ok) = call.send_from_a("INVITE");
     assert_eq!(hdr_uri(reinv.hdr("From")), ANON);
     assert_eq!(ok.hdr("From"), call.a_from);
-    let (bye, ok) = call.from_b("BYE");
+    let (bye, ok) = call.send_from_b("BYE");
     assert_eq!(hdr_uri(bye.hdr("To")), "sip:alice@a.example.com");
     assert_eq!(hdr_uri(ok.hdr("To")), ANON);
 }
@@ -224,13 +324,31 @@ fn bad_arguments_leave_message_unchanged() {
         ("not-a-uri", "uri has no scheme"),
         ("sip:a b@x", "forbidden character"),
     ] {
-        let call = Call::invite(k.port, &a, &b, ALICE, BOB, &[format!("X-Replace-From: {bad}")]);
-        assert_eq!(call.invite_at_b.hdr("From"), call.a_from, "From changed for bad uri {bad}");
+        let call = Call::invite(
+            k.port,
+            &a,
+            &b,
+            ALICE,
+            BOB,
+            &[format!("X-Replace-From: {bad}")],
+        );
+        assert_eq!(
+            call.invite_at_b.hdr("From"),
+            call.a_from,
+            "From changed for bad uri {bad}"
+        );
         assert!(!call.invite_at_b.hdr("Record-Route").contains("vsf="));
         assert!(k.log().contains(why), "no log line '{why}'");
     }
     let long = format!("sip:{}@x.example", "a".repeat(2000));
-    let call = Call::invite(k.port, &a, &b, ALICE, BOB, &[format!("X-Replace-From: {long}")]);
+    let call = Call::invite(
+        k.port,
+        &a,
+        &b,
+        ALICE,
+        BOB,
+        &[format!("X-Replace-From: {long}")],
+    );
     assert_eq!(call.invite_at_b.hdr("From"), call.a_from);
     assert!(k.log().contains("uri too long"));
     let call = Call::invite(
@@ -239,7 +357,10 @@ fn bad_arguments_leave_message_unchanged() {
         &b,
         ALICE,
         BOB,
-        &[format!("X-Replace-From: {ANON}"), "X-Replace-From-Display: \"unbalanced".into()],
+        &[
+            format!("X-Replace-From: {ANON}"),
+            "X-Replace-From-Display: \"unbalanced".into(),
+        ],
     );
     assert_eq!(call.invite_at_b.hdr("From"), call.a_from);
     assert!(k.log().contains("unbalanced quote"));
@@ -251,23 +372,39 @@ fn tampered_route_parameter_is_refused() {
     let (a, b) = (Peer::new(), Peer::new());
     let m = our_module();
     let mut k = Kamailio::start(&opts(&m, "auto", &b, &[]));
-    let mut call = Call::invite(k.port, &a, &b, ALICE, BOB, &[format!("X-Replace-From: {ANON}")]);
+    let mut call = Call::invite(
+        k.port,
+        &a,
+        &b,
+        ALICE,
+        BOB,
+        &[format!("X-Replace-From: {ANON}")],
+    );
     call.ack();
     // B tampers with the parameter: truncated, then garbage characters.
     let good = call.route[0].clone();
     let start = good.find(";vsf=").unwrap() + 5;
-    let end = good[start..].find([';', '>']).map_or(good.len(), |e| start + e);
-    for bad in [&good[start..start + 4], "!!!!####", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"] {
+    let end = good[start..]
+        .find([';', '>'])
+        .map_or(good.len(), |e| start + e);
+    for bad in [
+        &good[start..start + 4],
+        "!!!!####",
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    ] {
         call.route = vec![format!("{}{}{}", &good[..start], bad, &good[end..])];
-        let (bye, _) = call.from_b("OPTIONS");
+        let (bye, _) = call.send_from_b("OPTIONS");
         // The request goes on, To untouched.
         assert_eq!(hdr_uri(bye.hdr("To")), ANON);
     }
-    assert!(k.log().contains("cannot restore"), "no log line for the tampered parameter");
+    assert!(
+        k.log().contains("cannot restore"),
+        "no log line for the tampered parameter"
+    );
     assert!(k.alive());
     // The dialog still works with the real parameter.
     call.route = vec![good];
-    let (bye, _) = call.from_b("BYE");
+    let (bye, _) = call.send_from_b("BYE");
     assert_eq!(hdr_uri(bye.hdr("To")), "sip:alice@a.example.com");
 }
 
@@ -284,7 +421,14 @@ fn request_without_from_is_refused() {
     std::thread::sleep(std::time::Duration::from_millis(500));
     assert!(k.alive());
     // The next normal call still works.
-    let call = Call::invite(k.port, &a, &b, ALICE, BOB, &[format!("X-Replace-From: {ANON}")]);
+    let call = Call::invite(
+        k.port,
+        &a,
+        &b,
+        ALICE,
+        BOB,
+        &[format!("X-Replace-From: {ANON}")],
+    );
     assert_eq!(hdr_uri(call.invite_at_b.hdr("From")), ANON);
 }
 
@@ -299,8 +443,17 @@ fn panic_in_guarded_function_does_not_kill_the_worker() {
         let call = Call::invite(k.port, &a, &b, ALICE, BOB, &["X-Panic: 1".to_string()]);
         assert_eq!(call.invite_at_b.hdr("X-Panic-Result"), "false");
     }
-    assert!(k.log().contains("internal error in uac_panic_probe: panic probe triggered"));
+    assert!(k
+        .log()
+        .contains("internal error in uac_panic_probe: panic probe triggered"));
     assert!(k.alive());
-    let call = Call::invite(k.port, &a, &b, ALICE, BOB, &[format!("X-Replace-From: {ANON}")]);
+    let call = Call::invite(
+        k.port,
+        &a,
+        &b,
+        ALICE,
+        BOB,
+        &[format!("X-Replace-From: {ANON}")],
+    );
     assert_eq!(hdr_uri(call.invite_at_b.hdr("From")), ANON);
 }

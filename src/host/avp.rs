@@ -24,14 +24,23 @@ impl AvpName {
         // allocates for the name for the process lifetime.
         unsafe {
             if ffi::uacg_pv_parse_spec(&mut s, &mut pv) != 0 || pv.type_ != ffi::_pv_type_PVT_AVP {
-                return Err(format!("malformed or non AVP {} AVP definition", String::from_utf8_lossy(spec)));
+                return Err(format!(
+                    "malformed or non AVP {} AVP definition",
+                    String::from_utf8_lossy(spec)
+                ));
             }
             let mut name = int_str::default();
             let mut flags: u16 = 0;
             if ffi::pv_get_avp_name(std::ptr::null_mut(), &mut pv.pvp, &mut name, &mut flags) != 0 {
-                return Err(format!("[{}]- invalid AVP definition", String::from_utf8_lossy(spec)));
+                return Err(format!(
+                    "[{}]- invalid AVP definition",
+                    String::from_utf8_lossy(spec)
+                ));
             }
-            Ok(AvpName { name, flags: flags | ffi::AVP_VAL_STR as u16 })
+            Ok(AvpName {
+                name,
+                flags: flags | ffi::AVP_VAL_STR as u16,
+            })
         }
     }
 
@@ -47,7 +56,8 @@ impl AvpName {
         // SAFETY: search_first_avp writes v for a found AVP; string values point
         // into the AVP, which lives until the list is reset; we copy at once.
         unsafe {
-            let a = ffi::search_first_avp(self.flags as u32, self.name, &mut v, std::ptr::null_mut());
+            let a =
+                ffi::search_first_avp(self.flags as u32, self.name, &mut v, std::ptr::null_mut());
             (!a.is_null()).then(|| str_bytes(&v.s).to_vec())
         }
     }

@@ -58,7 +58,9 @@ impl Dialog {
     }
 
     pub fn has_var(&self, name: &[u8]) -> bool {
-        let Some(f) = DLG.get().and_then(|b| b.get_dlg_varstatus) else { return false };
+        let Some(f) = DLG.get().and_then(|b| b.get_dlg_varstatus) else {
+            return false;
+        };
         let mut k = str_of(name);
         // SAFETY: valid dialog; the key is only read.
         unsafe { f(self.raw, &mut k) != 0 }
@@ -66,13 +68,19 @@ impl Dialog {
 
     /// Sets a dialog variable; `None` deletes it.
     pub fn set_var(&self, name: &[u8], val: Option<&[u8]>) -> Result<(), String> {
-        let f = DLG.get().and_then(|b| b.set_dlg_var).ok_or("dialog API not loaded")?;
+        let f = DLG
+            .get()
+            .and_then(|b| b.set_dlg_var)
+            .ok_or("dialog API not loaded")?;
         let mut k = str_of(name);
         let mut v = val.map(str_of);
         let vp = v.as_mut().map_or(std::ptr::null_mut(), |v| v as *mut _);
         // SAFETY: the dialog module copies key and value into shm.
         if unsafe { f(self.raw, &mut k, vp) } < 0 {
-            return Err(format!("cannot store dialog variable {}", String::from_utf8_lossy(name)));
+            return Err(format!(
+                "cannot store dialog variable {}",
+                String::from_utf8_lossy(name)
+            ));
         }
         Ok(())
     }
@@ -81,7 +89,10 @@ impl Dialog {
     pub fn var(&self, name: &[u8]) -> Option<Vec<u8>> {
         let f = DLG.get()?.get_dlg_varval?;
         let mut k = str_of(name);
-        let mut v = ffi::str_ { s: std::ptr::null_mut(), len: 0 };
+        let mut v = ffi::str_ {
+            s: std::ptr::null_mut(),
+            len: 0,
+        };
         // SAFETY: get_dlg_varval copies the value into the process-local buffer
         // it points v at, valid until the next call; we copy it out at once.
         unsafe {
@@ -93,12 +104,23 @@ impl Dialog {
     /// Registers `cb` on this dialog (or, with `raw == NULL`, a global type such as
     /// DLGCB_LOADED), with `param` handed back to it.
     pub fn register(&self, types: u32, cb: DlgCallback, param: usize) -> Result<(), String> {
-        register_raw(self.raw, types, cb, param)
+        // SAFETY: self.raw is a live dialog (constructor contracts).
+        unsafe { register_raw(self.raw, types, cb, param) }
     }
 }
 
-pub fn register_raw(raw: *mut dlg_cell, types: u32, cb: DlgCallback, param: usize) -> Result<(), String> {
-    let f = DLG.get().and_then(|b| b.register_dlgcb).ok_or("dialog API not loaded")?;
+/// # Safety
+/// `raw` must be NULL (global callback types) or a live dialog.
+pub unsafe fn register_raw(
+    raw: *mut dlg_cell,
+    types: u32,
+    cb: DlgCallback,
+    param: usize,
+) -> Result<(), String> {
+    let f = DLG
+        .get()
+        .and_then(|b| b.register_dlgcb)
+        .ok_or("dialog API not loaded")?;
     // SAFETY: cb lives as long as the process; param is a plain integer, not freed.
     if unsafe { f(raw, types as i32, Some(cb), param as *mut _, None) } != 0 {
         return Err("cannot register dialog callback".into());

@@ -3,7 +3,7 @@
 
 use super::ffi;
 
-pub const L_ERR: i32 = ffi::L_ERR as i32;
+pub const L_ERR: i32 = ffi::L_ERR;
 pub const L_WARN: i32 = ffi::L_WARN as i32;
 pub const L_INFO: i32 = ffi::L_INFO as i32;
 pub const L_DBG: i32 = ffi::L_DBG as i32;

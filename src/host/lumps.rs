@@ -38,7 +38,12 @@ pub fn apply(msg: &SipMsg, edits: &[Edit], added: &mut Vec<OwnLump>) -> Result<(
         }
         // SAFETY: l is the lump just created.
         let op = unsafe { (*l).op };
-        added.push(OwnLump { ptr: l, op, offset, len });
+        added.push(OwnLump {
+            ptr: l,
+            op,
+            offset,
+            len,
+        });
         if let Some(text) = text {
             let p = pkg_dup(text);
             if p.is_null() {

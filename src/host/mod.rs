@@ -28,7 +28,10 @@ pub unsafe fn str_bytes<'a>(s: &str_) -> &'a [u8] {
 /// A host `str` that borrows Rust bytes, for passing to host functions that copy
 /// or only read it.
 pub fn str_of(b: &[u8]) -> str_ {
-    str_ { s: b.as_ptr() as *mut _, len: b.len() as i32 }
+    str_ {
+        s: b.as_ptr() as *mut _,
+        len: b.len() as i32,
+    }
 }
 
 /// Copies bytes into pkg memory, for host data that Kamailio frees with pkg_free

@@ -78,7 +78,7 @@ impl SipMsg {
         unsafe { (*self.raw).first_line.type_ == ffi::SIP_REQUEST as i16 }
     }
 
-    pub fn flags(&self) -> u32 {
+    pub fn msg_flags(&self) -> u32 {
         // SAFETY: as above.
         unsafe { (*self.raw).msg_flags }
     }

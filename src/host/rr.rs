@@ -41,7 +41,9 @@ pub fn add_param(msg: &SipMsg, param: &[u8]) -> Result<(), String> {
 
 /// True when the in-dialog request flows from callee to caller.
 pub fn is_upstream(msg: &SipMsg) -> bool {
-    let Some(f) = RR.get().and_then(|b| b.is_direction) else { return false };
+    let Some(f) = RR.get().and_then(|b| b.is_direction) else {
+        return false;
+    };
     // SAFETY: valid message; is_direction reads the ftag param and the From tag.
     unsafe { f(msg.raw(), ffi::RR_FLOW_UPSTREAM as i32) == 0 }
 }

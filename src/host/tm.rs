@@ -28,10 +28,20 @@ pub type ReplyCallback = unsafe extern "C" fn(*mut cell, i32, *mut tmcb_params);
 /// Calls `cb` for each reply received for the transaction of `msg`
 /// (TMCB_RESPONSE_IN). The transaction is created at t_relay if it is not yet.
 pub fn on_replies(msg: &SipMsg, cb: ReplyCallback) -> Result<(), String> {
-    let f = TM.get().and_then(|b| b.0.register_tmcb).ok_or("TM API not loaded")?;
+    let f = TM
+        .get()
+        .and_then(|b| b.0.register_tmcb)
+        .ok_or("TM API not loaded")?;
     // SAFETY: valid message; cb lives as long as the process; no param to free.
     let r = unsafe {
-        f(msg.raw(), std::ptr::null_mut(), ffi::TMCB_RESPONSE_IN as i32, Some(cb), std::ptr::null_mut(), None)
+        f(
+            msg.raw(),
+            std::ptr::null_mut(),
+            ffi::TMCB_RESPONSE_IN as i32,
+            Some(cb),
+            std::ptr::null_mut(),
+            None,
+        )
     };
     if r != 1 {
         return Err("failed to install TM callback".into());

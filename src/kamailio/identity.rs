@@ -33,12 +33,15 @@ struct Applied {
     uri: Vec<OwnLump>,
 }
 
+/// (message, the parameters of its matched Route URI).
+type Routed = ((u32, i32), Vec<u8>);
+
 thread_local! {
     static APPLIED: RefCell<Vec<Applied>> = const { RefCell::new(Vec::new()) };
     /// (message, header) pairs the dialog callback has already handled.
     static DLG_DONE: RefCell<Vec<((u32, i32), Which)>> = const { RefCell::new(Vec::new()) };
     /// The Route parameters loose_route() matched for the current request.
-    static ROUTED: RefCell<Option<((u32, i32), Vec<u8>)>> = const { RefCell::new(None) };
+    static ROUTED: RefCell<Option<Routed>> = const { RefCell::new(None) };
 }
 
 fn hdr_name(which: Which) -> &'static str {
@@ -50,7 +53,12 @@ fn hdr_name(which: Which) -> &'static str {
 
 /// uac_replace_from/to. `display`: None leaves it, empty removes it. `uri`: None
 /// or empty leaves it.
-pub fn replace(msg: &SipMsg, which: Which, display: Option<&[u8]>, uri: Option<&[u8]>) -> Result<(), String> {
+pub fn replace(
+    msg: &SipMsg,
+    which: Which,
+    display: Option<&[u8]>,
+    uri: Option<&[u8]>,
+) -> Result<(), String> {
     let cfg = config();
     let uri = uri.filter(|u| !u.is_empty());
     if let Some(d) = display.filter(|d| !d.is_empty()) {
@@ -81,12 +89,17 @@ pub fn replace(msg: &SipMsg, which: Which, display: Option<&[u8]>, uri: Option<&
     let previous = APPLIED.with(|a| {
         let mut a = a.borrow_mut();
         a.retain(|x| x.ctx == ctx);
-        a.iter().position(|x| x.route == route && x.which == which).map(|i| a.remove(i))
+        a.iter()
+            .position(|x| x.route == route && x.which == which)
+            .map(|i| a.remove(i))
     });
     let repeat = previous.is_some();
     let (mut keep_display, mut keep_uri) = (Vec::new(), Vec::new());
     if let Some(prev) = previous {
-        info!("uac_replace_{}() called again on this request: the last call wins", which.name());
+        info!(
+            "uac_replace_{}() called again on this request: the last call wins",
+            which.name()
+        );
         if display.is_some() {
             lumps::remove(msg, &prev.display);
         } else {
@@ -111,11 +124,19 @@ pub fn replace(msg: &SipMsg, which: Which, display: Option<&[u8]>, uri: Option<&
     let mut uri_lumps = Vec::new();
     let mut applied = Ok(());
     if let Some(d) = display {
-        applied = lumps::apply(msg, &display_edits(hdr.buf, &hdr.spans, d), &mut display_lumps);
+        applied = lumps::apply(
+            msg,
+            &display_edits(hdr.buf, &hdr.spans, d),
+            &mut display_lumps,
+        );
     }
     if let (Some(u), true) = (uri, applied.is_ok()) {
         let (offset, len) = hdr.spans.uri;
-        let edit = Edit::Replace { offset, len, text: u.to_vec() };
+        let edit = Edit::Replace {
+            offset,
+            len,
+            text: u.to_vec(),
+        };
         applied = lumps::apply(msg, &[edit], &mut uri_lumps);
     }
     if let Err(e) = applied {
@@ -128,7 +149,11 @@ pub fn replace(msg: &SipMsg, which: Which, display: Option<&[u8]>, uri: Option<&
             ctx,
             route,
             which,
-            display: if display.is_some() { display_lumps } else { keep_display },
+            display: if display.is_some() {
+                display_lumps
+            } else {
+                keep_display
+            },
             uri: if uri.is_some() { uri_lumps } else { keep_uri },
         })
     });
@@ -142,7 +167,10 @@ pub fn replace(msg: &SipMsg, which: Which, display: Option<&[u8]>, uri: Option<&
         Some(dlg) => store_in_dialog(&dlg, which, old_uri, hdr.display, new_uri, display)?,
         None => {
             if !rr::append_fromtag() {
-                return Err("'append_fromtag' RR param is not enabled! - required by AUTO restore mode".into());
+                return Err(
+                    "'append_fromtag' RR param is not enabled! - required by AUTO restore mode"
+                        .into(),
+                );
             }
             let value = rr_codec::encode(old_uri, new_uri, &cfg.passwd)
                 .map_err(|e| format!("{} uri: {e}", hdr_name(which)))?;
@@ -169,7 +197,7 @@ fn rr_param_name(which: Which) -> &'static [u8] {
 /// Flags the request (and its transaction) so the reply callback restores the
 /// header, and installs that callback once per request.
 fn mark_for_reply_restore(msg: &SipMsg, which: Which) -> Result<(), String> {
-    if msg.flags() & (ffi::FL_USE_UAC_FROM | ffi::FL_USE_UAC_TO) == 0 {
+    if msg.msg_flags() & (ffi::FL_USE_UAC_FROM | ffi::FL_USE_UAC_TO) == 0 {
         tm::on_replies(msg, on_reply)?;
     }
     msg.set_flag(which.flag());
@@ -217,7 +245,9 @@ pub fn restore(msg: &SipMsg, which: Which) -> Result<bool, String> {
         r.borrow()
             .as_ref()
             .filter(|(c, _)| *c == ctx)
-            .and_then(|(_, params)| route_params::last_param_value(params, name).map(<[u8]>::to_vec))
+            .and_then(|(_, params)| {
+                route_params::last_param_value(params, name).map(<[u8]>::to_vec)
+            })
     });
     let Some(value) = value.filter(|v| !v.is_empty()) else {
         dbg!("route param '{}' not found", String::from_utf8_lossy(name));
@@ -262,18 +292,36 @@ pub fn restore(msg: &SipMsg, which: Which) -> Result<bool, String> {
         String::from_utf8_lossy(hdr.uri)
     );
     let (offset, len) = hdr.spans.uri;
-    lumps::apply(msg, &[Edit::Replace { offset, len, text: restored }], &mut Vec::new())?;
+    lumps::apply(
+        msg,
+        &[Edit::Replace {
+            offset,
+            len,
+            text: restored,
+        }],
+        &mut Vec::new(),
+    )?;
     msg.set_flag(target.flag());
     Ok(true)
 }
 
 /// Runs for every request loose_route() routes by our Record-Route: remembers
 /// its parameters for uac_restore_*(), and in auto mode restores both headers.
-pub unsafe extern "C" fn on_loose_route(req: *mut sip_msg, params: *mut str_, _p: *mut std::ffi::c_void) {
+pub(crate) unsafe extern "C" fn on_loose_route(
+    req: *mut sip_msg,
+    params: *mut str_,
+    _p: *mut std::ffi::c_void,
+) {
     guarded("rr callback", (), || {
         // SAFETY: rr hands us the routed message and its parameters for this call.
-        let Some(msg) = (unsafe { SipMsg::from_raw(req) }) else { return };
-        let params = if params.is_null() { Vec::new() } else { unsafe { crate::host::str_bytes(&*params) }.to_vec() };
+        let Some(msg) = (unsafe { SipMsg::from_raw(req) }) else {
+            return;
+        };
+        let params = if params.is_null() {
+            Vec::new()
+        } else {
+            unsafe { crate::host::str_bytes(&*params) }.to_vec()
+        };
         ROUTED.with(|r| *r.borrow_mut() = Some((msg.ctx_id(), params)));
         if config().restore_mode != RestoreMode::Auto {
             return;
@@ -294,21 +342,24 @@ pub unsafe extern "C" fn on_loose_route(req: *mut sip_msg, params: *mut str_, _p
 }
 
 /// TMCB_RESPONSE_IN: puts the original From/To back into replies.
-pub unsafe extern "C" fn on_reply(t: *mut cell, _type: i32, p: *mut tmcb_params) {
+pub(crate) unsafe extern "C" fn on_reply(t: *mut cell, _type: i32, p: *mut tmcb_params) {
     guarded("reply callback", (), || {
         // SAFETY: tm passes the transaction and the params of the reply.
         let (req, rpl) = unsafe {
             if t.is_null() || p.is_null() || (*t).uas.request.is_null() || (*p).rpl.is_null() {
                 return;
             }
-            match (SipMsg::from_raw((*t).uas.request), SipMsg::from_raw((*p).rpl)) {
+            match (
+                SipMsg::from_raw((*t).uas.request),
+                SipMsg::from_raw((*p).rpl),
+            ) {
                 (Some(a), Some(b)) => (a, b),
                 _ => return,
             }
         };
         let cfg = config();
         for which in [Which::From, Which::To] {
-            if req.flags() & which.flag() == 0 {
+            if req.msg_flags() & which.flag() == 0 {
                 continue;
             }
             if let Err(e) = restore_reply(&req, &rpl, which, cfg) {
@@ -318,7 +369,12 @@ pub unsafe extern "C" fn on_reply(t: *mut cell, _type: i32, p: *mut tmcb_params)
     })
 }
 
-fn restore_reply(req: &SipMsg, rpl: &SipMsg, which: Which, cfg: &super::params::Config) -> Result<(), String> {
+fn restore_reply(
+    req: &SipMsg,
+    rpl: &SipMsg,
+    which: Which,
+    cfg: &super::params::Config,
+) -> Result<(), String> {
     let rh = rpl
         .identity(which)
         .ok_or_else(|| format!("failed to find/parse {} hdr", hdr_name(which)))?;
@@ -337,27 +393,45 @@ fn restore_reply(req: &SipMsg, rpl: &SipMsg, which: Which, cfg: &super::params::
     };
     let start = rh.spans.body_start;
     let len = rh.through_uri().len();
-    lumps::apply(rpl, &[Edit::Replace { offset: start, len, text: value }], &mut Vec::new())
+    lumps::apply(
+        rpl,
+        &[Edit::Replace {
+            offset: start,
+            len,
+            text: value,
+        }],
+        &mut Vec::new(),
+    )
 }
 
 /// Dialog callback (restore through dialog variables): sets the URI and display
 /// of in-dialog requests from what uac_replace_* stored.
-pub unsafe extern "C" fn on_dialog_request(dlg: *mut dlg_cell, _type: i32, p: *mut dlg_cb_params) {
+pub(crate) unsafe extern "C" fn on_dialog_request(
+    dlg: *mut dlg_cell,
+    _type: i32,
+    p: *mut dlg_cb_params,
+) {
     guarded("dialog callback", (), || {
         // SAFETY: the dialog module passes a live dialog and params for this call.
         let (dlg, req, direction, flag) = unsafe {
             if dlg.is_null() || p.is_null() || (*p).req.is_null() || (*p).param.is_null() {
                 return;
             }
-            let Some(d) = Dialog::borrowed(dlg) else { return };
+            let Some(d) = Dialog::borrowed(dlg) else {
+                return;
+            };
             (d, (*p).req, (*p).direction, *(*p).param as usize as u32)
         };
         if direction == ffi::DLG_DIR_NONE {
             return;
         }
-        let Some(which) = Which::from_flag(flag) else { return };
+        let Some(which) = Which::from_flag(flag) else {
+            return;
+        };
         // SAFETY: req is the in-dialog request being processed.
-        let Some(msg) = (unsafe { SipMsg::from_raw(req) }) else { return };
+        let Some(msg) = (unsafe { SipMsg::from_raw(req) }) else {
+            return;
+        };
         // The stock module marks "done" with the replaced header's msg flag and
         // then restores the wrong header in the reply (the callee's 200 kept the
         // caller's real URI). We keep "done" apart and flag the header we change.
@@ -378,20 +452,29 @@ pub unsafe extern "C" fn on_dialog_request(dlg: *mut dlg_cell, _type: i32, p: *m
     })
 }
 
-fn restore_from_dialog(dlg: &Dialog, msg: &SipMsg, which: Which, direction: u32) -> Result<(), String> {
+fn restore_from_dialog(
+    dlg: &Dialog,
+    msg: &SipMsg,
+    which: Which,
+    direction: u32,
+) -> Result<(), String> {
     let downstream = direction == ffi::DLG_DIR_DOWNSTREAM;
     let target = match (which, downstream) {
         (Which::To, true) | (Which::From, false) => Which::To,
         _ => Which::From,
     };
-    if msg.flags() & target.flag() != 0 {
+    if msg.msg_flags() & target.flag() != 0 {
         return Ok(()); // already changed on this request
     }
     let hdr = msg
         .identity(target)
         .ok_or_else(|| format!("failed to find/parse {} hdr", hdr_name(target)))?;
     let [uri_var, new_uri_var, dsp_var, new_dsp_var] = dlg_vars(which);
-    let (uvar, dvar) = if downstream { (new_uri_var, new_dsp_var) } else { (uri_var, dsp_var) };
+    let (uvar, dvar) = if downstream {
+        (new_uri_var, new_dsp_var)
+    } else {
+        (uri_var, dsp_var)
+    };
     let Some(uri) = dlg.var(uvar) else {
         dbg!("<{}> param not found", String::from_utf8_lossy(uvar));
         return Ok(());
@@ -402,9 +485,13 @@ fn restore_from_dialog(dlg: &Dialog, msg: &SipMsg, which: Which, direction: u32)
     };
     let mut edits = display_edits(hdr.buf, &hdr.spans, &display);
     let (offset, len) = hdr.spans.uri;
-    edits.push(Edit::Replace { offset, len, text: uri });
+    edits.push(Edit::Replace {
+        offset,
+        len,
+        text: uri,
+    });
     lumps::apply(msg, &edits, &mut Vec::new())?;
-    if msg.flags() & (ffi::FL_USE_UAC_FROM | ffi::FL_USE_UAC_TO) == 0 {
+    if msg.msg_flags() & (ffi::FL_USE_UAC_FROM | ffi::FL_USE_UAC_TO) == 0 {
         tm::on_replies(msg, on_reply)?;
     }
     msg.set_flag(target.flag());
@@ -413,14 +500,19 @@ fn restore_from_dialog(dlg: &Dialog, msg: &SipMsg, which: Which, direction: u32)
 
 /// DLGCB_LOADED: dialogs loaded from the database after a restart get the
 /// in-dialog callbacks back, for both headers (which one was replaced is not known).
-pub unsafe extern "C" fn on_dialog_loaded(dlg: *mut dlg_cell, _type: i32, _p: *mut dlg_cb_params) {
+pub(crate) unsafe extern "C" fn on_dialog_loaded(
+    dlg: *mut dlg_cell,
+    _type: i32,
+    _p: *mut dlg_cb_params,
+) {
     guarded("dialog load callback", (), || {
         if dlg.is_null() {
             return;
         }
         for which in [Which::From, Which::To] {
             let types = ffi::DLGCB_REQ_WITHIN | ffi::DLGCB_CONFIRMED | ffi::DLGCB_TERMINATED;
-            if let Err(e) = dlg::register_raw(dlg, types, on_dialog_request, which.flag() as usize) {
+            if let Err(e) = dlg::register_raw(dlg, types, on_dialog_request, which.flag() as usize)
+            {
                 err!("can't register callbacks for UAC {}: {e}", hdr_name(which));
             }
         }

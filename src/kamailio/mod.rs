@@ -5,13 +5,13 @@ pub mod identity;
 pub mod params;
 pub mod version;
 
+use crate::err;
 use crate::host::ffi::{
     self, cmd_export_t, module_exports, param_export_t, sip_msg, sr_kemi_t, str_,
 };
 use crate::host::guard::{guarded, install_panic_hook};
 use crate::host::msg::{SipMsg, Which};
 use crate::host::{dlg, rr, str_bytes, tm};
-use crate::err;
 use params::RestoreMode;
 use std::os::raw::{c_char, c_int, c_void};
 use std::ptr::{addr_of_mut, null_mut};
@@ -36,7 +36,10 @@ fn ret(r: Result<(), String>, what: &str) -> c_int {
 /// # Safety
 /// `p` must be the gparam the fixup made for this parameter.
 unsafe fn spve(msg: *mut sip_msg, p: *mut c_char) -> Option<Vec<u8>> {
-    let mut s = str_ { s: null_mut(), len: 0 };
+    let mut s = str_ {
+        s: null_mut(),
+        len: 0,
+    };
     // SAFETY: get_str_fparam (what the fixup_get_svalue macro calls) evaluates
     // the gparam for this message.
     unsafe {
@@ -52,8 +55,14 @@ unsafe fn replace_script(which: Which, m: *mut sip_msg, p1: *mut c_char, p2: *mu
     let what = format!("uac_replace_{}", which.name());
     guarded(&what, -1, || {
         // SAFETY: the core hands us the current message and our fixed-up params.
-        let Some(msg) = (unsafe { SipMsg::from_raw(m) }) else { return -1 };
-        let (pd, pu) = if p2.is_null() { (null_mut(), p1) } else { (p1, p2) };
+        let Some(msg) = (unsafe { SipMsg::from_raw(m) }) else {
+            return -1;
+        };
+        let (pd, pu) = if p2.is_null() {
+            (null_mut(), p1)
+        } else {
+            (p1, p2)
+        };
         let display = if pd.is_null() {
             None
         } else {
@@ -65,7 +74,10 @@ unsafe fn replace_script(which: Which, m: *mut sip_msg, p1: *mut c_char, p2: *mu
         let Some(uri) = (unsafe { spve(m, pu) }) else {
             return ret(Err("cannot get the uri value".into()), &what);
         };
-        ret(identity::replace(&msg, which, display.as_deref(), Some(&uri)), &what)
+        ret(
+            identity::replace(&msg, which, display.as_deref(), Some(&uri)),
+            &what,
+        )
     })
 }
 
@@ -81,7 +93,9 @@ fn restore_entry(which: Which, m: *mut sip_msg) -> c_int {
     let what = format!("uac_restore_{}", which.name());
     guarded(&what, -1, || {
         // SAFETY: the core hands us the current message.
-        let Some(msg) = (unsafe { SipMsg::from_raw(m) }) else { return -1 };
+        let Some(msg) = (unsafe { SipMsg::from_raw(m) }) else {
+            return -1;
+        };
         if !msg.is_request() {
             return ret(Err("called for something not request".into()), &what);
         }
@@ -126,9 +140,14 @@ fn kemi_replace(which: Which, m: *mut sip_msg, dsp: *mut str_, uri: *mut str_) -
     let what = format!("uac_replace_{}", which.name());
     guarded(&what, -1, || {
         // SAFETY: KEMI hands us the current message and str arguments.
-        let Some(msg) = (unsafe { SipMsg::from_raw(m) }) else { return -1 };
+        let Some(msg) = (unsafe { SipMsg::from_raw(m) }) else {
+            return -1;
+        };
         let (d, u) = unsafe { (kemi_str(dsp), kemi_str(uri)) };
-        ret(identity::replace(&msg, which, d.as_deref(), u.as_deref()), &what)
+        ret(
+            identity::replace(&msg, which, d.as_deref(), u.as_deref()),
+            &what,
+        )
     })
 }
 
@@ -174,12 +193,20 @@ fn init() -> Result<(), String> {
     if cfg.restore_mode == RestoreMode::Auto {
         if !cfg.restore_dlg {
             if !rr::append_fromtag() {
-                return Err("'append_fromtag' RR param is not enabled! - required by AUTO restore mode".into());
+                return Err(
+                    "'append_fromtag' RR param is not enabled! - required by AUTO restore mode"
+                        .into(),
+                );
             }
         } else {
-            dlg::load().map_err(|e| format!("failed to find dialog API - is dialog module loaded? ({e})"))?;
-            dlg::register_raw(null_mut(), ffi::DLGCB_LOADED, identity::on_dialog_loaded, 0)
-                .map_err(|e| format!("can't register on load callback: {e}"))?;
+            dlg::load().map_err(|e| {
+                format!("failed to find dialog API - is dialog module loaded? ({e})")
+            })?;
+            // SAFETY: NULL dialog registers a global callback type (DLGCB_LOADED).
+            unsafe {
+                dlg::register_raw(null_mut(), ffi::DLGCB_LOADED, identity::on_dialog_loaded, 0)
+            }
+            .map_err(|e| format!("can't register on load callback: {e}"))?;
         }
     }
     // Manual mode needs the routed parameters too (for uac_restore_*), so the
@@ -200,40 +227,150 @@ const ROUTES_REPLACE: u32 = ffi::REQUEST_ROUTE | ffi::BRANCH_ROUTE;
 type CmdFn = unsafe extern "C" fn(*mut sip_msg, *mut c_char, *mut c_char) -> c_int;
 type Fixup = unsafe extern "C" fn(*mut *mut c_void, c_int) -> c_int;
 
-const fn cmd(name: &'static [u8], f: CmdFn, n: c_int, fix: Option<Fixup>, free: Option<Fixup>, flags: u32) -> cmd_export_t {
-    cmd_export_t { name: cstr(name), function: Some(f), param_no: n, fixup: fix, free_fixup: free, flags }
+const fn cmd(
+    name: &'static [u8],
+    f: CmdFn,
+    n: c_int,
+    fix: Option<Fixup>,
+    free: Option<Fixup>,
+    flags: u32,
+) -> cmd_export_t {
+    cmd_export_t {
+        name: cstr(name),
+        function: Some(f),
+        param_no: n,
+        fixup: fix,
+        free_fixup: free,
+        flags,
+    }
 }
 
 const SPVE: Option<Fixup> = Some(ffi::fixup_spve_spve);
 const SPVE_FREE: Option<Fixup> = Some(ffi::fixup_free_spve_spve);
 
 static mut CMDS: [cmd_export_t; 8] = [
-    cmd(b"uac_replace_from\0", w_replace_from, 2, SPVE, SPVE_FREE, ROUTES_REPLACE),
-    cmd(b"uac_replace_from\0", w_replace_from, 1, SPVE, SPVE_FREE, ROUTES_REPLACE),
-    cmd(b"uac_restore_from\0", w_restore_from, 0, None, None, ffi::REQUEST_ROUTE),
-    cmd(b"uac_replace_to\0", w_replace_to, 2, SPVE, SPVE_FREE, ROUTES_REPLACE),
-    cmd(b"uac_replace_to\0", w_replace_to, 1, SPVE, SPVE_FREE, ROUTES_REPLACE),
-    cmd(b"uac_restore_to\0", w_restore_to, 0, None, None, ffi::REQUEST_ROUTE),
-    cmd(b"uac_panic_probe\0", w_panic_probe, 0, None, None, ffi::ANY_ROUTE),
-    cmd_export_t { name: null_mut(), function: None, param_no: 0, fixup: None, free_fixup: None, flags: 0 },
+    cmd(
+        b"uac_replace_from\0",
+        w_replace_from,
+        2,
+        SPVE,
+        SPVE_FREE,
+        ROUTES_REPLACE,
+    ),
+    cmd(
+        b"uac_replace_from\0",
+        w_replace_from,
+        1,
+        SPVE,
+        SPVE_FREE,
+        ROUTES_REPLACE,
+    ),
+    cmd(
+        b"uac_restore_from\0",
+        w_restore_from,
+        0,
+        None,
+        None,
+        ffi::REQUEST_ROUTE,
+    ),
+    cmd(
+        b"uac_replace_to\0",
+        w_replace_to,
+        2,
+        SPVE,
+        SPVE_FREE,
+        ROUTES_REPLACE,
+    ),
+    cmd(
+        b"uac_replace_to\0",
+        w_replace_to,
+        1,
+        SPVE,
+        SPVE_FREE,
+        ROUTES_REPLACE,
+    ),
+    cmd(
+        b"uac_restore_to\0",
+        w_restore_to,
+        0,
+        None,
+        None,
+        ffi::REQUEST_ROUTE,
+    ),
+    cmd(
+        b"uac_panic_probe\0",
+        w_panic_probe,
+        0,
+        None,
+        None,
+        ffi::ANY_ROUTE,
+    ),
+    cmd_export_t {
+        name: null_mut(),
+        function: None,
+        param_no: 0,
+        fixup: None,
+        free_fixup: None,
+        flags: 0,
+    },
 ];
 
 const fn param(name: &'static [u8], kind: u32, p: *mut c_void) -> param_export_t {
-    param_export_t { name: cstr(name), type_: kind, param_pointer: p }
+    param_export_t {
+        name: cstr(name),
+        type_: kind,
+        param_pointer: p,
+    }
 }
 
 static mut PARAMS: [param_export_t; 9] = {
     use params::*;
     [
-        param(b"rr_from_store_param\0", ffi::PARAM_STR, addr_of_mut!(RR_FROM_PARAM) as *mut c_void),
-        param(b"rr_to_store_param\0", ffi::PARAM_STR, addr_of_mut!(RR_TO_PARAM) as *mut c_void),
-        param(b"restore_mode\0", ffi::PARAM_STRING, addr_of_mut!(RESTORE_MODE) as *mut c_void),
-        param(b"restore_dlg\0", ffi::PARAM_INT, addr_of_mut!(RESTORE_DLG) as *mut c_void),
-        param(b"restore_passwd\0", ffi::PARAM_STR, addr_of_mut!(RESTORE_PASSWD) as *mut c_void),
-        param(b"restore_from_avp\0", ffi::PARAM_STR, addr_of_mut!(RESTORE_FROM_AVP) as *mut c_void),
-        param(b"restore_to_avp\0", ffi::PARAM_STR, addr_of_mut!(RESTORE_TO_AVP) as *mut c_void),
-        param(b"panic_probe\0", ffi::PARAM_INT, addr_of_mut!(PANIC_PROBE) as *mut c_void),
-        param_export_t { name: null_mut(), type_: 0, param_pointer: null_mut() },
+        param(
+            b"rr_from_store_param\0",
+            ffi::PARAM_STR,
+            addr_of_mut!(RR_FROM_PARAM) as *mut c_void,
+        ),
+        param(
+            b"rr_to_store_param\0",
+            ffi::PARAM_STR,
+            addr_of_mut!(RR_TO_PARAM) as *mut c_void,
+        ),
+        param(
+            b"restore_mode\0",
+            ffi::PARAM_STRING,
+            addr_of_mut!(RESTORE_MODE) as *mut c_void,
+        ),
+        param(
+            b"restore_dlg\0",
+            ffi::PARAM_INT,
+            addr_of_mut!(RESTORE_DLG) as *mut c_void,
+        ),
+        param(
+            b"restore_passwd\0",
+            ffi::PARAM_STR,
+            addr_of_mut!(RESTORE_PASSWD) as *mut c_void,
+        ),
+        param(
+            b"restore_from_avp\0",
+            ffi::PARAM_STR,
+            addr_of_mut!(RESTORE_FROM_AVP) as *mut c_void,
+        ),
+        param(
+            b"restore_to_avp\0",
+            ffi::PARAM_STR,
+            addr_of_mut!(RESTORE_TO_AVP) as *mut c_void,
+        ),
+        param(
+            b"panic_probe\0",
+            ffi::PARAM_INT,
+            addr_of_mut!(PANIC_PROBE) as *mut c_void,
+        ),
+        param_export_t {
+            name: null_mut(),
+            type_: 0,
+            param_pointer: null_mut(),
+        },
     ]
 };
 
@@ -254,7 +391,10 @@ pub static mut exports: module_exports = module_exports {
 };
 
 const fn kstr(s: &'static [u8]) -> str_ {
-    str_ { s: s.as_ptr() as *mut c_char, len: s.len() as c_int }
+    str_ {
+        s: s.as_ptr() as *mut c_char,
+        len: s.len() as c_int,
+    }
 }
 
 const KS: i32 = ffi::SR_KEMIP_STR as i32;
@@ -271,15 +411,37 @@ const fn kemi(name: &'static [u8], f: *mut c_void, p: [i32; 2]) -> sr_kemi_t {
 }
 
 static mut KEMI: [sr_kemi_t; 7] = [
-    kemi(b"uac_replace_from_uri", ki_replace_from_uri as *mut c_void, [KS, KN]),
-    kemi(b"uac_replace_from", ki_replace_from as *mut c_void, [KS, KS]),
-    kemi(b"uac_restore_from", ki_restore_from as *mut c_void, [KN, KN]),
-    kemi(b"uac_replace_to_uri", ki_replace_to_uri as *mut c_void, [KS, KN]),
+    kemi(
+        b"uac_replace_from_uri",
+        ki_replace_from_uri as *mut c_void,
+        [KS, KN],
+    ),
+    kemi(
+        b"uac_replace_from",
+        ki_replace_from as *mut c_void,
+        [KS, KS],
+    ),
+    kemi(
+        b"uac_restore_from",
+        ki_restore_from as *mut c_void,
+        [KN, KN],
+    ),
+    kemi(
+        b"uac_replace_to_uri",
+        ki_replace_to_uri as *mut c_void,
+        [KS, KN],
+    ),
     kemi(b"uac_replace_to", ki_replace_to as *mut c_void, [KS, KS]),
     kemi(b"uac_restore_to", ki_restore_to as *mut c_void, [KN, KN]),
     sr_kemi_t {
-        mname: str_ { s: null_mut(), len: 0 },
-        fname: str_ { s: null_mut(), len: 0 },
+        mname: str_ {
+            s: null_mut(),
+            len: 0,
+        },
+        fname: str_ {
+            s: null_mut(),
+            len: 0,
+        },
         rtype: 0,
         func: null_mut(),
         ptypes: [0; 6],
@@ -287,8 +449,16 @@ static mut KEMI: [sr_kemi_t; 7] = [
 ];
 
 /// Called by the core right after dlopen(): registers the KEMI functions.
+///
+/// # Safety
+/// Called by the core only, once, with its own arguments (unused here).
 #[no_mangle]
-pub unsafe extern "C" fn mod_register(_path: *mut c_char, _dlflags: *mut c_int, _p1: *mut c_void, _p2: *mut c_void) -> c_int {
+pub unsafe extern "C" fn mod_register(
+    _path: *mut c_char,
+    _dlflags: *mut c_int,
+    _p1: *mut c_void,
+    _p2: *mut c_void,
+) -> c_int {
     guarded("mod_register", -1, || {
         // SAFETY: the table is static and terminated; the core keeps the pointer.
         unsafe { ffi::sr_kemi_modules_add(addr_of_mut!(KEMI) as *mut sr_kemi_t) }

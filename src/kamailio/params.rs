@@ -30,9 +30,15 @@ impl RestoreMode {
 }
 
 const fn lit(s: &'static [u8]) -> str_ {
-    str_ { s: s.as_ptr() as *mut c_char, len: s.len() as c_int }
+    str_ {
+        s: s.as_ptr() as *mut c_char,
+        len: s.len() as c_int,
+    }
 }
-const NULL_STR: str_ = str_ { s: std::ptr::null_mut(), len: 0 };
+const NULL_STR: str_ = str_ {
+    s: std::ptr::null_mut(),
+    len: 0,
+};
 
 // Storage the core writes through the param table (PARAM_STR: str, PARAM_STRING:
 // char*, PARAM_INT: int). Only the core writes them, only while it reads the
@@ -85,7 +91,10 @@ pub fn init() -> Result<&'static Config, String> {
     let restore_mode = match mode.filter(|m| !m.is_empty()) {
         None => RestoreMode::Auto,
         Some(m) => RestoreMode::parse(&m).ok_or_else(|| {
-            format!("unsupported value '{}' for restore_mode", String::from_utf8_lossy(&m))
+            format!(
+                "unsupported value '{}' for restore_mode",
+                String::from_utf8_lossy(&m)
+            )
         })?,
     };
     if (from.is_empty() || to.is_empty()) && restore_mode != RestoreMode::None {
@@ -98,8 +107,16 @@ pub fn init() -> Result<&'static Config, String> {
         restore_mode,
         restore_dlg: dlg != 0,
         passwd: pw,
-        from_avp: if restore_mode != RestoreMode::None { avp(favp)? } else { None },
-        to_avp: if restore_mode != RestoreMode::None { avp(tavp)? } else { None },
+        from_avp: if restore_mode != RestoreMode::None {
+            avp(favp)?
+        } else {
+            None
+        },
+        to_avp: if restore_mode != RestoreMode::None {
+            avp(tavp)?
+        } else {
+            None
+        },
         panic_probe: probe != 0,
     };
     Ok(CONFIG.get_or_init(|| cfg))

@@ -17,4 +17,5 @@ pub static module_version: CStrPtr =
 
 #[no_mangle]
 #[used]
-pub static module_flags: CStrPtr = CStrPtr(concat!(env!("UAC_MODULE_FLAGS"), "\0").as_ptr() as *const c_char);
+pub static module_flags: CStrPtr =
+    CStrPtr(concat!(env!("UAC_MODULE_FLAGS"), "\0").as_ptr() as *const c_char);

@@ -19,7 +19,11 @@ pub struct HeaderSpans {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Edit {
     /// Delete `len` bytes at `offset` and put `text` in their place.
-    Replace { offset: usize, len: usize, text: Vec<u8> },
+    Replace {
+        offset: usize,
+        len: usize,
+        text: Vec<u8>,
+    },
     /// Delete `len` bytes at `offset`.
     Delete { offset: usize, len: usize },
     /// Insert `text` at `offset`.
@@ -34,9 +38,11 @@ pub fn display_edits(buf: &[u8], h: &HeaderSpans, display: &[u8]) -> Vec<Edit> {
     let old = h.display.filter(|&(_, len)| len > 0);
     match (old, display.is_empty()) {
         (Some((offset, len)), true) => edits.push(Edit::Delete { offset, len }),
-        (Some((offset, len)), false) => {
-            edits.push(Edit::Replace { offset, len, text: display.to_vec() })
-        }
+        (Some((offset, len)), false) => edits.push(Edit::Replace {
+            offset,
+            len,
+            text: display.to_vec(),
+        }),
         (None, true) => {}
         (None, false) => match laquot_before_uri(buf, h) {
             Some(lt) => {
@@ -47,10 +53,16 @@ pub fn display_edits(buf: &[u8], h: &HeaderSpans, display: &[u8]) -> Vec<Edit> {
             None => {
                 let (uri_off, uri_len) = h.uri;
                 // The stock module adds `>` first, then `display <` at the URI.
-                edits.push(Edit::Insert { offset: uri_off + uri_len, text: b">".to_vec() });
+                edits.push(Edit::Insert {
+                    offset: uri_off + uri_len,
+                    text: b">".to_vec(),
+                });
                 let mut text = display.to_vec();
                 text.extend_from_slice(b" <");
-                edits.push(Edit::Insert { offset: uri_off, text });
+                edits.push(Edit::Insert {
+                    offset: uri_off,
+                    text,
+                });
             }
         },
     }
@@ -60,7 +72,10 @@ pub fn display_edits(buf: &[u8], h: &HeaderSpans, display: &[u8]) -> Vec<Edit> {
 /// The position of the `<` that opens the URI, if the URI is enclosed.
 fn laquot_before_uri(buf: &[u8], h: &HeaderSpans) -> Option<usize> {
     let start = h.name_end.min(h.uri.0);
-    buf[start..h.uri.0].iter().rposition(|&c| c == b'<').map(|p| start + p)
+    buf[start..h.uri.0]
+        .iter()
+        .rposition(|&c| c == b'<')
+        .map(|p| start + p)
 }
 
 /// The length of the header body from its start through the URI, the white space
@@ -68,7 +83,10 @@ fn laquot_before_uri(buf: &[u8], h: &HeaderSpans) -> Option<usize> {
 /// tag and other parameters alone.
 pub fn through_uri_len(buf: &[u8], body_start: usize, uri_end: usize) -> usize {
     let rest = &buf[uri_end.min(buf.len())..];
-    let ws = rest.iter().take_while(|c| c.is_ascii_whitespace() || **c == 0x0b).count();
+    let ws = rest
+        .iter()
+        .take_while(|c| c.is_ascii_whitespace() || **c == 0x0b)
+        .count();
     let close = usize::from(rest.get(ws) == Some(&b'>'));
     uri_end - body_start + if close == 1 { ws + 1 } else { 0 }
 }
@@ -82,11 +100,22 @@ mod tests {
         let name_end = s.find(name).unwrap() + name.len();
         let body_start = name_end + 2;
         let uri_off = s.find("sip:").unwrap();
-        let uri_end = s[uri_off..].find(['>', ';', '\r']).map(|e| uri_off + e).unwrap();
-        let display = s[body_start..uri_off]
-            .find('"')
-            .map(|d| (body_start + d, s[body_start + d + 1..].find('"').unwrap() + 2));
-        HeaderSpans { name_end, body_start, display, uri: (uri_off, uri_end - uri_off) }
+        let uri_end = s[uri_off..]
+            .find(['>', ';', '\r'])
+            .map(|e| uri_off + e)
+            .unwrap();
+        let display = s[body_start..uri_off].find('"').map(|d| {
+            (
+                body_start + d,
+                s[body_start + d + 1..].find('"').unwrap() + 2,
+            )
+        });
+        HeaderSpans {
+            name_end,
+            body_start,
+            display,
+            uri: (uri_off, uri_end - uri_off),
+        }
     }
 
     #[test]
@@ -95,9 +124,16 @@ mod tests {
         let h = spans(b, "From");
         assert_eq!(
             display_edits(b, &h, b"\"Bob\""),
-            vec![Edit::Replace { offset: 6, len: 7, text: b"\"Bob\"".to_vec() }]
+            vec![Edit::Replace {
+                offset: 6,
+                len: 7,
+                text: b"\"Bob\"".to_vec()
+            }]
         );
-        assert_eq!(display_edits(b, &h, b""), vec![Edit::Delete { offset: 6, len: 7 }]);
+        assert_eq!(
+            display_edits(b, &h, b""),
+            vec![Edit::Delete { offset: 6, len: 7 }]
+        );
     }
 
     #[test]
@@ -106,7 +142,10 @@ mod tests {
         let h = spans(b, "From");
         assert_eq!(
             display_edits(b, &h, b"Bob"),
-            vec![Edit::Insert { offset: 6, text: b"Bob ".to_vec() }]
+            vec![Edit::Insert {
+                offset: 6,
+                text: b"Bob ".to_vec()
+            }]
         );
     }
 
@@ -117,8 +156,14 @@ mod tests {
         assert_eq!(
             display_edits(b, &h, b"Bob"),
             vec![
-                Edit::Insert { offset: 13, text: b">".to_vec() },
-                Edit::Insert { offset: 6, text: b"Bob <".to_vec() },
+                Edit::Insert {
+                    offset: 13,
+                    text: b">".to_vec()
+                },
+                Edit::Insert {
+                    offset: 6,
+                    text: b"Bob <".to_vec()
+                },
             ]
         );
     }

@@ -62,6 +62,9 @@ mod tests {
     fn last_wins_and_quotes() {
         let p = b"lr; vsf = \"x;y\" ;vsf=second";
         assert_eq!(last_param_value(p, b"vsf"), Some(&b"second"[..]));
-        assert_eq!(last_param_value(b"lr;vsf=\"x;y\"", b"vsf"), Some(&b"x;y"[..]));
+        assert_eq!(
+            last_param_value(b"lr;vsf=\"x;y\"", b"vsf"),
+            Some(&b"x;y"[..])
+        );
     }
 }

@@ -64,12 +64,22 @@ impl std::error::Error for CodecError {}
 /// `new`.
 pub fn encode(original: &[u8], new: &[u8], passwd: &[u8]) -> Result<String, CodecError> {
     if original.len() > MAX_URI_SIZE {
-        return Err(CodecError::UriTooLong { which: "old", len: original.len() });
+        return Err(CodecError::UriTooLong {
+            which: "old",
+            len: original.len(),
+        });
     }
     if new.len() > MAX_URI_SIZE {
-        return Err(CodecError::UriTooLong { which: "new", len: new.len() });
+        return Err(CodecError::UriTooLong {
+            which: "new",
+            len: new.len(),
+        });
     }
-    let (long, short) = if original.len() > new.len() { (original, new) } else { (new, original) };
+    let (long, short) = if original.len() > new.len() {
+        (original, new)
+    } else {
+        (new, original)
+    };
     let mut buf = long.to_vec();
     xor_prefix(&mut buf, short);
     xor_password(&mut buf, passwd);
@@ -82,7 +92,10 @@ pub fn decode(param: &[u8], current: &[u8], passwd: &[u8]) -> Result<Vec<u8>, Co
     let mut buf = unbase64_dash(param)?;
     xor_password(&mut buf, passwd);
     if buf.len() < current.len() {
-        return Err(CodecError::ShorterThanCurrent { decoded: buf.len(), current: current.len() });
+        return Err(CodecError::ShorterThanCurrent {
+            decoded: buf.len(),
+            current: current.len(),
+        });
     }
     for (i, c) in current.iter().enumerate() {
         buf[i] ^= c;
@@ -118,12 +131,23 @@ fn xor_password(buf: &mut [u8], passwd: &[u8]) {
 fn base64_dash(src: &[u8]) -> String {
     let mut out = String::with_capacity(src.len().div_ceil(3) * 4);
     for chunk in src.chunks(3) {
-        let block = chunk.iter().enumerate().fold(0u32, |acc, (i, &b)| acc | (b as u32) << (16 - 8 * i));
+        let block = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, &b)| acc | (b as u32) << (16 - 8 * i));
         let sextet = |shift: u32| ALPHABET[((block >> shift) & 0x3f) as usize] as char;
         out.push(sextet(18));
         out.push(sextet(12));
-        out.push(if chunk.len() > 1 { sextet(6) } else { PAD as char });
-        out.push(if chunk.len() > 2 { sextet(0) } else { PAD as char });
+        out.push(if chunk.len() > 1 {
+            sextet(6)
+        } else {
+            PAD as char
+        });
+        out.push(if chunk.len() > 2 {
+            sextet(0)
+        } else {
+            PAD as char
+        });
     }
     out
 }
@@ -144,7 +168,7 @@ fn sextet_value(c: u8) -> Option<u32> {
 fn unbase64_dash(src: &[u8]) -> Result<Vec<u8>, CodecError> {
     let pads = src.iter().rev().take_while(|&&c| c == PAD).count();
     let data = &src[..src.len() - pads];
-    let out_len = (src.len() * 6 / 8).checked_sub(pads).unwrap_or(0);
+    let out_len = (src.len() * 6 / 8).saturating_sub(pads);
     if data.is_empty() || out_len == 0 || out_len > MAX_URI_SIZE {
         return Err(CodecError::BadLength { len: src.len() });
     }
@@ -233,11 +257,23 @@ mod tests {
     #[test]
     fn rejects_bad_input() {
         assert_eq!(unbase64_dash(b""), Err(CodecError::BadLength { len: 0 }));
-        assert_eq!(unbase64_dash(b"----"), Err(CodecError::BadLength { len: 4 }));
-        assert_eq!(unbase64_dash(b"ab=d"), Err(CodecError::InvalidChar { pos: 2 }));
+        assert_eq!(
+            unbase64_dash(b"----"),
+            Err(CodecError::BadLength { len: 4 })
+        );
+        assert_eq!(
+            unbase64_dash(b"ab=d"),
+            Err(CodecError::InvalidChar { pos: 2 })
+        );
         let long = vec![b'A'; 2000];
-        assert!(matches!(unbase64_dash(&long), Err(CodecError::BadLength { .. })));
-        assert!(matches!(encode(&[b'a'; 1025], b"sip:x", b""), Err(CodecError::UriTooLong { .. })));
+        assert!(matches!(
+            unbase64_dash(&long),
+            Err(CodecError::BadLength { .. })
+        ));
+        assert!(matches!(
+            encode(&[b'a'; 1025], b"sip:x", b""),
+            Err(CodecError::UriTooLong { .. })
+        ));
         // truncated parameter: decoded value shorter than the request's URI
         let p = encode(b"sip:alice@example.com", b"sip:bob@example.com", b"").unwrap();
         assert!(matches!(

@@ -9,17 +9,28 @@ pub const MAX_DISPLAY_SIZE: usize = 512;
 /// that would break the header, at most MAX_URI_SIZE bytes.
 pub fn check_uri(uri: &[u8]) -> Result<(), String> {
     if uri.len() > MAX_URI_SIZE {
-        return Err(format!("uri too long ({} > {MAX_URI_SIZE} bytes)", uri.len()));
+        return Err(format!(
+            "uri too long ({} > {MAX_URI_SIZE} bytes)",
+            uri.len()
+        ));
     }
-    let colon = uri.iter().position(|&c| c == b':').ok_or("uri has no scheme")?;
+    let colon = uri
+        .iter()
+        .position(|&c| c == b':')
+        .ok_or("uri has no scheme")?;
     let scheme = &uri[..colon];
     let scheme_ok = !scheme.is_empty()
         && scheme[0].is_ascii_alphabetic()
-        && scheme.iter().all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(c));
+        && scheme
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(c));
     if !scheme_ok || colon + 1 == uri.len() {
         return Err("uri is not scheme:value".into());
     }
-    if let Some(p) = uri.iter().position(|&c| !(0x21..0x7f).contains(&c) || c == b'<' || c == b'>') {
+    if let Some(p) = uri
+        .iter()
+        .position(|&c| !(0x21..0x7f).contains(&c) || c == b'<' || c == b'>')
+    {
         return Err(format!("uri has a forbidden character at position {p}"));
     }
     Ok(())
@@ -29,13 +40,18 @@ pub fn check_uri(uri: &[u8]) -> Result<(), String> {
 /// outside quotes, quotes balanced.
 pub fn check_display(d: &[u8]) -> Result<(), String> {
     if d.len() > MAX_DISPLAY_SIZE {
-        return Err(format!("display name too long ({} > {MAX_DISPLAY_SIZE} bytes)", d.len()));
+        return Err(format!(
+            "display name too long ({} > {MAX_DISPLAY_SIZE} bytes)",
+            d.len()
+        ));
     }
     let mut quoted = false;
     let mut escaped = false;
     for (i, &c) in d.iter().enumerate() {
         if c == b'\r' || c == b'\n' || c == 0 {
-            return Err(format!("display name has a control character at position {i}"));
+            return Err(format!(
+                "display name has a control character at position {i}"
+            ));
         }
         if escaped {
             escaped = false;

@@ -26,7 +26,11 @@ pub fn our_module() -> String {
 
 /// A free UDP port on 127.0.0.1 (bound and released).
 pub fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Settings substituted into examples/uac-replace.cfg.
@@ -40,7 +44,9 @@ pub struct CfgOpts<'a> {
 }
 
 pub fn render_cfg(opts: &CfgOpts, port: u16) -> String {
-    let tpl = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/uac-replace.cfg")).unwrap();
+    let tpl =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/uac-replace.cfg"))
+            .unwrap();
     let body = tpl
         .replace("\"UAC_MODULE\"", &format!("\"{}\"", opts.module))
         .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
@@ -80,7 +86,12 @@ impl Kamailio {
             .stderr(fs::File::create(&log).unwrap())
             .spawn()
             .expect("cannot start kamailio");
-        let mut k = Kamailio { child, port, dir, log };
+        let mut k = Kamailio {
+            child,
+            port,
+            dir,
+            log,
+        };
         k.wait_ready();
         k
     }
@@ -92,7 +103,11 @@ impl Kamailio {
             if let Ok(Some(st)) = self.child.try_wait() {
                 panic!("kamailio exited at start-up ({st}):\n{}", self.log());
             }
-            assert!(Instant::now() < deadline, "kamailio not ready:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "kamailio not ready:\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         std::thread::sleep(Duration::from_millis(500));
@@ -115,7 +130,10 @@ impl Kamailio {
 
     pub fn stop(&mut self) {
         // SAFETY-free: plain signal to the main process; it stops its children.
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -137,7 +155,11 @@ impl Drop for Kamailio {
     fn drop(&mut self) {
         self.stop();
         if std::thread::panicking() {
-            eprintln!("---- kamailio log ({}) ----\n{}", self.log.display(), self.log());
+            eprintln!(
+                "---- kamailio log ({}) ----\n{}",
+                self.log.display(),
+                self.log()
+            );
         }
     }
 }
@@ -159,17 +181,30 @@ impl Msg {
             .filter_map(|l| l.split_once(':'))
             .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
             .collect();
-        Msg { raw: raw.to_string(), first, headers }
+        Msg {
+            raw: raw.to_string(),
+            first,
+            headers,
+        }
     }
     /// All values of a header (case-insensitive name).
     pub fn all(&self, name: &str) -> Vec<&str> {
-        self.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect()
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
     pub fn hdr(&self, name: &str) -> &str {
-        self.all(name).first().copied().unwrap_or_else(|| panic!("no {name} header in:\n{}", self.raw))
+        self.all(name)
+            .first()
+            .copied()
+            .unwrap_or_else(|| panic!("no {name} header in:\n{}", self.raw))
     }
     pub fn status(&self) -> Option<u16> {
-        self.first.strip_prefix("SIP/2.0 ").and_then(|r| r[..3].parse().ok())
+        self.first
+            .strip_prefix("SIP/2.0 ")
+            .and_then(|r| r[..3].parse().ok())
     }
     pub fn method(&self) -> &str {
         self.first.split(' ').next().unwrap()
@@ -177,7 +212,10 @@ impl Msg {
     /// The tag parameter of From or To.
     pub fn tag(&self, name: &str) -> String {
         let v = self.hdr(name);
-        v.split(';').find_map(|p| p.trim().strip_prefix("tag=")).unwrap_or("").to_string()
+        v.split(';')
+            .find_map(|p| p.trim().strip_prefix("tag="))
+            .unwrap_or("")
+            .to_string()
     }
 }
 
@@ -190,13 +228,16 @@ pub struct Peer {
 impl Peer {
     pub fn new() -> Peer {
         let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-        sock.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
         let port = sock.local_addr().unwrap().port();
         Peer { sock, port }
     }
 
     pub fn send(&self, to: u16, msg: &str) {
-        self.sock.send_to(msg.as_bytes(), ("127.0.0.1", to)).unwrap();
+        self.sock
+            .send_to(msg.as_bytes(), ("127.0.0.1", to))
+            .unwrap();
     }
 
     /// The next message that is not a provisional reply, within `secs`.
@@ -222,7 +263,8 @@ impl Peer {
     }
 
     pub fn recv(&self) -> Msg {
-        self.recv_within(5).expect("no SIP message received within 5 s")
+        self.recv_within(5)
+            .expect("no SIP message received within 5 s")
     }
 
     /// Nothing arrives within `ms` (provisional replies ignored).
@@ -243,7 +285,10 @@ impl Peer {
     /// A reply to `req` that copies Via, From, To (adding `to_tag`), Call-ID, CSeq
     /// and Record-Route, as a UAS does.
     pub fn reply(&self, req: &Msg, code: u16, to_tag: &str, contact: bool) -> String {
-        let mut r = format!("SIP/2.0 {code} {}\r\n", if code == 200 { "OK" } else { "Reply" });
+        let mut r = format!(
+            "SIP/2.0 {code} {}\r\n",
+            if code == 200 { "OK" } else { "Reply" }
+        );
         for v in req.all("Via") {
             r += &format!("Via: {v}\r\n");
         }
@@ -257,7 +302,11 @@ impl Peer {
         } else {
             r += &format!("To: {to}\r\n");
         }
-        r += &format!("Call-ID: {}\r\nCSeq: {}\r\n", req.hdr("Call-ID"), req.hdr("CSeq"));
+        r += &format!(
+            "Call-ID: {}\r\nCSeq: {}\r\n",
+            req.hdr("Call-ID"),
+            req.hdr("CSeq")
+        );
         if contact {
             r += &format!("Contact: <sip:peer@127.0.0.1:{}>\r\n", self.port);
         }
@@ -301,7 +350,11 @@ pub fn request(
 pub fn rand_tag() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(1);
-    format!("{:x}{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{:x}{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// The URI inside `<...>` of a Contact or Record-Route value.
