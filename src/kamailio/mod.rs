@@ -390,10 +390,12 @@ pub static mut exports: module_exports = module_exports {
     destroy_mod_f: Some(mod_destroy),
 };
 
+/// A KEMI name: interpreters read it both as str and as a C string, so the
+/// literal carries a NUL that the length leaves out.
 const fn kstr(s: &'static [u8]) -> str_ {
     str_ {
         s: s.as_ptr() as *mut c_char,
-        len: s.len() as c_int,
+        len: s.len() as c_int - 1,
     }
 }
 
@@ -402,7 +404,7 @@ const KN: i32 = ffi::SR_KEMIP_NONE as i32;
 
 const fn kemi(name: &'static [u8], f: *mut c_void, p: [i32; 2]) -> sr_kemi_t {
     sr_kemi_t {
-        mname: kstr(b"uac"),
+        mname: kstr(b"uac\0"),
         fname: kstr(name),
         rtype: ffi::SR_KEMIP_INT as i32,
         func: f,
@@ -412,27 +414,27 @@ const fn kemi(name: &'static [u8], f: *mut c_void, p: [i32; 2]) -> sr_kemi_t {
 
 static mut KEMI: [sr_kemi_t; 7] = [
     kemi(
-        b"uac_replace_from_uri",
+        b"uac_replace_from_uri\0",
         ki_replace_from_uri as *mut c_void,
         [KS, KN],
     ),
     kemi(
-        b"uac_replace_from",
+        b"uac_replace_from\0",
         ki_replace_from as *mut c_void,
         [KS, KS],
     ),
     kemi(
-        b"uac_restore_from",
+        b"uac_restore_from\0",
         ki_restore_from as *mut c_void,
         [KN, KN],
     ),
     kemi(
-        b"uac_replace_to_uri",
+        b"uac_replace_to_uri\0",
         ki_replace_to_uri as *mut c_void,
         [KS, KN],
     ),
-    kemi(b"uac_replace_to", ki_replace_to as *mut c_void, [KS, KS]),
-    kemi(b"uac_restore_to", ki_restore_to as *mut c_void, [KN, KN]),
+    kemi(b"uac_replace_to\0", ki_replace_to as *mut c_void, [KS, KS]),
+    kemi(b"uac_restore_to\0", ki_restore_to as *mut c_void, [KN, KN]),
     sr_kemi_t {
         mname: str_ {
             s: null_mut(),

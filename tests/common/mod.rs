@@ -44,9 +44,15 @@ pub struct CfgOpts<'a> {
 }
 
 pub fn render_cfg(opts: &CfgOpts, port: u16) -> String {
-    let tpl =
-        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/uac-replace.cfg"))
-            .unwrap();
+    render_example("uac-replace.cfg", opts, port)
+}
+
+/// Fills the placeholders of a file in examples/.
+pub fn render_example(name: &str, opts: &CfgOpts, port: u16) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name);
+    let tpl = fs::read_to_string(path).unwrap();
     let body = tpl
         .replace("\"UAC_MODULE\"", &format!("\"{}\"", opts.module))
         .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
@@ -72,10 +78,15 @@ impl Kamailio {
     }
 
     pub fn start_on(opts: &CfgOpts, port: u16) -> Kamailio {
+        Self::start_with(&render_cfg(opts, port), port)
+    }
+
+    /// Starts kamailio with a rendered config text.
+    pub fn start_with(cfg_text: &str, port: u16) -> Kamailio {
         let dir = std::env::temp_dir().join(format!("uac-test-{}-{port}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();
         let cfg = dir.join("kamailio.cfg");
-        fs::write(&cfg, render_cfg(opts, port)).unwrap();
+        fs::write(&cfg, cfg_text).unwrap();
         let log = dir.join("kamailio.log");
         let child = Command::new("kamailio")
             .args(["-DD", "-E", "-m", "64", "-M", "8", "-f"])
