@@ -19,7 +19,7 @@ typedef struct _str str;
 
 /* logging: level check first, user text always passed as an argument */
 int uacg_log_enabled(int level);
-void uacg_log(int level, const char *text, int len);
+void uacg_log(int level, const char *where, int wlen, const char *text, int len);
 
 /* private (per-process) memory, as Kamailio's pkg_malloc/pkg_free macros */
 void *uacg_pkg_malloc(size_t size);

@@ -21,9 +21,12 @@ int uacg_log_enabled(int level)
 	return is_printable(level);
 }
 
-void uacg_log(int level, const char *text, int len)
+/* Like LM_*(), but the location is the Rust source file and line, so the
+ * line reads "ERROR: uac [identity.rs:123]: ..." as a C module's would. */
+void uacg_log(int level, const char *where, int wlen, const char *text, int len)
 {
-	LOG(level, "%.*s\n", len, text);
+	LOG_FN(DEFAULT_FACILITY, level, "", "uac [%.*s]: %.*s\n", wlen, where, len,
+			text);
 }
 
 void *uacg_pkg_malloc(size_t size)

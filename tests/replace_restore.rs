@@ -457,3 +457,65 @@ fn panic_in_guarded_function_does_not_kill_the_worker() {
     );
     assert_eq!(hdr_uri(call.invite_at_b.hdr("From")), ANON);
 }
+
+/// pv_headers calls replace_from through the C API that bind_uac hands out.
+#[test]
+fn bind_uac_api_serves_pv_headers() {
+    let (a, b) = (Peer::new(), Peer::new());
+    let m = our_module();
+    let defs = ["#!define WITH_PV_HEADERS"];
+    let k = Kamailio::start(&opts(&m, "auto", &b, &defs));
+    let mut call = Call::invite(k.port, &a, &b, ALICE, BOB, &[format!("X-PVH-From: {ANON}")]);
+    assert_eq!(
+        call.invite_at_b.all("From").len(),
+        1,
+        "{}",
+        call.invite_at_b.raw
+    );
+    assert_eq!(
+        hdr_uri(call.invite_at_b.hdr("From")),
+        ANON,
+        "{}",
+        call.invite_at_b.raw
+    );
+    assert_eq!(call.ok_at_a.hdr("From"), call.a_from);
+    call.ack();
+    let (bye, _) = call.send_from_b("BYE");
+    assert_eq!(hdr_uri(bye.hdr("To")), "sip:alice@a.example.com");
+}
+
+/// uac_replace_from in request_route, then again in branch_route: the branch's
+/// value goes out, once, and the dialog restores to the original.
+#[test]
+fn replace_again_in_branch_route() {
+    let (a, b) = (Peer::new(), Peer::new());
+    let m = our_module();
+    let k = Kamailio::start(&opts(&m, "auto", &b, &[]));
+    let branch = "sip:branch@branch.example.org";
+    let mut call = Call::invite(
+        k.port,
+        &a,
+        &b,
+        ALICE,
+        BOB,
+        &[
+            format!("X-Replace-From: {ANON}"),
+            format!("X-Branch-From: {branch}"),
+        ],
+    );
+    let inv = &call.invite_at_b;
+    assert_eq!(inv.all("From").len(), 1);
+    assert_eq!(
+        inv.hdr("From"),
+        format!(
+            "\"Alice\" <{branch}>;tag={}",
+            call.a_from.split("tag=").nth(1).unwrap()
+        )
+    );
+    assert_eq!(call.ok_at_a.hdr("From"), call.a_from);
+    call.ack();
+    let (bye, ok) = call.send_from_b("BYE");
+    assert_eq!(hdr_uri(bye.hdr("To")), "sip:alice@a.example.com");
+    assert_eq!(hdr_uri(ok.hdr("To")), branch);
+    assert!(!k.log().contains("failed"), "{}", k.log());
+}

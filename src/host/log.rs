@@ -14,18 +14,35 @@ pub fn enabled(level: i32) -> bool {
     unsafe { ffi::uacg_log_enabled(level) != 0 }
 }
 
-/// Writes one line. Use the macros, which skip formatting when the level is off.
-pub fn write(level: i32, text: &str) {
+/// Writes one line; `location` is `file.rs:line`. Use the macros, which skip
+/// formatting when the level is off.
+pub fn write(level: i32, location: &str, text: &str) {
     let len = text.len().min(i32::MAX as usize) as i32;
-    // SAFETY: text is valid for len bytes; the glue prints it with "%.*s".
-    unsafe { ffi::uacg_log(level, text.as_ptr() as *const _, len) }
+    let wlen = location.len().min(256) as i32;
+    // SAFETY: both strings are valid for their lengths; the glue prints them
+    // with "%.*s", never as a format.
+    unsafe {
+        ffi::uacg_log(
+            level,
+            location.as_ptr() as *const _,
+            wlen,
+            text.as_ptr() as *const _,
+            len,
+        )
+    }
+}
+
+/// `src/kamailio/identity.rs` -> `identity.rs`.
+pub fn short_file(path: &'static str) -> &'static str {
+    path.rsplit('/').next().unwrap_or(path)
 }
 
 #[macro_export]
 macro_rules! log_at {
     ($lvl:expr, $($arg:tt)*) => {
         if $crate::host::log::enabled($lvl) {
-            $crate::host::log::write($lvl, &format!($($arg)*));
+            let loc = format!("{}:{}", $crate::host::log::short_file(file!()), line!());
+            $crate::host::log::write($lvl, &loc, &format!($($arg)*));
         }
     };
 }

@@ -5,14 +5,16 @@ use super::msg::SipMsg;
 use super::pkg_dup;
 use crate::replace::header::Edit;
 
-/// A top-level lump we added to `msg->add_rm`, remembered so that a second
+/// A top-level lump we added to `msg->add_rm`, remembered so that a later
 /// `uac_replace_*` on the same request can remove it before it applies its own.
-#[derive(Debug, Clone, Copy)]
+/// It is found again by what it does, not by its address: tm works on a copy of
+/// the lump list for each branch (branch_route, TMCB_REQUEST_FWDED).
+#[derive(Debug, Clone)]
 pub struct OwnLump {
-    ptr: *mut lump,
     op: u32,
     offset: i32,
     len: i32,
+    text: Option<Vec<u8>>,
 }
 
 /// Applies the edits in order. On failure the lumps already added stay in
@@ -39,10 +41,10 @@ pub fn apply(msg: &SipMsg, edits: &[Edit], added: &mut Vec<OwnLump>) -> Result<(
         // SAFETY: l is the lump just created.
         let op = unsafe { (*l).op };
         added.push(OwnLump {
-            ptr: l,
             op,
             offset,
             len,
+            text: text.map(<[u8]>::to_vec),
         });
         if let Some(text) = text {
             let p = pkg_dup(text);
@@ -60,23 +62,43 @@ pub fn apply(msg: &SipMsg, edits: &[Edit], added: &mut Vec<OwnLump>) -> Result<(
     Ok(())
 }
 
-/// Removes lumps we added earlier to this message, if they are still there
-/// unchanged (after a branch route, tm has already dropped them).
+/// Removes lumps we added earlier to this message where they are still present
+/// (in a branch they may be tm's copies; after a branch, tm has dropped them).
 pub fn remove(msg: &SipMsg, own: &[OwnLump]) {
     for o in own {
-        // SAFETY: remove_lump only dereferences o.ptr after finding it in the
-        // message's lump list, where it is a live lump; we check it is still
-        // the one we made before removing it.
+        // SAFETY: we walk the message's live lump list; remove_lump unlinks and
+        // frees the one we found (a copy's value stays with its original, as
+        // free_lump skips LUMPFLAG_DUPED values).
         unsafe {
             let mut t = (*msg.raw()).add_rm;
-            while !t.is_null() && t != o.ptr {
+            while !t.is_null() && !is_ours(t, o) {
                 t = (*t).next;
             }
-            if t.is_null() {
-                continue;
-            }
-            if (*t).op == o.op && (*t).u.offset == o.offset && (*t).len == o.len {
+            if !t.is_null() {
                 ffi::remove_lump(msg.raw(), t);
+            }
+        }
+    }
+}
+
+/// # Safety
+/// `t` must be a live lump.
+unsafe fn is_ours(t: *const lump, o: &OwnLump) -> bool {
+    // SAFETY: caller contract; `after` is NULL or a live lump.
+    unsafe {
+        if (*t).op != o.op || (*t).u.offset != o.offset || (*t).len != o.len {
+            return false;
+        }
+        let a = (*t).after;
+        match &o.text {
+            None => a.is_null(),
+            Some(text) => {
+                !a.is_null()
+                    && (*a).op == ffi::lump_op_LUMP_ADD
+                    && (*a).len as usize == text.len()
+                    && !(*a).u.value.is_null()
+                    && std::slice::from_raw_parts((*a).u.value as *const u8, text.len())
+                        == &text[..]
             }
         }
     }

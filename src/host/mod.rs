@@ -46,9 +46,3 @@ pub fn pkg_dup(b: &[u8]) -> *mut std::os::raw::c_char {
         p as *mut _
     }
 }
-
-/// The route type the script is running now (REQUEST_ROUTE, BRANCH_ROUTE, ...).
-pub fn route_type() -> i32 {
-    // SAFETY: reads the core's global route_type.
-    unsafe { ffi::uacg_route_type() }
-}

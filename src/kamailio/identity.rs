@@ -8,7 +8,7 @@ use crate::host::ffi::{self, cell, dlg_cb_params, dlg_cell, sip_msg, str_, tmcb_
 use crate::host::guard::guarded;
 use crate::host::lumps::{self, OwnLump};
 use crate::host::msg::{SipMsg, Which};
-use crate::host::{route_type, rr, tm};
+use crate::host::{rr, tm};
 use crate::replace::header::{display_edits, Edit};
 use crate::replace::{route_params, rr_codec, validate};
 use crate::{dbg, err, info, warn};
@@ -23,14 +23,22 @@ fn dlg_vars(which: Which) -> [&'static [u8]; 4] {
     }
 }
 
-/// What an earlier uac_replace_* did to the request being processed now, so that
-/// a second call can undo it. Per process: each worker handles its own messages.
+/// Which part of a header a remembered edit changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Display,
+    Uri,
+}
+
+/// What the uac_replace_* calls on the request being processed did, so that a
+/// later call can undo them. Per process: each worker handles its own messages.
+/// Every call is kept: in a branch_route, an edit from the request route is
+/// present (as tm's copy) while one from another branch is not.
 struct Applied {
     ctx: (u32, i32),
-    route: i32,
     which: Which,
-    display: Vec<OwnLump>,
-    uri: Vec<OwnLump>,
+    part: Part,
+    lumps: Vec<OwnLump>,
 }
 
 /// (message, the parameters of its matched Route URI).
@@ -83,32 +91,33 @@ pub fn replace(
         }
     }
 
-    // A second call on the same request replaces what the first one did.
+    // A later call on the same request replaces what earlier ones did.
     let ctx = msg.ctx_id();
-    let route = route_type();
-    let previous = APPLIED.with(|a| {
+    let (repeat, old_display, old_uri_lumps) = APPLIED.with(|a| {
         let mut a = a.borrow_mut();
         a.retain(|x| x.ctx == ctx);
-        a.iter()
-            .position(|x| x.route == route && x.which == which)
-            .map(|i| a.remove(i))
+        let lumps = |part: Part| -> Vec<OwnLump> {
+            a.iter()
+                .filter(|x| x.which == which && x.part == part)
+                .flat_map(|x| x.lumps.clone())
+                .collect()
+        };
+        (
+            a.iter().any(|x| x.which == which),
+            lumps(Part::Display),
+            lumps(Part::Uri),
+        )
     });
-    let repeat = previous.is_some();
-    let (mut keep_display, mut keep_uri) = (Vec::new(), Vec::new());
-    if let Some(prev) = previous {
+    if repeat {
         info!(
             "uac_replace_{}() called again on this request: the last call wins",
             which.name()
         );
         if display.is_some() {
-            lumps::remove(msg, &prev.display);
-        } else {
-            keep_display = prev.display;
+            lumps::remove(msg, &old_display);
         }
         if uri.is_some() {
-            lumps::remove(msg, &prev.uri);
-        } else {
-            keep_uri = prev.uri;
+            lumps::remove(msg, &old_uri_lumps);
         }
     }
 
@@ -145,17 +154,19 @@ pub fn replace(
         return Err(e);
     }
     APPLIED.with(|a| {
-        a.borrow_mut().push(Applied {
+        let mut a = a.borrow_mut();
+        a.push(Applied {
             ctx,
-            route,
             which,
-            display: if display.is_some() {
-                display_lumps
-            } else {
-                keep_display
-            },
-            uri: if uri.is_some() { uri_lumps } else { keep_uri },
-        })
+            part: Part::Display,
+            lumps: display_lumps,
+        });
+        a.push(Applied {
+            ctx,
+            which,
+            part: Part::Uri,
+            lumps: uri_lumps,
+        });
     });
 
     let Some(new_uri) = uri else { return Ok(()) };

@@ -1,6 +1,7 @@
 //! What Kamailio sees: the `exports` table, the config-file functions, the
 //! KEMI exports, and mod_init. Every entry point is guarded against panics.
 
+pub mod api;
 pub mod identity;
 pub mod params;
 pub mod version;
@@ -248,7 +249,7 @@ const fn cmd(
 const SPVE: Option<Fixup> = Some(ffi::fixup_spve_spve);
 const SPVE_FREE: Option<Fixup> = Some(ffi::fixup_free_spve_spve);
 
-static mut CMDS: [cmd_export_t; 8] = [
+static mut CMDS: [cmd_export_t; 9] = [
     cmd(
         b"uac_replace_from\0",
         w_replace_from,
@@ -304,6 +305,20 @@ static mut CMDS: [cmd_export_t; 8] = [
         None,
         None,
         ffi::ANY_ROUTE,
+    ),
+    // Not a script function: other modules find it with find_export("bind_uac").
+    cmd(
+        b"bind_uac\0",
+        // SAFETY: the core stores it untyped; callers cast it back to bind_uac_f.
+        unsafe {
+            std::mem::transmute::<unsafe extern "C" fn(*mut api::UacApi) -> c_int, CmdFn>(
+                api::bind_uac,
+            )
+        },
+        1,
+        None,
+        None,
+        0,
     ),
     cmd_export_t {
         name: null_mut(),

@@ -1,0 +1,82 @@
+//! `bind_uac`: the C API other modules load with `load_uac_api()` (pv_headers and
+//! rtjson call replace_from/replace_to through it). Layout of the stock
+//! module's `uac_api_t` (modules/uac/api.h).
+
+use super::identity;
+use crate::err;
+use crate::host::ffi::{sip_msg, str_};
+use crate::host::guard::guarded;
+use crate::host::msg::{SipMsg, Which};
+use crate::host::str_bytes;
+use std::os::raw::c_int;
+
+pub type ReplaceFn = unsafe extern "C" fn(*mut sip_msg, *mut str_, *mut str_) -> c_int;
+pub type ReqSendFn = unsafe extern "C" fn() -> c_int;
+
+#[repr(C)]
+pub struct UacApi {
+    pub replace_from: Option<ReplaceFn>,
+    pub replace_to: Option<ReplaceFn>,
+    pub req_send: Option<ReqSendFn>,
+}
+
+/// Fills the API table. Returns 0, or -1 for a NULL table (as the stock module).
+///
+/// # Safety
+/// `api` is NULL or points to a `uac_api_t` the caller owns.
+pub unsafe extern "C" fn bind_uac(api: *mut UacApi) -> c_int {
+    guarded("bind_uac", -1, || {
+        if api.is_null() {
+            crate::warn!("bind_uac: Cannot load uac API into a NULL pointer");
+            return -1;
+        }
+        // SAFETY: caller contract; we write the three fields.
+        unsafe {
+            *api = UacApi {
+                replace_from: Some(api_replace_from),
+                replace_to: Some(api_replace_to),
+                req_send: Some(api_req_send),
+            };
+        }
+        0
+    })
+}
+
+/// The API form: an empty display or URI leaves that part alone; 0 on success.
+fn api_replace(which: Which, m: *mut sip_msg, d: *mut str_, u: *mut str_) -> c_int {
+    guarded("uac API replace", -1, || {
+        // SAFETY: the calling module passes its current message and strs.
+        let Some(msg) = (unsafe { SipMsg::from_raw(m) }) else {
+            return -1;
+        };
+        let part = |p: *mut str_| {
+            // SAFETY: p is NULL or a valid str for this call.
+            (!p.is_null())
+                .then(|| unsafe { str_bytes(&*p) }.to_vec())
+                .filter(|v| !v.is_empty())
+        };
+        match identity::replace(&msg, which, part(d).as_deref(), part(u).as_deref()) {
+            Ok(()) => 0,
+            Err(e) => {
+                err!("uac API replace_{}: {e}", which.name());
+                -1
+            }
+        }
+    })
+}
+
+unsafe extern "C" fn api_replace_from(m: *mut sip_msg, d: *mut str_, u: *mut str_) -> c_int {
+    api_replace(Which::From, m, d, u)
+}
+
+unsafe extern "C" fn api_replace_to(m: *mut sip_msg, d: *mut str_, u: *mut str_) -> c_int {
+    api_replace(Which::To, m, d, u)
+}
+
+/// uac_req_send is not built yet (see doc/uac.md): refuse clearly.
+unsafe extern "C" fn api_req_send() -> c_int {
+    guarded("uac API req_send", -1, || {
+        err!("uac API req_send: not available in this version of the module");
+        -1
+    })
+}
