@@ -39,11 +39,6 @@ void uacg_pkg_free(void *p)
 	pkg_free(p);
 }
 
-int uacg_route_type(void)
-{
-	return get_route_type();
-}
-
 int uacg_load_rr_api(struct rr_binds *rrb)
 {
 	return load_rr_api(rrb);

@@ -409,7 +409,7 @@ fn tampered_route_parameter_is_refused() {
 }
 
 #[test]
-fn request_without_from_is_refused() {
+fn missing_or_malformed_from() {
     let (a, b) = (Peer::new(), Peer::new());
     let m = our_module();
     let mut k = Kamailio::start(&opts(&m, "auto", &b, &[]));
@@ -418,7 +418,19 @@ fn request_without_from_is_refused() {
         b.port, a.port
     );
     a.send(k.port, &req);
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    // A malformed From (no closing '>') as well.
+    let bad_from = req
+        .replace("Call-ID: nofrom", "Call-ID: badfrom")
+        .replace("z9hG4bKnofrom", "z9hG4bKbadfrom")
+        .replace("To: ", "From: <sip:alice@a.example.com;tag=1\r\nTo: ");
+    a.send(k.port, &bad_from);
+    // Without From the core drops the request before the script runs; with a
+    // malformed one, uac_replace_from refuses it.
+    assert_eq!(k.wait_log("required headers not found in request", 1), 1);
+    assert_eq!(
+        k.wait_log("uac_replace_from: failed to find/parse FROM hdr", 1),
+        1
+    );
     assert!(k.alive());
     // The next normal call still works.
     let call = Call::invite(

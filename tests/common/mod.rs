@@ -135,6 +135,18 @@ impl Kamailio {
         s
     }
 
+    /// Waits up to 3 s for `pattern` to appear `n` times in the log; the count.
+    pub fn wait_log(&self, pattern: &str, n: usize) -> usize {
+        let deadline = Instant::now() + Duration::from_secs(3);
+        loop {
+            let c = self.log().matches(pattern).count();
+            if c >= n || Instant::now() > deadline {
+                return c;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     pub fn alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
