@@ -431,6 +431,9 @@ fn missing_or_malformed_from() {
         k.wait_log("uac_replace_from: failed to find/parse FROM hdr", 1),
         1
     );
+    // The script goes on after the false return: the request is relayed as it was.
+    let relayed = b.recv();
+    assert_eq!(relayed.hdr("From"), "<sip:alice@a.example.com;tag=1");
     assert!(k.alive());
     // The next normal call still works.
     let call = Call::invite(
