@@ -3,6 +3,7 @@
 //! `replace` holds the pure logic; `host` is the only place with raw host
 //! pointers; `kamailio` holds the export tables and the entry points.
 
+pub mod digest;
 pub mod host;
 pub mod kamailio;
 pub mod replace;
