@@ -25,6 +25,12 @@ void uacg_log(int level, const char *where, int wlen, const char *text, int len)
 void *uacg_pkg_malloc(size_t size);
 void uacg_pkg_free(void *p);
 
+/* the current route type (get_route_type() macro) */
+int uacg_route_type(void);
+
+/* parse_headers(msg, HDR_EOH_F, 0): 0 when every header is parsed */
+int uacg_parse_all_headers(struct sip_msg *msg);
+
 /* the static inline API loaders of the rr, tm and dialog modules */
 int uacg_load_rr_api(struct rr_binds *rrb);
 int uacg_load_tm_api(struct tm_binds *tmb);

@@ -12,6 +12,8 @@
 #include "core/usr_avp.h"
 #include "core/kemi.h"
 #include "core/data_lump.h"
+#include "core/dset.h"
+#include "core/srapi.h"
 #include "core/parser/msg_parser.h"
 #include "core/parser/parse_from.h"
 #include "core/parser/parse_to.h"

@@ -39,6 +39,16 @@ void uacg_pkg_free(void *p)
 	pkg_free(p);
 }
 
+int uacg_route_type(void)
+{
+	return get_route_type();
+}
+
+int uacg_parse_all_headers(struct sip_msg *msg)
+{
+	return parse_headers(msg, HDR_EOH_F, 0) == -1 ? -1 : 0;
+}
+
 int uacg_load_rr_api(struct rr_binds *rrb)
 {
 	return load_rr_api(rrb);

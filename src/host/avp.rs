@@ -18,7 +18,8 @@ unsafe impl Sync for AvpName {}
 impl AvpName {
     /// Parses `$avp(name)`; errors for anything that is not an AVP.
     pub fn parse(spec: &[u8]) -> Result<AvpName, String> {
-        let mut s = str_of(spec);
+        // The parsed name points into its text: keep the text for good.
+        let mut s = str_of(super::leak_bytes(spec));
         let mut pv = pv_spec_t::default();
         // SAFETY: pv_parse_spec reads s and fills pv; the core keeps what it
         // allocates for the name for the process lifetime.

@@ -8,6 +8,7 @@ pub mod guard;
 pub mod log;
 pub mod lumps;
 pub mod msg;
+pub mod pv;
 pub mod rr;
 pub mod tm;
 
@@ -34,6 +35,12 @@ pub fn str_of(b: &[u8]) -> str_ {
     }
 }
 
+/// Keeps a copy of `b` for the life of the process: for host parsers that keep
+/// pointers into their input (pv_parse_spec stores AVP names that way).
+pub fn leak_bytes(b: &[u8]) -> &'static [u8] {
+    Box::leak(b.to_vec().into_boxed_slice())
+}
+
 /// Copies bytes into pkg memory, for host data that Kamailio frees with pkg_free
 /// (lump contents). Returns NULL when pkg memory is exhausted.
 pub fn pkg_dup(b: &[u8]) -> *mut std::os::raw::c_char {
@@ -45,4 +52,10 @@ pub fn pkg_dup(b: &[u8]) -> *mut std::os::raw::c_char {
         }
         p as *mut _
     }
+}
+
+/// The route type the script is running now (REQUEST_ROUTE, FAILURE_ROUTE, ...).
+pub fn route_type() -> u32 {
+    // SAFETY: reads the core's global route_type.
+    unsafe { ffi::uacg_route_type() as u32 }
 }

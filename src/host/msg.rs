@@ -102,6 +102,72 @@ impl SipMsg {
         }
     }
 
+    /// The request method (empty for a reply).
+    pub fn method(&self) -> &[u8] {
+        if !self.is_request() {
+            return &[];
+        }
+        // SAFETY: for a request, first_line.u.request is the active union member
+        // and points into the message buffer.
+        unsafe { super::str_bytes(&(*self.raw).first_line.u.request.method) }
+    }
+
+    /// The bodies of every header of `ty` (e.g. WWW-Authenticate), in order,
+    /// after parsing all headers. For tm's shared-memory copy of a reply the
+    /// headers are already parsed, so nothing is allocated.
+    pub fn header_bodies(&self, ty: i32) -> Result<Vec<&[u8]>, String> {
+        // SAFETY: valid message; the header list and bodies live with it.
+        unsafe {
+            if ffi::uacg_parse_all_headers(self.raw) < 0 {
+                return Err("failed to parse the message headers".into());
+            }
+            let mut out = Vec::new();
+            let mut h = (*self.raw).headers;
+            while !h.is_null() {
+                if (*h).type_ == ty {
+                    out.push(super::str_bytes(&(*h).body));
+                }
+                h = (*h).next;
+            }
+            Ok(out)
+        }
+    }
+
+    /// Sets the request URI (as `$ru = ...`).
+    pub fn rewrite_uri(&self, uri: &[u8]) -> Result<(), String> {
+        let mut s = super::str_of(uri);
+        // SAFETY: rewrite_uri copies the URI into the message's new_uri.
+        if unsafe { ffi::rewrite_uri(self.raw, &mut s) } < 0 {
+            return Err("cannot set the request URI".into());
+        }
+        Ok(())
+    }
+
+    /// Adds a whole header line (CRLF included) after the last header.
+    pub fn append_header(&self, line: &[u8]) -> Result<(), String> {
+        // SAFETY: headers parsed to the end gives msg->unparsed at the end of
+        // the header block; the lump takes ownership of the pkg copy.
+        unsafe {
+            if ffi::uacg_parse_all_headers(self.raw) < 0 {
+                return Err("failed to parse message".into());
+            }
+            let off = (*self.raw).unparsed.offset_from((*self.raw).buf) as i32;
+            let anchor = ffi::anchor_lump(self.raw, off, 0, 0);
+            if anchor.is_null() {
+                return Err("failed to get anchor".into());
+            }
+            let p = super::pkg_dup(line);
+            if p.is_null() {
+                return Err("out of pkg memory".into());
+            }
+            if ffi::insert_new_lump_before(anchor, p, line.len() as i32, 0).is_null() {
+                ffi::uacg_pkg_free(p as *mut _);
+                return Err("failed to insert lump".into());
+            }
+        }
+        Ok(())
+    }
+
     /// Parses the From or To header; None when it is missing or malformed.
     pub fn identity(&self, which: Which) -> Option<IdentityHeader<'_>> {
         // SAFETY: the parse functions take the valid message; the header and its

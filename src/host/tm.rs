@@ -62,3 +62,76 @@ pub fn current_request() -> Option<*mut sip_msg> {
         (!req.is_null()).then_some(req)
     }
 }
+
+/// The failed branch a failure route (or branch-failure event route) runs for.
+pub struct FailedBranch {
+    /// The reply that ended the branch (tm's copy in shared memory: read only).
+    pub reply: SipMsg,
+    pub code: i32,
+    /// The branch's request URI.
+    pub uri: Vec<u8>,
+    /// The request as it was sent on this branch.
+    pub sent: Vec<u8>,
+    t: *mut cell,
+}
+
+impl FailedBranch {
+    /// The current transaction's failed branch: the picked one in failure_route,
+    /// the current one in event_route[tm:branch-failure].
+    pub fn current(branch_failure: bool) -> Result<FailedBranch, String> {
+        let api = &TM.get().ok_or("TM API not loaded")?.0;
+        let gett = api.t_gett.ok_or("TM API has no t_gett")?;
+        // SAFETY: tm functions on the current process's transaction state; the
+        // cell and its uac array stay valid during the failure route.
+        unsafe {
+            let t = gett();
+            if t.is_null() || t as isize == -1 {
+                return Err("no current transaction found".into());
+            }
+            let branch = if branch_failure {
+                api.t_gett_branch.ok_or("TM API has no t_gett_branch")?()
+            } else {
+                api.t_get_picked_branch
+                    .ok_or("TM API has no t_get_picked_branch")?()
+            };
+            if branch < 0 || branch as u32 >= (*t).nr_of_outgoings as u32 {
+                return Err(format!("no picked branch ({branch})"));
+            }
+            let uac = &*(*t).uac.add(branch as usize);
+            if uac.reply.is_null() {
+                return Err("empty reply on picked branch".into());
+            }
+            if uac.reply as isize == -1 {
+                return Err("cannot process a FAKED reply".into());
+            }
+            let sent = if uac.request.buffer.is_null() || uac.request.buffer_len <= 0 {
+                Vec::new()
+            } else {
+                std::slice::from_raw_parts(
+                    uac.request.buffer as *const u8,
+                    uac.request.buffer_len as usize,
+                )
+                .to_vec()
+            };
+            Ok(FailedBranch {
+                reply: SipMsg::from_raw(uac.reply).ok_or("empty reply")?,
+                code: uac.last_received,
+                uri: super::str_bytes(&uac.uri).to_vec(),
+                sent,
+                t,
+            })
+        }
+    }
+
+    /// Marks the transaction's request as authenticated by us (FL_UAC_AUTH), for
+    /// the dialog module's CSeq tracking.
+    pub fn mark_uac_auth(&self) {
+        // SAFETY: the cell is the current transaction (see `current`).
+        unsafe {
+            let req = (*self.t).uas.request;
+            if !req.is_null() {
+                (*req).msg_flags |= ffi::FL_UAC_AUTH;
+            }
+        }
+    }
+}

@@ -2,6 +2,7 @@
 //! KEMI exports, and mod_init. Every entry point is guarded against panics.
 
 pub mod api;
+pub mod auth;
 pub mod identity;
 pub mod params;
 pub mod version;
@@ -116,6 +117,31 @@ unsafe extern "C" fn w_restore_to(m: *mut sip_msg, _: *mut c_char, _: *mut c_cha
     restore_entry(Which::To, m)
 }
 
+/// uac_auth() / uac_auth(mode) / uac_auth_mode(mode).
+fn auth_entry(m: *mut sip_msg, mode: c_int) -> c_int {
+    guarded("uac_auth", -1, || {
+        // SAFETY: the core hands us the current (faked) request.
+        let Some(msg) = (unsafe { SipMsg::from_raw(m) }) else {
+            return -1;
+        };
+        ret(auth::uac_auth(&msg, mode), "uac_auth")
+    })
+}
+
+unsafe extern "C" fn w_uac_auth(m: *mut sip_msg, _: *mut c_char, _: *mut c_char) -> c_int {
+    auth_entry(m, 0)
+}
+
+unsafe extern "C" fn w_uac_auth_mode(m: *mut sip_msg, p1: *mut c_char, _: *mut c_char) -> c_int {
+    let mut mode: c_int = 0;
+    // SAFETY: p1 is the igp the fixup made; get_int_fparam evaluates it.
+    if unsafe { ffi::get_int_fparam(&mut mode, m, p1 as *mut ffi::fparam_t) } < 0 {
+        err!("uac_auth: failed to get the mode parameter");
+        return -1;
+    }
+    auth_entry(m, mode)
+}
+
 /// Test aid (not in the stock module): panics inside the guard when
 /// `modparam("uac", "panic_probe", 1)`, to show a panic never reaches C.
 unsafe extern "C" fn w_panic_probe(_m: *mut sip_msg, _: *mut c_char, _: *mut c_char) -> c_int {
@@ -169,6 +195,12 @@ unsafe extern "C" fn ki_restore_from(m: *mut sip_msg) -> c_int {
 }
 unsafe extern "C" fn ki_restore_to(m: *mut sip_msg) -> c_int {
     restore_entry(Which::To, m)
+}
+unsafe extern "C" fn ki_uac_auth(m: *mut sip_msg) -> c_int {
+    auth_entry(m, 0)
+}
+unsafe extern "C" fn ki_uac_auth_mode(m: *mut sip_msg, mode: c_int) -> c_int {
+    auth_entry(m, mode)
 }
 
 // ---- start-up ----
@@ -224,6 +256,12 @@ unsafe extern "C" fn mod_destroy() {}
 // ---- export tables ----
 
 const ROUTES_REPLACE: u32 = ffi::REQUEST_ROUTE | ffi::BRANCH_ROUTE;
+const ROUTES_AUTH: u32 = ffi::FAILURE_ROUTE | ffi::BRANCH_FAILURE_ROUTE;
+/// PARAM_USE_FUNC is `1U<<(8*sizeof(int)-1)` (sr_module.h), beyond bindgen's
+/// macro evaluation; int is 32 bits on every platform Kamailio builds for.
+const PARAM_USE_FUNC: u32 = 1 << 31;
+const IGP: Option<Fixup> = Some(ffi::fixup_igp_null);
+const IGP_FREE: Option<Fixup> = Some(ffi::fixup_free_igp_null);
 
 type CmdFn = unsafe extern "C" fn(*mut sip_msg, *mut c_char, *mut c_char) -> c_int;
 type Fixup = unsafe extern "C" fn(*mut *mut c_void, c_int) -> c_int;
@@ -249,7 +287,7 @@ const fn cmd(
 const SPVE: Option<Fixup> = Some(ffi::fixup_spve_spve);
 const SPVE_FREE: Option<Fixup> = Some(ffi::fixup_free_spve_spve);
 
-static mut CMDS: [cmd_export_t; 9] = [
+static mut CMDS: [cmd_export_t; 12] = [
     cmd(
         b"uac_replace_from\0",
         w_replace_from,
@@ -298,6 +336,23 @@ static mut CMDS: [cmd_export_t; 9] = [
         None,
         ffi::REQUEST_ROUTE,
     ),
+    cmd(b"uac_auth\0", w_uac_auth, 0, None, None, ROUTES_AUTH),
+    cmd(
+        b"uac_auth\0",
+        w_uac_auth_mode,
+        1,
+        IGP,
+        IGP_FREE,
+        ROUTES_AUTH,
+    ),
+    cmd(
+        b"uac_auth_mode\0",
+        w_uac_auth_mode,
+        1,
+        IGP,
+        IGP_FREE,
+        ROUTES_AUTH,
+    ),
     cmd(
         b"uac_panic_probe\0",
         w_panic_probe,
@@ -338,7 +393,7 @@ const fn param(name: &'static [u8], kind: u32, p: *mut c_void) -> param_export_t
     }
 }
 
-static mut PARAMS: [param_export_t; 9] = {
+static mut PARAMS: [param_export_t; 13] = {
     use params::*;
     [
         param(
@@ -381,6 +436,26 @@ static mut PARAMS: [param_export_t; 9] = {
             ffi::PARAM_INT,
             addr_of_mut!(PANIC_PROBE) as *mut c_void,
         ),
+        param(
+            b"credential\0",
+            ffi::PARAM_STRING | PARAM_USE_FUNC,
+            auth::credential_param as *mut c_void,
+        ),
+        param(
+            b"auth_realm_avp\0",
+            ffi::PARAM_STR,
+            addr_of_mut!(AUTH_REALM_AVP) as *mut c_void,
+        ),
+        param(
+            b"auth_username_avp\0",
+            ffi::PARAM_STR,
+            addr_of_mut!(AUTH_USERNAME_AVP) as *mut c_void,
+        ),
+        param(
+            b"auth_password_avp\0",
+            ffi::PARAM_STR,
+            addr_of_mut!(AUTH_PASSWORD_AVP) as *mut c_void,
+        ),
         param_export_t {
             name: null_mut(),
             type_: 0,
@@ -416,6 +491,7 @@ const fn kstr(s: &'static [u8]) -> str_ {
 
 const KS: i32 = ffi::SR_KEMIP_STR as i32;
 const KN: i32 = ffi::SR_KEMIP_NONE as i32;
+const KI: i32 = ffi::SR_KEMIP_INT as i32;
 
 const fn kemi(name: &'static [u8], f: *mut c_void, p: [i32; 2]) -> sr_kemi_t {
     sr_kemi_t {
@@ -427,7 +503,7 @@ const fn kemi(name: &'static [u8], f: *mut c_void, p: [i32; 2]) -> sr_kemi_t {
     }
 }
 
-static mut KEMI: [sr_kemi_t; 7] = [
+static mut KEMI: [sr_kemi_t; 9] = [
     kemi(
         b"uac_replace_from_uri\0",
         ki_replace_from_uri as *mut c_void,
@@ -450,6 +526,12 @@ static mut KEMI: [sr_kemi_t; 7] = [
     ),
     kemi(b"uac_replace_to\0", ki_replace_to as *mut c_void, [KS, KS]),
     kemi(b"uac_restore_to\0", ki_restore_to as *mut c_void, [KN, KN]),
+    kemi(b"uac_auth\0", ki_uac_auth as *mut c_void, [KN, KN]),
+    kemi(
+        b"uac_auth_mode\0",
+        ki_uac_auth_mode as *mut c_void,
+        [KI, KN],
+    ),
     sr_kemi_t {
         mname: str_ {
             s: null_mut(),

@@ -51,6 +51,9 @@ pub static mut RESTORE_PASSWD: str_ = lit(b"");
 pub static mut RESTORE_FROM_AVP: str_ = NULL_STR;
 pub static mut RESTORE_TO_AVP: str_ = NULL_STR;
 pub static mut PANIC_PROBE: c_int = 0;
+pub static mut AUTH_REALM_AVP: str_ = NULL_STR;
+pub static mut AUTH_USERNAME_AVP: str_ = NULL_STR;
+pub static mut AUTH_PASSWORD_AVP: str_ = NULL_STR;
 
 pub struct Config {
     pub rr_from_param: Vec<u8>,
@@ -119,5 +122,14 @@ pub fn init() -> Result<&'static Config, String> {
         },
         panic_probe: probe != 0,
     };
+    // SAFETY: as above, read once before fork.
+    let (realm, user, pass) = unsafe {
+        (
+            super::auth::opt_str(&*std::ptr::addr_of!(AUTH_REALM_AVP)),
+            super::auth::opt_str(&*std::ptr::addr_of!(AUTH_USERNAME_AVP)),
+            super::auth::opt_str(&*std::ptr::addr_of!(AUTH_PASSWORD_AVP)),
+        )
+    };
+    super::auth::init(realm, user, pass)?;
     Ok(CONFIG.get_or_init(|| cfg))
 }

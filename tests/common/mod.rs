@@ -47,11 +47,14 @@ pub fn render_cfg(opts: &CfgOpts, port: u16) -> String {
     render_example("uac-replace.cfg", opts, port)
 }
 
-/// Fills the placeholders of a file in examples/.
+/// Fills the placeholders of a file in examples/ (or tests/fixtures/ for a
+/// name starting with "fixtures/").
 pub fn render_example(name: &str, opts: &CfgOpts, port: u16) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples")
-        .join(name);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let path = match name.strip_prefix("fixtures/") {
+        Some(f) => root.join("tests/fixtures").join(f),
+        None => root.join("examples").join(name),
+    };
     let tpl = fs::read_to_string(path).unwrap();
     let body = tpl
         .replace("\"UAC_MODULE\"", &format!("\"{}\"", opts.module))

@@ -1,0 +1,254 @@
+//! uac_auth through the real kamailio with our module, against challengers we
+//! did not write: sipp's own digest check, and Kamailio's stock auth module.
+
+mod common;
+use common::dialog::Call;
+use common::*;
+use std::process::{Command, Stdio};
+
+const ALICE: &str = "\"Alice\" <sip:alice@a.example.com>";
+const BOB: &str = "<sip:bob@b.example.com>";
+
+fn auth_proxy(next_hop: u16, defines: &[&str]) -> Kamailio {
+    let m = our_module();
+    let opts = CfgOpts {
+        module: &m,
+        restore_mode: "auto",
+        passwd: "",
+        next_hop,
+        defines,
+    };
+    let port = free_port();
+    Kamailio::start_with(&render_example("uac-auth.cfg", &opts, port), port)
+}
+
+/// A second kamailio with the stock auth module, challenging with `algorithm`.
+fn challenger(next_hop: u16, algorithm: &str, qop_flags: &str, www: bool) -> Kamailio {
+    let opts = CfgOpts {
+        module: "",
+        restore_mode: "",
+        passwd: "",
+        next_hop,
+        defines: &[],
+    };
+    let port = free_port();
+    let mut cfg = render_example("fixtures/challenger.cfg", &opts, port)
+        .replace("ALGORITHM", algorithm)
+        .replace("QOPFLAGS", qop_flags);
+    if www {
+        cfg = cfg.replacen("\n", "\n#!define WITH_WWW\n", 1);
+    }
+    Kamailio::start_with(&cfg, port)
+}
+
+fn creds(user: &str, pass: &str, realm: &str) -> Vec<String> {
+    vec![
+        format!("X-Auth-User: {user}"),
+        format!("X-Auth-Pass: {pass}"),
+        format!("X-Auth-Realm: {realm}"),
+    ]
+}
+
+/// The parameters of the credentials header the challenger received.
+fn got_auth(m: &Msg) -> String {
+    m.hdr("X-Got-Auth").to_string()
+}
+
+#[test]
+fn sipp_uas_verifies_md5_401() {
+    let a = Peer::new();
+    let sipp_port = free_port();
+    let k = auth_proxy(sipp_port, &[]);
+    let scenario = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/uas-401-verifyauth.xml"
+    );
+    let mut sipp = Command::new("sipp")
+        .args([
+            "-sf",
+            scenario,
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &sipp_port.to_string(),
+            "-m",
+            "1",
+        ])
+        .args(["-timeout", "20s", "-nostdin", "-bg"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("cannot start sipp (package sip-tester)");
+    // -bg forks; the child keeps the port. Wait for it to listen.
+    let _ = sipp.wait();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let call_id = format!("sipp-auth-{}", rand_tag());
+    let from = format!("{ALICE};tag=a{}", rand_tag());
+    let mut extra = creds("alice", "secret", "");
+    extra.push("Content-Type: application/sdp".into());
+    let req = request(
+        "INVITE",
+        &format!("sip:bob@127.0.0.1:{sipp_port}"),
+        a.port,
+        &from,
+        BOB,
+        &call_id,
+        1,
+        &extra,
+    );
+    a.send(k.port, &req);
+    let ok = a.recv();
+    assert_eq!(ok.status(), Some(200), "{}", ok.raw);
+    assert_eq!(ok.hdr("X-Auth-Result"), "valid");
+    // ACK so sipp finishes its scenario.
+    let ack = request(
+        "ACK",
+        angle_uri(ok.hdr("Contact")),
+        a.port,
+        &from,
+        ok.hdr("To"),
+        &call_id,
+        1,
+        &ok.all("Record-Route")
+            .iter()
+            .map(|r| format!("Route: {r}"))
+            .collect::<Vec<_>>(),
+    );
+    a.send(k.port, &ack);
+}
+
+#[test]
+fn stock_auth_module_md5_and_sha256_407() {
+    for (alg, qop) in [
+        ("MD5", "0"),
+        ("MD5", "1"),
+        ("SHA-256", "1"),
+        ("SHA-256", "2"),
+        ("SHA-256", "0"),
+    ] {
+        let (a, b) = (Peer::new(), Peer::new());
+        let c = challenger(b.port, alg, qop, false);
+        let k = auth_proxy(c.port, &[]);
+        let call = Call::invite(k.port, &a, &b, ALICE, BOB, &creds("alice", "secret", ""));
+        let got = got_auth(&call.invite_at_b);
+        assert!(
+            got.contains(&format!("algorithm={alg}")),
+            "{alg}/{qop}: {got}"
+        );
+        assert!(got.contains("realm=\"carrier.test\""), "{got}");
+        match qop {
+            "1" => assert!(
+                got.contains("qop=auth,") && got.contains("nc=00000001"),
+                "{got}"
+            ),
+            "2" => assert!(got.contains("qop=auth-int,"), "{got}"),
+            _ => assert!(!got.contains("qop="), "{got}"),
+        }
+        assert!(c.log().contains("authenticated alice"), "{alg}/{qop}");
+        assert_eq!(call.ok_at_a.status(), Some(200));
+        drop(k);
+        drop(c);
+    }
+}
+
+#[test]
+fn www_authenticate_401_from_stock_auth() {
+    let (a, b) = (Peer::new(), Peer::new());
+    let c = challenger(b.port, "SHA-256", "1", true);
+    let k = auth_proxy(c.port, &[]);
+    let call = Call::invite(
+        k.port,
+        &a,
+        &b,
+        ALICE,
+        BOB,
+        &creds("alice", "secret", "carrier.test"),
+    );
+    let got = got_auth(&call.invite_at_b);
+    assert!(got.contains("algorithm=SHA-256"), "{got}");
+    assert_eq!(call.ok_at_a.status(), Some(200));
+    drop(k);
+}
+
+#[test]
+fn static_credential_parameter() {
+    // No AVP credentials: the `credential` modparam for realm static.test is not
+    // the carrier's realm, so uac_auth fails and the 407 goes back upstream.
+    let (a, b) = (Peer::new(), Peer::new());
+    let c = challenger(b.port, "MD5", "1", false);
+    let k = auth_proxy(c.port, &[]);
+    let from = format!("{ALICE};tag=a{}", rand_tag());
+    let req = request(
+        "INVITE",
+        &format!("sip:bob@127.0.0.1:{}", b.port),
+        a.port,
+        &from,
+        BOB,
+        "static-1",
+        1,
+        &[],
+    );
+    a.send(k.port, &req);
+    let r = a.recv();
+    assert_eq!(r.status(), Some(407), "{}", r.raw);
+    assert_eq!(k.wait_log("no credential for realm \"carrier.test\"", 1), 1);
+}
+
+#[test]
+fn wrong_password_is_not_retried_forever() {
+    let (a, b) = (Peer::new(), Peer::new());
+    let c = challenger(b.port, "MD5", "1", false);
+    let k = auth_proxy(c.port, &[]);
+    let from = format!("{ALICE};tag=a{}", rand_tag());
+    let mut extra = creds("alice", "wrong", "");
+    extra.push("X-Test: wrong-password".into());
+    let req = request(
+        "INVITE",
+        &format!("sip:bob@127.0.0.1:{}", b.port),
+        a.port,
+        &from,
+        BOB,
+        "wrongpw-1",
+        1,
+        &extra,
+    );
+    a.send(k.port, &req);
+    let r = a.recv();
+    // The first answer is refused by the challenger; uac_auth does not loop and
+    // the second 407 goes back to the caller.
+    assert_eq!(r.status(), Some(407), "{}", r.raw);
+    assert_eq!(
+        k.wait_log("were rejected (challenged again without stale=true)", 1),
+        1
+    );
+    assert!(b.quiet(300));
+}
+
+/// With the dialog module tracking CSeq, the authenticated INVITE goes out with
+/// CSeq + 1 and the dialog stays consistent on both sides.
+#[test]
+fn cseq_raised_and_kept_through_dialog() {
+    let (a, b) = (Peer::new(), Peer::new());
+    let c = challenger(b.port, "SHA-256", "1", false);
+    let k = auth_proxy(c.port, &["#!define WITH_CSEQ"]);
+    let mut call = Call::invite(k.port, &a, &b, ALICE, BOB, &creds("alice", "secret", ""));
+    let cseq = |m: &Msg| {
+        m.hdr("CSeq")
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse::<u32>()
+            .unwrap()
+    };
+    assert_eq!(cseq(&call.invite_at_b), 2, "callee sees the raised CSeq");
+    assert_eq!(cseq(&call.ok_at_a), 1, "caller sees its own CSeq");
+    let ack = call.ack();
+    assert_eq!(cseq(&ack), 2);
+    let (reinv, ok) = call.send_from_a("INVITE");
+    assert_eq!(cseq(&reinv), 3);
+    assert_eq!(cseq(&ok), 2);
+    let (bye, ok) = call.send_from_a("BYE");
+    assert_eq!(cseq(&bye), 4);
+    assert_eq!(cseq(&ok), 3);
+    drop(k);
+}
