@@ -123,7 +123,7 @@ pub fn uac_auth(msg: &SipMsg, mode: i32) -> Result<(), String> {
         ),
         c => return Err(format!("reply is not an auth request (code {c})")),
     };
-    let bodies = br.reply.header_bodies(hdr_type as i32)?;
+    let bodies = br.reply.header_bodies(hdr_type)?;
     if bodies.is_empty() {
         return Err(format!("reply has no auth hdr ({hdr_name})"));
     }
@@ -199,6 +199,9 @@ fn cseq_update(msg: &SipMsg) -> Result<(), String> {
 }
 
 /// The core's callback for each `credential` modparam (USE_FUNC_PARAM).
+///
+/// # Safety
+/// Called by the core with a NULL or NUL-terminated string.
 pub unsafe extern "C" fn credential_param(_type: u32, val: *mut std::ffi::c_void) -> i32 {
     crate::host::guard::guarded("credential", -1, || {
         if val.is_null() {
