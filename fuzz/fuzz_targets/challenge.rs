@@ -56,6 +56,7 @@ fuzz_target!(|data: &[u8]| {
                         | ParseError::Empty
                         | ParseError::UnbalancedQuote
                         | ParseError::ValueTooLong(_)
+                        | ParseError::ControlChar(_)
                         | ParseError::Malformed(_)
                 ),
                 "unexpected header-level error {e:?}"
@@ -185,7 +186,10 @@ fn check_challenge(c: &Challenge) {
 /// The Authorization / Proxy-Authorization line for `ch` and `a`.
 fn check_header(ch: &Challenge, a: &Answer) {
     for proxy in [false, true] {
-        let h = authorization_header(proxy, USER, ch, REQ.uri, a);
+        // The parser refuses control characters, so every parsed challenge
+        // must build a header.
+        let h = authorization_header(proxy, USER, ch, REQ.uri, a)
+            .expect("a parsed challenge always builds a header");
         let prefix: &[u8] = if proxy {
             b"Proxy-Authorization: Digest "
         } else {

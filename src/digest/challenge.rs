@@ -87,6 +87,9 @@ pub enum ParseError {
     Malformed(usize),
     Missing(&'static str),
     NotDigest(String),
+    /// A control character (CR, LF, NUL, ...) in a parameter value: it would
+    /// end up in our Authorization header (header injection).
+    ControlChar(String),
 }
 
 impl fmt::Display for ParseError {
@@ -102,6 +105,7 @@ impl fmt::Display for ParseError {
             ParseError::Malformed(at) => write!(f, "malformed challenge at byte {at}"),
             ParseError::Missing(n) => write!(f, "challenge has no {n}"),
             ParseError::NotDigest(s) => write!(f, "scheme '{s}' is not Digest"),
+            ParseError::ControlChar(n) => write!(f, "control character in parameter '{n}'"),
         }
     }
 }
@@ -189,6 +193,9 @@ fn split_challenges(v: &[u8]) -> Result<Vec<(String, RawParams)>, ParseError> {
             };
             if value.len() > MAX_VALUE_LEN {
                 return Err(ParseError::ValueTooLong(token));
+            }
+            if value.iter().any(|&c| c < 0x20 && c != b'\t' || c == 0x7f) {
+                return Err(ParseError::ControlChar(token));
             }
             let Some(cur) = out.last_mut() else {
                 return Err(ParseError::Malformed(start));
@@ -332,6 +339,15 @@ mod tests {
         assert_eq!(v[0], Err(ParseError::Missing("realm")));
         assert!(parse_header(b"realm=\"r\"").is_err());
         assert!(parse_header(b"Digest realm=\"r\" nonce=\"n\"").is_err());
+        // found by the fuzzer: CR/LF in a quoted value, also escaped
+        assert_eq!(
+            parse_header(b"Digest realm=\"s\r\",nonce=\"8\""),
+            Err(ParseError::ControlChar("realm".into()))
+        );
+        assert_eq!(
+            parse_header(b"Digest realm=\"s\", nonce=\"a\\\nb\""),
+            Err(ParseError::ControlChar("nonce".into()))
+        );
         let long = format!(
             "Digest realm=\"r\", nonce=\"{}\"",
             "n".repeat(MAX_VALUE_LEN + 1)

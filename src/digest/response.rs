@@ -58,7 +58,12 @@ pub struct Answer {
 pub enum AnswerError {
     UnsupportedAlgorithm(String),
     UnsupportedQop(String),
-    BadHa1 { expected: usize, got: usize },
+    BadHa1 {
+        expected: usize,
+        got: usize,
+    },
+    /// A control character in a value that goes into the header.
+    ControlChar(&'static str),
 }
 
 impl std::fmt::Display for AnswerError {
@@ -66,6 +71,7 @@ impl std::fmt::Display for AnswerError {
         match self {
             AnswerError::UnsupportedAlgorithm(a) => write!(f, "unsupported algorithm '{a}'"),
             AnswerError::UnsupportedQop(q) => write!(f, "unsupported qop '{q}'"),
+            AnswerError::ControlChar(field) => write!(f, "control character in the {field}"),
             AnswerError::BadHa1 { expected, got } => {
                 write!(f, "HA1 in the password must be {expected} hex digits for this algorithm, got {got}")
             }
@@ -149,13 +155,28 @@ pub fn answer(
 /// The whole header line, CRLF included, in the stock module's field order:
 /// `Authorization: Digest username="..", realm="..", nonce="..", uri="..",
 /// opaque="..", qop=.., nc=.., cnonce="..", response="..", algorithm=..`.
+/// Refuses control characters in any field, so that no value (a username from
+/// an AVP, a hostile challenge) can end the header line early.
 pub fn authorization_header(
     proxy: bool,
     user: &[u8],
     ch: &Challenge,
     uri: &[u8],
     a: &Answer,
-) -> Vec<u8> {
+) -> Result<Vec<u8>, AnswerError> {
+    let ctl = |v: &[u8]| v.iter().any(|&c| c < 0x20 && c != b'\t' || c == 0x7f);
+    for (field, v) in [
+        ("username", user),
+        ("realm", ch.realm.as_bytes()),
+        ("nonce", ch.nonce.as_bytes()),
+        ("uri", uri),
+        ("opaque", ch.opaque.as_deref().unwrap_or("").as_bytes()),
+        ("cnonce", a.cnonce.as_bytes()),
+    ] {
+        if ctl(v) {
+            return Err(AnswerError::ControlChar(field));
+        }
+    }
     let mut h = Vec::with_capacity(256 + ch.nonce.len() + uri.len());
     h.extend_from_slice(if proxy {
         b"Proxy-Authorization: Digest "
@@ -189,7 +210,7 @@ pub fn authorization_header(
     }
     quoted(&mut h, "response", a.response.as_bytes(), false);
     h.extend_from_slice(format!(", algorithm={}\r\n", a.algorithm.name()).as_bytes());
-    h
+    Ok(h)
 }
 
 /// A fresh cnonce: 16 random bytes from the operating system, as hex.
@@ -329,14 +350,12 @@ mod tests {
             body: b"",
         };
         let a = answer(&c, b"alice", Secret::Password(b"pw"), &req, "cn").unwrap();
-        let h = String::from_utf8(authorization_header(
-            true,
-            b"alice",
-            &c,
-            b"sip:bob@sip.example",
-            &a,
-        ))
-        .unwrap();
+        let h = authorization_header(true, b"alice", &c, b"sip:bob@sip.example", &a).unwrap();
+        let h = String::from_utf8(h).unwrap();
+        assert_eq!(
+            authorization_header(true, b"alice\r\nX-Evil: 1", &c, b"sip:bob@sip.example", &a),
+            Err(AnswerError::ControlChar("username"))
+        );
         assert_eq!(
             h,
             format!(

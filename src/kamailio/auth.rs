@@ -167,7 +167,8 @@ pub fn uac_auth(msg: &SipMsg, mode: i32) -> Result<(), String> {
         Secret::Password(&found.secret)
     };
     let a = answer(&ch, &found.user, secret, &req, &new_cnonce()).map_err(|e| e.to_string())?;
-    let header = authorization_header(proxy, &found.user, &ch, &br.uri, &a);
+    let header =
+        authorization_header(proxy, &found.user, &ch, &br.uri, &a).map_err(|e| e.to_string())?;
 
     msg.rewrite_uri(&br.uri)?;
     msg.append_header(&header)?;
