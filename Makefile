@@ -5,7 +5,7 @@
 CARGO ?= cargo
 MODULE := build/kamailio/uac.so
 
-.PHONY: all setup module test check run clean
+.PHONY: all setup module test check run clean bench
 
 all: module
 
@@ -28,6 +28,12 @@ test: setup module
 
 run: setup module
 	scripts/run-example
+
+# Stock uac.so against ours on the same cfg and sipp load: CPU per call and
+# instructions per call (callgrind), with ratios. Needs valgrind.
+bench: setup module
+	command -v valgrind >/dev/null || apt-get install -y -q valgrind
+	python3 bench/run.py
 
 clean:
 	$(CARGO) clean

@@ -4,8 +4,17 @@
 uac.so and with ours, alternating; prints Kamailio's CPU time per call for each
 and the ratio ours/stock. Timings are reported, never asserted.
 
-env: BENCH_CALLS (default 2000), BENCH_RATE (calls/s, default 200), BENCH_ROUNDS (2)
+Two measures:
+- CPU time of all kamailio processes (/proc/PID/schedstat) under a sipp load,
+  rounds alternating stock/ours; noisy, because Kamailio's own allocator
+  (qm_malloc) dominates and varies from run to run;
+- instructions per call of the SIP worker under callgrind (children=1, a slow
+  rate): deterministic, the figure to compare.
+
+env: BENCH_CALLS (default 2000), BENCH_RATE (calls/s, default 200), BENCH_ROUNDS (2),
+     BENCH_CG_CALLS (calls under callgrind, default 100; 0 skips it)
 """
+import glob
 import os
 import re
 import signal
@@ -20,9 +29,9 @@ STOCK = "/usr/lib/x86_64-linux-gnu/kamailio/modules/uac.so"
 OURS = os.path.join(ROOT, "build/kamailio/uac.so")
 MPATH = "/usr/lib/x86_64-linux-gnu/kamailio/modules/"
 CALLS = int(os.environ.get("BENCH_CALLS", "2000"))
+CG_CALLS = int(os.environ.get("BENCH_CG_CALLS", "100"))
 RATE = int(os.environ.get("BENCH_RATE", "200"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
-TICK = os.sysconf("SC_CLK_TCK")
 
 
 def free_port():
@@ -44,33 +53,85 @@ def port_bound(port):
         s.close()
 
 
-def cpu_ticks(pid):
-    """utime+stime of kamailio's main process and all its children."""
+def cpu_seconds(pid):
+    """CPU time (ns precision, /proc/PID/schedstat) of kamailio's main process and
+    all its children; /proc/PID/stat counts 10 ms ticks, too coarse here."""
     total = 0
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
         try:
             stat = open(f"/proc/{d}/stat").read()
-        except OSError:
+            ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+            if int(d) == pid or ppid == pid:
+                total += int(open(f"/proc/{d}/schedstat").read().split()[0])
+        except (OSError, ValueError):
             continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        ppid = int(fields[1])
-        if int(d) == pid or ppid == pid:
-            total += int(fields[11]) + int(fields[12])
-    return total
+    return total / 1e9
 
 
-def run_once(module, tmp):
-    kport, uas_port, uac_port = free_port(), free_port(), free_port()
+def write_cfg(module, tmp, kport, uas_port, children=2):
     cfg = open(os.path.join(ROOT, "examples/uac-auth.cfg")).read()
     cfg = (cfg.replace('"UAC_MODULE"', f'"{module}"')
               .replace("LISTEN", f"udp:127.0.0.1:{kport}")
               .replace("NEXT_HOP", f"sip:127.0.0.1:{uas_port}")
               .replace("MPATH", MPATH)
-              .replace("debug=2", "debug=1"))
+              .replace("debug=2", "debug=1")
+              .replace("children=2", f"children={children}"))
     cfg_path = os.path.join(tmp, "bench.cfg")
     open(cfg_path, "w").write(cfg)
+    return cfg_path
+
+
+def sipp_pair(tmp, kport, uas_port, uac_port, calls, rate):
+    """Starts the UAS, runs the UAC to the end; returns (uac rc, uas process)."""
+    uas = subprocess.Popen(["sipp", "-sf", os.path.join(ROOT, "bench/uas-401-auth.xml"), "-i", "127.0.0.1",
+                            "-p", str(uas_port), "-m", str(calls), "-nostdin", "-timeout", "300s"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.3)
+    uac = subprocess.run(["sipp", "-sf", os.path.join(ROOT, "bench/uac.xml"), f"127.0.0.1:{kport}",
+                          "-i", "127.0.0.1", "-p", str(uac_port), "-r", str(rate), "-m", str(calls),
+                          "-nostdin", "-timeout", "300s"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return uac.returncode, uas
+
+
+def wait_bound(k, kport, log, secs):
+    deadline = time.time() + secs
+    while not port_bound(kport):
+        if k.poll() is not None or time.time() > deadline:
+            raise SystemExit(f"kamailio did not start; see {log}")
+        time.sleep(0.1)
+
+
+def instructions_per_call(module, tmp):
+    """Instructions of the SIP worker per call, counted by callgrind."""
+    kport, uas_port, uac_port = free_port(), free_port(), free_port()
+    cfg_path = write_cfg(module, tmp, kport, uas_port, children=1)
+    for f in glob.glob(os.path.join(tmp, "cg.*")):
+        os.remove(f)
+    log = os.path.join(tmp, "kamailio-cg.log")
+    k = subprocess.Popen(["valgrind", "--tool=callgrind", "--trace-children=yes",
+                          f"--callgrind-out-file={tmp}/cg.%p", "kamailio", "-DD", "-E", "-m", "128", "-M", "16",
+                          "-f", cfg_path, "-Y", tmp], stdout=subprocess.DEVNULL, stderr=open(log, "w"))
+    wait_bound(k, kport, log, 60)
+    time.sleep(3)
+    rc, uas = sipp_pair(tmp, kport, uas_port, uac_port, CG_CALLS, 20)
+    uas_rc = uas.wait(timeout=120)
+    k.send_signal(signal.SIGTERM)
+    k.wait(timeout=120)
+    worker = 0
+    for f in glob.glob(os.path.join(tmp, "cg.*")):
+        txt = open(f, errors="replace").read()
+        m = re.search(r"^summary:\s*(\d+)", txt, re.M)
+        if m and "receive_msg" in txt:
+            worker += int(m.group(1))
+    return worker / CG_CALLS, rc == 0 and uas_rc == 0
+
+
+def run_once(module, tmp):
+    kport, uas_port, uac_port = free_port(), free_port(), free_port()
+    cfg_path = write_cfg(module, tmp, kport, uas_port)
     log = open(os.path.join(tmp, "kamailio.log"), "w")
     k = subprocess.Popen(["kamailio", "-DD", "-E", "-m", "128", "-M", "16", "-f", cfg_path, "-Y", tmp],
                          stdout=subprocess.DEVNULL, stderr=log)
@@ -80,24 +141,16 @@ def run_once(module, tmp):
             raise SystemExit(f"kamailio did not start; see {log.name}")
         time.sleep(0.05)
     time.sleep(0.5)
-    uas = subprocess.Popen(["sipp", "-sf", os.path.join(ROOT, "bench/uas-401-auth.xml"), "-i", "127.0.0.1",
-                            "-p", str(uas_port), "-m", str(CALLS), "-nostdin", "-timeout", "120s",
-                            "-trace_stat", "-stf", os.path.join(tmp, "uas.csv")],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(0.3)
-    before = cpu_ticks(k.pid)
+    before = cpu_seconds(k.pid)
     t0 = time.time()
-    uac = subprocess.run(["sipp", "-sf", os.path.join(ROOT, "bench/uac.xml"), f"127.0.0.1:{kport}",
-                          "-i", "127.0.0.1", "-p", str(uac_port), "-r", str(RATE), "-m", str(CALLS),
-                          "-nostdin", "-timeout", "120s"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    uac_rc, uas = sipp_pair(tmp, kport, uas_port, uac_port, CALLS, RATE)
     wall = time.time() - t0
-    used = cpu_ticks(k.pid) - before
+    used = cpu_seconds(k.pid) - before
     uas_rc = uas.wait(timeout=60)
     k.send_signal(signal.SIGTERM)
     k.wait(timeout=10)
-    ok = uac.returncode == 0 and uas_rc == 0
-    return used / TICK, wall, ok
+    ok = uac_rc == 0 and uas_rc == 0
+    return used, wall, ok
 
 
 def main():
@@ -118,7 +171,18 @@ def main():
     print(f"  stock uac.so: {s:.3f} ms/call")
     print(f"  ours:         {o:.3f} ms/call")
     print(f"  ratio ours/stock: {o / s:.3f}")
-    if not all(ok for v in results.values() for _, ok in v):
+    all_ok = all(ok for v in results.values() for _, ok in v)
+    if CG_CALLS > 0:
+        with tempfile.TemporaryDirectory() as tmp:
+            ir = {}
+            for name, module in (("stock", STOCK), ("ours", OURS)):
+                ir[name], ok = instructions_per_call(module, tmp)
+                all_ok = all_ok and ok
+        print(f"\ninstructions per call in the SIP worker (callgrind, {CG_CALLS} calls, deterministic):")
+        print(f"  stock uac.so: {ir['stock']:,.0f}")
+        print(f"  ours:         {ir['ours']:,.0f}")
+        print(f"  ratio ours/stock: {ir['ours'] / ir['stock']:.4f}")
+    if not all_ok:
         print("WARNING: some runs had failed calls; the numbers are not comparable")
         sys.exit(1)
 

@@ -39,6 +39,12 @@ int uacg_load_dlg_api(struct dlg_binds *dlgb);
 /* parse_headers(msg, HDR_TO_F, 0): 0 when the To header is parsed */
 int uacg_parse_to(struct sip_msg *msg);
 
+/* GET_RURI(msg): the current request URI (new_uri if set, else the first line's) */
+void uacg_get_ruri(struct sip_msg *msg, str *out);
+
+/* ruri_mark_new() macro: the R-URI is a branch for the next t_relay() */
+void uacg_ruri_mark_new(void);
+
 /* pv_parse_spec() macro */
 int uacg_pv_parse_spec(str *in, struct _pv_spec *sp);
 

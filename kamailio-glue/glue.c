@@ -9,6 +9,7 @@
 #include "core/route.h"
 #include "core/pvar.h"
 #include "core/mem/mem.h"
+#include "core/dset.h"
 #include "core/parser/msg_parser.h"
 #include "modules/tm/tm_load.h"
 #include "modules/rr/api.h"
@@ -69,6 +70,16 @@ int uacg_parse_to(struct sip_msg *msg)
 	if(msg->to == NULL && (parse_headers(msg, HDR_TO_F, 0) != 0 || msg->to == NULL))
 		return -1;
 	return 0;
+}
+
+void uacg_get_ruri(struct sip_msg *msg, str *out)
+{
+	*out = *GET_RURI(msg);
+}
+
+void uacg_ruri_mark_new(void)
+{
+	ruri_mark_new();
 }
 
 int uacg_pv_parse_spec(str *in, struct _pv_spec *sp)

@@ -3,21 +3,25 @@
 use super::challenge::{Algorithm, Challenge, Qop};
 use md5::{Digest, Md5};
 use sha2::{Sha256, Sha512_256};
-use std::fmt::Write;
+
+/// Lowercase hex of bytes (a table, not core::fmt: this runs for every answer).
+pub fn to_hex(b: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = Vec::with_capacity(b.len() * 2);
+    for &x in b {
+        out.push(DIGITS[(x >> 4) as usize]);
+        out.push(DIGITS[(x & 15) as usize]);
+    }
+    // only ASCII hex digits were pushed, so this never fails
+    String::from_utf8(out).unwrap_or_default()
+}
 
 /// H() of the challenge's algorithm, as lowercase hex.
 pub fn hash_hex(alg: Algorithm, data: &[u8]) -> String {
-    fn hex(b: &[u8]) -> String {
-        b.iter()
-            .fold(String::with_capacity(b.len() * 2), |mut s, x| {
-                let _ = write!(s, "{x:02x}");
-                s
-            })
-    }
     match alg {
-        Algorithm::Md5 | Algorithm::Md5Sess => hex(&Md5::digest(data)),
-        Algorithm::Sha256 | Algorithm::Sha256Sess => hex(&Sha256::digest(data)),
-        Algorithm::Sha512_256 | Algorithm::Sha512_256Sess => hex(&Sha512_256::digest(data)),
+        Algorithm::Md5 | Algorithm::Md5Sess => to_hex(&Md5::digest(data)),
+        Algorithm::Sha256 | Algorithm::Sha256Sess => to_hex(&Sha256::digest(data)),
+        Algorithm::Sha512_256 | Algorithm::Sha512_256Sess => to_hex(&Sha512_256::digest(data)),
     }
 }
 
@@ -218,10 +222,7 @@ pub fn new_cnonce() -> String {
     use rand::RngCore;
     let mut b = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut b);
-    b.iter().fold(String::new(), |mut s, x| {
-        let _ = write!(s, "{x:02x}");
-        s
-    })
+    to_hex(&b)
 }
 
 #[cfg(test)]

@@ -133,8 +133,21 @@ impl SipMsg {
         }
     }
 
-    /// Sets the request URI (as `$ru = ...`).
+    /// Sets the request URI (as `$ru = ...`) and marks it as a branch for the
+    /// next t_relay(). When it already is that URI, only the mark is set: it
+    /// saves a pkg allocation, which costs more than the whole digest here.
     pub fn rewrite_uri(&self, uri: &[u8]) -> Result<(), String> {
+        let mut cur = ffi::str_ { s: std::ptr::null_mut(), len: 0 };
+        // SAFETY: GET_RURI points into the message (or its new_uri) and is only
+        // read here, before anything changes it.
+        if unsafe {
+            ffi::uacg_get_ruri(self.raw, &mut cur);
+            super::str_bytes(&cur) == uri
+        } {
+            // SAFETY: sets the core's per-process R-URI forking flag.
+            unsafe { ffi::uacg_ruri_mark_new() };
+            return Ok(());
+        }
         let mut s = super::str_of(uri);
         // SAFETY: rewrite_uri copies the URI into the message's new_uri.
         if unsafe { ffi::rewrite_uri(self.raw, &mut s) } < 0 {

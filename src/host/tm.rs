@@ -70,8 +70,7 @@ pub struct FailedBranch {
     pub code: i32,
     /// The branch's request URI.
     pub uri: Vec<u8>,
-    /// The request as it was sent on this branch.
-    pub sent: Vec<u8>,
+    sent: (*const u8, usize),
     t: *mut cell,
 }
 
@@ -105,13 +104,12 @@ impl FailedBranch {
                 return Err("cannot process a FAKED reply".into());
             }
             let sent = if uac.request.buffer.is_null() || uac.request.buffer_len <= 0 {
-                Vec::new()
+                (std::ptr::null(), 0)
             } else {
-                std::slice::from_raw_parts(
+                (
                     uac.request.buffer as *const u8,
                     uac.request.buffer_len as usize,
                 )
-                .to_vec()
             };
             Ok(FailedBranch {
                 reply: SipMsg::from_raw(uac.reply).ok_or("empty reply")?,
@@ -121,6 +119,16 @@ impl FailedBranch {
                 t,
             })
         }
+    }
+
+    /// The request as it was sent on this branch.
+    pub fn sent(&self) -> &[u8] {
+        if self.sent.0.is_null() {
+            return &[];
+        }
+        // SAFETY: tm's send buffer of the branch, alive while the failure route
+        // runs, which is as long as this FailedBranch exists.
+        unsafe { std::slice::from_raw_parts(self.sent.0, self.sent.1) }
     }
 
     /// Marks the transaction's request as authenticated by us (FL_UAC_AUTH), for

@@ -95,8 +95,10 @@ fn answered_realms(sent: &[u8]) -> Vec<Vec<u8>> {
         .take_while(|l| !l.is_empty() && *l != b"\r");
     head.filter_map(|line| {
         let colon = line.iter().position(|&c| c == b':')?;
-        let name = line[..colon].trim_ascii().to_ascii_lowercase();
-        if name != b"authorization" && name != b"proxy-authorization" {
+        let name = line[..colon].trim_ascii();
+        if !name.eq_ignore_ascii_case(b"authorization")
+            && !name.eq_ignore_ascii_case(b"proxy-authorization")
+        {
             return None;
         }
         // An Authorization value has the shape of a challenge: scheme + params.
@@ -139,7 +141,7 @@ pub fn uac_auth(msg: &SipMsg, mode: i32) -> Result<(), String> {
     // Challenged again for a realm the branch already answered, without
     // stale=true: the credentials were refused; answering again would loop.
     if !ch.stale
-        && answered_realms(&br.sent)
+        && answered_realms(br.sent())
             .iter()
             .any(|r| r == ch.realm.as_bytes())
     {
@@ -155,7 +157,7 @@ pub fn uac_auth(msg: &SipMsg, mode: i32) -> Result<(), String> {
         );
     }
 
-    let body = sent_body(&br.sent);
+    let body = sent_body(br.sent());
     let req = RequestInfo {
         method: msg.method(),
         uri: &br.uri,
