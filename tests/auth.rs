@@ -459,3 +459,38 @@ fn bad_challenges_fail_with_a_reason() {
         assert!(k.alive());
     }
 }
+
+/// uac_auth(1): the password AVP holds HA1, for SHA-256 64 hex digits; HA1 of
+/// the wrong length for the algorithm is refused with a reason.
+#[test]
+fn ha1_mode() {
+    // HA1 = SHA-256("alice:py.test:secret"), computed with Python's hashlib.
+    let ha1 = "8e58ec60068bd6a9369924b2d19a53655b3294c19773304fa35ce6de16e8ecbc";
+    for (secret, want) in [(ha1, Some(200)), ("5f4dcc3b5aa765d61d8327deb882cf99", None)] {
+        let py = PyChallenger::start(
+            407,
+            &["Digest realm=\"py.test\", nonce=\"n1\", algorithm=SHA-256, qop=\"auth\""],
+        );
+        let a = Peer::new();
+        let k = auth_proxy(py.port, &[]);
+        let inv = invite_with_body(&a, py.port, "py-ha1")
+            .replace("X-Auth-Pass: secret", &format!("X-Auth-Pass: {secret}"))
+            .replace("Content-Type:", "X-Auth-Mode: 1\r\nContent-Type:");
+        a.send(k.port, &inv);
+        let r = a.recv();
+        py.finish();
+        match want {
+            Some(code) => assert_eq!(r.status(), Some(code), "{}", r.raw),
+            None => {
+                assert_eq!(r.status(), Some(407));
+                assert_eq!(
+                    k.wait_log(
+                        "HA1 in the password must be 64 hex digits for this algorithm, got 32",
+                        1
+                    ),
+                    1
+                );
+            }
+        }
+    }
+}

@@ -137,7 +137,10 @@ impl SipMsg {
     /// next t_relay(). When it already is that URI, only the mark is set: it
     /// saves a pkg allocation, which costs more than the whole digest here.
     pub fn rewrite_uri(&self, uri: &[u8]) -> Result<(), String> {
-        let mut cur = ffi::str_ { s: std::ptr::null_mut(), len: 0 };
+        let mut cur = ffi::str_ {
+            s: std::ptr::null_mut(),
+            len: 0,
+        };
         // SAFETY: GET_RURI points into the message (or its new_uri) and is only
         // read here, before anything changes it.
         if unsafe {
