@@ -68,7 +68,7 @@ fn main() {
         .allowlist_function("sr_kemi_modules_add|rewrite_uri|sr_cfgenv_get|pv_get_spec_value|pv_value_destroy")
         .allowlist_function("fixup_igp_null|fixup_free_igp_null|get_int_fparam")
         .allowlist_type("sr_cfgenv_t|pv_value_t|ua_client|_hdr_types_t")
-        .allowlist_var("FL_UAC_AUTH|PARAM_USE_FUNC|USE_FUNC_PARAM|BRANCH_FAILURE_ROUTE|PV_VAL_NULL|PV_VAL_STR")
+        .allowlist_var("FL_UAC_AUTH|PARAM_USE_FUNC|USE_FUNC_PARAM|BRANCH_FAILURE_ROUTE|EVENT_ROUTE|PV_VAL_NULL|PV_VAL_STR")
         .allowlist_type("gparam_p|fparam_t")
         .allowlist_type("sip_msg|to_body|hdr_field|lump|module_exports|cmd_export_t|param_export_t")
         .allowlist_type("sr_kemi_t|rr_binds|tm_binds|dlg_binds|dlg_cb_params|pv_spec_t|tmcb_params|cell")

@@ -494,3 +494,37 @@ fn ha1_mode() {
         }
     }
 }
+
+/// Any method relayed statefully: a MESSAGE with a body, qop=auth-int.
+#[test]
+fn message_request_authenticated() {
+    let py = PyChallenger::start(
+        407,
+        &["Digest realm=\"py.test\", nonce=\"n1\", algorithm=SHA-256, qop=\"auth-int\""],
+    );
+    let a = Peer::new();
+    let k = auth_proxy(py.port, &[]);
+    let msg = invite_with_body(&a, py.port, "py-message").replace("INVITE", "MESSAGE");
+    a.send(k.port, &msg);
+    let r = a.recv();
+    py.finish();
+    assert_eq!(r.status(), Some(200), "{}", r.raw);
+    assert_eq!(r.hdr("X-Verified"), "SHA-256 auth-int");
+    assert!(r.hdr("CSeq").ends_with("MESSAGE"));
+}
+
+/// uac_auth in event_route[tm:branch-failure].
+#[test]
+fn branch_failure_event_route() {
+    let py = PyChallenger::start(
+        401,
+        &["Digest realm=\"py.test\", nonce=\"n1\", algorithm=SHA-512-256, qop=\"auth\""],
+    );
+    let a = Peer::new();
+    let k = auth_proxy(py.port, &["#!define WITH_BRANCH_FAILURE"]);
+    a.send(k.port, &invite_with_body(&a, py.port, "py-branch-failure"));
+    let r = a.recv();
+    let printed = py.finish();
+    assert_eq!(r.status(), Some(200), "{}\n{printed}\n{}", r.raw, k.log());
+    assert_eq!(r.hdr("X-Verified"), "SHA-512-256 auth");
+}

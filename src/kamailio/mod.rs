@@ -256,7 +256,10 @@ unsafe extern "C" fn mod_destroy() {}
 // ---- export tables ----
 
 const ROUTES_REPLACE: u32 = ffi::REQUEST_ROUTE | ffi::BRANCH_ROUTE;
-const ROUTES_AUTH: u32 = ffi::FAILURE_ROUTE | ffi::BRANCH_FAILURE_ROUTE;
+/// EVENT_ROUTE lets the config parser accept uac_auth in
+/// event_route[tm:branch-failure]; at run time that route is BRANCH_FAILURE_ROUTE,
+/// and in any other event route uac_auth finds no failed branch and says so.
+const ROUTES_AUTH: u32 = ffi::FAILURE_ROUTE | ffi::BRANCH_FAILURE_ROUTE | ffi::EVENT_ROUTE;
 /// PARAM_USE_FUNC is `1U<<(8*sizeof(int)-1)` (sr_module.h), beyond bindgen's
 /// macro evaluation; int is 32 bits on every platform Kamailio builds for.
 const PARAM_USE_FUNC: u32 = 1 << 31;
