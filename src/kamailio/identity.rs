@@ -185,16 +185,16 @@ pub fn replace(
             }
             let value = rr_codec::encode(old_uri, new_uri, &cfg.passwd)
                 .map_err(|e| format!("{} uri: {e}", hdr_name(which)))?;
-            let name = rr_param_name(which);
-            let mut param = Vec::with_capacity(name.len() + value.len() + 2);
-            param.push(b';');
-            param.extend_from_slice(name);
-            param.push(b'=');
-            param.extend_from_slice(value.as_bytes());
-            rr::add_param(msg, &param)?;
+            add_rr_param(msg, rr_param_name(which), value.as_bytes())?;
         }
     }
     mark_for_reply_restore(msg, which)
+}
+
+/// Adds `;name=value` to the Record-Route of this request.
+fn add_rr_param(msg: &SipMsg, name: &[u8], value: &[u8]) -> Result<(), String> {
+    let param = [b";", name, b"=", value].concat();
+    rr::add_param(msg, &param)
 }
 
 fn rr_param_name(which: Which) -> &'static [u8] {
@@ -266,12 +266,7 @@ pub fn restore(msg: &SipMsg, which: Which) -> Result<bool, String> {
     };
 
     // Keep the parameter if this request is record-routed again.
-    let mut again = Vec::with_capacity(value.len() + name.len() + 2);
-    again.push(b';');
-    again.extend_from_slice(name);
-    again.push(b'=');
-    again.extend_from_slice(&value);
-    rr::add_param(msg, &again)?;
+    add_rr_param(msg, name, &value)?;
 
     // From parameter upstream, or To parameter downstream: the header to fix is To.
     let upstream = rr::is_upstream(msg);
