@@ -7,3 +7,4 @@ pub mod digest;
 pub mod host;
 pub mod kamailio;
 pub mod replace;
+pub mod send;

@@ -1,0 +1,438 @@
+//! `$uac_req(...)`: the request the script composes for uac_req_send(). Pure
+//! Rust: keys, limits, checks, and the flat form that travels in shared memory
+//! to whichever process receives the reply.
+
+use crate::replace::rr_codec::MAX_URI_SIZE;
+
+/// Flag bit: `apasswd` holds HA1.
+pub const FL_HA1: u32 = 1;
+
+/// The keys, numbered as in the stock module (its PV name numbers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    All = 0,
+    Ruri = 1,
+    Turi = 2,
+    Furi = 3,
+    Hdrs = 4,
+    Body = 5,
+    Ouri = 6,
+    Method = 7,
+    Evroute = 8,
+    Auser = 9,
+    Apasswd = 10,
+    Callid = 11,
+    Sock = 12,
+    Evparam = 14,
+    Evcode = 15,
+    Evtype = 16,
+    Flags = 17,
+}
+
+impl Key {
+    pub fn parse(name: &[u8]) -> Option<Key> {
+        Some(match name {
+            b"all" => Key::All,
+            b"ruri" => Key::Ruri,
+            b"turi" => Key::Turi,
+            b"furi" => Key::Furi,
+            b"hdrs" => Key::Hdrs,
+            b"body" => Key::Body,
+            b"ouri" => Key::Ouri,
+            b"method" => Key::Method,
+            b"evroute" => Key::Evroute,
+            b"auser" => Key::Auser,
+            b"apasswd" => Key::Apasswd,
+            b"callid" => Key::Callid,
+            b"sock" => Key::Sock,
+            b"evparam" => Key::Evparam,
+            b"evcode" => Key::Evcode,
+            b"evtype" => Key::Evtype,
+            b"flags" => Key::Flags,
+            _ => return None,
+        })
+    }
+
+    pub fn from_number(n: i32) -> Option<Key> {
+        const ALL: [Key; 17] = [
+            Key::All,
+            Key::Ruri,
+            Key::Turi,
+            Key::Furi,
+            Key::Hdrs,
+            Key::Body,
+            Key::Ouri,
+            Key::Method,
+            Key::Evroute,
+            Key::Auser,
+            Key::Apasswd,
+            Key::Callid,
+            Key::Sock,
+            Key::Evparam,
+            Key::Evcode,
+            Key::Evtype,
+            Key::Flags,
+        ];
+        ALL.into_iter().find(|k| *k as i32 == n)
+    }
+
+    /// Longest value accepted for a string key. The stock module's limits are
+    /// 32 (method), 128 (callid, auser, evparam), 64 (apasswd), MAX_URI_SIZE,
+    /// 2048 (hdrs) and 32768 (body); ours are at least as large.
+    pub fn max_len(self) -> usize {
+        match self {
+            Key::Method => 32,
+            Key::Callid => 255,
+            Key::Auser | Key::Evparam => 255,
+            Key::Apasswd => 255,
+            Key::Hdrs => 16384,
+            Key::Body => 65536,
+            _ => MAX_URI_SIZE,
+        }
+    }
+
+    pub fn is_int(self) -> bool {
+        matches!(
+            self,
+            Key::Evroute | Key::Evcode | Key::Evtype | Key::Flags | Key::All
+        )
+    }
+}
+
+/// A value set from the script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value<'a> {
+    Null,
+    Int(u32),
+    Str(&'a [u8]),
+}
+
+/// What a key reads as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Read<'a> {
+    Null,
+    Int(u32),
+    Str(&'a [u8]),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UacReq {
+    pub method: Vec<u8>,
+    pub ruri: Vec<u8>,
+    pub turi: Vec<u8>,
+    pub furi: Vec<u8>,
+    pub ouri: Vec<u8>,
+    pub hdrs: Vec<u8>,
+    pub body: Vec<u8>,
+    pub callid: Vec<u8>,
+    pub sock: Vec<u8>,
+    pub auser: Vec<u8>,
+    pub apasswd: Vec<u8>,
+    pub evparam: Vec<u8>,
+    pub flags: u32,
+    pub evroute: u32,
+    pub evcode: u32,
+    pub evtype: u32,
+}
+
+impl UacReq {
+    fn field(&mut self, k: Key) -> Option<&mut Vec<u8>> {
+        Some(match k {
+            Key::Method => &mut self.method,
+            Key::Ruri => &mut self.ruri,
+            Key::Turi => &mut self.turi,
+            Key::Furi => &mut self.furi,
+            Key::Ouri => &mut self.ouri,
+            Key::Hdrs => &mut self.hdrs,
+            Key::Body => &mut self.body,
+            Key::Callid => &mut self.callid,
+            Key::Sock => &mut self.sock,
+            Key::Auser => &mut self.auser,
+            Key::Apasswd => &mut self.apasswd,
+            Key::Evparam => &mut self.evparam,
+            _ => return None,
+        })
+    }
+
+    fn int(&mut self, k: Key) -> Option<&mut u32> {
+        Some(match k {
+            Key::Flags | Key::All => &mut self.flags,
+            Key::Evroute => &mut self.evroute,
+            Key::Evcode => &mut self.evcode,
+            Key::Evtype => &mut self.evtype,
+            _ => return None,
+        })
+    }
+
+    pub fn get(&mut self, k: Key) -> Read<'_> {
+        if let Some(i) = self.int(k) {
+            return Read::Int(*i);
+        }
+        match self.field(k) {
+            Some(v) if !v.is_empty() => Read::Str(v),
+            _ => Read::Null,
+        }
+    }
+
+    /// Sets a key. `$uac_req(all) = $null` resets everything except auser,
+    /// apasswd and sock, as the stock module does.
+    pub fn set(&mut self, k: Key, v: Value) -> Result<(), String> {
+        if k == Key::All {
+            if v != Value::Null {
+                return Ok(()); // the stock module ignores a non-null value here
+            }
+            let keep = (
+                std::mem::take(&mut self.auser),
+                std::mem::take(&mut self.apasswd),
+                std::mem::take(&mut self.sock),
+            );
+            *self = UacReq {
+                auser: keep.0,
+                apasswd: keep.1,
+                sock: keep.2,
+                ..UacReq::default()
+            };
+            return Ok(());
+        }
+        if let Some(i) = self.int(k) {
+            *i = match v {
+                Value::Null => 0,
+                Value::Int(n) => n,
+                Value::Str(_) => {
+                    return Err(format!(
+                        "$uac_req({k:?}): invalid value type (integer expected)"
+                    ))
+                }
+            };
+            return Ok(());
+        }
+        let max = k.max_len();
+        let f = self.field(k).ok_or("unknown key")?;
+        match v {
+            Value::Null => f.clear(),
+            Value::Int(_) => {
+                return Err(format!(
+                    "$uac_req({k:?}): invalid value type (string expected)"
+                ))
+            }
+            Value::Str(s) => {
+                if s.len() > max {
+                    return Err(format!(
+                        "$uac_req({k:?}): value too big ({} > {max} bytes)",
+                        s.len()
+                    ));
+                }
+                if k == Key::Callid && !s.is_empty() {
+                    check_callid(s)?;
+                }
+                f.clear();
+                f.extend_from_slice(s);
+            }
+        }
+        Ok(())
+    }
+
+    /// What must hold before sending.
+    pub fn check_sendable(&self) -> Result<(), String> {
+        if self.method.is_empty() {
+            return Err("$uac_req(method) is not set".into());
+        }
+        if self.ruri.is_empty() {
+            return Err("$uac_req(ruri) is not set".into());
+        }
+        if !self
+            .method
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(c))
+        {
+            return Err("$uac_req(method) is not a SIP token".into());
+        }
+        for (name, uri) in [
+            ("ruri", &self.ruri),
+            ("furi", &self.furi),
+            ("turi", &self.turi),
+            ("ouri", &self.ouri),
+        ] {
+            if !uri.is_empty() {
+                check_uri(uri).map_err(|e| format!("$uac_req({name}): {e}"))?;
+            }
+        }
+        if !self.callid.is_empty() {
+            check_callid(&self.callid)?;
+        }
+        if self.hdrs.iter().any(|&c| c == 0)
+            || (!self.hdrs.is_empty() && !self.hdrs.ends_with(b"\r\n"))
+        {
+            return Err("$uac_req(hdrs) must be whole header lines, each ending with CRLF".into());
+        }
+        Ok(())
+    }
+
+    /// A flat byte form for shared memory: each string as (u32 length, bytes),
+    /// then the integers.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let strs = self.strings();
+        let mut out = Vec::with_capacity(strs.iter().map(|s| s.len() + 4).sum::<usize>() + 16);
+        for s in strs {
+            out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+            out.extend_from_slice(s);
+        }
+        for i in [self.flags, self.evroute, self.evcode, self.evtype] {
+            out.extend_from_slice(&i.to_le_bytes());
+        }
+        out
+    }
+
+    pub fn from_bytes(b: &[u8]) -> Option<UacReq> {
+        let mut r = UacReq::default();
+        let mut at = 0usize;
+        let mut take = |n: usize| -> Option<&[u8]> {
+            let s = b.get(at..at.checked_add(n)?)?;
+            at += n;
+            Some(s)
+        };
+        let mut strs: Vec<Vec<u8>> = Vec::with_capacity(12);
+        for _ in 0..12 {
+            let len = u32::from_le_bytes(take(4)?.try_into().ok()?) as usize;
+            strs.push(take(len)?.to_vec());
+        }
+        let mut ints = [0u32; 4];
+        for i in &mut ints {
+            *i = u32::from_le_bytes(take(4)?.try_into().ok()?);
+        }
+        let mut it = strs.into_iter();
+        for f in [
+            &mut r.method,
+            &mut r.ruri,
+            &mut r.turi,
+            &mut r.furi,
+            &mut r.ouri,
+            &mut r.hdrs,
+            &mut r.body,
+            &mut r.callid,
+            &mut r.sock,
+            &mut r.auser,
+            &mut r.apasswd,
+            &mut r.evparam,
+        ] {
+            *f = it.next()?;
+        }
+        [r.flags, r.evroute, r.evcode, r.evtype] = ints;
+        Some(r)
+    }
+
+    fn strings(&self) -> [&Vec<u8>; 12] {
+        [
+            &self.method,
+            &self.ruri,
+            &self.turi,
+            &self.furi,
+            &self.ouri,
+            &self.hdrs,
+            &self.body,
+            &self.callid,
+            &self.sock,
+            &self.auser,
+            &self.apasswd,
+            &self.evparam,
+        ]
+    }
+}
+
+/// RFC 3261 callid: word ["@" word].
+pub fn check_callid(c: &[u8]) -> Result<(), String> {
+    let word = |w: &[u8]| {
+        !w.is_empty()
+            && w.iter()
+                .all(|&ch| ch.is_ascii_alphanumeric() || b"-.!%*_+`'~()<>:\\\"/[]?{}".contains(&ch))
+    };
+    let ok = match c.iter().position(|&ch| ch == b'@') {
+        Some(at) => word(&c[..at]) && word(&c[at + 1..]),
+        None => word(c),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "$uac_req(callid) '{}' is not a valid Call-ID",
+            String::from_utf8_lossy(c)
+        ))
+    }
+}
+
+fn check_uri(u: &[u8]) -> Result<(), String> {
+    crate::replace::validate::check_uri(u)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_and_limits() {
+        assert_eq!(Key::parse(b"ruri"), Some(Key::Ruri));
+        assert_eq!(Key::parse(b"evparam"), Some(Key::Evparam));
+        assert_eq!(Key::parse(b"nope"), None);
+        assert_eq!(Key::from_number(12), Some(Key::Sock));
+        assert_eq!(Key::from_number(13), None);
+        let mut r = UacReq::default();
+        assert!(
+            r.set(Key::Body, Value::Str(&vec![b'x'; 32768])).is_ok(),
+            "stock limit is 32768"
+        );
+        assert!(r
+            .set(Key::Body, Value::Str(&vec![b'x'; 65537]))
+            .unwrap_err()
+            .contains("too big"));
+        assert!(
+            r.set(Key::Hdrs, Value::Str(&vec![b'x'; 4096])).is_ok(),
+            "stock limit is 2048"
+        );
+        assert!(r.set(Key::Method, Value::Int(3)).is_err());
+        assert!(r.set(Key::Evroute, Value::Str(b"1")).is_err());
+    }
+
+    #[test]
+    fn reset_keeps_credentials_like_stock() {
+        let mut r = UacReq::default();
+        r.set(Key::Method, Value::Str(b"OPTIONS")).unwrap();
+        r.set(Key::Auser, Value::Str(b"alice")).unwrap();
+        r.set(Key::Evroute, Value::Int(1)).unwrap();
+        r.set(Key::All, Value::Null).unwrap();
+        assert_eq!(r.get(Key::Method), Read::Null);
+        assert_eq!(r.get(Key::Evroute), Read::Int(0));
+        assert_eq!(r.get(Key::Auser), Read::Str(b"alice"));
+    }
+
+    #[test]
+    fn callid_and_sendable() {
+        assert!(check_callid(b"abc-123@host.example").is_ok());
+        assert!(check_callid(b"a b").is_err());
+        assert!(check_callid(b"a@").is_err());
+        assert!(check_callid(b"x\r\nY: z").is_err());
+        let mut r = UacReq::default();
+        assert!(r.set(Key::Callid, Value::Str(b"bad id")).is_err());
+        assert!(r.check_sendable().unwrap_err().contains("method"));
+        r.set(Key::Method, Value::Str(b"OPTIONS")).unwrap();
+        assert!(r.check_sendable().unwrap_err().contains("ruri"));
+        r.set(Key::Ruri, Value::Str(b"sip:x@127.0.0.1")).unwrap();
+        assert!(r.check_sendable().is_ok());
+        r.set(Key::Hdrs, Value::Str(b"X-A: 1")).unwrap();
+        assert!(r.check_sendable().unwrap_err().contains("CRLF"));
+        r.set(Key::Ruri, Value::Str(b"not a uri")).unwrap();
+        assert!(r.check_sendable().is_err());
+    }
+
+    #[test]
+    fn flat_form_roundtrip() {
+        let mut r = UacReq::default();
+        r.set(Key::Method, Value::Str(b"MESSAGE")).unwrap();
+        r.set(Key::Ruri, Value::Str(b"sip:bob@x")).unwrap();
+        r.set(Key::Body, Value::Str(b"hello")).unwrap();
+        r.set(Key::Evroute, Value::Int(1)).unwrap();
+        r.set(Key::Flags, Value::Int(FL_HA1)).unwrap();
+        let b = r.to_bytes();
+        assert_eq!(UacReq::from_bytes(&b), Some(r));
+        assert_eq!(UacReq::from_bytes(&b[..b.len() - 1]), None);
+    }
+}
