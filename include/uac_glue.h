@@ -25,6 +25,23 @@ void uacg_log(int level, const char *where, int wlen, const char *text, int len)
 void *uacg_pkg_malloc(size_t size);
 void uacg_pkg_free(void *p);
 
+/* shared memory, as Kamailio's shm_malloc/shm_free macros */
+void *uacg_shm_malloc(size_t size);
+void uacg_shm_free(void *p);
+
+/* event_route[name]: its index, or -1 when the config has none */
+int uacg_event_route_lookup(const char *name);
+/* runs event route `rt` for msg (or a faked message when msg is NULL) as the
+ * stock module does: route type REQUEST_ROUTE during the run */
+void uacg_run_event_route(int rt, struct sip_msg *msg);
+/* KEMI: runs the event callback function `cb` with the route name */
+int uacg_run_kemi_event(str *cb, const char *name, struct sip_msg *msg);
+
+/* fills a tm dialog from a reply (CSeq, Call-ID, From tag and URI, To URI),
+ * for sending the authenticated request within it; 0 on success */
+struct dlg;
+int uacg_reply_dialog(struct sip_msg *rpl, struct dlg *d);
+
 /* the current route type (get_route_type() macro) */
 int uacg_route_type(void);
 

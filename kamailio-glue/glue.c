@@ -10,6 +10,16 @@
 #include "core/pvar.h"
 #include "core/mem/mem.h"
 #include "core/dset.h"
+#include "core/action.h"
+#include "core/fmsg.h"
+#include "core/kemi.h"
+#include "core/mem/shm_mem.h"
+#include "core/trim.h"
+#include "core/ut.h"
+#include "core/parser/parse_from.h"
+#include "core/parser/parse_to.h"
+#include "core/parser/parse_cseq.h"
+#include "modules/tm/dlg.h"
 #include "core/parser/msg_parser.h"
 #include "modules/tm/tm_load.h"
 #include "modules/rr/api.h"
@@ -38,6 +48,74 @@ void *uacg_pkg_malloc(size_t size)
 void uacg_pkg_free(void *p)
 {
 	pkg_free(p);
+}
+
+void *uacg_shm_malloc(size_t size)
+{
+	return shm_malloc(size);
+}
+
+void uacg_shm_free(void *p)
+{
+	shm_free(p);
+}
+
+int uacg_event_route_lookup(const char *name)
+{
+	int rt = route_lookup(&event_rt, (char *)name);
+	if(rt < 0 || event_rt.rlist[rt] == NULL)
+		return -1;
+	return rt;
+}
+
+void uacg_run_event_route(int rt, struct sip_msg *msg)
+{
+	struct run_act_ctx ctx;
+	sip_msg_t *fmsg = msg ? msg : faked_msg_get_next();
+	int backup_rt = get_route_type();
+	set_route_type(REQUEST_ROUTE);
+	init_run_actions_ctx(&ctx);
+	run_top_route(event_rt.rlist[rt], fmsg, 0);
+	set_route_type(backup_rt);
+}
+
+int uacg_run_kemi_event(str *cb, const char *name, struct sip_msg *msg)
+{
+	sr_kemi_eng_t *keng = sr_kemi_eng_get();
+	str evname;
+	sip_msg_t *fmsg = msg ? msg : faked_msg_get_next();
+	int backup_rt = get_route_type();
+	int ret;
+	if(keng == NULL)
+		return -1;
+	evname.s = (char *)name;
+	evname.len = strlen(name);
+	set_route_type(REQUEST_ROUTE);
+	ret = sr_kemi_route(keng, fmsg, EVENT_ROUTE, cb, &evname);
+	set_route_type(backup_rt);
+	return ret;
+}
+
+int uacg_reply_dialog(struct sip_msg *rpl, struct dlg *d)
+{
+	if(rpl == NULL || d == NULL)
+		return -1;
+	if(parse_headers(rpl, HDR_EOH_F, 0) < 0 || rpl->callid == NULL
+			|| rpl->cseq == NULL || parse_to_header(rpl) < 0
+			|| parse_from_header(rpl) < 0)
+		return -1;
+	memset(d, 0, sizeof(*d));
+	if(str2int(&(get_cseq(rpl)->number), &d->loc_seq.value) < 0)
+		return -1;
+	d->loc_seq.is_set = 1;
+	d->id.call_id = rpl->callid->body;
+	trim(&d->id.call_id);
+	if(get_from(rpl)->tag_value.len)
+		d->id.loc_tag = get_from(rpl)->tag_value;
+	d->loc_uri = get_from(rpl)->uri;
+	d->rem_uri = get_to(rpl)->uri;
+	d->state = DLG_CONFIRMED;
+	return 0;
 }
 
 int uacg_route_type(void)

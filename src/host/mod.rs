@@ -10,6 +10,7 @@ pub mod lumps;
 pub mod msg;
 pub mod pv;
 pub mod rr;
+pub mod shm;
 pub mod tm;
 
 use ffi::str_;

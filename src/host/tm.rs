@@ -143,3 +143,77 @@ impl FailedBranch {
         }
     }
 }
+
+/// A request to send with tm: the borrowed parts of $uac_req.
+pub struct Outgoing<'a> {
+    pub method: &'a [u8],
+    pub ruri: &'a [u8],
+    pub to: &'a [u8],
+    pub from: &'a [u8],
+    pub ouri: Option<&'a [u8]>,
+    pub hdrs: Option<&'a [u8]>,
+    pub body: Option<&'a [u8]>,
+    pub sock: Option<&'a [u8]>,
+    pub callid: Option<&'a [u8]>,
+    /// (TMCB flags, callback, parameter in shm).
+    pub callback: Option<(u32, ReplyCallback, *mut std::ffi::c_void)>,
+}
+
+/// Sends `o` as a new transaction (t_request), or, with `within` = a reply,
+/// inside that reply's dialog (t_request_within, CSeq + 1).
+pub fn request(o: &Outgoing, within: Option<*mut sip_msg>) -> Result<(), String> {
+    let api = &TM.get().ok_or("TM API not loaded")?.0;
+    let mut method = super::str_of(o.method);
+    let mut ruri = super::str_of(o.ruri);
+    let mut to = super::str_of(o.to);
+    let mut from = super::str_of(o.from);
+    let mut ouri = o.ouri.map(super::str_of);
+    let mut hdrs = o.hdrs.map(super::str_of);
+    let mut body = o.body.map(super::str_of);
+    let mut sock = o.sock.map(super::str_of);
+    let mut callid = o.callid.map(super::str_of);
+    let ptr = |s: &mut Option<ffi::str_>| s.as_mut().map_or(std::ptr::null_mut(), |s| s as *mut _);
+    let mut r = ffi::uac_req_t {
+        method: &mut method,
+        headers: ptr(&mut hdrs),
+        body: ptr(&mut body),
+        ssock: ptr(&mut sock),
+        callid: ptr(&mut callid),
+        ..Default::default()
+    };
+    if let Some((flags, cb, p)) = o.callback {
+        r.cb_flags = flags as i32;
+        r.cb = Some(cb);
+        r.cbp = p;
+    }
+    // SAFETY: every str points at bytes that outlive the call; tm copies what
+    // it keeps (into the transaction, in shm).
+    let ret = unsafe {
+        match within {
+            None => api.t_request.ok_or("TM API has no t_request")?(
+                &mut r,
+                &mut ruri,
+                &mut to,
+                &mut from,
+                ptr(&mut ouri),
+            ),
+            Some(rpl) => {
+                let mut d = ffi::dlg_t::default();
+                if ffi::uacg_reply_dialog(rpl, &mut d) != 0 {
+                    return Err("failed to build tm dialog from the reply".into());
+                }
+                d.rem_target = ruri;
+                if let Some(o) = ouri {
+                    d.dst_uri = o;
+                }
+                r.dialog = &mut d;
+                api.t_request_within
+                    .ok_or("TM API has no t_request_within")?(&mut r)
+            }
+        }
+    };
+    if ret < 0 {
+        return Err("tm failed to send the request".into());
+    }
+    Ok(())
+}

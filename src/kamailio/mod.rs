@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod identity;
 pub mod params;
+pub mod send;
 pub mod version;
 
 use crate::err;
@@ -290,7 +291,7 @@ const fn cmd(
 const SPVE: Option<Fixup> = Some(ffi::fixup_spve_spve);
 const SPVE_FREE: Option<Fixup> = Some(ffi::fixup_free_spve_spve);
 
-static mut CMDS: [cmd_export_t; 12] = [
+static mut CMDS: [cmd_export_t; 13] = [
     cmd(
         b"uac_replace_from\0",
         w_replace_from,
@@ -340,6 +341,14 @@ static mut CMDS: [cmd_export_t; 12] = [
         ffi::REQUEST_ROUTE,
     ),
     cmd(b"uac_auth\0", w_uac_auth, 0, None, None, ROUTES_AUTH),
+    cmd(
+        b"uac_req_send\0",
+        send::w_uac_req_send,
+        0,
+        None,
+        None,
+        ffi::ANY_ROUTE,
+    ),
     cmd(
         b"uac_auth\0",
         w_uac_auth_mode,
@@ -396,7 +405,7 @@ const fn param(name: &'static [u8], kind: u32, p: *mut c_void) -> param_export_t
     }
 }
 
-static mut PARAMS: [param_export_t; 13] = {
+static mut PARAMS: [param_export_t; 15] = {
     use params::*;
     [
         param(
@@ -440,6 +449,16 @@ static mut PARAMS: [param_export_t; 13] = {
             addr_of_mut!(PANIC_PROBE) as *mut c_void,
         ),
         param(
+            b"event_callback\0",
+            ffi::PARAM_STR,
+            addr_of_mut!(EVENT_CALLBACK) as *mut c_void,
+        ),
+        param(
+            b"default_socket\0",
+            ffi::PARAM_STR,
+            addr_of_mut!(DEFAULT_SOCKET) as *mut c_void,
+        ),
+        param(
             b"credential\0",
             ffi::PARAM_STRING | PARAM_USE_FUNC,
             auth::credential_param as *mut c_void,
@@ -467,6 +486,36 @@ static mut PARAMS: [param_export_t; 13] = {
     ]
 };
 
+/// $uac_req(key).
+static mut PVS: [ffi::pv_export_t; 2] = [
+    ffi::pv_export_t {
+        name: str_ {
+            s: c"uac_req".as_ptr() as *mut c_char,
+            len: 7,
+        },
+        type_: ffi::_pv_type_PVT_OTHER,
+        getf: Some(send::pv_get),
+        setf: Some(send::pv_set),
+        parse_name: Some(send::pv_parse_name),
+        parse_index: None,
+        init_param: None,
+        iparam: 0,
+    },
+    ffi::pv_export_t {
+        name: str_ {
+            s: null_mut(),
+            len: 0,
+        },
+        type_: 0,
+        getf: None,
+        setf: None,
+        parse_name: None,
+        parse_index: None,
+        init_param: None,
+        iparam: 0,
+    },
+];
+
 /// The table the core looks up by name after dlopen().
 #[no_mangle]
 #[allow(non_upper_case_globals)]
@@ -476,7 +525,7 @@ pub static mut exports: module_exports = module_exports {
     cmds: addr_of_mut!(CMDS) as *mut cmd_export_t,
     params: addr_of_mut!(PARAMS) as *mut param_export_t,
     rpc_methods: null_mut(),
-    pv_items: null_mut(),
+    pv_items: addr_of_mut!(PVS) as *mut ffi::pv_export_t,
     response_f: None,
     init_mod_f: Some(mod_init),
     init_child_f: Some(child_init),
@@ -506,7 +555,7 @@ const fn kemi(name: &'static [u8], f: *mut c_void, p: [i32; 2]) -> sr_kemi_t {
     }
 }
 
-static mut KEMI: [sr_kemi_t; 9] = [
+static mut KEMI: [sr_kemi_t; 10] = [
     kemi(
         b"uac_replace_from_uri\0",
         ki_replace_from_uri as *mut c_void,
@@ -530,6 +579,11 @@ static mut KEMI: [sr_kemi_t; 9] = [
     kemi(b"uac_replace_to\0", ki_replace_to as *mut c_void, [KS, KS]),
     kemi(b"uac_restore_to\0", ki_restore_to as *mut c_void, [KN, KN]),
     kemi(b"uac_auth\0", ki_uac_auth as *mut c_void, [KN, KN]),
+    kemi(
+        b"uac_req_send\0",
+        send::ki_uac_req_send as *mut c_void,
+        [KN, KN],
+    ),
     kemi(
         b"uac_auth_mode\0",
         ki_uac_auth_mode as *mut c_void,

@@ -52,6 +52,8 @@ pub static mut RESTORE_FROM_AVP: str_ = NULL_STR;
 pub static mut RESTORE_TO_AVP: str_ = NULL_STR;
 pub static mut PANIC_PROBE: c_int = 0;
 pub static mut AUTH_REALM_AVP: str_ = NULL_STR;
+pub static mut EVENT_CALLBACK: str_ = NULL_STR;
+pub static mut DEFAULT_SOCKET: str_ = NULL_STR;
 pub static mut AUTH_USERNAME_AVP: str_ = NULL_STR;
 pub static mut AUTH_PASSWORD_AVP: str_ = NULL_STR;
 
@@ -131,5 +133,13 @@ pub fn init() -> Result<&'static Config, String> {
         )
     };
     super::auth::init(realm, user, pass)?;
+    // SAFETY: as above.
+    let (evcb, sock) = unsafe {
+        (
+            super::auth::opt_str(&*std::ptr::addr_of!(EVENT_CALLBACK)),
+            super::auth::opt_str(&*std::ptr::addr_of!(DEFAULT_SOCKET)),
+        )
+    };
+    super::send::init(evcb, sock);
     Ok(CONFIG.get_or_init(|| cfg))
 }

@@ -222,9 +222,6 @@ impl UacReq {
                         s.len()
                     ));
                 }
-                if k == Key::Callid && !s.is_empty() {
-                    check_callid(s)?;
-                }
                 f.clear();
                 f.extend_from_slice(s);
             }
@@ -260,9 +257,7 @@ impl UacReq {
         if !self.callid.is_empty() {
             check_callid(&self.callid)?;
         }
-        if self.hdrs.iter().any(|&c| c == 0)
-            || (!self.hdrs.is_empty() && !self.hdrs.ends_with(b"\r\n"))
-        {
+        if self.hdrs.contains(&0) || (!self.hdrs.is_empty() && !self.hdrs.ends_with(b"\r\n")) {
             return Err("$uac_req(hdrs) must be whole header lines, each ending with CRLF".into());
         }
         Ok(())
@@ -411,12 +406,15 @@ mod tests {
         assert!(check_callid(b"a@").is_err());
         assert!(check_callid(b"x\r\nY: z").is_err());
         let mut r = UacReq::default();
-        assert!(r.set(Key::Callid, Value::Str(b"bad id")).is_err());
         assert!(r.check_sendable().unwrap_err().contains("method"));
         r.set(Key::Method, Value::Str(b"OPTIONS")).unwrap();
         assert!(r.check_sendable().unwrap_err().contains("ruri"));
         r.set(Key::Ruri, Value::Str(b"sip:x@127.0.0.1")).unwrap();
         assert!(r.check_sendable().is_ok());
+        // a bad Call-ID is kept but refused at send time
+        r.set(Key::Callid, Value::Str(b"bad id")).unwrap();
+        assert!(r.check_sendable().unwrap_err().contains("Call-ID"));
+        r.set(Key::Callid, Value::Null).unwrap();
         r.set(Key::Hdrs, Value::Str(b"X-A: 1")).unwrap();
         assert!(r.check_sendable().unwrap_err().contains("CRLF"));
         r.set(Key::Ruri, Value::Str(b"not a uri")).unwrap();

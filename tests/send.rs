@@ -1,0 +1,192 @@
+//! uac_req_send, $uac_req and event_route[uac:reply] through the real kamailio.
+
+mod common;
+use common::*;
+
+fn sender(module: &str, defines: &[&str], next_hop: u16) -> Kamailio {
+    let opts = CfgOpts {
+        module,
+        restore_mode: "auto",
+        passwd: "",
+        next_hop,
+        defines,
+    };
+    let port = free_port();
+    Kamailio::start_with(&render_example("uac-send.cfg", &opts, port), port)
+}
+
+/// Asks the proxy to send a request: a MESSAGE to sip:send@ with X-* headers.
+fn trigger(a: &Peer, k: u16, headers: &[String]) -> Msg {
+    let req = request(
+        "MESSAGE",
+        &format!("sip:send@127.0.0.1:{k}"),
+        a.port,
+        &format!("<sip:tester@127.0.0.1>;tag={}", rand_tag()),
+        "<sip:send@127.0.0.1>",
+        &format!("trigger-{}", rand_tag()),
+        1,
+        headers,
+    );
+    a.send(k, &req);
+    a.recv()
+}
+
+fn options_to(port: u16, param: &str) -> Vec<String> {
+    vec![
+        "X-Method: OPTIONS".into(),
+        format!("X-Ruri: sip:peer@127.0.0.1:{port}"),
+        format!("X-Param: {param}"),
+    ]
+}
+
+/// An OPTIONS from the config reaches the peer; the event route sees the reply.
+fn options_reach_peer_and_event_route(module: &str) {
+    let (a, b) = (Peer::new(), Peer::new());
+    let k = sender(module, &[], b.port);
+    let r = trigger(&a, k.port, &options_to(b.port, "ping-1"));
+    assert_eq!(r.status(), Some(200), "{}", r.raw);
+    let opt = b.recv();
+    assert_eq!(
+        opt.first,
+        format!("OPTIONS sip:peer@127.0.0.1:{} SIP/2.0", b.port)
+    );
+    assert!(
+        opt.hdr("From").contains("sip:uac@example.net"),
+        "{}",
+        opt.raw
+    );
+    b.send(k.port, &b.reply(&opt, 200, "pong", false));
+    assert_eq!(
+        k.wait_log("uac:reply code=200 type=1 param=ping-1 method=OPTIONS", 1),
+        1,
+        "{}",
+        k.log()
+    );
+}
+
+#[test]
+fn options_and_event_route() {
+    options_reach_peer_and_event_route(&our_module());
+}
+
+#[test]
+fn options_and_event_route_stock() {
+    options_reach_peer_and_event_route(STOCK_MODULE);
+}
+
+/// No reply: tm's timer gives 408, and the event route runs with evtype 2.
+#[test]
+fn timeout_reaches_event_route() {
+    let a = Peer::new();
+    let dead = free_port();
+    let k = sender(&our_module(), &[], dead);
+    let r = trigger(&a, k.port, &options_to(dead, "dead-1"));
+    assert_eq!(r.status(), Some(200));
+    assert_eq!(
+        k.wait_log("uac:reply code=408 type=2 param=dead-1", 1),
+        1,
+        "{}",
+        k.log()
+    );
+}
+
+/// With auser/apasswd, a 407 from the stock auth module is answered and the
+/// authenticated request goes through.
+#[test]
+fn challenge_answered_with_credentials() {
+    let (a, c_peer) = (Peer::new(), Peer::new());
+    let opts = CfgOpts {
+        module: "",
+        restore_mode: "",
+        passwd: "",
+        next_hop: c_peer.port,
+        defines: &[],
+    };
+    let cport = free_port();
+    let challenger = render_example("fixtures/challenger.cfg", &opts, cport)
+        .replace("ALGORITHM", "SHA-256")
+        .replace("QOPFLAGS", "1");
+    let _c = Kamailio::start_with(&challenger, cport);
+    let k = sender(&our_module(), &[], cport);
+    let mut h = vec![
+        "X-Method: MESSAGE".to_string(),
+        format!("X-Ruri: sip:peer@127.0.0.1:{cport}"),
+        "X-Param: auth-1".into(),
+        "X-Auser: alice".into(),
+        "X-Apasswd: secret".into(),
+        "X-Body: hello".into(),
+    ];
+    let r = trigger(&a, k.port, &h);
+    assert_eq!(r.status(), Some(200));
+    let got = c_peer.recv();
+    assert_eq!(got.method(), "MESSAGE");
+    assert!(
+        got.hdr("X-Got-Auth").contains("algorithm=SHA-256"),
+        "{}",
+        got.raw
+    );
+    // tm starts new requests at CSeq 10; the answer goes within the dialog: 11.
+    assert_eq!(got.hdr("CSeq"), "11 MESSAGE");
+    c_peer.send(cport, &c_peer.reply(&got, 200, "done", false));
+    assert_eq!(
+        k.wait_log("uac:reply code=407 type=1 param=auth-1", 1),
+        1,
+        "{}",
+        k.log()
+    );
+    assert_eq!(
+        k.wait_log("uac:reply code=200 type=1 param=auth-1", 1),
+        1,
+        "{}",
+        k.log()
+    );
+    // Wrong password: the second challenge is not answered again.
+    h[4] = "X-Apasswd: wrong".into();
+    let r = trigger(&a, k.port, &h);
+    assert_eq!(r.status(), Some(200));
+    assert!(c_peer.quiet(1000));
+}
+
+#[test]
+fn bad_requests_are_refused() {
+    let (a, b) = (Peer::new(), Peer::new());
+    let mut k = sender(&our_module(), &[], b.port);
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec![format!("X-Ruri: sip:peer@127.0.0.1:{}", b.port)],
+            "$uac_req(method) is not set",
+        ),
+        (
+            vec!["X-Method: OPTIONS".into()],
+            "$uac_req(ruri) is not set",
+        ),
+        (
+            vec!["X-Method: OPTIONS".into(), "X-Ruri: not a uri".into()],
+            "$uac_req(ruri)",
+        ),
+        (
+            {
+                let mut h = options_to(b.port, "x");
+                h.push("X-Callid: bad call id".into());
+                h
+            },
+            "is not a valid Call-ID",
+        ),
+    ];
+    for (h, why) in cases {
+        let r = trigger(&a, k.port, &h);
+        assert_eq!(r.status(), Some(500), "{why}: {}", r.raw);
+        assert!(k.wait_log(why, 1) >= 1, "no log line '{why}'");
+    }
+    assert!(b.quiet(300), "nothing must be sent");
+    // An oversized value is refused when set (the request then has no ruri).
+    let big = format!("sip:{}@127.0.0.1", "a".repeat(1100));
+    let r = trigger(
+        &a,
+        k.port,
+        &["X-Method: OPTIONS".into(), format!("X-Ruri: {big}")],
+    );
+    assert_eq!(r.status(), Some(500));
+    assert!(k.wait_log("value too big", 1) >= 1);
+    assert!(k.alive());
+}
