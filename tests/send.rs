@@ -75,11 +75,10 @@ fn options_and_event_route_stock() {
 }
 
 /// No reply: tm's timer gives 408, and the event route runs with evtype 2.
-#[test]
-fn timeout_reaches_event_route() {
+fn timeout_reaches_event_route(module: &str) {
     let a = Peer::new();
     let dead = free_port();
-    let k = sender(&our_module(), &[], dead);
+    let k = sender(module, &[], dead);
     let r = trigger(&a, k.port, &options_to(dead, "dead-1"));
     assert_eq!(r.status(), Some(200));
     assert_eq!(
@@ -88,6 +87,35 @@ fn timeout_reaches_event_route() {
         "{}",
         k.log()
     );
+}
+
+#[test]
+fn timeout_event() {
+    timeout_reaches_event_route(&our_module());
+}
+
+#[test]
+fn timeout_event_stock() {
+    timeout_reaches_event_route(STOCK_MODULE);
+}
+
+/// The keep-alive example: an rtimer route sends OPTIONS every second; the
+/// reply comes back to the event route in a SIP worker.
+#[test]
+fn keepalive_from_timer_route() {
+    let b = Peer::new();
+    let k = sender(&our_module(), &["#!define WITH_KEEPALIVE"], b.port);
+    for _ in 0..2 {
+        let opt = b.recv();
+        assert_eq!(opt.method(), "OPTIONS");
+        assert!(opt.hdr("From").contains("sip:keepalive@example.net"));
+        b.send(k.port, &b.reply(&opt, 200, "ka", false));
+    }
+    let n = k.wait_log(
+        "uac:reply code=200 type=1 param=keepalive method=OPTIONS",
+        2,
+    );
+    assert!(n >= 2, "{}", k.log());
 }
 
 /// With auser/apasswd, a 407 from the stock auth module is answered and the
