@@ -73,10 +73,7 @@ unsafe extern "C" fn api_replace_to(m: *mut sip_msg, d: *mut str_, u: *mut str_)
     api_replace(Which::To, m, d, u)
 }
 
-/// uac_req_send is not built yet (see doc/uac.md): refuse clearly.
+/// The API form of uac_req_send(): sends the process's $uac_req; 1 on success.
 unsafe extern "C" fn api_req_send() -> c_int {
-    guarded("uac API req_send", -1, || {
-        err!("uac API req_send: not available in this version of the module");
-        -1
-    })
+    super::send::send_entry()
 }
