@@ -120,8 +120,7 @@ fn keepalive_from_timer_route() {
 
 /// With auser/apasswd, a 407 from the stock auth module is answered and the
 /// authenticated request goes through.
-#[test]
-fn challenge_answered_with_credentials() {
+fn challenge_answered_with_credentials(module: &str, algorithm: &str) {
     let (a, c_peer) = (Peer::new(), Peer::new());
     let opts = CfgOpts {
         module: "",
@@ -132,10 +131,10 @@ fn challenge_answered_with_credentials() {
     };
     let cport = free_port();
     let challenger = render_example("fixtures/challenger.cfg", &opts, cport)
-        .replace("ALGORITHM", "SHA-256")
+        .replace("ALGORITHM", algorithm)
         .replace("QOPFLAGS", "1");
     let _c = Kamailio::start_with(&challenger, cport);
-    let k = sender(&our_module(), &[], cport);
+    let k = sender(module, &[], cport);
     let mut h = vec![
         "X-Method: MESSAGE".to_string(),
         format!("X-Ruri: sip:peer@127.0.0.1:{cport}"),
@@ -149,7 +148,8 @@ fn challenge_answered_with_credentials() {
     let got = c_peer.recv();
     assert_eq!(got.method(), "MESSAGE");
     assert!(
-        got.hdr("X-Got-Auth").contains("algorithm=SHA-256"),
+        got.hdr("X-Got-Auth")
+            .contains(&format!("algorithm={algorithm}")),
         "{}",
         got.raw
     );
@@ -173,6 +173,22 @@ fn challenge_answered_with_credentials() {
     let r = trigger(&a, k.port, &h);
     assert_eq!(r.status(), Some(200));
     assert!(c_peer.quiet(1000));
+}
+
+#[test]
+fn challenge_sha256() {
+    challenge_answered_with_credentials(&our_module(), "SHA-256");
+}
+
+/// The stock module answers MD5 only.
+#[test]
+fn challenge_md5_stock() {
+    challenge_answered_with_credentials(STOCK_MODULE, "MD5");
+}
+
+#[test]
+fn challenge_md5() {
+    challenge_answered_with_credentials(&our_module(), "MD5");
 }
 
 #[test]
