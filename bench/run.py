@@ -157,6 +157,16 @@ SEND_TOTAL = int(os.environ.get("BENCH_SEND_TOTAL", "10000"))
 SEND_TICK = int(os.environ.get("BENCH_SEND_TICK", "1000"))
 
 
+def stop(k):
+    """SIGTERM, then SIGKILL if kamailio is still busy after 30 s."""
+    k.send_signal(signal.SIGTERM)
+    try:
+        k.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        k.kill()
+        k.wait()
+
+
 def send_burst(module, auth, tmp):
     """uac_req_send: SEND_TOTAL OPTIONS from an rtimer route (SEND_TICK a second)
     to a sipp UAS (with auth: 401, answered, 200). Returns (CPU s, ok)."""
@@ -189,8 +199,7 @@ def send_burst(module, auth, tmp):
         uas.kill()
         uas_rc = -1
     used = cpu_seconds(k.pid) - before
-    k.send_signal(signal.SIGTERM)
-    k.wait(timeout=10)
+    stop(k)
     return used, uas_rc == 0
 
 
