@@ -234,3 +234,66 @@ fn bad_requests_are_refused() {
     assert!(k.wait_log("value too big", 1) >= 1);
     assert!(k.alive());
 }
+
+/// The same against a sipp UAS (bench/uas-options.xml answers 200).
+#[test]
+fn options_to_sipp_uas() {
+    let a = Peer::new();
+    let sipp_port = free_port();
+    let k = sender(&our_module(), &[], sipp_port);
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/uas-options.xml");
+    let mut sipp = std::process::Command::new("sipp")
+        .args([
+            "-sf",
+            scenario,
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &sipp_port.to_string(),
+            "-m",
+            "1",
+        ])
+        .args(["-timeout", "20s", "-nostdin"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("sipp");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let r = trigger(&a, k.port, &options_to(sipp_port, "sipp-1"));
+    assert_eq!(r.status(), Some(200));
+    assert_eq!(
+        k.wait_log("uac:reply code=200 type=1 param=sipp-1", 1),
+        1,
+        "{}",
+        k.log()
+    );
+    assert!(sipp.wait().unwrap().success(), "sipp saw a failed call");
+}
+
+/// An unknown $uac_req key stops the config check, as in the stock module.
+#[test]
+fn unknown_key_refused_at_start() {
+    let m = our_module();
+    let opts = CfgOpts {
+        module: &m,
+        restore_mode: "",
+        passwd: "",
+        next_hop: 5999,
+        defines: &[],
+    };
+    let cfg = render_example("uac-send.cfg", &opts, free_port()).replace(
+        "$uac_req(evparam) = $hdr(X-Param);",
+        "$uac_req(nosuchkey) = 1;",
+    );
+    let dir = std::env::temp_dir().join(format!("uac-badkey-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("k.cfg"), cfg).unwrap();
+    let out = std::process::Command::new("kamailio")
+        .args(["-c", "-f"])
+        .arg(dir.join("k.cfg"))
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(log.contains("unknown uac_req name nosuchkey"), "{log}");
+}
