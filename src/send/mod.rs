@@ -222,8 +222,9 @@ impl UacReq {
                         s.len()
                     ));
                 }
-                f.clear();
-                f.extend_from_slice(s);
+                // A copy first: `$uac_req(ruri) = $uac_req(ruri)` hands us a slice
+                // of this very buffer.
+                *f = s.to_vec();
             }
         }
         Ok(())
