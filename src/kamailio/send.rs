@@ -357,7 +357,7 @@ fn resend_with_auth(
     Ok(callback.is_some())
 }
 
-/// Exposed for tests of the KEMI/cfg wrappers.
+/// uac_req_send() for the config function, KEMI and the bind_uac API: 1 or -1.
 pub fn send_entry() -> c_int {
     guarded("uac_req_send", -1, || match uac_req_send() {
         Ok(()) => 1,
