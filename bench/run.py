@@ -70,15 +70,16 @@ def cpu_seconds(pid):
     return total / 1e9
 
 
-def write_cfg(module, tmp, kport, uas_port, children=2):
-    cfg = open(os.path.join(ROOT, "examples/uac-auth.cfg")).read()
-    cfg = (cfg.replace('"UAC_MODULE"', f'"{module}"')
-              .replace("LISTEN", f"udp:127.0.0.1:{kport}")
-              .replace("NEXT_HOP", f"sip:127.0.0.1:{uas_port}")
-              .replace("MPATH", MPATH)
-              .replace("debug=2", "debug=1")
-              .replace("children=2", f"children={children}"))
-    cfg_path = os.path.join(tmp, "bench.cfg")
+def write_cfg(module, tmp, kport, next_hop, example="uac-auth.cfg", extra=(), defines=(), name="bench.cfg"):
+    """Fills an example cfg's placeholders (quiet logging); `extra` are more
+    (old, new) replacements, `defines` go after the first line. Returns its path."""
+    cfg = open(os.path.join(ROOT, "examples", example)).read()
+    for old, new in (('"UAC_MODULE"', f'"{module}"'), ("LISTEN", f"udp:127.0.0.1:{kport}"),
+                     ("NEXT_HOP", next_hop), ("MPATH", MPATH), ("debug=2", "debug=1"), *extra):
+        cfg = cfg.replace(old, new)
+    first, rest = cfg.split("\n", 1)
+    cfg = "\n".join([first, *(f"#!define {d}" for d in defines), rest])
+    cfg_path = os.path.join(tmp, name)
     open(cfg_path, "w").write(cfg)
     return cfg_path
 
@@ -107,7 +108,7 @@ def wait_bound(k, kport, log, secs):
 def instructions_per_call(module, tmp):
     """Instructions of the SIP worker per call, counted by callgrind."""
     kport, uas_port, uac_port = free_port(), free_port(), free_port()
-    cfg_path = write_cfg(module, tmp, kport, uas_port, children=1)
+    cfg_path = write_cfg(module, tmp, kport, f"sip:127.0.0.1:{uas_port}", extra=[("children=2", "children=1")])
     for f in glob.glob(os.path.join(tmp, "cg.*")):
         os.remove(f)
     log = os.path.join(tmp, "kamailio-cg.log")
@@ -131,7 +132,7 @@ def instructions_per_call(module, tmp):
 
 def run_once(module, tmp):
     kport, uas_port, uac_port = free_port(), free_port(), free_port()
-    cfg_path = write_cfg(module, tmp, kport, uas_port)
+    cfg_path = write_cfg(module, tmp, kport, f"sip:127.0.0.1:{uas_port}")
     log = open(os.path.join(tmp, "kamailio.log"), "w")
     k = subprocess.Popen(["kamailio", "-DD", "-E", "-m", "128", "-M", "16", "-f", cfg_path, "-Y", tmp],
                          stdout=subprocess.DEVNULL, stderr=log)
@@ -171,18 +172,11 @@ def send_burst(module, auth, tmp):
     """uac_req_send: SEND_TOTAL OPTIONS from an rtimer route (SEND_TICK a second)
     to a sipp UAS (with auth: 401, answered, 200). Returns (CPU s, ok)."""
     kport, uas_port = free_port(), free_port()
-    cfg = open(os.path.join(ROOT, "examples/uac-send.cfg")).read()
-    cfg = (cfg.replace('"UAC_MODULE"', f'"{module}"')
-              .replace("LISTEN", f"udp:127.0.0.1:{kport}")
-              .replace("NEXT_HOP", f"sip:bench@127.0.0.1:{uas_port}")
-              .replace("MPATH", MPATH)
-              .replace("debug=2", "debug=1")
-              .replace("BURST_TOTAL", str(SEND_TOTAL))
-              .replace("BURST_TICK", str(SEND_TICK))
-              .replace("BURST_AUTH", "1" if auth else "0"))
-    cfg = cfg.replace("\n", "\n#!define WITH_BURST\n", 1)
-    cfg_path = os.path.join(tmp, "send.cfg")
-    open(cfg_path, "w").write(cfg)
+    cfg_path = write_cfg(module, tmp, kport, f"sip:bench@127.0.0.1:{uas_port}", example="uac-send.cfg",
+                         extra=[("BURST_TOTAL", str(SEND_TOTAL)), ("BURST_TICK", str(SEND_TICK)),
+                                ("BURST_AUTH", "1" if auth else "0")],
+                         defines=["WITH_BURST"],
+                         name="send.cfg")
     scenario = "bench/uas-options-401.xml" if auth else "bench/uas-options.xml"
     uas = subprocess.Popen(["sipp", "-sf", os.path.join(ROOT, scenario), "-i", "127.0.0.1", "-p", str(uas_port),
                             "-m", str(SEND_TOTAL), "-nostdin", "-timeout", "120s"],

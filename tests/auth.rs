@@ -59,29 +59,7 @@ fn sipp_uas_verifies_md5_401() {
     let a = Peer::new();
     let sipp_port = free_port();
     let k = auth_proxy(sipp_port, &[]);
-    let scenario = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/uas-401-verifyauth.xml"
-    );
-    let mut sipp = Command::new("sipp")
-        .args([
-            "-sf",
-            scenario,
-            "-i",
-            "127.0.0.1",
-            "-p",
-            &sipp_port.to_string(),
-            "-m",
-            "1",
-        ])
-        .args(["-timeout", "20s", "-nostdin", "-bg"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("cannot start sipp (package sip-tester)");
-    // -bg forks; the child keeps the port. Wait for it to listen.
-    let _ = sipp.wait();
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    let sipp = SippUas::start("tests/fixtures/uas-401-verifyauth.xml", sipp_port);
     let call_id = format!("sipp-auth-{}", rand_tag());
     let from = format!("{ALICE};tag=a{}", rand_tag());
     let mut extra = creds("alice", "secret", "");
@@ -115,6 +93,7 @@ fn sipp_uas_verifies_md5_401() {
             .collect::<Vec<_>>(),
     );
     a.send(k.port, &ack);
+    assert!(sipp.succeeded(), "sipp reported a failed call");
 }
 
 #[test]

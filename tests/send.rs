@@ -241,24 +241,7 @@ fn options_to_sipp_uas() {
     let a = Peer::new();
     let sipp_port = free_port();
     let k = sender(&our_module(), &[], sipp_port);
-    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/uas-options.xml");
-    let mut sipp = std::process::Command::new("sipp")
-        .args([
-            "-sf",
-            scenario,
-            "-i",
-            "127.0.0.1",
-            "-p",
-            &sipp_port.to_string(),
-            "-m",
-            "1",
-        ])
-        .args(["-timeout", "20s", "-nostdin"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("sipp");
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    let sipp = SippUas::start("bench/uas-options.xml", sipp_port);
     let r = trigger(&a, k.port, &options_to(sipp_port, "sipp-1"));
     assert_eq!(r.status(), Some(200));
     assert_eq!(
@@ -267,7 +250,7 @@ fn options_to_sipp_uas() {
         "{}",
         k.log()
     );
-    assert!(sipp.wait().unwrap().success(), "sipp saw a failed call");
+    assert!(sipp.succeeded(), "sipp reported a failed call");
 }
 
 /// An unknown $uac_req key stops the config check, as in the stock module.

@@ -17,10 +17,6 @@ pub fn load() -> Result<(), String> {
     Ok(())
 }
 
-pub fn loaded() -> bool {
-    DLG.get().is_some()
-}
-
 pub type DlgCallback = unsafe extern "C" fn(*mut dlg_cell, i32, *mut dlg_cb_params);
 
 /// A dialog reference; released on drop.

@@ -42,7 +42,6 @@ pub struct IdentityHeader<'m> {
     pub uri: &'m [u8],
     pub display: &'m [u8],
     pub tag: &'m [u8],
-    pub body_start: *const u8,
 }
 
 impl IdentityHeader<'_> {
@@ -257,7 +256,6 @@ impl SipMsg {
                 uri: &buf[uri_off..uri_off + uri_len],
                 display: str_bytes(&body.display),
                 tag: str_bytes(&body.tag_value),
-                body_start: body.body.s as *const u8,
                 spans,
             })
         }

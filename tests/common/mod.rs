@@ -389,3 +389,45 @@ pub fn angle_uri(v: &str) -> &str {
     let e = v[s..].find('>').map_or(v.len(), |i| s + i);
     &v[s..e]
 }
+
+/// A sipp UAS running a scenario from the repository for one call; killed on drop.
+pub struct SippUas {
+    child: Child,
+}
+
+impl SippUas {
+    /// `scenario` is relative to the repository (e.g. "bench/uas-options.xml").
+    pub fn start(scenario: &str, port: u16) -> SippUas {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(scenario);
+        let child = Command::new("sipp")
+            .arg("-sf")
+            .arg(&path)
+            .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-m", "1"])
+            .args(["-timeout", "20s", "-nostdin"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cannot start sipp (package sip-tester)");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            assert!(
+                Instant::now() < deadline,
+                "sipp did not start listening on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        SippUas { child }
+    }
+
+    /// Waits for sipp to finish its call; true when the scenario succeeded.
+    pub fn succeeded(mut self) -> bool {
+        self.child.wait().map(|s| s.success()).unwrap_or(false)
+    }
+}
+
+impl Drop for SippUas {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
