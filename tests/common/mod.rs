@@ -419,9 +419,17 @@ impl SippUas {
         SippUas { child }
     }
 
-    /// Waits for sipp to finish its call; true when the scenario succeeded.
+    /// Waits up to 10 s for sipp to finish its call; true when the scenario
+    /// succeeded. (sipp's own -timeout does not always end it.)
     pub fn succeeded(mut self) -> bool {
-        self.child.wait().map(|s| s.success()).unwrap_or(false)
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return st.success();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
     }
 }
 
