@@ -14,6 +14,7 @@ Two measures:
 env: BENCH_CALLS (default 2000), BENCH_RATE (calls/s, default 200), BENCH_ROUNDS (2),
      BENCH_CG_CALLS (calls under callgrind, default 100; 0 skips it)
 """
+import contextlib
 import glob
 import os
 import re
@@ -90,10 +91,13 @@ def sipp_pair(tmp, kport, uas_port, uac_port, calls, rate):
                             "-p", str(uas_port), "-m", str(calls), "-nostdin", "-timeout", "300s"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(0.3)
-    uac = subprocess.run(["sipp", "-sf", os.path.join(ROOT, "bench/uac.xml"), f"127.0.0.1:{kport}",
-                          "-i", "127.0.0.1", "-p", str(uac_port), "-r", str(rate), "-m", str(calls),
-                          "-nostdin", "-timeout", "300s"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        uac = subprocess.run(["sipp", "-sf", os.path.join(ROOT, "bench/uac.xml"), f"127.0.0.1:{kport}",
+                              "-i", "127.0.0.1", "-p", str(uac_port), "-r", str(rate), "-m", str(calls),
+                              "-nostdin", "-timeout", "300s"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600)
+    except subprocess.TimeoutExpired:
+        return -1, uas
     return uac.returncode, uas
 
 
@@ -105,6 +109,28 @@ def wait_bound(k, kport, log, secs):
         time.sleep(0.1)
 
 
+@contextlib.contextmanager
+def running(cmd, kport, log, start_secs=10, settle=0.5):
+    """Starts kamailio (cmd), waits for its port, and always stops it."""
+    k = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(log, "w"))
+    try:
+        wait_bound(k, kport, log, start_secs)
+        time.sleep(settle)
+        yield k
+    finally:
+        stop(k)
+
+
+def finish(p, secs):
+    """Exit code of a sipp process, killing it if it has not ended in `secs`."""
+    try:
+        return p.wait(timeout=secs)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+        return -1
+
+
 def instructions_per_call(module, tmp):
     """Instructions of the SIP worker per call, counted by callgrind."""
     kport, uas_port, uac_port = free_port(), free_port(), free_port()
@@ -112,15 +138,11 @@ def instructions_per_call(module, tmp):
     for f in glob.glob(os.path.join(tmp, "cg.*")):
         os.remove(f)
     log = os.path.join(tmp, "kamailio-cg.log")
-    k = subprocess.Popen(["valgrind", "--tool=callgrind", "--trace-children=yes",
-                          f"--callgrind-out-file={tmp}/cg.%p", "kamailio", "-DD", "-E", "-m", "128", "-M", "16",
-                          "-f", cfg_path, "-Y", tmp], stdout=subprocess.DEVNULL, stderr=open(log, "w"))
-    wait_bound(k, kport, log, 60)
-    time.sleep(3)
-    rc, uas = sipp_pair(tmp, kport, uas_port, uac_port, CG_CALLS, 20)
-    uas_rc = uas.wait(timeout=120)
-    k.send_signal(signal.SIGTERM)
-    k.wait(timeout=120)
+    cmd = ["valgrind", "--tool=callgrind", "--trace-children=yes", f"--callgrind-out-file={tmp}/cg.%p",
+           "kamailio", "-DD", "-E", "-m", "128", "-M", "16", "-f", cfg_path, "-Y", tmp]
+    with running(cmd, kport, log, start_secs=60, settle=3):
+        rc, uas = sipp_pair(tmp, kport, uas_port, uac_port, CG_CALLS, 20)
+        uas_rc = finish(uas, 120)
     worker = 0
     for f in glob.glob(os.path.join(tmp, "cg.*")):
         txt = open(f, errors="replace").read()
@@ -133,23 +155,15 @@ def instructions_per_call(module, tmp):
 def run_once(module, tmp):
     kport, uas_port, uac_port = free_port(), free_port(), free_port()
     cfg_path = write_cfg(module, tmp, kport, f"sip:127.0.0.1:{uas_port}")
-    log = open(os.path.join(tmp, "kamailio.log"), "w")
-    k = subprocess.Popen(["kamailio", "-DD", "-E", "-m", "128", "-M", "16", "-f", cfg_path, "-Y", tmp],
-                         stdout=subprocess.DEVNULL, stderr=log)
-    deadline = time.time() + 10
-    while not port_bound(kport):
-        if k.poll() is not None or time.time() > deadline:
-            raise SystemExit(f"kamailio did not start; see {log.name}")
-        time.sleep(0.05)
-    time.sleep(0.5)
-    before = cpu_seconds(k.pid)
-    t0 = time.time()
-    uac_rc, uas = sipp_pair(tmp, kport, uas_port, uac_port, CALLS, RATE)
-    wall = time.time() - t0
-    used = cpu_seconds(k.pid) - before
-    uas_rc = uas.wait(timeout=60)
-    k.send_signal(signal.SIGTERM)
-    k.wait(timeout=10)
+    log = os.path.join(tmp, "kamailio.log")
+    cmd = ["kamailio", "-DD", "-E", "-m", "128", "-M", "16", "-f", cfg_path, "-Y", tmp]
+    with running(cmd, kport, log) as k:
+        before = cpu_seconds(k.pid)
+        t0 = time.time()
+        uac_rc, uas = sipp_pair(tmp, kport, uas_port, uac_port, CALLS, RATE)
+        wall = time.time() - t0
+        used = cpu_seconds(k.pid) - before
+        uas_rc = finish(uas, 60)
     ok = uac_rc == 0 and uas_rc == 0
     return used, wall, ok
 
@@ -183,17 +197,14 @@ def send_burst(module, auth, tmp):
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(0.3)
     log = os.path.join(tmp, "send.log")
-    k = subprocess.Popen(["kamailio", "-DD", "-E", "-m", "256", "-M", "16", "-f", cfg_path, "-Y", tmp],
-                         stdout=subprocess.DEVNULL, stderr=open(log, "w"))
-    wait_bound(k, kport, log, 10)
-    before = cpu_seconds(k.pid)
+    cmd = ["kamailio", "-DD", "-E", "-m", "256", "-M", "16", "-f", cfg_path, "-Y", tmp]
     try:
-        uas_rc = uas.wait(timeout=180)
-    except subprocess.TimeoutExpired:
-        uas.kill()
-        uas_rc = -1
-    used = cpu_seconds(k.pid) - before
-    stop(k)
+        with running(cmd, kport, log, settle=0) as k:
+            before = cpu_seconds(k.pid)
+            uas_rc = finish(uas, 180)
+            used = cpu_seconds(k.pid) - before
+    finally:
+        finish(uas, 0)
     return used, uas_rc == 0
 
 
