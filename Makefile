@@ -1,11 +1,14 @@
-# Builds build/kamailio/uac.so from the Rust crate.
-# `make` - the module; `make test` - set up and run every test;
-# `make run` - Kamailio with the module and examples/uac-replace.cfg.
+# Builds the host modules from the one Rust crate, one cargo build per module
+# (a module feature picks which tables the .so exports; see Cargo.toml).
+# `make` - the modules; `make test` - set up and run every test;
+# `make run` - Kamailio with the uac module and examples/uac-replace.cfg.
 
 CARGO ?= cargo
-MODULE := build/kamailio/uac.so
+# host/module pairs: build/<host>/<module>.so from feature <host>-<module>
+KAMAILIO_MODULES := uac
+MODULES := $(KAMAILIO_MODULES:%=build/kamailio/%.so)
 
-.PHONY: all setup module test check run clean bench
+.PHONY: all setup module test check run clean bench FORCE
 
 all: module
 
@@ -13,14 +16,21 @@ all: module
 setup:
 	scripts/setup
 
-module:
-	$(CARGO) build --release
+module: $(MODULES)
+
+# Each module in its own target dir, so switching features never rebuilds the
+# others; cargo decides what is out of date (FORCE: always ask it).
+$(MODULES): build/kamailio/%.so: FORCE
+	$(CARGO) build --release --no-default-features --features kamailio-$* --target-dir target/kamailio-$*
 	mkdir -p build/kamailio
-	cp target/release/libuac.so $(MODULE)
+	cp target/kamailio-$*/release/libuac.so $@
 
 check: module
 	$(CARGO) fmt --check
 	$(CARGO) clippy --release --all-targets -- -D warnings
+	for m in $(KAMAILIO_MODULES); do \
+		$(CARGO) clippy --release --no-default-features --features kamailio-$$m \
+			--target-dir target/kamailio-$$m -- -D warnings || exit 1; done
 
 # Unit tests, then the integration tests that start the real kamailio.
 test: setup module
@@ -37,4 +47,4 @@ bench: setup module
 
 clean:
 	$(CARGO) clean
-	rm -rf build
+	rm -rf build target

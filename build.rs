@@ -28,6 +28,17 @@ fn main() {
     println!("cargo:rerun-if-changed=include/uac_glue.h");
     println!("cargo:rerun-if-changed=include/uac_host.h");
 
+    // Only the Kamailio host needs the Kamailio tree (feature `kamailio`).
+    if env::var_os("CARGO_FEATURE_KAMAILIO").is_none() {
+        return;
+    }
+    // The glue's log lines and memory tags carry the module's name.
+    let mod_name = if env::var_os("CARGO_FEATURE_KAMAILIO_AUTH").is_some() {
+        "\"auth\""
+    } else {
+        "\"uac\""
+    };
+
     let src = kamailio_src(&manifest);
     let core = CoreInfo::read(&kamailio_bin());
     let defines = reconcile_defines(&src, &core);
@@ -45,7 +56,7 @@ fn main() {
         .flag_if_supported("-Wno-missing-field-initializers")
         // The host headers warn a lot under -Wextra; they are not ours to fix.
         .warnings(false)
-        .define("MOD_NAME", Some("\"uac\""));
+        .define("MOD_NAME", Some(mod_name));
     for (k, v) in &defines {
         glue.define(k, v.as_deref());
     }
@@ -56,7 +67,7 @@ fn main() {
         .header(manifest.join("include/uac_host.h").to_string_lossy())
         .clang_arg(format!("-I{}", src.join("src").display()))
         .clang_arg(format!("-I{}", manifest.join("include").display()))
-        .clang_arg("-DMOD_NAME=\"uac\"")
+        .clang_arg(format!("-DMOD_NAME={mod_name}"))
         .derive_default(true)
         .layout_tests(false)
         .generate_comments(false)

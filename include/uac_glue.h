@@ -29,6 +29,13 @@ void uacg_pkg_free(void *p);
 void *uacg_shm_malloc(size_t size);
 void uacg_shm_free(void *p);
 
+/* a gen_lock_t in shared memory (lock_alloc + lock_init); NULL on failure */
+void *uacg_lock_new(void);
+void uacg_lock_get(void *lock);
+void uacg_lock_release(void *lock);
+/* lock_destroy + lock_dealloc */
+void uacg_lock_free(void *lock);
+
 /* event_route[name]: its index, or -1 when the config has none */
 int uacg_event_route_lookup(const char *name);
 /* runs event route `rt` for msg (or a faked message when msg is NULL) as the

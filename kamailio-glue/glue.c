@@ -14,6 +14,7 @@
 #include "core/fmsg.h"
 #include "core/kemi.h"
 #include "core/mem/shm_mem.h"
+#include "core/locking.h"
 #include "core/trim.h"
 #include "core/ut.h"
 #include "core/parser/parse_from.h"
@@ -36,7 +37,7 @@ int uacg_log_enabled(int level)
  * line reads "ERROR: uac [identity.rs:123]: ..." as a C module's would. */
 void uacg_log(int level, const char *where, int wlen, const char *text, int len)
 {
-	LOG_FN(DEFAULT_FACILITY, level, "", "uac [%.*s]: %.*s\n", wlen, where, len,
+	LOG_FN(DEFAULT_FACILITY, level, "", MOD_NAME " [%.*s]: %.*s\n", wlen, where, len,
 			text);
 }
 
@@ -58,6 +59,34 @@ void *uacg_shm_malloc(size_t size)
 void uacg_shm_free(void *p)
 {
 	shm_free(p);
+}
+
+void *uacg_lock_new(void)
+{
+	gen_lock_t *l = lock_alloc();
+	if(l == NULL)
+		return NULL;
+	if(lock_init(l) == NULL) {
+		lock_dealloc(l);
+		return NULL;
+	}
+	return l;
+}
+
+void uacg_lock_get(void *lock)
+{
+	lock_get((gen_lock_t *)lock);
+}
+
+void uacg_lock_release(void *lock)
+{
+	lock_release((gen_lock_t *)lock);
+}
+
+void uacg_lock_free(void *lock)
+{
+	lock_destroy((gen_lock_t *)lock);
+	lock_dealloc(lock);
 }
 
 int uacg_event_route_lookup(const char *name)

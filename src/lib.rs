@@ -1,10 +1,13 @@
-//! A drop-in replacement for Kamailio 5.6's `uac` module.
+//! SIP digest authentication and user-agent-client features for Kamailio (and,
+//! later, OpenSIPS), as drop-in modules written in Rust.
 //!
-//! `replace` holds the pure logic; `host` is the only place with raw host
-//! pointers; `kamailio` holds the export tables and the entry points.
+//! The pure logic lives in host-independent modules (`digest`, `replace`,
+//! `send`); each host has its own folder (`kamailio/`) with its host layer and
+//! the modules' export tables.
 
 pub mod digest;
-pub mod host;
-pub mod kamailio;
 pub mod replace;
 pub mod send;
+
+#[cfg(feature = "kamailio")]
+pub mod kamailio;

@@ -1,7 +1,7 @@
 //! Fuzz target for the Digest challenge path: the bytes of a WWW-Authenticate /
 //! Proxy-Authenticate header value go through
 //! `parse_header` -> `select` -> `answer` -> `authorization_header`,
-//! exactly as `src/kamailio/auth.rs` chains them, and invariants are checked at
+//! exactly as `src/kamailio/uac/auth.rs` chains them, and invariants are checked at
 //! every step. Nothing here may panic; any assertion failure is a finding.
 //!
 //! Environment knob (read once): `UAC_FUZZ_ALLOW_CRLF=1` relaxes the "no CR/LF

@@ -10,12 +10,18 @@ pub struct CStrPtr(*const c_char);
 // SAFETY: points at an immutable static string.
 unsafe impl Sync for CStrPtr {}
 
-#[no_mangle]
+#[cfg_attr(
+    any(feature = "kamailio-uac", feature = "kamailio-auth"),
+    export_name = "module_version"
+)]
 #[used]
-pub static module_version: CStrPtr =
+pub static MODULE_VERSION: CStrPtr =
     CStrPtr(concat!(env!("UAC_MODULE_VERSION"), "\0").as_ptr() as *const c_char);
 
-#[no_mangle]
+#[cfg_attr(
+    any(feature = "kamailio-uac", feature = "kamailio-auth"),
+    export_name = "module_flags"
+)]
 #[used]
-pub static module_flags: CStrPtr =
+pub static MODULE_FLAGS: CStrPtr =
     CStrPtr(concat!(env!("UAC_MODULE_FLAGS"), "\0").as_ptr() as *const c_char);

@@ -3,10 +3,12 @@
 use crate::digest::challenge::parse_header;
 use crate::digest::credentials::select;
 use crate::digest::response::{answer, authorization_header, new_cnonce, RequestInfo, Secret};
-use crate::host::ffi::{self, cell, pv_param_t, pv_spec_p, pv_value_t, sip_msg, str_, tmcb_params};
-use crate::host::guard::guarded;
-use crate::host::msg::SipMsg;
-use crate::host::{shm, str_bytes, str_of};
+use crate::kamailio::host::ffi::{
+    self, cell, pv_param_t, pv_spec_p, pv_value_t, sip_msg, str_, tmcb_params,
+};
+use crate::kamailio::host::guard::guarded;
+use crate::kamailio::host::msg::SipMsg;
+use crate::kamailio::host::{shm, str_bytes, str_of};
 use crate::send::{Key, Read, UacReq, Value, FL_HA1};
 use crate::{dbg, err};
 use once_cell::sync::OnceCell;
@@ -32,7 +34,7 @@ static DEFAULT_SOCKET: OnceCell<Vec<u8>> = OnceCell::new();
 /// At mod_init: find event_route[uac:reply] (or take the KEMI callback name).
 pub fn init(event_callback: Option<Vec<u8>>, default_socket: Option<Vec<u8>>) {
     let target = match event_callback.filter(|c| !c.is_empty()) {
-        Some(cb) => EventTarget::Kemi(crate::host::leak_bytes(&cb)),
+        Some(cb) => EventTarget::Kemi(crate::kamailio::host::leak_bytes(&cb)),
         None => {
             // SAFETY: looks the name up in the core's event route table.
             let rt = unsafe { ffi::uacg_event_route_lookup(c"uac:reply".as_ptr()) };
@@ -149,7 +151,7 @@ pub fn uac_req_send() -> Result<(), String> {
             return Err("cannot clone the uac structure (out of shared memory)".into());
         }
         // evroute 2: only failures reach the event route (stock semantics).
-        let (flags, f): (u32, crate::host::tm::ReplyCallback) = if req.evroute == 2 {
+        let (flags, f): (u32, crate::kamailio::host::tm::ReplyCallback) = if req.evroute == 2 {
             (ffi::TMCB_ON_FAILURE | ffi::TMCB_DESTROY, on_resend_reply)
         } else {
             (ffi::TMCB_LOCAL_COMPLETED | ffi::TMCB_DESTROY, on_reply)
@@ -163,7 +165,7 @@ pub fn uac_req_send() -> Result<(), String> {
     } else {
         Some(&req.sock[..])
     };
-    let out = crate::host::tm::Outgoing {
+    let out = crate::kamailio::host::tm::Outgoing {
         method: &req.method,
         ruri: &req.ruri,
         to: if req.turi.is_empty() {
@@ -183,7 +185,7 @@ pub fn uac_req_send() -> Result<(), String> {
         callid: (!req.callid.is_empty()).then_some(&req.callid[..]),
         callback: cb,
     };
-    if let Err(e) = crate::host::tm::request(&out, None) {
+    if let Err(e) = crate::kamailio::host::tm::request(&out, None) {
         if let Some((_, _, p)) = cb {
             // SAFETY: tm did not take the parameter when t_request failed.
             unsafe { shm::free(p) };
@@ -337,7 +339,7 @@ fn resend_with_auth(
         on_resend_reply as _,
         blob,
     ));
-    let out = crate::host::tm::Outgoing {
+    let out = crate::kamailio::host::tm::Outgoing {
         method: &req.method,
         ruri: &req.ruri,
         to: &req.ruri,
@@ -349,7 +351,7 @@ fn resend_with_auth(
         callid: None,
         callback,
     };
-    crate::host::tm::request(&out, Some(rpl))?;
+    crate::kamailio::host::tm::request(&out, Some(rpl))?;
     dbg!(
         "uac_req_send: answered the {code} challenge for realm {}",
         ch.realm

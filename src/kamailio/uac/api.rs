@@ -4,10 +4,10 @@
 
 use super::identity;
 use crate::err;
-use crate::host::ffi::{sip_msg, str_};
-use crate::host::guard::guarded;
-use crate::host::msg::{SipMsg, Which};
-use crate::host::str_bytes;
+use crate::kamailio::host::ffi::{sip_msg, str_};
+use crate::kamailio::host::guard::guarded;
+use crate::kamailio::host::msg::{SipMsg, Which};
+use crate::kamailio::host::str_bytes;
 use std::os::raw::c_int;
 
 pub type ReplaceFn = unsafe extern "C" fn(*mut sip_msg, *mut str_, *mut str_) -> c_int;

@@ -40,17 +40,17 @@ pub fn short_file(path: &'static str) -> &'static str {
 #[macro_export]
 macro_rules! log_at {
     ($lvl:expr, $($arg:tt)*) => {
-        if $crate::host::log::enabled($lvl) {
-            let loc = format!("{}:{}", $crate::host::log::short_file(file!()), line!());
-            $crate::host::log::write($lvl, &loc, &format!($($arg)*));
+        if $crate::kamailio::host::log::enabled($lvl) {
+            let loc = format!("{}:{}", $crate::kamailio::host::log::short_file(file!()), line!());
+            $crate::kamailio::host::log::write($lvl, &loc, &format!($($arg)*));
         }
     };
 }
 #[macro_export]
-macro_rules! err { ($($arg:tt)*) => { $crate::log_at!($crate::host::log::L_ERR, $($arg)*) }; }
+macro_rules! err { ($($arg:tt)*) => { $crate::log_at!($crate::kamailio::host::log::L_ERR, $($arg)*) }; }
 #[macro_export]
-macro_rules! warn { ($($arg:tt)*) => { $crate::log_at!($crate::host::log::L_WARN, $($arg)*) }; }
+macro_rules! warn { ($($arg:tt)*) => { $crate::log_at!($crate::kamailio::host::log::L_WARN, $($arg)*) }; }
 #[macro_export]
-macro_rules! info { ($($arg:tt)*) => { $crate::log_at!($crate::host::log::L_INFO, $($arg)*) }; }
+macro_rules! info { ($($arg:tt)*) => { $crate::log_at!($crate::kamailio::host::log::L_INFO, $($arg)*) }; }
 #[macro_export]
-macro_rules! dbg { ($($arg:tt)*) => { $crate::log_at!($crate::host::log::L_DBG, $($arg)*) }; }
+macro_rules! dbg { ($($arg:tt)*) => { $crate::log_at!($crate::kamailio::host::log::L_DBG, $($arg)*) }; }

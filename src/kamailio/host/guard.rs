@@ -13,7 +13,7 @@ pub fn guarded<T>(entry: &str, on_panic: T, body: impl FnOnce() -> T) -> T {
                 .map(|s| s.to_string())
                 .or_else(|| e.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            crate::err!("uac: internal error in {entry}: {what} (call failed, process goes on)");
+            crate::err!("internal error in {entry}: {what} (call failed, process goes on)");
             on_panic
         }
     }

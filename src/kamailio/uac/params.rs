@@ -1,9 +1,9 @@
 //! Module parameters: C-layout storage the core writes during `modparam`, and the
 //! checked [`Config`] built from it in mod_init (before fork, then read-only).
 
-use crate::host::avp::AvpName;
-use crate::host::ffi::str_;
-use crate::host::str_bytes;
+use crate::kamailio::host::avp::AvpName;
+use crate::kamailio::host::ffi::str_;
+use crate::kamailio::host::str_bytes;
 use once_cell::sync::OnceCell;
 use std::os::raw::{c_char, c_int};
 

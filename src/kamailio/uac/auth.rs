@@ -4,11 +4,11 @@
 use crate::digest::challenge::{parse_header, Challenge};
 use crate::digest::credentials::{parse_credential, select, Credential};
 use crate::digest::response::{answer, authorization_header, new_cnonce, RequestInfo, Secret};
-use crate::host::ffi;
-use crate::host::msg::SipMsg;
-use crate::host::pv::PvSpec;
-use crate::host::tm::FailedBranch;
-use crate::host::{route_type, str_bytes};
+use crate::kamailio::host::ffi;
+use crate::kamailio::host::msg::SipMsg;
+use crate::kamailio::host::pv::PvSpec;
+use crate::kamailio::host::tm::FailedBranch;
+use crate::kamailio::host::{route_type, str_bytes};
 use crate::{err, info};
 use once_cell::sync::OnceCell;
 use std::sync::Mutex;
@@ -206,7 +206,7 @@ fn cseq_update(msg: &SipMsg) -> Result<(), String> {
 /// # Safety
 /// Called by the core with a NULL or NUL-terminated string.
 pub unsafe extern "C" fn credential_param(_type: u32, val: *mut std::ffi::c_void) -> i32 {
-    crate::host::guard::guarded("credential", -1, || {
+    crate::kamailio::host::guard::guarded("credential", -1, || {
         if val.is_null() {
             err!("credential: empty value");
             return -1;

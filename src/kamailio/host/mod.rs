@@ -5,6 +5,7 @@ pub mod avp;
 pub mod dlg;
 pub mod ffi;
 pub mod guard;
+pub mod lock;
 pub mod log;
 pub mod lumps;
 pub mod msg;

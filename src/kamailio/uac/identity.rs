@@ -3,12 +3,12 @@
 //! of the host wrappers, with the repeat-call support the stock module lacks.
 
 use super::params::{config, RestoreMode};
-use crate::host::dlg::{self, Dialog};
-use crate::host::ffi::{self, cell, dlg_cb_params, dlg_cell, sip_msg, str_, tmcb_params};
-use crate::host::guard::guarded;
-use crate::host::lumps::{self, OwnLump};
-use crate::host::msg::{SipMsg, Which};
-use crate::host::{rr, tm};
+use crate::kamailio::host::dlg::{self, Dialog};
+use crate::kamailio::host::ffi::{self, cell, dlg_cb_params, dlg_cell, sip_msg, str_, tmcb_params};
+use crate::kamailio::host::guard::guarded;
+use crate::kamailio::host::lumps::{self, OwnLump};
+use crate::kamailio::host::msg::{SipMsg, Which};
+use crate::kamailio::host::{rr, tm};
 use crate::replace::header::{display_edits, Edit};
 use crate::replace::{route_params, rr_codec, validate};
 use crate::{dbg, err, info, warn};
@@ -326,7 +326,7 @@ pub(crate) unsafe extern "C" fn on_loose_route(
         let params = if params.is_null() {
             Vec::new()
         } else {
-            unsafe { crate::host::str_bytes(&*params) }.to_vec()
+            unsafe { crate::kamailio::host::str_bytes(&*params) }.to_vec()
         };
         ROUTED.with(|r| *r.borrow_mut() = Some((msg.ctx_id(), params)));
         if config().restore_mode != RestoreMode::Auto {
