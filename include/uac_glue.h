@@ -60,6 +60,10 @@ int uacg_load_rr_api(struct rr_binds *rrb);
 int uacg_load_tm_api(struct tm_binds *tmb);
 int uacg_load_dlg_api(struct dlg_binds *dlgb);
 
+/* parse_headers(msg, HDR_ROUTE_F, 0): -1 on a parse error (a message without
+ * Route is not an error) */
+int uacg_parse_route(struct sip_msg *msg);
+
 /* parse_headers(msg, HDR_TO_F, 0): 0 when the To header is parsed */
 int uacg_parse_to(struct sip_msg *msg);
 

@@ -172,6 +172,13 @@ int uacg_load_dlg_api(struct dlg_binds *dlgb)
 	return load_dlg_api(dlgb);
 }
 
+int uacg_parse_route(struct sip_msg *msg)
+{
+	if(msg->route == NULL && parse_headers(msg, HDR_ROUTE_F, 0) == -1)
+		return -1;
+	return 0;
+}
+
 int uacg_parse_to(struct sip_msg *msg)
 {
 	if(msg->to == NULL && (parse_headers(msg, HDR_TO_F, 0) != 0 || msg->to == NULL))

@@ -33,6 +33,8 @@ pub enum CodecError {
     Empty,
     /// The restored URI has a non-printable byte at `pos` (tampered or altered URI).
     NotPrintable { pos: usize },
+    /// The restored value is printable but not a URI (tampered parameter).
+    NotUri(String),
 }
 
 impl fmt::Display for CodecError {
@@ -50,6 +52,7 @@ impl fmt::Display for CodecError {
                 "decoded value ({decoded} bytes) shorter than the URI in the request ({current} bytes)"
             ),
             CodecError::Empty => write!(f, "restored URI is empty"),
+            CodecError::NotUri(why) => write!(f, "{why} (parameter tampered or URI altered)"),
             CodecError::NotPrintable { pos } => write!(
                 f,
                 "restored URI has a non-printable byte at position {pos} (URI altered by an end point or parameter tampered)"
@@ -110,6 +113,9 @@ pub fn decode(param: &[u8], current: &[u8], passwd: &[u8]) -> Result<Vec<u8>, Co
     if let Some(pos) = buf.iter().position(|&c| !(0x20..0x7f).contains(&c)) {
         return Err(CodecError::NotPrintable { pos });
     }
+    // Beyond the stock module: only a URI is ever written back (see
+    // validate::check_restored_uri for why).
+    super::validate::check_restored_uri(&buf).map_err(CodecError::NotUri)?;
     Ok(buf)
 }
 
@@ -282,5 +288,19 @@ mod tests {
         ));
         // a URI the pair does not know gives garbage, refused as non-printable or shorter
         assert!(decode(p.as_bytes(), b"sip:zzzzz@zzzzzzz.zzz", b"").is_err());
+    }
+
+    /// A crafted parameter of zero bytes decodes to restore_passwd itself: the
+    /// stock module writes that into From; we refuse it.
+    #[test]
+    fn tampered_parameter_never_yields_the_password() {
+        let pw = b"Sup3rS3cretPassw0rd";
+        let zeros = base64_dash(&[0u8; 48]);
+        assert!(matches!(
+            decode(zeros.as_bytes(), b".", pw),
+            Err(CodecError::NotUri(_))
+        ));
+        let all_a = vec![b'A'; 64];
+        assert!(decode(&all_a, b".", pw).is_err());
     }
 }

@@ -244,9 +244,11 @@ fn init() -> Result<(), String> {
             .map_err(|e| format!("can't register on load callback: {e}"))?;
         }
     }
-    // Manual mode needs the routed parameters too (for uac_restore_*), so the
-    // callback is installed in both modes; it restores only in auto mode.
-    rr::register_callback(identity::on_loose_route)
+    if cfg.restore_mode == RestoreMode::Auto {
+        // Every request loose_route() routes by our Record-Route is restored.
+        rr::register_callback(identity::on_loose_route)?;
+    }
+    Ok(())
 }
 
 unsafe extern "C" fn child_init(_rank: c_int) -> c_int {
