@@ -1,0 +1,760 @@
+//! The auth module on the server side: stock auth_db over a SQLite subscriber
+//! table bound to our auth.so (and, for the differential tests, to the stock
+//! auth.so), driven by sipp, by a digest client in the test (every
+//! algorithm, auth-int, replays, hostile headers) and by our uac.so in a
+//! second Kamailio.
+
+mod common;
+
+use common::{free_port, Kamailio, Msg, Peer, MPATH};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use uac::digest::challenge::{parse_header, Algorithm, Challenge, Qop};
+use uac::digest::response::{answer, authorization_header, hash_hex, RequestInfo, Secret};
+
+const STOCK_AUTH: &str = "/usr/lib/x86_64-linux-gnu/kamailio/modules/auth.so";
+const REALM: &str = "sip.test";
+
+fn our_auth() -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("build/kamailio/auth.so");
+    assert!(p.exists(), "{} missing: run `make` first", p.display());
+    p.display().to_string()
+}
+
+/// A SQLite database with the standard and auth_db tables and two users
+/// (alice, bob), plain passwords and MD5 HA1.
+fn make_db(dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let db = dir.join("kamailio.sqlite");
+    let _ = std::fs::remove_file(&db);
+    let mut sql = String::new();
+    for f in ["standard-create.sql", "auth_db-create.sql"] {
+        sql += &std::fs::read_to_string(format!("/usr/share/kamailio/db_sqlite/{f}")).unwrap();
+    }
+    for (u, p) in [("alice", "alicepw"), ("bob", "bobpw")] {
+        let ha1 = hash_hex(Algorithm::Md5, format!("{u}:{REALM}:{p}").as_bytes());
+        sql += &format!(
+            "INSERT INTO subscriber (username, domain, password, ha1) VALUES ('{u}', '{REALM}', '{p}', '{ha1}');\n"
+        );
+    }
+    let out = Command::new("sqlite3")
+        .arg(&db)
+        .arg(&sql)
+        .output()
+        .expect("sqlite3 (package sqlite3)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    db
+}
+
+struct Server {
+    k: Kamailio,
+}
+
+/// Starts Kamailio with examples/auth-db.cfg and `module` as auth.so.
+fn server(module: &str, defines: &[&str], modparams: &[&str], secret: &str) -> Server {
+    let port = free_port();
+    let dbdir = std::env::temp_dir().join(format!("auth-test-db-{}-{port}", std::process::id()));
+    let db = make_db(&dbdir);
+    let tpl =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/auth-db.cfg"))
+            .unwrap();
+    let body = tpl
+        .replace("\"AUTH_MODULE\"", &format!("\"{module}\""))
+        .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
+        .replace("MPATH", MPATH)
+        .replace("DB_URL", &format!("sqlite://{}", db.display()))
+        .replace("AUTH_SECRET", secret)
+        .replace(
+            "# EXTRA_MODPARAMS (the tests put nonce_count, one_time_nonce... here)",
+            &modparams.join("\n"),
+        );
+    let (first, rest) = body.split_once('\n').unwrap();
+    let mut d = vec!["#!define WITH_RESULT_HDR"];
+    d.extend_from_slice(defines);
+    let cfg = format!("{first}\n{}\n{rest}", d.join("\n"));
+    Server {
+        k: Kamailio::start_with(&cfg, port),
+    }
+}
+
+/// One request from the test's client; body optional.
+fn req(
+    p: &Peer,
+    method: &str,
+    user: &str,
+    call_id: &str,
+    cseq: u32,
+    extra: &[String],
+    body: &str,
+) -> String {
+    let ruri = if method == "REGISTER" {
+        format!("sip:{REALM}")
+    } else {
+        format!("sip:bob@{REALM}")
+    };
+    let to = if method == "REGISTER" {
+        format!("<sip:{user}@{REALM}>")
+    } else {
+        format!("<sip:bob@{REALM}>")
+    };
+    let mut r = format!("{method} {ruri} SIP/2.0\r\n");
+    r += &format!(
+        "Via: SIP/2.0/UDP 127.0.0.1:{};branch=z9hG4bK{}{cseq};rport\r\n",
+        p.port,
+        common::rand_tag()
+    );
+    r += "Max-Forwards: 70\r\n";
+    r += &format!("From: <sip:{user}@{REALM}>;tag={call_id}f\r\nTo: {to}\r\nCall-ID: {call_id}\r\nCSeq: {cseq} {method}\r\n");
+    r += &format!("Contact: <sip:{user}@127.0.0.1:{}>\r\n", p.port);
+    for e in extra {
+        r += e;
+        r += "\r\n";
+    }
+    if !body.is_empty() {
+        r += "Content-Type: application/sdp\r\n";
+    }
+    r += &format!("Content-Length: {}\r\n\r\n{body}", body.len());
+    r
+}
+
+fn exchange(p: &Peer, port: u16, msg: &str) -> Msg {
+    p.send(port, msg);
+    p.recv()
+}
+
+fn challenges(m: &Msg) -> Vec<Challenge> {
+    let name = if m.status() == Some(407) {
+        "Proxy-Authenticate"
+    } else {
+        "WWW-Authenticate"
+    };
+    m.all(name)
+        .iter()
+        .map(|v| parse_header(v.as_bytes()).unwrap().remove(0).unwrap())
+        .collect()
+}
+
+fn result(m: &Msg) -> String {
+    m.hdr("X-Auth-Result").to_string()
+}
+
+/// The Authorization line (without CRLF) answering `ch`, computed by the
+/// crate's client side.
+#[allow(clippy::too_many_arguments)]
+fn authz(
+    ch: &Challenge,
+    method: &str,
+    uri: &str,
+    user: &str,
+    pw: &str,
+    body: &str,
+    alg: Algorithm,
+    qop: Option<Qop>,
+) -> String {
+    let mut c = ch.clone();
+    c.algorithm = Ok(alg);
+    c.qop = Ok(qop);
+    let r = RequestInfo {
+        method: method.as_bytes(),
+        uri: uri.as_bytes(),
+        body: body.as_bytes(),
+    };
+    let a = answer(
+        &c,
+        user.as_bytes(),
+        Secret::Password(pw.as_bytes()),
+        &r,
+        "0a4f113b",
+    )
+    .unwrap();
+    let h = authorization_header(
+        method != "REGISTER",
+        user.as_bytes(),
+        &c,
+        uri.as_bytes(),
+        &a,
+    )
+    .unwrap();
+    String::from_utf8(h).unwrap().trim_end().to_string()
+}
+
+fn uri_of(method: &str) -> String {
+    if method == "REGISTER" {
+        format!("sip:{REALM}")
+    } else {
+        format!("sip:bob@{REALM}")
+    }
+}
+
+/// Challenge, then answer: returns (the challenge reply, the final reply).
+#[allow(clippy::too_many_arguments)]
+fn auth_round(
+    s: &Server,
+    p: &Peer,
+    method: &str,
+    user: &str,
+    pw: &str,
+    alg: Algorithm,
+    qop: Option<Qop>,
+    body: &str,
+) -> (Msg, Msg) {
+    let cid = format!("c{}", common::rand_tag());
+    let ch = exchange(p, s.k.port, &req(p, method, user, &cid, 1, &[], body));
+    let c = challenges(&ch).remove(0);
+    let a = authz(&c, method, &uri_of(method), user, pw, body, alg, qop);
+    let fin = exchange(p, s.k.port, &req(p, method, user, &cid, 2, &[a], body));
+    (ch, fin)
+}
+
+const SDP: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+
+#[test]
+fn sipp_register_and_invite_md5_calc_ha1_on_and_off() {
+    for (module, defs) in [
+        (our_auth(), vec!["#!define CALC_HA1 1"]),
+        (
+            our_auth(),
+            vec!["#!define CALC_HA1 0", "#!define WITH_HA1_COLUMN"],
+        ),
+        (STOCK_AUTH.to_string(), vec!["#!define CALC_HA1 1"]),
+    ] {
+        let s = server(&module, &defs, &[], "s3cr3t-shared");
+        for sc in [
+            "tests/fixtures/sipp-register-auth.xml",
+            "tests/fixtures/sipp-invite-auth.xml",
+        ] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(sc);
+            let st = Command::new("timeout")
+                .args(["20", "sipp"])
+                .arg(format!("127.0.0.1:{}", s.k.port))
+                .arg("-sf")
+                .arg(&path)
+                .args([
+                    "-i",
+                    "127.0.0.1",
+                    "-p",
+                    &free_port().to_string(),
+                    "-m",
+                    "1",
+                    "-s",
+                    "alice",
+                ])
+                .args([
+                    "-au", "alice", "-ap", "alicepw", "-timeout", "15s", "-nostdin",
+                ])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .expect("sipp (package sip-tester)");
+            assert!(st.success(), "sipp {sc} against {module} {defs:?}: {st}");
+            let method = if sc.contains("register") {
+                "REGISTER"
+            } else {
+                "INVITE"
+            };
+            assert_eq!(
+                s.k.wait_log(&format!("AUTH-RESULT {method} 1 au=alice ar={REALM}"), 1),
+                1,
+                "{module} {defs:?} {sc}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_algorithm_qop_and_auth_int() {
+    let s = server(&our_auth(), &[], &[], "k1");
+    let p = Peer::new();
+    for alg in [
+        Algorithm::Md5,
+        Algorithm::Md5Sess,
+        Algorithm::Sha256,
+        Algorithm::Sha256Sess,
+        Algorithm::Sha512_256,
+        Algorithm::Sha512_256Sess,
+    ] {
+        for qop in [None, Some(Qop::Auth), Some(Qop::AuthInt)] {
+            if alg.is_sess() && qop.is_none() {
+                // -sess needs the cnonce, which is sent only with a qop
+                continue;
+            }
+            for (method, body) in [("REGISTER", ""), ("INVITE", SDP)] {
+                let (ch, fin) = auth_round(&s, &p, method, "alice", "alicepw", alg, qop, body);
+                assert_eq!(
+                    ch.status(),
+                    Some(if method == "REGISTER" { 401 } else { 407 })
+                );
+                assert_eq!(
+                    fin.status(),
+                    Some(200),
+                    "{alg:?} {qop:?} {method}: {}",
+                    fin.raw
+                );
+                assert_eq!(
+                    result(&fin),
+                    format!("1 alice {REALM} 1"),
+                    "{alg:?} {qop:?} {method}"
+                );
+            }
+        }
+    }
+    // auth-int covers the body: a response computed for another body is refused
+    let cid = "authint-body";
+    let ch = exchange(&p, s.k.port, &req(&p, "INVITE", "alice", cid, 1, &[], SDP));
+    let c = challenges(&ch).remove(0);
+    let a = authz(
+        &c,
+        "INVITE",
+        &uri_of("INVITE"),
+        "alice",
+        "alicepw",
+        "v=0\r\n",
+        Algorithm::Sha256,
+        Some(Qop::AuthInt),
+    );
+    let fin = exchange(&p, s.k.port, &req(&p, "INVITE", "alice", cid, 2, &[a], SDP));
+    assert_eq!((fin.status(), result(&fin).as_str()), (Some(407), "-2"));
+}
+
+#[test]
+fn uppercase_hex_response_is_accepted() {
+    let s = server(&our_auth(), &[], &[], "k2");
+    let p = Peer::new();
+    let cid = "upper";
+    let ch = exchange(&p, s.k.port, &req(&p, "REGISTER", "alice", cid, 1, &[], ""));
+    let c = challenges(&ch).remove(0);
+    let a = authz(
+        &c,
+        "REGISTER",
+        &uri_of("REGISTER"),
+        "alice",
+        "alicepw",
+        "",
+        Algorithm::Md5,
+        Some(Qop::Auth),
+    );
+    let i = a.find("response=\"").unwrap() + 10;
+    let a = format!("{}{}{}", &a[..i], a[i..i + 32].to_uppercase(), &a[i + 32..]);
+    let fin = exchange(
+        &p,
+        s.k.port,
+        &req(&p, "REGISTER", "alice", cid, 2, &[a], ""),
+    );
+    assert_eq!(fin.status(), Some(200), "{}", fin.raw);
+}
+
+#[test]
+fn wrong_password_and_unknown_user_same_reply() {
+    let s = server(&our_auth(), &[], &[], "k3");
+    let p = Peer::new();
+    let (_, wrong) = auth_round(
+        &s,
+        &p,
+        "REGISTER",
+        "alice",
+        "nope",
+        Algorithm::Md5,
+        Some(Qop::Auth),
+        "",
+    );
+    let (_, unknown) = auth_round(
+        &s,
+        &p,
+        "REGISTER",
+        "mallory",
+        "x",
+        Algorithm::Md5,
+        Some(Qop::Auth),
+        "",
+    );
+    assert_eq!(result(&wrong), "-2");
+    assert_eq!(result(&unknown), "-3");
+    assert_eq!(wrong.first, unknown.first);
+    assert_eq!(
+        wrong.all("WWW-Authenticate").len(),
+        unknown.all("WWW-Authenticate").len()
+    );
+}
+
+#[test]
+fn rfc8760_several_challenges_strongest_first() {
+    let s = server(
+        &our_auth(),
+        &["#!define ALGORITHMS \"SHA-512-256,SHA-256,MD5\""],
+        &[],
+        "k4",
+    );
+    let p = Peer::new();
+    let ch = exchange(
+        &p,
+        s.k.port,
+        &req(&p, "REGISTER", "alice", "multi", 1, &[], ""),
+    );
+    let cs = challenges(&ch);
+    let algs: Vec<_> = cs.iter().map(|c| c.algorithm.clone().unwrap()).collect();
+    assert_eq!(
+        algs,
+        [Algorithm::Sha512_256, Algorithm::Sha256, Algorithm::Md5]
+    );
+    // an MD5-only client answers the last one
+    let a = authz(
+        &cs[2],
+        "REGISTER",
+        &uri_of("REGISTER"),
+        "alice",
+        "alicepw",
+        "",
+        Algorithm::Md5,
+        Some(Qop::Auth),
+    );
+    let fin = exchange(
+        &p,
+        s.k.port,
+        &req(&p, "REGISTER", "alice", "multi", 2, &[a], ""),
+    );
+    assert_eq!(fin.status(), Some(200));
+}
+
+#[test]
+fn replay_with_nonce_count_and_wrong_password_burns_nothing() {
+    let s = server(
+        &our_auth(),
+        &[],
+        &[
+            "modparam(\"auth\", \"nonce_count\", 1)",
+            "modparam(\"auth\", \"nc_array_size\", 65536)",
+        ],
+        "k5",
+    );
+    let p = Peer::new();
+    let cid = "nc";
+    let ch = exchange(&p, s.k.port, &req(&p, "REGISTER", "alice", cid, 1, &[], ""));
+    let c = challenges(&ch).remove(0);
+    // a wrong password first: refused, and the nc is not used up by it
+    let bad = authz(
+        &c,
+        "REGISTER",
+        &uri_of("REGISTER"),
+        "alice",
+        "wrong",
+        "",
+        Algorithm::Md5,
+        Some(Qop::Auth),
+    );
+    let r = exchange(
+        &p,
+        s.k.port,
+        &req(
+            &p,
+            "REGISTER",
+            "alice",
+            cid,
+            2,
+            std::slice::from_ref(&bad),
+            "",
+        ),
+    );
+    assert_eq!(result(&r), "-2");
+    let good = authz(
+        &c,
+        "REGISTER",
+        &uri_of("REGISTER"),
+        "alice",
+        "alicepw",
+        "",
+        Algorithm::Md5,
+        Some(Qop::Auth),
+    );
+    let r = exchange(
+        &p,
+        s.k.port,
+        &req(
+            &p,
+            "REGISTER",
+            "alice",
+            cid,
+            3,
+            std::slice::from_ref(&good),
+            "",
+        ),
+    );
+    assert_eq!(result(&r), format!("1 alice {REALM} 1"));
+    // the same Authorization again: the nc is used, stale, and the new
+    // challenge says stale=true without any flag in the cfg
+    let r = exchange(
+        &p,
+        s.k.port,
+        &req(&p, "REGISTER", "alice", cid, 4, &[good], ""),
+    );
+    assert_eq!(result(&r), "-4");
+    assert!(challenges(&r)[0].stale, "{}", r.raw);
+}
+
+#[test]
+fn replay_with_one_time_nonce() {
+    let s = server(
+        &our_auth(),
+        &[],
+        &[
+            "modparam(\"auth\", \"one_time_nonce\", 1)",
+            "modparam(\"auth\", \"otn_in_flight_no\", 65536)",
+        ],
+        "k6",
+    );
+    let p = Peer::new();
+    let cid = "otn";
+    let ch = exchange(&p, s.k.port, &req(&p, "REGISTER", "alice", cid, 1, &[], ""));
+    let c = challenges(&ch).remove(0);
+    let bad = authz(
+        &c,
+        "REGISTER",
+        &uri_of("REGISTER"),
+        "alice",
+        "wrong",
+        "",
+        Algorithm::Md5,
+        None,
+    );
+    let r = exchange(
+        &p,
+        s.k.port,
+        &req(&p, "REGISTER", "alice", cid, 2, &[bad], ""),
+    );
+    assert_eq!(result(&r), "-2");
+    let good = authz(
+        &c,
+        "REGISTER",
+        &uri_of("REGISTER"),
+        "alice",
+        "alicepw",
+        "",
+        Algorithm::Md5,
+        None,
+    );
+    let r = exchange(
+        &p,
+        s.k.port,
+        &req(
+            &p,
+            "REGISTER",
+            "alice",
+            cid,
+            3,
+            std::slice::from_ref(&good),
+            "",
+        ),
+    );
+    assert_eq!(r.status(), Some(200));
+    let r = exchange(
+        &p,
+        s.k.port,
+        &req(&p, "REGISTER", "alice", cid, 4, &[good], ""),
+    );
+    assert_eq!(result(&r), "-6");
+}
+
+#[test]
+fn hostile_authorization_headers() {
+    let s = server(&our_auth(), &[], &[], "k7");
+    let p = Peer::new();
+    let ch = exchange(
+        &p,
+        s.k.port,
+        &req(&p, "REGISTER", "alice", "hostile", 1, &[], ""),
+    );
+    let c = challenges(&ch).remove(0);
+    let n = &c.nonce;
+    let good = authz(
+        &c,
+        "REGISTER",
+        &uri_of("REGISTER"),
+        "alice",
+        "alicepw",
+        "",
+        Algorithm::Md5,
+        Some(Qop::Auth),
+    );
+    let other_secret = {
+        // a nonce of the same shape from another secret
+        let mut b = n.clone().into_bytes();
+        b[12] = if b[12] == b'A' { b'B' } else { b'A' };
+        String::from_utf8(b).unwrap()
+    };
+    let big = "x".repeat(4000);
+    let cases: Vec<(String, &str)> = vec![
+        (
+            format!("Authorization: Digest username=\"alice\", realm=\"{REALM}\", nonce=\"{n}\""),
+            "-1",
+        ),
+        // without nonce_count the nc is only hashed: a wrong password
+        (good.replace("nc=00000001", "nc=zz"), "-2"),
+        (good.replace("qop=auth, ", ""), "-2"),
+        (good.replace("algorithm=MD5", "algorithm=SHA-1"), "-1"),
+        (good.replace(n.as_str(), &other_secret), "-1"),
+        (good.replace(n.as_str(), &n[..20]), "-1"),
+        (good.replace("response=\"", "response=\"zz"), "-1"),
+        (
+            good.replace("username=\"alice\"", &format!("username=\"{big}\"")),
+            "-1",
+        ),
+        (
+            "Authorization: Basic YWxpY2U6YWxpY2Vwdw==".to_string(),
+            "-5",
+        ),
+        (format!("Authorization: Digest {big}"), "-1"),
+    ];
+    for (i, (h, want)) in cases.iter().enumerate() {
+        let r = exchange(
+            &p,
+            s.k.port,
+            &req(
+                &p,
+                "REGISTER",
+                "alice",
+                &format!("h{i}"),
+                2,
+                std::slice::from_ref(h),
+                "",
+            ),
+        );
+        assert_eq!(r.status(), Some(401), "case {i}: {}", r.raw);
+        assert!(
+            result(&r).starts_with(want),
+            "case {i}: {}: got {}",
+            &h[..h.len().min(200)],
+            result(&r)
+        );
+    }
+    // duplicated credentials: the first with the realm is checked
+    let r = exchange(
+        &p,
+        s.k.port,
+        &req(
+            &p,
+            "REGISTER",
+            "alice",
+            "dup",
+            2,
+            &[good.clone(), good.replace("alice", "bob")],
+            "",
+        ),
+    );
+    assert_eq!(r.status(), Some(200), "{}", r.raw);
+    // still alive and serving
+    let (_, fin) = auth_round(
+        &s,
+        &p,
+        "REGISTER",
+        "bob",
+        "bobpw",
+        Algorithm::Sha256,
+        Some(Qop::Auth),
+        "",
+    );
+    assert_eq!(fin.status(), Some(200));
+}
+
+/// The same cfg and client against stock and ours: the same return codes
+/// and status lines where the stock module works (MD5, qop=auth, lower-case).
+#[test]
+fn differential_against_stock() {
+    let mut seen = Vec::new();
+    for module in [STOCK_AUTH.to_string(), our_auth()] {
+        let s = server(&module, &[], &[], "k8");
+        let p = Peer::new();
+        let mut codes = Vec::new();
+        let ch = exchange(
+            &p,
+            s.k.port,
+            &req(&p, "REGISTER", "alice", "d0", 1, &[], ""),
+        );
+        codes.push((ch.first.clone(), result(&ch)));
+        let c = challenges(&ch).remove(0);
+        codes.push((format!("{:?}", c.qop), c.realm.clone()));
+        for (user, pw) in [("alice", "alicepw"), ("alice", "bad"), ("carol", "x")] {
+            for method in ["REGISTER", "INVITE"] {
+                let (_, fin) = auth_round(
+                    &s,
+                    &p,
+                    method,
+                    user,
+                    pw,
+                    Algorithm::Md5,
+                    Some(Qop::Auth),
+                    "",
+                );
+                codes.push((fin.first.clone(), result(&fin)));
+            }
+        }
+        // no credentials for this realm
+        let h = vec![format!("Authorization: Digest username=\"alice\", realm=\"other\", nonce=\"{}\", uri=\"sip:x\", response=\"00000000000000000000000000000000\"", c.nonce)];
+        let r = exchange(&p, s.k.port, &req(&p, "REGISTER", "alice", "d1", 2, &h, ""));
+        codes.push((r.first.clone(), result(&r)));
+        seen.push(codes);
+    }
+    assert_eq!(seen[0], seen[1]);
+}
+
+/// A stock node issues the nonce and ours verifies it, and back, with the
+/// same secret (a cluster upgraded one node at a time).
+#[test]
+fn mixed_pair_shares_nonces() {
+    let stock = server(STOCK_AUTH, &[], &[], "cluster-secret");
+    let ours = server(&our_auth(), &[], &[], "cluster-secret");
+    let p = Peer::new();
+    for (issuer, verifier) in [(&stock, &ours), (&ours, &stock)] {
+        for method in ["REGISTER", "INVITE"] {
+            let cid = format!("mix{}", common::rand_tag());
+            let ch = exchange(
+                &p,
+                issuer.k.port,
+                &req(&p, method, "alice", &cid, 1, &[], ""),
+            );
+            let c = challenges(&ch).remove(0);
+            let a = authz(
+                &c,
+                method,
+                &uri_of(method),
+                "alice",
+                "alicepw",
+                "",
+                Algorithm::Md5,
+                Some(Qop::Auth),
+            );
+            let fin = exchange(
+                &p,
+                verifier.k.port,
+                &req(&p, method, "alice", &cid, 2, &[a], ""),
+            );
+            assert_eq!(fin.status(), Some(200), "{method}: {}", fin.raw);
+        }
+    }
+    // another secret: refused
+    let other = server(&our_auth(), &[], &[], "another-secret");
+    let ch = exchange(
+        &p,
+        stock.k.port,
+        &req(&p, "REGISTER", "alice", "mixbad", 1, &[], ""),
+    );
+    let c = challenges(&ch).remove(0);
+    let a = authz(
+        &c,
+        "REGISTER",
+        &uri_of("REGISTER"),
+        "alice",
+        "alicepw",
+        "",
+        Algorithm::Md5,
+        Some(Qop::Auth),
+    );
+    let fin = exchange(
+        &p,
+        other.k.port,
+        &req(&p, "REGISTER", "alice", "mixbad", 2, &[a], ""),
+    );
+    assert_eq!((fin.status(), result(&fin).as_str()), (Some(401), "-1"));
+}
