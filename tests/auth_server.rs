@@ -56,7 +56,16 @@ struct Server {
 
 /// Starts Kamailio with examples/auth-db.cfg and `module` as auth.so.
 fn server(module: &str, defines: &[&str], modparams: &[&str], secret: &str) -> Server {
-    let port = free_port();
+    server_on(free_port(), module, defines, modparams, secret)
+}
+
+fn server_on(
+    port: u16,
+    module: &str,
+    defines: &[&str],
+    modparams: &[&str],
+    secret: &str,
+) -> Server {
     let dbdir = std::env::temp_dir().join(format!("auth-test-db-{}-{port}", std::process::id()));
     let db = make_db(&dbdir);
     let tpl =
@@ -757,4 +766,72 @@ fn mixed_pair_shares_nonces() {
         &req(&p, "REGISTER", "alice", "mixbad", 2, &[a], ""),
     );
     assert_eq!((fin.status(), result(&fin).as_str()), (Some(401), "-1"));
+}
+
+/// Our uac.so in a second Kamailio (examples/uac-auth.cfg) answers the
+/// challenges of our auth.so: every algorithm, qop auth and auth-int (INVITE
+/// with a body), and several challenges at once (it takes the topmost).
+#[test]
+fn uac_so_client_every_algorithm() {
+    let uac_so = Path::new(env!("CARGO_MANIFEST_DIR")).join("build/kamailio/uac.so");
+    assert!(uac_so.exists(), "run make first");
+    let server_port = free_port();
+    let uac_port = free_port();
+    let opts = common::CfgOpts {
+        module: &uac_so.display().to_string(),
+        restore_mode: "none",
+        passwd: "",
+        next_hop: server_port,
+        defines: &[],
+    };
+    let client = Kamailio::start_with(
+        &common::render_example("uac-auth.cfg", &opts, uac_port),
+        uac_port,
+    );
+    let p = Peer::new();
+    for (algs, want) in [
+        ("MD5", "MD5"),
+        ("MD5-sess", "MD5-sess"),
+        ("SHA-256", "SHA-256"),
+        ("SHA-256-sess", "SHA-256-sess"),
+        ("SHA-512-256", "SHA-512-256"),
+        ("SHA-512-256-sess", "SHA-512-256-sess"),
+        ("SHA-512-256,SHA-256,MD5", "SHA-512-256"),
+    ] {
+        let define = format!("#!define ALGORITHMS \"{algs}\"");
+        let cfg_server = { server_on(server_port, &our_auth(), &[&define], &[], "uac-client") };
+        for (method, flags, body) in [
+            ("REGISTER", "1", ""),
+            ("INVITE", "1", SDP),
+            ("INVITE", "2", SDP),
+        ] {
+            let cid = format!("uacc{}", common::rand_tag());
+            let extra = vec![
+                "X-Auth-User: alice".to_string(),
+                "X-Auth-Pass: alicepw".to_string(),
+                format!("X-Auth-Realm: {REALM}"),
+                format!("X-Challenge-Flags: {flags}"),
+            ];
+            let r = exchange(
+                &p,
+                client.port,
+                &req(&p, method, "alice", &cid, 1, &extra, body),
+            );
+            assert_eq!(
+                r.status(),
+                Some(200),
+                "{algs} {method} flags {flags}: {}",
+                r.raw
+            );
+            assert_eq!(result(&r), format!("1 alice {REALM} 1"), "{algs} {method}");
+            let qop = if flags == "2" { "auth-int" } else { "auth" };
+            let log = cfg_server.k.log();
+            assert!(
+                log.lines().any(|l| l.contains(&format!("CRED {method} "))
+                    && l.ends_with(&format!("algorithm={want}"))
+                    && l.contains(&format!("qop={qop}, nc="))),
+                "{algs} {method}: server did not see algorithm={want} qop={qop}"
+            );
+        }
+    }
 }
