@@ -66,17 +66,32 @@ fn server_on(
     modparams: &[&str],
     secret: &str,
 ) -> Server {
+    server_example("auth-db.cfg", port, module, defines, modparams, secret)
+}
+
+fn server_example(
+    example: &str,
+    port: u16,
+    module: &str,
+    defines: &[&str],
+    modparams: &[&str],
+    secret: &str,
+) -> Server {
     let dbdir = std::env::temp_dir().join(format!("auth-test-db-{}-{port}", std::process::id()));
     let db = make_db(&dbdir);
-    let tpl =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/auth-db.cfg"))
-            .unwrap();
+    let tpl = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(example),
+    )
+    .unwrap();
     let body = tpl
         .replace("\"AUTH_MODULE\"", &format!("\"{module}\""))
         .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
         .replace("MPATH", MPATH)
         .replace("DB_URL", &format!("sqlite://{}", db.display()))
         .replace("AUTH_SECRET", secret)
+        .replace("EPH_SECRET", "eph-shared-secret")
         .replace(
             "# EXTRA_MODPARAMS (the tests put nonce_count, one_time_nonce... here)",
             &modparams.join("\n"),
@@ -834,4 +849,83 @@ fn uac_so_client_every_algorithm() {
             );
         }
     }
+}
+
+/// base64(HMAC-SHA1(secret, user)), the auth_ephemeral password (Python's
+/// hmac, an independent implementation).
+fn eph_password(secret: &str, user: &str) -> String {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import hmac,hashlib,base64,sys;print(base64.b64encode(hmac.new(sys.argv[1].encode(),sys.argv[2].encode(),hashlib.sha1).digest()).decode())",
+            secret,
+            user,
+        ])
+        .output()
+        .expect("python3");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Stock auth_ephemeral bound to our auth.so (and to stock, the same codes):
+/// a valid ephemeral user, an expired one, a wrong password, SHA-256 creds.
+#[test]
+fn auth_ephemeral_bound_to_ours() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut seen = Vec::new();
+    for module in [STOCK_AUTH.to_string(), our_auth()] {
+        let s = server_example("auth-ephemeral.cfg", free_port(), &module, &[], &[], "eph");
+        let p = Peer::new();
+        let mut codes = Vec::new();
+        let good_user = format!("{}:alice", now + 3600);
+        let old_user = format!("{}:alice", now - 10);
+        for (user, pw) in [
+            (
+                good_user.clone(),
+                eph_password("eph-shared-secret", &good_user),
+            ),
+            (
+                old_user.clone(),
+                eph_password("eph-shared-secret", &old_user),
+            ),
+            (good_user.clone(), "wrong".to_string()),
+        ] {
+            let (_, fin) = auth_round(
+                &s,
+                &p,
+                "REGISTER",
+                &user,
+                &pw,
+                Algorithm::Md5,
+                Some(Qop::Auth),
+                "",
+            );
+            codes.push((fin.first.clone(), result(&fin).replace(&user, "USER")));
+        }
+        if module == our_auth() {
+            // beyond stock: SHA-256 credentials work through calc_HA1
+            let pw = eph_password("eph-shared-secret", &good_user);
+            let (_, fin) = auth_round(
+                &s,
+                &p,
+                "REGISTER",
+                &good_user,
+                &pw,
+                Algorithm::Sha256,
+                Some(Qop::Auth),
+                "",
+            );
+            assert_eq!(fin.status(), Some(200), "{}", fin.raw);
+        }
+        seen.push(codes);
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(
+        seen[1][0],
+        ("SIP/2.0 200 OK".to_string(), "1 alice".to_string())
+    );
+    assert_eq!(seen[1][1].1, "-7");
+    assert_eq!(seen[1][2].1, "-2");
 }
