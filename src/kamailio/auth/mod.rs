@@ -246,7 +246,14 @@ unsafe extern "C" fn w_auth_get_www_authenticate(
             return -1;
         };
         let mut hf = Vec::new();
-        // as the stock module: no message (no auth checks, no stale detection)
+        // as the stock module the nonce is made without the message (no
+        // auth_checks); beyond it, stale credentials in the request give
+        // stale=true without flag 16
+        let flags = if !m.is_null() && server::sent_stale(m, &realm, hd::HDR_AUTHORIZATION) {
+            flags | 16
+        } else {
+            flags
+        };
         let ret = server::challenge(
             null_mut(),
             &realm,

@@ -471,7 +471,7 @@ pub fn post_auth(msg: *mut sip_msg, h: *mut hdr_field, ha1: Option<&[u8]>) -> i3
 
 /// Did the request send stale credentials for this realm (pre_auth marked
 /// them)? Then the challenge says stale=true without flag 16.
-fn sent_stale(msg: *mut sip_msg, realm: &[u8], hftype: i32) -> bool {
+pub fn sent_stale(msg: *mut sip_msg, realm: &[u8], hftype: i32) -> bool {
     if msg.is_null() {
         return false;
     }
