@@ -929,3 +929,194 @@ fn auth_ephemeral_bound_to_ours() {
     assert_eq!(seen[1][1].1, "-7");
     assert_eq!(seen[1][2].1, "-2");
 }
+
+fn pv_server(module: &str, modparams: &[&str], peer: u16) -> Server {
+    let port = free_port();
+    let tpl =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/auth-pv.cfg"))
+            .unwrap();
+    let cfg = tpl
+        .replace("\"AUTH_MODULE\"", &format!("\"{module}\""))
+        .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
+        .replace("MPATH", MPATH)
+        .replace("AUTH_SECRET", "pvk")
+        .replace("\"PEER\"", &format!("\"sip:127.0.0.1:{peer}\""))
+        .replace(
+            "# EXTRA_MODPARAMS (the tests put more auth parameters here)",
+            &modparams.join("\n"),
+        );
+    Server {
+        k: Kamailio::start_with(&cfg, port),
+    }
+}
+
+/// The config-password functions, challenges and has/consume_credentials,
+/// against stock and ours: the same codes (MD5, qop=auth, where stock works).
+#[test]
+fn pv_functions_challenges_and_consume() {
+    let mut seen = Vec::new();
+    for module in [STOCK_AUTH.to_string(), our_auth()] {
+        let p = Peer::new();
+        let s = pv_server(&module, &[], p.port);
+        let mut codes = Vec::new();
+        for (fname, method) in [
+            ("pv_www_authenticate", "REGISTER"),
+            ("pv_www_authorize", "REGISTER"),
+            ("pv_www_authenticate4", "REGISTER"),
+            ("pv_www_ha1", "REGISTER"),
+            ("pv_proxy_authenticate", "INVITE"),
+            ("pv_proxy_authorize", "INVITE"),
+            ("pv_auth_check", "REGISTER"),
+            ("pv_auth_check", "INVITE"),
+            ("pv_avp", "REGISTER"),
+        ] {
+            for pw in ["alicepw", "bad"] {
+                let x = vec![format!("X-Fn: {fname}")];
+                let cid = format!("pv{}", common::rand_tag());
+                let ch = exchange(&p, s.k.port, &req(&p, method, "alice", &cid, 1, &x, ""));
+                codes.push((fname, ch.first.clone(), result(&ch)));
+                let c = challenges(&ch).remove(0);
+                let mut x2 = x.clone();
+                x2.push(authz(
+                    &c,
+                    method,
+                    &uri_of(method),
+                    "alice",
+                    pw,
+                    "",
+                    Algorithm::Md5,
+                    Some(Qop::Auth),
+                ));
+                let fin = exchange(&p, s.k.port, &req(&p, method, "alice", &cid, 2, &x2, ""));
+                codes.push((fname, fin.first.clone(), result(&fin)));
+            }
+        }
+        // pv_auth_check with checks=1: the credentials' user must be the From user
+        let x = vec!["X-Fn: pv_auth_check".to_string()];
+        let ch = exchange(&p, s.k.port, &req(&p, "INVITE", "alice", "mism", 1, &x, ""));
+        let c = challenges(&ch).remove(0);
+        let mut x2 = x.clone();
+        x2.push(authz(
+            &c,
+            "INVITE",
+            &uri_of("INVITE"),
+            "alice",
+            "alicepw",
+            "",
+            Algorithm::Md5,
+            Some(Qop::Auth),
+        ));
+        let bad_from = req(&p, "INVITE", "alice", "mism", 2, &x2, "")
+            .replace("From: <sip:alice@", "From: <sip:eve@");
+        let fin = exchange(&p, s.k.port, &bad_from);
+        codes.push(("mismatch", fin.first.clone(), result(&fin)));
+        // consume_credentials: the relayed request has no Proxy-Authorization
+        let x = vec![
+            "X-Fn: pv_proxy_authenticate".to_string(),
+            "X-Consume: 1".to_string(),
+        ];
+        let ch = exchange(&p, s.k.port, &req(&p, "INVITE", "alice", "cons", 1, &x, ""));
+        let c = challenges(&ch).remove(0);
+        let mut x2 = x.clone();
+        x2.push(authz(
+            &c,
+            "INVITE",
+            &uri_of("INVITE"),
+            "alice",
+            "alicepw",
+            "",
+            Algorithm::Md5,
+            Some(Qop::Auth),
+        ));
+        p.send(s.k.port, &req(&p, "INVITE", "alice", "cons", 2, &x2, ""));
+        let relayed = p.recv();
+        assert_eq!(relayed.method(), "INVITE", "{}", relayed.raw);
+        assert!(
+            relayed.all("Proxy-Authorization").is_empty(),
+            "{}",
+            relayed.raw
+        );
+        assert_eq!(relayed.hdr("X-Consume"), "1");
+        seen.push(codes);
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert!(seen[1].contains(&(
+        "pv_auth_check",
+        "SIP/2.0 200 OK".to_string(),
+        "1 alice 1".to_string()
+    )));
+    assert!(seen[1].contains(&(
+        "mismatch",
+        "SIP/2.0 407 Proxy Authentication Required".to_string(),
+        "-8".to_string()
+    )));
+}
+
+/// An expired nonce: -4 and a new challenge with stale=true (stock needs
+/// flag 16 for that); Authentication-Info with a correct rspauth.
+#[test]
+fn expired_nonce_is_stale_and_authinfo() {
+    let p = Peer::new();
+    let s = pv_server(
+        &our_auth(),
+        &[
+            "modparam(\"auth\", \"nonce_expire\", 1)",
+            "modparam(\"auth\", \"add_authinfo_hdr\", 1)",
+        ],
+        p.port,
+    );
+    let x = vec!["X-Fn: pv_www_authenticate".to_string()];
+    let ch = exchange(
+        &p,
+        s.k.port,
+        &req(&p, "REGISTER", "alice", "exp", 1, &x, ""),
+    );
+    let c = challenges(&ch).remove(0);
+    let mut x2 = x.clone();
+    x2.push(authz(
+        &c,
+        "REGISTER",
+        &uri_of("REGISTER"),
+        "alice",
+        "alicepw",
+        "",
+        Algorithm::Md5,
+        Some(Qop::Auth),
+    ));
+    let ok = exchange(
+        &p,
+        s.k.port,
+        &req(&p, "REGISTER", "alice", "exp", 2, &x2, ""),
+    );
+    assert_eq!(ok.status(), Some(200));
+    let ai = ok.hdr("Authentication-Info");
+    let rsp = {
+        let i = ai.find("rspauth=\"").expect("rspauth") + 9;
+        &ai[i..i + 32]
+    };
+    let ha1 = hash_hex(Algorithm::Md5, format!("alice:{REALM}:alicepw").as_bytes());
+    let uri = uri_of("REGISTER");
+    let cr = uac::digest::verify::Creds {
+        username: b"alice",
+        realm: REALM.as_bytes(),
+        nonce: c.nonce.as_bytes(),
+        uri: uri.as_bytes(),
+        response: b"",
+        algorithm: b"",
+        qop: b"auth",
+        cnonce: b"0a4f113b",
+        nc: b"00000001",
+    };
+    assert_eq!(
+        rsp,
+        uac::digest::verify::rspauth(Algorithm::Md5, Some(Qop::Auth), &cr, ha1.as_bytes(), b"")
+    );
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let r = exchange(
+        &p,
+        s.k.port,
+        &req(&p, "REGISTER", "alice", "exp", 3, &x2, ""),
+    );
+    assert_eq!(result(&r), "-4");
+    assert!(challenges(&r)[0].stale, "{}", r.raw);
+}
