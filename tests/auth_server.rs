@@ -1120,3 +1120,118 @@ fn expired_nonce_is_stale_and_authinfo() {
     assert_eq!(result(&r), "-4");
     assert!(challenges(&r)[0].stale, "{}", r.raw);
 }
+
+/// auth_checks_register binds the nonce to the Call-ID (another Call-ID is
+/// stale, -4; as in stock this applies to credentials without nc, since a
+/// valid nc skips the extra checks); several nid pools with nonce_count and
+/// one-time nonces at once.
+#[test]
+fn auth_checks_and_nid_pools() {
+    let s = server(
+        &our_auth(),
+        &[],
+        &[
+            "modparam(\"auth\", \"auth_checks_register\", 3)",
+            "modparam(\"auth\", \"nonce_count\", 1)",
+            "modparam(\"auth\", \"one_time_nonce\", 1)",
+            "modparam(\"auth\", \"nid_pool_no\", 4)",
+            "modparam(\"auth\", \"nc_array_size\", 65536)",
+            "modparam(\"auth\", \"otn_in_flight_no\", 65536)",
+        ],
+        "0123456789abcdef0123456789abcdef",
+    );
+    let p = Peer::new();
+    for i in 0..6 {
+        let cid = format!("ac{i}");
+        // no qop (no nc): one-time nonce and the Call-ID check apply
+        let ch = exchange(
+            &p,
+            s.k.port,
+            &req(&p, "REGISTER", "alice", &cid, 1, &[], ""),
+        );
+        let c = challenges(&ch).remove(0);
+        let a = authz(
+            &c,
+            "REGISTER",
+            &uri_of("REGISTER"),
+            "alice",
+            "alicepw",
+            "",
+            Algorithm::Sha256,
+            None,
+        );
+        let other = format!("{cid}-other");
+        let r = exchange(
+            &p,
+            s.k.port,
+            &req(
+                &p,
+                "REGISTER",
+                "alice",
+                &other,
+                2,
+                std::slice::from_ref(&a),
+                "",
+            ),
+        );
+        assert_eq!(result(&r), "-4", "{}", r.raw);
+        assert!(challenges(&r)[0].stale);
+        let r = exchange(
+            &p,
+            s.k.port,
+            &req(
+                &p,
+                "REGISTER",
+                "alice",
+                &cid,
+                3,
+                std::slice::from_ref(&a),
+                "",
+            ),
+        );
+        assert_eq!(r.status(), Some(200), "{}", r.raw);
+        let r = exchange(
+            &p,
+            s.k.port,
+            &req(&p, "REGISTER", "alice", &cid, 4, &[a], ""),
+        );
+        assert_eq!(result(&r), "-6");
+        // qop=auth: nonce-count; a replayed nc is stale
+        let ch = exchange(
+            &p,
+            s.k.port,
+            &req(&p, "REGISTER", "alice", &cid, 5, &[], ""),
+        );
+        let c = challenges(&ch).remove(0);
+        let a = authz(
+            &c,
+            "REGISTER",
+            &uri_of("REGISTER"),
+            "alice",
+            "alicepw",
+            "",
+            Algorithm::Md5,
+            Some(Qop::Auth),
+        );
+        let r = exchange(
+            &p,
+            s.k.port,
+            &req(
+                &p,
+                "REGISTER",
+                "alice",
+                &cid,
+                6,
+                std::slice::from_ref(&a),
+                "",
+            ),
+        );
+        assert_eq!(r.status(), Some(200), "{}", r.raw);
+        let r = exchange(
+            &p,
+            s.k.port,
+            &req(&p, "REGISTER", "alice", &cid, 7, &[a], ""),
+        );
+        assert_eq!(result(&r), "-4");
+    }
+}

@@ -79,7 +79,7 @@ pub fn default_alg(cfg: &Config) -> Algorithm {
 
 /// auth_checks_* for this request (REGISTER, in-dialog, out-of-dialog).
 fn auth_checks(cfg: &Config, msg: *mut sip_msg) -> u32 {
-    if msg.is_null() {
+    if msg.is_null() || cfg.checks_reg | cfg.checks_ood | cfg.checks_ind == 0 {
         return 0;
     }
     if hd::method(msg) == hd::METHOD_REGISTER {
