@@ -104,6 +104,9 @@ unsafe extern "C" fn api_post_auth(
     ha1: *mut c_char,
 ) -> ffi::auth_result_t {
     guarded("post_auth", ERROR, || {
+        if msg.is_null() {
+            return ERROR;
+        }
         // SAFETY: ha1 is NULL or the NUL-terminated HA1 the caller computed.
         let h1 = unsafe { cstr_bytes(ha1) };
         server::post_auth(msg, hdr, h1)
@@ -119,6 +122,7 @@ unsafe extern "C" fn api_build_challenge(
     hftype: c_int,
 ) -> c_int {
     guarded("build_challenge", -1, || {
+        // msg may be NULL (as stock): then no auth_checks go into the nonce
         // SAFETY: strs from the calling module, NULL or valid.
         let (r, n, a) = unsafe {
             (
@@ -218,6 +222,9 @@ unsafe extern "C" fn api_auth_challenge_hftype(
     hftype: c_int,
 ) -> c_int {
     guarded("auth_challenge_hftype", -1, || {
+        if msg.is_null() {
+            return -1;
+        }
         // SAFETY: the caller's realm.
         let r = unsafe { sv(realm) }.to_vec();
         server::challenge(msg, &r, flags, hftype, None)
@@ -233,6 +240,9 @@ unsafe extern "C" fn api_pv_authenticate(
     method: *mut str_,
 ) -> c_int {
     guarded("pv_authenticate", AUTH_ERROR, || {
+        if msg.is_null() {
+            return AUTH_ERROR;
+        }
         // SAFETY: the caller's strs.
         let (r, p, m) = unsafe { (sv(realm).to_vec(), sv(passwd).to_vec(), sv(method).to_vec()) };
         server::pv_authenticate(msg, &r, &p, flags, hftype, &m)

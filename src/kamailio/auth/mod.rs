@@ -364,7 +364,12 @@ unsafe fn kstr_val(s: *mut str_) -> Vec<u8> {
 }
 
 unsafe extern "C" fn ki_consume_credentials(m: *mut sip_msg) -> c_int {
-    guarded("consume_credentials", -1, || server::consume_credentials(m))
+    guarded("consume_credentials", -1, || {
+        if m.is_null() {
+            return -1;
+        }
+        server::consume_credentials(m)
+    })
 }
 unsafe extern "C" fn ki_auth_challenge(m: *mut sip_msg, r: *mut str_, flags: c_int) -> c_int {
     guarded("auth_challenge", -1, || {
@@ -389,6 +394,9 @@ unsafe extern "C" fn ki_pv_auth_check(
     checks: c_int,
 ) -> c_int {
     guarded("pv_auth_check", AUTH_ERROR, || {
+        if m.is_null() {
+            return AUTH_ERROR;
+        }
         // SAFETY: KEMI passes valid strs.
         let (realm, pw) = unsafe { (kstr_val(r), kstr_val(p)) };
         server::pv_auth_check(m, &realm, &pw, flags, checks)
@@ -396,6 +404,9 @@ unsafe extern "C" fn ki_pv_auth_check(
 }
 unsafe extern "C" fn ki_has_credentials(m: *mut sip_msg, r: *mut str_) -> c_int {
     guarded("has_credentials", -1, || {
+        if m.is_null() {
+            return -1;
+        }
         // SAFETY: KEMI passes valid strs.
         let realm = unsafe { kstr_val(r) };
         server::has_credentials(m, &realm)

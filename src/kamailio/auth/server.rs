@@ -392,7 +392,11 @@ pub unsafe fn check_response(cred: *mut ffi::dig_cred_t, method: &[u8], ha1: &[u
             hdr,
             ..
         }) => match nonce::commit(&v, state::get().as_ref()) {
-            Ok(()) => AUTHENTICATED,
+            Ok(()) => {
+                // used up: a second check_response on it must not commit again
+                PENDING.with(|p| *p.borrow_mut() = None);
+                AUTHENTICATED
+            }
             Err(e) => {
                 // another request with these credentials got the slot first
                 if !hdr.is_null() {
@@ -493,8 +497,11 @@ fn qop_of_flags(flags: i32, int_bit: i32, auth_bit: i32) -> Option<Qop> {
     }
 }
 
+/// The algorithm to print in challenges: None with `algorithms` set (then
+/// one header per listed algorithm) or with `algorithm` empty.
 fn alg_param(cfg: &Config) -> Option<&[u8]> {
-    (!cfg.algorithm_str.is_empty()).then_some(cfg.algorithm_str.as_slice())
+    (cfg.algorithms.is_empty() && !cfg.algorithm_str.is_empty())
+        .then_some(cfg.algorithm_str.as_slice())
 }
 
 fn send_reply(msg: *mut sip_msg, code: i32, reason: &str, hdr: Option<&[u8]>) -> bool {
