@@ -162,8 +162,9 @@ fn challenges(m: &Msg) -> Vec<Challenge> {
         .collect()
 }
 
+/// The X-Auth-Result header (empty when the reply has none).
 fn result(m: &Msg) -> String {
-    m.hdr("X-Auth-Result").to_string()
+    m.all("X-Auth-Result").first().copied().unwrap_or("").to_string()
 }
 
 /// The Authorization line (without CRLF) answering `ch`, computed by the
@@ -714,6 +715,24 @@ fn differential_against_stock() {
                 codes.push((fin.first.clone(), result(&fin)));
             }
         }
+        // uri_db check_from: alice's credentials with eve's From get 403 (the
+        // authorized credentials are read through the core as with stock)
+        let ch = exchange(&p, s.k.port, &req(&p, "INVITE", "alice", "d2", 1, &[], ""));
+        let c2 = challenges(&ch).remove(0);
+        let a = authz(
+            &c2,
+            "INVITE",
+            &uri_of("INVITE"),
+            "alice",
+            "alicepw",
+            "",
+            Algorithm::Md5,
+            Some(Qop::Auth),
+        );
+        let m = req(&p, "INVITE", "alice", "d2", 2, &[a], "")
+            .replace("From: <sip:alice@", "From: <sip:eve@");
+        let r = exchange(&p, s.k.port, &m);
+        codes.push((r.first.clone(), result(&r)));
         // no credentials for this realm
         let h = vec![format!("Authorization: Digest username=\"alice\", realm=\"other\", nonce=\"{}\", uri=\"sip:x\", response=\"00000000000000000000000000000000\"", c.nonce)];
         let r = exchange(&p, s.k.port, &req(&p, "REGISTER", "alice", "d1", 2, &h, ""));
@@ -721,6 +740,7 @@ fn differential_against_stock() {
         seen.push(codes);
     }
     assert_eq!(seen[0], seen[1]);
+    assert!(seen[1].contains(&("SIP/2.0 403 Forbidden identity".to_string(), String::new())));
 }
 
 /// A stock node issues the nonce and ours verifies it, and back, with the
