@@ -164,7 +164,11 @@ fn challenges(m: &Msg) -> Vec<Challenge> {
 
 /// The X-Auth-Result header (empty when the reply has none).
 fn result(m: &Msg) -> String {
-    m.all("X-Auth-Result").first().copied().unwrap_or("").to_string()
+    m.all("X-Auth-Result")
+        .first()
+        .copied()
+        .unwrap_or("")
+        .to_string()
 }
 
 /// The Authorization line (without CRLF) answering `ch`, computed by the
@@ -1254,4 +1258,57 @@ fn auth_checks_and_nid_pools() {
         );
         assert_eq!(result(&r), "-4");
     }
+}
+
+/// KSR.auth.* (pv_auth_check, auth_challenge, has_credentials,
+/// consume_credentials) from a JavaScript routing script, stock and ours.
+#[test]
+fn kemi_exports() {
+    let mut seen = Vec::new();
+    for module in [STOCK_AUTH.to_string(), our_auth()] {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("auth-kemi-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let js = dir.join("auth-kemi.js");
+        std::fs::copy(root.join("auth-kemi.js"), &js).unwrap();
+        let cfg = std::fs::read_to_string(root.join("auth-kemi.cfg"))
+            .unwrap()
+            .replace("\"AUTH_MODULE\"", &format!("\"{module}\""))
+            .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
+            .replace("MPATH", MPATH)
+            .replace("AUTH_SECRET", "kemi")
+            .replace("KEMI_SCRIPT", &js.display().to_string());
+        let s = Server {
+            k: Kamailio::start_with(&cfg, port),
+        };
+        let p = Peer::new();
+        let mut codes = Vec::new();
+        for (method, pw) in [
+            ("REGISTER", "alicepw"),
+            ("INVITE", "alicepw"),
+            ("INVITE", "bad"),
+        ] {
+            let (ch, fin) = auth_round(
+                &s,
+                &p,
+                method,
+                "alice",
+                pw,
+                Algorithm::Md5,
+                Some(Qop::Auth),
+                "",
+            );
+            codes.push((
+                ch.first.clone(),
+                result(&ch),
+                fin.first.clone(),
+                result(&fin),
+            ));
+        }
+        seen.push(codes);
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(seen[1][0].3, "1 1 1");
+    assert_eq!(seen[1][2].3, "-2 1");
 }
