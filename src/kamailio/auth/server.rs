@@ -475,8 +475,11 @@ pub fn post_auth(msg: *mut sip_msg, h: *mut hdr_field, ha1: Option<&[u8]>) -> i3
 
 /// Did the request send stale credentials for this realm (pre_auth marked
 /// them)? Then the challenge says stale=true without flag 16.
+/// Only in request and event routes (MSRP): in failure and reply routes the
+/// message is tm's copy (or a reply) and its credentials are not parsed here.
 pub fn sent_stale(msg: *mut sip_msg, realm: &[u8], hftype: i32) -> bool {
-    if msg.is_null() {
+    let rt = crate::kamailio::host::route_type();
+    if msg.is_null() || rt & (ffi::REQUEST_ROUTE | ffi::EVENT_ROUTE) == 0 {
         return false;
     }
     let cfg = config();
