@@ -24,7 +24,7 @@ def make_db(tmp):
     if os.path.exists(db):
         os.remove(db)
     sql = ""
-    for f in ("standard-create.sql", "auth_db-create.sql"):
+    for f in ("standard-create.sql", "auth_db-create.sql", "group-create.sql"):
         sql += open(f"/usr/share/kamailio/db_sqlite/{f}").read()
     sql += "INSERT INTO subscriber (username, domain, password) VALUES ('alice', 'sip.test', 'alicepw');\n"
     subprocess.run(["sqlite3", db, sql], check=True)

@@ -14,7 +14,11 @@ fn server(module: &str, modparam: &str, port: u16, dir: &Path) -> Kamailio {
     let db = dir.join("kamailio.sqlite");
     let _ = std::fs::remove_file(&db);
     let mut sql = String::new();
-    for f in ["standard-create.sql", "auth_db-create.sql"] {
+    for f in [
+        "standard-create.sql",
+        "auth_db-create.sql",
+        "group-create.sql",
+    ] {
         sql += &std::fs::read_to_string(format!("/usr/share/kamailio/db_sqlite/{f}")).unwrap();
     }
     sql += "INSERT INTO subscriber (username, domain, password) VALUES ('alice', 'sip.test', 'alicepw');\n";

@@ -28,7 +28,11 @@ fn make_db(dir: &Path) -> PathBuf {
     let db = dir.join("kamailio.sqlite");
     let _ = std::fs::remove_file(&db);
     let mut sql = String::new();
-    for f in ["standard-create.sql", "auth_db-create.sql"] {
+    for f in [
+        "standard-create.sql",
+        "auth_db-create.sql",
+        "group-create.sql",
+    ] {
         sql += &std::fs::read_to_string(format!("/usr/share/kamailio/db_sqlite/{f}")).unwrap();
     }
     for (u, p) in [("alice", "alicepw"), ("bob", "bobpw")] {
@@ -37,6 +41,9 @@ fn make_db(dir: &Path) -> PathBuf {
             "INSERT INTO subscriber (username, domain, password, ha1) VALUES ('{u}', '{REALM}', '{p}', '{ha1}');\n"
         );
     }
+    // alice is in group "vip" (group's is_user_in("credentials", ...))
+    sql +=
+        &format!("INSERT INTO grp (username, domain, grp) VALUES ('alice', '{REALM}', 'vip');\n");
     let out = Command::new("sqlite3")
         .arg(&db)
         .arg(&sql)
@@ -716,7 +723,13 @@ fn differential_against_stock() {
                     Some(Qop::Auth),
                     "",
                 );
-                codes.push((fin.first.clone(), result(&fin)));
+                let grp = fin
+                    .all("X-Group")
+                    .first()
+                    .copied()
+                    .unwrap_or("")
+                    .to_string();
+                codes.push((fin.first.clone(), format!("{} group={grp}", result(&fin))));
             }
         }
         // uri_db check_from: alice's credentials with eve's From get 403 (the
@@ -745,6 +758,10 @@ fn differential_against_stock() {
     }
     assert_eq!(seen[0], seen[1]);
     assert!(seen[1].contains(&("SIP/2.0 403 Forbidden identity".to_string(), String::new())));
+    assert!(seen[1].contains(&(
+        "SIP/2.0 200 OK".to_string(),
+        format!("1 alice {REALM} 1 group=vip")
+    )));
 }
 
 /// A stock node issues the nonce and ours verifies it, and back, with the
