@@ -1329,3 +1329,55 @@ fn kemi_exports() {
     assert_eq!(seen[1][0].3, "1 1 1");
     assert_eq!(seen[1][2].3, "-2 1");
 }
+
+/// Stock auth_radius loads against our auth.so (bind_auth_s) and its
+/// radius_www_authorize goes through our pre_auth: no credentials -5 and a
+/// challenge, as with stock. (No RADIUS server here: credentials are not sent.)
+#[test]
+fn auth_radius_binds_to_ours() {
+    let mut seen = Vec::new();
+    for module in [STOCK_AUTH.to_string(), our_auth()] {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("auth-radius-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let dict = dir.join("dictionary");
+        std::fs::write(
+            &dict,
+            "$INCLUDE /etc/radcli/dictionary\n$INCLUDE /etc/radcli/dictionary.sip\n\
+             $INCLUDE /etc/kamailio/dictionary.kamailio\nVALUE Service-Type Sip-Session 15\n",
+        )
+        .unwrap();
+        let conf = dir.join("radiusclient.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "authserver localhost\nacctserver localhost\nservers /etc/radcli/servers\n\
+                 dictionary {}\nradius_timeout 1\nradius_retries 1\nbindaddr *\n",
+                dict.display()
+            ),
+        )
+        .unwrap();
+        let cfg = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/auth-radius.cfg"),
+        )
+        .unwrap()
+        .replace("\"AUTH_MODULE\"", &format!("\"{module}\""))
+        .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
+        .replace("MPATH", MPATH)
+        .replace("AUTH_SECRET", "radius")
+        .replace("RADIUS_CONFIG", &conf.display().to_string());
+        let s = Server {
+            k: Kamailio::start_with(&cfg, port),
+        };
+        let p = Peer::new();
+        let r = exchange(
+            &p,
+            s.k.port,
+            &req(&p, "REGISTER", "alice", "rad", 1, &[], ""),
+        );
+        let c = challenges(&r);
+        seen.push((r.first.clone(), result(&r), c.len(), c[0].realm.clone()));
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(seen[1].1, "-5");
+}
