@@ -1381,3 +1381,40 @@ fn auth_radius_binds_to_ours() {
     assert_eq!(seen[0], seen[1]);
     assert_eq!(seen[1].1, "-5");
 }
+
+/// proxy_challenge from a failure route (the next hop answered 404): the 407
+/// reaches the client through tm, with stock and ours.
+#[test]
+fn challenge_from_failure_route() {
+    let mut seen = Vec::new();
+    for module in [STOCK_AUTH.to_string(), our_auth()] {
+        let next = Peer::new();
+        let s = pv_server(&module, &[], next.port);
+        let p = Peer::new();
+        p.send(
+            s.k.port,
+            &req(
+                &p,
+                "INVITE",
+                "alice",
+                "fr",
+                1,
+                &["X-Fn: failure".to_string()],
+                "",
+            ),
+        );
+        let relayed = next.recv();
+        assert_eq!(relayed.method(), "INVITE");
+        next.send(s.k.port, &next.reply(&relayed, 404, "nh", false));
+        let r = p.recv();
+        let c = challenges(&r);
+        seen.push((
+            r.first.clone(),
+            c.len(),
+            c[0].realm.clone(),
+            c[0].qop.clone(),
+        ));
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(seen[1].0, "SIP/2.0 407 Proxy Authentication Required");
+}

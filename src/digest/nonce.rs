@@ -520,8 +520,10 @@ mod tests {
         assert!(b64_decode(b"T===").is_none());
     }
 
-    /// A nonce captured from the stock 5.6.3 module (secret "s3cr3t", no nc,
-    /// no auth checks): the format is base64 of expire|since|MD5(...).
+    /// The stock 5.6.3 layout, byte by byte (nonce.h): base64 of
+    /// expire|since|MD5(expire|since|secret1) [|MD5(parts|secret2)] [|nid|pf].
+    /// (That stock nodes accept ours and back is shown by the integration test
+    /// mixed_pair_shares_nonces.)
     #[test]
     fn stock_layout() {
         let s = Secrets::from_param(b"s3cr3t", false);
