@@ -1418,3 +1418,118 @@ fn challenge_from_failure_route() {
     assert_eq!(seen[0], seen[1]);
     assert_eq!(seen[1].0, "SIP/2.0 407 Proxy Authentication Required");
 }
+
+/// realm_prefix, custom challenge header names and force_stateless_reply,
+/// with stock and ours.
+#[test]
+fn header_names_realm_prefix_stateless() {
+    let mut seen = Vec::new();
+    for module in [STOCK_AUTH.to_string(), our_auth()] {
+        let p = Peer::new();
+        let s = pv_server(
+            &module,
+            &[
+                "modparam(\"auth\", \"realm_prefix\", \"sip.\")",
+                "modparam(\"auth\", \"www_challenge_header\", \"WWW-Authenticate\")",
+                "modparam(\"auth\", \"proxy_challenge_header\", \"X-Proxy-Challenge\")",
+                "modparam(\"auth\", \"force_stateless_reply\", 1)",
+            ],
+            p.port,
+        );
+        let x = vec!["X-Fn: pv_www_authenticate".to_string()];
+        let ch = exchange(&p, s.k.port, &req(&p, "REGISTER", "alice", "rp", 1, &x, ""));
+        let c = challenges(&ch).remove(0);
+        let mut x2 = x.clone();
+        x2.push(authz(
+            &c,
+            "REGISTER",
+            &uri_of("REGISTER"),
+            "alice",
+            "alicepw",
+            "",
+            Algorithm::Md5,
+            Some(Qop::Auth),
+        ));
+        let fin = exchange(
+            &p,
+            s.k.port,
+            &req(&p, "REGISTER", "alice", "rp", 2, &x2, ""),
+        );
+        let px = exchange(
+            &p,
+            s.k.port,
+            &req(
+                &p,
+                "INVITE",
+                "alice",
+                "rp2",
+                1,
+                &["X-Fn: pv_proxy_authenticate".to_string()],
+                "",
+            ),
+        );
+        seen.push((
+            c.realm.clone(),
+            fin.first.clone(),
+            result(&fin),
+            px.first.clone(),
+            px.all("X-Proxy-Challenge").len(),
+        ));
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(seen[1].0, "test");
+    assert_eq!(seen[1].4, 1);
+}
+
+/// Bad parameter values stop start-up with one clear line, as with stock.
+#[test]
+fn bad_parameters_stop_startup() {
+    for (mp, msg) in [
+        (
+            "modparam(\"auth\", \"qop\", \"auth-conf\")",
+            "Unsupported qop parameter value",
+        ),
+        (
+            "modparam(\"auth\", \"algorithm\", \"SHA-1\")",
+            "Invalid algorithm provided",
+        ),
+        (
+            "modparam(\"auth\", \"challenge_attr\", \"digest\")",
+            "Invalid value of challenge_attr",
+        ),
+        (
+            "modparam(\"auth\", \"algorithms\", \"SHA-256,MD4\")",
+            "Invalid value in algorithms",
+        ),
+    ] {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("auth-badparam-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cfg = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/auth-pv.cfg"),
+        )
+        .unwrap()
+        .replace("\"AUTH_MODULE\"", &format!("\"{}\"", our_auth()))
+        .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
+        .replace("MPATH", MPATH)
+        .replace("AUTH_SECRET", "x")
+        .replace("\"PEER\"", "\"sip:127.0.0.1:9\"")
+        .replace(
+            "# EXTRA_MODPARAMS (the tests put more auth parameters here)",
+            mp,
+        );
+        let path = dir.join("k.cfg");
+        std::fs::write(&path, cfg).unwrap();
+        let out = Command::new("timeout")
+            .args(["10", "kamailio", "-DD", "-E", "-m", "64", "-M", "8", "-f"])
+            .arg(&path)
+            .arg("-Y")
+            .arg(&dir)
+            .output()
+            .unwrap();
+        let log = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{mp}: started");
+        assert!(log.contains(msg), "{mp}: {log}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
