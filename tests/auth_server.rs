@@ -1533,3 +1533,91 @@ fn bad_parameters_stop_startup() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// The same credentials sent at once from many sockets to a server with two
+/// workers: the nc slot in shared memory lets exactly one through (nonce_count),
+/// and the same for a one-time nonce.
+#[test]
+fn concurrent_replays_one_winner() {
+    for mp in [
+        "modparam(\"auth\", \"nonce_count\", 1)",
+        "modparam(\"auth\", \"one_time_nonce\", 1)",
+    ] {
+        let s = server(
+            &our_auth(),
+            &[],
+            &[
+                mp,
+                "modparam(\"auth\", \"nc_array_size\", 65536)",
+                "modparam(\"auth\", \"otn_in_flight_no\", 65536)",
+            ],
+            "conc",
+        );
+        let p = Peer::new();
+        let ch = exchange(
+            &p,
+            s.k.port,
+            &req(&p, "REGISTER", "alice", "conc", 1, &[], ""),
+        );
+        let c = challenges(&ch).remove(0);
+        let a = authz(
+            &c,
+            "REGISTER",
+            &uri_of("REGISTER"),
+            "alice",
+            "alicepw",
+            "",
+            Algorithm::Md5,
+            Some(Qop::Auth),
+        );
+        let peers: Vec<Peer> = (0..16).map(|_| Peer::new()).collect();
+        let msgs: Vec<String> = peers
+            .iter()
+            .enumerate()
+            .map(|(i, q)| {
+                req(
+                    q,
+                    "REGISTER",
+                    "alice",
+                    "conc",
+                    10 + i as u32,
+                    std::slice::from_ref(&a),
+                    "",
+                )
+            })
+            .collect();
+        for (q, m) in peers.iter().zip(&msgs) {
+            q.send(s.k.port, m);
+        }
+        let codes: Vec<String> = peers.iter().map(|q| result(&q.recv())).collect();
+        let ok = codes.iter().filter(|c| c.starts_with("1 ")).count();
+        assert_eq!(ok, 1, "{mp}: {codes:?}");
+        let refused = if mp.contains("nonce_count") {
+            "-4"
+        } else {
+            "-6"
+        };
+        // a request that lost the race after the check reaches check_response,
+        // whose STALE_NONCE / NONCE_REUSED auth_db reports as -1
+        assert_eq!(
+            codes.iter().filter(|c| *c == refused || *c == "-1").count(),
+            15,
+            "{mp}: {codes:?}"
+        );
+        let pids: std::collections::BTreeSet<String> =
+            s.k.log()
+                .lines()
+                .filter(|l| l.contains("AUTH-RESULT REGISTER"))
+                .filter_map(|l| {
+                    l.split('(')
+                        .nth(1)
+                        .and_then(|r| r.split(')').next())
+                        .map(str::to_string)
+                })
+                .collect();
+        assert!(
+            pids.len() >= 2,
+            "both workers should have handled requests: {pids:?}"
+        );
+    }
+}
