@@ -5,7 +5,7 @@
 
 CARGO ?= cargo
 # host/module pairs: build/<host>/<module>.so from feature <host>-<module>
-KAMAILIO_MODULES := uac
+KAMAILIO_MODULES := uac auth
 MODULES := $(KAMAILIO_MODULES:%=build/kamailio/%.so)
 
 .PHONY: all setup module test check run clean bench FORCE

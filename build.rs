@@ -89,6 +89,11 @@ fn main() {
         .allowlist_var("PARAM_STR|PARAM_STRING|PARAM_INT|SR_KEMIP_.*|TMCB_RESPONSE_IN|DLGCB_.*|DLG_DIR_.*|RR_FLOW_.*")
         .allowlist_var("SIP_REQUEST|SIP_REPLY|HDR_TO_F|HDR_FROM_F|AVP_VAL_STR|MAX_URI_SIZE|PVT_AVP")
         .allowlist_var("L_ALERT|L_BUG|L_CRIT2|L_CRIT|L_ERR|L_WARN|L_NOTICE|L_INFO|L_DBG")
+        .allowlist_type("auth_api_s|auth_api_s_t|auth_body_t|dig_cred_t|auth_result|auth_result_t|request_method|avp_ident_t|sip_uri|qp")
+        .allowlist_function("find_credentials|mark_authorized_cred|get_authorized_cred|check_dig_cred|parse_avp_ident")
+        .allowlist_function("fixup_var_str_12|fixup_var_int_12|fixup_var_pve_str_12|fixup_pvar_null|fixup_spve_null|fixup_free_spve_null")
+        .allowlist_function("parse_from_uri|parse_to_uri|parse_sip_msg_uri")
+        .allowlist_var("HA_MD5|HA_MD5_SESS|QOP_.*|HDR_AUTHORIZATION_F|HDR_PROXYAUTH_F")
         .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()));
     for (k, v) in &defines {
         b = b.clang_arg(match v {

@@ -80,4 +80,30 @@ int uacg_pv_parse_spec(str *in, struct _pv_spec *sp);
 unsigned int uacg_msg_id(struct sip_msg *msg);
 int uacg_msg_pid(struct sip_msg *msg);
 
+/* ---- auth module ---- */
+/* binds the sl API (sl_load_api is static inline); 0 on success */
+int uacg_sl_load(void);
+/* sl reply: stateless (sreply) or, when stateful is set, freply (tm if a
+ * transaction exists) */
+int uacg_sl_reply(struct sip_msg *msg, int code, const char *reason, int rlen,
+		int stateless);
+/* the message body (get_body) to the end of the buffer; 0 on success, the
+ * body may be empty */
+int uacg_msg_body(struct sip_msg *msg, str *out);
+/* the core's start time (up_since) and this process's number */
+long uacg_up_since(void);
+int uacg_process_no(void);
+/* msg->first_line.u.request.method_value (0 for a reply) */
+int uacg_req_method(struct sip_msg *msg);
+/* the Call-ID body, the From tag, the source IP bytes: 0 when found */
+int uacg_callid(struct sip_msg *msg, str *out);
+int uacg_from_tag(struct sip_msg *msg, str *out);
+int uacg_src_ip(struct sip_msg *msg, str *out);
+/* adds a header to the reply this request will get (add_lump_rpl) */
+int uacg_add_rpl_hdr(struct sip_msg *msg, const char *s, int len);
+/* pv->setf(msg, &pv->pvp, EQ_T, string value); 0 on success */
+int uacg_pv_set_str(struct _pv_spec *pv, struct sip_msg *msg, str *val);
+/* is the pv writable (setf set)? */
+int uacg_pv_writable(struct _pv_spec *pv);
+
 #endif

@@ -22,5 +22,7 @@
 #include "modules/rr/api.h"
 #include "modules/dialog/dlg_load.h"
 #include "modules/dialog/dlg_hash.h"
+#include "modules/auth/api.h"
+#include "core/parser/parse_uri.h"
 
 #include "uac_glue.h"
