@@ -76,4 +76,19 @@ int uacg_pv_parse_spec(str *in, struct _pv_spec *sp);
 unsigned int uacg_msg_id(struct sip_msg *msg);
 int uacg_msg_pid(struct sip_msg *msg);
 
+/* remote registrations: the extra process the module forks (register_procs +
+ * cfg_register_child, in mod_init) */
+void uacg_reg_procs(int n);
+/* forks a process of type PROC_TIMER named desc; the child initialises the
+ * config framework and runs `run`, which never returns. The parent gets the
+ * pid, -1 on error. */
+int uacg_fork_proc(const char *desc, void (*run)(void));
+/* cfg_update() macro */
+void uacg_cfg_update(void);
+/* DB_CAPABILITY(dbf, cap) */
+struct db_func;
+int uacg_db_cap(struct db_func *dbf, unsigned int cap);
+/* parse_headers for HDR_EOH_F and the CSeq number of a message; -1 when none */
+long uacg_cseq_number(struct sip_msg *msg);
+
 #endif

@@ -61,3 +61,6 @@ pub fn route_type() -> u32 {
     // SAFETY: reads the core's global route_type.
     unsafe { ffi::uacg_route_type() as u32 }
 }
+pub mod db;
+pub mod proc;
+pub mod rpc;
