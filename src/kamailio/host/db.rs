@@ -9,6 +9,9 @@ use crate::registration::account::Cell;
 pub struct Db {
     dbf: db_func_t,
     con: *mut db1_con_t,
+    /// The driver keeps a pointer to the table name's str (use_table): both
+    /// live as long as the connection.
+    _table: Box<(Vec<u8>, str_)>,
 }
 
 fn s(b: &[u8]) -> str_ {
@@ -30,12 +33,17 @@ impl Db {
         if con.is_null() {
             return Err("failed to connect to the database".into());
         }
-        let db = Db { dbf, con };
-        let t = s(table);
+        let mut tb = Box::new((table.to_vec(), s(b"")));
+        tb.1 = s(&tb.0);
+        let db = Db {
+            dbf,
+            con,
+            _table: tb,
+        };
         let use_table = db.dbf.use_table.ok_or("database module has no use_table")?;
-        // SAFETY: open connection; the driver keeps a pointer to the table
-        // name's str only during the calls that follow, while `table` lives.
-        if unsafe { use_table(db.con, &t) } < 0 {
+        // SAFETY: open connection; the driver keeps the str pointer, which
+        // lives in the box as long as the connection.
+        if unsafe { use_table(db.con, &db._table.1) } < 0 {
             return Err("failed to use_table".into());
         }
         Ok(db)

@@ -1,0 +1,773 @@
+//! Remote registrations (uacreg) against real registrars: sipp checking the
+//! digest answers itself, a scripted UDP registrar for the replies sipp cannot
+//! vary (423, 503, bad 200s), and the stock registrar+auth_db in a second
+//! Kamailio. RPC through kamcmd (ctl) and jsonrpcs (FIFO), the counters, the
+//! uac_reg_* functions, bad rows, reload, and the RPC output shape vs stock.
+
+mod common;
+
+use common::*;
+use md5::{Digest, Md5};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// One uacreg row (text values; expires as given).
+struct Row<'a> {
+    uuid: &'a str,
+    user: &'a str,
+    ruser: &'a str,
+    rdomain: String,
+    password: &'a str,
+    ha1: &'a str,
+    proxy: String,
+    expires: i64,
+    socket: &'a str,
+    realm: &'a str,
+}
+
+fn row<'a>(uuid: &'a str, user: &'a str, registrar: u16) -> Row<'a> {
+    Row {
+        uuid,
+        user,
+        ruser: user,
+        rdomain: format!("127.0.0.1:{registrar}"),
+        password: "secret",
+        ha1: "",
+        proxy: format!("sip:127.0.0.1:{registrar}"),
+        expires: 60,
+        socket: "",
+        realm: "",
+    }
+}
+
+fn q(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+fn insert_sql(r: &Row) -> String {
+    format!(
+        "INSERT INTO uacreg (l_uuid,l_username,l_domain,r_username,r_domain,realm,auth_username,\
+         auth_password,auth_ha1,auth_proxy,expires,flags,reg_delay,contact_addr,socket) VALUES \
+         ({},{},'local.test',{},{},{},'alice',{},{},{},{},0,0,'',{});\n",
+        q(r.uuid),
+        q(r.user),
+        q(r.ruser),
+        q(&r.rdomain),
+        q(r.realm),
+        q(r.password),
+        q(r.ha1),
+        q(&r.proxy),
+        r.expires,
+        q(r.socket)
+    )
+}
+
+fn sqlite(db: &Path, sql: &str) {
+    let mut c = Command::new("sqlite3")
+        .arg(db)
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("sqlite3 CLI (package sqlite3)");
+    use std::io::Write;
+    c.stdin.take().unwrap().write_all(sql.as_bytes()).unwrap();
+    assert!(c.wait().unwrap().success(), "sqlite3 failed on:\n{sql}");
+}
+
+/// A SQLite file with Debian's version and uacreg tables and these rows.
+fn make_db(dir: &Path, rows: &[Row]) -> PathBuf {
+    fs::create_dir_all(dir).unwrap();
+    let db = dir.join("uac.db");
+    let _ = fs::remove_file(&db);
+    let mut sql = fs::read_to_string("/usr/share/kamailio/db_sqlite/standard-create.sql").unwrap();
+    sql += &fs::read_to_string("/usr/share/kamailio/db_sqlite/uac-create.sql").unwrap();
+    for r in rows {
+        sql += &insert_sql(r);
+    }
+    sqlite(&db, &sql);
+    db
+}
+
+/// The harness's folder for a kamailio on `port`.
+fn kdir(port: u16) -> PathBuf {
+    std::env::temp_dir().join(format!("uac-test-{}-{port}", std::process::id()))
+}
+
+struct Node {
+    k: Kamailio,
+    ctl: String,
+    fifo: PathBuf,
+}
+
+/// Our (or the stock) module with the uacreg cfg; `rows` go into a new DB.
+fn start(module: &str, rows: &[Row], extra: &[&str]) -> Node {
+    let port = free_port();
+    let dir = kdir(port);
+    let _ = fs::remove_dir_all(&dir);
+    let db = make_db(&dir, rows);
+    let ctl = dir.join("ctl.sock").display().to_string();
+    let fifo = dir.join("rpc.fifo");
+    let tpl =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/uacreg.cfg"))
+            .unwrap();
+    let cfg = tpl
+        .replace("\"UAC_MODULE\"", &format!("\"{module}\""))
+        .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
+        .replace("MPATH", MPATH)
+        .replace("CTL_SOCK", &ctl)
+        .replace("RPC_FIFO", &fifo.display().to_string())
+        .replace("REPLY_DIR", &format!("{}/", dir.display()))
+        .replace("DB_URL", &format!("sqlite://{}", db.display()))
+        .replace("CONTACT_ADDR", &format!("127.0.0.1:{port}"))
+        .replace(
+            "EXTRA_PARAMS",
+            &extra
+                .iter()
+                .map(|l| format!("modparam(\"uac\", {l})\n"))
+                .collect::<String>(),
+        );
+    let k = Kamailio::start_with(&cfg, port);
+    Node {
+        k,
+        ctl: format!("unix:{ctl}"),
+        fifo,
+    }
+}
+
+impl Node {
+    fn db(&self) -> PathBuf {
+        self.k.dir.join("uac.db")
+    }
+
+    fn kamcmd(&self, args: &[&str]) -> String {
+        let out = Command::new("kamcmd")
+            .arg("-s")
+            .arg(&self.ctl)
+            .args(args)
+            .output()
+            .expect("kamcmd");
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    }
+
+    fn stat(&self, name: &str) -> i64 {
+        let out = self.kamcmd(&["stats.get_statistics", "uac:"]);
+        out.lines()
+            .find_map(|l| l.trim().strip_prefix(&format!("uac:{name} = ")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no counter {name} in: {out}"))
+    }
+
+    /// Waits up to `secs` for counter `name` to equal `v`.
+    fn wait_stat(&self, name: &str, v: i64, secs: u64) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let got = self.stat(name);
+            if got == v {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "uac:{name} = {got}, expected {v}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// One jsonrpcs call through the FIFO; the reply text.
+    fn jsonrpc(&self, method: &str, params: &str) -> String {
+        let reply = format!("r{}", rand_tag());
+        let rpath = self.k.dir.join(&reply);
+        assert!(Command::new("mkfifo")
+            .arg(&rpath)
+            .status()
+            .unwrap()
+            .success());
+        let req = format!(
+            "{{\"jsonrpc\":\"2.0\",\"method\":\"{method}\",\"params\":{params},\"reply_name\":\"{reply}\",\"id\":1}}\n"
+        );
+        fs::write(&self.fifo, req).unwrap();
+        let out = fs::read_to_string(&rpath).unwrap();
+        let _ = fs::remove_file(&rpath);
+        out.replace(['\t', ' ', '\n'], "")
+    }
+
+    fn info(&self, uuid: &str) -> String {
+        self.kamcmd(&["uac.reg_info", "l_uuid", uuid])
+    }
+}
+
+/// The value of `field: v` in kamcmd's structure output.
+fn field(out: &str, name: &str) -> String {
+    out.lines()
+        .find_map(|l| l.trim().strip_prefix(&format!("{name}:")))
+        .unwrap_or_else(|| panic!("no {name} in:\n{out}"))
+        .trim()
+        .to_string()
+}
+
+/// The field names of each structure, in order.
+fn field_names(out: &str) -> Vec<String> {
+    out.lines()
+        .filter_map(|l| l.trim().split_once(':').map(|(n, _)| n.to_string()))
+        .collect()
+}
+
+/// sipp as registrar with the verifyauth scenario; its message log.
+struct SippRegistrar {
+    child: Child,
+    log: PathBuf,
+    port: u16,
+}
+
+impl SippRegistrar {
+    fn start(granted: u32) -> SippRegistrar {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("uac-sipp-{}-{port}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let sf = dir.join("registrar.xml");
+        let tpl = fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/registrar-verifyauth.xml"),
+        )
+        .unwrap();
+        fs::write(&sf, tpl.replace("GRANTED", &granted.to_string())).unwrap();
+        let log = dir.join("messages.log");
+        let child = Command::new("sipp")
+            .arg("-sf")
+            .arg(&sf)
+            .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-m", "10000"])
+            .args(["-nostdin", "-trace_msg", "-message_file"])
+            .arg(&log)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sipp (package sip-tester)");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            assert!(Instant::now() < deadline, "sipp not listening");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        SippRegistrar { child, log, port }
+    }
+
+    /// REGISTER requests sipp received, as text.
+    fn registers(&self) -> Vec<String> {
+        let s = fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .replace("\r\n", "\n");
+        s.split("\n\n")
+            .filter(|b| b.trim_start().starts_with("REGISTER "))
+            .map(|b| b.to_string())
+            .collect()
+    }
+}
+
+impl Drop for SippRegistrar {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn registers_through_sipp_verifyauth_refreshes_and_skips_bad_rows() {
+    let reg = SippRegistrar::start(6);
+    let p = reg.port;
+    let mut bad_user = row("bad_user", "", p);
+    bad_user.ruser = "x";
+    let mut bad_proxy = row("bad_proxy", "bp", p);
+    bad_proxy.proxy = "http://nowhere".into();
+    let mut bad_expires = row("bad_expires", "be", p);
+    bad_expires.expires = -5;
+    let mut bad_socket = row("bad_socket", "bs", p);
+    bad_socket.socket = "udp:127.0.0.1";
+    let mut bad_ha1 = row("bad_ha1", "bh", p);
+    bad_ha1.ha1 = "12345";
+    let mut bad_domain = row("bad_domain", "bd", p);
+    bad_domain.rdomain = "reg example".into();
+    let long = "x".repeat(65);
+    let bad_long = row(&long, "bl", p);
+    let rows = vec![
+        row("u1", "alice", p),
+        row("u2", "bob", p),
+        bad_user,
+        bad_proxy,
+        bad_expires,
+        bad_socket,
+        bad_ha1,
+        bad_domain,
+        bad_long,
+    ];
+    let n = start(&our_module(), &rows, &["\"reg_timer_interval\", 1"]);
+    n.wait_stat("regactive", 2, 10);
+    assert_eq!(n.stat("regtotal"), 2);
+    assert_eq!(n.stat("regdisabled"), 0);
+    let log = n.k.log();
+    for u in [
+        "bad_user",
+        "bad_proxy",
+        "bad_expires",
+        "bad_socket",
+        "bad_ha1",
+        "bad_domain",
+    ] {
+        assert_eq!(
+            log.matches(&format!("l_uuid '{u}' skipped")).count(),
+            1,
+            "one line for {u}:\n{log}"
+        );
+    }
+    assert!(log.contains("2 loaded, 7 skipped"), "{log}");
+
+    // the stock headers
+    let first = reg
+        .registers()
+        .into_iter()
+        .find(|r| r.contains("<sip:u1@"))
+        .expect("a REGISTER for u1");
+    let m = Msg::parse(&first.replace('\n', "\r\n"));
+    assert_eq!(m.first, format!("REGISTER sip:127.0.0.1:{p} SIP/2.0"));
+    assert_eq!(angle_uri(m.hdr("To")), format!("sip:alice@127.0.0.1:{p}"));
+    assert_eq!(angle_uri(m.hdr("From")), format!("sip:alice@127.0.0.1:{p}"));
+    assert_eq!(m.hdr("Contact"), format!("<sip:u1@127.0.0.1:{}>", n.k.port));
+    assert_eq!(m.hdr("Expires"), "60");
+
+    // granted 6 s of the 60 asked: refreshed (with a new challenge answered)
+    // before it expires
+    let info = n.info("u1");
+    assert_eq!(field(&info, "flags"), "20", "{info}");
+    assert_eq!(field(&info, "expires"), "60");
+    let diff: i64 = field(&info, "diff_expires").parse().unwrap();
+    assert!((0..=6).contains(&diff), "{info}");
+    let authed = |r: &Vec<String>| {
+        r.iter()
+            .filter(|x| x.contains("<sip:u1@") && x.contains("Authorization: Digest"))
+            .count()
+    };
+    wait_until(12, "a refresh of u1", || authed(&reg.registers()) >= 2);
+    assert_eq!(n.stat("regactive"), 2, "still registered while refreshing");
+    assert_eq!(n.kamcmd(&["uac.reg_dump"]).matches("l_uuid:").count(), 2);
+}
+
+thread_local! {
+    /// Via branches already seen: UDP retransmissions are not new requests.
+    static SEEN: std::cell::RefCell<std::collections::HashSet<String>> = Default::default();
+}
+
+/// A scripted registrar: the test answers each REGISTER itself.
+fn expect_register(peer: &Peer, what: &str) -> Msg {
+    loop {
+        let m = peer
+            .recv_within(8)
+            .unwrap_or_else(|| panic!("no REGISTER ({what})"));
+        assert_eq!(m.method(), "REGISTER", "{what}: {}", m.raw);
+        if SEEN.with(|s| s.borrow_mut().insert(m.hdr("Via").to_string())) {
+            return m;
+        }
+    }
+}
+
+fn reply_with(peer: &Peer, req: &Msg, code: u16, extra: &str) {
+    let r = peer.reply(req, code, "regtag", false).replace(
+        "Content-Length: 0\r\n",
+        &format!("{extra}Content-Length: 0\r\n"),
+    );
+    let via = req.hdr("Via");
+    let port: u16 = via
+        .split(';')
+        .next()
+        .and_then(|h| h.rsplit(':').next())
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap();
+    peer.send(port, &r);
+}
+
+fn ok_for(req: &Msg, granted: u32) -> String {
+    format!("Contact: {};expires={granted}\r\n", req.hdr("Contact"))
+}
+
+fn md5_hex(s: &str) -> String {
+    Md5::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn auth_param(h: &str, name: &str) -> String {
+    h.split(',')
+        .find_map(|p| {
+            let p = p.trim().trim_start_matches("Digest ").trim();
+            p.strip_prefix(&format!("{name}="))
+        })
+        .unwrap_or("")
+        .trim_matches('"')
+        .to_string()
+}
+
+#[test]
+fn interval_too_brief_failure_retry_and_rpc() {
+    let peer = Peer::new();
+    let p = peer.port;
+    let n = start(
+        &our_module(),
+        &[row("u1", "alice", p)],
+        &["\"reg_retry_interval\", 2", "\"reg_timer_interval\", 1"],
+    );
+    // 423 with Min-Expires: asked again with it
+    let r = expect_register(&peer, "first");
+    assert_eq!(r.hdr("Expires"), "60");
+    reply_with(&peer, &r, 423, "Min-Expires: 120\r\n");
+    let r = expect_register(&peer, "after 423");
+    assert_eq!(r.hdr("Expires"), "120");
+    // a failure: retried after reg_retry_interval
+    reply_with(&peer, &r, 503, "");
+    let t503 = Instant::now();
+    let r = expect_register(&peer, "retry after 503");
+    assert!(t503.elapsed() >= Duration::from_millis(1500));
+    // the challenge, answered with the row's password (checked here)
+    reply_with(
+        &peer,
+        &r,
+        401,
+        "WWW-Authenticate: Digest realm=\"peer.test\", nonce=\"n0nce1\", qop=\"auth\"\r\n",
+    );
+    let r2 = expect_register(&peer, "with credentials");
+    assert_eq!(r2.hdr("Call-ID"), r.hdr("Call-ID"));
+    let a = r2.hdr("Authorization").to_string();
+    let ha1 = md5_hex("alice:peer.test:secret");
+    let ha2 = md5_hex(&format!("REGISTER:sip:127.0.0.1:{p}"));
+    let want = md5_hex(&format!(
+        "{ha1}:n0nce1:{}:{}:auth:{ha2}",
+        auth_param(&a, "nc"),
+        auth_param(&a, "cnonce")
+    ));
+    assert_eq!(auth_param(&a, "response"), want, "{a}");
+    assert_eq!(auth_param(&a, "uri"), format!("sip:127.0.0.1:{p}"));
+    // a 200 without Contact is a failure: retried
+    reply_with(&peer, &r2, 200, "");
+    let r = expect_register(&peer, "retry after a 200 without Contact");
+    reply_with(&peer, &r, 200, &ok_for(&r, 100));
+    n.wait_stat("regactive", 1, 5);
+    let info = n.info("u1");
+    assert_eq!(field(&info, "flags"), "20", "{info}");
+    assert_eq!(field(&info, "expires"), "120");
+
+    // RPC faults as stock
+    assert!(n.kamcmd(&["uac.reg_info", "foo", "bar"]).contains("400"));
+    assert!(n
+        .kamcmd(&["uac.reg_info", "l_uuid", "nope"])
+        .contains("404"));
+    assert!(n.kamcmd(&["uac.reg_info", "l_uuid"]).contains("error"));
+    assert!(n.kamcmd(&["uac.reg_remove"]).contains("error"));
+    // by another index
+    assert_eq!(
+        field(
+            &n.kamcmd(&["uac.reg_info", "r_username", "alice"]),
+            "l_uuid"
+        ),
+        "u1"
+    );
+    assert_eq!(
+        field(
+            &n.kamcmd(&["uac.reg_info", "l_username", "alice"]),
+            "l_uuid"
+        ),
+        "u1"
+    );
+
+    // disable / enable
+    n.kamcmd(&["uac.reg_disable", "l_uuid", "u1"]);
+    assert_eq!(n.stat("regdisabled"), 1);
+    assert_eq!(field(&n.info("u1"), "flags").parse::<i32>().unwrap() & 1, 1);
+    n.kamcmd(&["uac.reg_enable", "l_uuid", "u1"]);
+    assert_eq!(n.stat("regdisabled"), 0);
+    let r = expect_register(&peer, "after reg_enable");
+    reply_with(&peer, &r, 200, &ok_for(&r, 100));
+
+    // unregister
+    n.kamcmd(&["uac.reg_unregister", "l_uuid", "u1"]);
+    let r = expect_register(&peer, "unregister");
+    assert_eq!(r.hdr("Expires"), "0");
+    reply_with(&peer, &r, 200, "");
+    n.wait_stat("regactive", 0, 5);
+
+    // add and remove over RPC (kamcmd), info over jsonrpcs
+    let reg_dom = format!("127.0.0.1:{p}");
+    let proxy = format!("sip:127.0.0.1:{p}");
+    let out = n.kamcmd(&[
+        "uac.reg_add",
+        "u7",
+        "carol",
+        "local.test",
+        "carol",
+        &reg_dom,
+        "x.test",
+        "carol",
+        "pw7",
+        ".",
+        &proxy,
+        "60",
+        "0",
+        "0",
+        ".",
+        ".",
+    ]);
+    assert!(!out.contains("error"), "{out}");
+    assert!(n
+        .kamcmd(&[
+            "uac.reg_add",
+            "u7",
+            "carol",
+            "local.test",
+            "carol",
+            &reg_dom,
+            "x.test",
+            "carol",
+            "pw7",
+            ".",
+            &proxy,
+            "60",
+            "0",
+            "0",
+            ".",
+            ".",
+        ])
+        .contains("409"));
+    let r = expect_register(&peer, "added record");
+    assert!(r.hdr("Contact").contains("<sip:u7@"));
+    reply_with(&peer, &r, 200, &ok_for(&r, 100));
+    n.wait_stat("regactive", 1, 5);
+    assert_eq!(n.stat("regtotal"), 2);
+    let j = n.jsonrpc("uac.reg_info", "[\"l_uuid\",\"u7\"]");
+    assert!(j.contains("\"l_uuid\":\"u7\""), "{j}");
+    assert!(j.contains("\"flags\""), "{j}");
+    let j = n.jsonrpc("uac.reg_info", "[\"l_uuid\",\"nope\"]");
+    assert!(j.contains("404"), "{j}");
+    n.kamcmd(&["uac.reg_remove", "u7"]);
+    assert_eq!(n.stat("regtotal"), 1);
+    assert_eq!(n.stat("regactive"), 0);
+    let out = n.kamcmd(&["uac.reg_active", "0"]);
+    assert_eq!(field(&out, "omode"), "1");
+    assert_eq!(field(&out, "nmode"), "0");
+    let j = n.jsonrpc("uac.reg_active", "[1]");
+    assert!(j.contains("omode"), "{j}");
+    assert!(peer.quiet(500));
+}
+
+#[test]
+fn reload_keeps_unchanged_rows_and_unregisters_removed_ones() {
+    let peer = Peer::new();
+    let p = peer.port;
+    let rows = [row("u1", "a1", p), row("u2", "a2", p), row("u3", "a3", p)];
+    let n = start(&our_module(), &rows, &["\"reg_timer_interval\", 1"]);
+    for _ in 0..3 {
+        let r = expect_register(&peer, "initial");
+        reply_with(&peer, &r, 200, &ok_for(&r, 600));
+    }
+    n.wait_stat("regactive", 3, 5);
+    sqlite(
+        &n.db(),
+        &format!(
+            "UPDATE uacreg SET expires=300 WHERE l_uuid='u1'; DELETE FROM uacreg WHERE l_uuid='u2';\n{}",
+            insert_sql(&row("u4", "a4", p))
+        ),
+    );
+    let out = n.kamcmd(&["uac.reg_reload"]);
+    assert!(!out.contains("error"), "{out}");
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let r = expect_register(&peer, "after reload");
+        let c = angle_uri(r.hdr("Contact")).to_string();
+        seen.push(format!("{c} {}", r.hdr("Expires")));
+        reply_with(&peer, &r, 200, &ok_for(&r, 600));
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        vec![
+            format!("sip:u1@127.0.0.1:{} 300", n.k.port),
+            format!("sip:u2@127.0.0.1:{} 0", n.k.port),
+            format!("sip:u4@127.0.0.1:{} 60", n.k.port),
+        ]
+    );
+    assert!(peer.quiet(1500), "u3 unchanged: not sent again");
+    assert_eq!(n.stat("regtotal"), 3);
+    n.wait_stat("regactive", 3, 5);
+    // uac.reg_refresh: one row again from the DB
+    sqlite(&n.db(), "UPDATE uacreg SET expires=200 WHERE l_uuid='u3';");
+    n.kamcmd(&["uac.reg_refresh", "u3"]);
+    let r = expect_register(&peer, "after reg_refresh");
+    assert_eq!(r.hdr("Expires"), "200");
+    reply_with(&peer, &r, 200, &ok_for(&r, 600));
+    assert!(n.kamcmd(&["uac.reg_refresh", "nope"]).contains("404"));
+}
+
+fn options(peer: &Peer, kport: u16, user: &str, extra: &[String]) -> Msg {
+    let cid = format!("c{}", rand_tag());
+    peer.send(
+        kport,
+        &request(
+            "OPTIONS",
+            &format!("sip:{user}@127.0.0.1:{kport}"),
+            peer.port,
+            &format!("<sip:t@127.0.0.1:{}>;tag={}", peer.port, rand_tag()),
+            &format!("<sip:{user}@127.0.0.1:{kport}>"),
+            &cid,
+            1,
+            extra,
+        ),
+    );
+    loop {
+        let m = peer.recv();
+        if m.status().is_some() && m.hdr("Call-ID") == cid {
+            return m;
+        }
+    }
+}
+
+#[test]
+fn script_functions() {
+    let reg = Peer::new();
+    let p = reg.port;
+    let mut r1 = row("u1", "alice", p);
+    r1.realm = "realm.test";
+    r1.ruser = "ralice";
+    let n = start(&our_module(), &[r1], &["\"reg_timer_interval\", 1"]);
+    let r = expect_register(&reg, "initial");
+    reply_with(&reg, &r, 200, &ok_for(&r, 600));
+    n.wait_stat("regactive", 1, 5);
+    let ua = Peer::new();
+    let kp = n.k.port;
+    let h = |v: &[(&str, &str)]| -> Vec<String> {
+        v.iter().map(|(k, v)| format!("{k}: {v}")).collect()
+    };
+    let m = options(
+        &ua,
+        kp,
+        "lookup",
+        &h(&[("X-Uuid", "u1"), ("X-Uri", "sip:alice@local.test")]),
+    );
+    assert_eq!(m.hdr("X-A"), "sip:alice@local.test 1");
+    assert_eq!(m.hdr("X-B"), "u1 1");
+    assert_eq!(m.hdr("X-S"), "1");
+    let m = options(
+        &ua,
+        kp,
+        "lookup",
+        &h(&[("X-Uuid", "nope"), ("X-Uri", "sip:nobody@x")]),
+    );
+    assert_eq!(m.hdr("X-A"), "none -1");
+    assert_eq!(m.hdr("X-B"), "none -1");
+    assert_eq!(m.hdr("X-S"), "-1");
+    let m = options(
+        &ua,
+        kp,
+        "requestto",
+        &h(&[("X-Uuid", "u1"), ("X-Mode", "0")]),
+    );
+    assert_eq!(m.hdr("X-R"), "1");
+    assert_eq!(m.hdr("X-RU"), format!("sip:ralice@127.0.0.1:{p}"));
+    assert_eq!(m.hdr("X-DU"), format!("sip:127.0.0.1:{p}"));
+    assert_eq!(m.hdr("X-AR"), "realm.test");
+    assert_eq!(m.hdr("X-AU"), "alice");
+    assert_eq!(m.hdr("X-AP"), "secret");
+    let m = options(
+        &ua,
+        kp,
+        "requestto",
+        &h(&[("X-Uuid", "alice"), ("X-Mode", "1")]),
+    );
+    assert_eq!(m.hdr("X-R"), "1");
+    let m = options(
+        &ua,
+        kp,
+        "requestto",
+        &h(&[("X-Uuid", "nope"), ("X-Mode", "0")]),
+    );
+    assert_eq!(m.hdr("X-R"), "-1");
+    let m = options(
+        &ua,
+        kp,
+        "disable",
+        &h(&[("X-Attr", "l_uuid"), ("X-Val", "u1")]),
+    );
+    assert_eq!(m.hdr("X-R"), "1");
+    assert_eq!(n.stat("regdisabled"), 1);
+    let m = options(
+        &ua,
+        kp,
+        "lookup",
+        &h(&[("X-Uuid", "u1"), ("X-Uri", "sip:alice@x")]),
+    );
+    // still registered at the registrar until it expires
+    assert_eq!(m.hdr("X-S"), "1");
+    let m = options(
+        &ua,
+        kp,
+        "disable",
+        &h(&[("X-Attr", "l_uuid"), ("X-Val", "nope")]),
+    );
+    assert_eq!(m.hdr("X-R"), "-2");
+    let m = options(
+        &ua,
+        kp,
+        "disable",
+        &h(&[("X-Attr", "bogus"), ("X-Val", "u1")]),
+    );
+    assert_eq!(m.hdr("X-R"), "-3");
+    let m = options(
+        &ua,
+        kp,
+        "enable",
+        &h(&[("X-Attr", "l_uuid"), ("X-Val", "u1")]),
+    );
+    assert_eq!(m.hdr("X-R"), "1");
+    assert_eq!(n.stat("regdisabled"), 0);
+    let r = expect_register(&reg, "after uac_reg_enable");
+    reply_with(&reg, &r, 200, &ok_for(&r, 600));
+    let m = options(&ua, kp, "refresh", &h(&[("X-Uuid", "nope")]));
+    assert_eq!(m.hdr("X-R"), "-1");
+    let m = options(&ua, kp, "refresh", &h(&[("X-Uuid", "u1")]));
+    assert_eq!(m.hdr("X-R"), "1");
+}
+
+/// The RPC output of reg_info and reg_dump has the stock field names in the
+/// stock order, and the same flags after a registration.
+#[test]
+fn rpc_output_shape_matches_stock() {
+    let mut outs = Vec::new();
+    for module in [our_module(), STOCK_MODULE.to_string()] {
+        let peer = Peer::new();
+        let n = start(
+            &module,
+            &[row("u1", "alice", peer.port), row("u2", "bob", peer.port)],
+            &["\"reg_timer_interval\", 1"],
+        );
+        for _ in 0..2 {
+            let r = expect_register(&peer, &module);
+            reply_with(&peer, &r, 200, &ok_for(&r, 600));
+        }
+        wait_until(5, "flags 20", || field(&n.info("u1"), "flags") == "20");
+        let info = n.info("u1");
+        let dump = n.kamcmd(&["uac.reg_dump"]);
+        outs.push((
+            field_names(&info),
+            field_names(&dump),
+            field(&info, "flags"),
+        ));
+    }
+    assert_eq!(outs[0], outs[1]);
+    assert_eq!(outs[0].0.len(), 18);
+}
