@@ -771,3 +771,72 @@ fn rpc_output_shape_matches_stock() {
     assert_eq!(outs[0], outs[1]);
     assert_eq!(outs[0].0.len(), 18);
 }
+
+fn sha256_hex(s: &str) -> String {
+    use sha2::Sha256;
+    Sha256::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The stock registrar (registrar + auth + auth_db) in a second Kamailio.
+fn stock_registrar(algorithm: &str) -> (Kamailio, String) {
+    let port = free_port();
+    let dir = kdir(port);
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("auth.db");
+    let mut sql = fs::read_to_string("/usr/share/kamailio/db_sqlite/standard-create.sql").unwrap();
+    sql += &fs::read_to_string("/usr/share/kamailio/db_sqlite/auth_db-create.sql").unwrap();
+    // SHA-256: the stored HA1 (auth_db computes MD5 only from a password)
+    let (calc, col) = if algorithm == "MD5" {
+        ("1", "password")
+    } else {
+        ("0", "ha1")
+    };
+    sql += &format!(
+        "INSERT INTO subscriber (username, domain, password, ha1) VALUES ('alice', 'registrar.test', 'secret', '{}');\n",
+        sha256_hex("alice:registrar.test:secret")
+    );
+    sqlite(&db, &sql);
+    let ctl = dir.join("ctl.sock").display().to_string();
+    let cfg = fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/registrar.cfg"),
+    )
+    .unwrap()
+    .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
+    .replace("MPATH", MPATH)
+    .replace("CTL_SOCK", &ctl)
+    .replace("ALGORITHM", algorithm)
+    .replace("DB_URL", &format!("sqlite://{}", db.display()))
+    .replace("CALC_HA1", calc)
+    .replace("PASSWORD_COLUMN", col);
+    (Kamailio::start_with(&cfg, port), format!("unix:{ctl}"))
+}
+
+#[test]
+fn stock_registrar_md5_with_ha1_and_sha256_with_password() {
+    let (md5_reg, md5_ctl) = stock_registrar("MD5");
+    let (sha_reg, sha_ctl) = stock_registrar("SHA-256");
+    let mut a = row("u1", "alice", md5_reg.port);
+    a.password = "";
+    let ha1 = md5_hex("alice:registrar.test:secret").to_uppercase();
+    a.ha1 = &ha1;
+    let b = row("u2", "alice", sha_reg.port);
+    let n = start(&our_module(), &[a, b], &["\"reg_timer_interval\", 1"]);
+    n.wait_stat("regactive", 2, 10);
+    for (ctl, uuid) in [(&md5_ctl, "u1"), (&sha_ctl, "u2")] {
+        let out = Command::new("kamcmd")
+            .args(["-s", ctl, "ul.dump"])
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.contains(&format!("sip:{uuid}@127.0.0.1:{}", n.k.port)),
+            "{uuid} not in the registrar's location table:\n{out}"
+        );
+    }
+    assert_eq!(field(&n.info("u1"), "flags"), "20");
+    assert_eq!(field(&n.info("u2"), "flags"), "20");
+}
