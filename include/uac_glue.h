@@ -91,4 +91,8 @@ int uacg_db_cap(struct db_func *dbf, unsigned int cap);
 /* parse_headers for HDR_EOH_F and the CSeq number of a message; -1 when none */
 long uacg_cseq_number(struct sip_msg *msg);
 
+/* shared memory: bytes available now, and the size of the pool (-m) */
+unsigned long uacg_shm_available(void);
+unsigned long uacg_shm_size(void);
+
 #endif

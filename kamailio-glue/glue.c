@@ -248,3 +248,15 @@ long uacg_cseq_number(struct sip_msg *msg)
 		return -1;
 	return (long)n;
 }
+
+#include "core/globals.h"
+
+unsigned long uacg_shm_available(void)
+{
+	return shm_available();
+}
+
+unsigned long uacg_shm_size(void)
+{
+	return shm_mem_size;
+}

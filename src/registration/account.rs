@@ -305,6 +305,19 @@ impl AccountData {
 
     /// The checks every account passes (from the DB or from `uac.reg_add`).
     pub fn check(&mut self, default_contact: &[u8]) -> Result<(), String> {
+        for f in Field::ALL {
+            let v = self.get(f);
+            if v.len() > f.max_len() {
+                return Err(format!(
+                    "column {} longer than {} bytes",
+                    f.column(),
+                    f.max_len()
+                ));
+            }
+            if v.iter().any(|&c| c < b' ' || c == 0x7f) {
+                return Err(format!("control character in column {}", f.column()));
+            }
+        }
         for f in [
             Field::LUuid,
             Field::LUsername,

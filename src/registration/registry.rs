@@ -15,6 +15,7 @@ use super::account::{
 };
 use super::reply::{backoff, decide, refresh_at, Decision, ReplyInfo};
 use allocator_api2::alloc::Allocator;
+use allocator_api2::boxed::Box as ABox;
 use allocator_api2::vec::Vec as AVec;
 use hashbrown::HashTable;
 use std::hash::BuildHasher;
@@ -30,6 +31,9 @@ pub struct Settings {
     pub keep_callid: bool,
     pub use_domain: bool,
     pub random_delay: u32,
+    /// At most this many attempts in flight: a large table registers at the
+    /// pace the registrar answers instead of flooding it (and tm's memory).
+    pub max_inflight: usize,
 }
 
 impl Default for Settings {
@@ -40,6 +44,7 @@ impl Default for Settings {
             keep_callid: false,
             use_domain: false,
             random_delay: 0,
+            max_inflight: 500,
         }
     }
 }
@@ -47,7 +52,7 @@ impl Default for Settings {
 pub struct Entry<A: Allocator + Clone> {
     /// The text fields, one after the other; `ends[i]` is where field i ends.
     buf: AVec<u8, A>,
-    ends: [u32; TEXT_FIELDS],
+    ends: [u16; TEXT_FIELDS],
     pub expires: u32,
     pub flags: u32,
     pub reg_delay: u32,
@@ -161,7 +166,9 @@ impl Filter {
 
 pub struct Registry<A: Allocator + Clone> {
     alloc: A,
-    slots: AVec<Option<Entry<A>>, A>,
+    /// Boxed entries: the slab itself stays small (a pointer per slot), so
+    /// growing it never needs one big block of shared memory.
+    slots: AVec<Option<ABox<Entry<A>, A>>, A>,
     free: AVec<u32, A>,
     by_uuid: HashTable<u32, A>,
     by_user: HashTable<u32, A>,
@@ -176,6 +183,7 @@ pub struct Registry<A: Allocator + Clone> {
     total: usize,
     online: usize,
     disabled: usize,
+    ongoing: usize,
 }
 
 /// Why an insert was refused.
@@ -203,6 +211,7 @@ impl<A: Allocator + Clone> Registry<A> {
             total: 0,
             online: 0,
             disabled: 0,
+            ongoing: 0,
         }
     }
 
@@ -228,11 +237,13 @@ impl<A: Allocator + Clone> Registry<A> {
     }
 
     pub fn entry(&self, slot: u32) -> Option<&Entry<A>> {
-        self.slots.get(slot as usize).and_then(|e| e.as_ref())
+        self.slots.get(slot as usize).and_then(|e| e.as_deref())
     }
 
     fn entry_mut(&mut self, slot: u32) -> Option<&mut Entry<A>> {
-        self.slots.get_mut(slot as usize).and_then(|e| e.as_mut())
+        self.slots
+            .get_mut(slot as usize)
+            .and_then(|e| e.as_deref_mut())
     }
 
     /// Sets an entry's flags, keeping the counters right.
@@ -245,6 +256,12 @@ impl<A: Allocator + Clone> Registry<A> {
         let d = |bit: u32| ((flags & bit != 0) as isize) - ((old & bit != 0) as isize);
         self.online = (self.online as isize + d(FL_ONLINE)) as usize;
         self.disabled = (self.disabled as isize + d(FL_DISABLED)) as usize;
+        self.ongoing = (self.ongoing as isize + d(FL_ONGOING)) as usize;
+    }
+
+    /// Attempts in flight (registrations sent, no final reply yet).
+    pub fn ongoing(&self) -> usize {
+        self.ongoing
     }
 
     pub fn find_uuid(&self, uuid: &[u8]) -> Option<u32> {
@@ -350,10 +367,10 @@ impl<A: Allocator + Clone> Registry<A> {
         let mut buf = AVec::new_in(self.alloc.clone());
         buf.try_reserve_exact(len)
             .map_err(|_| InsertError::NoMemory)?;
-        let mut ends = [0u32; TEXT_FIELDS];
+        let mut ends = [0u16; TEXT_FIELDS];
         for (i, t) in d.text.iter().enumerate() {
             buf.extend_from_slice(t);
-            ends[i] = buf.len() as u32;
+            ends[i] = buf.len() as u16;
         }
         let reg_delay = if d.reg_delay > 0 {
             d.reg_delay
@@ -390,6 +407,7 @@ impl<A: Allocator + Clone> Registry<A> {
         self.by_ruser
             .try_reserve(1, |_| 0)
             .map_err(|_| InsertError::NoMemory)?;
+        let e = ABox::try_new_in(e, self.alloc.clone()).map_err(|_| InsertError::NoMemory)?;
         let slot = match self.free.pop() {
             Some(s) => {
                 self.slots[s as usize] = Some(e);
@@ -513,6 +531,9 @@ impl<A: Allocator + Clone> Registry<A> {
             return out;
         }
         while out.len() < max {
+            if self.ongoing >= self.settings.max_inflight.max(1) {
+                break;
+            }
             let Some(&(due, slot, stamp)) = self.heap.first() else {
                 break;
             };
@@ -535,6 +556,12 @@ impl<A: Allocator + Clone> Registry<A> {
             }
         }
         out
+    }
+
+    /// Something is due at `now` but waits (for the in-flight cap or the next
+    /// batch): the timer should come back soon rather than in a second.
+    pub fn pending(&self, now: i64) -> bool {
+        self.active && self.heap.first().is_some_and(|&(due, _, _)| due <= now)
     }
 
     /// A send failed locally (tm refused it).
@@ -1090,6 +1117,33 @@ mod tests {
     }
 
     #[test]
+    fn in_flight_cap() {
+        let mut r = reg();
+        r.settings.max_inflight = 3;
+        for i in 0..5 {
+            r.insert(&data(&format!("u{i}"), &format!("n{i}")), 100, 0)
+                .unwrap();
+        }
+        let jobs = r.due(100, 10);
+        assert_eq!(jobs.len(), 3);
+        assert_eq!(r.ongoing(), 3);
+        assert!(r.due(100, 10).is_empty());
+        let c = ok200("u0");
+        let ok = ReplyInfo {
+            code: 200,
+            contacts: vec![&c],
+            ..Default::default()
+        };
+        r.on_reply(jobs[0].ticket(), &ok, 100, 0).unwrap();
+        assert_eq!(r.ongoing(), 2);
+        assert_eq!(r.due(100, 10).len(), 1);
+        // removing an ongoing record frees its place
+        r.remove(jobs[1].slot);
+        assert_eq!(r.ongoing(), 2);
+        assert_eq!(r.due(100, 10).len(), 1);
+    }
+
+    #[test]
     fn reload_diff() {
         let mut r = reg();
         for i in 0..3 {
@@ -1141,6 +1195,7 @@ mod tests {
     #[test]
     fn many_accounts_idle_tick_is_cheap() {
         let mut r = reg();
+        r.settings.max_inflight = usize::MAX;
         for i in 0..20_000 {
             r.insert(&data(&format!("u{i}"), &format!("n{i}")), 100, i)
                 .unwrap();

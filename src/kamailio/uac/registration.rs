@@ -128,6 +128,7 @@ pub fn init() -> Result<(), String> {
         keep_callid: keep != 0,
         use_domain: udom != 0,
         random_delay: rdelay as u32,
+        ..Default::default()
     };
     let mut reg = Registry::new_in(settings, ShmAlloc);
     reg.active = active != 0;
@@ -163,19 +164,26 @@ unsafe extern "C" fn timer_main() {
     });
     loop {
         proc::cfg_update();
-        guarded("uac reg timer", (), tick);
-        std::thread::sleep(std::time::Duration::from_secs(1));
+        let pending = guarded("uac reg timer", false, tick);
+        // Due records held back by the in-flight cap: look again soon.
+        let pause = if pending { 20 } else { 1000 };
+        std::thread::sleep(std::time::Duration::from_millis(pause));
     }
 }
 
 /// One timer tick: sends what is due, a batch per lock hold. With nothing due
-/// it costs one lock and a look at the heap's top.
-fn tick() {
+/// it costs one lock and a look at the heap's top. True when due records wait.
+fn tick() -> bool {
     let start = std::time::Instant::now();
     loop {
+        // Back-pressure: tm keeps every transaction in shm (and a while after
+        // it ends); with little left, wait for them to go.
+        if shm::low(6) {
+            return registry().is_some_and(|r| r.pending(now()));
+        }
         let jobs = match registry() {
             Some(mut r) => r.due(now(), SEND_BATCH),
-            None => return,
+            None => return false,
         };
         let n = jobs.len();
         for j in &jobs {
@@ -194,6 +202,7 @@ fn tick() {
             break;
         }
     }
+    registry().is_some_and(|r| r.pending(now()))
 }
 
 // ---- loading ----
