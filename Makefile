@@ -55,3 +55,7 @@ clean:
 N ?= 10000
 bench-reg: setup module
 	N=$(N) python3 bench/reg.py
+
+# The remote registrations example (same as `make run EXAMPLE=reg`).
+run-reg: setup module
+	scripts/run-reg-example

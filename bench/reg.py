@@ -130,6 +130,10 @@ def run(name, module, n, mem, idle):
     reg_port, port = free_port(), free_port()
     make_db(os.path.join(tmp, "uac.db"), n, reg_port)
     scen = open(os.path.join(ROOT, "tests/fixtures/registrar-verifyauth.xml")).read()
+    # A wrong answer gets 403 and then counts as a failed call (a receive that
+    # times out), so that SuccessfulCall counts registrations only.
+    scen = scen.replace('<send next="end">', "<send>").replace(
+        '<label id="good"/>', '<recv request="ACK" timeout="100"/>\n  <label id="good"/>')
     open(os.path.join(tmp, "reg.xml"), "w").write(scen.replace("GRANTED", "3600"))
     ctl = os.path.join(tmp, "ctl.sock")
     open(os.path.join(tmp, "k.cfg"), "w").write(CFG.format(

@@ -840,3 +840,97 @@ fn stock_registrar_md5_with_ha1_and_sha256_with_password() {
     assert_eq!(field(&n.info("u1"), "flags"), "20");
     assert_eq!(field(&n.info("u2"), "flags"), "20");
 }
+
+/// examples/uac-reg.cfg with examples/uacreg-rows.sql (the `make run
+/// EXAMPLE=reg` setup), the registrar moved to a test peer: the enabled rows
+/// register, the disabled one does not, and a call to a trunk's l_username goes
+/// out through uac_reg_request_to and is authenticated by uac_auth.
+#[test]
+fn example_cfg_registers_and_routes_through_a_trunk() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let reg = Peer::new();
+    let p = reg.port;
+    let port = free_port();
+    let dir = kdir(port);
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("uac.db");
+    let mut sql = fs::read_to_string("/usr/share/kamailio/db_sqlite/standard-create.sql").unwrap();
+    sql += &fs::read_to_string("/usr/share/kamailio/db_sqlite/uac-create.sql").unwrap();
+    sql += &fs::read_to_string(root.join("examples/uacreg-rows.sql"))
+        .unwrap()
+        .replace("127.0.0.1:5080", &format!("127.0.0.1:{p}"));
+    sqlite(&db, &sql);
+    let ctl = dir.join("kamailio_ctl").display().to_string();
+    let cfg = fs::read_to_string(root.join("examples/uac-reg.cfg"))
+        .unwrap()
+        .replace("\"UAC_MODULE\"", &format!("\"{}\"", our_module()))
+        .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
+        .replace("MPATH", MPATH)
+        .replace("DB_URL", &format!("sqlite://{}", db.display()))
+        .replace("CONTACT_ADDR", &format!("127.0.0.1:{port}"))
+        .replace("CTL_SOCK", &ctl);
+    let k = Kamailio::start_with(&cfg, port);
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let r = expect_register(&reg, "example rows");
+        seen.push(angle_uri(r.hdr("Contact")).to_string());
+        reply_with(&reg, &r, 200, &ok_for(&r, 300));
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        vec![
+            format!("sip:trunk1@127.0.0.1:{port}"),
+            format!("sip:trunk2@127.0.0.1:{port}")
+        ]
+    );
+    let dump = Command::new("kamcmd")
+        .args(["-s", &format!("unix:{ctl}"), "uac.reg_dump"])
+        .output()
+        .unwrap();
+    let dump = String::from_utf8_lossy(&dump.stdout).to_string();
+    assert_eq!(dump.matches("l_uuid:").count(), 3, "{dump}");
+    assert!(reg.quiet(500), "the disabled row is not registered");
+
+    // a call to trunk1's local user
+    let ua = Peer::new();
+    let cid = format!("call-{}", rand_tag());
+    ua.send(
+        port,
+        &request(
+            "INVITE",
+            "sip:alice@local.example",
+            ua.port,
+            &format!("<sip:caller@127.0.0.1:{}>;tag={}", ua.port, rand_tag()),
+            "<sip:alice@local.example>",
+            &cid,
+            1,
+            &[],
+        ),
+    );
+    let inv = reg.recv();
+    assert_eq!(inv.method(), "INVITE");
+    assert_eq!(inv.first, format!("INVITE sip:alice@127.0.0.1:{p} SIP/2.0"));
+    let chal = reg
+        .reply(&inv, 407, "t407", false)
+        .replace(
+            "Content-Length: 0\r\n",
+            "Proxy-Authenticate: Digest realm=\"trunk.test\", nonce=\"abc123\"\r\nContent-Length: 0\r\n",
+        );
+    reg.send(port, &chal);
+    let mut inv2 = reg.recv();
+    while inv2.method() == "ACK" {
+        inv2 = reg.recv();
+    }
+    assert_eq!(inv2.method(), "INVITE");
+    let a = inv2.hdr("Proxy-Authorization").to_string();
+    assert_eq!(auth_param(&a, "username"), "alice");
+    let ha1 = md5_hex("alice:trunk.test:secret");
+    let ha2 = md5_hex(&format!("INVITE:sip:alice@127.0.0.1:{p}"));
+    assert_eq!(
+        auth_param(&a, "response"),
+        md5_hex(&format!("{ha1}:abc123:{ha2}"))
+    );
+    drop(k);
+}
