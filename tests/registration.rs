@@ -106,6 +106,18 @@ fn start(module: &str, rows: &[Row], extra: &[&str]) -> Node {
     let dir = kdir(port);
     let _ = fs::remove_dir_all(&dir);
     let db = make_db(&dir, rows);
+    start_with_db(
+        module,
+        port,
+        "db_sqlite.so",
+        &format!("sqlite://{}", db.display()),
+        extra,
+    )
+}
+
+fn start_with_db(module: &str, port: u16, db_module: &str, db_url: &str, extra: &[&str]) -> Node {
+    let dir = kdir(port);
+    fs::create_dir_all(&dir).unwrap();
     let ctl = dir.join("ctl.sock").display().to_string();
     let fifo = dir.join("rpc.fifo");
     let tpl =
@@ -118,7 +130,8 @@ fn start(module: &str, rows: &[Row], extra: &[&str]) -> Node {
         .replace("CTL_SOCK", &ctl)
         .replace("RPC_FIFO", &fifo.display().to_string())
         .replace("REPLY_DIR", &format!("{}/", dir.display()))
-        .replace("DB_URL", &format!("sqlite://{}", db.display()))
+        .replace("DB_URL", db_url)
+        .replace("DB_MODULE", db_module)
         .replace("CONTACT_ADDR", &format!("127.0.0.1:{port}"))
         .replace(
             "EXTRA_PARAMS",
@@ -933,4 +946,186 @@ fn example_cfg_registers_and_routes_through_a_trunk() {
         md5_hex(&format!("{ha1}:abc123:{ha2}"))
     );
     drop(k);
+}
+
+/// A PostgreSQL server of its own (initdb in a temp dir, a free port), stopped
+/// on drop. As root it runs as the `postgres` user (initdb refuses root).
+struct Postgres {
+    bin: PathBuf,
+    data: PathBuf,
+    port: u16,
+    as_postgres: bool,
+}
+
+impl Postgres {
+    fn cmd(&self, prog: &str) -> Command {
+        let exe = self.bin.join(prog);
+        if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(exe);
+            c
+        } else {
+            Command::new(exe)
+        }
+    }
+
+    fn start() -> Postgres {
+        let bin = fs::read_dir("/usr/lib/postgresql")
+            .expect("PostgreSQL server (package postgresql)")
+            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+            .find(|b| b.join("initdb").exists())
+            .expect("initdb");
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("uac-pg-{}-{port}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        // SAFETY-free: geteuid has no preconditions
+        let as_postgres = unsafe { libc::geteuid() } == 0;
+        if as_postgres {
+            assert!(Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&dir)
+                .status()
+                .unwrap()
+                .success());
+        }
+        let pg = Postgres {
+            bin,
+            data: dir.join("data"),
+            port,
+            as_postgres,
+        };
+        let out = pg
+            .cmd("initdb")
+            .args(["-A", "trust", "-U", "postgres", "-D"])
+            .arg(&pg.data)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = pg
+            .cmd("pg_ctl")
+            .arg("-D")
+            .arg(&pg.data)
+            .arg("-o")
+            .arg(format!(
+                "-p {port} -k {} -c listen_addresses=127.0.0.1",
+                dir.display()
+            ))
+            .arg("-l")
+            .arg(dir.join("pg.log"))
+            .args(["-w", "start"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pg_ctl start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        pg
+    }
+
+    fn psql(&self, db: &str, sql: &str) {
+        use std::io::Write;
+        let mut c = self
+            .cmd("psql")
+            .args([
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+            ])
+            .args(["-p", &self.port.to_string(), "-d", db])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        c.stdin.take().unwrap().write_all(sql.as_bytes()).unwrap();
+        assert!(c.wait().unwrap().success(), "psql failed on:\n{sql}");
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let _ = self
+            .cmd("pg_ctl")
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-m", "immediate", "-w", "stop"])
+            .output();
+    }
+}
+
+/// The same uacreg loading through db_postgres (which has fetch_result): good
+/// rows register, a bad one is skipped, reload and reg_refresh work.
+#[test]
+fn postgres_uacreg() {
+    let pg = Postgres::start();
+    pg.psql("postgres", "CREATE DATABASE kam;");
+    let mut sql = fs::read_to_string("/usr/share/kamailio/postgres/standard-create.sql").unwrap();
+    sql += &fs::read_to_string("/usr/share/kamailio/postgres/uac-create.sql").unwrap();
+    let peer = Peer::new();
+    let p = peer.port;
+    let mut bad = row("pgbad", "x", p);
+    bad.proxy = "nonsense".into();
+    for r in [row("u1", "a1", p), row("u2", "a2", p), bad] {
+        sql += &insert_sql(&r);
+    }
+    pg.psql("kam", &sql);
+    let port = free_port();
+    let _ = fs::remove_dir_all(kdir(port));
+    let n = start_with_db(
+        &our_module(),
+        port,
+        "db_postgres.so",
+        &format!("postgres://postgres@127.0.0.1:{}/kam", pg.port),
+        &["\"reg_timer_interval\", 1"],
+    );
+    for _ in 0..2 {
+        let r = expect_register(&peer, "postgres rows");
+        reply_with(&peer, &r, 200, &ok_for(&r, 600));
+    }
+    n.wait_stat("regactive", 2, 5);
+    let log = n.k.log();
+    assert!(log.contains("l_uuid 'pgbad' skipped"), "{log}");
+    assert!(log.contains("2 loaded, 1 skipped"), "{log}");
+    pg.psql(
+        "kam",
+        &format!(
+            "UPDATE uacreg SET expires=120 WHERE l_uuid='u2';\n{}",
+            insert_sql(&row("u3", "a3", p))
+        ),
+    );
+    let out = n.kamcmd(&["uac.reg_reload"]);
+    assert!(!out.contains("error"), "{out}");
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let r = expect_register(&peer, "after reload");
+        seen.push(format!(
+            "{} {}",
+            angle_uri(r.hdr("Contact")),
+            r.hdr("Expires")
+        ));
+        reply_with(&peer, &r, 200, &ok_for(&r, 600));
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        vec![
+            format!("sip:u2@127.0.0.1:{port} 120"),
+            format!("sip:u3@127.0.0.1:{port} 60")
+        ]
+    );
+    pg.psql("kam", "UPDATE uacreg SET expires=90 WHERE l_uuid='u1';");
+    assert!(!n.kamcmd(&["uac.reg_refresh", "u1"]).contains("error"));
+    let r = expect_register(&peer, "after reg_refresh");
+    assert_eq!(r.hdr("Expires"), "90");
+    reply_with(&peer, &r, 200, &ok_for(&r, 600));
+    assert_eq!(n.stat("regtotal"), 3);
 }

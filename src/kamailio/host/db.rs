@@ -64,6 +64,15 @@ impl Db {
                 String::from_utf8_lossy(table)
             ));
         }
+        // The check selected the `version` table on this connection: back to ours.
+        let use_table = self
+            .dbf
+            .use_table
+            .ok_or("database module has no use_table")?;
+        // SAFETY: open connection; the table str lives with it.
+        if unsafe { use_table(self.con, &self._table.1) } < 0 {
+            return Err("failed to use_table".into());
+        }
         Ok(())
     }
 
