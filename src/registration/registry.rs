@@ -164,11 +164,33 @@ impl Filter {
     }
 }
 
+const CHUNK: usize = 256;
+type Chunk<A> = [Option<Entry<A>>; CHUNK];
+
+fn slot_ref<A: Allocator + Clone>(slots: &[ABox<Chunk<A>, A>], s: u32) -> Option<&Entry<A>> {
+    slots
+        .get(s as usize / CHUNK)
+        .and_then(|c| c[s as usize % CHUNK].as_ref())
+}
+
+/// The hash of field `f` of the account in slot `s` (for the indexes'
+/// rehashing when they grow).
+fn key_hash<A: Allocator + Clone>(
+    slots: &[ABox<Chunk<A>, A>],
+    h: &foldhash::fast::FixedState,
+    s: u32,
+    f: Field,
+) -> u64 {
+    h.hash_one(slot_ref(slots, s).map_or(&[][..], |e| e.get(f)))
+}
+
 pub struct Registry<A: Allocator + Clone> {
     alloc: A,
-    /// Boxed entries: the slab itself stays small (a pointer per slot), so
-    /// growing it never needs one big block of shared memory.
-    slots: AVec<Option<ABox<Entry<A>, A>>, A>,
+    /// The slab, in chunks of CHUNK entries: one allocation per chunk (not
+    /// per account), and growing it never needs one big block of shm.
+    slots: AVec<ABox<Chunk<A>, A>, A>,
+    /// Slots handed out so far (the free list holds the released ones).
+    high: u32,
     free: AVec<u32, A>,
     by_uuid: HashTable<u32, A>,
     by_user: HashTable<u32, A>,
@@ -197,6 +219,7 @@ impl<A: Allocator + Clone> Registry<A> {
     pub fn new_in(settings: Settings, alloc: A) -> Registry<A> {
         Registry {
             slots: AVec::new_in(alloc.clone()),
+            high: 0,
             free: AVec::new_in(alloc.clone()),
             by_uuid: HashTable::new_in(alloc.clone()),
             by_user: HashTable::new_in(alloc.clone()),
@@ -237,13 +260,17 @@ impl<A: Allocator + Clone> Registry<A> {
     }
 
     pub fn entry(&self, slot: u32) -> Option<&Entry<A>> {
-        self.slots.get(slot as usize).and_then(|e| e.as_deref())
+        slot_ref(&self.slots, slot)
     }
 
     fn entry_mut(&mut self, slot: u32) -> Option<&mut Entry<A>> {
+        self.slot_mut(slot).and_then(|e| e.as_mut())
+    }
+
+    fn slot_mut(&mut self, slot: u32) -> Option<&mut Option<Entry<A>>> {
         self.slots
-            .get_mut(slot as usize)
-            .and_then(|e| e.as_deref_mut())
+            .get_mut(slot as usize / CHUNK)
+            .map(|c| &mut c[slot as usize % CHUNK])
     }
 
     /// Sets an entry's flags, keeping the counters right.
@@ -311,11 +338,7 @@ impl<A: Allocator + Clone> Registry<A> {
 
     /// Every occupied slot.
     pub fn slots(&self) -> impl Iterator<Item = u32> + '_ {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.is_some())
-            .map(|(i, _)| i as u32)
+        (0..self.high).filter(|&s| self.entry(s).is_some())
     }
 
     fn schedule(&mut self, slot: u32, due: i64) -> Result<(), InsertError> {
@@ -346,12 +369,8 @@ impl<A: Allocator + Clone> Registry<A> {
 
     fn compact(&mut self) {
         let slots = &self.slots;
-        self.heap.retain(|&(_, s, st)| {
-            slots
-                .get(s as usize)
-                .and_then(|e| e.as_ref())
-                .is_some_and(|e| e.stamp == st)
-        });
+        self.heap
+            .retain(|&(_, s, st)| slot_ref(slots, s).is_some_and(|e| e.stamp == st));
         for i in (0..self.heap.len() / 2).rev() {
             sift_down(&mut self.heap, i);
         }
@@ -398,39 +417,50 @@ impl<A: Allocator + Clone> Registry<A> {
             sent_expires: 0,
             seen: self.epoch,
         };
-        self.by_uuid
-            .try_reserve(1, |_| 0)
-            .map_err(|_| InsertError::NoMemory)?;
-        self.by_user
-            .try_reserve(1, |_| 0)
-            .map_err(|_| InsertError::NoMemory)?;
-        self.by_ruser
-            .try_reserve(1, |_| 0)
-            .map_err(|_| InsertError::NoMemory)?;
-        let e = ABox::try_new_in(e, self.alloc.clone()).map_err(|_| InsertError::NoMemory)?;
+        // The indexes rehash with the real keys when they grow.
+        {
+            let (slots, hs) = (&self.slots, &self.hasher);
+            self.by_uuid
+                .try_reserve(1, |&s| key_hash(slots, hs, s, Field::LUuid))
+                .map_err(|_| InsertError::NoMemory)?;
+            self.by_user
+                .try_reserve(1, |&s| key_hash(slots, hs, s, Field::LUsername))
+                .map_err(|_| InsertError::NoMemory)?;
+            self.by_ruser
+                .try_reserve(1, |&s| key_hash(slots, hs, s, Field::RUsername))
+                .map_err(|_| InsertError::NoMemory)?;
+        }
         let slot = match self.free.pop() {
-            Some(s) => {
-                self.slots[s as usize] = Some(e);
-                s
-            }
+            Some(s) => s,
             None => {
-                self.slots
-                    .try_reserve(1)
-                    .map_err(|_| InsertError::NoMemory)?;
-                self.slots.push(Some(e));
-                (self.slots.len() - 1) as u32
+                if self.high as usize == self.slots.len() * CHUNK {
+                    self.slots
+                        .try_reserve(1)
+                        .map_err(|_| InsertError::NoMemory)?;
+                    let chunk: Chunk<A> = std::array::from_fn(|_| None);
+                    let b = ABox::try_new_in(chunk, self.alloc.clone())
+                        .map_err(|_| InsertError::NoMemory)?;
+                    self.slots.push(b);
+                }
+                self.high += 1;
+                self.high - 1
             }
         };
-        // The tables were reserved above: these inserts do not rehash, so the
-        // hasher closures below are never called.
+        *self.slot_mut(slot).expect("slot in the slab") = Some(e);
         let (hu, hl, hr) = (
             self.h(d.get(Field::LUuid)),
             self.h(d.get(Field::LUsername)),
             self.h_lower(d.get(Field::RUsername)),
         );
-        self.by_uuid.insert_unique(hu, slot, |_| 0);
-        self.by_user.insert_unique(hl, slot, |_| 0);
-        self.by_ruser.insert_unique(hr, slot, |_| 0);
+        {
+            let (slots, hs) = (&self.slots, &self.hasher);
+            self.by_uuid
+                .insert_unique(hu, slot, |&s| key_hash(slots, hs, s, Field::LUuid));
+            self.by_user
+                .insert_unique(hl, slot, |&s| key_hash(slots, hs, s, Field::LUsername));
+            self.by_ruser
+                .insert_unique(hr, slot, |&s| key_hash(slots, hs, s, Field::RUsername));
+        }
         self.total += 1;
         if d.flags & FL_DISABLED != 0 {
             self.set_flags(slot, FL_DISABLED);
@@ -461,10 +491,11 @@ impl<A: Allocator + Clone> Registry<A> {
         if let Ok(o) = self.by_ruser.find_entry(hr, |&s| s == slot) {
             o.remove();
         }
-        self.slots[slot as usize] = None;
-        // reserved: the free list never holds more than the slab's length
-        let _ = self.free.try_reserve(1);
-        if self.free.len() < self.free.capacity() {
+        if let Some(e) = self.slot_mut(slot) {
+            *e = None;
+        }
+        // Without memory for the free list the slot is just not reused.
+        if self.free.try_reserve(1).is_ok() {
             self.free.push(slot);
         }
         self.total -= 1;
@@ -1114,6 +1145,31 @@ mod tests {
         r.insert(&d, 100, 0).unwrap();
         assert!(r.due(104, 10).is_empty());
         assert_eq!(r.due(105, 10).len(), 1);
+    }
+
+    #[test]
+    fn lookups_after_the_indexes_grow() {
+        let mut r = reg();
+        for i in 0..5000 {
+            r.insert(&data(&format!("u{i}"), &format!("n{i}")), 100, 0)
+                .unwrap();
+        }
+        for i in (0..5000).step_by(7) {
+            let s = r.find_uuid(format!("u{i}").as_bytes()).expect("by l_uuid");
+            assert_eq!(
+                r.entry(s).unwrap().get(Field::LUuid),
+                format!("u{i}").as_bytes()
+            );
+            assert_eq!(r.find_user(format!("n{i}").as_bytes(), None), Some(s));
+            assert_eq!(r.find_ruser(format!("rn{i}").as_bytes()), Some(s));
+        }
+        for i in 0..2500 {
+            let s = r.find_uuid(format!("u{i}").as_bytes()).unwrap();
+            r.remove(s);
+        }
+        assert_eq!(r.find_uuid(b"u10"), None);
+        assert!(r.find_uuid(b"u4999").is_some());
+        assert_eq!(r.total(), 2500);
     }
 
     #[test]
