@@ -383,7 +383,7 @@ thread_local! {
 fn expect_register(peer: &Peer, what: &str) -> Msg {
     loop {
         let m = peer
-            .recv_within(8)
+            .recv_within(12)
             .unwrap_or_else(|| panic!("no REGISTER ({what})"));
         assert_eq!(m.method(), "REGISTER", "{what}: {}", m.raw);
         if SEEN.with(|s| s.borrow_mut().insert(m.hdr("Via").to_string())) {
@@ -436,19 +436,24 @@ fn interval_too_brief_failure_retry_and_rpc() {
     let n = start(
         &our_module(),
         &[row("u1", "alice", p)],
-        &["\"reg_retry_interval\", 2", "\"reg_timer_interval\", 1"],
+        &["\"reg_retry_interval\", 1", "\"reg_timer_interval\", 1"],
     );
-    // 423 with Min-Expires: asked again with it
+    // the registrar is down (no answer): tm's 408, retried as a new request
     let r = expect_register(&peer, "first");
+    let first_callid = r.hdr("Call-ID").to_string();
+    let r = expect_register(&peer, "retry after no answer");
+    assert_ne!(r.hdr("Call-ID"), first_callid);
+    // 423 with Min-Expires: asked again with it
     assert_eq!(r.hdr("Expires"), "60");
     reply_with(&peer, &r, 423, "Min-Expires: 120\r\n");
     let r = expect_register(&peer, "after 423");
     assert_eq!(r.hdr("Expires"), "120");
-    // a failure: retried after reg_retry_interval
+    // a failure: retried after reg_retry_interval, doubled for the second
+    // failure in a row
     reply_with(&peer, &r, 503, "");
     let t503 = Instant::now();
     let r = expect_register(&peer, "retry after 503");
-    assert!(t503.elapsed() >= Duration::from_millis(1500));
+    assert!(t503.elapsed() >= Duration::from_millis(900));
     // the challenge, answered with the row's password (checked here)
     reply_with(
         &peer,
@@ -471,6 +476,15 @@ fn interval_too_brief_failure_retry_and_rpc() {
     // a 200 without Contact is a failure: retried
     reply_with(&peer, &r2, 200, "");
     let r = expect_register(&peer, "retry after a 200 without Contact");
+    // a broken challenge (no nonce) is a failure: retried
+    reply_with(
+        &peer,
+        &r,
+        401,
+        "WWW-Authenticate: Digest realm=\"peer.test\"\r\n",
+    );
+    let r = expect_register(&peer, "retry after a broken challenge");
+    assert!(r.all("Authorization").is_empty());
     reply_with(&peer, &r, 200, &ok_for(&r, 100));
     n.wait_stat("regactive", 1, 5);
     let info = n.info("u1");

@@ -84,8 +84,12 @@ fn entry(name: &str, rpc: *mut rpc_t, ctx: *mut c_void, body: impl FnOnce(&Rpc))
 unsafe extern "C" fn rpc_dump(rpc: *mut rpc_t, ctx: *mut c_void) {
     entry("uac.reg_dump", rpc, ctx, |r| {
         let tn = now();
+        // Beyond stock: optional [start [count]] pages through a large table
+        // (a whole dump of 100,000 records does not fit an RPC reply).
+        let start = r.scan_int(true).unwrap_or(0).max(0) as usize;
+        let count = r.scan_int(true).map_or(usize::MAX, |c| c.max(0) as usize);
         let slots: Vec<u32> = match registry() {
-            Some(g) => g.slots().collect(),
+            Some(g) => g.slots().skip(start).take(count).collect(),
             None => return,
         };
         // In chunks: the lock is held while copying, never while the
@@ -97,7 +101,10 @@ unsafe extern "C" fn rpc_dump(rpc: *mut rpc_t, ctx: *mut c_void) {
             };
             for v in &views {
                 if add_view(r, v, tn).is_err() {
-                    r.fault(500, "Internal error adding item");
+                    r.fault(
+                        500,
+                        "Internal error adding item (for a large table: uac.reg_dump <start> <count>)",
+                    );
                     return;
                 }
             }
