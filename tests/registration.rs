@@ -116,13 +116,35 @@ fn start(module: &str, rows: &[Row], extra: &[&str]) -> Node {
 }
 
 fn start_with_db(module: &str, port: u16, db_module: &str, db_url: &str, extra: &[&str]) -> Node {
+    start_cfg("uacreg.cfg", "", module, port, db_module, db_url, extra)
+}
+
+/// The uacreg fixture cfg; a non-empty `tail` (a KEMI engine) replaces its routes.
+fn start_cfg(
+    fixture: &str,
+    tail: &str,
+    module: &str,
+    port: u16,
+    db_module: &str,
+    db_url: &str,
+    extra: &[&str],
+) -> Node {
     let dir = kdir(port);
     fs::create_dir_all(&dir).unwrap();
     let ctl = dir.join("ctl.sock").display().to_string();
     let fifo = dir.join("rpc.fifo");
-    let tpl =
-        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/uacreg.cfg"))
-            .unwrap();
+    let tpl = fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(fixture),
+    )
+    .unwrap();
+    // With a KEMI engine the native routes go (the engine would not run otherwise).
+    let tpl = if tail.is_empty() {
+        tpl
+    } else {
+        format!("{}{tail}", &tpl[..tpl.find("request_route {").unwrap()])
+    };
     let cfg = tpl
         .replace("\"UAC_MODULE\"", &format!("\"{module}\""))
         .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
@@ -1142,4 +1164,68 @@ fn postgres_uacreg() {
     assert_eq!(r.hdr("Expires"), "90");
     reply_with(&peer, &r, 200, &ok_for(&r, 600));
     assert_eq!(n.stat("regtotal"), 3);
+}
+
+/// reg_refresh_percent (beyond stock): refreshed at that share of the granted
+/// expiry (30% of 10 s here, where the stock rule would wait 6 s).
+#[test]
+fn refresh_at_a_percentage_of_the_granted_expiry() {
+    let peer = Peer::new();
+    let n = start(
+        &our_module(),
+        &[row("u1", "alice", peer.port)],
+        &["\"reg_timer_interval\", 1", "\"reg_refresh_percent\", 30"],
+    );
+    let r = expect_register(&peer, "initial");
+    reply_with(&peer, &r, 200, &ok_for(&r, 10));
+    let t = Instant::now();
+    let r = expect_register(&peer, "refresh");
+    assert!(
+        t.elapsed() < Duration::from_millis(5500),
+        "{:?}",
+        t.elapsed()
+    );
+    assert!(r.hdr("Contact").contains("<sip:u1@"));
+    reply_with(&peer, &r, 200, &ok_for(&r, 10));
+    n.wait_stat("regactive", 1, 3);
+}
+
+/// The KEMI exports KSR.uac.uac_reg_* (JavaScript, app_jsdt).
+#[test]
+fn kemi_reg_functions() {
+    let reg = Peer::new();
+    let p = reg.port;
+    let port = free_port();
+    let dir = kdir(port);
+    let _ = fs::remove_dir_all(&dir);
+    let db = make_db(&dir, &[row("u1", "alice", p)]);
+    let js = dir.join("uacreg-kemi.js");
+    fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/uacreg-kemi.js"),
+        &js,
+    )
+    .unwrap();
+    // the request_route block of the fixture is unused with a KEMI engine
+    let tail = format!(
+        "loadmodule \"app_jsdt.so\"\nmodparam(\"app_jsdt\", \"load\", \"{}\")\ncfgengine \"jsdt\"\n",
+        js.display()
+    );
+    let n = start_cfg(
+        "uacreg.cfg",
+        &tail,
+        &our_module(),
+        port,
+        "db_sqlite.so",
+        &format!("sqlite://{}", db.display()),
+        &["\"reg_timer_interval\", 1"],
+    );
+    let r = expect_register(&reg, "initial");
+    reply_with(&reg, &r, 200, &ok_for(&r, 600));
+    n.wait_stat("regactive", 1, 5);
+    let ua = Peer::new();
+    let m = options(&ua, port, "kemi", &["X-Uuid: u1".to_string()]);
+    assert_eq!(
+        m.hdr("X-K"),
+        format!("1 1 sip:alice@local.test 1 u1 1 sip:alice@127.0.0.1:{p} -1 1 1 1 1")
+    );
 }

@@ -34,6 +34,9 @@ pub struct Settings {
     /// At most this many attempts in flight: a large table registers at the
     /// pace the registrar answers instead of flooding it (and tm's memory).
     pub max_inflight: usize,
+    /// reg_refresh_percent: refresh at this percentage of the granted
+    /// expiry; 0 = the stock rule (see `reply::refresh_at`).
+    pub refresh_percent: u32,
 }
 
 impl Default for Settings {
@@ -45,6 +48,7 @@ impl Default for Settings {
             use_domain: false,
             random_delay: 0,
             max_inflight: 500,
+            refresh_percent: 0,
         }
     }
 }
@@ -649,7 +653,7 @@ impl<A: Allocator + Clone> Registry<A> {
             e.sent_expires,
             e.flags & FL_AUTHSENT != 0,
         );
-        let ti = self.settings.timer_interval;
+        let (ti, pct) = (self.settings.timer_interval, self.settings.refresh_percent);
         match d {
             Decision::Registered(g) => {
                 let keep = self.settings.keep_callid;
@@ -663,7 +667,7 @@ impl<A: Allocator + Clone> Registry<A> {
                 }
                 let f = (e.flags | FL_ONLINE) & !(FL_ONGOING | FL_AUTHSENT);
                 self.set_flags(slot, f);
-                let _ = self.schedule(slot, refresh_at(sent, g, ti));
+                let _ = self.schedule(slot, refresh_at(sent, g, ti, pct));
                 // `timer_expires` = when the binding expires, as stock shows it
                 if let Some(e) = self.entry_mut(slot) {
                     e.timer_expires = sent + g as i64;

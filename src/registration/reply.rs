@@ -163,10 +163,14 @@ pub fn decide(r: &ReplyInfo, l_uuid: &[u8], requested: u32, auth_sent: bool) -> 
     }
 }
 
-/// When to refresh a registration granted `granted` seconds at `sent`: as
-/// stock, `reg_timer_interval + 3` seconds before it expires, but never in the
-/// first half of the interval (stock re-sends at every tick then).
-pub fn refresh_at(sent: i64, granted: u32, timer_interval: u32) -> i64 {
+/// When to refresh a registration granted `granted` seconds at `sent`. With
+/// `percent` 1..99: at that fraction of the granted time. Else (0, the
+/// default) as stock: `reg_timer_interval + 3` seconds before it expires, but
+/// never in the first half of the interval (stock re-sends at every tick then).
+pub fn refresh_at(sent: i64, granted: u32, timer_interval: u32, percent: u32) -> i64 {
+    if (1..=99).contains(&percent) {
+        return sent + (granted as i64 * percent as i64 / 100).max(1);
+    }
     let margin = (timer_interval as i64 + 3).min(granted as i64 / 2);
     sent + granted as i64 - margin
 }
@@ -279,8 +283,11 @@ mod tests {
 
     #[test]
     fn refresh_and_backoff() {
-        assert_eq!(refresh_at(1000, 3600, 90), 1000 + 3600 - 93);
-        assert_eq!(refresh_at(1000, 10, 90), 1005);
+        assert_eq!(refresh_at(1000, 3600, 90, 0), 1000 + 3600 - 93);
+        assert_eq!(refresh_at(1000, 10, 90, 0), 1005);
+        assert_eq!(refresh_at(1000, 3600, 90, 80), 1000 + 2880);
+        assert_eq!(refresh_at(1000, 1, 90, 50), 1001);
+        assert_eq!(refresh_at(1000, 3600, 90, 100), 1000 + 3600 - 93);
         assert_eq!(backoff(10, 1, 0), 10);
         assert_eq!(backoff(10, 2, 0), 20);
         assert_eq!(backoff(10, 9, 0), 300);

@@ -472,7 +472,7 @@ const fn param(name: &'static [u8], kind: u32, p: *mut c_void) -> param_export_t
     }
 }
 
-static mut PARAMS: [param_export_t; 26] = {
+static mut PARAMS: [param_export_t; 27] = {
     use params::*;
     [
         param(
@@ -599,6 +599,11 @@ static mut PARAMS: [param_export_t; 26] = {
             b"reg_use_domain\0",
             ffi::PARAM_INT,
             addr_of_mut!(registration::REG_USE_DOMAIN) as *mut c_void,
+        ),
+        param(
+            b"reg_refresh_percent\0",
+            ffi::PARAM_INT,
+            addr_of_mut!(registration::REG_REFRESH_PERCENT) as *mut c_void,
         ),
         param_export_t {
             name: null_mut(),

@@ -52,6 +52,8 @@ pub static mut REG_ACTIVE: c_int = 1;
 pub static mut REG_GC_INTERVAL: c_int = 150;
 pub static mut REG_HASH_SIZE: c_int = 4;
 pub static mut REG_USE_DOMAIN: c_int = 0;
+/// Beyond stock: refresh at this percentage of the granted expiry (0: stock rule).
+pub static mut REG_REFRESH_PERCENT: c_int = 0;
 
 /// Fixed before fork.
 pub struct RegConfig {
@@ -112,6 +114,11 @@ pub fn init() -> Result<(), String> {
             str_bytes(&*std::ptr::addr_of!(super::params::DEFAULT_SOCKET)).to_vec(),
         )
     };
+    // SAFETY: as above.
+    let pct = unsafe { *std::ptr::addr_of!(REG_REFRESH_PERCENT) };
+    if !(0..=99).contains(&pct) {
+        return Err(format!("reg_refresh_percent {pct} out of range 0..99"));
+    }
     let Some(url) = url else { return Ok(()) };
     if contact.is_empty() {
         return Err("contact address parameter not set".into());
@@ -128,6 +135,7 @@ pub fn init() -> Result<(), String> {
         keep_callid: keep != 0,
         use_domain: udom != 0,
         random_delay: rdelay as u32,
+        refresh_percent: pct as u32,
         ..Default::default()
     };
     let mut reg = Registry::new_in(settings, ShmAlloc);
