@@ -45,6 +45,7 @@ pub(crate) unsafe extern "C" fn w_lookup(
     p1: *mut c_char,
     p2: *mut c_char,
 ) -> c_int {
+    // SAFETY: p1/p2 are the gparams the fixups made for this call.
     lookup(m, unsafe { spve(m, p1) }, p2 as *mut pv_spec_t, 0)
 }
 
@@ -53,6 +54,7 @@ pub(crate) unsafe extern "C" fn w_lookup_uri(
     p1: *mut c_char,
     p2: *mut c_char,
 ) -> c_int {
+    // SAFETY: p1/p2 are the gparams the fixups made for this call.
     lookup(m, unsafe { spve(m, p1) }, p2 as *mut pv_spec_t, 1)
 }
 
@@ -74,6 +76,7 @@ pub(crate) unsafe extern "C" fn ki_lookup(
         err!("cannot get pv spec for the destination");
         return -1;
     }
+    // SAFETY: KEMI's str arguments, valid during the call.
     lookup(m, unsafe { kemi_str(src) }, spec, 0)
 }
 
@@ -87,6 +90,7 @@ pub(crate) unsafe extern "C" fn ki_lookup_uri(
         err!("cannot get pv spec for the destination");
         return -1;
     }
+    // SAFETY: KEMI's str arguments, valid during the call.
     lookup(m, unsafe { kemi_str(src) }, spec, 1)
 }
 
@@ -105,10 +109,12 @@ pub(crate) unsafe extern "C" fn w_status(
     p1: *mut c_char,
     _: *mut c_char,
 ) -> c_int {
+    // SAFETY: p1/p2 are the gparams the fixups made for this call.
     status(unsafe { spve(m, p1) })
 }
 
 pub(crate) unsafe extern "C" fn ki_status(_m: *mut sip_msg, src: *mut str_) -> c_int {
+    // SAFETY: KEMI's str arguments, valid during the call.
     status(unsafe { kemi_str(src) })
 }
 
@@ -135,6 +141,7 @@ pub(crate) unsafe extern "C" fn w_request_to(
     // SAFETY: p2 is the igp the fixup made.
     let mode = (unsafe { ffi::get_int_fparam(&mut mode, m, p2 as *mut ffi::fparam_t) } == 0)
         .then_some(mode);
+    // SAFETY: p1/p2 are the gparams the fixups made for this call.
     request_to(m, unsafe { spve(m, p1) }, mode)
 }
 
@@ -147,6 +154,7 @@ pub(crate) unsafe extern "C" fn ki_request_to(
         err!("invalid mode");
         return -1;
     }
+    // SAFETY: KEMI's str arguments, valid during the call.
     request_to(m, unsafe { kemi_str(src) }, Some(mode))
 }
 
@@ -165,6 +173,7 @@ pub(crate) unsafe extern "C" fn w_enable(
     p1: *mut c_char,
     p2: *mut c_char,
 ) -> c_int {
+    // SAFETY: p1/p2 are the gparams the fixups made for this call.
     set_enabled(unsafe { spve(m, p1) }, unsafe { spve(m, p2) }, true)
 }
 
@@ -173,14 +182,17 @@ pub(crate) unsafe extern "C" fn w_disable(
     p1: *mut c_char,
     p2: *mut c_char,
 ) -> c_int {
+    // SAFETY: p1/p2 are the gparams the fixups made for this call.
     set_enabled(unsafe { spve(m, p1) }, unsafe { spve(m, p2) }, false)
 }
 
 pub(crate) unsafe extern "C" fn ki_enable(_m: *mut sip_msg, a: *mut str_, v: *mut str_) -> c_int {
+    // SAFETY: KEMI's str arguments, valid during the call.
     set_enabled(unsafe { kemi_str(a) }, unsafe { kemi_str(v) }, true)
 }
 
 pub(crate) unsafe extern "C" fn ki_disable(_m: *mut sip_msg, a: *mut str_, v: *mut str_) -> c_int {
+    // SAFETY: KEMI's str arguments, valid during the call.
     set_enabled(unsafe { kemi_str(a) }, unsafe { kemi_str(v) }, false)
 }
 
@@ -199,9 +211,11 @@ pub(crate) unsafe extern "C" fn w_refresh(
     p1: *mut c_char,
     _: *mut c_char,
 ) -> c_int {
+    // SAFETY: p1/p2 are the gparams the fixups made for this call.
     refresh(unsafe { spve(m, p1) })
 }
 
 pub(crate) unsafe extern "C" fn ki_refresh(_m: *mut sip_msg, u: *mut str_) -> c_int {
+    // SAFETY: KEMI's str arguments, valid during the call.
     refresh(unsafe { kemi_str(u) })
 }
