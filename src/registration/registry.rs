@@ -210,6 +210,7 @@ pub struct Registry<A: Allocator + Clone> {
     online: usize,
     disabled: usize,
     ongoing: usize,
+    reloading: bool,
 }
 
 /// Why an insert was refused.
@@ -239,6 +240,7 @@ impl<A: Allocator + Clone> Registry<A> {
             online: 0,
             disabled: 0,
             ongoing: 0,
+            reloading: false,
         }
     }
 
@@ -768,12 +770,24 @@ impl<A: Allocator + Clone> Registry<A> {
     }
 
     /// Starts a reload: rows not upserted before [`Registry::end_reload`] go.
-    pub fn begin_reload(&mut self) {
+    /// False when another reload is in progress (from another process).
+    pub fn begin_reload(&mut self) -> bool {
+        if self.reloading {
+            return false;
+        }
+        self.reloading = true;
         self.epoch = self.epoch.wrapping_add(1);
+        true
+    }
+
+    /// A reload that failed half-way: nothing is removed.
+    pub fn abort_reload(&mut self) {
+        self.reloading = false;
     }
 
     /// Removes the accounts the reload did not see; their unregisters.
     pub fn end_reload(&mut self) -> Vec<SendJob> {
+        self.reloading = false;
         let gone: Vec<u32> = self
             .slots()
             .filter(|&s| self.entry(s).is_some_and(|e| e.seen != self.epoch))
@@ -1235,7 +1249,8 @@ mod tests {
             )
             .unwrap();
         }
-        r.begin_reload();
+        assert!(r.begin_reload());
+        assert!(!r.begin_reload(), "one reload at a time");
         assert_eq!(r.upsert(&data("u0", "n0"), 150, 0), Ok(Upsert::Unchanged));
         let mut changed = data("u1", "n1");
         changed.expires = 600;

@@ -217,12 +217,22 @@ fn tick() -> bool {
 
 /// Loads (or, with `reload`, diff-swaps) every uacreg row. Returns (loaded, skipped).
 pub fn load(reload: bool) -> Result<(usize, usize), String> {
+    if reload && !registry().ok_or("not enabled")?.begin_reload() {
+        return Err("a reload is already in progress".into());
+    }
+    let r = load_rows(reload);
+    if r.is_err() && reload {
+        if let Some(mut g) = registry() {
+            g.abort_reload();
+        }
+    }
+    r
+}
+
+fn load_rows(reload: bool) -> Result<(usize, usize), String> {
     let cfg = CONFIG.get().ok_or("remote registrations not enabled")?;
     let mut db = Db::connect(&cfg.db_url, &cfg.db_table)?;
     db.check_version(&cfg.db_table, TABLE_VERSION)?;
-    if reload {
-        registry().ok_or("not enabled")?.begin_reload();
-    }
     let (mut ok, mut bad) = (0usize, 0usize);
     let mut page: Vec<AccountData> = Vec::new();
     let mut seen = std::collections::HashSet::new();
