@@ -1113,6 +1113,13 @@ fn postgres_uacreg() {
     for r in [row("u1", "a1", p), row("u2", "a2", p), bad] {
         sql += &insert_sql(&r);
     }
+    // NULLs and an l_uuid twice, which the stock schema's constraints forbid
+    sql += "ALTER TABLE uacreg ALTER COLUMN l_username DROP NOT NULL;\n\
+            ALTER TABLE uacreg ALTER COLUMN expires DROP NOT NULL;\n\
+            ALTER TABLE uacreg DROP CONSTRAINT uacreg_l_uuid_idx;\n";
+    sql += &insert_sql(&row("pgnull", "x", p));
+    sql += "UPDATE uacreg SET l_username = NULL WHERE l_uuid = 'pgnull';\n";
+    sql += &insert_sql(&row("u1", "again", p));
     pg.psql("kam", &sql);
     let port = free_port();
     let _ = fs::remove_dir_all(kdir(port));
@@ -1130,7 +1137,15 @@ fn postgres_uacreg() {
     n.wait_stat("regactive", 2, 5);
     let log = n.k.log();
     assert!(log.contains("l_uuid 'pgbad' skipped"), "{log}");
-    assert!(log.contains("2 loaded, 1 skipped"), "{log}");
+    assert!(
+        log.contains("l_uuid 'pgnull' skipped: empty value not allowed for column l_username"),
+        "{log}"
+    );
+    assert!(
+        log.contains("l_uuid 'u1' skipped: l_uuid appears twice"),
+        "{log}"
+    );
+    assert!(log.contains("5 rows read, 2 loaded, 3 skipped"), "{log}");
     pg.psql(
         "kam",
         &format!(
