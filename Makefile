@@ -8,7 +8,7 @@ CARGO ?= cargo
 KAMAILIO_MODULES := uac auth
 MODULES := $(KAMAILIO_MODULES:%=build/kamailio/%.so)
 
-.PHONY: all setup module test check run clean bench FORCE
+.PHONY: all setup module test check run clean bench FORCE bench-reg run-reg
 
 all: module
 
@@ -48,3 +48,14 @@ bench: setup module
 clean:
 	$(CARGO) clean
 	rm -rf build target
+
+# Remote registrations: N uacreg rows in SQLite registered against a sipp
+# registrar that challenges every REGISTER, stock uac.so against ours: seconds
+# until all are registered, CPU, shm per account, idle CPU (see bench/reg.py).
+N ?= 10000
+bench-reg: setup module
+	N=$(N) python3 bench/reg.py
+
+# The remote registrations example (same as `make run EXAMPLE=reg`).
+run-reg: setup module
+	scripts/run-reg-example

@@ -105,5 +105,23 @@ int uacg_add_rpl_hdr(struct sip_msg *msg, const char *s, int len);
 int uacg_pv_set_str(struct _pv_spec *pv, struct sip_msg *msg, str *val);
 /* is the pv writable (setf set)? */
 int uacg_pv_writable(struct _pv_spec *pv);
+/* remote registrations: the extra process the module forks (register_procs +
+ * cfg_register_child, in mod_init) */
+void uacg_reg_procs(int n);
+/* forks a process of type PROC_TIMER named desc; the child initialises the
+ * config framework and runs `run`, which never returns. The parent gets the
+ * pid, -1 on error. */
+int uacg_fork_proc(const char *desc, void (*run)(void));
+/* cfg_update() macro */
+void uacg_cfg_update(void);
+/* DB_CAPABILITY(dbf, cap) */
+struct db_func;
+int uacg_db_cap(struct db_func *dbf, unsigned int cap);
+/* parse_headers for HDR_EOH_F and the CSeq number of a message; -1 when none */
+long uacg_cseq_number(struct sip_msg *msg);
+
+/* shared memory: bytes available now, and the size of the pool (-m) */
+unsigned long uacg_shm_available(void);
+unsigned long uacg_shm_size(void);
 
 #endif

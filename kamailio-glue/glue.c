@@ -312,3 +312,60 @@ int uacg_pv_writable(struct _pv_spec *pv)
 {
 	return pv != NULL && pv->setf != NULL;
 }
+
+/* ---- remote registrations ---- */
+#include "core/pt.h"
+#include "core/cfg/cfg_struct.h"
+#include "lib/srdb1/db.h"
+
+void uacg_reg_procs(int n)
+{
+	register_procs(n);
+	cfg_register_child(n);
+}
+
+int uacg_fork_proc(const char *desc, void (*run)(void))
+{
+	int pid = fork_process(PROC_TIMER, (char *)desc, 1);
+	if(pid < 0)
+		return -1;
+	if(pid == 0) {
+		if(cfg_child_init())
+			exit(-1);
+		run();
+		exit(0);
+	}
+	return pid;
+}
+
+void uacg_cfg_update(void)
+{
+	cfg_update();
+}
+
+int uacg_db_cap(struct db_func *dbf, unsigned int cap)
+{
+	return DB_CAPABILITY(*dbf, cap);
+}
+
+long uacg_cseq_number(struct sip_msg *msg)
+{
+	unsigned int n = 0;
+	if(parse_headers(msg, HDR_CSEQ_F, 0) < 0 || msg->cseq == NULL)
+		return -1;
+	if(str2int(&(get_cseq(msg)->number), &n) < 0)
+		return -1;
+	return (long)n;
+}
+
+#include "core/globals.h"
+
+unsigned long uacg_shm_available(void)
+{
+	return shm_available();
+}
+
+unsigned long uacg_shm_size(void)
+{
+	return shm_mem_size;
+}

@@ -6,6 +6,7 @@
 //! the modules' export tables.
 
 pub mod digest;
+pub mod registration;
 pub mod replace;
 pub mod send;
 

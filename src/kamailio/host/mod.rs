@@ -2,6 +2,8 @@
 //! is sound; everything above this layer works on safe wrappers.
 
 pub mod avp;
+pub mod db;
+pub mod digest;
 pub mod dlg;
 pub mod ffi;
 pub mod guard;
@@ -9,7 +11,9 @@ pub mod lock;
 pub mod log;
 pub mod lumps;
 pub mod msg;
+pub mod proc;
 pub mod pv;
+pub mod rpc;
 pub mod rr;
 pub mod shm;
 pub mod tm;
@@ -61,4 +65,3 @@ pub fn route_type() -> u32 {
     // SAFETY: reads the core's global route_type.
     unsafe { ffi::uacg_route_type() as u32 }
 }
-pub mod digest;

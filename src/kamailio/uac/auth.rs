@@ -233,6 +233,22 @@ pub fn opt_str(s: &ffi::str_) -> Option<Vec<u8>> {
     (!s.s.is_null()).then(|| unsafe { str_bytes(s) }.to_vec())
 }
 
+/// uac_reg_request_to: sets the auth_realm/username/password AVPs (the
+/// `auth_*_avp` parameters) for a following uac_auth().
+pub fn set_auth_avps(
+    msg: &SipMsg,
+    realm: &[u8],
+    user: &[u8],
+    password: &[u8],
+) -> Result<(), String> {
+    let Some(Some(a)) = AUTH_AVPS.get() else {
+        return Err("auth_*_avp parameters not set".into());
+    };
+    a.realm.set(msg, realm)?;
+    a.user.set(msg, user)?;
+    a.password.set(msg, password)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
