@@ -1,7 +1,8 @@
 # Builds the host modules from the one Rust crate, one cargo build per module
 # (a module feature picks which tables the .so exports; see Cargo.toml).
 # `make` - the modules; `make test` - set up and run every test;
-# `make run` - Kamailio with the uac module and examples/uac-replace.cfg.
+# `make run` - Kamailio with the uac module and the remote registrations example
+# on SQLite (EXAMPLE=replace: examples/uac-replace.cfg).
 
 CARGO ?= cargo
 # host/module pairs: build/<host>/<module>.so from feature <host>-<module>
@@ -56,6 +57,6 @@ N ?= 10000
 bench-reg: setup module
 	N=$(N) python3 bench/reg.py
 
-# The remote registrations example (same as `make run EXAMPLE=reg`).
+# The remote registrations example (what `make run` runs by default).
 run-reg: setup module
 	scripts/run-reg-example
