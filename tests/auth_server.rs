@@ -1621,3 +1621,60 @@ fn concurrent_replays_one_winner() {
         );
     }
 }
+
+/// A panic inside our auth.so never crosses into C: the test aid
+/// `panic_probe` makes auth_panic_probe() (called by the core) and pre_auth
+/// (called by stock auth_db through the API) panic; each call is a failure
+/// return and one log line, and both workers go on authenticating.
+#[test]
+fn panic_never_crosses_into_c() {
+    let mut s = server(&our_auth(), &["#!define WITH_PANIC_PROBE"], &[], "kp");
+    let p = Peer::new();
+    // children=2: a few probes of each kind reach each worker
+    for i in 0..4 {
+        for kind in ["script", "api"] {
+            let m = req(&p, "REGISTER", "alice", &format!("pp{kind}{i}"), 1, &[], "")
+                .replace("Max-Forwards", &format!("X-Panic: {kind}\r\nMax-Forwards"));
+            let r = exchange(&p, s.k.port, &m);
+            assert_eq!(r.status(), Some(500), "{}", r.raw);
+            let rc: i32 = r.hdr("X-Panic-Result").parse().unwrap();
+            assert!(rc < 0, "{kind}: {rc}");
+        }
+        let (_, fin) = auth_round(
+            &s,
+            &p,
+            "REGISTER",
+            "alice",
+            "alicepw",
+            Algorithm::Md5,
+            Some(Qop::Auth),
+            "",
+        );
+        assert_eq!(fin.status(), Some(200), "{}", fin.raw);
+    }
+    let log = s.k.log();
+    assert!(
+        log.contains("internal error in auth_panic_probe: panic probe triggered"),
+        "{log}"
+    );
+    assert!(
+        log.contains("internal error in pre_auth: panic probe triggered in pre_auth"),
+        "{log}"
+    );
+    assert!(s.k.alive());
+    for user_pw in [("alice", "alicepw"), ("bob", "bobpw")] {
+        for method in ["REGISTER", "INVITE"] {
+            let (_, fin) = auth_round(
+                &s,
+                &p,
+                method,
+                user_pw.0,
+                user_pw.1,
+                Algorithm::Sha256,
+                Some(Qop::Auth),
+                "",
+            );
+            assert_eq!(fin.status(), Some(200), "{}", fin.raw);
+        }
+    }
+}
