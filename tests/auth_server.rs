@@ -1678,3 +1678,122 @@ fn panic_never_crosses_into_c() {
         }
     }
 }
+
+/// What siputils' is_user() and the core's credential PVs ($au, $ar, $AU...)
+/// read from the credentials, with our auth.so and with stock, in the same
+/// cfg (X-Cred after the answer, X-Cred-After after consume_credentials):
+/// right and wrong password, unknown user, a foreign-realm header before the
+/// right one, a username with a domain part, another user's From (403).
+#[test]
+fn siputils_and_credential_pvs_see_what_stock_shows() {
+    let mut seen = Vec::new();
+    for module in [STOCK_AUTH.to_string(), our_auth()] {
+        let s = server(&module, &["#!define WITH_CRED_HDR"], &[], "kc");
+        let p = Peer::new();
+        let mut got = Vec::new();
+        let mut record = |what: &str, m: &Msg| {
+            got.push(format!(
+                "{what}: {} | {} | {} | {}",
+                m.first,
+                result(m),
+                m.all("X-Cred").join(" / "),
+                m.all("X-Cred-After").join(" / ")
+            ));
+        };
+        let ch = exchange(
+            &p,
+            s.k.port,
+            &req(&p, "REGISTER", "alice", "s0", 1, &[], ""),
+        );
+        record("no credentials", &ch);
+        for (user, pw) in [("alice", "alicepw"), ("alice", "bad"), ("carol", "x")] {
+            for method in ["REGISTER", "INVITE"] {
+                let (_, fin) = auth_round(
+                    &s,
+                    &p,
+                    method,
+                    user,
+                    pw,
+                    Algorithm::Md5,
+                    Some(Qop::Auth),
+                    "",
+                );
+                record(&format!("{method} {user}/{pw}"), &fin);
+            }
+        }
+        // a header for another realm first, then the right one
+        for method in ["REGISTER", "INVITE"] {
+            let ch = exchange(&p, s.k.port, &req(&p, method, "bob", "s2", 1, &[], ""));
+            let c = challenges(&ch).remove(0);
+            let a = authz(
+                &c,
+                method,
+                &uri_of(method),
+                "bob",
+                "bobpw",
+                "",
+                Algorithm::Md5,
+                Some(Qop::Auth),
+            );
+            let name = a.split_once(':').unwrap().0.to_string();
+            let other = format!("{name}: Digest username=\"alice\", realm=\"other.test\", nonce=\"{}\", uri=\"{}\", response=\"00000000000000000000000000000000\"", c.nonce, uri_of(method));
+            let r = exchange(
+                &p,
+                s.k.port,
+                &req(&p, method, "bob", "s2", 2, &[other, a], ""),
+            );
+            record(&format!("{method} two headers"), &r);
+        }
+        // a username with a domain part (the hash covers all of it)
+        let ch = exchange(&p, s.k.port, &req(&p, "INVITE", "alice", "s3", 1, &[], ""));
+        let c = challenges(&ch).remove(0);
+        let a = authz(
+            &c,
+            "INVITE",
+            &uri_of("INVITE"),
+            &format!("alice@{REALM}"),
+            "alicepw",
+            "",
+            Algorithm::Md5,
+            Some(Qop::Auth),
+        );
+        let r = exchange(&p, s.k.port, &req(&p, "INVITE", "alice", "s3", 2, &[a], ""));
+        record("INVITE user@domain", &r);
+        // alice's credentials with bob's From: authorized, then 403
+        let ch = exchange(&p, s.k.port, &req(&p, "INVITE", "alice", "s4", 1, &[], ""));
+        let c = challenges(&ch).remove(0);
+        let a = authz(
+            &c,
+            "INVITE",
+            &uri_of("INVITE"),
+            "alice",
+            "alicepw",
+            "",
+            Algorithm::Md5,
+            Some(Qop::Auth),
+        );
+        let m = req(&p, "INVITE", "alice", "s4", 2, &[a], "")
+            .replace("From: <sip:alice@", "From: <sip:bob@");
+        let r = exchange(&p, s.k.port, &m);
+        record("INVITE other From", &r);
+        assert!(s.k.log().contains("AUTH-RESULT"));
+        seen.push(got);
+    }
+    for (stock, ours) in seen[0].iter().zip(&seen[1]) {
+        assert_eq!(stock, ours);
+    }
+    assert_eq!(seen[0].len(), seen[1].len());
+    // the test sees something: a 200 for alice with is_user 1 before and after
+    // consume_credentials, and the From user in $AU for the 403
+    let all = seen[1].join("\n");
+    assert!(all.contains("is_user=1 is_user(alice)=1 au=alice"), "{all}");
+    assert!(all.contains("| is_user=1 AU=alice au=alice"), "{all}");
+    assert!(
+        all.contains("AU=bob Au=bob@sip.test | is_user=1 AU=bob"),
+        "{all}"
+    );
+    assert!(
+        all.contains("is_user=-1 is_user(alice)=1 au=alice"),
+        "{all}"
+    );
+}
