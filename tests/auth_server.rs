@@ -1797,3 +1797,100 @@ fn siputils_and_credential_pvs_see_what_stock_shows() {
         "{all}"
     );
 }
+
+/// -sess challenged without qop (flags 0): our uac.so hashes a cnonce into
+/// H(A1) and sends it (no qop, no nc), our auth.so verifies with it; plain
+/// SHA-256 without qop sends none. Credentials for -sess without a cnonce are
+/// refused (-1) with one log line.
+#[test]
+fn uac_so_client_sess_without_qop() {
+    let uac_so = Path::new(env!("CARGO_MANIFEST_DIR")).join("build/kamailio/uac.so");
+    assert!(uac_so.exists(), "run make first");
+    let server_port = free_port();
+    let uac_port = free_port();
+    let opts = common::CfgOpts {
+        module: &uac_so.display().to_string(),
+        restore_mode: "none",
+        passwd: "",
+        next_hop: server_port,
+        defines: &[],
+    };
+    let client = Kamailio::start_with(
+        &common::render_example("uac-auth.cfg", &opts, uac_port),
+        uac_port,
+    );
+    let p = Peer::new();
+    for alg in ["MD5-sess", "SHA-256-sess", "SHA-512-256-sess", "SHA-256"] {
+        let define = format!("#!define ALGORITHMS \"{alg}\"");
+        let s = server_on(server_port, &our_auth(), &[&define], &[], "sess");
+        for (method, body) in [("REGISTER", ""), ("INVITE", SDP)] {
+            let cid = format!("sess{}", common::rand_tag());
+            let extra = vec![
+                "X-Auth-User: alice".to_string(),
+                "X-Auth-Pass: alicepw".to_string(),
+                format!("X-Auth-Realm: {REALM}"),
+                "X-Challenge-Flags: 0".to_string(),
+            ];
+            let r = exchange(
+                &p,
+                client.port,
+                &req(&p, method, "alice", &cid, 1, &extra, body),
+            );
+            assert_eq!(r.status(), Some(200), "{alg} {method}: {}", r.raw);
+            assert_eq!(result(&r), format!("1 alice {REALM} 1"), "{alg} {method}");
+            let log = s.k.log();
+            let cred = log
+                .lines()
+                .find(|l| l.contains(&format!("CRED {method} ")))
+                .unwrap_or_else(|| panic!("{alg} {method}: no CRED line"));
+            assert!(cred.ends_with(&format!("algorithm={alg}")), "{cred}");
+            assert!(!cred.contains("qop=") && !cred.contains("nc="), "{cred}");
+            assert_eq!(cred.contains("cnonce=\""), alg.ends_with("-sess"), "{cred}");
+        }
+        // the test's own client: the right -sess answer without its cnonce
+        if alg == "MD5-sess" {
+            let ch = exchange(
+                &p,
+                s.k.port,
+                &req(
+                    &p,
+                    "REGISTER",
+                    "alice",
+                    "nocn",
+                    1,
+                    &["X-Challenge-Flags: 0".into()],
+                    "",
+                ),
+            );
+            let c = challenges(&ch).remove(0);
+            assert_eq!(c.qop, Ok(None));
+            let a = authz(
+                &c,
+                "REGISTER",
+                &uri_of("REGISTER"),
+                "alice",
+                "alicepw",
+                "",
+                Algorithm::Md5Sess,
+                None,
+            );
+            let i = a.find(" cnonce=\"").unwrap();
+            let j = i + a[i..].find("\",").unwrap() + 2;
+            let cut = format!("{}{}", &a[..i], &a[j..]);
+            let fin = exchange(
+                &p,
+                s.k.port,
+                &req(&p, "REGISTER", "alice", "nocn", 2, &[cut], ""),
+            );
+            assert_eq!(result(&fin), "-1", "{}", fin.raw);
+            assert!(s.k.log().contains("Credentials refused: missing cnonce"));
+            // with it: 200
+            let fin = exchange(
+                &p,
+                s.k.port,
+                &req(&p, "REGISTER", "alice", "nocn", 3, &[a], ""),
+            );
+            assert_eq!(fin.status(), Some(200), "{}", fin.raw);
+        }
+    }
+}
