@@ -1894,3 +1894,63 @@ fn uac_so_client_sess_without_qop() {
         }
     }
 }
+
+/// is_user() and the credential PVs after the config-password functions
+/// (examples/auth-pv.cfg, WITH_CRED_HDR), ours against stock: no credentials,
+/// right and wrong password, and credentials of another user than From.
+#[test]
+fn siputils_after_pv_functions_as_stock() {
+    let mut seen = Vec::new();
+    for module in [STOCK_AUTH.to_string(), our_auth()] {
+        let p = Peer::new();
+        let s = pv_server(&module, &["#!define WITH_CRED_HDR"], p.port);
+        let mut got = Vec::new();
+        for (fname, method) in [
+            ("pv_www_authenticate", "REGISTER"),
+            ("pv_proxy_authenticate", "INVITE"),
+            ("pv_auth_check", "REGISTER"),
+            ("pv_auth_check", "INVITE"),
+        ] {
+            for (pw, from) in [("alicepw", "alice"), ("bad", "alice"), ("alicepw", "bob")] {
+                let x = vec![format!("X-Fn: {fname}")];
+                let cid = format!("pvc{}", common::rand_tag());
+                let ch = exchange(&p, s.k.port, &req(&p, method, "alice", &cid, 1, &x, ""));
+                let c = challenges(&ch).remove(0);
+                let mut x2 = x.clone();
+                x2.push(authz(
+                    &c,
+                    method,
+                    &uri_of(method),
+                    "alice",
+                    pw,
+                    "",
+                    Algorithm::Md5,
+                    Some(Qop::Auth),
+                ));
+                let m = req(&p, method, "alice", &cid, 2, &x2, "")
+                    .replace("From: <sip:alice@", &format!("From: <sip:{from}@"));
+                let fin = exchange(&p, s.k.port, &m);
+                for (what, r) in [("challenge", &ch), ("answer", &fin)] {
+                    got.push(format!(
+                        "{fname} {method} {pw} from={from} {what}: {} | {} | {}",
+                        r.first,
+                        result(r),
+                        r.all("X-Cred").join(" / ")
+                    ));
+                }
+            }
+        }
+        seen.push(got);
+    }
+    assert_eq!(seen[0].len(), seen[1].len());
+    for (stock, ours) in seen[0].iter().zip(&seen[1]) {
+        assert_eq!(stock, ours);
+    }
+    let all = seen[1].join("\n");
+    eprintln!("{all}");
+    assert!(
+        all.contains("| is_user=1 is_user(alice)=1 au=alice"),
+        "{all}"
+    );
+    assert!(all.contains("is_user=-1 is_user(alice)=1"), "{all}");
+}
