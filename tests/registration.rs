@@ -1545,3 +1545,62 @@ fn absurd_expires_in_200_fails_or_clamps_and_retries() {
     assert_eq!(n.stat("regdisabled"), 0);
     assert!(peer.quiet(1500), "nothing else sent");
 }
+
+/// SQLite pages carry the text columns packed into one value: NULLs, empty
+/// values and values with quotes, colons and the packing's own letters come
+/// through as they are in the table.
+#[test]
+fn sqlite_rows_with_nulls_and_odd_text_load_as_they_are() {
+    let port = free_port();
+    let dir = kdir(port);
+    let _ = fs::remove_dir_all(&dir);
+    let mut odd = row("u1", "alice", 9);
+    odd.realm = "re:al'm T3:xN";
+    // the Debian schema without its NOT NULL constraints (as an old or
+    // hand-made table may be)
+    fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("uac.db");
+    let mut sql = fs::read_to_string("/usr/share/kamailio/db_sqlite/standard-create.sql").unwrap();
+    sql += &fs::read_to_string("/usr/share/kamailio/db_sqlite/uac-create.sql")
+        .unwrap()
+        .replace("NOT NULL", "");
+    for r in [
+        odd,
+        row("u2", "bob", 9),
+        row("u3", "carol", 9),
+        row("u4", "dave", 9),
+    ] {
+        sql += &insert_sql(&r);
+    }
+    sqlite(&db, &sql);
+    sqlite(
+        &db,
+        "UPDATE uacreg SET realm=NULL, auth_ha1=NULL, contact_addr=NULL, socket=NULL WHERE l_uuid='u2';\n\
+         UPDATE uacreg SET l_username=NULL WHERE l_uuid='u3';\n\
+         UPDATE uacreg SET r_username=42 WHERE l_uuid='u4';\n",
+    );
+    let n = start_with_db(
+        &our_module(),
+        port,
+        "db_sqlite.so",
+        &format!("sqlite://{}", db.display()),
+        &["\"reg_active\", 0"],
+    );
+    n.wait_stat("regtotal", 3, 5);
+    let i1 = n.info("u1");
+    assert_eq!(field(&i1, "realm"), "re:al'm T3:xN", "{i1}");
+    assert_eq!(field(&i1, "l_username"), "alice");
+    assert_eq!(field(&i1, "auth_password"), "secret");
+    assert_eq!(field(&i1, "expires"), "60");
+    let i2 = n.info("u2");
+    assert_eq!(field(&i2, "realm"), "", "{i2}");
+    assert_eq!(field(&i2, "contact_addr"), format!("127.0.0.1:{port}"));
+    assert_eq!(field(&i2, "r_domain"), "127.0.0.1:9");
+    assert_eq!(field(&n.info("u4"), "r_username"), "42");
+    let log = n.k.log();
+    assert_eq!(
+        log.matches("l_uuid 'u3' skipped").count(),
+        1,
+        "one line for the NULL l_username:\n{log}"
+    );
+}
