@@ -97,7 +97,7 @@ impl Db {
             return self.scan_fetch(cols, page, &mut row);
         }
         if self.cap(ffi::db_cap_DB_CAP_RAW_QUERY) && safe_ident(table) {
-            if self.sqlite && cols.iter().all(|c| safe_ident(c.as_bytes())) {
+            if self.sqlite && !cols.is_empty() && cols.iter().all(|c| safe_ident(c.as_bytes())) {
                 return self.scan_keyset_packed(table, cols, ints, page, &mut row);
             }
             return self.scan_keyset(table, cols, page, &mut row);
