@@ -25,6 +25,8 @@ struct Row<'a> {
     expires: i64,
     socket: &'a str,
     realm: &'a str,
+    domain: &'a str,
+    reg_delay: i64,
 }
 
 fn row<'a>(uuid: &'a str, user: &'a str, registrar: u16) -> Row<'a> {
@@ -39,6 +41,8 @@ fn row<'a>(uuid: &'a str, user: &'a str, registrar: u16) -> Row<'a> {
         expires: 60,
         socket: "",
         realm: "",
+        domain: "local.test",
+        reg_delay: 0,
     }
 }
 
@@ -50,9 +54,10 @@ fn insert_sql(r: &Row) -> String {
     format!(
         "INSERT INTO uacreg (l_uuid,l_username,l_domain,r_username,r_domain,realm,auth_username,\
          auth_password,auth_ha1,auth_proxy,expires,flags,reg_delay,contact_addr,socket) VALUES \
-         ({},{},'local.test',{},{},{},'alice',{},{},{},{},0,0,'',{});\n",
+         ({},{},{},{},{},{},'alice',{},{},{},{},0,{},'',{});\n",
         q(r.uuid),
         q(r.user),
+        q(r.domain),
         q(r.ruser),
         q(&r.rdomain),
         q(r.realm),
@@ -60,6 +65,7 @@ fn insert_sql(r: &Row) -> String {
         q(r.ha1),
         q(&r.proxy),
         r.expires,
+        r.reg_delay,
         q(r.socket)
     )
 }
@@ -1242,5 +1248,345 @@ fn kemi_reg_functions() {
     assert_eq!(
         m.hdr("X-K"),
         format!("1 1 sip:alice@local.test 1 u1 1 sip:alice@127.0.0.1:{p} -1 1 1 1 1")
+    );
+}
+
+/// The number of a request's CSeq.
+fn cseq_of(m: &Msg) -> u32 {
+    m.hdr("CSeq")
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no CSeq number in:\n{}", m.raw))
+}
+
+/// Challenges the next REGISTER and accepts the authenticated one for
+/// `granted` s. (the first, the authenticated one)
+fn challenge_then_accept(peer: &Peer, what: &str, granted: u32) -> (Msg, Msg) {
+    let r = expect_register(peer, what);
+    assert!(r.all("Authorization").is_empty(), "{what}: {}", r.raw);
+    reply_with(
+        peer,
+        &r,
+        401,
+        "WWW-Authenticate: Digest realm=\"peer.test\", nonce=\"n0nce\", qop=\"auth\"\r\n",
+    );
+    let a = expect_register(peer, &format!("{what}, with credentials"));
+    assert!(!a.all("Authorization").is_empty(), "{what}: {}", a.raw);
+    // the answer goes in the challenge's Call-ID, one CSeq on
+    assert_eq!(a.hdr("Call-ID"), r.hdr("Call-ID"), "{what}");
+    assert_eq!(cseq_of(&a), cseq_of(&r) + 1, "{what}");
+    reply_with(peer, &a, 200, &ok_for(&a, granted));
+    (r, a)
+}
+
+/// reg_keep_callid 1: a refresh goes in the Call-ID of the last 200 with the
+/// next CSeq (RFC 3261 10.2.4), challenged or not; after a failure a new
+/// Call-ID starts.
+#[test]
+fn keep_callid_refreshes_in_the_same_call_id_with_rising_cseq() {
+    let peer = Peer::new();
+    let n = start(
+        &our_module(),
+        &[row("u1", "alice", peer.port)],
+        &[
+            "\"reg_keep_callid\", 1",
+            "\"reg_timer_interval\", 1",
+            "\"reg_retry_interval\", 1",
+        ],
+    );
+    // granted 4 s: refreshed after 2
+    let (_, a1) = challenge_then_accept(&peer, "first", 4);
+    let (r2, a2) = challenge_then_accept(&peer, "first refresh", 4);
+    assert_eq!(r2.hdr("Call-ID"), a1.hdr("Call-ID"), "{}", r2.raw);
+    assert_eq!(cseq_of(&r2), cseq_of(&a1) + 1);
+    // a refresh accepted without a challenge
+    let r3 = expect_register(&peer, "second refresh");
+    assert_eq!(r3.hdr("Call-ID"), a2.hdr("Call-ID"));
+    assert_eq!(cseq_of(&r3), cseq_of(&a2) + 1);
+    assert!(r3.all("Authorization").is_empty());
+    reply_with(&peer, &r3, 200, &ok_for(&r3, 4));
+    let r4 = expect_register(&peer, "third refresh");
+    assert_eq!(r4.hdr("Call-ID"), r3.hdr("Call-ID"));
+    assert_eq!(cseq_of(&r4), cseq_of(&r3) + 1);
+    assert!(!angle_uri(r4.hdr("From")).is_empty() && !r4.tag("From").is_empty());
+    // a failure: the retry is a new registration (new Call-ID)
+    reply_with(&peer, &r4, 503, "");
+    let (r5, _) = challenge_then_accept(&peer, "retry after 503", 600);
+    assert_ne!(r5.hdr("Call-ID"), r4.hdr("Call-ID"));
+    n.wait_stat("regactive", 1, 5);
+}
+
+/// reg_keep_callid 0 (stock): every refresh is a new tm request, so a new
+/// Call-ID and tm's first CSeq again.
+#[test]
+fn without_keep_callid_each_refresh_has_a_new_call_id() {
+    let peer = Peer::new();
+    let n = start(
+        &our_module(),
+        &[row("u1", "alice", peer.port)],
+        &["\"reg_timer_interval\", 1"],
+    );
+    let (r1, a1) = challenge_then_accept(&peer, "first", 4);
+    let (r2, a2) = challenge_then_accept(&peer, "first refresh", 4);
+    assert_ne!(r2.hdr("Call-ID"), a1.hdr("Call-ID"));
+    assert_eq!(cseq_of(&r2), cseq_of(&r1), "{}", r2.raw);
+    let r3 = expect_register(&peer, "second refresh");
+    assert_ne!(r3.hdr("Call-ID"), a2.hdr("Call-ID"));
+    assert_ne!(r3.hdr("Call-ID"), r2.hdr("Call-ID"));
+    assert_eq!(cseq_of(&r3), cseq_of(&r1));
+    reply_with(&peer, &r3, 200, &ok_for(&r3, 600));
+    n.wait_stat("regactive", 1, 5);
+}
+
+/// reg_use_domain: uac_reg_lookup_uri and uac_reg_request_to (mode 1) tell
+/// two rows with the same l_username apart by l_domain; without it they
+/// match the l_username alone (request_to: the bare l_username).
+#[test]
+fn use_domain_lookups_by_username_and_domain() {
+    let reg = Peer::new();
+    let p = reg.port;
+    let mut a = row("ua", "alice", p);
+    a.domain = "a.test";
+    a.ruser = "ra";
+    let mut b = row("ub", "alice", p);
+    b.domain = "b.test";
+    b.ruser = "rb";
+    let h = |v: &[(&str, &str)]| -> Vec<String> {
+        v.iter().map(|(k, v)| format!("{k}: {v}")).collect()
+    };
+    let ua = Peer::new();
+    {
+        let n = start(
+            &our_module(),
+            &[a, b],
+            &["\"reg_use_domain\", 1", "\"reg_active\", 0"],
+        );
+        let kp = n.k.port;
+        for (uuid, uri, want_a, want_b) in [
+            ("ua", "sip:alice@a.test", "sip:alice@a.test 1", "ua 1"),
+            ("ub", "sip:alice@b.test", "sip:alice@b.test 1", "ub 1"),
+            (
+                "ub",
+                "sip:alice@b.test:5060;transport=udp",
+                "sip:alice@b.test 1",
+                "ub 1",
+            ),
+            ("nope", "sip:alice@c.test", "none -1", "none -1"),
+            ("nope", "sip:bob@a.test", "none -1", "none -1"),
+        ] {
+            let m = options(&ua, kp, "lookup", &h(&[("X-Uuid", uuid), ("X-Uri", uri)]));
+            assert_eq!(m.hdr("X-A"), want_a, "{uuid}");
+            assert_eq!(m.hdr("X-B"), want_b, "{uri}");
+        }
+        for (src, want_r, want_ru) in [
+            ("sip:alice@a.test", "1", format!("sip:ra@127.0.0.1:{p}")),
+            ("sip:alice@b.test", "1", format!("sip:rb@127.0.0.1:{p}")),
+            ("sip:alice@c.test", "-1", String::new()),
+            ("alice", "-2", String::new()),
+        ] {
+            let m = options(
+                &ua,
+                kp,
+                "requestto",
+                &h(&[("X-Uuid", src), ("X-Mode", "1")]),
+            );
+            assert_eq!(m.hdr("X-R"), want_r, "{src}");
+            if want_r == "1" {
+                assert_eq!(m.hdr("X-RU"), want_ru, "{src}");
+            }
+        }
+        assert!(reg.quiet(300), "reg_active 0: nothing sent");
+    }
+    let mut a = row("ua", "alice", p);
+    a.domain = "a.test";
+    let n = start(&our_module(), &[a], &["\"reg_active\", 0"]);
+    let kp = n.k.port;
+    // the domain is not compared
+    let m = options(
+        &ua,
+        kp,
+        "lookup",
+        &h(&[("X-Uuid", "ua"), ("X-Uri", "sip:alice@c.test")]),
+    );
+    assert_eq!(m.hdr("X-B"), "ua 1");
+    // request_to mode 1 takes the value as the l_username itself
+    let m = options(
+        &ua,
+        kp,
+        "requestto",
+        &h(&[("X-Uuid", "alice"), ("X-Mode", "1")]),
+    );
+    assert_eq!(m.hdr("X-R"), "1");
+    let m = options(
+        &ua,
+        kp,
+        "requestto",
+        &h(&[("X-Uuid", "sip:alice@a.test"), ("X-Mode", "1")]),
+    );
+    assert_eq!(m.hdr("X-R"), "-1");
+}
+
+/// reg_delay: a row's first REGISTER does not leave before its delay;
+/// reg_random_delay gives rows without one a random delay below it (shown
+/// by uac.reg_info), and leaves the explicit one alone.
+#[test]
+fn reg_delay_and_random_delay_hold_the_first_register_back() {
+    let peer = Peer::new();
+    let p = peer.port;
+    let mut d = row("delayed", "d", p);
+    d.reg_delay = 4;
+    let rows = [
+        d,
+        row("r1", "a1", p),
+        row("r2", "a2", p),
+        row("r3", "a3", p),
+    ];
+    let t0 = Instant::now();
+    let n = start(
+        &our_module(),
+        &rows,
+        &["\"reg_random_delay\", 100000", "\"reg_timer_interval\", 1"],
+    );
+    assert_eq!(field(&n.info("delayed"), "reg_delay"), "4");
+    let delays: Vec<i64> = ["r1", "r2", "r3"]
+        .iter()
+        .map(|u| field(&n.info(u), "reg_delay").parse().unwrap())
+        .collect();
+    assert!(delays.iter().all(|d| (0..100000).contains(d)), "{delays:?}");
+    assert!(delays.iter().any(|&d| d != delays[0]), "random: {delays:?}");
+    // the load second is at or after t0's: due 4 s later, so not before 3 s
+    let r = expect_register(&peer, "the delayed row");
+    assert!(
+        t0.elapsed() >= Duration::from_secs(3),
+        "sent after {:?}",
+        t0.elapsed()
+    );
+    assert!(r.hdr("Contact").contains("<sip:delayed@"), "{}", r.raw);
+    reply_with(&peer, &r, 200, &ok_for(&r, 600));
+    n.wait_stat("regactive", 1, 5);
+    let soonest = *delays.iter().min().unwrap() as u64;
+    if soonest > 8 {
+        assert!(peer.quiet(2000), "the random-delay rows wait");
+        assert_eq!(field(&n.info("r1"), "flags"), "0");
+    }
+}
+
+/// A registrar answering 200 with an absurd expiry: 0, negative or
+/// unreadable is a failure (retried after reg_retry_interval); a huge one is
+/// clamped to what was asked. The other account is not touched.
+#[test]
+fn absurd_expires_in_200_fails_or_clamps_and_retries() {
+    let peer = Peer::new();
+    let p = peer.port;
+    let n = start(
+        &our_module(),
+        &[row("good", "g", p), row("victim", "v", p)],
+        &["\"reg_retry_interval\", 1", "\"reg_timer_interval\", 1"],
+    );
+    // (what, Contact parameters, extra header)
+    let steps = [
+        ("expires=0", ";expires=0", ""),
+        ("expires=-5", ";expires=-5", ""),
+        ("Expires: never", "", "Expires: never\r\n"),
+        ("Expires: -1", "", "Expires: -1\r\n"),
+        (
+            "expires=99999999999999999999",
+            ";expires=99999999999999999999",
+            "",
+        ),
+    ];
+    let mut good = 0;
+    let mut step = 0;
+    while step < steps.len() {
+        let r = expect_register(&peer, steps[step].0);
+        if r.hdr("Contact").contains("<sip:good@") {
+            good += 1;
+            reply_with(&peer, &r, 200, &ok_for(&r, 600));
+            continue;
+        }
+        assert!(r.hdr("Contact").contains("<sip:victim@"), "{}", r.raw);
+        assert_eq!(r.hdr("Expires"), "60");
+        let (what, params, extra) = steps[step];
+        let body = format!("Contact: {}{params}\r\n{extra}", r.hdr("Contact"));
+        reply_with(&peer, &r, 200, &body);
+        step += 1;
+        if step < steps.len() {
+            let log = "registration of 'victim' failed";
+            let want = step;
+            wait_until(5, what, || n.k.log().matches(log).count() >= want);
+            let flags: i32 = field(&n.info("victim"), "flags").parse().unwrap();
+            assert_eq!(flags & 4, 0, "{what}: not registered");
+            assert_eq!(n.stat("regactive"), 1, "{what}");
+        }
+    }
+    assert_eq!(good, 1, "the good account registered once, not again");
+    // the huge one: registered, for no more than was asked
+    n.wait_stat("regactive", 2, 5);
+    let info = n.info("victim");
+    assert_eq!(field(&info, "flags"), "20", "{info}");
+    let diff: i64 = field(&info, "diff_expires").parse().unwrap();
+    assert!((0..=60).contains(&diff), "{info}");
+    assert_eq!(field(&n.info("good"), "flags"), "20");
+    assert_eq!(n.stat("regdisabled"), 0);
+    assert!(peer.quiet(1500), "nothing else sent");
+}
+
+/// SQLite pages carry the text columns packed into one value: NULLs, empty
+/// values and values with quotes, colons and the packing's own letters come
+/// through as they are in the table.
+#[test]
+fn sqlite_rows_with_nulls_and_odd_text_load_as_they_are() {
+    let port = free_port();
+    let dir = kdir(port);
+    let _ = fs::remove_dir_all(&dir);
+    let mut odd = row("u1", "alice", 9);
+    odd.realm = "re:al'm T3:xN";
+    // the Debian schema without its NOT NULL constraints (as an old or
+    // hand-made table may be)
+    fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("uac.db");
+    let mut sql = fs::read_to_string("/usr/share/kamailio/db_sqlite/standard-create.sql").unwrap();
+    sql += &fs::read_to_string("/usr/share/kamailio/db_sqlite/uac-create.sql")
+        .unwrap()
+        .replace("NOT NULL", "");
+    for r in [
+        odd,
+        row("u2", "bob", 9),
+        row("u3", "carol", 9),
+        row("u4", "dave", 9),
+    ] {
+        sql += &insert_sql(&r);
+    }
+    sqlite(&db, &sql);
+    sqlite(
+        &db,
+        "UPDATE uacreg SET realm=NULL, auth_ha1=NULL, contact_addr=NULL, socket=NULL WHERE l_uuid='u2';\n\
+         UPDATE uacreg SET l_username=NULL WHERE l_uuid='u3';\n\
+         UPDATE uacreg SET r_username=42 WHERE l_uuid='u4';\n",
+    );
+    let n = start_with_db(
+        &our_module(),
+        port,
+        "db_sqlite.so",
+        &format!("sqlite://{}", db.display()),
+        &["\"reg_active\", 0"],
+    );
+    n.wait_stat("regtotal", 3, 5);
+    let i1 = n.info("u1");
+    assert_eq!(field(&i1, "realm"), "re:al'm T3:xN", "{i1}");
+    assert_eq!(field(&i1, "l_username"), "alice");
+    assert_eq!(field(&i1, "auth_password"), "secret");
+    assert_eq!(field(&i1, "expires"), "60");
+    let i2 = n.info("u2");
+    assert_eq!(field(&i2, "realm"), "", "{i2}");
+    assert_eq!(field(&i2, "contact_addr"), format!("127.0.0.1:{port}"));
+    assert_eq!(field(&i2, "r_domain"), "127.0.0.1:9");
+    assert_eq!(field(&n.info("u4"), "r_username"), "42");
+    let log = n.k.log();
+    assert_eq!(
+        log.matches("l_uuid 'u3' skipped").count(),
+        1,
+        "one line for the NULL l_username:\n{log}"
     );
 }

@@ -94,6 +94,9 @@ pub const COLUMNS: [&str; 15] = [
     "socket",
 ];
 
+/// The integer columns of [`COLUMNS`] (the others are text).
+pub const INT_COLUMNS: [&str; 3] = ["expires", "flags", "reg_delay"];
+
 /// A value as the DB layer hands it over.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cell {

@@ -98,17 +98,18 @@ fn param<'a>(params: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
     })
 }
 
-/// A delta-seconds value (Expires, Min-Expires, the expires parameter).
+/// A delta-seconds value (Expires, Min-Expires, the expires parameter):
+/// `1*DIGIT` of any length (RFC 3261 25.1), a value beyond 2^32-1 taken as
+/// 2^32-1 (a registrar granting "forever" did register us; the caller clamps
+/// it to what was asked). Anything else (sign, letters, empty) is None.
 pub fn delta_seconds(v: &[u8]) -> Option<u32> {
     let v = trim(v);
-    if v.is_empty() || v.len() > 10 || !v.iter().all(u8::is_ascii_digit) {
+    if v.is_empty() || !v.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    std::str::from_utf8(v)
-        .ok()?
-        .parse::<u64>()
-        .ok()
-        .map(|n| n.min(u32::MAX as u64) as u32)
+    Some(v.iter().fold(0u32, |n, &d| {
+        n.saturating_mul(10).saturating_add(u32::from(d - b'0'))
+    }))
 }
 
 /// Decides what a final reply means. `requested` is the expires we asked for;
@@ -219,11 +220,31 @@ mod tests {
         // more than asked: not trusted
         let r = ok(&[b"<sip:u1@h>;expires=4000000000"], None);
         assert_eq!(decide(&r, b"u1", 3600, false), Decision::Registered(3600));
-        let r = ok(&[b"<sip:u1@h>;expires=99999999999"], None);
-        assert!(matches!(
-            decide(&r, b"u1", 3600, false),
-            Decision::Failed(_)
-        ));
+        // beyond 2^32-1 (any number of digits): still a grant, clamped
+        let r = ok(&[b"<sip:u1@h>;expires=99999999999999999999999"], None);
+        assert_eq!(decide(&r, b"u1", 3600, false), Decision::Registered(3600));
+        let r = ok(&[b"<sip:u1@h>"], Some(b"99999999999"));
+        assert_eq!(decide(&r, b"u1", 60, false), Decision::Registered(60));
+    }
+
+    #[test]
+    fn delta_seconds_values() {
+        assert_eq!(delta_seconds(b" 0 "), Some(0));
+        assert_eq!(delta_seconds(b"4294967295"), Some(u32::MAX));
+        assert_eq!(delta_seconds(b"4294967296"), Some(u32::MAX));
+        assert_eq!(delta_seconds(b"000000000000000000042"), Some(42));
+        for bad in [
+            &b""[..],
+            b" ",
+            b"-1",
+            b"+5",
+            b"1.5",
+            b"abc",
+            b"12 3",
+            b"0x10",
+        ] {
+            assert_eq!(delta_seconds(bad), None, "{:?}", bad);
+        }
     }
 
     #[test]
@@ -234,6 +255,10 @@ mod tests {
             ok(&[b"<sip:u1@h>"], None),
             ok(&[b"<sip:u1@h>;expires=abc"], None),
             ok(&[b"<sip:u1@h>;expires=0"], None),
+            ok(&[b"<sip:u1@h>;expires=-5"], None),
+            ok(&[b"<sip:u1@h>"], Some(b"-1")),
+            ok(&[b"<sip:u1@h>"], Some(b"0")),
+            ok(&[b"<sip:u1@h>"], Some(b"never")),
         ] {
             assert!(
                 matches!(decide(&r, b"u1", 60, false), Decision::Failed(_)),
@@ -271,6 +296,13 @@ mod tests {
         let r = ReplyInfo {
             code: 423,
             min_expires: Some(b"30"),
+            ..Default::default()
+        };
+        assert!(matches!(decide(&r, b"u", 60, false), Decision::Failed(_)));
+        // a Min-Expires beyond a year (or beyond 2^32-1) is not followed
+        let r = ReplyInfo {
+            code: 423,
+            min_expires: Some(b"99999999999999"),
             ..Default::default()
         };
         assert!(matches!(decide(&r, b"u", 60, false), Decision::Failed(_)));

@@ -4,6 +4,7 @@
 use super::ffi::{self, db1_con_t, db1_res_t, db_func_t, db_val_t, str_};
 use super::str_bytes;
 use crate::registration::account::Cell;
+use crate::registration::packed::{packed_expr, unpack};
 
 /// One open connection; closed on drop.
 pub struct Db {
@@ -12,6 +13,8 @@ pub struct Db {
     /// The driver keeps a pointer to the table name's str (use_table): both
     /// live as long as the connection.
     _table: Box<(Vec<u8>, str_)>,
+    /// db_sqlite: its keyset pages pack the text columns into one value.
+    sqlite: bool,
 }
 
 fn s(b: &[u8]) -> str_ {
@@ -39,6 +42,7 @@ impl Db {
             dbf,
             con,
             _table: tb,
+            sqlite: url.starts_with(b"sqlite:"),
         };
         let use_table = db.dbf.use_table.ok_or("database module has no use_table")?;
         // SAFETY: open connection; the driver keeps the str pointer, which
@@ -79,11 +83,13 @@ impl Db {
     /// Calls `row` for every row of `cols` in `table`, at most `page` rows in
     /// memory at a time: fetch_result where the driver has it, else keyset
     /// pages on `key` (the first column) through raw SQL, else one query.
-    /// Returns the number of rows read.
+    /// Returns the number of rows read. `ints` names the integer columns
+    /// (with db_sqlite every other column after the key travels packed).
     pub fn scan(
         &self,
         table: &[u8],
         cols: &[&str],
+        ints: &[&str],
         page: usize,
         mut row: impl FnMut(Vec<Cell>),
     ) -> Result<usize, String> {
@@ -91,6 +97,9 @@ impl Db {
             return self.scan_fetch(cols, page, &mut row);
         }
         if self.cap(ffi::db_cap_DB_CAP_RAW_QUERY) && safe_ident(table) {
+            if self.sqlite && !cols.is_empty() && cols.iter().all(|c| safe_ident(c.as_bytes())) {
+                return self.scan_keyset_packed(table, cols, ints, page, &mut row);
+            }
             return self.scan_keyset(table, cols, page, &mut row);
         }
         self.query_where(cols, None, &mut row)
@@ -255,6 +264,54 @@ impl Db {
             }
         }
         Ok(total)
+    }
+
+    /// scan_keyset for db_sqlite: `SELECT key, <the other text columns
+    /// packed>, <ints>`, so that the driver copies three values per row into
+    /// private memory instead of one per column; the cells are handed over in
+    /// `cols` order as scan_keyset would.
+    fn scan_keyset_packed(
+        &self,
+        table: &[u8],
+        cols: &[&str],
+        ints: &[&str],
+        page: usize,
+        row: &mut dyn FnMut(Vec<Cell>),
+    ) -> Result<usize, String> {
+        let texts: Vec<&str> = cols[1..]
+            .iter()
+            .copied()
+            .filter(|c| !ints.contains(c))
+            .collect();
+        let int_cols: Vec<&str> = cols[1..]
+            .iter()
+            .copied()
+            .filter(|c| ints.contains(c))
+            .collect();
+        let mut sel = vec![cols[0].to_string(), packed_expr(&texts)];
+        sel.extend(int_cols.iter().map(|c| c.to_string()));
+        let sel: Vec<&str> = sel.iter().map(|c| c.as_str()).collect();
+        self.scan_keyset(table, &sel, page, &mut |cells: Vec<Cell>| {
+            let mut it = cells.into_iter();
+            let key = it.next().unwrap_or(Cell::Null);
+            let mut vals = match it.next() {
+                Some(Cell::Text(p)) => unpack(&p, texts.len()),
+                _ => None,
+            }
+            .unwrap_or_else(|| vec![None; texts.len()])
+            .into_iter();
+            let mut ivals = it;
+            let out = std::iter::once(key)
+                .chain(cols[1..].iter().map(|c| {
+                    if ints.contains(c) {
+                        ivals.next().unwrap_or(Cell::Null)
+                    } else {
+                        vals.next().flatten().map_or(Cell::Null, Cell::Text)
+                    }
+                }))
+                .collect();
+            row(out)
+        })
     }
 
     fn rows(&self, res: *mut db1_res_t, ncols: usize, row: &mut dyn FnMut(Vec<Cell>)) -> usize {

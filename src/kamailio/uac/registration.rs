@@ -14,7 +14,7 @@ use crate::kamailio::host::msg::SipMsg;
 use crate::kamailio::host::shm::{self, ShmAlloc};
 use crate::kamailio::host::{proc, str_bytes, tm};
 use crate::registration::account::{
-    AccountData, Field, COLUMNS, FL_DISABLED, FL_ONGOING, FL_ONLINE,
+    AccountData, Field, COLUMNS, FL_DISABLED, FL_ONGOING, FL_ONLINE, INT_COLUMNS,
 };
 use crate::registration::registry::{
     AfterReply, AuthJob, Filter, InsertError, Registry, SendJob, Settings, Ticket, Upsert,
@@ -264,7 +264,7 @@ fn load_rows(reload: bool) -> Result<(usize, usize), String> {
             }
         }
     };
-    let read = db.scan(&cfg.db_table, &COLUMNS, DB_PAGE, |cells| {
+    let read = db.scan(&cfg.db_table, &COLUMNS, &INT_COLUMNS, DB_PAGE, |cells| {
         match AccountData::from_row(&cells, &cfg.contact_addr) {
             Ok(d) => {
                 // an l_uuid twice in one load (the reload diff cannot tell)
