@@ -7,6 +7,9 @@ CARGO ?= cargo
 # host/module pairs: build/<host>/<module>.so from feature <host>-<module>
 KAMAILIO_MODULES := uac
 MODULES := $(KAMAILIO_MODULES:%=build/kamailio/%.so)
+# OpenSIPS: build/opensips/<module>.so from feature opensips-<module, _ as ->
+OPENSIPS_MODULES := uac_auth
+MODULES += $(OPENSIPS_MODULES:%=build/opensips/%.so)
 
 .PHONY: all setup module test check run clean bench FORCE
 
@@ -25,12 +28,20 @@ $(MODULES): build/kamailio/%.so: FORCE
 	mkdir -p build/kamailio
 	cp target/kamailio-$*/release/libuac.so $@
 
+$(OPENSIPS_MODULES:%=build/opensips/%.so): build/opensips/%.so: FORCE
+	$(CARGO) build --release --no-default-features --features opensips-$(subst _,-,$*) --target-dir target/opensips-$*
+	mkdir -p build/opensips
+	cp target/opensips-$*/release/libuac.so $@
+
 check: module
 	$(CARGO) fmt --check
 	$(CARGO) clippy --release --all-targets -- -D warnings
 	for m in $(KAMAILIO_MODULES); do \
 		$(CARGO) clippy --release --no-default-features --features kamailio-$$m \
 			--target-dir target/kamailio-$$m -- -D warnings || exit 1; done
+	for m in $(OPENSIPS_MODULES); do \
+		$(CARGO) clippy --release --no-default-features --features opensips-$$(echo $$m | tr _ -) \
+			--target-dir target/opensips-$$m -- -D warnings || exit 1; done
 
 # Unit tests, then the integration tests that start the real kamailio.
 test: setup module

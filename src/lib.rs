@@ -5,9 +5,14 @@
 //! `send`); each host has its own folder (`kamailio/`) with its host layer and
 //! the modules' export tables.
 
+pub mod log;
+
 pub mod digest;
 pub mod replace;
 pub mod send;
 
 #[cfg(feature = "kamailio")]
 pub mod kamailio;
+
+#[cfg(feature = "opensips")]
+pub mod opensips;

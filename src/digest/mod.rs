@@ -4,3 +4,4 @@
 pub mod challenge;
 pub mod credentials;
 pub mod response;
+pub mod stored_secret;

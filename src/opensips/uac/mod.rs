@@ -1,0 +1,1 @@
+//! The OpenSIPS `uac` module (not built yet).

@@ -1,0 +1,257 @@
+//! Harness for the OpenSIPS tests: starts the real `opensips` (built by
+//! scripts/setup-opensips into .cache/opensips) in the foreground (`-F`; it
+//! has no pid-file option) with a config in a temp dir, on a free loopback
+//! port, and stops it on drop (its log printed if the test failed). MI goes
+//! through mi_fifo (JSON-RPC over a FIFO; reply FIFO names without dots).
+#![allow(dead_code)]
+
+use super::free_port;
+use std::fs;
+use std::io::{Read, Write};
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn prefix() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(".cache/opensips")
+}
+
+pub fn bin() -> PathBuf {
+    let b = prefix().join("sbin/opensips");
+    assert!(
+        b.exists(),
+        "{} missing: run scripts/setup-opensips",
+        b.display()
+    );
+    b
+}
+
+pub fn mpath() -> String {
+    format!("{}/", prefix().join("lib64/opensips/modules").display())
+}
+
+/// Our build of an OpenSIPS module (build/opensips/<name>.so), or the stock
+/// one from the OpenSIPS build with `stock`.
+pub fn module(name: &str, stock: bool) -> String {
+    if stock {
+        return format!("{}{name}.so", mpath());
+    }
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("build/opensips/{name}.so"));
+    assert!(p.exists(), "{} missing: run `make` first", p.display());
+    p.display().to_string()
+}
+
+/// A running opensips; stopped on drop.
+pub struct Opensips {
+    child: Option<Child>,
+    pub port: u16,
+    pub dir: PathBuf,
+    log: PathBuf,
+    cfg: String,
+}
+
+static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+impl Opensips {
+    /// Starts opensips on `port` with the global settings (logging, one UDP
+    /// socket, module path, mi_fifo in the temp dir) followed by `body`.
+    pub fn start(port: u16, body: &str) -> Opensips {
+        let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("osips-test-{}-{port}-{n}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let cfg = format!(
+            "log_level=3\nstderror_enabled=yes\nsyslog_enabled=no\nudp_workers=2\n\
+             socket=udp:127.0.0.1:{port}\nmpath=\"{mpath}\"\n\
+             loadmodule \"proto_udp.so\"\nloadmodule \"mi_fifo.so\"\n\
+             modparam(\"mi_fifo\", \"fifo_name\", \"{dir}/fifo\")\n\
+             modparam(\"mi_fifo\", \"reply_dir\", \"{dir}/\")\n{body}\n",
+            mpath = mpath(),
+            dir = dir.display()
+        );
+        let mut o = Opensips {
+            child: None,
+            port,
+            log: dir.join("opensips.log"),
+            dir,
+            cfg,
+        };
+        o.launch();
+        o
+    }
+
+    /// A free port and a started server.
+    pub fn start_free(body: &str) -> Opensips {
+        Self::start(free_port(), body)
+    }
+
+    fn launch(&mut self) {
+        let cfg = self.dir.join("opensips.cfg");
+        fs::write(&cfg, &self.cfg).unwrap();
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let child = Command::new(bin())
+            .args(["-F", "-m", "64", "-M", "8", "-w"])
+            .arg(&self.dir)
+            .arg("-f")
+            .arg(&cfg)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("cannot start opensips");
+        self.child = Some(child);
+        self.wait_ready();
+    }
+
+    /// Stops and starts again with the same config (a restart mid-dialog).
+    pub fn restart(&mut self) {
+        self.stop();
+        self.launch();
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while UdpSocket::bind(("127.0.0.1", self.port)).is_ok() || !self.dir.join("fifo").exists() {
+            if let Some(Ok(Some(st))) = self.child.as_mut().map(|c| c.try_wait()) {
+                panic!("opensips exited at start-up ({st}):\n{}", self.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "opensips not ready:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        if let Some(Ok(Some(st))) = self.child.as_mut().map(|c| c.try_wait()) {
+            panic!("opensips exited at start-up ({st}):\n{}", self.log());
+        }
+    }
+
+    pub fn log(&self) -> String {
+        let mut s = String::new();
+        if let Ok(mut f) = fs::File::open(&self.log) {
+            let _ = f.read_to_string(&mut s);
+        }
+        s
+    }
+
+    /// Waits up to `secs` for `pattern` to appear `n` times in the log.
+    pub fn wait_log(&self, pattern: &str, n: usize, secs: u64) -> usize {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let c = self.log().matches(pattern).count();
+            if c >= n || Instant::now() > deadline {
+                return c;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
+    }
+
+    /// An MI command through mi_fifo; the JSON-RPC reply text.
+    pub fn mi(&self, method: &str, params: &str) -> String {
+        let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let reply_name = format!("reply_{n}");
+        let reply = self.dir.join(&reply_name);
+        let _ = fs::remove_file(&reply);
+        let st = Command::new("mkfifo").arg(&reply).status().unwrap();
+        assert!(st.success());
+        let req = format!(
+            ":{reply_name}:{{\"jsonrpc\":\"2.0\",\"method\":\"{method}\",\"params\":{params},\"id\":{n}}}\n"
+        );
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .open(self.dir.join("fifo"))
+            .unwrap();
+        f.write_all(req.as_bytes()).unwrap();
+        drop(f);
+        // Read the reply in a thread so a missing answer cannot hang the test.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let path = reply.clone();
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            if let Ok(mut f) = fs::File::open(&path) {
+                let _ = f.read_to_string(&mut s);
+            }
+            let _ = tx.send(s);
+        });
+        let out = rx.recv_timeout(Duration::from_secs(5)).unwrap_or_else(|_| {
+            // unblock the reader thread
+            let _ = fs::OpenOptions::new().write(true).open(&reply);
+            String::new()
+        });
+        let _ = fs::remove_file(&reply);
+        out
+    }
+
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let _ = fs::remove_file(self.dir.join("fifo"));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while UdpSocket::bind(("127.0.0.1", self.port)).is_err() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Opensips {
+    fn drop(&mut self) {
+        self.stop();
+        if std::thread::panicking() {
+            eprintln!(
+                "---- opensips log ({}) ----\n{}",
+                self.log.display(),
+                self.log()
+            );
+        }
+    }
+}
+
+/// A SQLite database in `dir` with the OpenSIPS schemas for `tables`
+/// (standard-create.sql first) and the given SQL run after them.
+pub fn sqlite_db(dir: &Path, schemas: &[&str], sql: &str) -> PathBuf {
+    let db = dir.join("opensips.sqlite");
+    let _ = fs::remove_file(&db);
+    let sq = prefix().join("share/opensips/sqlite");
+    let mut script = fs::read_to_string(sq.join("standard-create.sql")).unwrap();
+    for s in schemas {
+        script += &fs::read_to_string(sq.join(format!("{s}-create.sql"))).unwrap();
+    }
+    script += sql;
+    let mut child = Command::new("sqlite3")
+        .arg(&db)
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("sqlite3");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success(), "sqlite3 failed");
+    db
+}
