@@ -5,7 +5,9 @@
 //! challenges; ours beside stock on the wire.
 
 mod common;
-use common::opensips::{module, sqlite_db, Opensips};
+use common::opensips::{
+    memory_settles_to, memory_steady, module, sqlite_db, Opensips, PyChallenger,
+};
 use common::*;
 
 const ALGS: [&str; 6] = [
@@ -230,4 +232,168 @@ fn authorization_headers_match_stock_apart_from_cnonce() {
     let ours = every_algorithm_and_qop(false, false);
     let stock = every_algorithm_and_qop(true, false);
     assert_eq!(ours, stock);
+}
+
+/// The stock uac_registrant registers through our uac_auth against the
+/// challenging registrar (www_challenge, auth_db on SQLite, save() into
+/// usrloc); MI reg_list shows the record registered.
+#[test]
+fn stock_uac_registrant_registers_with_our_uac_auth() {
+    let chal = challenger();
+    let port = free_port();
+    let dir = std::env::temp_dir().join(format!("osips-reg-{}-{port}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = sqlite_db(
+        &dir,
+        &["registrant"],
+        &format!(
+            "INSERT INTO registrant (registrar, aor, username, password, binding_URI, expiry) \
+             VALUES ('sip:127.0.0.1:{}', 'sip:alice@example.com', 'alice', 'secret', \
+             'sip:alice@127.0.0.1:{port}', 120);\n",
+            chal.port
+        ),
+    );
+    let body = format!(
+        r#"loadmodule "tm.so"
+loadmodule "db_sqlite.so"
+loadmodule "{uac_auth}"
+loadmodule "uac_registrant.so"
+modparam("uac_registrant", "db_url", "sqlite:/{db}")
+modparam("uac_registrant", "timer_interval", 10)
+route {{ exit; }}
+"#,
+        uac_auth = module("uac_auth", false),
+        db = db.display()
+    );
+    let reg = Opensips::start(port, &body);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(25);
+    let mut list = String::new();
+    while std::time::Instant::now() < deadline {
+        list = reg.mi("reg_list", "{}");
+        if list.contains("REGISTERED_STATE") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    assert!(
+        list.contains("REGISTERED_STATE"),
+        "reg_list: {list}\nregistrar log:\n{}",
+        chal.log()
+    );
+    assert!(list.contains("sip:alice@example.com"), "{list}");
+    // the registrar challenges every unauthenticated REGISTER: it was answered
+    assert!(!reg.log().contains("ERROR:uac_auth"), "{}", reg.log());
+}
+
+/// Hostile or unusable challenges relayed to our uac_auth through the stock
+/// uac: each fails cleanly (the 407 reaches the caller, one log line), the
+/// workers live on and shared/private memory is where it started.
+#[test]
+fn hostile_challenges_fail_cleanly() {
+    let big = "n".repeat(3000);
+    let cases: Vec<(String, &str)> = vec![
+        // -sess without qop: no cnonce to hash (stock dereferences NULL)
+        (
+            "Digest realm=\"example.com\", nonce=\"abc\", algorithm=MD5-sess".into(),
+            "MD5-sess challenge without qop",
+        ),
+        // unknown algorithm: the core finds no supported challenge
+        (
+            "Digest realm=\"example.com\", nonce=\"abc\", algorithm=SHA-1".into(),
+            "uac_auth failed",
+        ),
+        // no nonce
+        (
+            "Digest realm=\"example.com\", qop=\"auth\"".into(),
+            "uac_auth failed",
+        ),
+        // a realm we have no credential for
+        (
+            "Digest realm=\"nowhere.net\", nonce=\"abc\"".into(),
+            "uac_auth failed",
+        ),
+        // oversized nonce: answered (verified by the challenger), nothing lost
+        (
+            format!("Digest realm=\"example.com\", nonce=\"{big}\", qop=\"auth\""),
+            "",
+        ),
+    ];
+    for (ch, expect_log) in cases {
+        eprintln!("CASE {}", &ch[..ch.len().min(80)]);
+        let py = PyChallenger::start(407, &[&ch]);
+        let proxy = auth_proxy(
+            &module("uac_auth", false),
+            py.port,
+            "modparam(\"tm\", \"wt_timer\", 2)",
+        );
+        let a = Peer::new();
+        let call = || {
+            a.send(proxy.port, &message(&a, "MD5", "auth", false));
+            let r = a.recv();
+            let want = if expect_log.is_empty() { 200 } else { 407 };
+            assert_eq!(r.status(), Some(want), "{ch}: {}", r.raw);
+        };
+        // Two rounds: memory after the second is where the first left it
+        // (a one-off allocation of the core in the first round is no loss).
+        for _ in 0..20 {
+            call();
+        }
+        let before = memory_steady(&proxy);
+        for _ in 0..20 {
+            call();
+        }
+        let after = memory_settles_to(&proxy, before);
+        if !expect_log.is_empty() {
+            assert!(
+                proxy.wait_log(expect_log, 1, 3) >= 1,
+                "{ch}: no '{expect_log}' in log:\n{}",
+                proxy.log()
+            );
+        }
+        let log = proxy.log();
+        assert!(
+            !log.contains("CRITICAL") && !log.contains("internal error"),
+            "{log}"
+        );
+        assert_eq!(before, after, "{ch}: memory (shm, pkg) changed");
+        drop(proxy);
+        let out = py.finish();
+        assert!(!out.contains("verified=False"), "{out}");
+    }
+}
+
+/// A long run of authenticated calls (SHA-256, qop auth) ends with the
+/// proxy's pkg and shm use where it started, ours beside stock.
+#[test]
+fn memory_stable_over_authenticated_calls_ours_and_stock() {
+    for stock in [false, true] {
+        let chal = challenger();
+        let proxy = auth_proxy(
+            &module("uac_auth", stock),
+            chal.port,
+            "modparam(\"tm\", \"wt_timer\", 2)",
+        );
+        let a = Peer::new();
+        let round = || {
+            for _ in 0..100 {
+                a.send(proxy.port, &message(&a, "SHA-256", "auth", false));
+                let r = a.recv();
+                assert_eq!(r.status(), Some(200), "{}", r.raw);
+            }
+        };
+        round();
+        let before = memory_steady(&proxy);
+        round();
+        round();
+        let after = memory_settles_to(&proxy, before);
+        eprintln!(
+            "{} uac_auth: shm {} -> {}, pkg {} -> {} after 200 authenticated calls",
+            if stock { "stock" } else { "ours" },
+            before.0,
+            after.0,
+            before.1,
+            after.1
+        );
+        assert_eq!(before, after, "memory (shm, pkg) changed, stock={stock}");
+    }
 }

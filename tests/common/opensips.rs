@@ -62,13 +62,15 @@ impl Opensips {
             std::env::temp_dir().join(format!("osips-test-{}-{port}-{n}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();
         let cfg = format!(
-            "log_level=3\nstderror_enabled=yes\nsyslog_enabled=no\nudp_workers=2\n\
+            "log_level={lvl}\nstderror_enabled=yes\nsyslog_enabled=no\nudp_workers=2\n\
              socket=udp:127.0.0.1:{port}\nmpath=\"{mpath}\"\n\
              loadmodule \"proto_udp.so\"\nloadmodule \"mi_fifo.so\"\n\
              modparam(\"mi_fifo\", \"fifo_name\", \"{dir}/fifo\")\n\
              modparam(\"mi_fifo\", \"reply_dir\", \"{dir}/\")\n{body}\n",
             mpath = mpath(),
-            dir = dir.display()
+            dir = dir.display(),
+            // OSIPS_LOG_LEVEL=4 for debugging a test
+            lvl = std::env::var("OSIPS_LOG_LEVEL").unwrap_or_else(|_| "3".into())
         );
         let mut o = Opensips {
             child: None,
@@ -254,4 +256,122 @@ pub fn sqlite_db(dir: &Path, schemas: &[&str], sql: &str) -> PathBuf {
         .unwrap();
     assert!(child.wait().unwrap().success(), "sqlite3 failed");
     db
+}
+
+/// tests/fixtures/challenger.py (verifies answers with Python's hashlib) on a
+/// free port, challenging with `code` and the given header values; killed on
+/// drop.
+pub struct PyChallenger {
+    child: Child,
+    pub port: u16,
+    /// What it printed, read by a thread (a full pipe would stall it).
+    out: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl PyChallenger {
+    pub fn start(code: u16, challenges: &[&str]) -> PyChallenger {
+        use std::io::BufRead;
+        let port = free_port();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/challenger.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .args([
+                port.to_string(),
+                code.to_string(),
+                "alice".into(),
+                "secret".into(),
+            ])
+            .args(challenges)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3");
+        let mut rd = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        rd.read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), "ready");
+        let out = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = out.clone();
+        std::thread::spawn(move || {
+            for l in rd.lines().map_while(Result::ok) {
+                let mut s = sink.lock().unwrap();
+                s.push_str(&l);
+                s.push('\n');
+            }
+        });
+        PyChallenger { child, port, out }
+    }
+
+    /// Stops it and returns what it printed (one line per verified answer).
+    pub fn finish(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::thread::sleep(Duration::from_millis(100));
+        self.out.lock().unwrap().clone()
+    }
+}
+
+impl Drop for PyChallenger {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// pkg and shm use of a running opensips (MI get_statistics), in bytes:
+/// (shmem:used_size, sum of pkmem:*-used_size over the processes).
+pub fn memory(o: &Opensips) -> (u64, u64) {
+    let shm = o.mi("get_statistics", "[[\"shmem:\"]]");
+    let pkg = o.mi("get_statistics", "[[\"pkmem:\"]]");
+    let num_after = |text: &str, key: &str| -> Vec<u64> {
+        text.match_indices(key)
+            .filter_map(|(i, _)| {
+                let rest = &text[i..];
+                let colon = rest.find("\":")?;
+                let v: String = rest[colon + 2..]
+                    .trim_start()
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit())
+                    .collect();
+                v.parse().ok()
+            })
+            .collect()
+    };
+    let s = num_after(&shm, "\"shmem:used_size");
+    // the SIP workers' pkg (the MI process's own use moves with each command)
+    // Process 1 is the MI FIFO process (mi_fifo is loaded first): its own
+    // use moves with the MI commands that read these numbers, so it is left out.
+    let p = num_after(&pkg.replace("\"pkmem:1-", "\"mi:"), "-used_size");
+    assert!(
+        !s.is_empty() && !p.is_empty(),
+        "no memory statistics: {shm} / {pkg}"
+    );
+    (s[0], p.iter().sum())
+}
+
+/// Waits (up to 15 s: tm frees a finished transaction after its wait timer)
+/// for pkg/shm use to come back to `want`; the last reading.
+pub fn memory_settles_to(o: &Opensips, want: (u64, u64)) -> (u64, u64) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let m = memory(o);
+        if m == want || Instant::now() > deadline {
+            return m;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// The memory use once it stopped moving (two equal readings 3 s apart:
+/// longer than tm's wait timer, which memory tests set to 2 s).
+pub fn memory_steady(o: &Opensips) -> (u64, u64) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut last = memory(o);
+    loop {
+        std::thread::sleep(Duration::from_secs(3));
+        let m = memory(o);
+        if m == last || Instant::now() > deadline {
+            return m;
+        }
+        last = m;
+    }
 }
