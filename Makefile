@@ -8,8 +8,8 @@ CARGO ?= cargo
 KAMAILIO_MODULES := uac
 MODULES := $(KAMAILIO_MODULES:%=build/kamailio/%.so)
 # OpenSIPS: build/opensips/<module>.so from feature opensips-<module, _ as ->
-OPENSIPS_MODULES := uac_auth
-MODULES += $(OPENSIPS_MODULES:%=build/opensips/%.so)
+OPENSIPS_MODULES := uac_auth uac
+OPENSIPS_SO := $(OPENSIPS_MODULES:%=build/opensips/%.so)
 
 .PHONY: all setup module test check run clean bench FORCE
 
@@ -19,7 +19,7 @@ all: module
 setup:
 	scripts/setup
 
-module: $(MODULES)
+module: $(MODULES) $(OPENSIPS_SO)
 
 # Each module in its own target dir, so switching features never rebuilds the
 # others; cargo decides what is out of date (FORCE: always ask it).
@@ -28,7 +28,7 @@ $(MODULES): build/kamailio/%.so: FORCE
 	mkdir -p build/kamailio
 	cp target/kamailio-$*/release/libuac.so $@
 
-$(OPENSIPS_MODULES:%=build/opensips/%.so): build/opensips/%.so: FORCE
+$(OPENSIPS_SO): build/opensips/%.so: FORCE
 	$(CARGO) build --release --no-default-features --features opensips-$(subst _,-,$*) --target-dir target/opensips-$*
 	mkdir -p build/opensips
 	cp target/opensips-$*/release/libuac.so $@
@@ -46,6 +46,7 @@ check: module
 # Unit tests, then the integration tests that start the real kamailio.
 test: setup module
 	$(CARGO) test --release -- --test-threads=1
+	$(CARGO) test --release --lib --no-default-features --features opensips --target-dir target/opensips-test
 
 run: setup module
 	scripts/run-example

@@ -73,6 +73,8 @@ mod opensips_build {
             .allowlist_var("REQUEST_ROUTE|FAILURE_ROUTE|BRANCH_ROUTE|ONREPLY_ROUTE|LOCAL_ROUTE|ALL_ROUTES")
             .allowlist_var("CMD_PARAM_.*|SIP_REQUEST|SIP_REPLY|HDR_.*_F|PV_VAL_STR|FL_USE_UAC_.*")
             .allowlist_var("TMCB_.*|DLGCB_.*|DLG_DIR_.*|T_UNDEFINED|T_NULL_CELL")
+            .allowlist_type("osg_ident|module_dependency_t|modparam_dependency_t")
+            .allowlist_function("alloc_module_dep")
             .rustified_enum("module_type")
             .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()));
         for (k, v) in &defines {

@@ -59,3 +59,235 @@ void osg_shm_free(void *p)
 {
 	shm_free(p);
 }
+
+/* ---- for the uac module ---- */
+#include "route.h"
+#include "data_lump.h"
+#include "parser/msg_parser.h"
+#include "parser/parse_from.h"
+#include "parser/parse_to.h"
+#include "modules/tm/tm_load.h"
+#include "modules/rr/api.h"
+#include "modules/dialog/dlg_load.h"
+
+static struct tm_binds osg_tmb;
+static struct rr_binds osg_rrb;
+
+int osg_ident(struct sip_msg *msg, int which, struct osg_ident *id)
+{
+	struct hdr_field *h;
+	struct to_body *b;
+
+	if (which == 0) {
+		if (parse_from_header(msg) < 0 || !msg->from)
+			return -1;
+		h = msg->from;
+	} else {
+		if ((!msg->to && (parse_headers(msg, HDR_TO_F, 0) != 0 || !msg->to))
+				|| !msg->to->parsed)
+			return -1;
+		h = msg->to;
+	}
+	b = (struct to_body *)h->parsed;
+	if (!b || b->error != PARSE_OK)
+		return -1;
+	id->name_start = h->name.s - msg->buf;
+	id->name_end = h->name.s + h->name.len - msg->buf;
+	id->body_start = h->body.s - msg->buf;
+	id->body_end = h->body.s + h->body.len - msg->buf;
+	id->uri_start = b->uri.s - msg->buf;
+	id->uri_len = b->uri.len;
+	id->display_start = b->display.len ? b->display.s - msg->buf : 0;
+	id->display_len = b->display.len;
+	id->tag_len = b->tag_value.len;
+	return 0;
+}
+
+int osg_shm_req_ident(struct sip_msg *req, int which, const char **body, int *body_len,
+		int *uri_start, int *uri_len)
+{
+	struct hdr_field *h = which == 0 ? req->from : req->to;
+	struct to_body local, *b;
+
+	if (!h)
+		return -1;
+	*body = h->body.s;
+	*body_len = h->body.len;
+	if (h->parsed) {
+		b = (struct to_body *)h->parsed;
+		*uri_start = b->uri.s - h->body.s;
+		*uri_len = b->uri.len;
+		return 0;
+	}
+	/* parse a local copy, as the stock module does for an unparsed From */
+	memset(&local, 0, sizeof local);
+	parse_to(h->body.s, h->body.s + h->body.len + 1, &local);
+	if (local.error == PARSE_ERROR)
+		return -1;
+	*uri_start = local.uri.s - h->body.s;
+	*uri_len = local.uri.len;
+	free_to_params(&local);
+	return 0;
+}
+
+const char *osg_msg_buf(struct sip_msg *msg, int *len)
+{
+	*len = msg->len;
+	return msg->buf;
+}
+
+int osg_msg_is_request(struct sip_msg *msg)
+{
+	return msg->first_line.type == SIP_REQUEST;
+}
+
+unsigned int osg_msg_flags(struct sip_msg *msg)
+{
+	return msg->msg_flags;
+}
+
+void osg_msg_set_flags(struct sip_msg *msg, unsigned int flags)
+{
+	msg->msg_flags = flags;
+}
+
+static char *osg_pkg_copy(const char *data, int dlen)
+{
+	char *p = pkg_malloc(dlen > 0 ? dlen : 1);
+	if (p && dlen > 0)
+		memcpy(p, data, dlen);
+	return p;
+}
+
+int osg_replace(struct sip_msg *msg, int off, int len, const char *data, int dlen)
+{
+	struct lump *l;
+	char *p;
+
+	l = del_lump(msg, off, len, 0);
+	if (!l)
+		return -1;
+	if (dlen == 0)
+		return 0;
+	p = osg_pkg_copy(data, dlen);
+	if (!p)
+		return -1;
+	if (!insert_new_lump_after(l, p, dlen, 0)) {
+		pkg_free(p);
+		return -1;
+	}
+	return 0;
+}
+
+int osg_insert(struct sip_msg *msg, int off, const char *data, int dlen)
+{
+	struct lump *l;
+	char *p;
+
+	l = anchor_lump(msg, off, 0);
+	if (!l)
+		return -1;
+	p = osg_pkg_copy(data, dlen);
+	if (!p)
+		return -1;
+	if (!insert_new_lump_after(l, p, dlen, 0)) {
+		pkg_free(p);
+		return -1;
+	}
+	return 0;
+}
+
+int osg_route_type(void)
+{
+	return route_type;
+}
+
+int osg_script_func_used(const char *name)
+{
+	return is_script_func_used(name, -1);
+}
+
+int osg_tm_load(void)
+{
+	return load_tm_api(&osg_tmb);
+}
+
+int osg_tm_register(struct sip_msg *msg, int types, osg_tmcb_f *f)
+{
+	return osg_tmb.register_tmcb(msg, 0, types, (transaction_cb *)f, 0, 0);
+}
+
+struct sip_msg *osg_tm_uas_request(void *t)
+{
+	struct cell *c = t;
+	if (!c || !c->uas.request || c->uas.request == FAKED_REPLY)
+		return NULL;
+	return c->uas.request;
+}
+
+struct sip_msg *osg_tmcb_reply(void *ps)
+{
+	struct tmcb_params *p = ps;
+	if (!p || !p->rpl || p->rpl == FAKED_REPLY)
+		return NULL;
+	return p->rpl;
+}
+
+void osg_tm_mark_request(unsigned int flags)
+{
+	struct cell *t;
+
+	if (!osg_tmb.t_gett)
+		return;
+	t = osg_tmb.t_gett();
+	if (t && t != T_UNDEFINED && t->uas.request)
+		t->uas.request->msg_flags |= flags;
+}
+
+int osg_rr_load(void)
+{
+	return load_rr_api(&osg_rrb);
+}
+
+int osg_rr_append_fromtag(void)
+{
+	return osg_rrb.append_fromtag;
+}
+
+int osg_rr_add_param(struct sip_msg *msg, const char *p, int len)
+{
+	str s;
+	s.s = (char *)p;
+	s.len = len;
+	return osg_rrb.add_rr_param(msg, &s);
+}
+
+int osg_rr_get_param(struct sip_msg *msg, const char *name, int nlen,
+		const char **val, int *vlen)
+{
+	str n, v;
+	n.s = (char *)name;
+	n.len = nlen;
+	if (osg_rrb.get_route_param(msg, &n, &v) != 0)
+		return -1;
+	*val = v.s;
+	*vlen = v.len;
+	return 0;
+}
+
+int osg_rr_is_direction(struct sip_msg *msg, int dir)
+{
+	return osg_rrb.is_direction(msg, dir);
+}
+
+int osg_rr_register(osg_rrcb_f *f)
+{
+	return osg_rrb.register_rrcb((rr_cb_t *)f, 0, 2);
+}
+
+int osg_dlg_available(void)
+{
+	struct dlg_binds d;
+	memset(&d, 0, sizeof d);
+	return load_dlg_api(&d) == 0;
+}

@@ -23,3 +23,64 @@ void *osg_shm_malloc(size_t size);
 void osg_shm_free(void *p);
 
 #endif
+
+/* ---- for the uac module ---- */
+struct sip_msg;
+struct __str;
+
+/* where the parts of a From/To header are, as offsets into msg->buf
+ * (display_len 0: no display name; tag_len 0: no tag) */
+struct osg_ident {
+	int name_start;   /* header name */
+	int name_end;     /* end of the header name (before ':') */
+	int body_start;   /* header body (after ':' and white space) */
+	int body_end;
+	int uri_start;
+	int uri_len;
+	int display_start;
+	int display_len;
+	int tag_len;
+};
+
+/* parses From (which 0) or To (1) of msg and fills id; 0 on success */
+int osg_ident(struct sip_msg *msg, int which, struct osg_ident *id);
+/* the same for a request cloned into shm by tm (no allocation in it): the
+ * parts of its From/To body, as offsets into that body; 0 on success */
+int osg_shm_req_ident(struct sip_msg *req, int which, const char **body, int *body_len,
+		int *uri_start, int *uri_len);
+/* msg->buf and msg->len */
+const char *osg_msg_buf(struct sip_msg *msg, int *len);
+int osg_msg_is_request(struct sip_msg *msg);
+unsigned int osg_msg_flags(struct sip_msg *msg);
+void osg_msg_set_flags(struct sip_msg *msg, unsigned int flags);
+/* del_lump(off, len) then insert_new_lump_after with a pkg copy of data */
+int osg_replace(struct sip_msg *msg, int off, int len, const char *data, int dlen);
+/* anchor_lump(off) then insert_new_lump_after with a pkg copy of data */
+int osg_insert(struct sip_msg *msg, int off, const char *data, int dlen);
+/* the current route type (route_type global) */
+int osg_route_type(void);
+int osg_script_func_used(const char *name);
+
+/* tm: loaded once in mod_init; callbacks get (struct cell*, type, params*) */
+int osg_tm_load(void);
+typedef void (osg_tmcb_f)(void *t, int type, void *ps);
+int osg_tm_register(struct sip_msg *msg, int types, osg_tmcb_f *f);
+/* t->uas.request of a callback's transaction; NULL if none or faked */
+struct sip_msg *osg_tm_uas_request(void *t);
+/* the reply of a callback (ps->rpl); NULL if none or faked */
+struct sip_msg *osg_tmcb_reply(void *ps);
+/* sets flags also on the current transaction's uas.request (if any) */
+void osg_tm_mark_request(unsigned int flags);
+
+/* rr */
+int osg_rr_load(void);
+int osg_rr_append_fromtag(void);
+int osg_rr_add_param(struct sip_msg *msg, const char *p, int len);
+int osg_rr_get_param(struct sip_msg *msg, const char *name, int nlen,
+		const char **val, int *vlen);
+/* 0 when the request flows in direction dir (1 downstream, 2 upstream) */
+int osg_rr_is_direction(struct sip_msg *msg, int dir);
+typedef void (osg_rrcb_f)(struct sip_msg *msg, struct __str *param, void *cbp);
+int osg_rr_register(osg_rrcb_f *f);
+/* 1 when the dialog module's API could be loaded */
+int osg_dlg_available(void);

@@ -5,6 +5,7 @@
 //! challenges; ours beside stock on the wire.
 
 mod common;
+use common::dialog::Call;
 use common::opensips::{
     memory_settles_to, memory_steady, module, sqlite_db, Opensips, PyChallenger,
 };
@@ -395,5 +396,154 @@ fn memory_stable_over_authenticated_calls_ours_and_stock() {
             after.1
         );
         assert_eq!(before, after, "memory (shm, pkg) changed, stock={stock}");
+    }
+}
+
+// ---- our uac.so: From/To replacement and restore ----
+
+const ALICE: &str = "\"Alice\" <sip:alice@a.example.com>";
+const BOB: &str = "<sip:bob@b.example.com>";
+
+/// A proxy with `uac` (ours or stock) replacing From and To of initial
+/// INVITEs and restoring them in the dialog (`mode` manual or auto).
+fn replace_proxy(port: u16, stock: bool, mode: &str, passwd: &str) -> Opensips {
+    let restore = if mode == "manual" {
+        "uac_restore_from(); uac_restore_to();"
+    } else {
+        ""
+    };
+    let body = format!(
+        r#"loadmodule "sl.so"
+loadmodule "tm.so"
+loadmodule "rr.so"
+loadmodule "sipmsgops.so"
+loadmodule "{uac}"
+modparam("rr", "append_fromtag", 1)
+modparam("uac", "restore_mode", "{mode}")
+modparam("uac", "restore_passwd", "{passwd}")
+route {{
+    if (has_totag()) {{
+        if (loose_route()) {{ {restore} t_relay(); }}
+        exit;
+    }}
+    record_route();
+    if (is_method("INVITE")) {{
+        uac_replace_from("Anonymous", "sip:anonymous@anonymous.invalid");
+        uac_replace_to(, "sip:hidden@b.invalid");
+    }}
+    t_relay();
+}}
+"#,
+        uac = module("uac", stock)
+    );
+    Opensips::start(port, &body)
+}
+
+/// The value of a Record-Route parameter.
+fn rr_param(rr: &str, name: &str) -> String {
+    rr.split(';')
+        .find_map(|p| p.trim_end_matches('>').strip_prefix(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} in {rr}"))
+        .to_string()
+}
+
+/// What reaches each end of one call through the proxy, tags left out:
+/// (From/To at B for the INVITE, the vsf/vst values, From/To at A for the
+/// 200, From/To at B for an INFO from A, From/To at A for an INFO from B).
+fn call_through(port: u16) -> Vec<String> {
+    let a = Peer::new();
+    let b = Peer::new();
+    let mut call = Call::invite(port, &a, &b, ALICE, BOB, &[]);
+    let strip = |v: &str| v.split(";tag=").next().unwrap().to_string();
+    let inv = &call.invite_at_b;
+    let rr = inv.hdr("Record-Route").to_string();
+    let mut seen = vec![
+        strip(inv.hdr("From")),
+        strip(inv.hdr("To")),
+        rr_param(&rr, "vsf"),
+        rr_param(&rr, "vst"),
+        strip(call.ok_at_a.hdr("From")),
+        strip(call.ok_at_a.hdr("To")),
+    ];
+    call.ack();
+    let (at_b, _) = call.send_from_a("INFO");
+    seen.push(strip(at_b.hdr("From")));
+    seen.push(strip(at_b.hdr("To")));
+    let (at_a, _) = call.send_from_b("INFO");
+    seen.push(strip(at_a.hdr("From")));
+    seen.push(strip(at_a.hdr("To")));
+    seen
+}
+
+#[test]
+fn replace_and_restore_match_stock_on_the_wire() {
+    for mode in ["auto", "manual"] {
+        for passwd in ["", "s3cr3t"] {
+            let mut got = Vec::new();
+            for stock in [false, true] {
+                let p = replace_proxy(free_port(), stock, mode, passwd);
+                got.push(call_through(p.port));
+                assert!(!p.log().contains("ERROR"), "{}", p.log());
+            }
+            let ours = &got[0];
+            assert_eq!(
+                ours[0], "Anonymous <sip:anonymous@anonymous.invalid>",
+                "{mode}"
+            );
+            assert_eq!(ours[1], "<sip:hidden@b.invalid>", "{mode}");
+            assert_eq!(ours[4], ALICE, "reply From restored ({mode})");
+            assert_eq!(ours[5], BOB, "reply To restored ({mode})");
+            // in the dialog only the URIs change (the display stays as sent)
+            assert_eq!(angle_uri(&ours[6]), "sip:anonymous@anonymous.invalid");
+            assert_eq!(angle_uri(&ours[7]), "sip:hidden@b.invalid");
+            assert_eq!(angle_uri(&ours[8]), "sip:bob@b.example.com");
+            assert_eq!(angle_uri(&ours[9]), "sip:alice@a.example.com");
+            assert_eq!(
+                got[0], got[1],
+                "ours vs stock, mode {mode}, passwd {passwd:?}"
+            );
+        }
+    }
+}
+
+/// A dialog whose From/To a stock node replaced is restored by ours after a
+/// restart in the middle of the dialog, and the other way round.
+#[test]
+fn restart_mid_dialog_between_stock_and_ours() {
+    for (first_stock, mode) in [
+        (true, "auto"),
+        (false, "auto"),
+        (true, "manual"),
+        (false, "manual"),
+    ] {
+        let port = free_port();
+        let a = Peer::new();
+        let b = Peer::new();
+        let mut p = replace_proxy(port, first_stock, mode, "pw");
+        let mut call = Call::invite(port, &a, &b, ALICE, BOB, &[]);
+        call.ack();
+        p.stop();
+        drop(p);
+        let p2 = replace_proxy(port, !first_stock, mode, "pw");
+        let (at_b, _) = call.send_from_a("INFO");
+        let what = format!("{mode}, stock first: {first_stock}");
+        assert_eq!(
+            angle_uri(at_b.hdr("From")),
+            "sip:anonymous@anonymous.invalid",
+            "{what}"
+        );
+        assert_eq!(angle_uri(at_b.hdr("To")), "sip:hidden@b.invalid", "{what}");
+        let (at_a, _) = call.send_from_b("INFO");
+        assert_eq!(
+            angle_uri(at_a.hdr("To")),
+            "sip:alice@a.example.com",
+            "{what}"
+        );
+        assert_eq!(
+            angle_uri(at_a.hdr("From")),
+            "sip:bob@b.example.com",
+            "{what}"
+        );
+        assert!(!p2.log().contains("ERROR"), "{}", p2.log());
     }
 }

@@ -5,6 +5,9 @@
 pub mod avp;
 pub mod ffi;
 pub mod log;
+pub mod msg;
+pub mod rr;
+pub mod tm;
 pub mod version;
 
 use ffi::str_;

@@ -1,0 +1,163 @@
+//! A safe view of one OpenSIPS `struct sip_msg` for the duration of a script
+//! function or callback, through the glue (opensips-glue/glue.c).
+
+use super::ffi::{self, sip_msg};
+use crate::opensips::uac::edits::{Edit, Ident};
+
+/// Which identity header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    From,
+    To,
+}
+
+impl Which {
+    pub fn name(self) -> &'static str {
+        match self {
+            Which::From => "FROM",
+            Which::To => "TO",
+        }
+    }
+    fn code(self) -> i32 {
+        match self {
+            Which::From => 0,
+            Which::To => 1,
+        }
+    }
+    /// The msg_flags bit the stock module sets once it changed this header.
+    pub fn flag(self) -> u32 {
+        match self {
+            Which::From => 1 << 6, // FL_USE_UAC_FROM
+            Which::To => 1 << 7,   // FL_USE_UAC_TO
+        }
+    }
+}
+
+pub struct SipMsg {
+    raw: *mut sip_msg,
+}
+
+impl SipMsg {
+    /// # Safety
+    /// `raw` must be a valid message the core handed us for the current call.
+    pub unsafe fn from_raw(raw: *mut sip_msg) -> Option<SipMsg> {
+        (!raw.is_null()).then_some(SipMsg { raw })
+    }
+
+    pub fn raw(&self) -> *mut sip_msg {
+        self.raw
+    }
+
+    /// The message bytes as received (lumps are applied when it is sent).
+    pub fn buf(&self) -> &[u8] {
+        let mut len = 0;
+        // SAFETY: msg->buf holds msg->len bytes for the life of the message.
+        unsafe {
+            let p = ffi::osg_msg_buf(self.raw, &mut len);
+            if p.is_null() || len <= 0 {
+                return &[];
+            }
+            std::slice::from_raw_parts(p as *const u8, len as usize)
+        }
+    }
+
+    pub fn is_request(&self) -> bool {
+        // SAFETY: raw is valid (from_raw contract).
+        unsafe { ffi::osg_msg_is_request(self.raw) != 0 }
+    }
+
+    pub fn flags(&self) -> u32 {
+        // SAFETY: raw is valid.
+        unsafe { ffi::osg_msg_flags(self.raw) }
+    }
+
+    pub fn add_flags(&self, f: u32) {
+        // SAFETY: raw is valid; we only set bits.
+        unsafe { ffi::osg_msg_set_flags(self.raw, ffi::osg_msg_flags(self.raw) | f) }
+    }
+
+    /// Parses From or To; where its parts are.
+    pub fn ident(&self, which: Which) -> Result<Ident, String> {
+        let mut id = ffi::osg_ident::default();
+        // SAFETY: raw is valid; the glue parses the header and fills id.
+        if unsafe { ffi::osg_ident(self.raw, which.code(), &mut id) } != 0 {
+            return Err(format!("failed to find/parse {} hdr", which.name()));
+        }
+        let u = |v: i32| v.max(0) as usize;
+        Ok(Ident {
+            name_end: u(id.name_end),
+            body_start: u(id.body_start),
+            body_end: u(id.body_end),
+            uri_start: u(id.uri_start),
+            uri_len: u(id.uri_len),
+            display_start: u(id.display_start),
+            display_len: u(id.display_len),
+            tag_len: u(id.tag_len),
+        })
+    }
+
+    /// Turns edits into lumps, in order.
+    pub fn apply(&self, edits: &[Edit]) -> Result<(), String> {
+        for e in edits {
+            // SAFETY: offsets come from this message's parsed headers; the
+            // glue copies data into pkg memory for the lump.
+            let r = unsafe {
+                match e {
+                    Edit::Replace { off, len, data } => ffi::osg_replace(
+                        self.raw,
+                        *off as i32,
+                        *len as i32,
+                        data.as_ptr() as *const _,
+                        data.len() as i32,
+                    ),
+                    Edit::Insert { off, data } => ffi::osg_insert(
+                        self.raw,
+                        *off as i32,
+                        data.as_ptr() as *const _,
+                        data.len() as i32,
+                    ),
+                }
+            };
+            if r != 0 {
+                return Err("lump insertion failed".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The From/To body of a request tm keeps in shared memory, with the URI's
+/// position in it (no allocation in the shared copy).
+pub struct ShmIdent<'a> {
+    pub body: &'a [u8],
+    pub uri_start: usize,
+    pub uri_len: usize,
+}
+
+/// # Safety
+/// `req` must be a request tm handed to a callback (t->uas.request).
+pub unsafe fn shm_request_ident<'a>(req: *mut sip_msg, which: Which) -> Option<ShmIdent<'a>> {
+    let (mut body, mut blen, mut us, mut ul) = (std::ptr::null(), 0, 0, 0);
+    // SAFETY: per the contract; the glue only reads the request.
+    unsafe {
+        if ffi::osg_shm_req_ident(req, which.code(), &mut body, &mut blen, &mut us, &mut ul) != 0
+            || body.is_null()
+            || blen < 0
+        {
+            return None;
+        }
+        // the glue parses up to one byte past the body (its CRLF), as stock
+        let body = std::slice::from_raw_parts(body as *const u8, blen as usize + 1);
+        Some(ShmIdent {
+            body,
+            uri_start: us.max(0) as usize,
+            uri_len: ul.max(0) as usize,
+        })
+    }
+}
+
+/// The current route type (REQUEST_ROUTE, FAILURE_ROUTE, ...).
+pub fn route_type() -> u32 {
+    // SAFETY: reads the core's global.
+    unsafe { ffi::osg_route_type() as u32 }
+}
