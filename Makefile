@@ -11,7 +11,7 @@ MODULES := $(KAMAILIO_MODULES:%=build/kamailio/%.so)
 OPENSIPS_MODULES := uac_auth uac
 OPENSIPS_SO := $(OPENSIPS_MODULES:%=build/opensips/%.so)
 
-.PHONY: all setup module test check run clean bench FORCE
+.PHONY: all setup module test check run run-opensips clean bench FORCE
 
 all: module
 
@@ -50,6 +50,10 @@ test: setup module
 
 run: setup module
 	scripts/run-example
+
+# OpenSIPS 3.6.8 with our uac and uac_auth and examples/opensips-uac.cfg.
+run-opensips: setup module
+	scripts/run-opensips-example
 
 # Stock uac.so against ours on the same cfg and sipp load: CPU per call and
 # instructions per call (callgrind), with ratios. Needs valgrind.

@@ -291,3 +291,156 @@ int osg_dlg_available(void)
 	memset(&d, 0, sizeof d);
 	return load_dlg_api(&d) == 0;
 }
+
+/* ---- uac_auth() and uac_inc_cseq() of the uac module ---- */
+#include "parser/parse_cseq.h"
+#include "modules/uac_auth/uac_auth.h"
+
+static uac_auth_api_t osg_uac_auth_api;
+
+int osg_tm_has_trans(void)
+{
+	struct cell *t;
+	if (!osg_tmb.t_gett)
+		return 0;
+	t = osg_tmb.t_gett();
+	return t && t != T_UNDEFINED;
+}
+
+unsigned int osg_tm_request_flags(void)
+{
+	struct cell *t;
+	if (!osg_tmb.t_gett)
+		return 0;
+	t = osg_tmb.t_gett();
+	if (!t || t == T_UNDEFINED || !t->uas.request)
+		return 0;
+	return t->uas.request->msg_flags;
+}
+
+int osg_tm_picked(struct sip_msg **rpl, int *code, const char **uri, int *uri_len)
+{
+	struct cell *t;
+	int branch;
+
+	t = osg_tmb.t_gett();
+	if (!t || t == T_UNDEFINED)
+		return -1;
+	branch = osg_tmb.t_get_picked();
+	if (branch < 0)
+		return -2;
+	*rpl = t->uac[branch].reply;
+	if (*rpl == FAKED_REPLY)
+		*rpl = NULL;
+	*code = t->uac[branch].last_received;
+	*uri = t->uac[branch].uri.s;
+	*uri_len = t->uac[branch].uri.len;
+	return 0;
+}
+
+int osg_hdr_value(struct sip_msg *msg, int hdr_type, int idx, const char **s, int *len)
+{
+	struct hdr_field *h;
+	for (h = msg->headers; h; h = h->next) {
+		if ((int)h->type != hdr_type)
+			continue;
+		if (idx-- == 0) {
+			*s = h->body.s;
+			*len = h->body.len;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int osg_cseq(struct sip_msg *msg, int parse, const char **num, int *len, int *off)
+{
+	struct cseq_body *cb;
+	if (parse && parse_headers(msg, HDR_CSEQ_F, 0) < 0)
+		return -1;
+	if (!msg->cseq || !msg->cseq->parsed)
+		return -1;
+	cb = (struct cseq_body *)msg->cseq->parsed;
+	*num = cb->number.s;
+	*len = cb->number.len;
+	*off = cb->number.s - msg->buf;
+	return 0;
+}
+
+int osg_body(struct sip_msg *msg, const char **s, int *len)
+{
+	str b = {NULL, 0};
+	if (get_body(msg, &b) < 0)
+		return -1;
+	*s = b.s;
+	*len = b.len;
+	return 0;
+}
+
+int osg_has_totag(struct sip_msg *msg)
+{
+	if (!msg->to && (parse_headers(msg, HDR_TO_F, 0) != 0 || !msg->to))
+		return 0;
+	return get_to(msg)->tag_value.len > 0;
+}
+
+int osg_set_ruri(struct sip_msg *msg, const char *uri, int len)
+{
+	if (msg->new_uri.s) {
+		pkg_free(msg->new_uri.s);
+		msg->new_uri.len = 0;
+	}
+	msg->parsed_uri_ok = 0;
+	msg->new_uri.s = pkg_malloc(len + 1);
+	if (!msg->new_uri.s)
+		return -1;
+	memcpy(msg->new_uri.s, uri, len);
+	msg->new_uri.s[len] = 0;
+	msg->new_uri.len = len;
+	return 0;
+}
+
+int osg_append_hdr(struct sip_msg *msg, const char *hdr, int len)
+{
+	struct lump *anchor;
+	char *p;
+
+	if (parse_headers(msg, HDR_EOH_F, 0) == -1)
+		return -1;
+	anchor = anchor_lump(msg, msg->unparsed - msg->buf, 0);
+	if (!anchor)
+		return -1;
+	p = osg_pkg_copy(hdr, len);
+	if (!p)
+		return -1;
+	if (!insert_new_lump_before(anchor, p, len, 0)) {
+		pkg_free(p);
+		return -1;
+	}
+	return 0;
+}
+
+int osg_uac_auth_load(void)
+{
+	return load_uac_auth_api(&osg_uac_auth_api);
+}
+
+int osg_uac_auth_lookup(const char *realm, int rlen, const char **user, int *ulen,
+		const char **pw, int *plen)
+{
+	str r;
+	struct uac_credential *c;
+
+	if (!osg_uac_auth_api._lookup_realm)
+		return -1;
+	r.s = (char *)realm;
+	r.len = rlen;
+	c = osg_uac_auth_api._lookup_realm(&r);
+	if (!c)
+		return -1;
+	*user = c->auth_data.user.s;
+	*ulen = c->auth_data.user.len;
+	*pw = c->auth_data.passwd.s;
+	*plen = c->auth_data.passwd.len;
+	return 0;
+}

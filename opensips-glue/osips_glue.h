@@ -84,3 +84,31 @@ typedef void (osg_rrcb_f)(struct sip_msg *msg, struct __str *param, void *cbp);
 int osg_rr_register(osg_rrcb_f *f);
 /* 1 when the dialog module's API could be loaded */
 int osg_dlg_available(void);
+
+/* ---- uac_auth() and uac_inc_cseq() of the uac module ---- */
+/* the picked branch of the current transaction: its reply (NULL when none or
+ * faked), the reply code and the branch's request URI; 0 on success */
+int osg_tm_picked(struct sip_msg **rpl, int *code, const char **uri, int *uri_len);
+/* 1 when there is a current transaction */
+int osg_tm_has_trans(void);
+/* flags of the current transaction's uas.request (0 when none) */
+unsigned int osg_tm_request_flags(void);
+/* the idx-th header of type hdr_type (an enum _hdr_types_t value) among the
+ * already parsed headers of msg; 0 when found */
+int osg_hdr_value(struct sip_msg *msg, int hdr_type, int idx, const char **s, int *len);
+/* the CSeq number of msg (parsing the CSeq header when parse is set); 0 on
+ * success, with its offset into msg->buf */
+int osg_cseq(struct sip_msg *msg, int parse, const char **num, int *len, int *off);
+/* the message body (get_body); 0 on success (len 0 when none) */
+int osg_body(struct sip_msg *msg, const char **s, int *len);
+/* 1 when msg has a To tag */
+int osg_has_totag(struct sip_msg *msg);
+/* sets the request URI (new_uri, pkg copy) as the stock uac_auth() does */
+int osg_set_ruri(struct sip_msg *msg, const char *uri, int len);
+/* adds a header line (CRLF included) after the last header */
+int osg_append_hdr(struct sip_msg *msg, const char *hdr, int len);
+/* the uac_auth module's API (load_uac_auth); 0 on success */
+int osg_uac_auth_load(void);
+/* the credential for a realm through the uac_auth API; 0 when found */
+int osg_uac_auth_lookup(const char *realm, int rlen, const char **user, int *ulen,
+		const char **pw, int *plen);

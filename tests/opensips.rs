@@ -106,6 +106,11 @@ route {{
 /// An opensips proxy with the stock uac and the given uac_auth module,
 /// relaying everything to `next` and answering 401/407 with uac_auth().
 fn auth_proxy(uac_auth: &str, next: u16, extra: &str) -> Opensips {
+    auth_proxy_with(uac_auth, &module("uac", true), "uac_auth()", next, extra)
+}
+
+/// The same with a given uac module and uac_auth() call.
+fn auth_proxy_with(uac_auth: &str, uac: &str, call: &str, next: u16, extra: &str) -> Opensips {
     let body = format!(
         r#"loadmodule "sl.so"
 loadmodule "tm.so"
@@ -113,7 +118,7 @@ loadmodule "rr.so"
 loadmodule "sipmsgops.so"
 loadmodule "maxfwd.so"
 loadmodule "{uac_auth}"
-loadmodule "uac.so"
+loadmodule "{uac}"
 modparam("rr", "append_fromtag", 1)
 modparam("uac_auth", "credential", "bob:other.net:nope")
 modparam("uac_auth", "credential", "alice:example.com:secret")
@@ -121,6 +126,7 @@ modparam("uac_auth", "credential", "alice:example.com:secret")
 route {{
     if (has_totag()) {{ if (loose_route()) t_relay(); exit; }}
     record_route();
+    if (is_present_hf("X-Inc-Cseq")) {{ t_newtran(); uac_inc_cseq(5); }}
     t_on_failure("auth");
     $du = "sip:127.0.0.1:{next}";
     t_relay();
@@ -129,7 +135,7 @@ route {{
 
 failure_route[auth] {{
     if (t_check_status("401|407")) {{
-        if (uac_auth()) {{ $du = "sip:127.0.0.1:{next}"; t_relay(); exit; }}
+        if ({call}) {{ $du = "sip:127.0.0.1:{next}"; t_relay(); exit; }}
         xlog("L_NOTICE", "PROXY: uac_auth failed\n");
     }}
 }}
@@ -178,8 +184,18 @@ fn shape(auth: &str) -> String {
 /// Sends one authenticated MESSAGE per (algorithm, qop) through the proxy;
 /// returns the Authorization shapes the challenger verified.
 fn every_algorithm_and_qop(stock: bool, www: bool) -> Vec<String> {
+    every_algorithm_and_qop_with(stock, true, www)
+}
+
+fn every_algorithm_and_qop_with(stock: bool, stock_uac: bool, www: bool) -> Vec<String> {
     let chal = challenger();
-    let proxy = auth_proxy(&module("uac_auth", stock), chal.port, "");
+    let proxy = auth_proxy_with(
+        &module("uac_auth", stock),
+        &module("uac", stock_uac),
+        "uac_auth()",
+        chal.port,
+        "",
+    );
     let a = Peer::new();
     let mut shapes = Vec::new();
     for alg in ALGS {
@@ -439,11 +455,11 @@ route {{
     Opensips::start(port, &body)
 }
 
-/// The value of a Record-Route parameter.
+/// The value of a Record-Route parameter ("" when absent).
 fn rr_param(rr: &str, name: &str) -> String {
     rr.split(';')
         .find_map(|p| p.trim_end_matches('>').strip_prefix(&format!("{name}=")))
-        .unwrap_or_else(|| panic!("no {name} in {rr}"))
+        .unwrap_or("")
         .to_string()
 }
 
@@ -545,5 +561,230 @@ fn restart_mid_dialog_between_stock_and_ours() {
             "{what}"
         );
         assert!(!p2.log().contains("ERROR"), "{}", p2.log());
+    }
+}
+
+/// restore_mode none: replaced one way, nothing in Record-Route, nothing
+/// restored; the same as stock.
+#[test]
+fn restore_mode_none_matches_stock() {
+    let mut got = Vec::new();
+    for stock in [false, true] {
+        let p = replace_proxy(free_port(), stock, "none", "");
+        got.push(call_through(p.port));
+    }
+    assert_eq!(got[0][0], "Anonymous <sip:anonymous@anonymous.invalid>");
+    assert_eq!((got[0][2].as_str(), got[0][3].as_str()), ("", ""));
+    assert_eq!(got[0], got[1]);
+}
+
+/// Bad input to our uac: a tampered or truncated Record-Route parameter, a
+/// bad URI or display from the script, a second replace, a malformed From.
+/// Each fails with one log line, the message goes on untouched, the workers
+/// live on and memory is where it started.
+#[test]
+fn uac_bad_input_fails_cleanly() {
+    let port = free_port();
+    let body = format!(
+        r#"loadmodule "sl.so"
+loadmodule "tm.so"
+loadmodule "rr.so"
+loadmodule "sipmsgops.so"
+loadmodule "{uac}"
+modparam("rr", "append_fromtag", 1)
+modparam("uac", "restore_mode", "manual")
+modparam("tm", "wt_timer", 2)
+route {{
+    if (has_totag()) {{
+        if (loose_route()) {{
+            if (!uac_restore_from()) xlog("L_NOTICE", "RESTORE-FROM failed\n");
+            t_relay();
+        }}
+        exit;
+    }}
+    if ($hdr(X-Case) == "bad-uri") {{
+        if (!uac_replace_from("Anon", "not a uri")) xlog("L_NOTICE", "CASE failed\n");
+    }} else if ($hdr(X-Case) == "bad-display") {{
+        if (!uac_replace_from("A\"B", "sip:a@b")) xlog("L_NOTICE", "CASE failed\n");
+    }} else if ($hdr(X-Case) == "twice") {{
+        uac_replace_from("One", "sip:one@x.invalid");
+        if (!uac_replace_from("Two", "sip:two@x.invalid")) xlog("L_NOTICE", "CASE failed\n");
+    }}
+    t_relay();
+}}
+"#,
+        uac = module("uac", false)
+    );
+    let p = Opensips::start(port, &body);
+    let a = Peer::new();
+    let b = Peer::new();
+    let send = |case: &str, from: &str, route: Option<&str>| -> Msg {
+        let mut extra = vec![format!("X-Case: {case}")];
+        if let Some(r) = route {
+            extra.push(format!("Route: {r}"));
+        }
+        let to = if route.is_some() {
+            format!("{BOB};tag=b1")
+        } else {
+            BOB.to_string()
+        };
+        let req = request(
+            "MESSAGE",
+            &format!("sip:bob@127.0.0.1:{}", b.port),
+            a.port,
+            from,
+            &to,
+            &format!("bad-{}", rand_tag()),
+            1,
+            &extra,
+        );
+        a.send(port, &req);
+        let at_b = b.recv();
+        b.send(port, &b.reply(&at_b, 200, "b1", false));
+        let r = a.recv();
+        assert_eq!(r.status(), Some(200), "{case}: {}", r.raw);
+        at_b
+    };
+    let from = format!("{ALICE};tag=a1");
+    let rr = |v: &str| format!("<sip:127.0.0.1:{port};lr;ftag=a1;vsf={v}>");
+    let run = |n: usize| {
+        for _ in 0..n {
+            for case in ["bad-uri", "bad-display"] {
+                let at_b = send(case, &from, None);
+                assert_eq!(at_b.hdr("From"), from, "{case}: message changed");
+            }
+            let at_b = send("twice", &from, None);
+            assert_eq!(angle_uri(at_b.hdr("From")), "sip:one@x.invalid");
+            for v in ["!!!!garbage", "AAAA", "", "QUJD", &"A".repeat(3000)] {
+                let at_b = send("none", &from, Some(&rr(v)));
+                assert_eq!(at_b.hdr("From"), from, "vsf={v}: message changed");
+            }
+        }
+    };
+    run(3);
+    let before = memory_steady(&p);
+    run(3);
+    let after = memory_settles_to(&p, before);
+    assert_eq!(before, after, "memory (shm, pkg) changed");
+    let log = p.log();
+    assert!(log.contains("bad new URI"), "{log}");
+    assert!(log.contains("bad display name"), "{log}");
+    assert!(log.contains("already called"), "{log}");
+    assert!(log.contains("failed to decode uri"), "{log}");
+    assert!(
+        !log.contains("CRITICAL") && !log.contains("internal error"),
+        "{log}"
+    );
+}
+
+/// examples/opensips-uac.cfg (what `make run-opensips` runs) starts with our
+/// modules and anonymises a call.
+#[test]
+fn example_cfg_runs() {
+    let port = free_port();
+    let b = Peer::new();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let cfg = std::fs::read_to_string(format!("{root}/examples/opensips-uac.cfg"))
+        .unwrap()
+        .replace("UAC_AUTH_MODULE", &module("uac_auth", false))
+        .replace("UAC_MODULE", &module("uac", false))
+        .replace("NEXT_HOP", &format!("sip:127.0.0.1:{}", b.port))
+        .replace("RESTORE_MODE", "auto")
+        .replace("RESTORE_PASSWD", "");
+    // the harness adds the global settings and mi_fifo itself
+    let body: String = cfg
+        .lines()
+        .filter(|l| {
+            !l.starts_with("log_level")
+                && !l.starts_with("stderror_enabled")
+                && !l.starts_with("syslog_enabled")
+                && !l.starts_with("udp_workers")
+                && !l.starts_with("socket=")
+                && !l.starts_with("mpath=")
+                && !l.contains("proto_udp.so")
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let p = Opensips::start(port, &body);
+    let a = Peer::new();
+    let call = Call::invite(p.port, &a, &b, ALICE, BOB, &[]);
+    assert_eq!(
+        angle_uri(call.invite_at_b.hdr("From")),
+        "sip:anonymous@anonymous.invalid"
+    );
+    assert_eq!(
+        angle_uri(call.ok_at_a.hdr("From")),
+        "sip:alice@a.example.com"
+    );
+}
+
+// ---- uac_auth() and uac_inc_cseq() of our uac ----
+
+#[test]
+fn our_uac_with_our_uac_auth_answers_every_algorithm_and_qop() {
+    let ours = every_algorithm_and_qop_with(false, false, false);
+    let www = every_algorithm_and_qop_with(false, false, true);
+    assert_eq!((ours.len(), www.len()), (13, 13));
+    // same header fields as the stock pair
+    assert_eq!(ours, every_algorithm_and_qop(true, false));
+}
+
+/// Several challenges in one reply: ours answers the strongest it supports
+/// (stock takes the first), within uac_auth()'s algorithm list.
+#[test]
+fn our_uac_answers_the_strongest_of_several_challenges() {
+    let chs = [
+        "Digest realm=\"example.com\", nonce=\"n1\", qop=\"auth\", algorithm=MD5",
+        "Digest realm=\"example.com\", nonce=\"n2\", qop=\"auth-int\", algorithm=SHA-512-256-sess",
+        "Digest realm=\"example.com\", nonce=\"n3\", qop=\"auth\", algorithm=SHA-256",
+    ];
+    for (call, want) in [
+        (
+            "uac_auth()",
+            "algorithm=SHA-512-256-sess qop=auth-int nonce=n2",
+        ),
+        (
+            "uac_auth(\"MD5,SHA-256\")",
+            "algorithm=SHA-256 qop=auth nonce=n3",
+        ),
+        ("uac_auth(\"MD5\")", "algorithm=MD5 qop=auth nonce=n1"),
+    ] {
+        let py = PyChallenger::start(407, &chs);
+        let proxy = auth_proxy_with(
+            &module("uac_auth", false),
+            &module("uac", false),
+            call,
+            py.port,
+            "",
+        );
+        let a = Peer::new();
+        a.send(proxy.port, &message(&a, "", "", false));
+        let r = a.recv();
+        assert_eq!(r.status(), Some(200), "{call}: {}", r.raw);
+        drop(proxy);
+        let out = py.finish();
+        assert!(
+            out.contains(&format!("verified=True {want}")),
+            "{call}: {out}"
+        );
+    }
+}
+
+/// uac_inc_cseq(5): the next hop sees CSeq + 5, the caller gets its own back.
+#[test]
+fn uac_inc_cseq_raises_cseq_and_restores_it_in_the_reply() {
+    for stock in [false, true] {
+        let b = Peer::new();
+        let uac = module("uac", stock);
+        let proxy = auth_proxy_with(&module("uac_auth", false), &uac, "uac_auth()", b.port, "");
+        let a = Peer::new();
+        let mut m = message(&a, "", "", false);
+        m = m.replacen("CSeq: 1 MESSAGE", "CSeq: 7 MESSAGE\r\nX-Inc-Cseq: 1", 1);
+        a.send(proxy.port, &m);
+        let at_b = b.recv();
+        assert_eq!(at_b.hdr("CSeq"), "12 MESSAGE", "stock={stock}");
+        b.send(proxy.port, &b.reply(&at_b, 200, "b1", false));
+        let r = a.recv();
+        assert_eq!(r.hdr("CSeq"), "7 MESSAGE", "stock={stock}");
     }
 }

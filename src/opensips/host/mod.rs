@@ -8,6 +8,7 @@ pub mod log;
 pub mod msg;
 pub mod rr;
 pub mod tm;
+pub mod uac_auth_api;
 pub mod version;
 
 use ffi::str_;

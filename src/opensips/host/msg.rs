@@ -161,3 +161,81 @@ pub fn route_type() -> u32 {
     // SAFETY: reads the core's global.
     unsafe { ffi::osg_route_type() as u32 }
 }
+
+impl SipMsg {
+    /// The CSeq number and its offset (parsing the header when `parse`).
+    pub fn cseq(&self, parse: bool) -> Option<(&[u8], usize)> {
+        let (mut s, mut l, mut off) = (std::ptr::null(), 0, 0);
+        // SAFETY: the number points into msg->buf, valid while the message is.
+        unsafe {
+            if ffi::osg_cseq(self.raw, parse as i32, &mut s, &mut l, &mut off) != 0
+                || s.is_null()
+                || l < 0
+            {
+                return None;
+            }
+            Some((
+                std::slice::from_raw_parts(s as *const u8, l as usize),
+                off.max(0) as usize,
+            ))
+        }
+    }
+
+    /// The message body (empty when none).
+    pub fn body(&self) -> Result<&[u8], String> {
+        let (mut s, mut l) = (std::ptr::null(), 0);
+        // SAFETY: the body points into msg->buf.
+        unsafe {
+            if ffi::osg_body(self.raw, &mut s, &mut l) != 0 {
+                return Err("Failed to get message body".into());
+            }
+            if s.is_null() || l <= 0 {
+                return Ok(&[]);
+            }
+            Ok(std::slice::from_raw_parts(s as *const u8, l as usize))
+        }
+    }
+
+    pub fn has_totag(&self) -> bool {
+        // SAFETY: raw is valid; the glue parses To if needed.
+        unsafe { ffi::osg_has_totag(self.raw) != 0 }
+    }
+
+    /// Sets the request URI for the next branch (new_uri).
+    pub fn set_ruri(&self, uri: &[u8]) -> Result<(), String> {
+        // SAFETY: the glue copies the URI into pkg memory.
+        if unsafe { ffi::osg_set_ruri(self.raw, uri.as_ptr() as *const _, uri.len() as i32) } != 0 {
+            return Err("no more pkg".into());
+        }
+        Ok(())
+    }
+
+    /// Adds a header line (CRLF included) after the last header.
+    pub fn append_header(&self, h: &[u8]) -> Result<(), String> {
+        // SAFETY: the glue copies the line into a pkg lump.
+        if unsafe { ffi::osg_append_hdr(self.raw, h.as_ptr() as *const _, h.len() as i32) } != 0 {
+            return Err("failed to apply changes".into());
+        }
+        Ok(())
+    }
+
+    /// The bodies of the already parsed headers of a type (no parsing: the
+    /// message may be tm's shared copy).
+    pub fn header_values(&self, hdr_type: i32) -> Vec<&[u8]> {
+        let mut out = Vec::new();
+        for idx in 0.. {
+            let (mut s, mut l) = (std::ptr::null(), 0);
+            // SAFETY: header bodies point into msg->buf.
+            unsafe {
+                if ffi::osg_hdr_value(self.raw, hdr_type, idx, &mut s, &mut l) != 0
+                    || s.is_null()
+                    || l < 0
+                {
+                    break;
+                }
+                out.push(std::slice::from_raw_parts(s as *const u8, l as usize));
+            }
+        }
+        out
+    }
+}

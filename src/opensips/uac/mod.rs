@@ -3,10 +3,13 @@
 //! through the Record-Route parameter). The table is exported under the C
 //! name `exports` only in the `opensips-uac` build.
 //!
-//! Not built yet (a cfg that calls them fails at start-up with "unknown
-//! function", never silently): uac_auth(), uac_inc_cseq(), and keeping the
-//! replaced URIs in the dialog module instead of Record-Route.
+//! uac_auth([algorithms]) answers 401/407 with src/digest (strongest
+//! supported challenge first), uac_inc_cseq(n) raises CSeq.
+//!
+//! Not built yet: keeping the replaced URIs (and the CSeq shift) in the
+//! dialog module instead of Record-Route (`force_dialog`).
 
+pub mod auth;
 pub mod edits;
 pub mod replace;
 
@@ -110,6 +113,17 @@ fn init() -> Result<(), String> {
         // uac_restore_*() alone (manual restore of a dialog begun elsewhere)
         rr::load()?;
     }
+    if used(c"uac_auth") {
+        crate::opensips::host::uac_auth_api::load()?;
+        rr::load()?;
+        if !rr::append_fromtag() {
+            return Err(
+                "'append_fromtag' RR param is not enabled! - required by uac_auth() restore mode"
+                    .into(),
+            );
+        }
+        rr::register(auth::rr_uac_auth_checker)?;
+    }
     let _ = CONFIG.set(Config {
         restore,
         from_param: from.to_vec(),
@@ -193,6 +207,56 @@ unsafe extern "C" fn w_restore_to(m: *mut sip_msg) -> c_int {
     restore_entry(true, m)
 }
 
+unsafe extern "C" fn w_uac_auth(m: *mut sip_msg, algs: *mut str_) -> c_int {
+    guarded("uac_auth", -1, || {
+        // SAFETY: the core hands us the current message and the optional
+        // algorithm list (checked by fixup_algorithms at start-up).
+        let Some(msg) = (unsafe { SipMsg::from_raw(m) }) else {
+            return -1;
+        };
+        let list = match unsafe { algs.as_ref() } {
+            None => None,
+            Some(s) => {
+                match auth::parse_algorithms(&String::from_utf8_lossy(unsafe { str_bytes(s) })) {
+                    Ok(l) => Some(l),
+                    Err(e) => return ret(Err(e)),
+                }
+            }
+        };
+        ret(auth::uac_auth(&msg, list.as_deref()))
+    })
+}
+
+unsafe extern "C" fn w_uac_inc_cseq(m: *mut sip_msg, n: *mut c_int) -> c_int {
+    guarded("uac_inc_cseq", -1, || {
+        // SAFETY: the core hands us the current message and the int param.
+        let Some(msg) = (unsafe { SipMsg::from_raw(m) }) else {
+            return -1;
+        };
+        let Some(n) = (unsafe { n.as_ref() }) else {
+            err!("scripting bug: uac_inc_cseq() without value!");
+            return -10; // E_SCRIPT
+        };
+        ret(auth::inc_cseq(&msg, *n))
+    })
+}
+
+/// Start-up check of uac_auth()'s algorithm list (stock refuses an unknown
+/// name when the script is loaded).
+unsafe extern "C" fn fixup_algorithms(param: *mut *mut c_void) -> c_int {
+    guarded("fixup_algorithms", -1, || {
+        // SAFETY: for a CMD_PARAM_STR the core passes a str* in *param.
+        let s = unsafe { (*param as *const str_).as_ref().map(|s| str_bytes(s)) };
+        match s.map(|s| auth::parse_algorithms(&String::from_utf8_lossy(s))) {
+            Some(Err(e)) => {
+                err!("{e}");
+                -1
+            }
+            _ => 0,
+        }
+    })
+}
+
 const fn cstr(s: &'static [u8]) -> *const c_char {
     s.as_ptr() as *const c_char
 }
@@ -237,7 +301,53 @@ const REPLACE_PARAMS: [ffi::cmd_param; 9] = [
     NONE,
 ];
 
-static mut CMDS: [cmd_export_t; 5] = [
+static mut CMDS: [cmd_export_t; 7] = [
+    cmd_export_t {
+        name: cstr(b"uac_auth\0"),
+        // SAFETY: as for uac_replace_from (one optional str*).
+        function: Some(unsafe {
+            std::mem::transmute::<unsafe extern "C" fn(*mut sip_msg, *mut str_) -> c_int, CmdFn>(
+                w_uac_auth,
+            )
+        }),
+        params: [
+            ffi::cmd_param {
+                flags: (ffi::CMD_PARAM_STR | ffi::CMD_PARAM_OPT) as c_int,
+                fixup: Some(fixup_algorithms),
+                free_fixup: None,
+            },
+            NONE,
+            NONE,
+            NONE,
+            NONE,
+            NONE,
+            NONE,
+            NONE,
+            NONE,
+        ],
+        flags: ROUTES,
+    },
+    cmd_export_t {
+        name: cstr(b"uac_inc_cseq\0"),
+        // SAFETY: as above (one int*).
+        function: Some(unsafe {
+            std::mem::transmute::<unsafe extern "C" fn(*mut sip_msg, *mut c_int) -> c_int, CmdFn>(
+                w_uac_inc_cseq,
+            )
+        }),
+        params: [
+            p(ffi::CMD_PARAM_INT),
+            NONE,
+            NONE,
+            NONE,
+            NONE,
+            NONE,
+            NONE,
+            NONE,
+            NONE,
+        ],
+        flags: ROUTES,
+    },
     cmd_export_t {
         name: cstr(b"uac_replace_from\0"),
         // SAFETY: the core calls a command with as many arguments as it

@@ -44,9 +44,7 @@ pub fn replace(
     }
     let display = display.map(quote_display);
     if let Some(d) = &display {
-        if d.iter().any(|&c| c < 0x20 && c != b'\t') {
-            return Err("bad display name: control character".into());
-        }
+        crate::replace::validate::check_display(d).map_err(|e| format!("bad display name: {e}"))?;
     }
     let buf = msg.buf();
     let (edits, new) = replace_edits(buf, &id, display.as_deref(), uri);
