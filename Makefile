@@ -60,6 +60,7 @@ run-opensips: setup module
 bench: setup module
 	command -v valgrind >/dev/null || apt-get install -y -q valgrind
 	python3 bench/run.py
+	python3 bench/opensips.py
 
 clean:
 	$(CARGO) clean

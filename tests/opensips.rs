@@ -788,3 +788,37 @@ fn uac_inc_cseq_raises_cseq_and_restores_it_in_the_reply() {
         assert_eq!(r.hdr("CSeq"), "7 MESSAGE", "stock={stock}");
     }
 }
+
+/// The stock modules that bind to uac_auth load against ours unchanged
+/// (uac, uac_registrant, b2b_entities), with our uac as well.
+#[test]
+fn stock_modules_bind_to_our_uac_auth() {
+    let port = free_port();
+    let dir = std::env::temp_dir().join(format!("osips-bind-{}-{port}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = sqlite_db(&dir, &["registrant"], "");
+    let body = format!(
+        r#"loadmodule "tm.so"
+loadmodule "rr.so"
+loadmodule "db_sqlite.so"
+loadmodule "{uac_auth}"
+loadmodule "uac.so"
+loadmodule "uac_registrant.so"
+loadmodule "b2b_entities.so"
+modparam("rr", "append_fromtag", 1)
+modparam("uac_registrant", "db_url", "sqlite:/{db}")
+route {{ if (uac_auth()) exit; }}
+"#,
+        uac_auth = module("uac_auth", false),
+        db = db.display()
+    );
+    let mut o = Opensips::start(port, &body);
+    assert!(o.alive());
+    let log = o.log();
+    // (stock uac logs "Can't load dlg API" without the dialog module: harmless)
+    let bad: Vec<&str> = log
+        .lines()
+        .filter(|l| (l.contains("ERROR") || l.contains("CRITICAL")) && !l.contains("dlg API"))
+        .collect();
+    assert!(bad.is_empty(), "{log}");
+}

@@ -156,12 +156,6 @@ pub unsafe fn shm_request_ident<'a>(req: *mut sip_msg, which: Which) -> Option<S
     }
 }
 
-/// The current route type (REQUEST_ROUTE, FAILURE_ROUTE, ...).
-pub fn route_type() -> u32 {
-    // SAFETY: reads the core's global.
-    unsafe { ffi::osg_route_type() as u32 }
-}
-
 impl SipMsg {
     /// The CSeq number and its offset (parsing the header when `parse`).
     pub fn cseq(&self, parse: bool) -> Option<(&[u8], usize)> {

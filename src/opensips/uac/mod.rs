@@ -18,7 +18,7 @@ use crate::log::guarded;
 use crate::opensips::host::ffi::{
     self, cmd_export_t, module_exports, param_export_t, sip_msg, str_,
 };
-use crate::opensips::host::msg::{route_type, SipMsg, Which};
+use crate::opensips::host::msg::{SipMsg, Which};
 use crate::opensips::host::{c_param, log, rr, str_bytes, tm, version};
 use once_cell::sync::OnceCell;
 use std::os::raw::{c_char, c_int, c_void};
@@ -168,7 +168,6 @@ fn replace_entry(which: Which, m: *mut sip_msg, dsp: *mut str_, uri: *mut str_) 
                 uri.as_ref().map(|s| str_bytes(s)),
             )
         };
-        let _ = route_type();
         ret(replace::replace(&msg, which, d, u))
     })
 }
