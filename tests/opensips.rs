@@ -423,6 +423,11 @@ const BOB: &str = "<sip:bob@b.example.com>";
 /// A proxy with `uac` (ours or stock) replacing From and To of initial
 /// INVITEs and restoring them in the dialog (`mode` manual or auto).
 fn replace_proxy(port: u16, stock: bool, mode: &str, passwd: &str) -> Opensips {
+    replace_proxy_with(port, stock, mode, passwd, "")
+}
+
+/// The same with more module lines (e.g. the dialog module).
+fn replace_proxy_with(port: u16, stock: bool, mode: &str, passwd: &str, more: &str) -> Opensips {
     let restore = if mode == "manual" {
         "uac_restore_from(); uac_restore_to();"
     } else {
@@ -433,6 +438,7 @@ fn replace_proxy(port: u16, stock: bool, mode: &str, passwd: &str) -> Opensips {
 loadmodule "tm.so"
 loadmodule "rr.so"
 loadmodule "sipmsgops.so"
+{more}
 loadmodule "{uac}"
 modparam("rr", "append_fromtag", 1)
 modparam("uac", "restore_mode", "{mode}")
@@ -493,11 +499,17 @@ fn call_through(port: u16) -> Vec<String> {
 
 #[test]
 fn replace_and_restore_match_stock_on_the_wire() {
-    for mode in ["auto", "manual"] {
+    // with and without the dialog module loaded (no dialog created: both
+    // keep the URIs in Record-Route)
+    for (mode, dialog) in [
+        ("auto", ""),
+        ("manual", ""),
+        ("auto", "loadmodule \"dialog.so\""),
+    ] {
         for passwd in ["", "s3cr3t"] {
             let mut got = Vec::new();
             for stock in [false, true] {
-                let p = replace_proxy(free_port(), stock, mode, passwd);
+                let p = replace_proxy_with(free_port(), stock, mode, passwd, dialog);
                 got.push(call_through(p.port));
                 assert!(!p.log().contains("ERROR"), "{}", p.log());
             }
