@@ -834,3 +834,42 @@ route {{ if (uac_auth()) exit; }}
         .collect();
     assert!(bad.is_empty(), "{log}");
 }
+
+/// A panic inside our module is caught at the entry point: logged, the
+/// function fails, the worker goes on serving.
+#[test]
+fn panic_never_reaches_opensips() {
+    let b = Peer::new();
+    let body = format!(
+        r#"loadmodule "sl.so"
+loadmodule "tm.so"
+loadmodule "rr.so"
+loadmodule "{uac}"
+modparam("uac", "panic_probe", 1)
+modparam("uac", "restore_mode", "none")
+route {{
+    if (!uac_panic_probe()) xlog("L_NOTICE", "PROBE returned false\n");
+    $du = "sip:127.0.0.1:{b}";
+    t_relay();
+}}
+"#,
+        uac = module("uac", false),
+        b = b.port
+    );
+    let mut p = Opensips::start_free(&body);
+    let a = Peer::new();
+    for _ in 0..4 {
+        a.send(p.port, &message(&a, "", "", false));
+        let at_b = b.recv();
+        b.send(p.port, &b.reply(&at_b, 200, "b1", false));
+        assert_eq!(a.recv().status(), Some(200));
+    }
+    assert!(p.alive());
+    assert_eq!(
+        p.wait_log("internal error in uac_panic_probe", 4, 3),
+        4,
+        "{}",
+        p.log()
+    );
+    assert_eq!(p.wait_log("PROBE returned false", 4, 3), 4);
+}

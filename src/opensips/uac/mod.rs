@@ -66,6 +66,7 @@ static mut RR_TO_PARAM: *mut c_char = c"vst".as_ptr() as *mut c_char;
 static mut RESTORE_MODE: *mut c_char = null_mut();
 static mut RESTORE_PASSWD: *mut c_char = c"".as_ptr() as *mut c_char;
 static mut FORCE_DIALOG: c_int = 0;
+static mut PANIC_PROBE: c_int = 0;
 
 unsafe extern "C" fn on_load() -> c_int {
     log::install();
@@ -206,6 +207,19 @@ unsafe extern "C" fn w_restore_to(m: *mut sip_msg) -> c_int {
     restore_entry(true, m)
 }
 
+/// uac_panic_probe(): with `modparam("uac", "panic_probe", 1)` it panics, to
+/// show that a panic never reaches OpenSIPS (the guard logs it, returns -1).
+unsafe extern "C" fn w_panic_probe(_m: *mut sip_msg) -> c_int {
+    guarded("uac_panic_probe", -1, || {
+        // SAFETY: an int the core set before fork.
+        if unsafe { PANIC_PROBE } != 0 {
+            panic!("panic probe");
+        }
+        err!("uac_panic_probe: disabled (modparam panic_probe is 0)");
+        -1
+    })
+}
+
 unsafe extern "C" fn w_uac_auth(m: *mut sip_msg, algs: *mut str_) -> c_int {
     guarded("uac_auth", -1, || {
         // SAFETY: the core hands us the current message and the optional
@@ -300,7 +314,16 @@ const REPLACE_PARAMS: [ffi::cmd_param; 9] = [
     NONE,
 ];
 
-static mut CMDS: [cmd_export_t; 7] = [
+static mut CMDS: [cmd_export_t; 8] = [
+    cmd_export_t {
+        name: cstr(b"uac_panic_probe\0"),
+        // SAFETY: as for uac_restore_from (no arguments).
+        function: Some(unsafe {
+            std::mem::transmute::<unsafe extern "C" fn(*mut sip_msg) -> c_int, CmdFn>(w_panic_probe)
+        }),
+        params: [NONE; 9],
+        flags: ROUTES,
+    },
     cmd_export_t {
         name: cstr(b"uac_auth\0"),
         // SAFETY: as for uac_replace_from (one optional str*).
@@ -409,7 +432,12 @@ const fn param(name: &'static [u8], type_: u32, p: *mut c_void) -> param_export_
     }
 }
 
-static mut PARAMS: [param_export_t; 6] = [
+static mut PARAMS: [param_export_t; 7] = [
+    param(
+        b"panic_probe\0",
+        ffi::INT_PARAM,
+        addr_of_mut!(PANIC_PROBE) as *mut c_void,
+    ),
     param(
         b"rr_from_store_param\0",
         ffi::STR_PARAM,
