@@ -444,3 +444,119 @@ int osg_uac_auth_lookup(const char *realm, int rlen, const char **user, int *ule
 	*plen = c->auth_data.passwd.len;
 	return 0;
 }
+
+/* ---- a second uac_replace_*() for one request ---- */
+
+int osg_replace_h(struct sip_msg *msg, int off, int len, const char *data, int dlen, void **h)
+{
+	struct lump *l, *a;
+	char *p;
+
+	*h = NULL;
+	l = del_lump(msg, off, len, 0);
+	if (!l)
+		return -1;
+	if (dlen == 0)
+		return 0;
+	p = osg_pkg_copy(data, dlen);
+	if (!p)
+		return -1;
+	a = insert_new_lump_after(l, p, dlen, 0);
+	if (!a) {
+		pkg_free(p);
+		return -1;
+	}
+	*h = a;
+	return 0;
+}
+
+int osg_insert_h(struct sip_msg *msg, int off, const char *data, int dlen, void **h)
+{
+	struct lump *l, *a;
+	char *p;
+
+	*h = NULL;
+	l = anchor_lump(msg, off, 0);
+	if (!l)
+		return -1;
+	p = osg_pkg_copy(data, dlen);
+	if (!p)
+		return -1;
+	a = insert_new_lump_after(l, p, dlen, 0);
+	if (!a) {
+		pkg_free(p);
+		return -1;
+	}
+	*h = a;
+	return 0;
+}
+
+int osg_lump_set(void *h, const char *data, int dlen)
+{
+	struct lump *l = h;
+	char *p;
+
+	if (!l || l->op != LUMP_ADD)
+		return -1;
+	p = osg_pkg_copy(data, dlen);
+	if (!p)
+		return -1;
+	if (l->u.value)
+		pkg_free(l->u.value);
+	l->u.value = p;
+	l->len = dlen;
+	return 0;
+}
+
+/* every lump reachable from l through before/after (each lump's data list) */
+static int osg_rewrite_in(struct lump *l, const char *old, int olen,
+		const char *nw, int nlen, int depth)
+{
+	int n = 0, r;
+	char *p;
+
+	if (!l || depth > 256)
+		return 0;
+	if (l->op == LUMP_ADD && (int)l->len == olen && l->u.value
+			&& memcmp(l->u.value, old, olen) == 0) {
+		p = osg_pkg_copy(nw, nlen);
+		if (!p)
+			return -1;
+		pkg_free(l->u.value);
+		l->u.value = p;
+		l->len = nlen;
+		n++;
+	}
+	r = osg_rewrite_in(l->before, old, olen, nw, nlen, depth + 1);
+	if (r < 0)
+		return -1;
+	n += r;
+	r = osg_rewrite_in(l->after, old, olen, nw, nlen, depth + 1);
+	if (r < 0)
+		return -1;
+	return n + r;
+}
+
+int osg_rewrite_add_lumps(struct sip_msg *msg, const char *old, int olen,
+		const char *nw, int nlen)
+{
+	struct lump *t;
+	int n = 0, r;
+
+	for (t = msg->add_rm; t; t = t->next) {
+		r = osg_rewrite_in(t->before, old, olen, nw, nlen, 0);
+		if (r < 0)
+			return -1;
+		n += r;
+		r = osg_rewrite_in(t->after, old, olen, nw, nlen, 0);
+		if (r < 0)
+			return -1;
+		n += r;
+	}
+	return n;
+}
+
+unsigned int osg_msg_id(struct sip_msg *msg)
+{
+	return msg->id;
+}

@@ -112,3 +112,18 @@ int osg_uac_auth_load(void);
 /* the credential for a realm through the uac_auth API; 0 when found */
 int osg_uac_auth_lookup(const char *realm, int rlen, const char **user, int *ulen,
 		const char **pw, int *plen);
+
+/* ---- a second uac_replace_*() for one request ---- */
+/* as osg_replace/osg_insert, also giving the lump that holds the new data
+ * (NULL when no data was inserted) */
+int osg_replace_h(struct sip_msg *msg, int off, int len, const char *data, int dlen, void **h);
+int osg_insert_h(struct sip_msg *msg, int off, const char *data, int dlen, void **h);
+/* replaces the data of an ADD lump made by osg_*_h (pkg copy; old freed) */
+int osg_lump_set(void *h, const char *data, int dlen);
+/* replaces the data of every ADD lump of msg whose data is exactly old
+ * (rr's copies of a Record-Route parameter); how many were changed, -1 on
+ * error */
+int osg_rewrite_add_lumps(struct sip_msg *msg, const char *old, int olen,
+		const char *nw, int nlen);
+/* msg->id */
+unsigned int osg_msg_id(struct sip_msg *msg);

@@ -665,8 +665,12 @@ route {{
                 let at_b = send(case, &from, None);
                 assert_eq!(at_b.hdr("From"), from, "{case}: message changed");
             }
+            // beyond stock: the second call's values win
             let at_b = send("twice", &from, None);
-            assert_eq!(angle_uri(at_b.hdr("From")), "sip:one@x.invalid");
+            assert_eq!(
+                at_b.hdr("From").split(";tag=").next().unwrap(),
+                "Two <sip:two@x.invalid>"
+            );
             for v in ["!!!!garbage", "AAAA", "", "QUJD", &"A".repeat(3000)] {
                 let at_b = send("none", &from, Some(&rr(v)));
                 assert_eq!(at_b.hdr("From"), from, "vsf={v}: message changed");
@@ -681,7 +685,6 @@ route {{
     let log = p.log();
     assert!(log.contains("bad new URI"), "{log}");
     assert!(log.contains("bad display name"), "{log}");
-    assert!(log.contains("already called"), "{log}");
     assert!(log.contains("failed to decode uri"), "{log}");
     assert!(
         !log.contains("CRITICAL") && !log.contains("internal error"),
@@ -872,4 +875,86 @@ route {{
         p.log()
     );
     assert_eq!(p.wait_log("PROBE returned false", 4, 3), 4);
+}
+
+/// Beyond stock: uac_replace_from/to twice for one request: the second
+/// values reach the far end and the dialog restores against them, in both
+/// restore modes and directions.
+#[test]
+fn replace_twice_for_one_request() {
+    for mode in ["auto", "manual"] {
+        let restore = if mode == "manual" {
+            "uac_restore_from(); uac_restore_to();"
+        } else {
+            ""
+        };
+        let body = format!(
+            r#"loadmodule "sl.so"
+loadmodule "tm.so"
+loadmodule "rr.so"
+loadmodule "sipmsgops.so"
+loadmodule "{uac}"
+modparam("rr", "append_fromtag", 1)
+modparam("uac", "restore_mode", "{mode}")
+modparam("uac", "restore_passwd", "pw")
+route {{
+    if (has_totag()) {{
+        if (loose_route()) {{ {restore} t_relay(); }}
+        exit;
+    }}
+    record_route();
+    if (is_method("INVITE")) {{
+        uac_replace_from("First", "sip:first@x.invalid");
+        uac_replace_to(, "sip:first-to@x.invalid");
+        if (!uac_replace_from("Second", "sip:second@y.invalid")) xlog("L_ERR", "TWICE failed\n");
+        if (!uac_replace_to(, "sip:second-to@y.invalid")) xlog("L_ERR", "TWICE failed\n");
+    }}
+    t_relay();
+}}
+"#,
+            uac = module("uac", false)
+        );
+        let p = Opensips::start_free(&body);
+        let a = Peer::new();
+        let b = Peer::new();
+        let mut call = Call::invite(p.port, &a, &b, ALICE, BOB, &[]);
+        let inv = &call.invite_at_b;
+        assert_eq!(
+            inv.hdr("From").split(";tag=").next().unwrap(),
+            "Second <sip:second@y.invalid>"
+        );
+        assert_eq!(angle_uri(inv.hdr("To")), "sip:second-to@y.invalid");
+        let rr = inv.hdr("Record-Route").to_string();
+        assert_eq!(rr.matches("vsf=").count(), 1, "{rr}");
+        assert_eq!(
+            angle_uri(call.ok_at_a.hdr("From")),
+            "sip:alice@a.example.com"
+        );
+        assert_eq!(angle_uri(call.ok_at_a.hdr("To")), "sip:bob@b.example.com");
+        call.ack();
+        let (at_b, _) = call.send_from_a("INFO");
+        assert_eq!(
+            angle_uri(at_b.hdr("From")),
+            "sip:second@y.invalid",
+            "{mode}"
+        );
+        assert_eq!(
+            angle_uri(at_b.hdr("To")),
+            "sip:second-to@y.invalid",
+            "{mode}"
+        );
+        let (at_a, _) = call.send_from_b("INFO");
+        assert_eq!(
+            angle_uri(at_a.hdr("To")),
+            "sip:alice@a.example.com",
+            "{mode}"
+        );
+        assert_eq!(
+            angle_uri(at_a.hdr("From")),
+            "sip:bob@b.example.com",
+            "{mode}"
+        );
+        let log = p.log();
+        assert!(!log.contains("ERROR"), "{log}");
+    }
 }

@@ -233,3 +233,78 @@ impl SipMsg {
         out
     }
 }
+
+/// An ADD lump we made (its data can be replaced while the message is
+/// processed; the core frees it with the message).
+#[derive(Debug, Clone, Copy)]
+pub struct LumpHandle(*mut std::ffi::c_void);
+
+impl SipMsg {
+    /// msg->id: with the process, identifies the message being processed.
+    pub fn id(&self) -> u32 {
+        // SAFETY: raw is valid.
+        unsafe { ffi::osg_msg_id(self.raw) }
+    }
+
+    /// Like [`SipMsg::apply`], giving the lump holding each edit's new data
+    /// (None for a pure deletion).
+    pub fn apply_kept(&self, edits: &[Edit]) -> Result<Vec<Option<LumpHandle>>, String> {
+        let mut out = Vec::with_capacity(edits.len());
+        for e in edits {
+            let mut h = std::ptr::null_mut();
+            // SAFETY: as in apply; h receives the data lump (or NULL).
+            let r = unsafe {
+                match e {
+                    Edit::Replace { off, len, data } => ffi::osg_replace_h(
+                        self.raw,
+                        *off as i32,
+                        *len as i32,
+                        data.as_ptr() as *const _,
+                        data.len() as i32,
+                        &mut h,
+                    ),
+                    Edit::Insert { off, data } => ffi::osg_insert_h(
+                        self.raw,
+                        *off as i32,
+                        data.as_ptr() as *const _,
+                        data.len() as i32,
+                        &mut h,
+                    ),
+                }
+            };
+            if r != 0 {
+                return Err("lump insertion failed".into());
+            }
+            out.push((!h.is_null()).then_some(LumpHandle(h)));
+        }
+        Ok(out)
+    }
+
+    /// Replaces the data of a lump made for this message by [`SipMsg::apply_kept`].
+    ///
+    /// # Safety
+    /// `h` must come from apply_kept on this message, still being processed.
+    pub unsafe fn set_lump(&self, h: LumpHandle, data: &[u8]) -> Result<(), String> {
+        // SAFETY: per the contract, h is a live ADD lump of this message.
+        if unsafe { ffi::osg_lump_set(h.0, data.as_ptr() as *const _, data.len() as i32) } != 0 {
+            return Err("lump update failed".into());
+        }
+        Ok(())
+    }
+
+    /// Replaces the data of every ADD lump that holds exactly `old` (rr's
+    /// copies of a Record-Route parameter we added); how many.
+    pub fn rewrite_added(&self, old: &[u8], new: &[u8]) -> Result<usize, String> {
+        // SAFETY: the glue walks this message's lump lists.
+        let n = unsafe {
+            ffi::osg_rewrite_add_lumps(
+                self.raw,
+                old.as_ptr() as *const _,
+                old.len() as i32,
+                new.as_ptr() as *const _,
+                new.len() as i32,
+            )
+        };
+        usize::try_from(n).map_err(|_| "lump update failed".to_string())
+    }
+}

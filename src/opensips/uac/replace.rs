@@ -7,11 +7,39 @@
 use super::edits::{expand_aquotes, quote_display, replace_edits, Edit};
 use super::{config, RestoreMode};
 use crate::opensips::host::ffi::sip_msg;
-use crate::opensips::host::msg::{shm_request_ident, SipMsg, Which};
+use crate::opensips::host::msg::{shm_request_ident, LumpHandle, SipMsg, Which};
 use crate::opensips::host::{rr, tm};
 use crate::replace::header::through_uri_len;
 use crate::replace::rr_codec;
 use crate::{dbg, err};
+use std::cell::RefCell;
+
+/// What the first uac_replace_from/to of the message being processed did, so
+/// that a second call for the same header replaces the values instead of
+/// failing (stock refuses it). Per process: a worker handles one message at
+/// a time.
+struct Done {
+    msg_id: u32,
+    which: Which,
+    shape: Vec<(bool, usize, usize, bool)>,
+    lumps: Vec<Option<LumpHandle>>,
+    rr_param: Option<Vec<u8>>,
+}
+
+thread_local! {
+    static DONE: RefCell<Vec<Done>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The form of an edit list, without the new bytes.
+fn shape(edits: &[Edit]) -> Vec<(bool, usize, usize, bool)> {
+    edits
+        .iter()
+        .map(|e| match e {
+            Edit::Replace { off, len, data } => (true, *off, *len, data.is_empty()),
+            Edit::Insert { off, data } => (false, *off, 0, data.is_empty()),
+        })
+        .collect()
+}
 
 /// uac_replace_from/to(display, uri).
 pub fn replace(
@@ -22,14 +50,6 @@ pub fn replace(
 ) -> Result<(), String> {
     let cfg = config();
     let uri = uri.filter(|u| !u.is_empty());
-    if msg.flags() & which.flag() != 0 {
-        // Stock refuses a second call in the request route (and makes broken
-        // lumps elsewhere); we refuse it everywhere.
-        return Err(format!(
-            "scripting bug: uac_replace_{}() already called!",
-            which.name().to_ascii_lowercase()
-        ));
-    }
     if cfg.restore == RestoreMode::Auto && uri.is_some() {
         let to = msg.ident(Which::To)?;
         if to.tag_len != 0 {
@@ -67,7 +87,25 @@ pub fn replace(
         }
         _ => None,
     };
-    msg.apply(&edits)?;
+    let msg_id = msg.id();
+    let again = DONE.with(|d| {
+        let mut d = d.borrow_mut();
+        d.retain(|x| x.msg_id == msg_id);
+        d.iter().position(|x| x.which == which)
+    });
+    if let Some(i) = again {
+        return replace_again(msg, which, i, &edits, param);
+    }
+    let lumps = msg.apply_kept(&edits)?;
+    DONE.with(|d| {
+        d.borrow_mut().push(Done {
+            msg_id,
+            which,
+            shape: shape(&edits),
+            lumps,
+            rr_param: param.clone(),
+        })
+    });
     if new.is_none() || cfg.restore == RestoreMode::None {
         return Ok(());
     }
@@ -75,6 +113,49 @@ pub fn replace(
         rr::add_param(msg, &p)?;
     }
     first_change(msg, which)
+}
+
+/// A second call for the same header: the same edits with new bytes go into
+/// the lumps the first call made, and the Record-Route parameter is
+/// re-encoded (original URI against the newest one).
+fn replace_again(
+    msg: &SipMsg,
+    which: Which,
+    i: usize,
+    edits: &[Edit],
+    param: Option<Vec<u8>>,
+) -> Result<(), String> {
+    let name = which.name().to_ascii_lowercase();
+    DONE.with(|d| {
+        let mut d = d.borrow_mut();
+        let done = &mut d[i];
+        if done.shape != shape(edits) || done.rr_param.is_some() != param.is_some() {
+            return Err(format!(
+                "uac_replace_{name}() called again for this request with a different form \
+                 (display/URI present or absent): refused, the first replacement stays"
+            ));
+        }
+        for (e, h) in edits.iter().zip(&done.lumps) {
+            let data = match e {
+                Edit::Replace { data, .. } | Edit::Insert { data, .. } => data,
+            };
+            if let Some(h) = h {
+                // SAFETY: the handle is a lump made for this message (same
+                // msg id, same process) by the first call.
+                unsafe { msg.set_lump(*h, data)? };
+            }
+        }
+        if let (Some(old), Some(new)) = (&done.rr_param, &param) {
+            if msg.rewrite_added(old, new)? == 0 {
+                return Err(
+                    "cannot find the Record-Route parameter of the first replacement".into(),
+                );
+            }
+        }
+        done.rr_param = param;
+        dbg!("uac_replace_{name}() again: values replaced");
+        Ok(())
+    })
 }
 
 /// Flags the request as changed; the first change registers the reply restore.
