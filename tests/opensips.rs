@@ -383,10 +383,13 @@ fn hostile_challenges_fail_cleanly() {
 /// proxy's pkg and shm use where it started, ours beside stock.
 #[test]
 fn memory_stable_over_authenticated_calls_ours_and_stock() {
-    for stock in [false, true] {
+    // (our uac_auth under stock uac), (stock pair), (our pair)
+    for (stock, stock_uac) in [(false, true), (true, true), (false, false)] {
         let chal = challenger();
-        let proxy = auth_proxy(
+        let proxy = auth_proxy_with(
             &module("uac_auth", stock),
+            &module("uac", stock_uac),
+            "uac_auth()",
             chal.port,
             "modparam(\"tm\", \"wt_timer\", 2)",
         );
@@ -404,14 +407,18 @@ fn memory_stable_over_authenticated_calls_ours_and_stock() {
         round();
         let after = memory_settles_to(&proxy, before);
         eprintln!(
-            "{} uac_auth: shm {} -> {}, pkg {} -> {} after 200 authenticated calls",
+            "{} uac_auth, {} uac: shm {} -> {}, pkg {} -> {} after 200 authenticated calls",
             if stock { "stock" } else { "ours" },
+            if stock_uac { "stock" } else { "ours" },
             before.0,
             after.0,
             before.1,
             after.1
         );
-        assert_eq!(before, after, "memory (shm, pkg) changed, stock={stock}");
+        assert_eq!(
+            before, after,
+            "memory (shm, pkg) changed, stock={stock}/{stock_uac}"
+        );
     }
 }
 
@@ -956,5 +963,87 @@ route {{
         );
         let log = p.log();
         assert!(!log.contains("ERROR"), "{log}");
+    }
+}
+
+/// Hostile 401/407 challenges to our uac's uac_auth() (our parser sees the
+/// raw headers): each fails with one log line, the 407 reaches the caller,
+/// workers live on, memory is where it started.
+#[test]
+fn our_uac_refuses_hostile_challenges_cleanly() {
+    let big = "n".repeat(3000);
+    let cases: Vec<(String, &str)> = vec![
+        (
+            "Digest realm=\"example.com\", nonce=\"a\", nonce=\"b\", qop=\"auth\"".into(),
+            "repeated",
+        ),
+        (
+            format!("Digest realm=\"example.com\", nonce=\"{big}\", qop=\"auth\""),
+            "longer than",
+        ),
+        (
+            "Digest realm=\"example.com\", nonce=\"abc\", algorithm=SHA-1".into(),
+            "no supported challenge",
+        ),
+        (
+            "Digest realm=\"example.com\", nonce=\"abc\", qop=\"auth-conf\"".into(),
+            "no supported challenge",
+        ),
+        (
+            "Digest realm=\"example.com\", qop=\"auth\"".into(),
+            "challenge has no nonce",
+        ),
+        (
+            "Digest realm=\"example.com\", nonce=\"abc, qop=\"auth\"".into(),
+            "malformed",
+        ),
+        (
+            "Digest realm=\"example.com\", nonce=\"abc\", algorithm=MD5-sess".into(),
+            "without qop",
+        ),
+        (
+            "Basic realm=\"example.com\"".into(),
+            "no supported challenge",
+        ),
+    ];
+    for (ch, expect_log) in cases {
+        let py = PyChallenger::start(407, &[&ch]);
+        let proxy = auth_proxy_with(
+            &module("uac_auth", false),
+            &module("uac", false),
+            "uac_auth()",
+            py.port,
+            "modparam(\"tm\", \"wt_timer\", 2)",
+        );
+        let a = Peer::new();
+        let call = || {
+            a.send(proxy.port, &message(&a, "", "", false));
+            let r = a.recv();
+            assert_eq!(r.status(), Some(407), "{ch}: {}", r.raw);
+        };
+        for _ in 0..10 {
+            call();
+        }
+        let before = memory_steady(&proxy);
+        for _ in 0..10 {
+            call();
+        }
+        let after = memory_settles_to(&proxy, before);
+        assert!(
+            proxy.wait_log(expect_log, 1, 3) >= 1,
+            "{ch}: no '{expect_log}' in log:\n{}",
+            proxy.log()
+        );
+        let log = proxy.log();
+        assert!(
+            !log.contains("CRITICAL") && !log.contains("internal error"),
+            "{log}"
+        );
+        assert_eq!(
+            before,
+            after,
+            "{}: memory (shm, pkg) changed",
+            &ch[..ch.len().min(60)]
+        );
     }
 }
