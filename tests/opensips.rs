@@ -812,10 +812,11 @@ fn uac_inc_cseq_raises_cseq_and_restores_it_in_the_reply() {
 }
 
 /// The stock modules that bind to uac_auth load against ours unchanged
-/// (uac, uac_registrant, b2b_entities), with our uac as well.
+/// (uac, uac_registrant, b2b_entities, msrp_ua with a relay).
 #[test]
 fn stock_modules_bind_to_our_uac_auth() {
     let port = free_port();
+    let msrp = free_port();
     let dir = std::env::temp_dir().join(format!("osips-bind-{}-{port}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let db = sqlite_db(&dir, &["registrant"], "");
@@ -827,6 +828,11 @@ loadmodule "{uac_auth}"
 loadmodule "uac.so"
 loadmodule "uac_registrant.so"
 loadmodule "b2b_entities.so"
+loadmodule "proto_msrp.so"
+loadmodule "msrp_ua.so"
+socket=msrp:127.0.0.1:{msrp}
+modparam("msrp_ua", "my_uri", "msrp://127.0.0.1:{msrp};tcp")
+modparam("msrp_ua", "relay_uri", "msrp://127.0.0.1:{msrp};tcp")
 modparam("rr", "append_fromtag", 1)
 modparam("uac_registrant", "db_url", "sqlite:/{db}")
 route {{ if (uac_auth()) exit; }}
