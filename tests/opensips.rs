@@ -1053,3 +1053,31 @@ fn our_uac_refuses_hostile_challenges_cleanly() {
         );
     }
 }
+
+/// Calls with From/To replaced and restored both ways leave pkg and shm use
+/// where they started.
+#[test]
+fn memory_stable_over_replaced_calls() {
+    let p = replace_proxy_with(
+        free_port(),
+        false,
+        "auto",
+        "pw",
+        "modparam(\"tm\", \"wt_timer\", 2)",
+    );
+    let round = || {
+        for _ in 0..10 {
+            call_through(p.port);
+        }
+    };
+    round();
+    let before = memory_steady(&p);
+    round();
+    round();
+    let after = memory_settles_to(&p, before);
+    eprintln!(
+        "our uac: shm {} -> {}, pkg {} -> {} after 20 calls",
+        before.0, after.0, before.1, after.1
+    );
+    assert_eq!(before, after, "memory (shm, pkg) changed");
+}
