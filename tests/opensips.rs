@@ -625,6 +625,8 @@ route {{
         if (!uac_replace_from("Anon", "not a uri")) xlog("L_NOTICE", "CASE failed\n");
     }} else if ($hdr(X-Case) == "bad-display") {{
         if (!uac_replace_from("A\"B", "sip:a@b")) xlog("L_NOTICE", "CASE failed\n");
+    }} else if ($hdr(X-Case) == "replace") {{
+        if (!uac_replace_from("Anon", "sip:anon@x.invalid")) xlog("L_NOTICE", "CASE failed\n");
     }} else if ($hdr(X-Case) == "twice") {{
         uac_replace_from("One", "sip:one@x.invalid");
         if (!uac_replace_from("Two", "sip:two@x.invalid")) xlog("L_NOTICE", "CASE failed\n");
@@ -672,6 +674,14 @@ route {{
                 let at_b = send(case, &from, None);
                 assert_eq!(at_b.hdr("From"), from, "{case}: message changed");
             }
+            // a From the core cannot parse
+            let bad_from = "\"Alice <sip:alice@a.example.com>;tag=a1";
+            let at_b = send("replace", bad_from, None);
+            assert_eq!(
+                at_b.hdr("From"),
+                bad_from,
+                "malformed From: message changed"
+            );
             // beyond stock: the second call's values win
             let at_b = send("twice", &from, None);
             assert_eq!(
@@ -693,6 +703,7 @@ route {{
     assert!(log.contains("bad new URI"), "{log}");
     assert!(log.contains("bad display name"), "{log}");
     assert!(log.contains("failed to decode uri"), "{log}");
+    assert!(log.contains("failed to find/parse FROM hdr"), "{log}");
     assert!(
         !log.contains("CRITICAL") && !log.contains("internal error"),
         "{log}"
