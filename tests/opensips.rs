@@ -7,7 +7,7 @@
 mod common;
 use common::dialog::Call;
 use common::opensips::{
-    memory_settles_to, memory_steady, module, sqlite_db, Opensips, PyChallenger,
+    memory_settles_to, memory_steady, module, sqlite_db, start_fails, Opensips, PyChallenger,
 };
 use common::*;
 
@@ -1091,4 +1091,68 @@ fn memory_stable_over_replaced_calls() {
         before.0, after.0, before.1, after.1
     );
     assert_eq!(before, after, "memory (shm, pkg) changed");
+}
+
+/// Bad module parameters stop start-up with the stock error lines.
+#[test]
+fn bad_parameters_stop_start_up() {
+    let ua = module("uac_auth", false);
+    let uac = module("uac", false);
+    let cases: Vec<(String, &str)> = vec![
+        (
+            format!("loadmodule \"{ua}\"\nmodparam(\"uac_auth\", \"credential\", \"alice:example.com\")"),
+            "parse error in <alice:example.com> around 17",
+        ),
+        (
+            format!("loadmodule \"{ua}\"\nmodparam(\"uac_auth\", \"auth_username_avp\", \"$avp(u)\")"),
+            "partial definition of auth AVP!",
+        ),
+        (
+            format!(
+                "loadmodule \"{ua}\"\nmodparam(\"uac_auth\", \"auth_username_avp\", \"$avp(u)\")\n\
+                 modparam(\"uac_auth\", \"auth_password_avp\", \"$avp(p)\")\n\
+                 modparam(\"uac_auth\", \"auth_realm_avp\", \"$avp(r\")"
+            ),
+            "malformed or non AVP realm AVP definition",
+        ),
+        (
+            format!(
+                "loadmodule \"tm.so\"\nloadmodule \"rr.so\"\nloadmodule \"{uac}\"\n\
+                 modparam(\"uac\", \"restore_mode\", \"sometimes\")\nroute {{ exit; }}"
+            ),
+            "unsupported value 'sometimes' for restore_mode",
+        ),
+        (
+            format!(
+                "loadmodule \"tm.so\"\nloadmodule \"rr.so\"\nloadmodule \"{uac}\"\n\
+                 modparam(\"rr\", \"append_fromtag\", 0)\n\
+                 route {{ uac_replace_from(\"a\", \"sip:a@b\"); }}"
+            ),
+            "'append_fromtag' RR param is not enabled!",
+        ),
+        (
+            format!(
+                "loadmodule \"tm.so\"\nloadmodule \"rr.so\"\nloadmodule \"{uac}\"\n\
+                 modparam(\"rr\", \"append_fromtag\", 1)\nmodparam(\"uac\", \"rr_from_store_param\", \"\")\n\
+                 route {{ uac_replace_from(\"a\", \"sip:a@b\"); }}"
+            ),
+            "rr_store_param cannot be empty if FROM is restoreable",
+        ),
+        (
+            format!(
+                "loadmodule \"tm.so\"\nloadmodule \"rr.so\"\nloadmodule \"{ua}\"\nloadmodule \"{uac}\"\n\
+                 modparam(\"rr\", \"append_fromtag\", 1)\n\
+                 failure_route[x] {{ uac_auth(\"MD5,SHA-1\"); }}\nroute {{ exit; }}"
+            ),
+            "unsupported digest algorithm 'SHA-1'",
+        ),
+        (
+            format!("loadmodule \"{uac}\"\nroute {{ exit; }}"),
+            "tm",
+        ),
+    ];
+    for (body, want) in cases {
+        let log = start_fails(&body);
+        assert!(log.contains(want), "want '{want}' for\n{body}\nlog:\n{log}");
+    }
 }

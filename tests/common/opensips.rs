@@ -375,3 +375,45 @@ pub fn memory_steady(o: &Opensips) -> (u64, u64) {
         last = m;
     }
 }
+
+/// Starts opensips with `body` expecting it to refuse to start; its log.
+pub fn start_fails(body: &str) -> String {
+    let port = free_port();
+    let dir = std::env::temp_dir().join(format!("osips-fail-{}-{port}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("opensips.cfg");
+    fs::write(
+        &cfg,
+        format!(
+            "log_level=3\nstderror_enabled=yes\nsyslog_enabled=no\nudp_workers=1\n\
+             socket=udp:127.0.0.1:{port}\nmpath=\"{}\"\nloadmodule \"proto_udp.so\"\n{body}\n",
+            mpath()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(bin())
+        .args(["-F", "-m", "32", "-M", "4", "-w"])
+        .arg(&dir)
+        .arg("-f")
+        .arg(&cfg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot start opensips");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(Some(st)) = child.try_wait() {
+            assert!(!st.success(), "opensips exited 0");
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("opensips started although the config is bad:\n{body}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut s = String::new();
+    let _ = child.stderr.take().unwrap().read_to_string(&mut s);
+    s
+}
