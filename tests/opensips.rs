@@ -7,7 +7,7 @@
 mod common;
 use common::dialog::Call;
 use common::opensips::{
-    memory_settles_to, memory_steady, module, sqlite_db, start_fails, Opensips, PyChallenger,
+    memory_over_rounds, module, sqlite_db, start_fails, Opensips, PyChallenger,
 };
 use common::*;
 
@@ -352,14 +352,11 @@ fn hostile_challenges_fail_cleanly() {
         };
         // Two rounds: memory after the second is where the first left it
         // (a one-off allocation of the core in the first round is no loss).
-        for _ in 0..20 {
-            call();
-        }
-        let before = memory_steady(&proxy);
-        for _ in 0..20 {
-            call();
-        }
-        let after = memory_settles_to(&proxy, before);
+        let (before, after) = memory_over_rounds(&proxy, &|| {
+            for _ in 0..20 {
+                call();
+            }
+        });
         if !expect_log.is_empty() {
             assert!(
                 proxy.wait_log(expect_log, 1, 3) >= 1,
@@ -401,11 +398,10 @@ fn memory_stable_over_authenticated_calls_ours_and_stock() {
                 assert_eq!(r.status(), Some(200), "{}", r.raw);
             }
         };
-        round();
-        let before = memory_steady(&proxy);
-        round();
-        round();
-        let after = memory_settles_to(&proxy, before);
+        let (before, after) = memory_over_rounds(&proxy, &|| {
+            round();
+            round();
+        });
         eprintln!(
             "{} uac_auth, {} uac: shm {} -> {}, pkg {} -> {} after 200 authenticated calls",
             if stock { "stock" } else { "ours" },
@@ -694,10 +690,7 @@ route {{
             }
         }
     };
-    run(3);
-    let before = memory_steady(&p);
-    run(3);
-    let after = memory_settles_to(&p, before);
+    let (before, after) = memory_over_rounds(&p, &|| run(3));
     assert_eq!(before, after, "memory (shm, pkg) changed");
     let log = p.log();
     assert!(log.contains("bad new URI"), "{log}");
@@ -1038,14 +1031,11 @@ fn our_uac_refuses_hostile_challenges_cleanly() {
             let r = a.recv();
             assert_eq!(r.status(), Some(407), "{ch}: {}", r.raw);
         };
-        for _ in 0..10 {
-            call();
-        }
-        let before = memory_steady(&proxy);
-        for _ in 0..10 {
-            call();
-        }
-        let after = memory_settles_to(&proxy, before);
+        let (before, after) = memory_over_rounds(&proxy, &|| {
+            for _ in 0..10 {
+                call();
+            }
+        });
         assert!(
             proxy.wait_log(expect_log, 1, 3) >= 1,
             "{ch}: no '{expect_log}' in log:\n{}",
@@ -1081,11 +1071,10 @@ fn memory_stable_over_replaced_calls() {
             call_through(p.port);
         }
     };
-    round();
-    let before = memory_steady(&p);
-    round();
-    round();
-    let after = memory_settles_to(&p, before);
+    let (before, after) = memory_over_rounds(&p, &|| {
+        round();
+        round();
+    });
     eprintln!(
         "our uac: shm {} -> {}, pkg {} -> {} after 20 calls",
         before.0, after.0, before.1, after.1

@@ -417,3 +417,21 @@ pub fn start_fails(body: &str) -> String {
     let _ = child.stderr.take().unwrap().read_to_string(&mut s);
     s
 }
+
+/// Runs `round` (after one warm-up round) and returns the pkg/shm use before
+/// and after it. A loss grows with every round; a one-off allocation of the
+/// core (a worker taking a code path for the first time) happens once: when
+/// the first measured round moved the figures, a second one is measured and
+/// it must not move them.
+pub fn memory_over_rounds(o: &Opensips, round: &dyn Fn()) -> ((u64, u64), (u64, u64)) {
+    round();
+    let before = memory_steady(o);
+    round();
+    let after = memory_settles_to(o, before);
+    if after == before {
+        return (before, after);
+    }
+    let before = memory_steady(o);
+    round();
+    (before, memory_settles_to(o, before))
+}
