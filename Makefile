@@ -1,17 +1,18 @@
 # Builds the host modules from the one Rust crate, one cargo build per module
 # (a module feature picks which tables the .so exports; see Cargo.toml).
 # `make` - the modules; `make test` - set up and run every test;
-# `make run` - Kamailio with the uac module and examples/uac-replace.cfg.
+# `make run` - Kamailio with the uac module and the remote registrations example
+# on SQLite (EXAMPLE=replace: examples/uac-replace.cfg).
 
 CARGO ?= cargo
 # host/module pairs: build/<host>/<module>.so from feature <host>-<module>
-KAMAILIO_MODULES := uac
+KAMAILIO_MODULES := uac auth
 MODULES := $(KAMAILIO_MODULES:%=build/kamailio/%.so)
 # OpenSIPS: build/opensips/<module>.so from feature opensips-<module, _ as ->
 OPENSIPS_MODULES := uac_auth uac
 OPENSIPS_SO := $(OPENSIPS_MODULES:%=build/opensips/%.so)
 
-.PHONY: all setup module test check run run-opensips clean bench FORCE
+.PHONY: all setup module test check run run-opensips clean bench FORCE bench-reg run-reg
 
 all: module
 
@@ -65,3 +66,14 @@ bench: setup module
 clean:
 	$(CARGO) clean
 	rm -rf build target
+
+# Remote registrations: N uacreg rows in SQLite registered against a sipp
+# registrar that challenges every REGISTER, stock uac.so against ours: seconds
+# until all are registered, CPU, shm per account, idle CPU (see bench/reg.py).
+N ?= 10000
+bench-reg: setup module
+	N=$(N) python3 bench/reg.py
+
+# The remote registrations example (what `make run` runs by default).
+run-reg: setup module
+	scripts/run-reg-example

@@ -93,6 +93,17 @@ fn main() {
         .allowlist_var("PARAM_STR|PARAM_STRING|PARAM_INT|SR_KEMIP_.*|TMCB_RESPONSE_IN|DLGCB_.*|DLG_DIR_.*|RR_FLOW_.*")
         .allowlist_var("SIP_REQUEST|SIP_REPLY|HDR_TO_F|HDR_FROM_F|AVP_VAL_STR|MAX_URI_SIZE|PVT_AVP")
         .allowlist_var("L_ALERT|L_BUG|L_CRIT2|L_CRIT|L_ERR|L_WARN|L_NOTICE|L_INFO|L_DBG")
+        .allowlist_type("auth_api_s|auth_api_s_t|auth_body_t|dig_cred_t|auth_result|auth_result_t|request_method|avp_ident_t|sip_uri|qp")
+        .allowlist_function("find_credentials|mark_authorized_cred|get_authorized_cred|check_dig_cred|parse_avp_ident")
+        .allowlist_function("fixup_var_str_12|fixup_var_int_12|fixup_var_pve_str_12|fixup_pvar_null|fixup_spve_null|fixup_free_spve_null")
+        .allowlist_function("parse_from_uri|parse_to_uri|parse_sip_msg_uri")
+        .allowlist_var("HA_MD5|HA_MD5_SESS|QOP_.*|HDR_AUTHORIZATION_F|HDR_PROXYAUTH_F")
+        // remote registrations: DB layer, RPC, counters, dst URI, PV set
+        .allowlist_function("db_bind_mod|db_check_table_version|rpc_register_array|counter_register|set_dst_uri")
+        .allowlist_function("pv_set_spec_value|pv_cache_get|fixup_spve_pvar|fixup_free_spve_pvar|fixup_spve_igp|fixup_free_spve_igp")
+        .allowlist_function("fixup_spve_null|fixup_free_spve_null|get_int_fparam")
+        .allowlist_type("db_cap|rpc_flags|db_func_t|db1_res_t|db_row_t|db_val_t|db1_con_t|db_op_t|rpc_t|rpc_export_t|counter_handle_t")
+        .allowlist_var("DB1_.*|TMCB_LOCAL_COMPLETED|PROC_MAIN|RET_ARRAY")
         .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()));
     for (k, v) in &defines {
         b = b.clang_arg(match v {
@@ -100,6 +111,13 @@ fn main() {
             None => format!("-D{k}"),
         });
     }
+    // uac.so needs the DB library, as the stock module does (libsrdb1, with
+    // the runpath of Kamailio's library folder).
+    let libdir = core_libdir();
+    println!("cargo:rustc-cdylib-link-arg=-L{libdir}");
+    println!("cargo:rustc-cdylib-link-arg=-Wl,--no-as-needed");
+    println!("cargo:rustc-cdylib-link-arg=-lsrdb1");
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-rpath,{libdir}");
     b.generate()
         .expect("bindgen failed on the Kamailio headers")
         .write_to_file(out.join("bindings.rs"))
@@ -131,6 +149,26 @@ fn kamailio_src(manifest: &Path) -> PathBuf {
         "no Kamailio source tree: run `scripts/setup` (it fetches Debian's kamailio source \
          package into .cache/) or set KAMAILIO_SRC"
     );
+}
+
+/// Where the installed Kamailio keeps libsrdb1 (`KAMAILIO_LIBDIR` overrides).
+fn core_libdir() -> String {
+    println!("cargo:rerun-if-env-changed=KAMAILIO_LIBDIR");
+    if let Ok(d) = env::var("KAMAILIO_LIBDIR") {
+        return d;
+    }
+    for d in [
+        "/usr/lib/x86_64-linux-gnu/kamailio",
+        "/usr/lib/kamailio",
+        "/usr/local/lib64/kamailio",
+        "/usr/local/lib/kamailio",
+    ] {
+        if Path::new(d).join("libsrdb1.so").exists() || Path::new(d).join("libsrdb1.so.1").exists()
+        {
+            return d.to_string();
+        }
+    }
+    "/usr/lib/x86_64-linux-gnu/kamailio".to_string()
 }
 
 fn kamailio_bin() -> PathBuf {

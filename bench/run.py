@@ -227,6 +227,9 @@ def send_section():
 
 
 def main():
+    if sys.argv[1:] == ["auth"]:
+        import auth_bench
+        sys.exit(0 if auth_bench.auth_section(sys.modules[__name__]) else 1)
     if not os.path.exists(OURS):
         raise SystemExit("build/kamailio/uac.so missing: run make")
     results = {"stock": [], "ours": []}
@@ -258,6 +261,9 @@ def main():
         print(f"  ratio ours/stock: {ir['ours'] / ir['stock']:.4f}")
     if os.environ.get("BENCH_SEND", "1") != "0":
         all_ok = send_section() and all_ok
+    if os.environ.get("BENCH_AUTH", "1") != "0":
+        import auth_bench
+        all_ok = auth_bench.auth_section(sys.modules[__name__]) and all_ok
     if not all_ok:
         print("WARNING: some runs had failed calls; the numbers are not comparable")
         sys.exit(1)

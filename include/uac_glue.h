@@ -60,6 +60,10 @@ int uacg_load_rr_api(struct rr_binds *rrb);
 int uacg_load_tm_api(struct tm_binds *tmb);
 int uacg_load_dlg_api(struct dlg_binds *dlgb);
 
+/* parse_headers(msg, HDR_ROUTE_F, 0): -1 on a parse error (a message without
+ * Route is not an error) */
+int uacg_parse_route(struct sip_msg *msg);
+
 /* parse_headers(msg, HDR_TO_F, 0): 0 when the To header is parsed */
 int uacg_parse_to(struct sip_msg *msg);
 
@@ -75,5 +79,49 @@ int uacg_pv_parse_spec(str *in, struct _pv_spec *sp);
 /* msg->id and msg->pid identify one message in one process */
 unsigned int uacg_msg_id(struct sip_msg *msg);
 int uacg_msg_pid(struct sip_msg *msg);
+
+/* ---- auth module ---- */
+/* binds the sl API (sl_load_api is static inline); 0 on success */
+int uacg_sl_load(void);
+/* sl reply: stateless (sreply) or, when stateful is set, freply (tm if a
+ * transaction exists) */
+int uacg_sl_reply(struct sip_msg *msg, int code, const char *reason, int rlen,
+		int stateless);
+/* the message body (get_body) to the end of the buffer; 0 on success, the
+ * body may be empty */
+int uacg_msg_body(struct sip_msg *msg, str *out);
+/* the core's start time (up_since) and this process's number */
+long uacg_up_since(void);
+int uacg_process_no(void);
+/* msg->first_line.u.request.method_value (0 for a reply) */
+int uacg_req_method(struct sip_msg *msg);
+/* the Call-ID body, the From tag, the source IP bytes: 0 when found */
+int uacg_callid(struct sip_msg *msg, str *out);
+int uacg_from_tag(struct sip_msg *msg, str *out);
+int uacg_src_ip(struct sip_msg *msg, str *out);
+/* adds a header to the reply this request will get (add_lump_rpl) */
+int uacg_add_rpl_hdr(struct sip_msg *msg, const char *s, int len);
+/* pv->setf(msg, &pv->pvp, EQ_T, string value); 0 on success */
+int uacg_pv_set_str(struct _pv_spec *pv, struct sip_msg *msg, str *val);
+/* is the pv writable (setf set)? */
+int uacg_pv_writable(struct _pv_spec *pv);
+/* remote registrations: the extra process the module forks (register_procs +
+ * cfg_register_child, in mod_init) */
+void uacg_reg_procs(int n);
+/* forks a process of type PROC_TIMER named desc; the child initialises the
+ * config framework and runs `run`, which never returns. The parent gets the
+ * pid, -1 on error. */
+int uacg_fork_proc(const char *desc, void (*run)(void));
+/* cfg_update() macro */
+void uacg_cfg_update(void);
+/* DB_CAPABILITY(dbf, cap) */
+struct db_func;
+int uacg_db_cap(struct db_func *dbf, unsigned int cap);
+/* parse_headers for HDR_EOH_F and the CSeq number of a message; -1 when none */
+long uacg_cseq_number(struct sip_msg *msg);
+
+/* shared memory: bytes available now, and the size of the pool (-m) */
+unsigned long uacg_shm_available(void);
+unsigned long uacg_shm_size(void);
 
 #endif

@@ -22,5 +22,11 @@
 #include "modules/rr/api.h"
 #include "modules/dialog/dlg_load.h"
 #include "modules/dialog/dlg_hash.h"
+#include "modules/auth/api.h"
+#include "core/parser/parse_uri.h"
+#include "lib/srdb1/db.h"
+#include "core/rpc.h"
+#include "core/rpc_lookup.h"
+#include "core/counters.h"
 
 #include "uac_glue.h"

@@ -25,6 +25,12 @@
 #include "modules/tm/tm_load.h"
 #include "modules/rr/api.h"
 #include "modules/dialog/dlg_load.h"
+#include "modules/sl/sl.h"
+#include "core/data_lump_rpl.h"
+#include "core/globals.h"
+#include "core/pt.h"
+#include "core/parser/parse_content.h"
+#include "core/lvalue.h"
 
 #include "uac_glue.h"
 
@@ -172,6 +178,13 @@ int uacg_load_dlg_api(struct dlg_binds *dlgb)
 	return load_dlg_api(dlgb);
 }
 
+int uacg_parse_route(struct sip_msg *msg)
+{
+	if(msg->route == NULL && parse_headers(msg, HDR_ROUTE_F, 0) == -1)
+		return -1;
+	return 0;
+}
+
 int uacg_parse_to(struct sip_msg *msg)
 {
 	if(msg->to == NULL && (parse_headers(msg, HDR_TO_F, 0) != 0 || msg->to == NULL))
@@ -202,4 +215,157 @@ unsigned int uacg_msg_id(struct sip_msg *msg)
 int uacg_msg_pid(struct sip_msg *msg)
 {
 	return msg->pid;
+}
+
+/* ---- auth module ---- */
+static sl_api_t uacg_slb;
+
+int uacg_sl_load(void)
+{
+	return sl_load_api(&uacg_slb);
+}
+
+int uacg_sl_reply(struct sip_msg *msg, int code, const char *reason, int rlen,
+		int stateless)
+{
+	str r;
+	r.s = (char *)reason;
+	r.len = rlen;
+	return stateless ? uacg_slb.sreply(msg, code, &r)
+					 : uacg_slb.freply(msg, code, &r);
+}
+
+int uacg_msg_body(struct sip_msg *msg, str *out)
+{
+	char *b = get_body(msg);
+	out->s = NULL;
+	out->len = 0;
+	if(b == NULL)
+		return 0;
+	out->s = b;
+	out->len = (int)(msg->buf + msg->len - b);
+	if(msg->content_length
+			&& get_content_length(msg) < out->len)
+		out->len = get_content_length(msg);
+	if(out->len < 0)
+		out->len = 0;
+	return 0;
+}
+
+long uacg_up_since(void)
+{
+	return (long)up_since;
+}
+
+int uacg_process_no(void)
+{
+	return process_no;
+}
+
+int uacg_req_method(struct sip_msg *msg)
+{
+	if(msg->first_line.type != SIP_REQUEST)
+		return 0;
+	return msg->first_line.u.request.method_value;
+}
+
+int uacg_callid(struct sip_msg *msg, str *out)
+{
+	if(parse_headers(msg, HDR_CALLID_F, 0) < 0 || msg->callid == NULL)
+		return -1;
+	*out = msg->callid->body;
+	return 0;
+}
+
+int uacg_from_tag(struct sip_msg *msg, str *out)
+{
+	if(parse_from_header(msg) < 0)
+		return -1;
+	*out = get_from(msg)->tag_value;
+	return 0;
+}
+
+int uacg_src_ip(struct sip_msg *msg, str *out)
+{
+	out->s = (char *)msg->rcv.src_ip.u.addr;
+	out->len = msg->rcv.src_ip.len;
+	return 0;
+}
+
+int uacg_add_rpl_hdr(struct sip_msg *msg, const char *s, int len)
+{
+	return add_lump_rpl(msg, (char *)s, len, LUMP_RPL_HDR) == 0 ? -1 : 0;
+}
+
+int uacg_pv_set_str(struct _pv_spec *pv, struct sip_msg *msg, str *val)
+{
+	pv_value_t v;
+	memset(&v, 0, sizeof(v));
+	v.rs = *val;
+	v.flags = PV_VAL_STR;
+	if(pv->setf == NULL)
+		return -1;
+	return pv->setf(msg, &pv->pvp, (int)EQ_T, &v) < 0 ? -1 : 0;
+}
+
+int uacg_pv_writable(struct _pv_spec *pv)
+{
+	return pv != NULL && pv->setf != NULL;
+}
+
+/* ---- remote registrations ---- */
+#include "core/pt.h"
+#include "core/cfg/cfg_struct.h"
+#include "lib/srdb1/db.h"
+
+void uacg_reg_procs(int n)
+{
+	register_procs(n);
+	cfg_register_child(n);
+}
+
+int uacg_fork_proc(const char *desc, void (*run)(void))
+{
+	int pid = fork_process(PROC_TIMER, (char *)desc, 1);
+	if(pid < 0)
+		return -1;
+	if(pid == 0) {
+		if(cfg_child_init())
+			exit(-1);
+		run();
+		exit(0);
+	}
+	return pid;
+}
+
+void uacg_cfg_update(void)
+{
+	cfg_update();
+}
+
+int uacg_db_cap(struct db_func *dbf, unsigned int cap)
+{
+	return DB_CAPABILITY(*dbf, cap);
+}
+
+long uacg_cseq_number(struct sip_msg *msg)
+{
+	unsigned int n = 0;
+	if(parse_headers(msg, HDR_CSEQ_F, 0) < 0 || msg->cseq == NULL)
+		return -1;
+	if(str2int(&(get_cseq(msg)->number), &n) < 0)
+		return -1;
+	return (long)n;
+}
+
+#include "core/globals.h"
+
+unsigned long uacg_shm_available(void)
+{
+	return shm_available();
+}
+
+unsigned long uacg_shm_size(void)
+{
+	return shm_mem_size;
 }

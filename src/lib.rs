@@ -8,6 +8,7 @@
 pub mod log;
 
 pub mod digest;
+pub mod registration;
 pub mod replace;
 pub mod send;
 

@@ -214,7 +214,7 @@ fn bad_requests_are_refused() {
                 h.push("X-Callid: bad call id".into());
                 h
             },
-            "is not a valid Call-ID",
+            "$uac_req(callid) has a line break, NUL or white space",
         ),
     ];
     for (h, why) in cases {

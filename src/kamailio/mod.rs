@@ -7,6 +7,7 @@
 //! tests and clippy see them all, but only the chosen one's tables are exported
 //! under the C names the core looks up (`exports`, `mod_register`).
 
+pub mod auth;
 pub mod host;
 pub mod uac;
 pub mod version;

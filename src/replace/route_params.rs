@@ -1,11 +1,8 @@
-//! Reading our parameter from the parameters of the Route URI that the rr module
-//! matched (`;lr;ftag=...;vsf=...`).
+//! Reading our parameter from the parameters of the Route URI that routed a
+//! request to us (`;lr;ftag=...;vsf=...`).
 
-/// The value of the last `name=value` parameter, unquoted. The last one wins so
-/// that a second `uac_replace_*` on the same request, which adds a newer parameter
-/// after the first, is the one restored. Messages written by the stock module carry
-/// a single parameter, for which first and last are the same.
-pub fn last_param_value<'a>(params: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+/// The values of every `name=value` parameter in `params`, in order, unquoted.
+pub fn param_values<'a>(params: &'a [u8], name: &[u8]) -> Vec<&'a [u8]> {
     split_params(params)
         .filter_map(|p| {
             let (n, v) = match p.iter().position(|&c| c == b'=') {
@@ -14,7 +11,22 @@ pub fn last_param_value<'a>(params: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
             };
             (n == name).then_some(unquote(v))
         })
-        .last()
+        .collect()
+}
+
+/// The parameters that follow a value inside a Route URI: `rest` starts right
+/// after the value (as rr's get_route_param() returned it) and runs on through
+/// the message; the URI ends at `>`, `,`, `?` or a line break.
+pub fn rest_of_uri_params(rest: &[u8]) -> &[u8] {
+    let rest = match rest.first() {
+        Some(b'"' | b'\'') => &rest[1..], // the closing quote of a quoted value
+        _ => rest,
+    };
+    let end = rest
+        .iter()
+        .position(|c| b">,?\r\n".contains(c))
+        .unwrap_or(rest.len());
+    &rest[..end]
 }
 
 fn split_params(params: &[u8]) -> impl Iterator<Item = &[u8]> {
@@ -50,21 +62,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn finds_value() {
-        let p = b";lr;ftag=abc;vsf=AAAA--;vst=BBBB";
-        assert_eq!(last_param_value(p, b"vsf"), Some(&b"AAAA--"[..]));
-        assert_eq!(last_param_value(p, b"vst"), Some(&b"BBBB"[..]));
-        assert_eq!(last_param_value(p, b"vs"), None);
-        assert_eq!(last_param_value(p, b"lr"), Some(&b""[..]));
+    fn finds_values_in_order() {
+        let p = b";lr;ftag=abc;vsf=AAAA--;vst=BBBB;vsf=CCCC";
+        assert_eq!(param_values(p, b"vsf"), vec![&b"AAAA--"[..], b"CCCC"]);
+        assert_eq!(param_values(p, b"vst"), vec![&b"BBBB"[..]]);
+        assert!(param_values(p, b"vs").is_empty());
+        assert_eq!(param_values(p, b"lr"), vec![&b""[..]]);
+        assert_eq!(
+            param_values(b"lr; vsf = \"x;y\" ;vsf=second", b"vsf"),
+            vec![&b"x;y"[..], b"second"]
+        );
     }
 
     #[test]
-    fn last_wins_and_quotes() {
-        let p = b"lr; vsf = \"x;y\" ;vsf=second";
-        assert_eq!(last_param_value(p, b"vsf"), Some(&b"second"[..]));
-        assert_eq!(
-            last_param_value(b"lr;vsf=\"x;y\"", b"vsf"),
-            Some(&b"x;y"[..])
-        );
+    fn rest_stops_at_the_end_of_the_uri() {
+        let rest = b";vsf=second>;foo=bar\r\nMax-Forwards: 70\r\n";
+        assert_eq!(rest_of_uri_params(rest), b";vsf=second");
+        assert_eq!(rest_of_uri_params(b"\";vsf=x>"), b";vsf=x");
+        assert_eq!(rest_of_uri_params(b">, <sip:b;vsf=y>"), b"");
     }
 }

@@ -33,6 +33,8 @@ pub enum CodecError {
     Empty,
     /// The restored URI has a non-printable byte at `pos` (tampered or altered URI).
     NotPrintable { pos: usize },
+    /// The restored value is printable but not a URI (tampered parameter).
+    NotUri(String),
 }
 
 impl fmt::Display for CodecError {
@@ -50,6 +52,7 @@ impl fmt::Display for CodecError {
                 "decoded value ({decoded} bytes) shorter than the URI in the request ({current} bytes)"
             ),
             CodecError::Empty => write!(f, "restored URI is empty"),
+            CodecError::NotUri(why) => write!(f, "{why} (parameter tampered or URI altered)"),
             CodecError::NotPrintable { pos } => write!(
                 f,
                 "restored URI has a non-printable byte at position {pos} (URI altered by an end point or parameter tampered)"
@@ -89,6 +92,32 @@ pub fn encode(original: &[u8], new: &[u8], passwd: &[u8]) -> Result<String, Code
 /// Restores the other URI of the pair from the parameter value and the URI that the
 /// in-dialog request carries now.
 pub fn decode(param: &[u8], current: &[u8], passwd: &[u8]) -> Result<Vec<u8>, CodecError> {
+    let buf = decode_printable(param, current, passwd)?;
+    // Beyond the stock module: only a URI is ever written back (see
+    // validate::check_restored_uri for why).
+    super::validate::check_restored_uri(&buf).map_err(CodecError::NotUri)?;
+    Ok(buf)
+}
+
+/// As [`decode`], for the OpenSIPS `uac` module, whose stock version encodes the
+/// new URI as it writes it into the header, in angle brackets: the restored
+/// value is a URI, or one URI in `<...>`.
+pub fn decode_name_addr(
+    param: &[u8],
+    current: &[u8],
+    passwd: &[u8],
+) -> Result<Vec<u8>, CodecError> {
+    let buf = decode_printable(param, current, passwd)?;
+    let inner = buf
+        .strip_prefix(b"<")
+        .and_then(|b| b.strip_suffix(b">"))
+        .unwrap_or(&buf);
+    super::validate::check_restored_uri(inner).map_err(CodecError::NotUri)?;
+    Ok(buf)
+}
+
+/// The decoded value, XORed with `current`, checked printable.
+fn decode_printable(param: &[u8], current: &[u8], passwd: &[u8]) -> Result<Vec<u8>, CodecError> {
     let mut buf = unbase64_dash(param)?;
     xor_password(&mut buf, passwd);
     if buf.len() < current.len() {
@@ -282,5 +311,35 @@ mod tests {
         ));
         // a URI the pair does not know gives garbage, refused as non-printable or shorter
         assert!(decode(p.as_bytes(), b"sip:zzzzz@zzzzzzz.zzz", b"").is_err());
+    }
+
+    /// OpenSIPS pairs: the new URI is encoded as `<uri>`; restoring it gives it
+    /// back with its brackets, restoring the old one gives the bare URI.
+    #[test]
+    fn name_addr_pairs() {
+        let old = b"sip:alice@a.example.com";
+        let new = b"<sip:anonymous@anonymous.invalid>";
+        let p = encode(old, new, b"pw").unwrap();
+        assert_eq!(decode_name_addr(p.as_bytes(), old, b"pw").unwrap(), new);
+        assert_eq!(decode_name_addr(p.as_bytes(), new, b"pw").unwrap(), old);
+        // plain decode refuses the bracketed value
+        assert!(decode(p.as_bytes(), old, b"pw").is_err());
+        // two pairs of brackets, or one unbalanced, are not a URI
+        let p2 = encode(old, b"<<sip:x@y>>", b"").unwrap();
+        assert!(decode_name_addr(p2.as_bytes(), old, b"").is_err());
+    }
+
+    /// A crafted parameter of zero bytes decodes to restore_passwd itself: the
+    /// stock module writes that into From; we refuse it.
+    #[test]
+    fn tampered_parameter_never_yields_the_password() {
+        let pw = b"Sup3rS3cretPassw0rd";
+        let zeros = base64_dash(&[0u8; 48]);
+        assert!(matches!(
+            decode(zeros.as_bytes(), b".", pw),
+            Err(CodecError::NotUri(_))
+        ));
+        let all_a = vec![b'A'; 64];
+        assert!(decode(&all_a, b".", pw).is_err());
     }
 }

@@ -230,8 +230,10 @@ impl UacReq {
         Ok(())
     }
 
-    /// What must hold before sending.
-    pub fn check_sendable(&self) -> Result<(), String> {
+    /// What must hold before sending, and the one change made to what is sent:
+    /// `hdrs` without its final CRLF gets one (tm sends the header block as
+    /// given, so a missing CRLF would run into the next header).
+    pub fn prepare_for_send(&mut self) -> Result<(), String> {
         if self.method.is_empty() {
             return Err("$uac_req(method) is not set".into());
         }
@@ -245,21 +247,22 @@ impl UacReq {
         {
             return Err("$uac_req(method) is not a SIP token".into());
         }
-        for (name, uri) in [
-            ("ruri", &self.ruri),
-            ("furi", &self.furi),
-            ("turi", &self.turi),
-            ("ouri", &self.ouri),
-        ] {
+        for (name, uri) in [("ruri", &self.ruri), ("ouri", &self.ouri)] {
             if !uri.is_empty() {
                 check_uri(uri).map_err(|e| format!("$uac_req({name}): {e}"))?;
+            }
+        }
+        for (name, v) in [("furi", &self.furi), ("turi", &self.turi)] {
+            if !v.is_empty() {
+                check_uri_or_name_addr(v).map_err(|e| format!("$uac_req({name}): {e}"))?;
             }
         }
         if !self.callid.is_empty() {
             check_callid(&self.callid)?;
         }
-        if self.hdrs.contains(&0) || (!self.hdrs.is_empty() && !self.hdrs.ends_with(b"\r\n")) {
-            return Err("$uac_req(hdrs) must be whole header lines, each ending with CRLF".into());
+        check_hdrs(&self.hdrs)?;
+        if !self.hdrs.is_empty() && !self.hdrs.ends_with(b"\r\n") {
+            self.hdrs.extend_from_slice(b"\r\n");
         }
         Ok(())
     }
@@ -335,25 +338,67 @@ impl UacReq {
     }
 }
 
-/// RFC 3261 callid: word ["@" word].
+/// A Call-ID goes on the wire as given, so refuse only what would break the
+/// message: line breaks, NUL and white space (Kamailio's parser takes the rest,
+/// e.g. `=`, which RFC 3261's word does not allow).
 pub fn check_callid(c: &[u8]) -> Result<(), String> {
-    let word = |w: &[u8]| {
-        !w.is_empty()
-            && w.iter()
-                .all(|&ch| ch.is_ascii_alphanumeric() || b"-.!%*_+`'~()<>:\\\"/[]?{}".contains(&ch))
-    };
-    let ok = match c.iter().position(|&ch| ch == b'@') {
-        Some(at) => word(&c[..at]) && word(&c[at + 1..]),
-        None => word(c),
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "$uac_req(callid) '{}' is not a valid Call-ID",
-            String::from_utf8_lossy(c)
-        ))
+    match c
+        .iter()
+        .position(|&ch| matches!(ch, b'\r' | b'\n' | 0 | b' ' | b'\t'))
+    {
+        None => Ok(()),
+        Some(p) => Err(format!(
+            "$uac_req(callid) has a line break, NUL or white space at position {p}"
+        )),
     }
+}
+
+/// Extra headers: whole lines separated by CRLF. Refused: NUL, a CR or LF that
+/// is not part of a CRLF, and an empty line (it would end the header block and
+/// turn the rest into the body: an injection).
+pub fn check_hdrs(h: &[u8]) -> Result<(), String> {
+    if let Some(p) = h.iter().position(|&c| c == 0) {
+        return Err(format!("$uac_req(hdrs) has a NUL at position {p}"));
+    }
+    let mut line_start = 0;
+    let mut i = 0;
+    while i < h.len() {
+        match h[i] {
+            b'\r' if h.get(i + 1) == Some(&b'\n') => {
+                if i == line_start {
+                    return Err(format!(
+                        "$uac_req(hdrs) has an empty line at position {i} (it would end the headers)"
+                    ));
+                }
+                i += 2;
+                line_start = i;
+            }
+            b'\r' | b'\n' => {
+                return Err(format!(
+                    "$uac_req(hdrs) has a line break that is not CRLF at position {i}"
+                ))
+            }
+            _ => i += 1,
+        }
+    }
+    Ok(())
+}
+
+/// A From/To value as tm takes it: a URI, or a name-addr (`"Alice" <sip:a@x>`,
+/// `<sip:a@x>`), which tm writes as given when it ends with `>`.
+fn check_uri_or_name_addr(v: &[u8]) -> Result<(), String> {
+    if !v.ends_with(b">") {
+        return check_uri(v);
+    }
+    let open = v
+        .iter()
+        .rposition(|&c| c == b'<')
+        .ok_or("name-addr has '>' without '<'")?;
+    let display = v[..open].trim_ascii();
+    if !display.is_empty() {
+        crate::replace::validate::check_display(display)?;
+    }
+    check_uri(&v[open + 1..v.len() - 1])
 }
 
 fn check_uri(u: &[u8]) -> Result<(), String> {
@@ -403,23 +448,59 @@ mod tests {
     #[test]
     fn callid_and_sendable() {
         assert!(check_callid(b"abc-123@host.example").is_ok());
+        assert!(
+            check_callid(b"key=value@host").is_ok(),
+            "Kamailio accepts '='"
+        );
         assert!(check_callid(b"a b").is_err());
-        assert!(check_callid(b"a@").is_err());
+        assert!(check_callid(b"a\tb").is_err());
         assert!(check_callid(b"x\r\nY: z").is_err());
+        assert!(check_callid(b"x\0y").is_err());
         let mut r = UacReq::default();
-        assert!(r.check_sendable().unwrap_err().contains("method"));
+        assert!(r.prepare_for_send().unwrap_err().contains("method"));
         r.set(Key::Method, Value::Str(b"OPTIONS")).unwrap();
-        assert!(r.check_sendable().unwrap_err().contains("ruri"));
+        assert!(r.prepare_for_send().unwrap_err().contains("ruri"));
         r.set(Key::Ruri, Value::Str(b"sip:x@127.0.0.1")).unwrap();
-        assert!(r.check_sendable().is_ok());
+        assert!(r.prepare_for_send().is_ok());
         // a bad Call-ID is kept but refused at send time
         r.set(Key::Callid, Value::Str(b"bad id")).unwrap();
-        assert!(r.check_sendable().unwrap_err().contains("Call-ID"));
+        assert!(r.prepare_for_send().unwrap_err().contains("white space"));
         r.set(Key::Callid, Value::Null).unwrap();
-        r.set(Key::Hdrs, Value::Str(b"X-A: 1")).unwrap();
-        assert!(r.check_sendable().unwrap_err().contains("CRLF"));
         r.set(Key::Ruri, Value::Str(b"not a uri")).unwrap();
-        assert!(r.check_sendable().is_err());
+        assert!(r.prepare_for_send().is_err());
+    }
+
+    #[test]
+    fn hdrs_completed_and_injection_refused() {
+        let mut r = UacReq::default();
+        r.set(Key::Method, Value::Str(b"OPTIONS")).unwrap();
+        r.set(Key::Ruri, Value::Str(b"sip:x@127.0.0.1")).unwrap();
+        r.set(Key::Hdrs, Value::Str(b"Subject: hi")).unwrap();
+        r.prepare_for_send().unwrap();
+        assert_eq!(r.hdrs, b"Subject: hi\r\n");
+        r.prepare_for_send().unwrap();
+        assert_eq!(r.hdrs, b"Subject: hi\r\n", "a complete block is left alone");
+        for bad in [
+            &b"X: 1\r\n\r\nY: 2\r\n"[..],
+            b"\r\nX: 1\r\n",
+            b"X: 1\nY: 2\r\n",
+            b"X: 1\rY: 2",
+            b"X: \0\r\n",
+        ] {
+            r.set(Key::Hdrs, Value::Str(bad)).unwrap();
+            assert!(r.prepare_for_send().is_err(), "{:?}", bad);
+        }
+    }
+
+    #[test]
+    fn from_to_as_name_addr() {
+        assert!(check_uri_or_name_addr(b"sip:alice@example.com").is_ok());
+        assert!(check_uri_or_name_addr(b"\"Alice\" <sip:alice@example.com>").is_ok());
+        assert!(check_uri_or_name_addr(b"<sip:bob@example.net>").is_ok());
+        assert!(check_uri_or_name_addr(b"Alice <sip:alice@example.com>").is_ok());
+        assert!(check_uri_or_name_addr(b"sip:a@x>").is_err());
+        assert!(check_uri_or_name_addr(b"<not a uri>").is_err());
+        assert!(check_uri_or_name_addr(b"\"A\r\nX: y\" <sip:a@x>").is_err());
     }
 
     #[test]

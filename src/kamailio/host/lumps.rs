@@ -103,3 +103,45 @@ unsafe fn is_ours(t: *const lump, o: &OwnLump) -> bool {
         }
     }
 }
+
+/// Empties every added text equal to `text` anywhere in the message's lumps
+/// (also inside the before/after chains where the rr module keeps Record-Route
+/// parameters); returns how many. The lump stays in place with length 0, so
+/// its owner frees it as usual and nothing of it reaches the wire.
+pub fn blank_added_text(msg: &SipMsg, text: &[u8]) -> usize {
+    // SAFETY: we walk the message's live lump tree; every pointer is NULL or a
+    // live lump; we only shorten a LUMP_ADD's length, which the core reads
+    // when it builds the message.
+    unsafe {
+        let mut n = 0;
+        let mut t = (*msg.raw()).add_rm;
+        while !t.is_null() {
+            n += blank_chain((*t).before, text) + blank_chain((*t).after, text);
+            t = (*t).next;
+        }
+        n
+    }
+}
+
+/// # Safety
+/// `l` is NULL or the head of a live before/after lump chain.
+unsafe fn blank_chain(mut l: *mut lump, text: &[u8]) -> usize {
+    let mut n = 0;
+    // SAFETY: caller contract; each link is NULL or a live lump.
+    unsafe {
+        while !l.is_null() {
+            if (*l).op == ffi::lump_op_LUMP_ADD
+                && (*l).len as usize == text.len()
+                && !(*l).u.value.is_null()
+                && std::slice::from_raw_parts((*l).u.value as *const u8, text.len()) == text
+            {
+                (*l).len = 0;
+                n += 1;
+            }
+            // a chain continues through both directions of nested anchors
+            n += blank_chain((*l).after, text);
+            l = (*l).before;
+        }
+    }
+    n
+}

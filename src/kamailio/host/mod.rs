@@ -2,6 +2,8 @@
 //! is sound; everything above this layer works on safe wrappers.
 
 pub mod avp;
+pub mod db;
+pub mod digest;
 pub mod dlg;
 pub mod ffi;
 pub mod guard;
@@ -9,7 +11,9 @@ pub mod lock;
 pub mod log;
 pub mod lumps;
 pub mod msg;
+pub mod proc;
 pub mod pv;
+pub mod rpc;
 pub mod rr;
 pub mod shm;
 pub mod tm;

@@ -45,3 +45,34 @@ impl PvSpec {
         }
     }
 }
+
+/// Sets the string value of a writable PV spec (`$var(x) = "..."`).
+///
+/// # Safety
+/// `spec` is a parsed spec that lives during the call; `msg` the current message.
+pub unsafe fn set_str(msg: &SipMsg, spec: *mut pv_spec_t, val: &[u8]) -> Result<(), String> {
+    // SAFETY: caller contract; the value is copied by the PV's setter.
+    unsafe {
+        if spec.is_null() || (*spec).setf.is_none() {
+            return Err("destination is not writable".into());
+        }
+        let mut v = pv_value_t {
+            flags: ffi::PV_VAL_STR as i32,
+            rs: str_of(val),
+            ..Default::default()
+        };
+        if ffi::pv_set_spec_value(msg.raw(), spec, 0, &mut v) != 0 {
+            return Err("cannot set the destination".into());
+        }
+    }
+    Ok(())
+}
+
+impl PvSpec {
+    /// Sets a string value (for the auth_*_avp specs).
+    pub fn set(&self, msg: &SipMsg, val: &[u8]) -> Result<(), String> {
+        let spec = &*self.0 as *const pv_spec_t as *mut pv_spec_t;
+        // SAFETY: a parsed spec that lives for the process.
+        unsafe { set_str(msg, spec, val) }
+    }
+}

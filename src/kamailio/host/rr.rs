@@ -4,6 +4,7 @@
 use super::ffi::{self, rr_binds, sip_msg, str_};
 use super::msg::SipMsg;
 use super::str_of;
+use crate::replace::route_params;
 use once_cell::sync::OnceCell;
 
 static RR: OnceCell<rr_binds> = OnceCell::new();
@@ -37,6 +38,48 @@ pub fn add_param(msg: &SipMsg, param: &[u8]) -> Result<(), String> {
         return Err("add_rr_param failed".into());
     }
     Ok(())
+}
+
+/// The values of parameter `name` in the Route URI that routes this request to
+/// us, first one first. The first is what rr's get_route_param() finds (from
+/// the parameters loose_route() matched or, before loose_route() has run, from
+/// the top Route header when its URI is this proxy); the others are those that
+/// follow it in the same URI. Empty when there is none.
+pub fn route_param_values(msg: &SipMsg, name: &[u8]) -> Vec<Vec<u8>> {
+    let Some(f) = RR.get().and_then(|b| b.get_route_param) else {
+        return Vec::new();
+    };
+    // rr reads msg->route, which is set only once parsing has reached the Route
+    // header; parse that far (the stock module relies on the script having done it).
+    // SAFETY: valid message; parse_headers stops at the first Route header.
+    if unsafe { ffi::uacg_parse_route(msg.raw()) } < 0 {
+        return Vec::new();
+    }
+    let mut n = str_of(name);
+    let mut v = str_ {
+        s: std::ptr::null_mut(),
+        len: 0,
+    };
+    // SAFETY: valid message; rr sets v to point into the message buffer (or
+    // leaves it empty).
+    if unsafe { f(msg.raw(), &mut n, &mut v) } != 0 {
+        return Vec::new();
+    }
+    // SAFETY: as above; the bytes are copied at once.
+    let first = unsafe { super::str_bytes(&v) };
+    let mut values = vec![first.to_vec()];
+    // The parameters after it, when the value lies in the message buffer.
+    let buf = msg.buf();
+    let start = (first.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
+    if !first.is_empty() && start < buf.len() && start + first.len() <= buf.len() {
+        let rest = route_params::rest_of_uri_params(&buf[start + first.len()..]);
+        values.extend(
+            route_params::param_values(rest, name)
+                .into_iter()
+                .map(<[u8]>::to_vec),
+        );
+    }
+    values
 }
 
 /// True when the in-dialog request flows from callee to caller.

@@ -124,3 +124,11 @@ fn over_aligned_alloc(layout: std::alloc::Layout) -> *mut u8 {
         p
     }
 }
+
+/// True when less than `1/fraction` of the shared memory pool is free: bulk
+/// senders hold back then (tm needs shm for every transaction).
+pub fn low(fraction: u64) -> bool {
+    // SAFETY: plain reads of the allocator's counters and the pool size.
+    let (avail, size) = unsafe { (ffi::uacg_shm_available(), ffi::uacg_shm_size()) };
+    size > 0 && avail < size / fraction.max(1)
+}

@@ -217,3 +217,56 @@ pub fn request(o: &Outgoing, within: Option<*mut sip_msg>) -> Result<(), String>
     }
     Ok(())
 }
+
+/// An existing dialog to send in: Call-ID, From tag, the last CSeq sent (tm
+/// sends the next one), From/To URI.
+pub struct Dialog<'a> {
+    pub callid: &'a [u8],
+    pub from_tag: &'a [u8],
+    pub cseq: u32,
+    pub uri: &'a [u8],
+}
+
+/// Sends `o` within `d` (t_request_within), as a registration refresh that
+/// keeps its Call-ID (RFC 3261 10.2.4).
+pub fn request_in(o: &Outgoing, d: &Dialog) -> Result<(), String> {
+    let api = &TM.get().ok_or("TM API not loaded")?.0;
+    let mut method = super::str_of(o.method);
+    let mut hdrs = o.hdrs.map(super::str_of);
+    let mut sock = o.sock.map(super::str_of);
+    let ptr = |s: &mut Option<ffi::str_>| s.as_mut().map_or(std::ptr::null_mut(), |s| s as *mut _);
+    let mut dl = ffi::dlg_t::default();
+    dl.id.call_id = super::str_of(d.callid);
+    dl.id.loc_tag = super::str_of(d.from_tag);
+    dl.loc_seq.value = d.cseq;
+    dl.loc_seq.is_set = 1;
+    dl.loc_uri = super::str_of(d.uri);
+    dl.rem_uri = super::str_of(d.uri);
+    dl.rem_target = super::str_of(o.ruri);
+    if let Some(ou) = o.ouri {
+        dl.dst_uri = super::str_of(ou);
+    }
+    dl.state = ffi::dlg_state_DLG_CONFIRMED;
+    let mut r = ffi::uac_req_t {
+        method: &mut method,
+        headers: ptr(&mut hdrs),
+        ssock: ptr(&mut sock),
+        dialog: &mut dl,
+        ..Default::default()
+    };
+    if let Some((flags, cb, p)) = o.callback {
+        r.cb_flags = flags as i32;
+        r.cb = Some(cb);
+        r.cbp = p;
+    }
+    // SAFETY: every str points at bytes that outlive the call; tm copies what
+    // it keeps.
+    let ret = unsafe {
+        api.t_request_within
+            .ok_or("TM API has no t_request_within")?(&mut r)
+    };
+    if ret < 0 {
+        return Err("tm failed to send the request".into());
+    }
+    Ok(())
+}

@@ -88,8 +88,9 @@ fn lookup(msg: &SipMsg, ch: &Challenge) -> Option<Found> {
         })
 }
 
-/// The realms the branch's request already answered (its Authorization headers).
-fn answered_realms(sent: &[u8]) -> Vec<Vec<u8>> {
+/// The (realm, nonce) pairs the branch's request already answered (its
+/// Authorization and Proxy-Authorization headers).
+fn answered_nonces(sent: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
     let head = sent
         .split(|&c| c == b'\n')
         .take_while(|l| !l.is_empty() && *l != b"\r");
@@ -103,7 +104,10 @@ fn answered_realms(sent: &[u8]) -> Vec<Vec<u8>> {
         }
         // An Authorization value has the shape of a challenge: scheme + params.
         let mut parsed = parse_header(&line[colon + 1..]).ok()?;
-        parsed.pop()?.ok().map(|c| c.realm.into_bytes())
+        parsed
+            .pop()?
+            .ok()
+            .map(|c| (c.realm.into_bytes(), c.nonce.into_bytes()))
     })
     .collect()
 }
@@ -138,15 +142,15 @@ pub fn uac_auth(msg: &SipMsg, mode: i32) -> Result<(), String> {
     }
     let (ch, found) = select(challenges, |c| lookup(msg, c)).map_err(|e| e.to_string())?;
 
-    // Challenged again for a realm the branch already answered, without
-    // stale=true: the credentials were refused; answering again would loop.
-    if !ch.stale
-        && answered_realms(br.sent())
-            .iter()
-            .any(|r| r == ch.realm.as_bytes())
-    {
+    // Challenged again with the very nonce the branch answered: the server
+    // refused these credentials, and answering again would loop on them. A new
+    // nonce is answered, with or without stale=true, as the stock module does
+    // (some servers re-challenge that way); tm's branch limit bounds a server
+    // that hands out a new nonce on every refusal.
+    let pair = (ch.realm.as_bytes().to_vec(), ch.nonce.as_bytes().to_vec());
+    if answered_nonces(br.sent()).contains(&pair) {
         return Err(format!(
-            "credentials for realm \"{}\" were rejected (challenged again without stale=true)",
+            "credentials for realm \"{}\" were rejected (challenged again with the nonce already answered)",
             ch.realm
         ));
     }
@@ -229,15 +233,34 @@ pub fn opt_str(s: &ffi::str_) -> Option<Vec<u8>> {
     (!s.s.is_null()).then(|| unsafe { str_bytes(s) }.to_vec())
 }
 
+/// uac_reg_request_to: sets the auth_realm/username/password AVPs (the
+/// `auth_*_avp` parameters) for a following uac_auth().
+pub fn set_auth_avps(
+    msg: &SipMsg,
+    realm: &[u8],
+    user: &[u8],
+    password: &[u8],
+) -> Result<(), String> {
+    let Some(Some(a)) = AUTH_AVPS.get() else {
+        return Err("auth_*_avp parameters not set".into());
+    };
+    a.realm.set(msg, realm)?;
+    a.user.set(msg, user)?;
+    a.password.set(msg, password)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn realms_answered_by_sent_request() {
+    fn nonces_answered_by_sent_request() {
         let sent = b"INVITE sip:b@x SIP/2.0\r\nVia: x\r\nProxy-Authorization: Digest username=\"a\", realm=\"carrier.net\", nonce=\"n\", uri=\"sip:b@x\", response=\"r\"\r\nContent-Length: 3\r\n\r\nabc";
-        assert_eq!(answered_realms(sent), vec![b"carrier.net".to_vec()]);
+        assert_eq!(
+            answered_nonces(sent),
+            vec![(b"carrier.net".to_vec(), b"n".to_vec())]
+        );
         assert_eq!(sent_body(sent), b"abc");
-        assert!(answered_realms(b"INVITE sip:b@x SIP/2.0\r\nVia: x\r\n\r\n").is_empty());
+        assert!(answered_nonces(b"INVITE sip:b@x SIP/2.0\r\nVia: x\r\n\r\n").is_empty());
     }
 }

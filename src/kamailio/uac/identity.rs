@@ -10,7 +10,7 @@ use crate::kamailio::host::lumps::{self, OwnLump};
 use crate::kamailio::host::msg::{SipMsg, Which};
 use crate::kamailio::host::{rr, tm};
 use crate::replace::header::{display_edits, Edit};
-use crate::replace::{route_params, rr_codec, validate};
+use crate::replace::{rr_codec, validate};
 use crate::{dbg, err, info, warn};
 use std::cell::RefCell;
 
@@ -28,6 +28,8 @@ fn dlg_vars(which: Which) -> [&'static [u8]; 4] {
 enum Part {
     Display,
     Uri,
+    /// The Record-Route parameter (`;vsf=...`), kept as text in `rr_param`.
+    RrParam,
 }
 
 /// What the uac_replace_* calls on the request being processed did, so that a
@@ -39,17 +41,13 @@ struct Applied {
     which: Which,
     part: Part,
     lumps: Vec<OwnLump>,
+    rr_param: Vec<u8>,
 }
-
-/// (message, the parameters of its matched Route URI).
-type Routed = ((u32, i32), Vec<u8>);
 
 thread_local! {
     static APPLIED: RefCell<Vec<Applied>> = const { RefCell::new(Vec::new()) };
     /// (message, header) pairs the dialog callback has already handled.
     static DLG_DONE: RefCell<Vec<((u32, i32), Which)>> = const { RefCell::new(Vec::new()) };
-    /// The Route parameters loose_route() matched for the current request.
-    static ROUTED: RefCell<Option<Routed>> = const { RefCell::new(None) };
 }
 
 fn hdr_name(which: Which) -> &'static str {
@@ -93,7 +91,7 @@ pub fn replace(
 
     // A later call on the same request replaces what earlier ones did.
     let ctx = msg.ctx_id();
-    let (repeat, old_display, old_uri_lumps) = APPLIED.with(|a| {
+    let (repeat, old_display, old_uri_lumps, old_rr_params) = APPLIED.with(|a| {
         let mut a = a.borrow_mut();
         a.retain(|x| x.ctx == ctx);
         let lumps = |part: Part| -> Vec<OwnLump> {
@@ -102,10 +100,16 @@ pub fn replace(
                 .flat_map(|x| x.lumps.clone())
                 .collect()
         };
+        let rr_params: Vec<Vec<u8>> = a
+            .iter()
+            .filter(|x| x.which == which && x.part == Part::RrParam)
+            .map(|x| x.rr_param.clone())
+            .collect();
         (
             a.iter().any(|x| x.which == which),
             lumps(Part::Display),
             lumps(Part::Uri),
+            rr_params,
         )
     });
     if repeat {
@@ -160,12 +164,14 @@ pub fn replace(
             which,
             part: Part::Display,
             lumps: display_lumps,
+            rr_param: Vec::new(),
         });
         a.push(Applied {
             ctx,
             which,
             part: Part::Uri,
             lumps: uri_lumps,
+            rr_param: Vec::new(),
         });
     });
 
@@ -185,7 +191,29 @@ pub fn replace(
             }
             let value = rr_codec::encode(old_uri, new_uri, &cfg.passwd)
                 .map_err(|e| format!("{} uri: {e}", hdr_name(which)))?;
-            add_rr_param(msg, rr_param_name(which), value.as_bytes())?;
+            // Restores read the first parameter (rr's get_route_param), so an
+            // earlier call's parameter must go: it sits in a Record-Route lump
+            // when record_route() ran before; before that, rr keeps it in a
+            // buffer of its own, out of our reach.
+            for old in &old_rr_params {
+                if lumps::blank_added_text(msg, old) == 0 {
+                    warn!(
+                        "uac_replace_{}() called again before record_route(): the first call's Record-Route parameter stays and is the one restored",
+                        which.name()
+                    );
+                }
+            }
+            let param = rr_param_text(rr_param_name(which), value.as_bytes());
+            rr::add_param(msg, &param)?;
+            APPLIED.with(|a| {
+                a.borrow_mut().push(Applied {
+                    ctx,
+                    which,
+                    part: Part::RrParam,
+                    lumps: Vec::new(),
+                    rr_param: param,
+                })
+            });
         }
     }
     mark_for_reply_restore(msg, which)
@@ -193,8 +221,11 @@ pub fn replace(
 
 /// Adds `;name=value` to the Record-Route of this request.
 fn add_rr_param(msg: &SipMsg, name: &[u8], value: &[u8]) -> Result<(), String> {
-    let param = [b";", name, b"=", value].concat();
-    rr::add_param(msg, &param)
+    rr::add_param(msg, &rr_param_text(name, value))
+}
+
+fn rr_param_text(name: &[u8], value: &[u8]) -> Vec<u8> {
+    [b";", name, b"=", value].concat()
 }
 
 fn rr_param_name(which: Which) -> &'static [u8] {
@@ -248,25 +279,23 @@ fn store_in_dialog(
 /// uac_restore_from/to, and the automatic restore of in-dialog requests.
 /// Ok(false): nothing to restore (no parameter); Err: a parameter that does not
 /// decode against this request.
+///
+/// The parameter comes from rr's get_route_param(), as in the stock module: so
+/// uac_restore_*() also works before loose_route(), and of a parameter given
+/// twice the first value counts. Only when the first does not decode against
+/// this request is a later one tried: a repeated uac_replace_*() on one request
+/// leaves one parameter per call, and the last call's is the one that fits.
 pub fn restore(msg: &SipMsg, which: Which) -> Result<bool, String> {
     let cfg = config();
     let name = rr_param_name(which);
-    let ctx = msg.ctx_id();
-    let value = ROUTED.with(|r| {
-        r.borrow()
-            .as_ref()
-            .filter(|(c, _)| *c == ctx)
-            .and_then(|(_, params)| {
-                route_params::last_param_value(params, name).map(<[u8]>::to_vec)
-            })
-    });
-    let Some(value) = value.filter(|v| !v.is_empty()) else {
+    let values: Vec<Vec<u8>> = rr::route_param_values(msg, name)
+        .into_iter()
+        .filter(|v| !v.is_empty())
+        .collect();
+    if values.is_empty() {
         dbg!("route param '{}' not found", String::from_utf8_lossy(name));
         return Ok(false);
-    };
-
-    // Keep the parameter if this request is record-routed again.
-    add_rr_param(msg, name, &value)?;
+    }
 
     // From parameter upstream, or To parameter downstream: the header to fix is To.
     let upstream = rr::is_upstream(msg);
@@ -277,6 +306,21 @@ pub fn restore(msg: &SipMsg, which: Which) -> Result<bool, String> {
     let hdr = msg
         .identity(target)
         .ok_or_else(|| format!("failed to find/parse {} hdr", hdr_name(target)))?;
+    let decoded = values
+        .iter()
+        .map(|v| (v, rr_codec::decode(v, hdr.uri, &cfg.passwd)))
+        .find(|(_, r)| r.is_ok())
+        .unwrap_or_else(|| {
+            (
+                &values[0],
+                rr_codec::decode(&values[0], hdr.uri, &cfg.passwd),
+            )
+        });
+    let (value, restored) = decoded;
+
+    // Keep the parameter if this request is record-routed again.
+    add_rr_param(msg, name, value)?;
+
     let avp = match target {
         Which::From => cfg.from_avp.as_ref(),
         Which::To => cfg.to_avp.as_ref(),
@@ -284,7 +328,7 @@ pub fn restore(msg: &SipMsg, which: Which) -> Result<bool, String> {
     if let Some(avp) = avp {
         avp.add(hdr.through_uri());
     }
-    let restored = rr_codec::decode(&value, hdr.uri, &cfg.passwd).map_err(|e| {
+    let restored = restored.map_err(|e| {
         format!(
             "cannot restore {} URI [{}] from Route parameter '{}': {e}",
             hdr_name(target),
@@ -311,27 +355,18 @@ pub fn restore(msg: &SipMsg, which: Which) -> Result<bool, String> {
     Ok(true)
 }
 
-/// Runs for every request loose_route() routes by our Record-Route: remembers
-/// its parameters for uac_restore_*(), and in auto mode restores both headers.
+/// Auto mode: runs for every request loose_route() routes by our Record-Route
+/// and restores both headers.
 pub(crate) unsafe extern "C" fn on_loose_route(
     req: *mut sip_msg,
-    params: *mut str_,
+    _params: *mut str_,
     _p: *mut std::ffi::c_void,
 ) {
     guarded("rr callback", (), || {
-        // SAFETY: rr hands us the routed message and its parameters for this call.
+        // SAFETY: rr hands us the routed message for this call.
         let Some(msg) = (unsafe { SipMsg::from_raw(req) }) else {
             return;
         };
-        let params = if params.is_null() {
-            Vec::new()
-        } else {
-            unsafe { crate::kamailio::host::str_bytes(&*params) }.to_vec()
-        };
-        ROUTED.with(|r| *r.borrow_mut() = Some((msg.ctx_id(), params)));
-        if config().restore_mode != RestoreMode::Auto {
-            return;
-        }
         let mut restored = false;
         for which in [Which::From, Which::To] {
             match restore(&msg, which) {

@@ -7,6 +7,9 @@ pub mod api;
 pub mod auth;
 pub mod identity;
 pub mod params;
+pub mod reg_cmds;
+pub mod reg_rpc;
+pub mod registration;
 pub mod send;
 
 use crate::err;
@@ -221,6 +224,7 @@ unsafe extern "C" fn mod_init() -> c_int {
 fn init() -> Result<(), String> {
     let cfg = params::init()?;
     tm::load()?;
+    registration::init()?;
     if cfg.restore_mode == RestoreMode::None {
         return Ok(());
     }
@@ -244,13 +248,21 @@ fn init() -> Result<(), String> {
             .map_err(|e| format!("can't register on load callback: {e}"))?;
         }
     }
-    // Manual mode needs the routed parameters too (for uac_restore_*), so the
-    // callback is installed in both modes; it restores only in auto mode.
-    rr::register_callback(identity::on_loose_route)
+    if cfg.restore_mode == RestoreMode::Auto {
+        // Every request loose_route() routes by our Record-Route is restored.
+        rr::register_callback(identity::on_loose_route)?;
+    }
+    Ok(())
 }
 
-unsafe extern "C" fn child_init(_rank: c_int) -> c_int {
-    0
+unsafe extern "C" fn child_init(rank: c_int) -> c_int {
+    guarded("child_init", -1, || match registration::child_init(rank) {
+        Ok(()) => 0,
+        Err(e) => {
+            err!("{e}");
+            -1
+        }
+    })
 }
 
 unsafe extern "C" fn mod_destroy() {}
@@ -292,7 +304,7 @@ const fn cmd(
 const SPVE: Option<Fixup> = Some(ffi::fixup_spve_spve);
 const SPVE_FREE: Option<Fixup> = Some(ffi::fixup_free_spve_spve);
 
-static mut CMDS: [cmd_export_t; 13] = [
+static mut CMDS: [cmd_export_t; 20] = [
     cmd(
         b"uac_replace_from\0",
         w_replace_from,
@@ -374,6 +386,62 @@ static mut CMDS: [cmd_export_t; 13] = [
         None,
         ffi::ANY_ROUTE,
     ),
+    cmd(
+        b"uac_reg_lookup\0",
+        reg_cmds::w_lookup,
+        2,
+        Some(ffi::fixup_spve_pvar),
+        Some(ffi::fixup_free_spve_pvar),
+        ffi::ANY_ROUTE,
+    ),
+    cmd(
+        b"uac_reg_lookup_uri\0",
+        reg_cmds::w_lookup_uri,
+        2,
+        Some(ffi::fixup_spve_pvar),
+        Some(ffi::fixup_free_spve_pvar),
+        ffi::ANY_ROUTE,
+    ),
+    cmd(
+        b"uac_reg_status\0",
+        reg_cmds::w_status,
+        1,
+        Some(ffi::fixup_spve_null),
+        None,
+        ffi::ANY_ROUTE,
+    ),
+    cmd(
+        b"uac_reg_request_to\0",
+        reg_cmds::w_request_to,
+        2,
+        Some(ffi::fixup_spve_igp),
+        Some(ffi::fixup_free_spve_igp),
+        ffi::REQUEST_ROUTE | ffi::FAILURE_ROUTE | ffi::BRANCH_ROUTE,
+    ),
+    cmd(
+        b"uac_reg_enable\0",
+        reg_cmds::w_enable,
+        2,
+        SPVE,
+        SPVE_FREE,
+        ffi::ANY_ROUTE,
+    ),
+    cmd(
+        b"uac_reg_disable\0",
+        reg_cmds::w_disable,
+        2,
+        SPVE,
+        SPVE_FREE,
+        ffi::ANY_ROUTE,
+    ),
+    cmd(
+        b"uac_reg_refresh\0",
+        reg_cmds::w_refresh,
+        1,
+        Some(ffi::fixup_spve_null),
+        Some(ffi::fixup_free_spve_null),
+        ffi::ANY_ROUTE,
+    ),
     // Not a script function: other modules find it with find_export("bind_uac").
     cmd(
         b"bind_uac\0",
@@ -406,7 +474,7 @@ const fn param(name: &'static [u8], kind: u32, p: *mut c_void) -> param_export_t
     }
 }
 
-static mut PARAMS: [param_export_t; 15] = {
+static mut PARAMS: [param_export_t; 27] = {
     use params::*;
     [
         param(
@@ -478,6 +546,66 @@ static mut PARAMS: [param_export_t; 15] = {
             b"auth_password_avp\0",
             ffi::PARAM_STR,
             addr_of_mut!(AUTH_PASSWORD_AVP) as *mut c_void,
+        ),
+        param(
+            b"reg_db_url\0",
+            ffi::PARAM_STR,
+            addr_of_mut!(registration::REG_DB_URL) as *mut c_void,
+        ),
+        param(
+            b"reg_db_table\0",
+            ffi::PARAM_STR,
+            addr_of_mut!(registration::REG_DB_TABLE) as *mut c_void,
+        ),
+        param(
+            b"reg_contact_addr\0",
+            ffi::PARAM_STR,
+            addr_of_mut!(registration::REG_CONTACT_ADDR) as *mut c_void,
+        ),
+        param(
+            b"reg_timer_interval\0",
+            ffi::PARAM_INT,
+            addr_of_mut!(registration::REG_TIMER_INTERVAL) as *mut c_void,
+        ),
+        param(
+            b"reg_retry_interval\0",
+            ffi::PARAM_INT,
+            addr_of_mut!(registration::REG_RETRY_INTERVAL) as *mut c_void,
+        ),
+        param(
+            b"reg_keep_callid\0",
+            ffi::PARAM_INT,
+            addr_of_mut!(registration::REG_KEEP_CALLID) as *mut c_void,
+        ),
+        param(
+            b"reg_random_delay\0",
+            ffi::PARAM_INT,
+            addr_of_mut!(registration::REG_RANDOM_DELAY) as *mut c_void,
+        ),
+        param(
+            b"reg_active\0",
+            ffi::PARAM_INT,
+            addr_of_mut!(registration::REG_ACTIVE) as *mut c_void,
+        ),
+        param(
+            b"reg_gc_interval\0",
+            ffi::PARAM_INT,
+            addr_of_mut!(registration::REG_GC_INTERVAL) as *mut c_void,
+        ),
+        param(
+            b"reg_hash_size\0",
+            ffi::PARAM_INT,
+            addr_of_mut!(registration::REG_HASH_SIZE) as *mut c_void,
+        ),
+        param(
+            b"reg_use_domain\0",
+            ffi::PARAM_INT,
+            addr_of_mut!(registration::REG_USE_DOMAIN) as *mut c_void,
+        ),
+        param(
+            b"reg_refresh_percent\0",
+            ffi::PARAM_INT,
+            addr_of_mut!(registration::REG_REFRESH_PERCENT) as *mut c_void,
         ),
         param_export_t {
             name: null_mut(),
@@ -555,7 +683,7 @@ const fn kemi(name: &'static [u8], f: *mut c_void, p: [i32; 2]) -> sr_kemi_t {
     }
 }
 
-static mut KEMI: [sr_kemi_t; 10] = [
+static mut KEMI: [sr_kemi_t; 17] = [
     kemi(
         b"uac_replace_from_uri\0",
         ki_replace_from_uri as *mut c_void,
@@ -588,6 +716,41 @@ static mut KEMI: [sr_kemi_t; 10] = [
         b"uac_auth_mode\0",
         ki_uac_auth_mode as *mut c_void,
         [KI, KN],
+    ),
+    kemi(
+        b"uac_reg_lookup\0",
+        reg_cmds::ki_lookup as *mut c_void,
+        [KS, KS],
+    ),
+    kemi(
+        b"uac_reg_lookup_uri\0",
+        reg_cmds::ki_lookup_uri as *mut c_void,
+        [KS, KS],
+    ),
+    kemi(
+        b"uac_reg_status\0",
+        reg_cmds::ki_status as *mut c_void,
+        [KS, KN],
+    ),
+    kemi(
+        b"uac_reg_request_to\0",
+        reg_cmds::ki_request_to as *mut c_void,
+        [KS, KI],
+    ),
+    kemi(
+        b"uac_reg_enable\0",
+        reg_cmds::ki_enable as *mut c_void,
+        [KS, KS],
+    ),
+    kemi(
+        b"uac_reg_disable\0",
+        reg_cmds::ki_disable as *mut c_void,
+        [KS, KS],
+    ),
+    kemi(
+        b"uac_reg_refresh\0",
+        reg_cmds::ki_refresh as *mut c_void,
+        [KS, KN],
     ),
     sr_kemi_t {
         mname: str_ {

@@ -142,8 +142,8 @@ pub(crate) unsafe extern "C" fn pv_set(
 
 /// uac_req_send(): sends $uac_req through tm.
 pub fn uac_req_send() -> Result<(), String> {
-    let req = REQ.with(|r| r.borrow().clone());
-    req.check_sendable()?;
+    let mut req = REQ.with(|r| r.borrow().clone());
+    req.prepare_for_send()?;
     let needs_callback = (!req.auser.is_empty() && !req.apasswd.is_empty()) || req.evroute > 0;
     let cb = if needs_callback {
         let p = shm::put(&req.to_bytes());

@@ -194,7 +194,7 @@ pub fn restore(msg: &SipMsg, to: bool) -> Result<bool, String> {
     if upstream {
         (s, l) = expand_aquotes(buf, s, l, id.name_end, id.body_end);
     }
-    let new = rr_codec::decode(val, &buf[s..s + l], &cfg.passwd)
+    let new = rr_codec::decode_name_addr(val, &buf[s..s + l], &cfg.passwd)
         .map_err(|e| format!("failed to decode uri: {e}"))?;
     let (mut s, mut l) = (id.uri_start, id.uri_len);
     if downstream {

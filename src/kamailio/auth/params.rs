@@ -1,0 +1,292 @@
+//! Module parameters of Kamailio 5.6.3's `auth`, with the same names, types,
+//! defaults and start-up checks, plus `algorithms` (RFC 8760: several
+//! challenges at once). C-layout storage the core writes during `modparam`;
+//! [`init`] checks it in mod_init (before fork) and fixes a [`Config`].
+
+use crate::digest::challenge::{Algorithm, Qop};
+use crate::digest::nonce::{Secrets, MAX_NID_POOL_SIZE, NID_INC};
+use crate::kamailio::host::ffi::str_;
+use crate::kamailio::host::str_bytes;
+use crate::{info, warn};
+use once_cell::sync::OnceCell;
+use std::os::raw::{c_char, c_int};
+
+const fn lit(s: &'static [u8]) -> str_ {
+    str_ {
+        s: s.as_ptr() as *mut c_char,
+        len: s.len() as c_int,
+    }
+}
+
+// Storage the core writes through the param table, only while it reads the
+// config, before mod_init.
+pub static mut SECRET: *mut c_char = std::ptr::null_mut();
+pub static mut NONCE_EXPIRE: c_int = 300;
+pub static mut NONCE_AUTH_MAX_DRIFT: c_int = 3;
+/// Accepted for compatibility; 5.6.3 reads it nowhere either.
+pub static mut PROTECT_CONTACTS: c_int = 0;
+pub static mut CHALLENGE_ATTR: str_ = lit(b"$digest_challenge");
+pub static mut PROXY_CHALLENGE_HEADER: str_ = lit(b"Proxy-Authenticate");
+pub static mut WWW_CHALLENGE_HEADER: str_ = lit(b"WWW-Authenticate");
+pub static mut QOP: str_ = lit(b"auth");
+pub static mut AUTH_CHECKS_REGISTER: c_int = 0;
+pub static mut AUTH_CHECKS_NO_DLG: c_int = 0;
+pub static mut AUTH_CHECKS_IN_DLG: c_int = 0;
+pub static mut NONCE_COUNT: c_int = 0;
+pub static mut NC_ARRAY_SIZE: c_int = 0;
+pub static mut NC_ARRAY_ORDER: c_int = 0;
+pub static mut ONE_TIME_NONCE: c_int = 0;
+pub static mut OTN_IN_FLIGHT_NO: c_int = 0;
+pub static mut OTN_IN_FLIGHT_ORDER: c_int = 0;
+pub static mut NID_POOL_NO: c_int = 0;
+pub static mut FORCE_STATELESS_REPLY: c_int = 0;
+pub static mut REALM_PREFIX: *mut c_char = std::ptr::null_mut();
+pub static mut USE_DOMAIN: c_int = 0;
+pub static mut ALGORITHM: str_ = lit(b"");
+pub static mut ADD_AUTHINFO_HDR: c_int = 0;
+/// Not in 5.6.3: a comma-separated list of algorithms to challenge with, one
+/// header each in the order given (RFC 8760). Empty: the stock behaviour.
+pub static mut ALGORITHMS: str_ = lit(b"");
+
+pub const DEFAULT_NC_ARRAY_SIZE: u32 = 1024 * 1024;
+pub const DEFAULT_OTN_IN_FLIGHT: u32 = 1024 * 1024;
+const RAND_SECRET_LEN: usize = 32;
+
+pub struct Config {
+    pub secrets: Secrets,
+    pub nonce_expire: u32,
+    pub max_drift: u32,
+    pub challenge_attr: Vec<u8>,
+    pub proxy_hdr: Vec<u8>,
+    pub www_hdr: Vec<u8>,
+    /// The `qop` parameter (the API's qop and build_challenge).
+    pub qop: Option<Qop>,
+    pub qop_str: Vec<u8>,
+    pub checks_reg: u32,
+    pub checks_ood: u32,
+    pub checks_ind: u32,
+    pub nc: bool,
+    pub otn: bool,
+    pub nid_pools: u32,
+    pub nc_size: u32,
+    pub otn_size: u32,
+    pub stateless: bool,
+    pub realm_prefix: Vec<u8>,
+    pub use_domain: bool,
+    /// `algorithm`: None prints no algorithm (stock default, MD5).
+    pub algorithm: Option<Algorithm>,
+    pub algorithm_str: Vec<u8>,
+    /// `algorithms`: empty unless set.
+    pub algorithms: Vec<Algorithm>,
+    pub authinfo: bool,
+}
+
+static CONFIG: OnceCell<Config> = OnceCell::new();
+
+pub fn config() -> &'static Config {
+    CONFIG.get().expect("auth config read before mod_init")
+}
+
+pub fn try_config() -> Option<&'static Config> {
+    CONFIG.get()
+}
+
+/// The nearest power of two at or below `v` (v > 0), as the stock module rounds.
+fn round_down_pow2(v: u32) -> u32 {
+    1 << (31 - v.leading_zeros())
+}
+
+fn parse_qop(q: &[u8]) -> Result<Option<Qop>, String> {
+    match q {
+        b"" => Ok(None),
+        b"auth" => Ok(Some(Qop::Auth)),
+        b"auth-int" => Ok(Some(Qop::AuthInt)),
+        _ => Err("Unsupported qop parameter value".into()),
+    }
+}
+
+fn parse_alg(a: &[u8]) -> Option<Algorithm> {
+    std::str::from_utf8(a).ok().and_then(Algorithm::parse)
+}
+
+/// Reads and checks the parameters; errors are the reasons start-up stops.
+pub fn init() -> Result<&'static Config, String> {
+    // SAFETY: mod_init runs once in the main process after the core has written
+    // the parameters and before any other reader exists.
+    let c = unsafe {
+        let cstr = |p: *mut c_char| -> Option<Vec<u8>> {
+            (!p.is_null()).then(|| std::ffi::CStr::from_ptr(p).to_bytes().to_vec())
+        };
+        let s = |v: &str_| str_bytes(v).to_vec();
+        let secret = cstr(SECRET);
+        let checks_reg = AUTH_CHECKS_REGISTER as u32;
+        let checks_ood = AUTH_CHECKS_NO_DLG as u32;
+        let checks_ind = AUTH_CHECKS_IN_DLG as u32;
+        let any_checks = checks_reg | checks_ood | checks_ind != 0;
+        let secrets = match secret {
+            Some(sec) => {
+                let s = Secrets::from_param(&sec, any_checks);
+                if any_checks && s.s2.len() < 16 {
+                    warn!("consider a longer secret when extra auth checks are enabled (the config secret is divided in 2!)");
+                }
+                s
+            }
+            None => {
+                // random printable secrets, as the stock module (32 chars each)
+                use rand::Rng;
+                let mut r = rand::rngs::OsRng;
+                let mut g = || {
+                    (0..RAND_SECRET_LEN)
+                        .map(|_| r.gen_range(32u8..127))
+                        .collect::<Vec<u8>>()
+                };
+                Secrets { s1: g(), s2: g() }
+            }
+        };
+        let challenge_attr = s(&*std::ptr::addr_of!(CHALLENGE_ATTR));
+        if challenge_attr.first() != Some(&b'$') || challenge_attr.len() < 2 {
+            return Err("Invalid value of challenge_attr module parameter".into());
+        }
+        let qop_str = s(&*std::ptr::addr_of!(QOP));
+        let qop = parse_qop(&qop_str)?;
+        let mut nc = NONCE_COUNT != 0;
+        let otn = ONE_TIME_NONCE != 0;
+        if nc && qop.is_none() {
+            warn!("nonce-count support enabled, but qop not set");
+            nc = false;
+        } else if !nc && qop.is_some() {
+            info!("qop set, but nonce-count (nonce_count) support disabled");
+        }
+        // nid pools: 1 by default, at most 64, rounded down to 2^k
+        let mut pools = if NID_POOL_NO <= 0 {
+            1
+        } else {
+            NID_POOL_NO as u32
+        };
+        if pools > MAX_NID_POOL_SIZE {
+            warn!("nid_pool_no too big, truncating to {MAX_NID_POOL_SIZE}");
+            pools = MAX_NID_POOL_SIZE;
+        }
+        let p2 = round_down_pow2(pools);
+        if p2 != pools {
+            info!("nid_pool_no rounded down to {p2}");
+        }
+        pools = p2;
+        let sized = |size: c_int, order: c_int, default: u32, what: &str| -> Result<u32, String> {
+            let v = if order > 0 && order < 32 {
+                1u32 << order
+            } else if size > 0 {
+                round_down_pow2(size as u32)
+            } else {
+                default
+            };
+            if size > 0 && v != size as u32 {
+                info!("{what} rounded down to {v}");
+            }
+            Ok(v)
+        };
+        let nc_size = if nc {
+            let v = sized(
+                NC_ARRAY_SIZE,
+                NC_ARRAY_ORDER,
+                DEFAULT_NC_ARRAY_SIZE,
+                "nc_array_size",
+            )?;
+            if pools >= v {
+                return Err(format!(
+                    "nid_pool_no ({pools}) too high for the configured nc_array_size ({v})"
+                ));
+            }
+            if v / pools >= u32::MAX / NID_INC {
+                return Err("nc_array_size too big, try decreasing it or increasing the number of pools/partitions".into());
+            }
+            v.max(4)
+        } else {
+            0
+        };
+        let otn_size = if otn {
+            let v = sized(
+                OTN_IN_FLIGHT_NO,
+                OTN_IN_FLIGHT_ORDER,
+                DEFAULT_OTN_IN_FLIGHT,
+                "otn_in_flight_no",
+            )?;
+            if pools >= v / 32 {
+                return Err(format!(
+                    "nid_pool_no ({pools}) too high for the configured otn_in_flight_no ({v})"
+                ));
+            }
+            if v / pools >= u32::MAX / NID_INC {
+                return Err("otn_in_flight_no too big, try decreasing it or increasing the number of pools/partitions".into());
+            }
+            v
+        } else {
+            0
+        };
+        let algorithm_str = s(&*std::ptr::addr_of!(ALGORITHM));
+        let algorithm = if algorithm_str.is_empty() {
+            None
+        } else {
+            Some(parse_alg(&algorithm_str).ok_or(
+                "Invalid algorithm provided. Possible values are \"\", \"MD5\", \"SHA-256\", \"SHA-512-256\" and their -sess forms",
+            )?)
+        };
+        let mut algorithms = Vec::new();
+        for a in s(&*std::ptr::addr_of!(ALGORITHMS)).split(|&b| b == b',') {
+            let a = a.trim_ascii();
+            if a.is_empty() {
+                continue;
+            }
+            algorithms.push(parse_alg(a).ok_or_else(|| {
+                format!(
+                    "Invalid value in algorithms: '{}'",
+                    String::from_utf8_lossy(a)
+                )
+            })?);
+        }
+        if NONCE_EXPIRE <= 0 {
+            let v = NONCE_EXPIRE;
+            return Err(format!("invalid nonce_expire {v}"));
+        }
+        Config {
+            secrets,
+            nonce_expire: NONCE_EXPIRE as u32,
+            max_drift: NONCE_AUTH_MAX_DRIFT.max(0) as u32,
+            challenge_attr,
+            proxy_hdr: s(&*std::ptr::addr_of!(PROXY_CHALLENGE_HEADER)),
+            www_hdr: s(&*std::ptr::addr_of!(WWW_CHALLENGE_HEADER)),
+            qop,
+            qop_str,
+            checks_reg,
+            checks_ood,
+            checks_ind,
+            nc,
+            otn,
+            nid_pools: pools,
+            nc_size,
+            otn_size,
+            stateless: FORCE_STATELESS_REPLY != 0,
+            realm_prefix: cstr(REALM_PREFIX).unwrap_or_default(),
+            use_domain: USE_DOMAIN != 0,
+            algorithm,
+            algorithm_str,
+            algorithms,
+            authinfo: ADD_AUTHINFO_HDR != 0,
+        }
+    };
+    CONFIG
+        .set(c)
+        .map_err(|_| "auth mod_init ran twice".to_string())?;
+    Ok(config())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn pow2() {
+        assert_eq!(super::round_down_pow2(1), 1);
+        assert_eq!(super::round_down_pow2(3), 2);
+        assert_eq!(super::round_down_pow2(1024), 1024);
+        assert_eq!(super::round_down_pow2(1500), 1024);
+    }
+}

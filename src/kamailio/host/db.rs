@@ -1,0 +1,342 @@
+//! Kamailio's DB layer (srdb1): bind a driver by URL, read a table in pages so
+//! that private memory stays bounded whatever the table's size.
+
+use super::ffi::{self, db1_con_t, db1_res_t, db_func_t, db_val_t, str_};
+use super::str_bytes;
+use crate::registration::account::Cell;
+
+/// One open connection; closed on drop.
+pub struct Db {
+    dbf: db_func_t,
+    con: *mut db1_con_t,
+    /// The driver keeps a pointer to the table name's str (use_table): both
+    /// live as long as the connection.
+    _table: Box<(Vec<u8>, str_)>,
+}
+
+fn s(b: &[u8]) -> str_ {
+    super::str_of(b)
+}
+
+impl Db {
+    /// Binds the driver of `url`, connects and selects `table`.
+    pub fn connect(url: &[u8], table: &[u8]) -> Result<Db, String> {
+        let mut dbf = db_func_t::default();
+        let u = s(url);
+        // SAFETY: db_bind_mod fills dbf from the driver module named in url.
+        if unsafe { ffi::db_bind_mod(&u, &mut dbf) } != 0 {
+            return Err("database module not found".into());
+        }
+        let init = dbf.init.ok_or("database module has no init")?;
+        // SAFETY: the driver copies the URL it keeps.
+        let con = unsafe { init(&u) };
+        if con.is_null() {
+            return Err("failed to connect to the database".into());
+        }
+        let mut tb = Box::new((table.to_vec(), s(b"")));
+        tb.1 = s(&tb.0);
+        let db = Db {
+            dbf,
+            con,
+            _table: tb,
+        };
+        let use_table = db.dbf.use_table.ok_or("database module has no use_table")?;
+        // SAFETY: open connection; the driver keeps the str pointer, which
+        // lives in the box as long as the connection.
+        if unsafe { use_table(db.con, &db._table.1) } < 0 {
+            return Err("failed to use_table".into());
+        }
+        Ok(db)
+    }
+
+    fn cap(&self, c: u32) -> bool {
+        // SAFETY: reads the capability vector of our dbf copy.
+        unsafe { ffi::uacg_db_cap(&self.dbf as *const _ as *mut _, c) != 0 }
+    }
+
+    /// Checks the table's schema version in the `version` table.
+    pub fn check_version(&mut self, table: &[u8], version: u32) -> Result<(), String> {
+        let t = s(table);
+        // SAFETY: open connection and bound functions.
+        if unsafe { ffi::db_check_table_version(&mut self.dbf, self.con, &t, version) } < 0 {
+            return Err(format!(
+                "invalid table version for {} (expected {version}; use kamdbctl to migrate)",
+                String::from_utf8_lossy(table)
+            ));
+        }
+        // The check selected the `version` table on this connection: back to ours.
+        let use_table = self
+            .dbf
+            .use_table
+            .ok_or("database module has no use_table")?;
+        // SAFETY: open connection; the table str lives with it.
+        if unsafe { use_table(self.con, &self._table.1) } < 0 {
+            return Err("failed to use_table".into());
+        }
+        Ok(())
+    }
+
+    /// Calls `row` for every row of `cols` in `table`, at most `page` rows in
+    /// memory at a time: fetch_result where the driver has it, else keyset
+    /// pages on `key` (the first column) through raw SQL, else one query.
+    /// Returns the number of rows read.
+    pub fn scan(
+        &self,
+        table: &[u8],
+        cols: &[&str],
+        page: usize,
+        mut row: impl FnMut(Vec<Cell>),
+    ) -> Result<usize, String> {
+        if self.cap(ffi::db_cap_DB_CAP_FETCH) {
+            return self.scan_fetch(cols, page, &mut row);
+        }
+        if self.cap(ffi::db_cap_DB_CAP_RAW_QUERY) && safe_ident(table) {
+            return self.scan_keyset(table, cols, page, &mut row);
+        }
+        self.query_where(cols, None, &mut row)
+    }
+
+    /// The rows whose first column equals `key`.
+    pub fn rows_by_key(
+        &self,
+        cols: &[&str],
+        key: &[u8],
+        mut row: impl FnMut(Vec<Cell>),
+    ) -> Result<usize, String> {
+        self.query_where(cols, Some(key), &mut row)
+    }
+
+    fn keys(cols: &[&str]) -> (Vec<str_>, Vec<*mut str_>) {
+        let mut names: Vec<str_> = cols.iter().map(|c| s(c.as_bytes())).collect();
+        let ptrs = names.iter_mut().map(|n| n as *mut str_).collect();
+        (names, ptrs)
+    }
+
+    fn query_where(
+        &self,
+        cols: &[&str],
+        key: Option<&[u8]>,
+        row: &mut dyn FnMut(Vec<Cell>),
+    ) -> Result<usize, String> {
+        let query = self.dbf.query.ok_or("database module has no query")?;
+        let (_names, mut ptrs) = Self::keys(cols);
+        let mut kname = s(cols[0].as_bytes());
+        let mut kptr = [&mut kname as *mut str_];
+        let mut kval = db_val_t {
+            type_: ffi::db_type_t_DB1_STR,
+            ..Default::default()
+        };
+        kval.val.str_val = key.map(s).unwrap_or(s(b""));
+        let mut res: *mut db1_res_t = std::ptr::null_mut();
+        // SAFETY: arrays of column names and one key, alive during the call.
+        let r = unsafe {
+            query(
+                self.con,
+                if key.is_some() {
+                    kptr.as_mut_ptr()
+                } else {
+                    std::ptr::null_mut()
+                },
+                std::ptr::null_mut(),
+                if key.is_some() {
+                    &mut kval
+                } else {
+                    std::ptr::null_mut()
+                },
+                ptrs.as_mut_ptr(),
+                key.is_some() as i32,
+                cols.len() as i32,
+                std::ptr::null_mut(),
+                &mut res,
+            )
+        };
+        if r != 0 {
+            self.free(res);
+            return Err("error while querying the database".into());
+        }
+        let n = self.rows(res, cols.len(), row);
+        self.free(res);
+        Ok(n)
+    }
+
+    fn scan_fetch(
+        &self,
+        cols: &[&str],
+        page: usize,
+        row: &mut dyn FnMut(Vec<Cell>),
+    ) -> Result<usize, String> {
+        let query = self.dbf.query.ok_or("database module has no query")?;
+        let fetch = self.dbf.fetch_result.ok_or("no fetch_result")?;
+        let (_names, mut ptrs) = Self::keys(cols);
+        // SAFETY: column name array alive during the call; a NULL result
+        // pointer asks the driver to keep the result for fetch_result.
+        let r = unsafe {
+            query(
+                self.con,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                ptrs.as_mut_ptr(),
+                0,
+                cols.len() as i32,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            )
+        };
+        if r < 0 {
+            return Err("error while querying the database".into());
+        }
+        let mut total = 0;
+        let mut res: *mut db1_res_t = std::ptr::null_mut();
+        loop {
+            // SAFETY: res is NULL or the previous page, which the driver frees
+            // or reuses.
+            if unsafe { fetch(self.con, &mut res, page as i32) } < 0 {
+                self.free(res);
+                return Err("error while fetching rows".into());
+            }
+            if res.is_null() {
+                break;
+            }
+            let n = self.rows(res, cols.len(), row);
+            total += n;
+            if n == 0 {
+                break;
+            }
+        }
+        self.free(res);
+        Ok(total)
+    }
+
+    fn scan_keyset(
+        &self,
+        table: &[u8],
+        cols: &[&str],
+        page: usize,
+        row: &mut dyn FnMut(Vec<Cell>),
+    ) -> Result<usize, String> {
+        let raw = self.dbf.raw_query.ok_or("no raw_query")?;
+        let table = String::from_utf8_lossy(table);
+        let mut last: Option<Vec<u8>> = None;
+        let mut total = 0;
+        loop {
+            let cond = match &last {
+                None => String::new(),
+                Some(k) => format!(" WHERE {} > '{}'", cols[0], sql_quote(k)),
+            };
+            let sql = format!(
+                "SELECT {} FROM {table}{cond} ORDER BY {} LIMIT {page}",
+                cols.join(","),
+                cols[0]
+            );
+            let q = s(sql.as_bytes());
+            let mut res: *mut db1_res_t = std::ptr::null_mut();
+            // SAFETY: the SQL text lives during the call; the result is ours
+            // until free_result.
+            if unsafe { raw(self.con, &q, &mut res) } != 0 {
+                self.free(res);
+                return Err("error while querying the database".into());
+            }
+            let mut page_last = None;
+            let n = self.rows(res, cols.len(), &mut |cells: Vec<Cell>| {
+                if let Some(Cell::Text(k)) = cells.first() {
+                    page_last = Some(k.clone());
+                }
+                row(cells)
+            });
+            self.free(res);
+            total += n;
+            if n < page {
+                break;
+            }
+            match page_last {
+                Some(k) => last = Some(k),
+                None => break,
+            }
+        }
+        Ok(total)
+    }
+
+    fn rows(&self, res: *mut db1_res_t, ncols: usize, row: &mut dyn FnMut(Vec<Cell>)) -> usize {
+        if res.is_null() {
+            return 0;
+        }
+        // SAFETY: a result of the driver: n rows of at least ncols values.
+        unsafe {
+            let n = (*res).n.max(0) as usize;
+            for i in 0..n {
+                let r = &*(*res).rows.add(i);
+                let m = (r.n.max(0) as usize).min(ncols);
+                let cells = (0..m).map(|c| cell(&*r.values.add(c))).collect();
+                row(cells);
+            }
+            n
+        }
+    }
+
+    fn free(&self, res: *mut db1_res_t) {
+        if res.is_null() {
+            return;
+        }
+        if let Some(f) = self.dbf.free_result {
+            // SAFETY: a result of this connection, freed once.
+            unsafe { f(self.con, res) };
+        }
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Some(c) = self.dbf.close {
+            // SAFETY: our connection, closed once.
+            unsafe { c(self.con) };
+        }
+    }
+}
+
+/// A value copied out of the driver's result.
+///
+/// # Safety
+/// `v` is a value of a live result.
+unsafe fn cell(v: &db_val_t) -> Cell {
+    if v.nul != 0 {
+        return Cell::Null;
+    }
+    // SAFETY: the union member read is the one the type names.
+    unsafe {
+        match v.type_ {
+            ffi::db_type_t_DB1_INT => Cell::Int(v.val.int_val as i64),
+            ffi::db_type_t_DB1_BIGINT => Cell::Int(v.val.ll_val),
+            ffi::db_type_t_DB1_UINT | ffi::db_type_t_DB1_BITMAP => Cell::Int(v.val.uint_val as i64),
+            ffi::db_type_t_DB1_UBIGINT => Cell::Int(v.val.ull_val.min(i64::MAX as u64) as i64),
+            ffi::db_type_t_DB1_DATETIME => Cell::Int(v.val.time_val),
+            ffi::db_type_t_DB1_DOUBLE => Cell::Int(v.val.double_val as i64),
+            ffi::db_type_t_DB1_STRING => {
+                let p = v.val.string_val;
+                if p.is_null() {
+                    Cell::Null
+                } else {
+                    Cell::Text(std::ffi::CStr::from_ptr(p).to_bytes().to_vec())
+                }
+            }
+            ffi::db_type_t_DB1_STR => Cell::Text(str_bytes(&v.val.str_val).to_vec()),
+            ffi::db_type_t_DB1_BLOB => Cell::Text(str_bytes(&v.val.blob_val).to_vec()),
+            _ => Cell::Null,
+        }
+    }
+}
+
+/// A table name we put into SQL text as is.
+fn safe_ident(t: &[u8]) -> bool {
+    !t.is_empty()
+        && t.iter()
+            .all(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.')
+}
+
+/// A string literal's content: quotes doubled (SQL standard; SQLite and
+/// PostgreSQL with standard_conforming_strings), NUL refused by the caller's data.
+fn sql_quote(v: &[u8]) -> String {
+    String::from_utf8_lossy(v)
+        .replace('\'', "''")
+        .replace('\0', "")
+}

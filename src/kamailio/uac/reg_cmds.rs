@@ -1,0 +1,221 @@
+//! Config-file and KEMI entry points of the uac_reg_* functions.
+
+use super::registration as reg;
+use super::{kemi_str, spve};
+use crate::err;
+use crate::kamailio::host::ffi::{self, pv_spec_t, sip_msg, str_};
+use crate::kamailio::host::guard::guarded;
+use crate::kamailio::host::msg::SipMsg;
+use crate::kamailio::host::pv;
+use std::os::raw::{c_char, c_int};
+
+fn lookup(m: *mut sip_msg, src: Option<Vec<u8>>, dst: *mut pv_spec_t, mode: i32) -> c_int {
+    let what = if mode == 0 {
+        "uac_reg_lookup"
+    } else {
+        "uac_reg_lookup_uri"
+    };
+    guarded(what, -1, || {
+        // SAFETY: the core hands us the current message.
+        let Some(msg) = (unsafe { SipMsg::from_raw(m) }) else {
+            return -1;
+        };
+        let Some(src) = src else {
+            err!("{what}: cannot get the uuid parameter");
+            return -1;
+        };
+        match reg::lookup(&src, mode) {
+            Ok(v) => {
+                // SAFETY: dst is the fixed-up (or cached) PV spec.
+                match unsafe { pv::set_str(&msg, dst, &v) } {
+                    Ok(()) => 1,
+                    Err(e) => {
+                        err!("{what}: {e}");
+                        -1
+                    }
+                }
+            }
+            Err(c) => c,
+        }
+    })
+}
+
+pub(crate) unsafe extern "C" fn w_lookup(
+    m: *mut sip_msg,
+    p1: *mut c_char,
+    p2: *mut c_char,
+) -> c_int {
+    // SAFETY: p1/p2 are the gparams the fixups made for this call.
+    lookup(m, unsafe { spve(m, p1) }, p2 as *mut pv_spec_t, 0)
+}
+
+pub(crate) unsafe extern "C" fn w_lookup_uri(
+    m: *mut sip_msg,
+    p1: *mut c_char,
+    p2: *mut c_char,
+) -> c_int {
+    // SAFETY: p1/p2 are the gparams the fixups made for this call.
+    lookup(m, unsafe { spve(m, p1) }, p2 as *mut pv_spec_t, 1)
+}
+
+fn pv_of(name: *mut str_) -> *mut pv_spec_t {
+    if name.is_null() {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: pv_cache_get parses (or finds) the spec for this name.
+    unsafe { ffi::pv_cache_get(name) }
+}
+
+pub(crate) unsafe extern "C" fn ki_lookup(
+    m: *mut sip_msg,
+    src: *mut str_,
+    dst: *mut str_,
+) -> c_int {
+    let spec = pv_of(dst);
+    if spec.is_null() {
+        err!("cannot get pv spec for the destination");
+        return -1;
+    }
+    // SAFETY: KEMI's str arguments, valid during the call.
+    lookup(m, unsafe { kemi_str(src) }, spec, 0)
+}
+
+pub(crate) unsafe extern "C" fn ki_lookup_uri(
+    m: *mut sip_msg,
+    src: *mut str_,
+    dst: *mut str_,
+) -> c_int {
+    let spec = pv_of(dst);
+    if spec.is_null() {
+        err!("cannot get pv spec for the destination");
+        return -1;
+    }
+    // SAFETY: KEMI's str arguments, valid during the call.
+    lookup(m, unsafe { kemi_str(src) }, spec, 1)
+}
+
+fn status(src: Option<Vec<u8>>) -> c_int {
+    guarded("uac_reg_status", -1, || match src {
+        Some(s) => reg::status(&s),
+        None => {
+            err!("cannot get the uuid parameter");
+            -1
+        }
+    })
+}
+
+pub(crate) unsafe extern "C" fn w_status(
+    m: *mut sip_msg,
+    p1: *mut c_char,
+    _: *mut c_char,
+) -> c_int {
+    // SAFETY: p1/p2 are the gparams the fixups made for this call.
+    status(unsafe { spve(m, p1) })
+}
+
+pub(crate) unsafe extern "C" fn ki_status(_m: *mut sip_msg, src: *mut str_) -> c_int {
+    // SAFETY: KEMI's str arguments, valid during the call.
+    status(unsafe { kemi_str(src) })
+}
+
+fn request_to(m: *mut sip_msg, src: Option<Vec<u8>>, mode: Option<i32>) -> c_int {
+    guarded("uac_reg_request_to", -1, || {
+        // SAFETY: the core hands us the current message.
+        let Some(msg) = (unsafe { SipMsg::from_raw(m) }) else {
+            return -1;
+        };
+        let (Some(src), Some(mode)) = (src, mode) else {
+            err!("cannot get the parameters");
+            return -1;
+        };
+        reg::request_to(&msg, &src, mode)
+    })
+}
+
+pub(crate) unsafe extern "C" fn w_request_to(
+    m: *mut sip_msg,
+    p1: *mut c_char,
+    p2: *mut c_char,
+) -> c_int {
+    let mut mode: c_int = 0;
+    // SAFETY: p2 is the igp the fixup made.
+    let mode = (unsafe { ffi::get_int_fparam(&mut mode, m, p2 as *mut ffi::fparam_t) } == 0)
+        .then_some(mode);
+    // SAFETY: p1/p2 are the gparams the fixups made for this call.
+    request_to(m, unsafe { spve(m, p1) }, mode)
+}
+
+pub(crate) unsafe extern "C" fn ki_request_to(
+    m: *mut sip_msg,
+    src: *mut str_,
+    mode: c_int,
+) -> c_int {
+    if mode > 1 {
+        err!("invalid mode");
+        return -1;
+    }
+    // SAFETY: KEMI's str arguments, valid during the call.
+    request_to(m, unsafe { kemi_str(src) }, Some(mode))
+}
+
+fn set_enabled(a: Option<Vec<u8>>, v: Option<Vec<u8>>, enable: bool) -> c_int {
+    guarded("uac_reg_enable/disable", -1, || match (a, v) {
+        (Some(a), Some(v)) => reg::set_enabled(&a, &v, enable),
+        _ => {
+            err!("cannot get the filter or value parameter");
+            -1
+        }
+    })
+}
+
+pub(crate) unsafe extern "C" fn w_enable(
+    m: *mut sip_msg,
+    p1: *mut c_char,
+    p2: *mut c_char,
+) -> c_int {
+    // SAFETY: p1/p2 are the gparams the fixups made for this call.
+    set_enabled(unsafe { spve(m, p1) }, unsafe { spve(m, p2) }, true)
+}
+
+pub(crate) unsafe extern "C" fn w_disable(
+    m: *mut sip_msg,
+    p1: *mut c_char,
+    p2: *mut c_char,
+) -> c_int {
+    // SAFETY: p1/p2 are the gparams the fixups made for this call.
+    set_enabled(unsafe { spve(m, p1) }, unsafe { spve(m, p2) }, false)
+}
+
+pub(crate) unsafe extern "C" fn ki_enable(_m: *mut sip_msg, a: *mut str_, v: *mut str_) -> c_int {
+    // SAFETY: KEMI's str arguments, valid during the call.
+    set_enabled(unsafe { kemi_str(a) }, unsafe { kemi_str(v) }, true)
+}
+
+pub(crate) unsafe extern "C" fn ki_disable(_m: *mut sip_msg, a: *mut str_, v: *mut str_) -> c_int {
+    // SAFETY: KEMI's str arguments, valid during the call.
+    set_enabled(unsafe { kemi_str(a) }, unsafe { kemi_str(v) }, false)
+}
+
+fn refresh(u: Option<Vec<u8>>) -> c_int {
+    guarded("uac_reg_refresh", -1, || match u {
+        Some(u) => reg::refresh(&u),
+        None => {
+            err!("cannot get the local uuid parameter");
+            -1
+        }
+    })
+}
+
+pub(crate) unsafe extern "C" fn w_refresh(
+    m: *mut sip_msg,
+    p1: *mut c_char,
+    _: *mut c_char,
+) -> c_int {
+    // SAFETY: p1/p2 are the gparams the fixups made for this call.
+    refresh(unsafe { spve(m, p1) })
+}
+
+pub(crate) unsafe extern "C" fn ki_refresh(_m: *mut sip_msg, u: *mut str_) -> c_int {
+    // SAFETY: KEMI's str arguments, valid during the call.
+    refresh(unsafe { kemi_str(u) })
+}

@@ -1,0 +1,1623 @@
+//! The auth module on the server side: stock auth_db over a SQLite subscriber
+//! table bound to our auth.so (and, for the differential tests, to the stock
+//! auth.so), driven by sipp, by a digest client in the test (every
+//! algorithm, auth-int, replays, hostile headers) and by our uac.so in a
+//! second Kamailio.
+
+mod common;
+
+use common::{free_port, Kamailio, Msg, Peer, MPATH};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use uac::digest::challenge::{parse_header, Algorithm, Challenge, Qop};
+use uac::digest::response::{answer, authorization_header, hash_hex, RequestInfo, Secret};
+
+const STOCK_AUTH: &str = "/usr/lib/x86_64-linux-gnu/kamailio/modules/auth.so";
+const REALM: &str = "sip.test";
+
+fn our_auth() -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("build/kamailio/auth.so");
+    assert!(p.exists(), "{} missing: run `make` first", p.display());
+    p.display().to_string()
+}
+
+/// A SQLite database with the standard and auth_db tables and two users
+/// (alice, bob), plain passwords and MD5 HA1.
+fn make_db(dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let db = dir.join("kamailio.sqlite");
+    let _ = std::fs::remove_file(&db);
+    let mut sql = String::new();
+    for f in [
+        "standard-create.sql",
+        "auth_db-create.sql",
+        "group-create.sql",
+    ] {
+        sql += &std::fs::read_to_string(format!("/usr/share/kamailio/db_sqlite/{f}")).unwrap();
+    }
+    for (u, p) in [("alice", "alicepw"), ("bob", "bobpw")] {
+        let ha1 = hash_hex(Algorithm::Md5, format!("{u}:{REALM}:{p}").as_bytes());
+        sql += &format!(
+            "INSERT INTO subscriber (username, domain, password, ha1) VALUES ('{u}', '{REALM}', '{p}', '{ha1}');\n"
+        );
+    }
+    // alice is in group "vip" (group's is_user_in("credentials", ...))
+    sql +=
+        &format!("INSERT INTO grp (username, domain, grp) VALUES ('alice', '{REALM}', 'vip');\n");
+    let out = Command::new("sqlite3")
+        .arg(&db)
+        .arg(&sql)
+        .output()
+        .expect("sqlite3 (package sqlite3)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    db
+}
+
+struct Server {
+    k: Kamailio,
+}
+
+/// Starts Kamailio with examples/auth-db.cfg and `module` as auth.so.
+fn server(module: &str, defines: &[&str], modparams: &[&str], secret: &str) -> Server {
+    server_on(free_port(), module, defines, modparams, secret)
+}
+
+fn server_on(
+    port: u16,
+    module: &str,
+    defines: &[&str],
+    modparams: &[&str],
+    secret: &str,
+) -> Server {
+    server_example("auth-db.cfg", port, module, defines, modparams, secret)
+}
+
+fn server_example(
+    example: &str,
+    port: u16,
+    module: &str,
+    defines: &[&str],
+    modparams: &[&str],
+    secret: &str,
+) -> Server {
+    let dbdir = std::env::temp_dir().join(format!("auth-test-db-{}-{port}", std::process::id()));
+    let db = make_db(&dbdir);
+    let tpl = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(example),
+    )
+    .unwrap();
+    let body = tpl
+        .replace("\"AUTH_MODULE\"", &format!("\"{module}\""))
+        .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
+        .replace("MPATH", MPATH)
+        .replace("DB_URL", &format!("sqlite://{}", db.display()))
+        .replace("AUTH_SECRET", secret)
+        .replace("EPH_SECRET", "eph-shared-secret")
+        .replace(
+            "# EXTRA_MODPARAMS (the tests put nonce_count, one_time_nonce... here)",
+            &modparams.join("\n"),
+        );
+    let (first, rest) = body.split_once('\n').unwrap();
+    let mut d = vec!["#!define WITH_RESULT_HDR"];
+    d.extend_from_slice(defines);
+    let cfg = format!("{first}\n{}\n{rest}", d.join("\n"));
+    Server {
+        k: Kamailio::start_with(&cfg, port),
+    }
+}
+
+/// One request from the test's client; body optional.
+fn req(
+    p: &Peer,
+    method: &str,
+    user: &str,
+    call_id: &str,
+    cseq: u32,
+    extra: &[String],
+    body: &str,
+) -> String {
+    let ruri = if method == "REGISTER" {
+        format!("sip:{REALM}")
+    } else {
+        format!("sip:bob@{REALM}")
+    };
+    let to = if method == "REGISTER" {
+        format!("<sip:{user}@{REALM}>")
+    } else {
+        format!("<sip:bob@{REALM}>")
+    };
+    let mut r = format!("{method} {ruri} SIP/2.0\r\n");
+    r += &format!(
+        "Via: SIP/2.0/UDP 127.0.0.1:{};branch=z9hG4bK{}{cseq};rport\r\n",
+        p.port,
+        common::rand_tag()
+    );
+    r += "Max-Forwards: 70\r\n";
+    r += &format!("From: <sip:{user}@{REALM}>;tag={call_id}f\r\nTo: {to}\r\nCall-ID: {call_id}\r\nCSeq: {cseq} {method}\r\n");
+    r += &format!("Contact: <sip:{user}@127.0.0.1:{}>\r\n", p.port);
+    for e in extra {
+        r += e;
+        r += "\r\n";
+    }
+    if !body.is_empty() {
+        r += "Content-Type: application/sdp\r\n";
+    }
+    r += &format!("Content-Length: {}\r\n\r\n{body}", body.len());
+    r
+}
+
+fn exchange(p: &Peer, port: u16, msg: &str) -> Msg {
+    p.send(port, msg);
+    p.recv()
+}
+
+fn challenges(m: &Msg) -> Vec<Challenge> {
+    let name = if m.status() == Some(407) {
+        "Proxy-Authenticate"
+    } else {
+        "WWW-Authenticate"
+    };
+    m.all(name)
+        .iter()
+        .map(|v| parse_header(v.as_bytes()).unwrap().remove(0).unwrap())
+        .collect()
+}
+
+/// The X-Auth-Result header (empty when the reply has none).
+fn result(m: &Msg) -> String {
+    m.all("X-Auth-Result")
+        .first()
+        .copied()
+        .unwrap_or("")
+        .to_string()
+}
+
+/// The Authorization line (without CRLF) answering `ch`, computed by the
+/// crate's client side.
+#[allow(clippy::too_many_arguments)]
+fn authz(
+    ch: &Challenge,
+    method: &str,
+    uri: &str,
+    user: &str,
+    pw: &str,
+    body: &str,
+    alg: Algorithm,
+    qop: Option<Qop>,
+) -> String {
+    let mut c = ch.clone();
+    c.algorithm = Ok(alg);
+    c.qop = Ok(qop);
+    let r = RequestInfo {
+        method: method.as_bytes(),
+        uri: uri.as_bytes(),
+        body: body.as_bytes(),
+    };
+    let a = answer(
+        &c,
+        user.as_bytes(),
+        Secret::Password(pw.as_bytes()),
+        &r,
+        "0a4f113b",
+    )
+    .unwrap();
+    let h = authorization_header(
+        method != "REGISTER",
+        user.as_bytes(),
+        &c,
+        uri.as_bytes(),
+        &a,
+    )
+    .unwrap();
+    String::from_utf8(h).unwrap().trim_end().to_string()
+}
+
+fn uri_of(method: &str) -> String {
+    if method == "REGISTER" {
+        format!("sip:{REALM}")
+    } else {
+        format!("sip:bob@{REALM}")
+    }
+}
+
+/// Challenge, then answer: returns (the challenge reply, the final reply).
+#[allow(clippy::too_many_arguments)]
+fn auth_round(
+    s: &Server,
+    p: &Peer,
+    method: &str,
+    user: &str,
+    pw: &str,
+    alg: Algorithm,
+    qop: Option<Qop>,
+    body: &str,
+) -> (Msg, Msg) {
+    let cid = format!("c{}", common::rand_tag());
+    let ch = exchange(p, s.k.port, &req(p, method, user, &cid, 1, &[], body));
+    let c = challenges(&ch).remove(0);
+    let a = authz(&c, method, &uri_of(method), user, pw, body, alg, qop);
+    let fin = exchange(p, s.k.port, &req(p, method, user, &cid, 2, &[a], body));
+    (ch, fin)
+}
+
+const SDP: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+
+#[test]
+fn sipp_register_and_invite_md5_calc_ha1_on_and_off() {
+    for (module, defs) in [
+        (our_auth(), vec!["#!define CALC_HA1 1"]),
+        (
+            our_auth(),
+            vec!["#!define CALC_HA1 0", "#!define WITH_HA1_COLUMN"],
+        ),
+        (STOCK_AUTH.to_string(), vec!["#!define CALC_HA1 1"]),
+    ] {
+        let s = server(&module, &defs, &[], "s3cr3t-shared");
+        for sc in [
+            "tests/fixtures/sipp-register-auth.xml",
+            "tests/fixtures/sipp-invite-auth.xml",
+        ] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(sc);
+            let st = Command::new("timeout")
+                .args(["20", "sipp"])
+                .arg(format!("127.0.0.1:{}", s.k.port))
+                .arg("-sf")
+                .arg(&path)
+                .args([
+                    "-i",
+                    "127.0.0.1",
+                    "-p",
+                    &free_port().to_string(),
+                    "-m",
+                    "1",
+                    "-s",
+                    "alice",
+                ])
+                .args([
+                    "-au", "alice", "-ap", "alicepw", "-timeout", "15s", "-nostdin",
+                ])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .expect("sipp (package sip-tester)");
+            assert!(st.success(), "sipp {sc} against {module} {defs:?}: {st}");
+            let method = if sc.contains("register") {
+                "REGISTER"
+            } else {
+                "INVITE"
+            };
+            assert_eq!(
+                s.k.wait_log(&format!("AUTH-RESULT {method} 1 au=alice ar={REALM}"), 1),
+                1,
+                "{module} {defs:?} {sc}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_algorithm_qop_and_auth_int() {
+    let s = server(&our_auth(), &[], &[], "k1");
+    let p = Peer::new();
+    for alg in [
+        Algorithm::Md5,
+        Algorithm::Md5Sess,
+        Algorithm::Sha256,
+        Algorithm::Sha256Sess,
+        Algorithm::Sha512_256,
+        Algorithm::Sha512_256Sess,
+    ] {
+        for qop in [None, Some(Qop::Auth), Some(Qop::AuthInt)] {
+            if alg.is_sess() && qop.is_none() {
+                // -sess needs the cnonce, which is sent only with a qop
+                continue;
+            }
+            for (method, body) in [("REGISTER", ""), ("INVITE", SDP)] {
+                let (ch, fin) = auth_round(&s, &p, method, "alice", "alicepw", alg, qop, body);
+                assert_eq!(
+                    ch.status(),
+                    Some(if method == "REGISTER" { 401 } else { 407 })
+                );
+                assert_eq!(
+                    fin.status(),
+                    Some(200),
+                    "{alg:?} {qop:?} {method}: {}",
+                    fin.raw
+                );
+                assert_eq!(
+                    result(&fin),
+                    format!("1 alice {REALM} 1"),
+                    "{alg:?} {qop:?} {method}"
+                );
+            }
+        }
+    }
+    // auth-int covers the body: a response computed for another body is refused
+    let cid = "authint-body";
+    let ch = exchange(&p, s.k.port, &req(&p, "INVITE", "alice", cid, 1, &[], SDP));
+    let c = challenges(&ch).remove(0);
+    let a = authz(
+        &c,
+        "INVITE",
+        &uri_of("INVITE"),
+        "alice",
+        "alicepw",
+        "v=0\r\n",
+        Algorithm::Sha256,
+        Some(Qop::AuthInt),
+    );
+    let fin = exchange(&p, s.k.port, &req(&p, "INVITE", "alice", cid, 2, &[a], SDP));
+    assert_eq!((fin.status(), result(&fin).as_str()), (Some(407), "-2"));
+}
+
+#[test]
+fn uppercase_hex_response_is_accepted() {
+    let s = server(&our_auth(), &[], &[], "k2");
+    let p = Peer::new();
+    let cid = "upper";
+    let ch = exchange(&p, s.k.port, &req(&p, "REGISTER", "alice", cid, 1, &[], ""));
+    let c = challenges(&ch).remove(0);
+    let a = authz(
+        &c,
+        "REGISTER",
+        &uri_of("REGISTER"),
+        "alice",
+        "alicepw",
+        "",
+        Algorithm::Md5,
+        Some(Qop::Auth),
+    );
+    let i = a.find("response=\"").unwrap() + 10;
+    let a = format!("{}{}{}", &a[..i], a[i..i + 32].to_uppercase(), &a[i + 32..]);
+    let fin = exchange(
+        &p,
+        s.k.port,
+        &req(&p, "REGISTER", "alice", cid, 2, &[a], ""),
+    );
+    assert_eq!(fin.status(), Some(200), "{}", fin.raw);
+}
+
+#[test]
+fn wrong_password_and_unknown_user_same_reply() {
+    let s = server(&our_auth(), &[], &[], "k3");
+    let p = Peer::new();
+    let (_, wrong) = auth_round(
+        &s,
+        &p,
+        "REGISTER",
+        "alice",
+        "nope",
+        Algorithm::Md5,
+        Some(Qop::Auth),
+        "",
+    );
+    let (_, unknown) = auth_round(
+        &s,
+        &p,
+        "REGISTER",
+        "mallory",
+        "x",
+        Algorithm::Md5,
+        Some(Qop::Auth),
+        "",
+    );
+    assert_eq!(result(&wrong), "-2");
+    assert_eq!(result(&unknown), "-3");
+    assert_eq!(wrong.first, unknown.first);
+    assert_eq!(
+        wrong.all("WWW-Authenticate").len(),
+        unknown.all("WWW-Authenticate").len()
+    );
+}
+
+#[test]
+fn rfc8760_several_challenges_strongest_first() {
+    let s = server(
+        &our_auth(),
+        &["#!define ALGORITHMS \"SHA-512-256,SHA-256,MD5\""],
+        &[],
+        "k4",
+    );
+    let p = Peer::new();
+    let ch = exchange(
+        &p,
+        s.k.port,
+        &req(&p, "REGISTER", "alice", "multi", 1, &[], ""),
+    );
+    let cs = challenges(&ch);
+    let algs: Vec<_> = cs.iter().map(|c| c.algorithm.clone().unwrap()).collect();
+    assert_eq!(
+        algs,
+        [Algorithm::Sha512_256, Algorithm::Sha256, Algorithm::Md5]
+    );
+    // an MD5-only client answers the last one
+    let a = authz(
+        &cs[2],
+        "REGISTER",
+        &uri_of("REGISTER"),
+        "alice",
+        "alicepw",
+        "",
+        Algorithm::Md5,
+        Some(Qop::Auth),
+    );
+    let fin = exchange(
+        &p,
+        s.k.port,
+        &req(&p, "REGISTER", "alice", "multi", 2, &[a], ""),
+    );
+    assert_eq!(fin.status(), Some(200));
+}
+
+#[test]
+fn replay_with_nonce_count_and_wrong_password_burns_nothing() {
+    let s = server(
+        &our_auth(),
+        &[],
+        &[
+            "modparam(\"auth\", \"nonce_count\", 1)",
+            "modparam(\"auth\", \"nc_array_size\", 65536)",
+        ],
+        "k5",
+    );
+    let p = Peer::new();
+    let cid = "nc";
+    let ch = exchange(&p, s.k.port, &req(&p, "REGISTER", "alice", cid, 1, &[], ""));
+    let c = challenges(&ch).remove(0);
+    // a wrong password first: refused, and the nc is not used up by it
+    let bad = authz(
+        &c,
+        "REGISTER",
+        &uri_of("REGISTER"),
+        "alice",
+        "wrong",
+        "",
+        Algorithm::Md5,
+        Some(Qop::Auth),
+    );
+    let r = exchange(
+        &p,
+        s.k.port,
+        &req(
+            &p,
+            "REGISTER",
+            "alice",
+            cid,
+            2,
+            std::slice::from_ref(&bad),
+            "",
+        ),
+    );
+    assert_eq!(result(&r), "-2");
+    let good = authz(
+        &c,
+        "REGISTER",
+        &uri_of("REGISTER"),
+        "alice",
+        "alicepw",
+        "",
+        Algorithm::Md5,
+        Some(Qop::Auth),
+    );
+    let r = exchange(
+        &p,
+        s.k.port,
+        &req(
+            &p,
+            "REGISTER",
+            "alice",
+            cid,
+            3,
+            std::slice::from_ref(&good),
+            "",
+        ),
+    );
+    assert_eq!(result(&r), format!("1 alice {REALM} 1"));
+    // the same Authorization again: the nc is used, stale, and the new
+    // challenge says stale=true without any flag in the cfg
+    let r = exchange(
+        &p,
+        s.k.port,
+        &req(&p, "REGISTER", "alice", cid, 4, &[good], ""),
+    );
+    assert_eq!(result(&r), "-4");
+    assert!(challenges(&r)[0].stale, "{}", r.raw);
+}
+
+#[test]
+fn replay_with_one_time_nonce() {
+    let s = server(
+        &our_auth(),
+        &[],
+        &[
+            "modparam(\"auth\", \"one_time_nonce\", 1)",
+            "modparam(\"auth\", \"otn_in_flight_no\", 65536)",
+        ],
+        "k6",
+    );
+    let p = Peer::new();
+    let cid = "otn";
+    let ch = exchange(&p, s.k.port, &req(&p, "REGISTER", "alice", cid, 1, &[], ""));
+    let c = challenges(&ch).remove(0);
+    let bad = authz(
+        &c,
+        "REGISTER",
+        &uri_of("REGISTER"),
+        "alice",
+        "wrong",
+        "",
+        Algorithm::Md5,
+        None,
+    );
+    let r = exchange(
+        &p,
+        s.k.port,
+        &req(&p, "REGISTER", "alice", cid, 2, &[bad], ""),
+    );
+    assert_eq!(result(&r), "-2");
+    let good = authz(
+        &c,
+        "REGISTER",
+        &uri_of("REGISTER"),
+        "alice",
+        "alicepw",
+        "",
+        Algorithm::Md5,
+        None,
+    );
+    let r = exchange(
+        &p,
+        s.k.port,
+        &req(
+            &p,
+            "REGISTER",
+            "alice",
+            cid,
+            3,
+            std::slice::from_ref(&good),
+            "",
+        ),
+    );
+    assert_eq!(r.status(), Some(200));
+    let r = exchange(
+        &p,
+        s.k.port,
+        &req(&p, "REGISTER", "alice", cid, 4, &[good], ""),
+    );
+    assert_eq!(result(&r), "-6");
+}
+
+#[test]
+fn hostile_authorization_headers() {
+    let s = server(&our_auth(), &[], &[], "k7");
+    let p = Peer::new();
+    let ch = exchange(
+        &p,
+        s.k.port,
+        &req(&p, "REGISTER", "alice", "hostile", 1, &[], ""),
+    );
+    let c = challenges(&ch).remove(0);
+    let n = &c.nonce;
+    let good = authz(
+        &c,
+        "REGISTER",
+        &uri_of("REGISTER"),
+        "alice",
+        "alicepw",
+        "",
+        Algorithm::Md5,
+        Some(Qop::Auth),
+    );
+    let other_secret = {
+        // a nonce of the same shape from another secret
+        let mut b = n.clone().into_bytes();
+        b[12] = if b[12] == b'A' { b'B' } else { b'A' };
+        String::from_utf8(b).unwrap()
+    };
+    let big = "x".repeat(4000);
+    let cases: Vec<(String, &str)> = vec![
+        (
+            format!("Authorization: Digest username=\"alice\", realm=\"{REALM}\", nonce=\"{n}\""),
+            "-1",
+        ),
+        // without nonce_count the nc is only hashed: a wrong password
+        (good.replace("nc=00000001", "nc=zz"), "-2"),
+        (good.replace("qop=auth, ", ""), "-2"),
+        (good.replace("algorithm=MD5", "algorithm=SHA-1"), "-1"),
+        (good.replace(n.as_str(), &other_secret), "-1"),
+        (good.replace(n.as_str(), &n[..20]), "-1"),
+        (good.replace("response=\"", "response=\"zz"), "-1"),
+        (
+            good.replace("username=\"alice\"", &format!("username=\"{big}\"")),
+            "-1",
+        ),
+        (
+            "Authorization: Basic YWxpY2U6YWxpY2Vwdw==".to_string(),
+            "-5",
+        ),
+        (format!("Authorization: Digest {big}"), "-1"),
+    ];
+    for (i, (h, want)) in cases.iter().enumerate() {
+        let r = exchange(
+            &p,
+            s.k.port,
+            &req(
+                &p,
+                "REGISTER",
+                "alice",
+                &format!("h{i}"),
+                2,
+                std::slice::from_ref(h),
+                "",
+            ),
+        );
+        assert_eq!(r.status(), Some(401), "case {i}: {}", r.raw);
+        assert!(
+            result(&r).starts_with(want),
+            "case {i}: {}: got {}",
+            &h[..h.len().min(200)],
+            result(&r)
+        );
+    }
+    // duplicated credentials: the first with the realm is checked
+    let r = exchange(
+        &p,
+        s.k.port,
+        &req(
+            &p,
+            "REGISTER",
+            "alice",
+            "dup",
+            2,
+            &[good.clone(), good.replace("alice", "bob")],
+            "",
+        ),
+    );
+    assert_eq!(r.status(), Some(200), "{}", r.raw);
+    // still alive and serving
+    let (_, fin) = auth_round(
+        &s,
+        &p,
+        "REGISTER",
+        "bob",
+        "bobpw",
+        Algorithm::Sha256,
+        Some(Qop::Auth),
+        "",
+    );
+    assert_eq!(fin.status(), Some(200));
+}
+
+/// The same cfg and client against stock and ours: the same return codes
+/// and status lines where the stock module works (MD5, qop=auth, lower-case).
+#[test]
+fn differential_against_stock() {
+    let mut seen = Vec::new();
+    for module in [STOCK_AUTH.to_string(), our_auth()] {
+        let s = server(&module, &[], &[], "k8");
+        let p = Peer::new();
+        let mut codes = Vec::new();
+        let ch = exchange(
+            &p,
+            s.k.port,
+            &req(&p, "REGISTER", "alice", "d0", 1, &[], ""),
+        );
+        codes.push((ch.first.clone(), result(&ch)));
+        let c = challenges(&ch).remove(0);
+        codes.push((format!("{:?}", c.qop), c.realm.clone()));
+        for (user, pw) in [("alice", "alicepw"), ("alice", "bad"), ("carol", "x")] {
+            for method in ["REGISTER", "INVITE"] {
+                let (_, fin) = auth_round(
+                    &s,
+                    &p,
+                    method,
+                    user,
+                    pw,
+                    Algorithm::Md5,
+                    Some(Qop::Auth),
+                    "",
+                );
+                let grp = fin
+                    .all("X-Group")
+                    .first()
+                    .copied()
+                    .unwrap_or("")
+                    .to_string();
+                codes.push((fin.first.clone(), format!("{} group={grp}", result(&fin))));
+            }
+        }
+        // uri_db check_from: alice's credentials with eve's From get 403 (the
+        // authorized credentials are read through the core as with stock)
+        let ch = exchange(&p, s.k.port, &req(&p, "INVITE", "alice", "d2", 1, &[], ""));
+        let c2 = challenges(&ch).remove(0);
+        let a = authz(
+            &c2,
+            "INVITE",
+            &uri_of("INVITE"),
+            "alice",
+            "alicepw",
+            "",
+            Algorithm::Md5,
+            Some(Qop::Auth),
+        );
+        let m = req(&p, "INVITE", "alice", "d2", 2, &[a], "")
+            .replace("From: <sip:alice@", "From: <sip:eve@");
+        let r = exchange(&p, s.k.port, &m);
+        codes.push((r.first.clone(), result(&r)));
+        // no credentials for this realm
+        let h = vec![format!("Authorization: Digest username=\"alice\", realm=\"other\", nonce=\"{}\", uri=\"sip:x\", response=\"00000000000000000000000000000000\"", c.nonce)];
+        let r = exchange(&p, s.k.port, &req(&p, "REGISTER", "alice", "d1", 2, &h, ""));
+        codes.push((r.first.clone(), result(&r)));
+        seen.push(codes);
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert!(seen[1].contains(&("SIP/2.0 403 Forbidden identity".to_string(), String::new())));
+    assert!(seen[1].contains(&(
+        "SIP/2.0 200 OK".to_string(),
+        format!("1 alice {REALM} 1 group=vip")
+    )));
+}
+
+/// A stock node issues the nonce and ours verifies it, and back, with the
+/// same secret (a cluster upgraded one node at a time).
+#[test]
+fn mixed_pair_shares_nonces() {
+    let stock = server(STOCK_AUTH, &[], &[], "cluster-secret");
+    let ours = server(&our_auth(), &[], &[], "cluster-secret");
+    let p = Peer::new();
+    for (issuer, verifier) in [(&stock, &ours), (&ours, &stock)] {
+        for method in ["REGISTER", "INVITE"] {
+            let cid = format!("mix{}", common::rand_tag());
+            let ch = exchange(
+                &p,
+                issuer.k.port,
+                &req(&p, method, "alice", &cid, 1, &[], ""),
+            );
+            let c = challenges(&ch).remove(0);
+            let a = authz(
+                &c,
+                method,
+                &uri_of(method),
+                "alice",
+                "alicepw",
+                "",
+                Algorithm::Md5,
+                Some(Qop::Auth),
+            );
+            let fin = exchange(
+                &p,
+                verifier.k.port,
+                &req(&p, method, "alice", &cid, 2, &[a], ""),
+            );
+            assert_eq!(fin.status(), Some(200), "{method}: {}", fin.raw);
+        }
+    }
+    // another secret: refused
+    let other = server(&our_auth(), &[], &[], "another-secret");
+    let ch = exchange(
+        &p,
+        stock.k.port,
+        &req(&p, "REGISTER", "alice", "mixbad", 1, &[], ""),
+    );
+    let c = challenges(&ch).remove(0);
+    let a = authz(
+        &c,
+        "REGISTER",
+        &uri_of("REGISTER"),
+        "alice",
+        "alicepw",
+        "",
+        Algorithm::Md5,
+        Some(Qop::Auth),
+    );
+    let fin = exchange(
+        &p,
+        other.k.port,
+        &req(&p, "REGISTER", "alice", "mixbad", 2, &[a], ""),
+    );
+    assert_eq!((fin.status(), result(&fin).as_str()), (Some(401), "-1"));
+}
+
+/// Our uac.so in a second Kamailio (examples/uac-auth.cfg) answers the
+/// challenges of our auth.so: every algorithm, qop auth and auth-int (INVITE
+/// with a body), and several challenges at once (it takes the topmost).
+#[test]
+fn uac_so_client_every_algorithm() {
+    let uac_so = Path::new(env!("CARGO_MANIFEST_DIR")).join("build/kamailio/uac.so");
+    assert!(uac_so.exists(), "run make first");
+    let server_port = free_port();
+    let uac_port = free_port();
+    let opts = common::CfgOpts {
+        module: &uac_so.display().to_string(),
+        restore_mode: "none",
+        passwd: "",
+        next_hop: server_port,
+        defines: &[],
+    };
+    let client = Kamailio::start_with(
+        &common::render_example("uac-auth.cfg", &opts, uac_port),
+        uac_port,
+    );
+    let p = Peer::new();
+    for (algs, want) in [
+        ("MD5", "MD5"),
+        ("MD5-sess", "MD5-sess"),
+        ("SHA-256", "SHA-256"),
+        ("SHA-256-sess", "SHA-256-sess"),
+        ("SHA-512-256", "SHA-512-256"),
+        ("SHA-512-256-sess", "SHA-512-256-sess"),
+        ("SHA-512-256,SHA-256,MD5", "SHA-512-256"),
+    ] {
+        let define = format!("#!define ALGORITHMS \"{algs}\"");
+        let cfg_server = { server_on(server_port, &our_auth(), &[&define], &[], "uac-client") };
+        for (method, flags, body) in [
+            ("REGISTER", "1", ""),
+            ("INVITE", "1", SDP),
+            ("INVITE", "2", SDP),
+        ] {
+            let cid = format!("uacc{}", common::rand_tag());
+            let extra = vec![
+                "X-Auth-User: alice".to_string(),
+                "X-Auth-Pass: alicepw".to_string(),
+                format!("X-Auth-Realm: {REALM}"),
+                format!("X-Challenge-Flags: {flags}"),
+            ];
+            let r = exchange(
+                &p,
+                client.port,
+                &req(&p, method, "alice", &cid, 1, &extra, body),
+            );
+            assert_eq!(
+                r.status(),
+                Some(200),
+                "{algs} {method} flags {flags}: {}",
+                r.raw
+            );
+            assert_eq!(result(&r), format!("1 alice {REALM} 1"), "{algs} {method}");
+            let qop = if flags == "2" { "auth-int" } else { "auth" };
+            let log = cfg_server.k.log();
+            assert!(
+                log.lines().any(|l| l.contains(&format!("CRED {method} "))
+                    && l.ends_with(&format!("algorithm={want}"))
+                    && l.contains(&format!("qop={qop}, nc="))),
+                "{algs} {method}: server did not see algorithm={want} qop={qop}"
+            );
+        }
+    }
+}
+
+/// base64(HMAC-SHA1(secret, user)), the auth_ephemeral password (Python's
+/// hmac, an independent implementation).
+fn eph_password(secret: &str, user: &str) -> String {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import hmac,hashlib,base64,sys;print(base64.b64encode(hmac.new(sys.argv[1].encode(),sys.argv[2].encode(),hashlib.sha1).digest()).decode())",
+            secret,
+            user,
+        ])
+        .output()
+        .expect("python3");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Stock auth_ephemeral bound to our auth.so (and to stock, the same codes):
+/// a valid ephemeral user, an expired one, a wrong password, SHA-256 creds.
+#[test]
+fn auth_ephemeral_bound_to_ours() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut seen = Vec::new();
+    for module in [STOCK_AUTH.to_string(), our_auth()] {
+        let s = server_example("auth-ephemeral.cfg", free_port(), &module, &[], &[], "eph");
+        let p = Peer::new();
+        let mut codes = Vec::new();
+        let good_user = format!("{}:alice", now + 3600);
+        let old_user = format!("{}:alice", now - 10);
+        for (user, pw) in [
+            (
+                good_user.clone(),
+                eph_password("eph-shared-secret", &good_user),
+            ),
+            (
+                old_user.clone(),
+                eph_password("eph-shared-secret", &old_user),
+            ),
+            (good_user.clone(), "wrong".to_string()),
+        ] {
+            let (_, fin) = auth_round(
+                &s,
+                &p,
+                "REGISTER",
+                &user,
+                &pw,
+                Algorithm::Md5,
+                Some(Qop::Auth),
+                "",
+            );
+            codes.push((fin.first.clone(), result(&fin).replace(&user, "USER")));
+        }
+        if module == our_auth() {
+            // beyond stock: SHA-256 credentials work through calc_HA1
+            let pw = eph_password("eph-shared-secret", &good_user);
+            let (_, fin) = auth_round(
+                &s,
+                &p,
+                "REGISTER",
+                &good_user,
+                &pw,
+                Algorithm::Sha256,
+                Some(Qop::Auth),
+                "",
+            );
+            assert_eq!(fin.status(), Some(200), "{}", fin.raw);
+        }
+        seen.push(codes);
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(
+        seen[1][0],
+        ("SIP/2.0 200 OK".to_string(), "1 alice".to_string())
+    );
+    assert_eq!(seen[1][1].1, "-7");
+    assert_eq!(seen[1][2].1, "-2");
+}
+
+fn pv_server(module: &str, modparams: &[&str], peer: u16) -> Server {
+    let port = free_port();
+    let tpl =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/auth-pv.cfg"))
+            .unwrap();
+    let cfg = tpl
+        .replace("\"AUTH_MODULE\"", &format!("\"{module}\""))
+        .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
+        .replace("MPATH", MPATH)
+        .replace("AUTH_SECRET", "pvk")
+        .replace("\"PEER\"", &format!("\"sip:127.0.0.1:{peer}\""))
+        .replace(
+            "# EXTRA_MODPARAMS (the tests put more auth parameters here)",
+            &modparams.join("\n"),
+        );
+    Server {
+        k: Kamailio::start_with(&cfg, port),
+    }
+}
+
+/// The config-password functions, challenges and has/consume_credentials,
+/// against stock and ours: the same codes (MD5, qop=auth, where stock works).
+#[test]
+fn pv_functions_challenges_and_consume() {
+    let mut seen = Vec::new();
+    for module in [STOCK_AUTH.to_string(), our_auth()] {
+        let p = Peer::new();
+        let s = pv_server(&module, &[], p.port);
+        let mut codes = Vec::new();
+        for (fname, method) in [
+            ("pv_www_authenticate", "REGISTER"),
+            ("pv_www_authorize", "REGISTER"),
+            ("pv_www_authenticate4", "REGISTER"),
+            ("pv_www_ha1", "REGISTER"),
+            ("pv_proxy_authenticate", "INVITE"),
+            ("pv_proxy_authorize", "INVITE"),
+            ("pv_auth_check", "REGISTER"),
+            ("pv_auth_check", "INVITE"),
+            ("pv_avp", "REGISTER"),
+        ] {
+            for pw in ["alicepw", "bad"] {
+                let x = vec![format!("X-Fn: {fname}")];
+                let cid = format!("pv{}", common::rand_tag());
+                let ch = exchange(&p, s.k.port, &req(&p, method, "alice", &cid, 1, &x, ""));
+                codes.push((fname, ch.first.clone(), result(&ch)));
+                let c = challenges(&ch).remove(0);
+                let mut x2 = x.clone();
+                x2.push(authz(
+                    &c,
+                    method,
+                    &uri_of(method),
+                    "alice",
+                    pw,
+                    "",
+                    Algorithm::Md5,
+                    Some(Qop::Auth),
+                ));
+                let fin = exchange(&p, s.k.port, &req(&p, method, "alice", &cid, 2, &x2, ""));
+                codes.push((fname, fin.first.clone(), result(&fin)));
+            }
+        }
+        // pv_auth_check with checks=1: the credentials' user must be the From user
+        let x = vec!["X-Fn: pv_auth_check".to_string()];
+        let ch = exchange(&p, s.k.port, &req(&p, "INVITE", "alice", "mism", 1, &x, ""));
+        let c = challenges(&ch).remove(0);
+        let mut x2 = x.clone();
+        x2.push(authz(
+            &c,
+            "INVITE",
+            &uri_of("INVITE"),
+            "alice",
+            "alicepw",
+            "",
+            Algorithm::Md5,
+            Some(Qop::Auth),
+        ));
+        let bad_from = req(&p, "INVITE", "alice", "mism", 2, &x2, "")
+            .replace("From: <sip:alice@", "From: <sip:eve@");
+        let fin = exchange(&p, s.k.port, &bad_from);
+        codes.push(("mismatch", fin.first.clone(), result(&fin)));
+        // consume_credentials: the relayed request has no Proxy-Authorization
+        let x = vec![
+            "X-Fn: pv_proxy_authenticate".to_string(),
+            "X-Consume: 1".to_string(),
+        ];
+        let ch = exchange(&p, s.k.port, &req(&p, "INVITE", "alice", "cons", 1, &x, ""));
+        let c = challenges(&ch).remove(0);
+        let mut x2 = x.clone();
+        x2.push(authz(
+            &c,
+            "INVITE",
+            &uri_of("INVITE"),
+            "alice",
+            "alicepw",
+            "",
+            Algorithm::Md5,
+            Some(Qop::Auth),
+        ));
+        p.send(s.k.port, &req(&p, "INVITE", "alice", "cons", 2, &x2, ""));
+        let relayed = p.recv();
+        assert_eq!(relayed.method(), "INVITE", "{}", relayed.raw);
+        assert!(
+            relayed.all("Proxy-Authorization").is_empty(),
+            "{}",
+            relayed.raw
+        );
+        assert_eq!(relayed.hdr("X-Consume"), "1");
+        seen.push(codes);
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert!(seen[1].contains(&(
+        "pv_auth_check",
+        "SIP/2.0 200 OK".to_string(),
+        "1 alice 1".to_string()
+    )));
+    assert!(seen[1].contains(&(
+        "mismatch",
+        "SIP/2.0 407 Proxy Authentication Required".to_string(),
+        "-8".to_string()
+    )));
+}
+
+/// An expired nonce: -4 and a new challenge with stale=true (stock needs
+/// flag 16 for that); Authentication-Info with a correct rspauth.
+#[test]
+fn expired_nonce_is_stale_and_authinfo() {
+    let p = Peer::new();
+    let s = pv_server(
+        &our_auth(),
+        &[
+            "modparam(\"auth\", \"nonce_expire\", 1)",
+            "modparam(\"auth\", \"add_authinfo_hdr\", 1)",
+        ],
+        p.port,
+    );
+    let x = vec!["X-Fn: pv_www_authenticate".to_string()];
+    let ch = exchange(
+        &p,
+        s.k.port,
+        &req(&p, "REGISTER", "alice", "exp", 1, &x, ""),
+    );
+    let c = challenges(&ch).remove(0);
+    let mut x2 = x.clone();
+    x2.push(authz(
+        &c,
+        "REGISTER",
+        &uri_of("REGISTER"),
+        "alice",
+        "alicepw",
+        "",
+        Algorithm::Md5,
+        Some(Qop::Auth),
+    ));
+    let ok = exchange(
+        &p,
+        s.k.port,
+        &req(&p, "REGISTER", "alice", "exp", 2, &x2, ""),
+    );
+    assert_eq!(ok.status(), Some(200));
+    let ai = ok.hdr("Authentication-Info");
+    let rsp = {
+        let i = ai.find("rspauth=\"").expect("rspauth") + 9;
+        &ai[i..i + 32]
+    };
+    let ha1 = hash_hex(Algorithm::Md5, format!("alice:{REALM}:alicepw").as_bytes());
+    let uri = uri_of("REGISTER");
+    let cr = uac::digest::verify::Creds {
+        username: b"alice",
+        realm: REALM.as_bytes(),
+        nonce: c.nonce.as_bytes(),
+        uri: uri.as_bytes(),
+        response: b"",
+        algorithm: b"",
+        qop: b"auth",
+        cnonce: b"0a4f113b",
+        nc: b"00000001",
+    };
+    assert_eq!(
+        rsp,
+        uac::digest::verify::rspauth(Algorithm::Md5, Some(Qop::Auth), &cr, ha1.as_bytes(), b"")
+    );
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let r = exchange(
+        &p,
+        s.k.port,
+        &req(&p, "REGISTER", "alice", "exp", 3, &x2, ""),
+    );
+    assert_eq!(result(&r), "-4");
+    assert!(challenges(&r)[0].stale, "{}", r.raw);
+}
+
+/// auth_checks_register binds the nonce to the Call-ID (another Call-ID is
+/// stale, -4; as in stock this applies to credentials without nc, since a
+/// valid nc skips the extra checks); several nid pools with nonce_count and
+/// one-time nonces at once.
+#[test]
+fn auth_checks_and_nid_pools() {
+    let s = server(
+        &our_auth(),
+        &[],
+        &[
+            "modparam(\"auth\", \"auth_checks_register\", 3)",
+            "modparam(\"auth\", \"nonce_count\", 1)",
+            "modparam(\"auth\", \"one_time_nonce\", 1)",
+            "modparam(\"auth\", \"nid_pool_no\", 4)",
+            "modparam(\"auth\", \"nc_array_size\", 65536)",
+            "modparam(\"auth\", \"otn_in_flight_no\", 65536)",
+        ],
+        "0123456789abcdef0123456789abcdef",
+    );
+    let p = Peer::new();
+    for i in 0..6 {
+        let cid = format!("ac{i}");
+        // no qop (no nc): one-time nonce and the Call-ID check apply
+        let ch = exchange(
+            &p,
+            s.k.port,
+            &req(&p, "REGISTER", "alice", &cid, 1, &[], ""),
+        );
+        let c = challenges(&ch).remove(0);
+        let a = authz(
+            &c,
+            "REGISTER",
+            &uri_of("REGISTER"),
+            "alice",
+            "alicepw",
+            "",
+            Algorithm::Sha256,
+            None,
+        );
+        let other = format!("{cid}-other");
+        let r = exchange(
+            &p,
+            s.k.port,
+            &req(
+                &p,
+                "REGISTER",
+                "alice",
+                &other,
+                2,
+                std::slice::from_ref(&a),
+                "",
+            ),
+        );
+        assert_eq!(result(&r), "-4", "{}", r.raw);
+        assert!(challenges(&r)[0].stale);
+        let r = exchange(
+            &p,
+            s.k.port,
+            &req(
+                &p,
+                "REGISTER",
+                "alice",
+                &cid,
+                3,
+                std::slice::from_ref(&a),
+                "",
+            ),
+        );
+        assert_eq!(r.status(), Some(200), "{}", r.raw);
+        let r = exchange(
+            &p,
+            s.k.port,
+            &req(&p, "REGISTER", "alice", &cid, 4, &[a], ""),
+        );
+        assert_eq!(result(&r), "-6");
+        // qop=auth: nonce-count; a replayed nc is stale
+        let ch = exchange(
+            &p,
+            s.k.port,
+            &req(&p, "REGISTER", "alice", &cid, 5, &[], ""),
+        );
+        let c = challenges(&ch).remove(0);
+        let a = authz(
+            &c,
+            "REGISTER",
+            &uri_of("REGISTER"),
+            "alice",
+            "alicepw",
+            "",
+            Algorithm::Md5,
+            Some(Qop::Auth),
+        );
+        let r = exchange(
+            &p,
+            s.k.port,
+            &req(
+                &p,
+                "REGISTER",
+                "alice",
+                &cid,
+                6,
+                std::slice::from_ref(&a),
+                "",
+            ),
+        );
+        assert_eq!(r.status(), Some(200), "{}", r.raw);
+        let r = exchange(
+            &p,
+            s.k.port,
+            &req(&p, "REGISTER", "alice", &cid, 7, &[a], ""),
+        );
+        assert_eq!(result(&r), "-4");
+    }
+}
+
+/// KSR.auth.* (pv_auth_check, auth_challenge, has_credentials,
+/// consume_credentials) from a JavaScript routing script, stock and ours.
+#[test]
+fn kemi_exports() {
+    let mut seen = Vec::new();
+    for module in [STOCK_AUTH.to_string(), our_auth()] {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("auth-kemi-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let js = dir.join("auth-kemi.js");
+        std::fs::copy(root.join("auth-kemi.js"), &js).unwrap();
+        let cfg = std::fs::read_to_string(root.join("auth-kemi.cfg"))
+            .unwrap()
+            .replace("\"AUTH_MODULE\"", &format!("\"{module}\""))
+            .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
+            .replace("MPATH", MPATH)
+            .replace("AUTH_SECRET", "kemi")
+            .replace("KEMI_SCRIPT", &js.display().to_string());
+        let s = Server {
+            k: Kamailio::start_with(&cfg, port),
+        };
+        let p = Peer::new();
+        let mut codes = Vec::new();
+        for (method, pw) in [
+            ("REGISTER", "alicepw"),
+            ("INVITE", "alicepw"),
+            ("INVITE", "bad"),
+        ] {
+            let (ch, fin) = auth_round(
+                &s,
+                &p,
+                method,
+                "alice",
+                pw,
+                Algorithm::Md5,
+                Some(Qop::Auth),
+                "",
+            );
+            codes.push((
+                ch.first.clone(),
+                result(&ch),
+                fin.first.clone(),
+                result(&fin),
+            ));
+        }
+        seen.push(codes);
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(seen[1][0].3, "1 1 1");
+    assert_eq!(seen[1][2].3, "-2 1");
+}
+
+/// Stock auth_radius loads against our auth.so (bind_auth_s) and its
+/// radius_www_authorize goes through our pre_auth: no credentials -5 and a
+/// challenge, as with stock. (No RADIUS server here: credentials are not sent.)
+#[test]
+fn auth_radius_binds_to_ours() {
+    let mut seen = Vec::new();
+    for module in [STOCK_AUTH.to_string(), our_auth()] {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("auth-radius-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let dict = dir.join("dictionary");
+        std::fs::write(
+            &dict,
+            "$INCLUDE /etc/radcli/dictionary\n$INCLUDE /etc/radcli/dictionary.sip\n\
+             $INCLUDE /etc/kamailio/dictionary.kamailio\nVALUE Service-Type Sip-Session 15\n",
+        )
+        .unwrap();
+        let conf = dir.join("radiusclient.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "authserver localhost\nacctserver localhost\nservers /etc/radcli/servers\n\
+                 dictionary {}\nradius_timeout 1\nradius_retries 1\nbindaddr *\n",
+                dict.display()
+            ),
+        )
+        .unwrap();
+        let cfg = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/auth-radius.cfg"),
+        )
+        .unwrap()
+        .replace("\"AUTH_MODULE\"", &format!("\"{module}\""))
+        .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
+        .replace("MPATH", MPATH)
+        .replace("AUTH_SECRET", "radius")
+        .replace("RADIUS_CONFIG", &conf.display().to_string());
+        let s = Server {
+            k: Kamailio::start_with(&cfg, port),
+        };
+        let p = Peer::new();
+        let r = exchange(
+            &p,
+            s.k.port,
+            &req(&p, "REGISTER", "alice", "rad", 1, &[], ""),
+        );
+        let c = challenges(&r);
+        seen.push((r.first.clone(), result(&r), c.len(), c[0].realm.clone()));
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(seen[1].1, "-5");
+}
+
+/// proxy_challenge from a failure route (the next hop answered 404): the 407
+/// reaches the client through tm, with stock and ours.
+#[test]
+fn challenge_from_failure_route() {
+    let mut seen = Vec::new();
+    for module in [STOCK_AUTH.to_string(), our_auth()] {
+        let next = Peer::new();
+        let s = pv_server(&module, &[], next.port);
+        let p = Peer::new();
+        p.send(
+            s.k.port,
+            &req(
+                &p,
+                "INVITE",
+                "alice",
+                "fr",
+                1,
+                &["X-Fn: failure".to_string()],
+                "",
+            ),
+        );
+        let relayed = next.recv();
+        assert_eq!(relayed.method(), "INVITE");
+        next.send(s.k.port, &next.reply(&relayed, 404, "nh", false));
+        let r = p.recv();
+        let c = challenges(&r);
+        seen.push((
+            r.first.clone(),
+            c.len(),
+            c[0].realm.clone(),
+            c[0].qop.clone(),
+        ));
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(seen[1].0, "SIP/2.0 407 Proxy Authentication Required");
+}
+
+/// realm_prefix, custom challenge header names and force_stateless_reply,
+/// with stock and ours.
+#[test]
+fn header_names_realm_prefix_stateless() {
+    let mut seen = Vec::new();
+    for module in [STOCK_AUTH.to_string(), our_auth()] {
+        let p = Peer::new();
+        let s = pv_server(
+            &module,
+            &[
+                "modparam(\"auth\", \"realm_prefix\", \"sip.\")",
+                "modparam(\"auth\", \"www_challenge_header\", \"WWW-Authenticate\")",
+                "modparam(\"auth\", \"proxy_challenge_header\", \"X-Proxy-Challenge\")",
+                "modparam(\"auth\", \"force_stateless_reply\", 1)",
+            ],
+            p.port,
+        );
+        let x = vec!["X-Fn: pv_www_authenticate".to_string()];
+        let ch = exchange(&p, s.k.port, &req(&p, "REGISTER", "alice", "rp", 1, &x, ""));
+        let c = challenges(&ch).remove(0);
+        let mut x2 = x.clone();
+        x2.push(authz(
+            &c,
+            "REGISTER",
+            &uri_of("REGISTER"),
+            "alice",
+            "alicepw",
+            "",
+            Algorithm::Md5,
+            Some(Qop::Auth),
+        ));
+        let fin = exchange(
+            &p,
+            s.k.port,
+            &req(&p, "REGISTER", "alice", "rp", 2, &x2, ""),
+        );
+        let px = exchange(
+            &p,
+            s.k.port,
+            &req(
+                &p,
+                "INVITE",
+                "alice",
+                "rp2",
+                1,
+                &["X-Fn: pv_proxy_authenticate".to_string()],
+                "",
+            ),
+        );
+        seen.push((
+            c.realm.clone(),
+            fin.first.clone(),
+            result(&fin),
+            px.first.clone(),
+            px.all("X-Proxy-Challenge").len(),
+        ));
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(seen[1].0, "test");
+    assert_eq!(seen[1].4, 1);
+}
+
+/// Bad parameter values stop start-up with one clear line, as with stock.
+#[test]
+fn bad_parameters_stop_startup() {
+    for (mp, msg) in [
+        (
+            "modparam(\"auth\", \"qop\", \"auth-conf\")",
+            "Unsupported qop parameter value",
+        ),
+        (
+            "modparam(\"auth\", \"algorithm\", \"SHA-1\")",
+            "Invalid algorithm provided",
+        ),
+        (
+            "modparam(\"auth\", \"challenge_attr\", \"digest\")",
+            "Invalid value of challenge_attr",
+        ),
+        (
+            "modparam(\"auth\", \"algorithms\", \"SHA-256,MD4\")",
+            "Invalid value in algorithms",
+        ),
+    ] {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("auth-badparam-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cfg = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/auth-pv.cfg"),
+        )
+        .unwrap()
+        .replace("\"AUTH_MODULE\"", &format!("\"{}\"", our_auth()))
+        .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
+        .replace("MPATH", MPATH)
+        .replace("AUTH_SECRET", "x")
+        .replace("\"PEER\"", "\"sip:127.0.0.1:9\"")
+        .replace(
+            "# EXTRA_MODPARAMS (the tests put more auth parameters here)",
+            mp,
+        );
+        let path = dir.join("k.cfg");
+        std::fs::write(&path, cfg).unwrap();
+        let out = Command::new("timeout")
+            .args(["10", "kamailio", "-DD", "-E", "-m", "64", "-M", "8", "-f"])
+            .arg(&path)
+            .arg("-Y")
+            .arg(&dir)
+            .output()
+            .unwrap();
+        let log = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{mp}: started");
+        assert!(log.contains(msg), "{mp}: {log}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// The same credentials sent at once from many sockets to a server with two
+/// workers: the nc slot in shared memory lets exactly one through (nonce_count),
+/// and the same for a one-time nonce.
+#[test]
+fn concurrent_replays_one_winner() {
+    for mp in [
+        "modparam(\"auth\", \"nonce_count\", 1)",
+        "modparam(\"auth\", \"one_time_nonce\", 1)",
+    ] {
+        let s = server(
+            &our_auth(),
+            &[],
+            &[
+                mp,
+                "modparam(\"auth\", \"nc_array_size\", 65536)",
+                "modparam(\"auth\", \"otn_in_flight_no\", 65536)",
+            ],
+            "conc",
+        );
+        let p = Peer::new();
+        let ch = exchange(
+            &p,
+            s.k.port,
+            &req(&p, "REGISTER", "alice", "conc", 1, &[], ""),
+        );
+        let c = challenges(&ch).remove(0);
+        let a = authz(
+            &c,
+            "REGISTER",
+            &uri_of("REGISTER"),
+            "alice",
+            "alicepw",
+            "",
+            Algorithm::Md5,
+            Some(Qop::Auth),
+        );
+        let peers: Vec<Peer> = (0..16).map(|_| Peer::new()).collect();
+        let msgs: Vec<String> = peers
+            .iter()
+            .enumerate()
+            .map(|(i, q)| {
+                req(
+                    q,
+                    "REGISTER",
+                    "alice",
+                    "conc",
+                    10 + i as u32,
+                    std::slice::from_ref(&a),
+                    "",
+                )
+            })
+            .collect();
+        for (q, m) in peers.iter().zip(&msgs) {
+            q.send(s.k.port, m);
+        }
+        let codes: Vec<String> = peers.iter().map(|q| result(&q.recv())).collect();
+        let ok = codes.iter().filter(|c| c.starts_with("1 ")).count();
+        assert_eq!(ok, 1, "{mp}: {codes:?}");
+        let refused = if mp.contains("nonce_count") {
+            "-4"
+        } else {
+            "-6"
+        };
+        // a request that lost the race after the check reaches check_response,
+        // whose STALE_NONCE / NONCE_REUSED auth_db reports as -1
+        assert_eq!(
+            codes.iter().filter(|c| *c == refused || *c == "-1").count(),
+            15,
+            "{mp}: {codes:?}"
+        );
+        let pids: std::collections::BTreeSet<String> =
+            s.k.log()
+                .lines()
+                .filter(|l| l.contains("AUTH-RESULT REGISTER"))
+                .filter_map(|l| {
+                    l.split('(')
+                        .nth(1)
+                        .and_then(|r| r.split(')').next())
+                        .map(str::to_string)
+                })
+                .collect();
+        assert!(
+            pids.len() >= 2,
+            "both workers should have handled requests: {pids:?}"
+        );
+    }
+}

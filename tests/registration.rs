@@ -1,0 +1,1246 @@
+//! Remote registrations (uacreg) against real registrars: sipp checking the
+//! digest answers itself, a scripted UDP registrar for the replies sipp cannot
+//! vary (423, 503, bad 200s), and the stock registrar+auth_db in a second
+//! Kamailio. RPC through kamcmd (ctl) and jsonrpcs (FIFO), the counters, the
+//! uac_reg_* functions, bad rows, reload, and the RPC output shape vs stock.
+
+mod common;
+
+use common::*;
+use md5::{Digest, Md5};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// One uacreg row (text values; expires as given).
+struct Row<'a> {
+    uuid: &'a str,
+    user: &'a str,
+    ruser: &'a str,
+    rdomain: String,
+    password: &'a str,
+    ha1: &'a str,
+    proxy: String,
+    expires: i64,
+    socket: &'a str,
+    realm: &'a str,
+}
+
+fn row<'a>(uuid: &'a str, user: &'a str, registrar: u16) -> Row<'a> {
+    Row {
+        uuid,
+        user,
+        ruser: user,
+        rdomain: format!("127.0.0.1:{registrar}"),
+        password: "secret",
+        ha1: "",
+        proxy: format!("sip:127.0.0.1:{registrar}"),
+        expires: 60,
+        socket: "",
+        realm: "",
+    }
+}
+
+fn q(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+fn insert_sql(r: &Row) -> String {
+    format!(
+        "INSERT INTO uacreg (l_uuid,l_username,l_domain,r_username,r_domain,realm,auth_username,\
+         auth_password,auth_ha1,auth_proxy,expires,flags,reg_delay,contact_addr,socket) VALUES \
+         ({},{},'local.test',{},{},{},'alice',{},{},{},{},0,0,'',{});\n",
+        q(r.uuid),
+        q(r.user),
+        q(r.ruser),
+        q(&r.rdomain),
+        q(r.realm),
+        q(r.password),
+        q(r.ha1),
+        q(&r.proxy),
+        r.expires,
+        q(r.socket)
+    )
+}
+
+fn sqlite(db: &Path, sql: &str) {
+    let mut c = Command::new("sqlite3")
+        .arg(db)
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("sqlite3 CLI (package sqlite3)");
+    use std::io::Write;
+    c.stdin.take().unwrap().write_all(sql.as_bytes()).unwrap();
+    assert!(c.wait().unwrap().success(), "sqlite3 failed on:\n{sql}");
+}
+
+/// A SQLite file with Debian's version and uacreg tables and these rows.
+fn make_db(dir: &Path, rows: &[Row]) -> PathBuf {
+    fs::create_dir_all(dir).unwrap();
+    let db = dir.join("uac.db");
+    let _ = fs::remove_file(&db);
+    let mut sql = fs::read_to_string("/usr/share/kamailio/db_sqlite/standard-create.sql").unwrap();
+    sql += &fs::read_to_string("/usr/share/kamailio/db_sqlite/uac-create.sql").unwrap();
+    for r in rows {
+        sql += &insert_sql(r);
+    }
+    sqlite(&db, &sql);
+    db
+}
+
+/// The harness's folder for a kamailio on `port`.
+fn kdir(port: u16) -> PathBuf {
+    std::env::temp_dir().join(format!("uac-test-{}-{port}", std::process::id()))
+}
+
+struct Node {
+    k: Kamailio,
+    ctl: String,
+    fifo: PathBuf,
+}
+
+/// Our (or the stock) module with the uacreg cfg; `rows` go into a new DB.
+fn start(module: &str, rows: &[Row], extra: &[&str]) -> Node {
+    let port = free_port();
+    let dir = kdir(port);
+    let _ = fs::remove_dir_all(&dir);
+    let db = make_db(&dir, rows);
+    start_with_db(
+        module,
+        port,
+        "db_sqlite.so",
+        &format!("sqlite://{}", db.display()),
+        extra,
+    )
+}
+
+fn start_with_db(module: &str, port: u16, db_module: &str, db_url: &str, extra: &[&str]) -> Node {
+    start_cfg("uacreg.cfg", "", module, port, db_module, db_url, extra)
+}
+
+/// The uacreg fixture cfg; a non-empty `tail` (a KEMI engine) replaces its routes.
+fn start_cfg(
+    fixture: &str,
+    tail: &str,
+    module: &str,
+    port: u16,
+    db_module: &str,
+    db_url: &str,
+    extra: &[&str],
+) -> Node {
+    let dir = kdir(port);
+    fs::create_dir_all(&dir).unwrap();
+    let ctl = dir.join("ctl.sock").display().to_string();
+    let fifo = dir.join("rpc.fifo");
+    let tpl = fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(fixture),
+    )
+    .unwrap();
+    // With a KEMI engine the native routes go (the engine would not run otherwise).
+    let tpl = if tail.is_empty() {
+        tpl
+    } else {
+        format!("{}{tail}", &tpl[..tpl.find("request_route {").unwrap()])
+    };
+    let cfg = tpl
+        .replace("\"UAC_MODULE\"", &format!("\"{module}\""))
+        .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
+        .replace("MPATH", MPATH)
+        .replace("CTL_SOCK", &ctl)
+        .replace("RPC_FIFO", &fifo.display().to_string())
+        .replace("REPLY_DIR", &format!("{}/", dir.display()))
+        .replace("DB_URL", db_url)
+        .replace("DB_MODULE", db_module)
+        .replace("CONTACT_ADDR", &format!("127.0.0.1:{port}"))
+        .replace(
+            "EXTRA_PARAMS",
+            &extra
+                .iter()
+                .map(|l| format!("modparam(\"uac\", {l})\n"))
+                .collect::<String>(),
+        );
+    let k = Kamailio::start_with(&cfg, port);
+    Node {
+        k,
+        ctl: format!("unix:{ctl}"),
+        fifo,
+    }
+}
+
+impl Node {
+    fn db(&self) -> PathBuf {
+        self.k.dir.join("uac.db")
+    }
+
+    fn kamcmd(&self, args: &[&str]) -> String {
+        let out = Command::new("kamcmd")
+            .arg("-s")
+            .arg(&self.ctl)
+            .args(args)
+            .output()
+            .expect("kamcmd");
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    }
+
+    fn stat(&self, name: &str) -> i64 {
+        let out = self.kamcmd(&["stats.get_statistics", "uac:"]);
+        out.lines()
+            .find_map(|l| l.trim().strip_prefix(&format!("uac:{name} = ")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no counter {name} in: {out}"))
+    }
+
+    /// Waits up to `secs` for counter `name` to equal `v`.
+    fn wait_stat(&self, name: &str, v: i64, secs: u64) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let got = self.stat(name);
+            if got == v {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "uac:{name} = {got}, expected {v}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// One jsonrpcs call through the FIFO; the reply text.
+    fn jsonrpc(&self, method: &str, params: &str) -> String {
+        let reply = format!("r{}", rand_tag());
+        let rpath = self.k.dir.join(&reply);
+        assert!(Command::new("mkfifo")
+            .arg(&rpath)
+            .status()
+            .unwrap()
+            .success());
+        let req = format!(
+            "{{\"jsonrpc\":\"2.0\",\"method\":\"{method}\",\"params\":{params},\"reply_name\":\"{reply}\",\"id\":1}}\n"
+        );
+        fs::write(&self.fifo, req).unwrap();
+        let out = fs::read_to_string(&rpath).unwrap();
+        let _ = fs::remove_file(&rpath);
+        out.replace(['\t', ' ', '\n'], "")
+    }
+
+    fn info(&self, uuid: &str) -> String {
+        self.kamcmd(&["uac.reg_info", "l_uuid", uuid])
+    }
+}
+
+/// The value of `field: v` in kamcmd's structure output.
+fn field(out: &str, name: &str) -> String {
+    out.lines()
+        .find_map(|l| l.trim().strip_prefix(&format!("{name}:")))
+        .unwrap_or_else(|| panic!("no {name} in:\n{out}"))
+        .trim()
+        .to_string()
+}
+
+/// The field names of each structure, in order.
+fn field_names(out: &str) -> Vec<String> {
+    out.lines()
+        .filter_map(|l| l.trim().split_once(':').map(|(n, _)| n.to_string()))
+        .collect()
+}
+
+/// sipp as registrar with the verifyauth scenario; its message log.
+struct SippRegistrar {
+    child: Child,
+    log: PathBuf,
+    port: u16,
+}
+
+impl SippRegistrar {
+    fn start(granted: u32) -> SippRegistrar {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("uac-sipp-{}-{port}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let sf = dir.join("registrar.xml");
+        let tpl = fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/registrar-verifyauth.xml"),
+        )
+        .unwrap();
+        fs::write(&sf, tpl.replace("GRANTED", &granted.to_string())).unwrap();
+        let log = dir.join("messages.log");
+        let child = Command::new("sipp")
+            .arg("-sf")
+            .arg(&sf)
+            .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-m", "10000"])
+            .args(["-nostdin", "-trace_msg", "-message_file"])
+            .arg(&log)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sipp (package sip-tester)");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            assert!(Instant::now() < deadline, "sipp not listening");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        SippRegistrar { child, log, port }
+    }
+
+    /// REGISTER requests sipp received, as text.
+    fn registers(&self) -> Vec<String> {
+        let s = fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .replace("\r\n", "\n");
+        s.split("\n\n")
+            .filter(|b| b.trim_start().starts_with("REGISTER "))
+            .map(|b| b.to_string())
+            .collect()
+    }
+}
+
+impl Drop for SippRegistrar {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn registers_through_sipp_verifyauth_refreshes_and_skips_bad_rows() {
+    let reg = SippRegistrar::start(6);
+    let p = reg.port;
+    let mut bad_user = row("bad_user", "", p);
+    bad_user.ruser = "x";
+    let mut bad_proxy = row("bad_proxy", "bp", p);
+    bad_proxy.proxy = "http://nowhere".into();
+    let mut bad_expires = row("bad_expires", "be", p);
+    bad_expires.expires = -5;
+    let mut bad_socket = row("bad_socket", "bs", p);
+    bad_socket.socket = "udp:127.0.0.1";
+    let mut bad_ha1 = row("bad_ha1", "bh", p);
+    bad_ha1.ha1 = "12345";
+    let mut bad_domain = row("bad_domain", "bd", p);
+    bad_domain.rdomain = "reg example".into();
+    let long = "x".repeat(65);
+    let bad_long = row(&long, "bl", p);
+    let rows = vec![
+        row("u1", "alice", p),
+        row("u2", "bob", p),
+        bad_user,
+        bad_proxy,
+        bad_expires,
+        bad_socket,
+        bad_ha1,
+        bad_domain,
+        bad_long,
+    ];
+    let n = start(&our_module(), &rows, &["\"reg_timer_interval\", 1"]);
+    n.wait_stat("regactive", 2, 10);
+    assert_eq!(n.stat("regtotal"), 2);
+    assert_eq!(n.stat("regdisabled"), 0);
+    let log = n.k.log();
+    for u in [
+        "bad_user",
+        "bad_proxy",
+        "bad_expires",
+        "bad_socket",
+        "bad_ha1",
+        "bad_domain",
+    ] {
+        assert_eq!(
+            log.matches(&format!("l_uuid '{u}' skipped")).count(),
+            1,
+            "one line for {u}:\n{log}"
+        );
+    }
+    assert!(log.contains("2 loaded, 7 skipped"), "{log}");
+
+    // the stock headers
+    let first = reg
+        .registers()
+        .into_iter()
+        .find(|r| r.contains("<sip:u1@"))
+        .expect("a REGISTER for u1");
+    let m = Msg::parse(&first.replace('\n', "\r\n"));
+    assert_eq!(m.first, format!("REGISTER sip:127.0.0.1:{p} SIP/2.0"));
+    assert_eq!(angle_uri(m.hdr("To")), format!("sip:alice@127.0.0.1:{p}"));
+    assert_eq!(angle_uri(m.hdr("From")), format!("sip:alice@127.0.0.1:{p}"));
+    assert_eq!(m.hdr("Contact"), format!("<sip:u1@127.0.0.1:{}>", n.k.port));
+    assert_eq!(m.hdr("Expires"), "60");
+
+    // granted 6 s of the 60 asked: refreshed (with a new challenge answered)
+    // before it expires
+    let info = n.info("u1");
+    assert_eq!(field(&info, "flags"), "20", "{info}");
+    assert_eq!(field(&info, "expires"), "60");
+    let diff: i64 = field(&info, "diff_expires").parse().unwrap();
+    assert!((0..=6).contains(&diff), "{info}");
+    let authed = |r: &Vec<String>| {
+        r.iter()
+            .filter(|x| x.contains("<sip:u1@") && x.contains("Authorization: Digest"))
+            .count()
+    };
+    wait_until(12, "a refresh of u1", || authed(&reg.registers()) >= 2);
+    assert_eq!(n.stat("regactive"), 2, "still registered while refreshing");
+    assert_eq!(n.kamcmd(&["uac.reg_dump"]).matches("l_uuid:").count(), 2);
+}
+
+thread_local! {
+    /// Via branches already seen: UDP retransmissions are not new requests.
+    static SEEN: std::cell::RefCell<std::collections::HashSet<String>> = Default::default();
+}
+
+/// A scripted registrar: the test answers each REGISTER itself.
+fn expect_register(peer: &Peer, what: &str) -> Msg {
+    loop {
+        let m = peer
+            .recv_within(12)
+            .unwrap_or_else(|| panic!("no REGISTER ({what})"));
+        assert_eq!(m.method(), "REGISTER", "{what}: {}", m.raw);
+        if SEEN.with(|s| s.borrow_mut().insert(m.hdr("Via").to_string())) {
+            return m;
+        }
+    }
+}
+
+fn reply_with(peer: &Peer, req: &Msg, code: u16, extra: &str) {
+    let r = peer.reply(req, code, "regtag", false).replace(
+        "Content-Length: 0\r\n",
+        &format!("{extra}Content-Length: 0\r\n"),
+    );
+    let via = req.hdr("Via");
+    let port: u16 = via
+        .split(';')
+        .next()
+        .and_then(|h| h.rsplit(':').next())
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap();
+    peer.send(port, &r);
+}
+
+fn ok_for(req: &Msg, granted: u32) -> String {
+    format!("Contact: {};expires={granted}\r\n", req.hdr("Contact"))
+}
+
+fn md5_hex(s: &str) -> String {
+    Md5::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn auth_param(h: &str, name: &str) -> String {
+    h.split(',')
+        .find_map(|p| {
+            let p = p.trim().trim_start_matches("Digest ").trim();
+            p.strip_prefix(&format!("{name}="))
+        })
+        .unwrap_or("")
+        .trim_matches('"')
+        .to_string()
+}
+
+#[test]
+fn interval_too_brief_failure_retry_and_rpc() {
+    let peer = Peer::new();
+    let p = peer.port;
+    let n = start(
+        &our_module(),
+        &[row("u1", "alice", p)],
+        &["\"reg_retry_interval\", 1", "\"reg_timer_interval\", 1"],
+    );
+    // the registrar is down (no answer): tm's 408, retried as a new request
+    let r = expect_register(&peer, "first");
+    let first_callid = r.hdr("Call-ID").to_string();
+    let r = expect_register(&peer, "retry after no answer");
+    assert_ne!(r.hdr("Call-ID"), first_callid);
+    // 423 with Min-Expires: asked again with it
+    assert_eq!(r.hdr("Expires"), "60");
+    reply_with(&peer, &r, 423, "Min-Expires: 120\r\n");
+    let r = expect_register(&peer, "after 423");
+    assert_eq!(r.hdr("Expires"), "120");
+    // a failure: retried after reg_retry_interval, doubled for the second
+    // failure in a row
+    reply_with(&peer, &r, 503, "");
+    let t503 = Instant::now();
+    let r = expect_register(&peer, "retry after 503");
+    assert!(t503.elapsed() >= Duration::from_millis(900));
+    // the challenge, answered with the row's password (checked here)
+    reply_with(
+        &peer,
+        &r,
+        401,
+        "WWW-Authenticate: Digest realm=\"peer.test\", nonce=\"n0nce1\", qop=\"auth\"\r\n",
+    );
+    let r2 = expect_register(&peer, "with credentials");
+    assert_eq!(r2.hdr("Call-ID"), r.hdr("Call-ID"));
+    let a = r2.hdr("Authorization").to_string();
+    let ha1 = md5_hex("alice:peer.test:secret");
+    let ha2 = md5_hex(&format!("REGISTER:sip:127.0.0.1:{p}"));
+    let want = md5_hex(&format!(
+        "{ha1}:n0nce1:{}:{}:auth:{ha2}",
+        auth_param(&a, "nc"),
+        auth_param(&a, "cnonce")
+    ));
+    assert_eq!(auth_param(&a, "response"), want, "{a}");
+    assert_eq!(auth_param(&a, "uri"), format!("sip:127.0.0.1:{p}"));
+    // a 200 without Contact is a failure: retried
+    reply_with(&peer, &r2, 200, "");
+    let r = expect_register(&peer, "retry after a 200 without Contact");
+    // a broken challenge (no nonce) is a failure: retried
+    reply_with(
+        &peer,
+        &r,
+        401,
+        "WWW-Authenticate: Digest realm=\"peer.test\"\r\n",
+    );
+    let r = expect_register(&peer, "retry after a broken challenge");
+    assert!(r.all("Authorization").is_empty());
+    reply_with(&peer, &r, 200, &ok_for(&r, 100));
+    n.wait_stat("regactive", 1, 5);
+    let info = n.info("u1");
+    assert_eq!(field(&info, "flags"), "20", "{info}");
+    assert_eq!(field(&info, "expires"), "120");
+
+    // RPC faults as stock
+    assert!(n.kamcmd(&["uac.reg_info", "foo", "bar"]).contains("400"));
+    assert!(n
+        .kamcmd(&["uac.reg_info", "l_uuid", "nope"])
+        .contains("404"));
+    assert!(n.kamcmd(&["uac.reg_info", "l_uuid"]).contains("error"));
+    assert!(n.kamcmd(&["uac.reg_remove"]).contains("error"));
+    // by another index
+    assert_eq!(
+        field(
+            &n.kamcmd(&["uac.reg_info", "r_username", "alice"]),
+            "l_uuid"
+        ),
+        "u1"
+    );
+    assert_eq!(
+        field(
+            &n.kamcmd(&["uac.reg_info", "l_username", "alice"]),
+            "l_uuid"
+        ),
+        "u1"
+    );
+
+    // disable / enable
+    n.kamcmd(&["uac.reg_disable", "l_uuid", "u1"]);
+    assert_eq!(n.stat("regdisabled"), 1);
+    assert_eq!(field(&n.info("u1"), "flags").parse::<i32>().unwrap() & 1, 1);
+    n.kamcmd(&["uac.reg_enable", "l_uuid", "u1"]);
+    assert_eq!(n.stat("regdisabled"), 0);
+    let r = expect_register(&peer, "after reg_enable");
+    reply_with(&peer, &r, 200, &ok_for(&r, 100));
+
+    // unregister
+    n.kamcmd(&["uac.reg_unregister", "l_uuid", "u1"]);
+    let r = expect_register(&peer, "unregister");
+    assert_eq!(r.hdr("Expires"), "0");
+    reply_with(&peer, &r, 200, "");
+    n.wait_stat("regactive", 0, 5);
+
+    // add and remove over RPC (kamcmd), info over jsonrpcs
+    let reg_dom = format!("127.0.0.1:{p}");
+    let proxy = format!("sip:127.0.0.1:{p}");
+    let out = n.kamcmd(&[
+        "uac.reg_add",
+        "u7",
+        "carol",
+        "local.test",
+        "carol",
+        &reg_dom,
+        "x.test",
+        "carol",
+        "pw7",
+        ".",
+        &proxy,
+        "60",
+        "0",
+        "0",
+        ".",
+        ".",
+    ]);
+    assert!(!out.contains("error"), "{out}");
+    assert!(n
+        .kamcmd(&[
+            "uac.reg_add",
+            "u7",
+            "carol",
+            "local.test",
+            "carol",
+            &reg_dom,
+            "x.test",
+            "carol",
+            "pw7",
+            ".",
+            &proxy,
+            "60",
+            "0",
+            "0",
+            ".",
+            ".",
+        ])
+        .contains("409"));
+    let r = expect_register(&peer, "added record");
+    assert!(r.hdr("Contact").contains("<sip:u7@"));
+    reply_with(&peer, &r, 200, &ok_for(&r, 100));
+    n.wait_stat("regactive", 1, 5);
+    assert_eq!(n.stat("regtotal"), 2);
+    let j = n.jsonrpc("uac.reg_info", "[\"l_uuid\",\"u7\"]");
+    assert!(j.contains("\"l_uuid\":\"u7\""), "{j}");
+    assert!(j.contains("\"flags\""), "{j}");
+    let j = n.jsonrpc("uac.reg_info", "[\"l_uuid\",\"nope\"]");
+    assert!(j.contains("404"), "{j}");
+    n.kamcmd(&["uac.reg_remove", "u7"]);
+    assert_eq!(n.stat("regtotal"), 1);
+    assert_eq!(n.stat("regactive"), 0);
+    let out = n.kamcmd(&["uac.reg_active", "0"]);
+    assert_eq!(field(&out, "omode"), "1");
+    assert_eq!(field(&out, "nmode"), "0");
+    let j = n.jsonrpc("uac.reg_active", "[1]");
+    assert!(j.contains("omode"), "{j}");
+    assert!(peer.quiet(500));
+}
+
+#[test]
+fn reload_keeps_unchanged_rows_and_unregisters_removed_ones() {
+    let peer = Peer::new();
+    let p = peer.port;
+    let rows = [row("u1", "a1", p), row("u2", "a2", p), row("u3", "a3", p)];
+    let n = start(&our_module(), &rows, &["\"reg_timer_interval\", 1"]);
+    for _ in 0..3 {
+        let r = expect_register(&peer, "initial");
+        reply_with(&peer, &r, 200, &ok_for(&r, 600));
+    }
+    n.wait_stat("regactive", 3, 5);
+    sqlite(
+        &n.db(),
+        &format!(
+            "UPDATE uacreg SET expires=300 WHERE l_uuid='u1'; DELETE FROM uacreg WHERE l_uuid='u2';\n{}",
+            insert_sql(&row("u4", "a4", p))
+        ),
+    );
+    let out = n.kamcmd(&["uac.reg_reload"]);
+    assert!(!out.contains("error"), "{out}");
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let r = expect_register(&peer, "after reload");
+        let c = angle_uri(r.hdr("Contact")).to_string();
+        seen.push(format!("{c} {}", r.hdr("Expires")));
+        reply_with(&peer, &r, 200, &ok_for(&r, 600));
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        vec![
+            format!("sip:u1@127.0.0.1:{} 300", n.k.port),
+            format!("sip:u2@127.0.0.1:{} 0", n.k.port),
+            format!("sip:u4@127.0.0.1:{} 60", n.k.port),
+        ]
+    );
+    assert!(peer.quiet(1500), "u3 unchanged: not sent again");
+    assert_eq!(n.stat("regtotal"), 3);
+    n.wait_stat("regactive", 3, 5);
+    // uac.reg_refresh: one row again from the DB
+    sqlite(&n.db(), "UPDATE uacreg SET expires=200 WHERE l_uuid='u3';");
+    n.kamcmd(&["uac.reg_refresh", "u3"]);
+    let r = expect_register(&peer, "after reg_refresh");
+    assert_eq!(r.hdr("Expires"), "200");
+    reply_with(&peer, &r, 200, &ok_for(&r, 600));
+    assert!(n.kamcmd(&["uac.reg_refresh", "nope"]).contains("404"));
+}
+
+fn options(peer: &Peer, kport: u16, user: &str, extra: &[String]) -> Msg {
+    let cid = format!("c{}", rand_tag());
+    peer.send(
+        kport,
+        &request(
+            "OPTIONS",
+            &format!("sip:{user}@127.0.0.1:{kport}"),
+            peer.port,
+            &format!("<sip:t@127.0.0.1:{}>;tag={}", peer.port, rand_tag()),
+            &format!("<sip:{user}@127.0.0.1:{kport}>"),
+            &cid,
+            1,
+            extra,
+        ),
+    );
+    loop {
+        let m = peer.recv();
+        if m.status().is_some() && m.hdr("Call-ID") == cid {
+            return m;
+        }
+    }
+}
+
+#[test]
+fn script_functions() {
+    let reg = Peer::new();
+    let p = reg.port;
+    let mut r1 = row("u1", "alice", p);
+    r1.realm = "realm.test";
+    r1.ruser = "ralice";
+    let n = start(&our_module(), &[r1], &["\"reg_timer_interval\", 1"]);
+    let r = expect_register(&reg, "initial");
+    reply_with(&reg, &r, 200, &ok_for(&r, 600));
+    n.wait_stat("regactive", 1, 5);
+    let ua = Peer::new();
+    let kp = n.k.port;
+    let h = |v: &[(&str, &str)]| -> Vec<String> {
+        v.iter().map(|(k, v)| format!("{k}: {v}")).collect()
+    };
+    let m = options(
+        &ua,
+        kp,
+        "lookup",
+        &h(&[("X-Uuid", "u1"), ("X-Uri", "sip:alice@local.test")]),
+    );
+    assert_eq!(m.hdr("X-A"), "sip:alice@local.test 1");
+    assert_eq!(m.hdr("X-B"), "u1 1");
+    assert_eq!(m.hdr("X-S"), "1");
+    let m = options(
+        &ua,
+        kp,
+        "lookup",
+        &h(&[("X-Uuid", "nope"), ("X-Uri", "sip:nobody@x")]),
+    );
+    assert_eq!(m.hdr("X-A"), "none -1");
+    assert_eq!(m.hdr("X-B"), "none -1");
+    assert_eq!(m.hdr("X-S"), "-1");
+    let m = options(
+        &ua,
+        kp,
+        "requestto",
+        &h(&[("X-Uuid", "u1"), ("X-Mode", "0")]),
+    );
+    assert_eq!(m.hdr("X-R"), "1");
+    assert_eq!(m.hdr("X-RU"), format!("sip:ralice@127.0.0.1:{p}"));
+    assert_eq!(m.hdr("X-DU"), format!("sip:127.0.0.1:{p}"));
+    assert_eq!(m.hdr("X-AR"), "realm.test");
+    assert_eq!(m.hdr("X-AU"), "alice");
+    assert_eq!(m.hdr("X-AP"), "secret");
+    let m = options(
+        &ua,
+        kp,
+        "requestto",
+        &h(&[("X-Uuid", "alice"), ("X-Mode", "1")]),
+    );
+    assert_eq!(m.hdr("X-R"), "1");
+    let m = options(
+        &ua,
+        kp,
+        "requestto",
+        &h(&[("X-Uuid", "nope"), ("X-Mode", "0")]),
+    );
+    assert_eq!(m.hdr("X-R"), "-1");
+    let m = options(
+        &ua,
+        kp,
+        "disable",
+        &h(&[("X-Attr", "l_uuid"), ("X-Val", "u1")]),
+    );
+    assert_eq!(m.hdr("X-R"), "1");
+    assert_eq!(n.stat("regdisabled"), 1);
+    let m = options(
+        &ua,
+        kp,
+        "lookup",
+        &h(&[("X-Uuid", "u1"), ("X-Uri", "sip:alice@x")]),
+    );
+    // still registered at the registrar until it expires
+    assert_eq!(m.hdr("X-S"), "1");
+    let m = options(
+        &ua,
+        kp,
+        "disable",
+        &h(&[("X-Attr", "l_uuid"), ("X-Val", "nope")]),
+    );
+    assert_eq!(m.hdr("X-R"), "-2");
+    let m = options(
+        &ua,
+        kp,
+        "disable",
+        &h(&[("X-Attr", "bogus"), ("X-Val", "u1")]),
+    );
+    assert_eq!(m.hdr("X-R"), "-3");
+    let m = options(
+        &ua,
+        kp,
+        "enable",
+        &h(&[("X-Attr", "l_uuid"), ("X-Val", "u1")]),
+    );
+    assert_eq!(m.hdr("X-R"), "1");
+    assert_eq!(n.stat("regdisabled"), 0);
+    let r = expect_register(&reg, "after uac_reg_enable");
+    reply_with(&reg, &r, 200, &ok_for(&r, 600));
+    let m = options(&ua, kp, "refresh", &h(&[("X-Uuid", "nope")]));
+    assert_eq!(m.hdr("X-R"), "-1");
+    let m = options(&ua, kp, "refresh", &h(&[("X-Uuid", "u1")]));
+    assert_eq!(m.hdr("X-R"), "1");
+}
+
+/// The RPC output of reg_info and reg_dump has the stock field names in the
+/// stock order, and the same flags after a registration.
+#[test]
+fn rpc_output_shape_matches_stock() {
+    let mut outs = Vec::new();
+    for module in [our_module(), STOCK_MODULE.to_string()] {
+        let peer = Peer::new();
+        let n = start(
+            &module,
+            &[row("u1", "alice", peer.port), row("u2", "bob", peer.port)],
+            &["\"reg_timer_interval\", 1"],
+        );
+        for _ in 0..2 {
+            let r = expect_register(&peer, &module);
+            reply_with(&peer, &r, 200, &ok_for(&r, 600));
+        }
+        wait_until(5, "flags 20", || field(&n.info("u1"), "flags") == "20");
+        let info = n.info("u1");
+        let dump = n.kamcmd(&["uac.reg_dump"]);
+        outs.push((
+            field_names(&info),
+            field_names(&dump),
+            field(&info, "flags"),
+        ));
+    }
+    assert_eq!(outs[0], outs[1]);
+    assert_eq!(outs[0].0.len(), 18);
+}
+
+fn sha256_hex(s: &str) -> String {
+    use sha2::Sha256;
+    Sha256::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The stock registrar (registrar + auth + auth_db) in a second Kamailio.
+fn stock_registrar(algorithm: &str) -> (Kamailio, String) {
+    let port = free_port();
+    let dir = kdir(port);
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("auth.db");
+    let mut sql = fs::read_to_string("/usr/share/kamailio/db_sqlite/standard-create.sql").unwrap();
+    sql += &fs::read_to_string("/usr/share/kamailio/db_sqlite/auth_db-create.sql").unwrap();
+    // SHA-256: the stored HA1 (auth_db computes MD5 only from a password)
+    let (calc, col) = if algorithm == "MD5" {
+        ("1", "password")
+    } else {
+        ("0", "ha1")
+    };
+    sql += &format!(
+        "INSERT INTO subscriber (username, domain, password, ha1) VALUES ('alice', 'registrar.test', 'secret', '{}');\n",
+        sha256_hex("alice:registrar.test:secret")
+    );
+    sqlite(&db, &sql);
+    let ctl = dir.join("ctl.sock").display().to_string();
+    let cfg = fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/registrar.cfg"),
+    )
+    .unwrap()
+    .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
+    .replace("MPATH", MPATH)
+    .replace("CTL_SOCK", &ctl)
+    .replace("ALGORITHM", algorithm)
+    .replace("DB_URL", &format!("sqlite://{}", db.display()))
+    .replace("CALC_HA1", calc)
+    .replace("PASSWORD_COLUMN", col);
+    (Kamailio::start_with(&cfg, port), format!("unix:{ctl}"))
+}
+
+#[test]
+fn stock_registrar_md5_with_ha1_and_sha256_with_password() {
+    let (md5_reg, md5_ctl) = stock_registrar("MD5");
+    let (sha_reg, sha_ctl) = stock_registrar("SHA-256");
+    let mut a = row("u1", "alice", md5_reg.port);
+    a.password = "";
+    let ha1 = md5_hex("alice:registrar.test:secret").to_uppercase();
+    a.ha1 = &ha1;
+    let b = row("u2", "alice", sha_reg.port);
+    let n = start(&our_module(), &[a, b], &["\"reg_timer_interval\", 1"]);
+    n.wait_stat("regactive", 2, 10);
+    for (ctl, uuid) in [(&md5_ctl, "u1"), (&sha_ctl, "u2")] {
+        let out = Command::new("kamcmd")
+            .args(["-s", ctl, "ul.dump"])
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.contains(&format!("sip:{uuid}@127.0.0.1:{}", n.k.port)),
+            "{uuid} not in the registrar's location table:\n{out}"
+        );
+    }
+    assert_eq!(field(&n.info("u1"), "flags"), "20");
+    assert_eq!(field(&n.info("u2"), "flags"), "20");
+}
+
+/// examples/uac-reg.cfg with examples/uacreg-rows.sql (the `make run
+/// EXAMPLE=reg` setup), the registrar moved to a test peer: the enabled rows
+/// register, the disabled one does not, and a call to a trunk's l_username goes
+/// out through uac_reg_request_to and is authenticated by uac_auth.
+#[test]
+fn example_cfg_registers_and_routes_through_a_trunk() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let reg = Peer::new();
+    let p = reg.port;
+    let port = free_port();
+    let dir = kdir(port);
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("uac.db");
+    let mut sql = fs::read_to_string("/usr/share/kamailio/db_sqlite/standard-create.sql").unwrap();
+    sql += &fs::read_to_string("/usr/share/kamailio/db_sqlite/uac-create.sql").unwrap();
+    sql += &fs::read_to_string(root.join("examples/uacreg-rows.sql"))
+        .unwrap()
+        .replace("127.0.0.1:5080", &format!("127.0.0.1:{p}"));
+    sqlite(&db, &sql);
+    let ctl = dir.join("kamailio_ctl").display().to_string();
+    let cfg = fs::read_to_string(root.join("examples/uac-reg.cfg"))
+        .unwrap()
+        .replace("\"UAC_MODULE\"", &format!("\"{}\"", our_module()))
+        .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
+        .replace("MPATH", MPATH)
+        .replace("DB_URL", &format!("sqlite://{}", db.display()))
+        .replace("CONTACT_ADDR", &format!("127.0.0.1:{port}"))
+        .replace("CTL_SOCK", &ctl);
+    let k = Kamailio::start_with(&cfg, port);
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let r = expect_register(&reg, "example rows");
+        seen.push(angle_uri(r.hdr("Contact")).to_string());
+        reply_with(&reg, &r, 200, &ok_for(&r, 300));
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        vec![
+            format!("sip:trunk1@127.0.0.1:{port}"),
+            format!("sip:trunk2@127.0.0.1:{port}")
+        ]
+    );
+    let dump = Command::new("kamcmd")
+        .args(["-s", &format!("unix:{ctl}"), "uac.reg_dump"])
+        .output()
+        .unwrap();
+    let dump = String::from_utf8_lossy(&dump.stdout).to_string();
+    assert_eq!(dump.matches("l_uuid:").count(), 3, "{dump}");
+    assert!(reg.quiet(500), "the disabled row is not registered");
+
+    // a call to trunk1's local user
+    let ua = Peer::new();
+    let cid = format!("call-{}", rand_tag());
+    ua.send(
+        port,
+        &request(
+            "INVITE",
+            "sip:alice@local.example",
+            ua.port,
+            &format!("<sip:caller@127.0.0.1:{}>;tag={}", ua.port, rand_tag()),
+            "<sip:alice@local.example>",
+            &cid,
+            1,
+            &[],
+        ),
+    );
+    let inv = reg.recv();
+    assert_eq!(inv.method(), "INVITE");
+    assert_eq!(inv.first, format!("INVITE sip:alice@127.0.0.1:{p} SIP/2.0"));
+    let chal = reg
+        .reply(&inv, 407, "t407", false)
+        .replace(
+            "Content-Length: 0\r\n",
+            "Proxy-Authenticate: Digest realm=\"trunk.test\", nonce=\"abc123\"\r\nContent-Length: 0\r\n",
+        );
+    reg.send(port, &chal);
+    let mut inv2 = reg.recv();
+    while inv2.method() == "ACK" {
+        inv2 = reg.recv();
+    }
+    assert_eq!(inv2.method(), "INVITE");
+    let a = inv2.hdr("Proxy-Authorization").to_string();
+    assert_eq!(auth_param(&a, "username"), "alice");
+    let ha1 = md5_hex("alice:trunk.test:secret");
+    let ha2 = md5_hex(&format!("INVITE:sip:alice@127.0.0.1:{p}"));
+    assert_eq!(
+        auth_param(&a, "response"),
+        md5_hex(&format!("{ha1}:abc123:{ha2}"))
+    );
+    drop(k);
+}
+
+/// A PostgreSQL server of its own (initdb in a temp dir, a free port), stopped
+/// on drop. As root it runs as the `postgres` user (initdb refuses root).
+struct Postgres {
+    bin: PathBuf,
+    data: PathBuf,
+    port: u16,
+    as_postgres: bool,
+}
+
+impl Postgres {
+    fn cmd(&self, prog: &str) -> Command {
+        let exe = self.bin.join(prog);
+        if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(exe);
+            c
+        } else {
+            Command::new(exe)
+        }
+    }
+
+    fn start() -> Postgres {
+        let bin = fs::read_dir("/usr/lib/postgresql")
+            .expect("PostgreSQL server (package postgresql)")
+            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+            .find(|b| b.join("initdb").exists())
+            .expect("initdb");
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("uac-pg-{}-{port}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        // SAFETY-free: geteuid has no preconditions
+        let as_postgres = unsafe { libc::geteuid() } == 0;
+        if as_postgres {
+            assert!(Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&dir)
+                .status()
+                .unwrap()
+                .success());
+        }
+        let pg = Postgres {
+            bin,
+            data: dir.join("data"),
+            port,
+            as_postgres,
+        };
+        let out = pg
+            .cmd("initdb")
+            .args(["-A", "trust", "-U", "postgres", "-D"])
+            .arg(&pg.data)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = pg
+            .cmd("pg_ctl")
+            .arg("-D")
+            .arg(&pg.data)
+            .arg("-o")
+            .arg(format!(
+                "-p {port} -k {} -c listen_addresses=127.0.0.1",
+                dir.display()
+            ))
+            .arg("-l")
+            .arg(dir.join("pg.log"))
+            .args(["-w", "start"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pg_ctl start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        pg
+    }
+
+    fn psql(&self, db: &str, sql: &str) {
+        use std::io::Write;
+        let mut c = self
+            .cmd("psql")
+            .args([
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+            ])
+            .args(["-p", &self.port.to_string(), "-d", db])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        c.stdin.take().unwrap().write_all(sql.as_bytes()).unwrap();
+        assert!(c.wait().unwrap().success(), "psql failed on:\n{sql}");
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let _ = self
+            .cmd("pg_ctl")
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-m", "immediate", "-w", "stop"])
+            .output();
+    }
+}
+
+/// The same uacreg loading through db_postgres (which has fetch_result): good
+/// rows register, a bad one is skipped, reload and reg_refresh work.
+#[test]
+fn postgres_uacreg() {
+    let pg = Postgres::start();
+    pg.psql("postgres", "CREATE DATABASE kam;");
+    let mut sql = fs::read_to_string("/usr/share/kamailio/postgres/standard-create.sql").unwrap();
+    sql += &fs::read_to_string("/usr/share/kamailio/postgres/uac-create.sql").unwrap();
+    let peer = Peer::new();
+    let p = peer.port;
+    let mut bad = row("pgbad", "x", p);
+    bad.proxy = "nonsense".into();
+    for r in [row("u1", "a1", p), row("u2", "a2", p), bad] {
+        sql += &insert_sql(&r);
+    }
+    // NULLs and an l_uuid twice, which the stock schema's constraints forbid
+    sql += "ALTER TABLE uacreg ALTER COLUMN l_username DROP NOT NULL;\n\
+            ALTER TABLE uacreg ALTER COLUMN expires DROP NOT NULL;\n\
+            ALTER TABLE uacreg DROP CONSTRAINT uacreg_l_uuid_idx;\n";
+    sql += &insert_sql(&row("pgnull", "x", p));
+    sql += "UPDATE uacreg SET l_username = NULL WHERE l_uuid = 'pgnull';\n";
+    sql += &insert_sql(&row("u1", "again", p));
+    pg.psql("kam", &sql);
+    let port = free_port();
+    let _ = fs::remove_dir_all(kdir(port));
+    let n = start_with_db(
+        &our_module(),
+        port,
+        "db_postgres.so",
+        &format!("postgres://postgres@127.0.0.1:{}/kam", pg.port),
+        &["\"reg_timer_interval\", 1"],
+    );
+    for _ in 0..2 {
+        let r = expect_register(&peer, "postgres rows");
+        reply_with(&peer, &r, 200, &ok_for(&r, 600));
+    }
+    n.wait_stat("regactive", 2, 5);
+    let log = n.k.log();
+    assert!(log.contains("l_uuid 'pgbad' skipped"), "{log}");
+    assert!(
+        log.contains("l_uuid 'pgnull' skipped: empty value not allowed for column l_username"),
+        "{log}"
+    );
+    assert!(
+        log.contains("l_uuid 'u1' skipped: l_uuid appears twice"),
+        "{log}"
+    );
+    assert!(log.contains("5 rows read, 2 loaded, 3 skipped"), "{log}");
+    pg.psql(
+        "kam",
+        &format!(
+            "UPDATE uacreg SET expires=120 WHERE l_uuid='u2';\n{}",
+            insert_sql(&row("u3", "a3", p))
+        ),
+    );
+    let out = n.kamcmd(&["uac.reg_reload"]);
+    assert!(!out.contains("error"), "{out}");
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let r = expect_register(&peer, "after reload");
+        seen.push(format!(
+            "{} {}",
+            angle_uri(r.hdr("Contact")),
+            r.hdr("Expires")
+        ));
+        reply_with(&peer, &r, 200, &ok_for(&r, 600));
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        vec![
+            format!("sip:u2@127.0.0.1:{port} 120"),
+            format!("sip:u3@127.0.0.1:{port} 60")
+        ]
+    );
+    pg.psql("kam", "UPDATE uacreg SET expires=90 WHERE l_uuid='u1';");
+    assert!(!n.kamcmd(&["uac.reg_refresh", "u1"]).contains("error"));
+    let r = expect_register(&peer, "after reg_refresh");
+    assert_eq!(r.hdr("Expires"), "90");
+    reply_with(&peer, &r, 200, &ok_for(&r, 600));
+    assert_eq!(n.stat("regtotal"), 3);
+}
+
+/// reg_refresh_percent (beyond stock): refreshed at that share of the granted
+/// expiry (30% of 10 s here, where the stock rule would wait 6 s).
+#[test]
+fn refresh_at_a_percentage_of_the_granted_expiry() {
+    let peer = Peer::new();
+    let n = start(
+        &our_module(),
+        &[row("u1", "alice", peer.port)],
+        &["\"reg_timer_interval\", 1", "\"reg_refresh_percent\", 30"],
+    );
+    let r = expect_register(&peer, "initial");
+    reply_with(&peer, &r, 200, &ok_for(&r, 10));
+    let t = Instant::now();
+    let r = expect_register(&peer, "refresh");
+    assert!(
+        t.elapsed() < Duration::from_millis(5500),
+        "{:?}",
+        t.elapsed()
+    );
+    assert!(r.hdr("Contact").contains("<sip:u1@"));
+    reply_with(&peer, &r, 200, &ok_for(&r, 10));
+    n.wait_stat("regactive", 1, 3);
+}
+
+/// The KEMI exports KSR.uac.uac_reg_* (JavaScript, app_jsdt).
+#[test]
+fn kemi_reg_functions() {
+    let reg = Peer::new();
+    let p = reg.port;
+    let port = free_port();
+    let dir = kdir(port);
+    let _ = fs::remove_dir_all(&dir);
+    let db = make_db(&dir, &[row("u1", "alice", p)]);
+    let js = dir.join("uacreg-kemi.js");
+    fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/uacreg-kemi.js"),
+        &js,
+    )
+    .unwrap();
+    // the request_route block of the fixture is unused with a KEMI engine
+    let tail = format!(
+        "loadmodule \"app_jsdt.so\"\nmodparam(\"app_jsdt\", \"load\", \"{}\")\ncfgengine \"jsdt\"\n",
+        js.display()
+    );
+    let n = start_cfg(
+        "uacreg.cfg",
+        &tail,
+        &our_module(),
+        port,
+        "db_sqlite.so",
+        &format!("sqlite://{}", db.display()),
+        &["\"reg_timer_interval\", 1"],
+    );
+    let r = expect_register(&reg, "initial");
+    reply_with(&reg, &r, 200, &ok_for(&r, 600));
+    n.wait_stat("regactive", 1, 5);
+    let ua = Peer::new();
+    let m = options(&ua, port, "kemi", &["X-Uuid: u1".to_string()]);
+    assert_eq!(
+        m.hdr("X-K"),
+        format!("1 1 sip:alice@local.test 1 u1 1 sip:alice@127.0.0.1:{p} -1 1 1 1 1")
+    );
+}
