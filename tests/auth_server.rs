@@ -1621,3 +1621,336 @@ fn concurrent_replays_one_winner() {
         );
     }
 }
+
+/// A panic inside our auth.so never crosses into C: the test aid
+/// `panic_probe` makes auth_panic_probe() (called by the core) and pre_auth
+/// (called by stock auth_db through the API) panic; each call is a failure
+/// return and one log line, and both workers go on authenticating.
+#[test]
+fn panic_never_crosses_into_c() {
+    let mut s = server(&our_auth(), &["#!define WITH_PANIC_PROBE"], &[], "kp");
+    let p = Peer::new();
+    // children=2: a few probes of each kind reach each worker
+    for i in 0..4 {
+        for kind in ["script", "api"] {
+            let m = req(&p, "REGISTER", "alice", &format!("pp{kind}{i}"), 1, &[], "")
+                .replace("Max-Forwards", &format!("X-Panic: {kind}\r\nMax-Forwards"));
+            let r = exchange(&p, s.k.port, &m);
+            assert_eq!(r.status(), Some(500), "{}", r.raw);
+            let rc: i32 = r.hdr("X-Panic-Result").parse().unwrap();
+            assert!(rc < 0, "{kind}: {rc}");
+        }
+        let (_, fin) = auth_round(
+            &s,
+            &p,
+            "REGISTER",
+            "alice",
+            "alicepw",
+            Algorithm::Md5,
+            Some(Qop::Auth),
+            "",
+        );
+        assert_eq!(fin.status(), Some(200), "{}", fin.raw);
+    }
+    let log = s.k.log();
+    assert!(
+        log.contains("internal error in auth_panic_probe: panic probe triggered"),
+        "{log}"
+    );
+    assert!(
+        log.contains("internal error in pre_auth: panic probe triggered in pre_auth"),
+        "{log}"
+    );
+    assert!(s.k.alive());
+    for user_pw in [("alice", "alicepw"), ("bob", "bobpw")] {
+        for method in ["REGISTER", "INVITE"] {
+            let (_, fin) = auth_round(
+                &s,
+                &p,
+                method,
+                user_pw.0,
+                user_pw.1,
+                Algorithm::Sha256,
+                Some(Qop::Auth),
+                "",
+            );
+            assert_eq!(fin.status(), Some(200), "{}", fin.raw);
+        }
+    }
+}
+
+/// What siputils' is_user() and the core's credential PVs ($au, $ar, $AU...)
+/// read from the credentials, with our auth.so and with stock, in the same
+/// cfg (X-Cred after the answer, X-Cred-After after consume_credentials):
+/// right and wrong password, unknown user, a foreign-realm header before the
+/// right one, a username with a domain part, another user's From (403).
+#[test]
+fn siputils_and_credential_pvs_see_what_stock_shows() {
+    let mut seen = Vec::new();
+    for module in [STOCK_AUTH.to_string(), our_auth()] {
+        let s = server(&module, &["#!define WITH_CRED_HDR"], &[], "kc");
+        let p = Peer::new();
+        let mut got = Vec::new();
+        let mut record = |what: &str, m: &Msg| {
+            got.push(format!(
+                "{what}: {} | {} | {} | {}",
+                m.first,
+                result(m),
+                m.all("X-Cred").join(" / "),
+                m.all("X-Cred-After").join(" / ")
+            ));
+        };
+        let ch = exchange(
+            &p,
+            s.k.port,
+            &req(&p, "REGISTER", "alice", "s0", 1, &[], ""),
+        );
+        record("no credentials", &ch);
+        for (user, pw) in [("alice", "alicepw"), ("alice", "bad"), ("carol", "x")] {
+            for method in ["REGISTER", "INVITE"] {
+                let (_, fin) = auth_round(
+                    &s,
+                    &p,
+                    method,
+                    user,
+                    pw,
+                    Algorithm::Md5,
+                    Some(Qop::Auth),
+                    "",
+                );
+                record(&format!("{method} {user}/{pw}"), &fin);
+            }
+        }
+        // a header for another realm first, then the right one
+        for method in ["REGISTER", "INVITE"] {
+            let ch = exchange(&p, s.k.port, &req(&p, method, "bob", "s2", 1, &[], ""));
+            let c = challenges(&ch).remove(0);
+            let a = authz(
+                &c,
+                method,
+                &uri_of(method),
+                "bob",
+                "bobpw",
+                "",
+                Algorithm::Md5,
+                Some(Qop::Auth),
+            );
+            let name = a.split_once(':').unwrap().0.to_string();
+            let other = format!("{name}: Digest username=\"alice\", realm=\"other.test\", nonce=\"{}\", uri=\"{}\", response=\"00000000000000000000000000000000\"", c.nonce, uri_of(method));
+            let r = exchange(
+                &p,
+                s.k.port,
+                &req(&p, method, "bob", "s2", 2, &[other, a], ""),
+            );
+            record(&format!("{method} two headers"), &r);
+        }
+        // a username with a domain part (the hash covers all of it)
+        let ch = exchange(&p, s.k.port, &req(&p, "INVITE", "alice", "s3", 1, &[], ""));
+        let c = challenges(&ch).remove(0);
+        let a = authz(
+            &c,
+            "INVITE",
+            &uri_of("INVITE"),
+            &format!("alice@{REALM}"),
+            "alicepw",
+            "",
+            Algorithm::Md5,
+            Some(Qop::Auth),
+        );
+        let r = exchange(&p, s.k.port, &req(&p, "INVITE", "alice", "s3", 2, &[a], ""));
+        record("INVITE user@domain", &r);
+        // alice's credentials with bob's From: authorized, then 403
+        let ch = exchange(&p, s.k.port, &req(&p, "INVITE", "alice", "s4", 1, &[], ""));
+        let c = challenges(&ch).remove(0);
+        let a = authz(
+            &c,
+            "INVITE",
+            &uri_of("INVITE"),
+            "alice",
+            "alicepw",
+            "",
+            Algorithm::Md5,
+            Some(Qop::Auth),
+        );
+        let m = req(&p, "INVITE", "alice", "s4", 2, &[a], "")
+            .replace("From: <sip:alice@", "From: <sip:bob@");
+        let r = exchange(&p, s.k.port, &m);
+        record("INVITE other From", &r);
+        assert!(s.k.log().contains("AUTH-RESULT"));
+        seen.push(got);
+    }
+    for (stock, ours) in seen[0].iter().zip(&seen[1]) {
+        assert_eq!(stock, ours);
+    }
+    assert_eq!(seen[0].len(), seen[1].len());
+    // the test sees something: a 200 for alice with is_user 1 before and after
+    // consume_credentials, and the From user in $AU for the 403
+    let all = seen[1].join("\n");
+    assert!(all.contains("is_user=1 is_user(alice)=1 au=alice"), "{all}");
+    assert!(all.contains("| is_user=1 AU=alice au=alice"), "{all}");
+    assert!(
+        all.contains("AU=bob Au=bob@sip.test | is_user=1 AU=bob"),
+        "{all}"
+    );
+    assert!(
+        all.contains("is_user=-1 is_user(alice)=1 au=alice"),
+        "{all}"
+    );
+}
+
+/// -sess challenged without qop (flags 0): our uac.so hashes a cnonce into
+/// H(A1) and sends it (no qop, no nc), our auth.so verifies with it; plain
+/// SHA-256 without qop sends none. Credentials for -sess without a cnonce are
+/// refused (-1) with one log line.
+#[test]
+fn uac_so_client_sess_without_qop() {
+    let uac_so = Path::new(env!("CARGO_MANIFEST_DIR")).join("build/kamailio/uac.so");
+    assert!(uac_so.exists(), "run make first");
+    let server_port = free_port();
+    let uac_port = free_port();
+    let opts = common::CfgOpts {
+        module: &uac_so.display().to_string(),
+        restore_mode: "none",
+        passwd: "",
+        next_hop: server_port,
+        defines: &[],
+    };
+    let client = Kamailio::start_with(
+        &common::render_example("uac-auth.cfg", &opts, uac_port),
+        uac_port,
+    );
+    let p = Peer::new();
+    for alg in ["MD5-sess", "SHA-256-sess", "SHA-512-256-sess", "SHA-256"] {
+        let define = format!("#!define ALGORITHMS \"{alg}\"");
+        let s = server_on(server_port, &our_auth(), &[&define], &[], "sess");
+        for (method, body) in [("REGISTER", ""), ("INVITE", SDP)] {
+            let cid = format!("sess{}", common::rand_tag());
+            let extra = vec![
+                "X-Auth-User: alice".to_string(),
+                "X-Auth-Pass: alicepw".to_string(),
+                format!("X-Auth-Realm: {REALM}"),
+                "X-Challenge-Flags: 0".to_string(),
+            ];
+            let r = exchange(
+                &p,
+                client.port,
+                &req(&p, method, "alice", &cid, 1, &extra, body),
+            );
+            assert_eq!(r.status(), Some(200), "{alg} {method}: {}", r.raw);
+            assert_eq!(result(&r), format!("1 alice {REALM} 1"), "{alg} {method}");
+            let log = s.k.log();
+            let cred = log
+                .lines()
+                .find(|l| l.contains(&format!("CRED {method} ")))
+                .unwrap_or_else(|| panic!("{alg} {method}: no CRED line"));
+            assert!(cred.ends_with(&format!("algorithm={alg}")), "{cred}");
+            assert!(!cred.contains("qop=") && !cred.contains("nc="), "{cred}");
+            assert_eq!(cred.contains("cnonce=\""), alg.ends_with("-sess"), "{cred}");
+        }
+        // the test's own client: the right -sess answer without its cnonce
+        if alg == "MD5-sess" {
+            let ch = exchange(
+                &p,
+                s.k.port,
+                &req(
+                    &p,
+                    "REGISTER",
+                    "alice",
+                    "nocn",
+                    1,
+                    &["X-Challenge-Flags: 0".into()],
+                    "",
+                ),
+            );
+            let c = challenges(&ch).remove(0);
+            assert_eq!(c.qop, Ok(None));
+            let a = authz(
+                &c,
+                "REGISTER",
+                &uri_of("REGISTER"),
+                "alice",
+                "alicepw",
+                "",
+                Algorithm::Md5Sess,
+                None,
+            );
+            let i = a.find(" cnonce=\"").unwrap();
+            let j = i + a[i..].find("\",").unwrap() + 2;
+            let cut = format!("{}{}", &a[..i], &a[j..]);
+            let fin = exchange(
+                &p,
+                s.k.port,
+                &req(&p, "REGISTER", "alice", "nocn", 2, &[cut], ""),
+            );
+            assert_eq!(result(&fin), "-1", "{}", fin.raw);
+            assert!(s.k.log().contains("Credentials refused: missing cnonce"));
+            // with it: 200
+            let fin = exchange(
+                &p,
+                s.k.port,
+                &req(&p, "REGISTER", "alice", "nocn", 3, &[a], ""),
+            );
+            assert_eq!(fin.status(), Some(200), "{}", fin.raw);
+        }
+    }
+}
+
+/// is_user() and the credential PVs after the config-password functions
+/// (examples/auth-pv.cfg, WITH_CRED_HDR), ours against stock: no credentials,
+/// right and wrong password, and credentials of another user than From.
+#[test]
+fn siputils_after_pv_functions_as_stock() {
+    let mut seen = Vec::new();
+    for module in [STOCK_AUTH.to_string(), our_auth()] {
+        let p = Peer::new();
+        let s = pv_server(&module, &["#!define WITH_CRED_HDR"], p.port);
+        let mut got = Vec::new();
+        for (fname, method) in [
+            ("pv_www_authenticate", "REGISTER"),
+            ("pv_proxy_authenticate", "INVITE"),
+            ("pv_auth_check", "REGISTER"),
+            ("pv_auth_check", "INVITE"),
+        ] {
+            for (pw, from) in [("alicepw", "alice"), ("bad", "alice"), ("alicepw", "bob")] {
+                let x = vec![format!("X-Fn: {fname}")];
+                let cid = format!("pvc{}", common::rand_tag());
+                let ch = exchange(&p, s.k.port, &req(&p, method, "alice", &cid, 1, &x, ""));
+                let c = challenges(&ch).remove(0);
+                let mut x2 = x.clone();
+                x2.push(authz(
+                    &c,
+                    method,
+                    &uri_of(method),
+                    "alice",
+                    pw,
+                    "",
+                    Algorithm::Md5,
+                    Some(Qop::Auth),
+                ));
+                let m = req(&p, method, "alice", &cid, 2, &x2, "")
+                    .replace("From: <sip:alice@", &format!("From: <sip:{from}@"));
+                let fin = exchange(&p, s.k.port, &m);
+                for (what, r) in [("challenge", &ch), ("answer", &fin)] {
+                    got.push(format!(
+                        "{fname} {method} {pw} from={from} {what}: {} | {} | {}",
+                        r.first,
+                        result(r),
+                        r.all("X-Cred").join(" / ")
+                    ));
+                }
+            }
+        }
+        seen.push(got);
+    }
+    assert_eq!(seen[0].len(), seen[1].len());
+    for (stock, ours) in seen[0].iter().zip(&seen[1]) {
+        assert_eq!(stock, ours);
+    }
+    let all = seen[1].join("\n");
+    eprintln!("{all}");
+    assert!(
+        all.contains("| is_user=1 is_user(alice)=1 au=alice"),
+        "{all}"
+    );
+    assert!(all.contains("is_user=-1 is_user(alice)=1"), "{all}");
+}

@@ -96,7 +96,8 @@ fn join(parts: &[&[u8]]) -> Vec<u8> {
 
 /// Computes the response to `ch` for `user` (RFC 7616 §3.4.1), with the given
 /// cnonce (the caller draws it from a CSPRNG) and nc 00000001: each challenge is
-/// answered once, with its fresh nonce.
+/// answered once, with its fresh nonce. A -sess algorithm uses the cnonce in
+/// H(A1) also without qop ([`authorization_header`] then sends it too).
 pub fn answer(
     ch: &Challenge,
     user: &[u8],
@@ -159,6 +160,8 @@ pub fn answer(
 /// The whole header line, CRLF included, in the stock module's field order:
 /// `Authorization: Digest username="..", realm="..", nonce="..", uri="..",
 /// opaque="..", qop=.., nc=.., cnonce="..", response="..", algorithm=..`.
+/// Without qop there is no qop, nc or cnonce, except that a -sess algorithm
+/// still sends the cnonce its H(A1) was computed with.
 /// Refuses control characters in any field, so that no value (a username from
 /// an AVP, a hostile challenge) can end the header line early.
 pub fn authorization_header(
@@ -210,6 +213,11 @@ pub fn authorization_header(
     }
     if let Some(q) = a.qop {
         h.extend_from_slice(format!(", qop={}, nc={}", q.name(), a.nc).as_bytes());
+        quoted(&mut h, "cnonce", a.cnonce.as_bytes(), false);
+    } else if a.algorithm.is_sess() {
+        // -sess without qop: H(A1) covers the cnonce (RFC 7616 §3.4.2), so the
+        // server needs it; RFC 2617 leaves this case contradictory, and a
+        // cnonce the server cannot see would make every answer wrong.
         quoted(&mut h, "cnonce", a.cnonce.as_bytes(), false);
     }
     quoted(&mut h, "response", a.response.as_bytes(), false);
@@ -340,6 +348,48 @@ mod tests {
             "cd5431991c04fec35332627aa954ad80b4a92fb42283106ba425efe6d2863281"
         );
         assert_eq!(a.qop, None);
+    }
+
+    /// -sess without qop: H(A1) covers the cnonce, and the header sends it
+    /// (no qop, no nc); without -sess and qop no cnonce. The expected values
+    /// were computed independently with Python's hashlib.
+    #[test]
+    fn sess_without_qop_sends_the_cnonce() {
+        let req = RequestInfo {
+            method: b"INVITE",
+            uri: b"sip:bob@sip.example",
+            body: b"",
+        };
+        for (alg, want) in [
+            ("MD5-sess", "8f27ae1891f0c3e74b82bf32a1ce1310"),
+            (
+                "SHA-256-sess",
+                "44e8bb109e130c39744416c05a0c69b0c47086fa23f9c4a37604800493d9412e",
+            ),
+        ] {
+            let c = ch(&format!(
+                "Digest realm=\"sip.example\", nonce=\"nonce123\", algorithm={alg}"
+            ));
+            let a = answer(&c, b"alice", Secret::Password(b"pw"), &req, "cn456").unwrap();
+            assert_eq!(a.response, want, "{alg}");
+            let h = authorization_header(false, b"alice", &c, req.uri, &a).unwrap();
+            assert_eq!(
+                String::from_utf8(h).unwrap(),
+                format!(
+                    "Authorization: Digest username=\"alice\", realm=\"sip.example\", \
+                     nonce=\"nonce123\", uri=\"sip:bob@sip.example\", cnonce=\"cn456\", \
+                     response=\"{want}\", algorithm={alg}\r\n"
+                )
+            );
+        }
+        let c = ch("Digest realm=\"sip.example\", nonce=\"nonce123\", algorithm=MD5");
+        let a = answer(&c, b"alice", Secret::Password(b"pw"), &req, "cn456").unwrap();
+        let h = authorization_header(false, b"alice", &c, req.uri, &a).unwrap();
+        let h = String::from_utf8(h).unwrap();
+        assert!(
+            !h.contains("cnonce") && !h.contains("nc=") && !h.contains("qop"),
+            "{h}"
+        );
     }
 
     #[test]

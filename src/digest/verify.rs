@@ -31,7 +31,7 @@ pub enum CredError {
     /// A qop other than auth / auth-int.
     Qop,
     /// A required field is missing (username, realm, nonce, uri, response;
-    /// cnonce and nc with qop).
+    /// cnonce and nc with qop; cnonce with a -sess algorithm).
     Missing(&'static str),
     /// The response has the wrong length or is not hex.
     BadResponse,
@@ -114,6 +114,12 @@ pub fn check_creds(c: &Creds, default: Algorithm) -> Result<(Algorithm, Option<Q
         if c.nc.is_empty() {
             return Err(CredError::Missing("nc"));
         }
+    }
+    // -sess: H(A1) covers the cnonce, with or without qop (RFC 7616 §3.4.2);
+    // without one there is nothing to verify against (the client's own
+    // cnonce would be unknown here), so refuse rather than assume it empty.
+    if alg.is_sess() && c.cnonce.is_empty() {
+        return Err(CredError::Missing("cnonce"));
     }
     if c.response.len() != hex_len(alg) || !c.response.iter().all(u8::is_ascii_hexdigit) {
         return Err(CredError::BadResponse);
@@ -278,12 +284,27 @@ mod tests {
         assert!(response_matches(a, q, &c, h.as_bytes(), b"GET", b""));
     }
 
-    /// The client side of this crate answers; the server side accepts every
-    /// algorithm, -sess, auth-int with its body, and no qop.
+    /// A field of an Authorization header line: `name="v"` or `name=v`.
+    fn field<'a>(h: &'a str, name: &str) -> &'a str {
+        let pat = format!(" {name}=");
+        let Some(i) = h.find(&pat) else {
+            return "";
+        };
+        let v = &h[i + pat.len()..];
+        match v.strip_prefix('"') {
+            Some(q) => &q[..q.find('"').unwrap()],
+            None => v.split([',', '\r']).next().unwrap(),
+        }
+    }
+
+    /// The client side of this crate answers and builds the header; the
+    /// server side, reading only what the header carries, accepts every
+    /// algorithm, -sess, auth-int with its body, and no qop (-sess without
+    /// qop included: the client sends the cnonce it hashed).
     #[test]
     fn agrees_with_client_side() {
         use crate::digest::challenge::parse_header;
-        use crate::digest::response::{answer, RequestInfo, Secret};
+        use crate::digest::response::{answer, authorization_header, RequestInfo, Secret};
         let body = b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\n";
         for alg in [
             "MD5",
@@ -308,18 +329,26 @@ mod tests {
                     body,
                 };
                 let a = answer(&ch, b"alice", Secret::Password(b"pw"), &req, "cn1").unwrap();
+                let hdr = authorization_header(false, b"alice", &ch, req.uri, &a).unwrap();
+                let hdr = String::from_utf8(hdr).unwrap();
                 let c = Creds {
-                    username: b"alice",
-                    realm: b"sip.example",
-                    nonce: b"abcdefg",
-                    uri: b"sip:bob@sip.example",
-                    response: a.response.as_bytes(),
-                    algorithm: alg.as_bytes(),
-                    qop: qop.as_bytes(),
-                    // (the client hashes its cnonce into -sess even without qop)
-                    cnonce: b"cn1",
-                    nc: if qop.is_empty() { b"" } else { b"00000001" },
+                    username: field(&hdr, "username").as_bytes(),
+                    realm: field(&hdr, "realm").as_bytes(),
+                    nonce: field(&hdr, "nonce").as_bytes(),
+                    uri: field(&hdr, "uri").as_bytes(),
+                    response: field(&hdr, "response").as_bytes(),
+                    algorithm: field(&hdr, "algorithm").as_bytes(),
+                    qop: field(&hdr, "qop").as_bytes(),
+                    cnonce: field(&hdr, "cnonce").as_bytes(),
+                    nc: field(&hdr, "nc").as_bytes(),
                 };
+                assert_eq!(c.qop, qop.as_bytes(), "{hdr}");
+                let sent_cnonce: &[u8] = if qop.is_empty() && !alg.ends_with("-sess") {
+                    b""
+                } else {
+                    b"cn1"
+                };
+                assert_eq!(c.cnonce, sent_cnonce, "{hdr}");
                 let (ra, rq) = check_creds(&c, Algorithm::Md5).unwrap();
                 let plain = Algorithm::parse(alg.trim_end_matches("-sess")).unwrap();
                 let h1 = ha1(plain, b"alice", b"sip.example", b"pw");
@@ -338,8 +367,50 @@ mod tests {
                         b"x"
                     ));
                 }
+                if alg.ends_with("-sess") {
+                    // another cnonce than the one hashed: refused
+                    let mut other = c.clone();
+                    other.cnonce = b"cn2";
+                    assert!(!response_matches(
+                        ra,
+                        rq,
+                        &other,
+                        h1.as_bytes(),
+                        b"INVITE",
+                        body
+                    ));
+                }
             }
         }
+    }
+
+    /// -sess needs the cnonce also without qop; plain algorithms without qop
+    /// need none (RFC 2069 compatibility).
+    #[test]
+    fn sess_without_qop_needs_cnonce() {
+        let resp = b"8ca523f5e9506fed4657c9700eebdbec";
+        let mut c = creds(b"MD5-sess", b"", resp);
+        c.nc = b"";
+        c.cnonce = b"";
+        assert_eq!(
+            check_creds(&c, Algorithm::Md5),
+            Err(CredError::Missing("cnonce"))
+        );
+        // absent algorithm with an MD5-sess default: the same
+        c.algorithm = b"";
+        assert_eq!(
+            check_creds(&c, Algorithm::Md5Sess),
+            Err(CredError::Missing("cnonce"))
+        );
+        c.cnonce = b"0a4f113b";
+        assert_eq!(
+            check_creds(&c, Algorithm::Md5Sess),
+            Ok((Algorithm::Md5Sess, None))
+        );
+        let mut c = creds(b"MD5", b"", resp);
+        c.nc = b"";
+        c.cnonce = b"";
+        assert_eq!(check_creds(&c, Algorithm::Md5), Ok((Algorithm::Md5, None)));
     }
 
     #[test]

@@ -73,6 +73,9 @@ unsafe extern "C" fn api_pre_auth(
         unsafe {
             let cfg = super::params::config();
             let r = str_bytes(&*realm);
+            if cfg.panic_probe && r == super::params::PANIC_PROBE_REALM {
+                panic!("panic probe triggered in pre_auth (called from C)");
+            }
             let stripped = server::strip_realm(cfg, r);
             // strip_realm changes the caller's realm, as the stock module does
             let cut = (r.len() - stripped.len()) as i32;

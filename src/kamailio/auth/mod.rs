@@ -272,6 +272,18 @@ unsafe extern "C" fn w_auth_get_www_authenticate(
     })
 }
 
+/// Test aid (not in the stock module): panics inside the guard when
+/// `modparam("auth", "panic_probe", 1)`, to show a panic never reaches C.
+unsafe extern "C" fn w_panic_probe(_m: *mut sip_msg, _: *mut c_char, _: *mut c_char) -> c_int {
+    guarded("auth_panic_probe", -1, || {
+        if params::config().panic_probe {
+            panic!("panic probe triggered from the script");
+        }
+        err!("auth_panic_probe: disabled (modparam panic_probe is 0)");
+        -1
+    })
+}
+
 // ---- fixups: refuse empty parameters, then the core's fixups ----
 
 type Fixup = unsafe extern "C" fn(*mut *mut c_void, c_int) -> c_int;
@@ -482,7 +494,7 @@ const RQ: u32 = ffi::REQUEST_ROUTE;
 const CH: Option<Fixup> = Some(fixup_auth_challenge);
 const PVA: Option<Fixup> = Some(fixup_pv_auth);
 
-static mut CMDS: [cmd_export_t; 14] = [
+static mut CMDS: [cmd_export_t; 15] = [
     cmd(b"consume_credentials\0", w_consume_credentials, 0, None, RQ),
     cmd(b"www_challenge\0", w_www_challenge, 2, CH, RFO),
     cmd(b"proxy_challenge\0", w_proxy_challenge, 2, CH, RFO),
@@ -513,6 +525,7 @@ static mut CMDS: [cmd_export_t; 14] = [
         Some(fixup_pv_auth_check),
         RQ,
     ),
+    cmd(b"auth_panic_probe\0", w_panic_probe, 0, None, RQ),
     // Not a script function: auth_db & co. find it with find_export("bind_auth_s").
     cmd(
         b"bind_auth_s\0",
@@ -544,7 +557,7 @@ const fn param(name: &'static [u8], kind: u32, p: *mut c_void) -> param_export_t
     }
 }
 
-static mut PARAMS: [param_export_t; 25] = {
+static mut PARAMS: [param_export_t; 26] = {
     use params::*;
     const S: u32 = ffi::PARAM_STRING;
     const T: u32 = ffi::PARAM_STR;
@@ -650,6 +663,11 @@ static mut PARAMS: [param_export_t; 25] = {
             addr_of_mut!(ADD_AUTHINFO_HDR) as *mut c_void,
         ),
         param(b"algorithms\0", T, addr_of_mut!(ALGORITHMS) as *mut c_void),
+        param(
+            b"panic_probe\0",
+            I,
+            addr_of_mut!(PANIC_PROBE) as *mut c_void,
+        ),
         param_export_t {
             name: null_mut(),
             type_: 0,

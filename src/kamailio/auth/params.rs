@@ -47,6 +47,12 @@ pub static mut ADD_AUTHINFO_HDR: c_int = 0;
 /// Not in 5.6.3: a comma-separated list of algorithms to challenge with, one
 /// header each in the order given (RFC 8760). Empty: the stock behaviour.
 pub static mut ALGORITHMS: str_ = lit(b"");
+/// Not in 5.6.3, a test aid: 1 makes `auth_panic_probe()` panic, and the API's
+/// pre_auth panic for the realm [`PANIC_PROBE_REALM`], inside their guards.
+pub static mut PANIC_PROBE: c_int = 0;
+
+/// The realm for which pre_auth panics when `panic_probe` is 1.
+pub const PANIC_PROBE_REALM: &[u8] = b"panic.probe";
 
 pub const DEFAULT_NC_ARRAY_SIZE: u32 = 1024 * 1024;
 pub const DEFAULT_OTN_IN_FLIGHT: u32 = 1024 * 1024;
@@ -79,6 +85,8 @@ pub struct Config {
     /// `algorithms`: empty unless set.
     pub algorithms: Vec<Algorithm>,
     pub authinfo: bool,
+    /// `panic_probe` (a test aid).
+    pub panic_probe: bool,
 }
 
 static CONFIG: OnceCell<Config> = OnceCell::new();
@@ -272,6 +280,7 @@ pub fn init() -> Result<&'static Config, String> {
             algorithm_str,
             algorithms,
             authinfo: ADD_AUTHINFO_HDR != 0,
+            panic_probe: PANIC_PROBE != 0,
         }
     };
     CONFIG
