@@ -127,6 +127,9 @@ route {{
     if (has_totag()) {{ if (loose_route()) t_relay(); exit; }}
     record_route();
     if (is_present_hf("X-Inc-Cseq")) {{ t_newtran(); uac_inc_cseq(5); }}
+    if (is_present_hf("X-Avp-Cred")) {{
+        $avp(arealm) = "avp.realm"; $avp(auser) = "alice"; $avp(apass) = "secret";
+    }}
     t_on_failure("auth");
     $du = "sip:127.0.0.1:{next}";
     t_relay();
@@ -1143,5 +1146,38 @@ fn bad_parameters_stop_start_up() {
     for (body, want) in cases {
         let log = start_fails(&body);
         assert!(log.contains(want), "want '{want}' for\n{body}\nlog:\n{log}");
+    }
+}
+
+/// auth_*_avp: a realm with no `credential` line is answered from the AVPs
+/// the script set (our uac_auth under the stock uac and under ours).
+#[test]
+fn credentials_from_avps() {
+    let avps = "modparam(\"uac_auth\", \"auth_username_avp\", \"$avp(auser)\")\n\
+                modparam(\"uac_auth\", \"auth_password_avp\", \"$avp(apass)\")\n\
+                modparam(\"uac_auth\", \"auth_realm_avp\", \"$avp(arealm)\")";
+    for stock_uac in [true, false] {
+        let py = PyChallenger::start(
+            401,
+            &["Digest realm=\"avp.realm\", nonce=\"n1\", qop=\"auth\""],
+        );
+        let proxy = auth_proxy_with(
+            &module("uac_auth", false),
+            &module("uac", stock_uac),
+            "uac_auth()",
+            py.port,
+            avps,
+        );
+        let a = Peer::new();
+        // without the AVPs: no credential for the realm
+        a.send(proxy.port, &message(&a, "", "", false));
+        assert_eq!(a.recv().status(), Some(401));
+        let m = message(&a, "", "", false).replacen("X-Alg:", "X-Avp-Cred: 1\r\nX-Alg:", 1);
+        a.send(proxy.port, &m);
+        let r = a.recv();
+        assert_eq!(r.status(), Some(200), "stock uac {stock_uac}: {}", r.raw);
+        drop(proxy);
+        let out = py.finish();
+        assert!(out.contains("verified=True"), "{out}");
     }
 }
