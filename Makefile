@@ -8,8 +8,11 @@ CARGO ?= cargo
 # host/module pairs: build/<host>/<module>.so from feature <host>-<module>
 KAMAILIO_MODULES := uac auth
 MODULES := $(KAMAILIO_MODULES:%=build/kamailio/%.so)
+# OpenSIPS: build/opensips/<module>.so from feature opensips-<module, _ as ->
+OPENSIPS_MODULES := uac_auth uac
+OPENSIPS_SO := $(OPENSIPS_MODULES:%=build/opensips/%.so)
 
-.PHONY: all setup module test check run clean bench FORCE bench-reg run-reg
+.PHONY: all setup module test check run run-opensips clean bench FORCE bench-reg run-reg
 
 all: module
 
@@ -17,7 +20,7 @@ all: module
 setup:
 	scripts/setup
 
-module: $(MODULES)
+module: $(MODULES) $(OPENSIPS_SO)
 
 # Each module in its own target dir, so switching features never rebuilds the
 # others; cargo decides what is out of date (FORCE: always ask it).
@@ -26,25 +29,39 @@ $(MODULES): build/kamailio/%.so: FORCE
 	mkdir -p build/kamailio
 	cp target/kamailio-$*/release/libuac.so $@
 
+$(OPENSIPS_SO): build/opensips/%.so: FORCE
+	$(CARGO) build --release --no-default-features --features opensips-$(subst _,-,$*) --target-dir target/opensips-$*
+	mkdir -p build/opensips
+	cp target/opensips-$*/release/libuac.so $@
+
 check: module
 	$(CARGO) fmt --check
 	$(CARGO) clippy --release --all-targets -- -D warnings
 	for m in $(KAMAILIO_MODULES); do \
 		$(CARGO) clippy --release --no-default-features --features kamailio-$$m \
 			--target-dir target/kamailio-$$m -- -D warnings || exit 1; done
+	for m in $(OPENSIPS_MODULES); do \
+		$(CARGO) clippy --release --no-default-features --features opensips-$$(echo $$m | tr _ -) \
+			--target-dir target/opensips-$$m -- -D warnings || exit 1; done
 
 # Unit tests, then the integration tests that start the real kamailio.
 test: setup module
 	$(CARGO) test --release -- --test-threads=1
+	$(CARGO) test --release --lib --no-default-features --features opensips --target-dir target/opensips-test
 
 run: setup module
 	scripts/run-example
+
+# OpenSIPS 3.6.8 with our uac and uac_auth and examples/opensips-uac.cfg.
+run-opensips: setup module
+	scripts/run-opensips-example
 
 # Stock uac.so against ours on the same cfg and sipp load: CPU per call and
 # instructions per call (callgrind), with ratios. Needs valgrind.
 bench: setup module
 	command -v valgrind >/dev/null || apt-get install -y -q valgrind
 	python3 bench/run.py
+	python3 bench/opensips.py
 
 clean:
 	$(CARGO) clean

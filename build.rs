@@ -19,6 +19,9 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+// The OpenSIPS host (feature `opensips`): its own file.
+include!("build_opensips.rs");
+
 fn main() {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
@@ -27,6 +30,7 @@ fn main() {
     println!("cargo:rerun-if-changed=kamailio-glue/glue.c");
     println!("cargo:rerun-if-changed=include/uac_glue.h");
     println!("cargo:rerun-if-changed=include/uac_host.h");
+    opensips_build::run(&manifest, &out);
 
     // Only the Kamailio host needs the Kamailio tree (feature `kamailio`).
     if env::var_os("CARGO_FEATURE_KAMAILIO").is_none() {

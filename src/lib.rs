@@ -5,6 +5,8 @@
 //! `send`); each host has its own folder (`kamailio/`) with its host layer and
 //! the modules' export tables.
 
+pub mod log;
+
 pub mod digest;
 pub mod registration;
 pub mod replace;
@@ -12,3 +14,6 @@ pub mod send;
 
 #[cfg(feature = "kamailio")]
 pub mod kamailio;
+
+#[cfg(feature = "opensips")]
+pub mod opensips;

@@ -6,4 +6,5 @@ pub mod challenge;
 pub mod credentials;
 pub mod nonce;
 pub mod response;
+pub mod stored_secret;
 pub mod verify;

@@ -92,6 +92,32 @@ pub fn encode(original: &[u8], new: &[u8], passwd: &[u8]) -> Result<String, Code
 /// Restores the other URI of the pair from the parameter value and the URI that the
 /// in-dialog request carries now.
 pub fn decode(param: &[u8], current: &[u8], passwd: &[u8]) -> Result<Vec<u8>, CodecError> {
+    let buf = decode_printable(param, current, passwd)?;
+    // Beyond the stock module: only a URI is ever written back (see
+    // validate::check_restored_uri for why).
+    super::validate::check_restored_uri(&buf).map_err(CodecError::NotUri)?;
+    Ok(buf)
+}
+
+/// As [`decode`], for the OpenSIPS `uac` module, whose stock version encodes the
+/// new URI as it writes it into the header, in angle brackets: the restored
+/// value is a URI, or one URI in `<...>`.
+pub fn decode_name_addr(
+    param: &[u8],
+    current: &[u8],
+    passwd: &[u8],
+) -> Result<Vec<u8>, CodecError> {
+    let buf = decode_printable(param, current, passwd)?;
+    let inner = buf
+        .strip_prefix(b"<")
+        .and_then(|b| b.strip_suffix(b">"))
+        .unwrap_or(&buf);
+    super::validate::check_restored_uri(inner).map_err(CodecError::NotUri)?;
+    Ok(buf)
+}
+
+/// The decoded value, XORed with `current`, checked printable.
+fn decode_printable(param: &[u8], current: &[u8], passwd: &[u8]) -> Result<Vec<u8>, CodecError> {
     let mut buf = unbase64_dash(param)?;
     xor_password(&mut buf, passwd);
     if buf.len() < current.len() {
@@ -113,9 +139,6 @@ pub fn decode(param: &[u8], current: &[u8], passwd: &[u8]) -> Result<Vec<u8>, Co
     if let Some(pos) = buf.iter().position(|&c| !(0x20..0x7f).contains(&c)) {
         return Err(CodecError::NotPrintable { pos });
     }
-    // Beyond the stock module: only a URI is ever written back (see
-    // validate::check_restored_uri for why).
-    super::validate::check_restored_uri(&buf).map_err(CodecError::NotUri)?;
     Ok(buf)
 }
 
@@ -288,6 +311,22 @@ mod tests {
         ));
         // a URI the pair does not know gives garbage, refused as non-printable or shorter
         assert!(decode(p.as_bytes(), b"sip:zzzzz@zzzzzzz.zzz", b"").is_err());
+    }
+
+    /// OpenSIPS pairs: the new URI is encoded as `<uri>`; restoring it gives it
+    /// back with its brackets, restoring the old one gives the bare URI.
+    #[test]
+    fn name_addr_pairs() {
+        let old = b"sip:alice@a.example.com";
+        let new = b"<sip:anonymous@anonymous.invalid>";
+        let p = encode(old, new, b"pw").unwrap();
+        assert_eq!(decode_name_addr(p.as_bytes(), old, b"pw").unwrap(), new);
+        assert_eq!(decode_name_addr(p.as_bytes(), new, b"pw").unwrap(), old);
+        // plain decode refuses the bracketed value
+        assert!(decode(p.as_bytes(), old, b"pw").is_err());
+        // two pairs of brackets, or one unbalanced, are not a URI
+        let p2 = encode(old, b"<<sip:x@y>>", b"").unwrap();
+        assert!(decode_name_addr(p2.as_bytes(), old, b"").is_err());
     }
 
     /// A crafted parameter of zero bytes decodes to restore_passwd itself: the

@@ -439,3 +439,4 @@ impl Drop for SippUas {
         let _ = self.child.wait();
     }
 }
+pub mod opensips;

@@ -1,12 +1,29 @@
 //! Logging through Kamailio's logger: the level is checked before any text is
-//! formatted, and the text always goes in as an argument of `"%.*s"`.
+//! formatted, and the text always goes in as an argument of `"%.*s"`. The
+//! `err!`/`warn!`/`info!`/`dbg!` macros (src/log.rs) reach it through [`SINK`].
 
 use super::ffi;
+use crate::log::Level;
 
 pub const L_ERR: i32 = ffi::L_ERR;
 pub const L_WARN: i32 = ffi::L_WARN as i32;
 pub const L_INFO: i32 = ffi::L_INFO as i32;
 pub const L_DBG: i32 = ffi::L_DBG as i32;
+
+/// Kamailio's logger for the host-neutral macros.
+pub static SINK: crate::log::Sink = crate::log::Sink {
+    enabled: |l| enabled(level(l)),
+    write: |l, loc, text| write(level(l), loc, text),
+};
+
+fn level(l: Level) -> i32 {
+    match l {
+        Level::Err => L_ERR,
+        Level::Warn => L_WARN,
+        Level::Info => L_INFO,
+        Level::Dbg => L_DBG,
+    }
+}
 
 /// True when a line at `level` would be printed for this module.
 pub fn enabled(level: i32) -> bool {
@@ -34,23 +51,5 @@ pub fn write(level: i32, location: &str, text: &str) {
 
 /// `src/kamailio/identity.rs` -> `identity.rs`.
 pub fn short_file(path: &'static str) -> &'static str {
-    path.rsplit('/').next().unwrap_or(path)
+    crate::log::short_file(path)
 }
-
-#[macro_export]
-macro_rules! log_at {
-    ($lvl:expr, $($arg:tt)*) => {
-        if $crate::kamailio::host::log::enabled($lvl) {
-            let loc = format!("{}:{}", $crate::kamailio::host::log::short_file(file!()), line!());
-            $crate::kamailio::host::log::write($lvl, &loc, &format!($($arg)*));
-        }
-    };
-}
-#[macro_export]
-macro_rules! err { ($($arg:tt)*) => { $crate::log_at!($crate::kamailio::host::log::L_ERR, $($arg)*) }; }
-#[macro_export]
-macro_rules! warn { ($($arg:tt)*) => { $crate::log_at!($crate::kamailio::host::log::L_WARN, $($arg)*) }; }
-#[macro_export]
-macro_rules! info { ($($arg:tt)*) => { $crate::log_at!($crate::kamailio::host::log::L_INFO, $($arg)*) }; }
-#[macro_export]
-macro_rules! dbg { ($($arg:tt)*) => { $crate::log_at!($crate::kamailio::host::log::L_DBG, $($arg)*) }; }

@@ -1,0 +1,562 @@
+/*
+ * C shims for the Rust OpenSIPS modules: what Rust cannot call directly.
+ * Compiled by build.rs (build_opensips.rs) with the OpenSIPS tree's own -D
+ * flags, so struct layouts and macros match the core.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "sr_module.h"
+#include "dprint.h"
+#include "mem/mem.h"
+#include "mem/shm_mem.h"
+
+#include "osips_glue.h"
+
+int osg_log_enabled(int level)
+{
+	return is_printable(level);
+}
+
+/* Like LM_*(): the line reads "ERROR:uac_auth:osg_log: [auth.rs:12] text".
+ * The text is always an argument of "%.*s", never the format. */
+void osg_log(int level, const char *where, int wlen, const char *text, int len)
+{
+	switch (level) {
+	case L_ERR:
+		LM_ERR("[%.*s] %.*s\n", wlen, where, len, text);
+		break;
+	case L_WARN:
+		LM_WARN("[%.*s] %.*s\n", wlen, where, len, text);
+		break;
+	case L_NOTICE:
+		LM_NOTICE("[%.*s] %.*s\n", wlen, where, len, text);
+		break;
+	case L_INFO:
+		LM_INFO("[%.*s] %.*s\n", wlen, where, len, text);
+		break;
+	default:
+		LM_DBG("[%.*s] %.*s\n", wlen, where, len, text);
+		break;
+	}
+}
+
+void *osg_pkg_malloc(size_t size)
+{
+	return pkg_malloc(size);
+}
+
+void osg_pkg_free(void *p)
+{
+	pkg_free(p);
+}
+
+void *osg_shm_malloc(size_t size)
+{
+	return shm_malloc(size);
+}
+
+void osg_shm_free(void *p)
+{
+	shm_free(p);
+}
+
+/* ---- for the uac module ---- */
+#include "route.h"
+#include "data_lump.h"
+#include "parser/msg_parser.h"
+#include "parser/parse_from.h"
+#include "parser/parse_to.h"
+#include "modules/tm/tm_load.h"
+#include "modules/rr/api.h"
+#include "modules/dialog/dlg_load.h"
+
+static struct tm_binds osg_tmb;
+static struct rr_binds osg_rrb;
+
+int osg_ident(struct sip_msg *msg, int which, struct osg_ident *id)
+{
+	struct hdr_field *h;
+	struct to_body *b;
+
+	if (which == 0) {
+		if (parse_from_header(msg) < 0 || !msg->from)
+			return -1;
+		h = msg->from;
+	} else {
+		if ((!msg->to && (parse_headers(msg, HDR_TO_F, 0) != 0 || !msg->to))
+				|| !msg->to->parsed)
+			return -1;
+		h = msg->to;
+	}
+	b = (struct to_body *)h->parsed;
+	if (!b || b->error != PARSE_OK)
+		return -1;
+	id->name_start = h->name.s - msg->buf;
+	id->name_end = h->name.s + h->name.len - msg->buf;
+	id->body_start = h->body.s - msg->buf;
+	id->body_end = h->body.s + h->body.len - msg->buf;
+	id->uri_start = b->uri.s - msg->buf;
+	id->uri_len = b->uri.len;
+	id->display_start = b->display.len ? b->display.s - msg->buf : 0;
+	id->display_len = b->display.len;
+	id->tag_len = b->tag_value.len;
+	return 0;
+}
+
+int osg_shm_req_ident(struct sip_msg *req, int which, const char **body, int *body_len,
+		int *uri_start, int *uri_len)
+{
+	struct hdr_field *h = which == 0 ? req->from : req->to;
+	struct to_body local, *b;
+
+	if (!h)
+		return -1;
+	*body = h->body.s;
+	*body_len = h->body.len;
+	if (h->parsed) {
+		b = (struct to_body *)h->parsed;
+		*uri_start = b->uri.s - h->body.s;
+		*uri_len = b->uri.len;
+		return 0;
+	}
+	/* parse a local copy, as the stock module does for an unparsed From */
+	memset(&local, 0, sizeof local);
+	parse_to(h->body.s, h->body.s + h->body.len + 1, &local);
+	if (local.error == PARSE_ERROR)
+		return -1;
+	*uri_start = local.uri.s - h->body.s;
+	*uri_len = local.uri.len;
+	free_to_params(&local);
+	return 0;
+}
+
+const char *osg_msg_buf(struct sip_msg *msg, int *len)
+{
+	*len = msg->len;
+	return msg->buf;
+}
+
+int osg_msg_is_request(struct sip_msg *msg)
+{
+	return msg->first_line.type == SIP_REQUEST;
+}
+
+unsigned int osg_msg_flags(struct sip_msg *msg)
+{
+	return msg->msg_flags;
+}
+
+void osg_msg_set_flags(struct sip_msg *msg, unsigned int flags)
+{
+	msg->msg_flags = flags;
+}
+
+static char *osg_pkg_copy(const char *data, int dlen)
+{
+	char *p = pkg_malloc(dlen > 0 ? dlen : 1);
+	if (p && dlen > 0)
+		memcpy(p, data, dlen);
+	return p;
+}
+
+int osg_replace(struct sip_msg *msg, int off, int len, const char *data, int dlen)
+{
+	struct lump *l;
+	char *p;
+
+	l = del_lump(msg, off, len, 0);
+	if (!l)
+		return -1;
+	if (dlen == 0)
+		return 0;
+	p = osg_pkg_copy(data, dlen);
+	if (!p)
+		return -1;
+	if (!insert_new_lump_after(l, p, dlen, 0)) {
+		pkg_free(p);
+		return -1;
+	}
+	return 0;
+}
+
+int osg_insert(struct sip_msg *msg, int off, const char *data, int dlen)
+{
+	struct lump *l;
+	char *p;
+
+	l = anchor_lump(msg, off, 0);
+	if (!l)
+		return -1;
+	p = osg_pkg_copy(data, dlen);
+	if (!p)
+		return -1;
+	if (!insert_new_lump_after(l, p, dlen, 0)) {
+		pkg_free(p);
+		return -1;
+	}
+	return 0;
+}
+
+int osg_route_type(void)
+{
+	return route_type;
+}
+
+int osg_script_func_used(const char *name)
+{
+	return is_script_func_used(name, -1);
+}
+
+int osg_tm_load(void)
+{
+	return load_tm_api(&osg_tmb);
+}
+
+int osg_tm_register(struct sip_msg *msg, int types, osg_tmcb_f *f)
+{
+	return osg_tmb.register_tmcb(msg, 0, types, (transaction_cb *)f, 0, 0);
+}
+
+struct sip_msg *osg_tm_uas_request(void *t)
+{
+	struct cell *c = t;
+	if (!c || !c->uas.request || c->uas.request == FAKED_REPLY)
+		return NULL;
+	return c->uas.request;
+}
+
+struct sip_msg *osg_tmcb_reply(void *ps)
+{
+	struct tmcb_params *p = ps;
+	if (!p || !p->rpl || p->rpl == FAKED_REPLY)
+		return NULL;
+	return p->rpl;
+}
+
+void osg_tm_mark_request(unsigned int flags)
+{
+	struct cell *t;
+
+	if (!osg_tmb.t_gett)
+		return;
+	t = osg_tmb.t_gett();
+	if (t && t != T_UNDEFINED && t->uas.request)
+		t->uas.request->msg_flags |= flags;
+}
+
+int osg_rr_load(void)
+{
+	return load_rr_api(&osg_rrb);
+}
+
+int osg_rr_append_fromtag(void)
+{
+	return osg_rrb.append_fromtag;
+}
+
+int osg_rr_add_param(struct sip_msg *msg, const char *p, int len)
+{
+	str s;
+	s.s = (char *)p;
+	s.len = len;
+	return osg_rrb.add_rr_param(msg, &s);
+}
+
+int osg_rr_get_param(struct sip_msg *msg, const char *name, int nlen,
+		const char **val, int *vlen)
+{
+	str n, v;
+	n.s = (char *)name;
+	n.len = nlen;
+	if (osg_rrb.get_route_param(msg, &n, &v) != 0)
+		return -1;
+	*val = v.s;
+	*vlen = v.len;
+	return 0;
+}
+
+int osg_rr_is_direction(struct sip_msg *msg, int dir)
+{
+	return osg_rrb.is_direction(msg, dir);
+}
+
+int osg_rr_register(osg_rrcb_f *f)
+{
+	return osg_rrb.register_rrcb((rr_cb_t *)f, 0, 2);
+}
+
+int osg_dlg_available(void)
+{
+	struct dlg_binds d;
+	memset(&d, 0, sizeof d);
+	return load_dlg_api(&d) == 0;
+}
+
+/* ---- uac_auth() and uac_inc_cseq() of the uac module ---- */
+#include "parser/parse_cseq.h"
+#include "modules/uac_auth/uac_auth.h"
+
+static uac_auth_api_t osg_uac_auth_api;
+
+int osg_tm_has_trans(void)
+{
+	struct cell *t;
+	if (!osg_tmb.t_gett)
+		return 0;
+	t = osg_tmb.t_gett();
+	return t && t != T_UNDEFINED;
+}
+
+unsigned int osg_tm_request_flags(void)
+{
+	struct cell *t;
+	if (!osg_tmb.t_gett)
+		return 0;
+	t = osg_tmb.t_gett();
+	if (!t || t == T_UNDEFINED || !t->uas.request)
+		return 0;
+	return t->uas.request->msg_flags;
+}
+
+int osg_tm_picked(struct sip_msg **rpl, int *code, const char **uri, int *uri_len)
+{
+	struct cell *t;
+	int branch;
+
+	t = osg_tmb.t_gett();
+	if (!t || t == T_UNDEFINED)
+		return -1;
+	branch = osg_tmb.t_get_picked();
+	if (branch < 0)
+		return -2;
+	*rpl = t->uac[branch].reply;
+	if (*rpl == FAKED_REPLY)
+		*rpl = NULL;
+	*code = t->uac[branch].last_received;
+	*uri = t->uac[branch].uri.s;
+	*uri_len = t->uac[branch].uri.len;
+	return 0;
+}
+
+int osg_hdr_value(struct sip_msg *msg, int hdr_type, int idx, const char **s, int *len)
+{
+	struct hdr_field *h;
+	for (h = msg->headers; h; h = h->next) {
+		if ((int)h->type != hdr_type)
+			continue;
+		if (idx-- == 0) {
+			*s = h->body.s;
+			*len = h->body.len;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int osg_cseq(struct sip_msg *msg, int parse, const char **num, int *len, int *off)
+{
+	struct cseq_body *cb;
+	if (parse && parse_headers(msg, HDR_CSEQ_F, 0) < 0)
+		return -1;
+	if (!msg->cseq || !msg->cseq->parsed)
+		return -1;
+	cb = (struct cseq_body *)msg->cseq->parsed;
+	*num = cb->number.s;
+	*len = cb->number.len;
+	*off = cb->number.s - msg->buf;
+	return 0;
+}
+
+int osg_body(struct sip_msg *msg, const char **s, int *len)
+{
+	str b = {NULL, 0};
+	if (get_body(msg, &b) < 0)
+		return -1;
+	*s = b.s;
+	*len = b.len;
+	return 0;
+}
+
+int osg_has_totag(struct sip_msg *msg)
+{
+	if (!msg->to && (parse_headers(msg, HDR_TO_F, 0) != 0 || !msg->to))
+		return 0;
+	return get_to(msg)->tag_value.len > 0;
+}
+
+int osg_set_ruri(struct sip_msg *msg, const char *uri, int len)
+{
+	if (msg->new_uri.s) {
+		pkg_free(msg->new_uri.s);
+		msg->new_uri.len = 0;
+	}
+	msg->parsed_uri_ok = 0;
+	msg->new_uri.s = pkg_malloc(len + 1);
+	if (!msg->new_uri.s)
+		return -1;
+	memcpy(msg->new_uri.s, uri, len);
+	msg->new_uri.s[len] = 0;
+	msg->new_uri.len = len;
+	return 0;
+}
+
+int osg_append_hdr(struct sip_msg *msg, const char *hdr, int len)
+{
+	struct lump *anchor;
+	char *p;
+
+	if (parse_headers(msg, HDR_EOH_F, 0) == -1)
+		return -1;
+	anchor = anchor_lump(msg, msg->unparsed - msg->buf, 0);
+	if (!anchor)
+		return -1;
+	p = osg_pkg_copy(hdr, len);
+	if (!p)
+		return -1;
+	if (!insert_new_lump_before(anchor, p, len, 0)) {
+		pkg_free(p);
+		return -1;
+	}
+	return 0;
+}
+
+int osg_uac_auth_load(void)
+{
+	return load_uac_auth_api(&osg_uac_auth_api);
+}
+
+int osg_uac_auth_lookup(const char *realm, int rlen, const char **user, int *ulen,
+		const char **pw, int *plen)
+{
+	str r;
+	struct uac_credential *c;
+
+	if (!osg_uac_auth_api._lookup_realm)
+		return -1;
+	r.s = (char *)realm;
+	r.len = rlen;
+	c = osg_uac_auth_api._lookup_realm(&r);
+	if (!c)
+		return -1;
+	*user = c->auth_data.user.s;
+	*ulen = c->auth_data.user.len;
+	*pw = c->auth_data.passwd.s;
+	*plen = c->auth_data.passwd.len;
+	return 0;
+}
+
+/* ---- a second uac_replace_*() for one request ---- */
+
+int osg_replace_h(struct sip_msg *msg, int off, int len, const char *data, int dlen, void **h)
+{
+	struct lump *l, *a;
+	char *p;
+
+	*h = NULL;
+	l = del_lump(msg, off, len, 0);
+	if (!l)
+		return -1;
+	if (dlen == 0)
+		return 0;
+	p = osg_pkg_copy(data, dlen);
+	if (!p)
+		return -1;
+	a = insert_new_lump_after(l, p, dlen, 0);
+	if (!a) {
+		pkg_free(p);
+		return -1;
+	}
+	*h = a;
+	return 0;
+}
+
+int osg_insert_h(struct sip_msg *msg, int off, const char *data, int dlen, void **h)
+{
+	struct lump *l, *a;
+	char *p;
+
+	*h = NULL;
+	l = anchor_lump(msg, off, 0);
+	if (!l)
+		return -1;
+	p = osg_pkg_copy(data, dlen);
+	if (!p)
+		return -1;
+	a = insert_new_lump_after(l, p, dlen, 0);
+	if (!a) {
+		pkg_free(p);
+		return -1;
+	}
+	*h = a;
+	return 0;
+}
+
+int osg_lump_set(void *h, const char *data, int dlen)
+{
+	struct lump *l = h;
+	char *p;
+
+	if (!l || l->op != LUMP_ADD)
+		return -1;
+	p = osg_pkg_copy(data, dlen);
+	if (!p)
+		return -1;
+	if (l->u.value)
+		pkg_free(l->u.value);
+	l->u.value = p;
+	l->len = dlen;
+	return 0;
+}
+
+/* every lump reachable from l through before/after (each lump's data list) */
+static int osg_rewrite_in(struct lump *l, const char *old, int olen,
+		const char *nw, int nlen, int depth)
+{
+	int n = 0, r;
+	char *p;
+
+	if (!l || depth > 256)
+		return 0;
+	if (l->op == LUMP_ADD && (int)l->len == olen && l->u.value
+			&& memcmp(l->u.value, old, olen) == 0) {
+		p = osg_pkg_copy(nw, nlen);
+		if (!p)
+			return -1;
+		pkg_free(l->u.value);
+		l->u.value = p;
+		l->len = nlen;
+		n++;
+	}
+	r = osg_rewrite_in(l->before, old, olen, nw, nlen, depth + 1);
+	if (r < 0)
+		return -1;
+	n += r;
+	r = osg_rewrite_in(l->after, old, olen, nw, nlen, depth + 1);
+	if (r < 0)
+		return -1;
+	return n + r;
+}
+
+int osg_rewrite_add_lumps(struct sip_msg *msg, const char *old, int olen,
+		const char *nw, int nlen)
+{
+	struct lump *t;
+	int n = 0, r;
+
+	for (t = msg->add_rm; t; t = t->next) {
+		r = osg_rewrite_in(t->before, old, olen, nw, nlen, 0);
+		if (r < 0)
+			return -1;
+		n += r;
+		r = osg_rewrite_in(t->after, old, olen, nw, nlen, 0);
+		if (r < 0)
+			return -1;
+		n += r;
+	}
+	return n;
+}
+
+unsigned int osg_msg_id(struct sip_msg *msg)
+{
+	return msg->id;
+}

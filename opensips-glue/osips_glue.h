@@ -1,0 +1,129 @@
+/*
+ * The narrow C API between the OpenSIPS shims (opensips-glue/glue.c) and Rust:
+ * only what Rust cannot reach directly (macros, static inline functions,
+ * varargs logging). bindgen reads it too.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef OSIPS_GLUE_H
+#define OSIPS_GLUE_H
+
+#include <stddef.h>
+
+/* logging: level check first, user text always passed as an argument */
+int osg_log_enabled(int level);
+void osg_log(int level, const char *where, int wlen, const char *text, int len);
+
+/* private (per-process) memory: OpenSIPS's pkg_malloc/pkg_free macros */
+void *osg_pkg_malloc(size_t size);
+void osg_pkg_free(void *p);
+
+/* shared memory: shm_malloc/shm_free macros */
+void *osg_shm_malloc(size_t size);
+void osg_shm_free(void *p);
+
+#endif
+
+/* ---- for the uac module ---- */
+struct sip_msg;
+struct __str;
+
+/* where the parts of a From/To header are, as offsets into msg->buf
+ * (display_len 0: no display name; tag_len 0: no tag) */
+struct osg_ident {
+	int name_start;   /* header name */
+	int name_end;     /* end of the header name (before ':') */
+	int body_start;   /* header body (after ':' and white space) */
+	int body_end;
+	int uri_start;
+	int uri_len;
+	int display_start;
+	int display_len;
+	int tag_len;
+};
+
+/* parses From (which 0) or To (1) of msg and fills id; 0 on success */
+int osg_ident(struct sip_msg *msg, int which, struct osg_ident *id);
+/* the same for a request cloned into shm by tm (no allocation in it): the
+ * parts of its From/To body, as offsets into that body; 0 on success */
+int osg_shm_req_ident(struct sip_msg *req, int which, const char **body, int *body_len,
+		int *uri_start, int *uri_len);
+/* msg->buf and msg->len */
+const char *osg_msg_buf(struct sip_msg *msg, int *len);
+int osg_msg_is_request(struct sip_msg *msg);
+unsigned int osg_msg_flags(struct sip_msg *msg);
+void osg_msg_set_flags(struct sip_msg *msg, unsigned int flags);
+/* del_lump(off, len) then insert_new_lump_after with a pkg copy of data */
+int osg_replace(struct sip_msg *msg, int off, int len, const char *data, int dlen);
+/* anchor_lump(off) then insert_new_lump_after with a pkg copy of data */
+int osg_insert(struct sip_msg *msg, int off, const char *data, int dlen);
+/* the current route type (route_type global) */
+int osg_route_type(void);
+int osg_script_func_used(const char *name);
+
+/* tm: loaded once in mod_init; callbacks get (struct cell*, type, params*) */
+int osg_tm_load(void);
+typedef void (osg_tmcb_f)(void *t, int type, void *ps);
+int osg_tm_register(struct sip_msg *msg, int types, osg_tmcb_f *f);
+/* t->uas.request of a callback's transaction; NULL if none or faked */
+struct sip_msg *osg_tm_uas_request(void *t);
+/* the reply of a callback (ps->rpl); NULL if none or faked */
+struct sip_msg *osg_tmcb_reply(void *ps);
+/* sets flags also on the current transaction's uas.request (if any) */
+void osg_tm_mark_request(unsigned int flags);
+
+/* rr */
+int osg_rr_load(void);
+int osg_rr_append_fromtag(void);
+int osg_rr_add_param(struct sip_msg *msg, const char *p, int len);
+int osg_rr_get_param(struct sip_msg *msg, const char *name, int nlen,
+		const char **val, int *vlen);
+/* 0 when the request flows in direction dir (1 downstream, 2 upstream) */
+int osg_rr_is_direction(struct sip_msg *msg, int dir);
+typedef void (osg_rrcb_f)(struct sip_msg *msg, struct __str *param, void *cbp);
+int osg_rr_register(osg_rrcb_f *f);
+/* 1 when the dialog module's API could be loaded */
+int osg_dlg_available(void);
+
+/* ---- uac_auth() and uac_inc_cseq() of the uac module ---- */
+/* the picked branch of the current transaction: its reply (NULL when none or
+ * faked), the reply code and the branch's request URI; 0 on success */
+int osg_tm_picked(struct sip_msg **rpl, int *code, const char **uri, int *uri_len);
+/* 1 when there is a current transaction */
+int osg_tm_has_trans(void);
+/* flags of the current transaction's uas.request (0 when none) */
+unsigned int osg_tm_request_flags(void);
+/* the idx-th header of type hdr_type (an enum _hdr_types_t value) among the
+ * already parsed headers of msg; 0 when found */
+int osg_hdr_value(struct sip_msg *msg, int hdr_type, int idx, const char **s, int *len);
+/* the CSeq number of msg (parsing the CSeq header when parse is set); 0 on
+ * success, with its offset into msg->buf */
+int osg_cseq(struct sip_msg *msg, int parse, const char **num, int *len, int *off);
+/* the message body (get_body); 0 on success (len 0 when none) */
+int osg_body(struct sip_msg *msg, const char **s, int *len);
+/* 1 when msg has a To tag */
+int osg_has_totag(struct sip_msg *msg);
+/* sets the request URI (new_uri, pkg copy) as the stock uac_auth() does */
+int osg_set_ruri(struct sip_msg *msg, const char *uri, int len);
+/* adds a header line (CRLF included) after the last header */
+int osg_append_hdr(struct sip_msg *msg, const char *hdr, int len);
+/* the uac_auth module's API (load_uac_auth); 0 on success */
+int osg_uac_auth_load(void);
+/* the credential for a realm through the uac_auth API; 0 when found */
+int osg_uac_auth_lookup(const char *realm, int rlen, const char **user, int *ulen,
+		const char **pw, int *plen);
+
+/* ---- a second uac_replace_*() for one request ---- */
+/* as osg_replace/osg_insert, also giving the lump that holds the new data
+ * (NULL when no data was inserted) */
+int osg_replace_h(struct sip_msg *msg, int off, int len, const char *data, int dlen, void **h);
+int osg_insert_h(struct sip_msg *msg, int off, const char *data, int dlen, void **h);
+/* replaces the data of an ADD lump made by osg_*_h (pkg copy; old freed) */
+int osg_lump_set(void *h, const char *data, int dlen);
+/* replaces the data of every ADD lump of msg whose data is exactly old
+ * (rr's copies of a Record-Route parameter); how many were changed, -1 on
+ * error */
+int osg_rewrite_add_lumps(struct sip_msg *msg, const char *old, int olen,
+		const char *nw, int nlen);
+/* msg->id */
+unsigned int osg_msg_id(struct sip_msg *msg);

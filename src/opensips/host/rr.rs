@@ -1,0 +1,71 @@
+//! rr through its API (loaded once in mod_init, held by the glue).
+
+use super::ffi::{self, sip_msg};
+use super::msg::SipMsg;
+
+pub const DOWNSTREAM: i32 = 1;
+pub const UPSTREAM: i32 = 2;
+
+pub fn load() -> Result<(), String> {
+    // SAFETY: load_rr_api fills the glue's static binds (main process).
+    if unsafe { ffi::osg_rr_load() } != 0 {
+        return Err("can't load RR API".into());
+    }
+    Ok(())
+}
+
+pub fn append_fromtag() -> bool {
+    // SAFETY: reads the loaded binds.
+    unsafe { ffi::osg_rr_append_fromtag() != 0 }
+}
+
+pub fn add_param(msg: &SipMsg, p: &[u8]) -> Result<(), String> {
+    // SAFETY: rr copies the parameter into its own lump.
+    if unsafe { ffi::osg_rr_add_param(msg.raw(), p.as_ptr() as *const _, p.len() as i32) } != 0 {
+        return Err("add_RR_param failed".into());
+    }
+    Ok(())
+}
+
+/// The value of a parameter of the Route header this request follows.
+pub fn get_param<'m>(msg: &'m SipMsg, name: &[u8]) -> Option<&'m [u8]> {
+    let (mut v, mut l) = (std::ptr::null(), 0);
+    // SAFETY: the value points into the message buffer, valid while it is.
+    unsafe {
+        if ffi::osg_rr_get_param(
+            msg.raw(),
+            name.as_ptr() as *const _,
+            name.len() as i32,
+            &mut v,
+            &mut l,
+        ) != 0
+            || v.is_null()
+            || l < 0
+        {
+            return None;
+        }
+        Some(std::slice::from_raw_parts(v as *const u8, l as usize))
+    }
+}
+
+/// True when the request flows in `dir` (DOWNSTREAM or UPSTREAM).
+pub fn is_direction(msg: &SipMsg, dir: i32) -> bool {
+    // SAFETY: msg is the current request.
+    unsafe { ffi::osg_rr_is_direction(msg.raw(), dir) == 0 }
+}
+
+pub type Callback =
+    unsafe extern "C" fn(msg: *mut sip_msg, param: *mut ffi::str_, cbp: *mut std::ffi::c_void);
+
+pub fn register(f: Callback) -> Result<(), String> {
+    // SAFETY: rr keeps the function pointer for the process's life.
+    if unsafe { ffi::osg_rr_register(Some(f)) } != 0 {
+        return Err("failed to install RR callback".into());
+    }
+    Ok(())
+}
+
+pub fn dialog_available() -> bool {
+    // SAFETY: only tries to find the dialog module's API.
+    unsafe { ffi::osg_dlg_available() != 0 }
+}

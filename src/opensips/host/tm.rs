@@ -1,0 +1,76 @@
+//! tm through its API (loaded once in mod_init, held by the glue).
+
+use super::ffi;
+use super::msg::SipMsg;
+
+pub const TMCB_RESPONSE_IN: i32 = 1 << 1;
+
+pub fn load() -> Result<(), String> {
+    // SAFETY: load_tm_api fills the glue's static binds (main process).
+    if unsafe { ffi::osg_tm_load() } != 0 {
+        return Err("can't load TM API".into());
+    }
+    Ok(())
+}
+
+/// A transaction callback as tm calls it: (cell, type, params).
+pub type Callback =
+    unsafe extern "C" fn(t: *mut std::ffi::c_void, ty: i32, ps: *mut std::ffi::c_void);
+
+pub fn register(msg: &SipMsg, types: i32, f: Callback) -> Result<(), String> {
+    // SAFETY: msg is the current request; tm keeps the function pointer.
+    let r = unsafe { ffi::osg_tm_register(msg.raw(), types, Some(f)) };
+    if r != 1 {
+        return Err("failed to install TM callback".into());
+    }
+    Ok(())
+}
+
+/// Sets flags on the current transaction's stored request too.
+pub fn mark_request(flags: u32) {
+    // SAFETY: the glue checks the transaction and its request.
+    unsafe { ffi::osg_tm_mark_request(flags) }
+}
+
+pub const TMCB_RESPONSE_FWDED: i32 = 1 << 3;
+
+/// The picked branch of the current transaction in a failure route.
+pub struct Picked {
+    /// The branch's reply (tm's shared copy); None when faked or missing.
+    pub reply: Option<SipMsg>,
+    pub code: i32,
+    pub uri: Vec<u8>,
+}
+
+pub fn picked() -> Result<Picked, String> {
+    let (mut rpl, mut code, mut uri, mut ul) = (std::ptr::null_mut(), 0, std::ptr::null(), 0);
+    // SAFETY: the glue reads the current transaction's picked branch.
+    let r = unsafe { ffi::osg_tm_picked(&mut rpl, &mut code, &mut uri, &mut ul) };
+    match r {
+        0 => {}
+        -1 => return Err("no current transaction found".into()),
+        _ => return Err("no picked branch".into()),
+    }
+    let uri = if uri.is_null() || ul <= 0 {
+        Vec::new()
+    } else {
+        // SAFETY: the branch URI lives in the transaction (shm).
+        unsafe { std::slice::from_raw_parts(uri as *const u8, ul as usize) }.to_vec()
+    };
+    Ok(Picked {
+        // SAFETY: the reply stays in the transaction while we run.
+        reply: unsafe { SipMsg::from_raw(rpl) },
+        code,
+        uri,
+    })
+}
+
+pub fn has_transaction() -> bool {
+    // SAFETY: reads the current transaction pointer.
+    unsafe { ffi::osg_tm_has_trans() != 0 }
+}
+
+pub fn request_flags() -> u32 {
+    // SAFETY: reads the current transaction's request flags.
+    unsafe { ffi::osg_tm_request_flags() }
+}

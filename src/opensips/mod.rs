@@ -1,0 +1,14 @@
+//! OpenSIPS 3.6: the host layer (`host/`, the only code with raw OpenSIPS
+//! pointers) and the modules built on it (`uac_auth/`, `uac/`), each with its
+//! export table and entry points.
+//!
+//! As for Kamailio, one crate builds every module: the `opensips` feature
+//! compiles this folder, and one module feature (`opensips-uac-auth` or
+//! `opensips-uac`) also exports that module's table under the C name `exports`.
+
+pub mod host;
+pub mod uac;
+pub mod uac_auth;
+
+#[cfg(all(feature = "opensips-uac", feature = "opensips-uac-auth"))]
+compile_error!("a build makes one module: enable one of opensips-uac, opensips-uac-auth");

@@ -1,0 +1,286 @@
+//! uac_auth([algorithms]) and uac_inc_cseq(n): answering the 401/407 of the
+//! picked branch with the pure digest client (src/digest), credentials from
+//! whichever uac_auth module is loaded, and the stock CSeq handling: the
+//! answered request goes out with CSeq + 1, replies get the caller's CSeq
+//! back, and (without a To tag) the Record-Route parameter `aci=1` makes
+//! later requests of the caller carry CSeq + 1 too.
+
+use crate::digest::challenge::{parse_header, Algorithm, Challenge, ParseError};
+use crate::digest::credentials::select;
+use crate::digest::response::{answer, authorization_header, new_cnonce, RequestInfo};
+use crate::digest::stored_secret::secret_of;
+use crate::opensips::host::ffi::sip_msg;
+use crate::opensips::host::msg::SipMsg;
+use crate::opensips::host::{rr, tm, uac_auth_api};
+use crate::{dbg, err, warn};
+
+/// FL_USE_UAC_CSEQ: the request's CSeq was changed by us.
+pub const FL_USE_UAC_CSEQ: u32 = 1 << 8;
+/// The Record-Route parameter that marks a dialog whose caller's CSeq we raise.
+pub const RR_CSEQ_PARAM: &[u8] = b"aci";
+
+const HDR_WWW_AUTHENTICATE_T: i32 = crate::opensips::host::ffi::_hdr_types_t_HDR_WWW_AUTHENTICATE_T;
+const HDR_PROXY_AUTHENTICATE_T: i32 =
+    crate::opensips::host::ffi::_hdr_types_t_HDR_PROXY_AUTHENTICATE_T;
+
+/// The algorithm list of uac_auth("MD5,SHA-256").
+pub fn parse_algorithms(s: &str) -> Result<Vec<Algorithm>, String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(|a| Algorithm::parse(a).ok_or_else(|| format!("unsupported digest algorithm '{a}'")))
+        .collect()
+}
+
+fn rank(a: Algorithm) -> u8 {
+    match a {
+        Algorithm::Sha512_256 | Algorithm::Sha512_256Sess => 3,
+        Algorithm::Sha256 | Algorithm::Sha256Sess => 2,
+        Algorithm::Md5 | Algorithm::Md5Sess => 1,
+    }
+}
+
+/// The challenges in the order we try them: the allowed ones, strongest
+/// algorithm first (in the server's order among equals); the others kept
+/// (as unsupported) for the failure reason.
+pub fn strongest_first(
+    mut all: Vec<Result<Challenge, ParseError>>,
+    allowed: Option<&[Algorithm]>,
+) -> Vec<Result<Challenge, ParseError>> {
+    for c in all.iter_mut().flatten() {
+        if let (Ok(a), Some(list)) = (&c.algorithm, allowed) {
+            if !list.contains(a) {
+                c.algorithm = Err(format!("{} (not in the uac_auth() list)", a.name()));
+            }
+        }
+    }
+    all.sort_by_key(|c| match c {
+        Ok(Challenge {
+            algorithm: Ok(a), ..
+        }) => std::cmp::Reverse(rank(*a)),
+        _ => std::cmp::Reverse(0),
+    });
+    all
+}
+
+/// `num + by` as a CSeq number.
+pub fn bump(num: &[u8], by: i64) -> Option<u32> {
+    let n: u32 = std::str::from_utf8(num).ok()?.parse().ok()?;
+    u32::try_from(n as i64 + by).ok()
+}
+
+/// Changes the CSeq number of `msg` by `by`; the new number.
+fn apply_cseq_op(msg: &SipMsg, by: i64, parse: bool) -> Result<u32, String> {
+    let (num, off) = msg.cseq(parse).ok_or("failed to parse headers")?;
+    let new = bump(num, by).ok_or("Failed to convert cseq to integer")?;
+    let len = num.len();
+    msg.apply(&[super::edits::Edit::Replace {
+        off,
+        len,
+        data: new.to_string().into_bytes(),
+    }])?;
+    Ok(new)
+}
+
+/// TMCB_RESPONSE_FWDED: the reply gets the CSeq the caller sent.
+unsafe extern "C" fn apply_cseq_decrement(
+    t: *mut std::ffi::c_void,
+    _ty: i32,
+    ps: *mut std::ffi::c_void,
+) {
+    crate::log::guarded("apply_cseq_decrement", (), || {
+        // SAFETY: tm calls us with its transaction and callback params.
+        let (req, rpl) = unsafe {
+            (
+                crate::opensips::host::ffi::osg_tm_uas_request(t),
+                crate::opensips::host::ffi::osg_tmcb_reply(ps),
+            )
+        };
+        // SAFETY: checked for NULL and FAKED_REPLY by the glue.
+        let (Some(req), Some(rpl)) = (unsafe { SipMsg::from_raw(req) }, unsafe {
+            SipMsg::from_raw(rpl)
+        }) else {
+            return;
+        };
+        let (Some((rq, _)), Some((rp, _))) = (req.cseq(false), rpl.cseq(false)) else {
+            return;
+        };
+        let (Some(a), Some(b)) = (bump(rq, 0), bump(rp, 0)) else {
+            return;
+        };
+        if a != b {
+            if let Err(e) = apply_cseq_op(&rpl, a as i64 - b as i64, false) {
+                err!("{e}");
+            }
+        }
+    })
+}
+
+fn register_decrement_once(msg: &SipMsg) -> Result<(), String> {
+    if msg.flags() & FL_USE_UAC_CSEQ == 0 && tm::request_flags() & FL_USE_UAC_CSEQ == 0 {
+        tm::register(msg, tm::TMCB_RESPONSE_FWDED, apply_cseq_decrement)
+            .map_err(|_| "Failed to register TMCB response fwded".to_string())?;
+    }
+    Ok(())
+}
+
+fn mark_cseq(msg: &SipMsg) {
+    msg.add_flags(FL_USE_UAC_CSEQ);
+    tm::mark_request(FL_USE_UAC_CSEQ);
+}
+
+/// uac_inc_cseq(n).
+pub fn inc_cseq(msg: &SipMsg, by: i32) -> Result<(), String> {
+    if !tm::has_transaction() {
+        return Err("no current transaction found".into());
+    }
+    apply_cseq_op(msg, by as i64, true)
+        .map_err(|e| format!("Failed to increment the CSEQ header! ({e})"))?;
+    register_decrement_once(msg)?;
+    mark_cseq(msg);
+    Ok(())
+}
+
+/// uac_auth([algorithms]) in a failure route.
+pub fn uac_auth(msg: &SipMsg, allowed: Option<&[Algorithm]>) -> Result<(), String> {
+    let br = tm::picked()?;
+    let Some(rpl) = br.reply else {
+        return Err("cannot process a FAKED reply (or empty reply on picked branch)".into());
+    };
+    let (proxy, hdr_type) = match br.code {
+        401 => (false, HDR_WWW_AUTHENTICATE_T),
+        407 => (true, HDR_PROXY_AUTHENTICATE_T),
+        c => {
+            return Err(format!(
+                "Unable to extract a compatible authentication challenge (reply {c})"
+            ))
+        }
+    };
+    let mut all = Vec::new();
+    for v in rpl.header_values(hdr_type) {
+        match parse_header(v) {
+            Ok(list) => all.extend(list),
+            Err(e) => all.push(Err(e)),
+        }
+    }
+    let ordered = strongest_first(all, allowed);
+    let (ch, (user, secret)) = select(ordered, |c| uac_auth_api::lookup(c.realm.as_bytes()))
+        .map_err(|e| format!("Unable to extract a compatible authentication challenge: {e}"))?;
+    let alg = ch.algorithm.clone().map_err(|a| a.to_string())?;
+    if alg.is_sess() && !matches!(ch.qop, Ok(Some(_))) {
+        return Err(format!("{} challenge without qop", alg.name()));
+    }
+    let body = match ch.qop {
+        Ok(Some(crate::digest::challenge::Qop::AuthInt)) => msg.body()?.to_vec(),
+        _ => Vec::new(),
+    };
+    let method = request_method(msg)?;
+    let req = RequestInfo {
+        method: &method,
+        uri: &br.uri,
+        body: &body,
+    };
+    let a = answer(&ch, &user, secret_of(&secret, alg), &req, &new_cnonce())
+        .map_err(|e| e.to_string())?;
+    let header = authorization_header(proxy, &user, &ch, &br.uri, &a).map_err(|e| e.to_string())?;
+    dbg!(
+        "auth_hdr is <{}>",
+        String::from_utf8_lossy(&header).trim_end()
+    );
+
+    msg.set_ruri(&br.uri)?;
+    msg.append_header(&header)?;
+
+    // CSeq: the answered request is a new one for the server.
+    let initial = !msg.has_totag();
+    apply_cseq_op(msg, 1, true).inspect_err(|_| {
+        warn!("Failure to increment the CSEQ header");
+    })?;
+    register_decrement_once(msg)?;
+    if initial {
+        let mut p = Vec::with_capacity(RR_CSEQ_PARAM.len() + 3);
+        p.push(b';');
+        p.extend_from_slice(RR_CSEQ_PARAM);
+        p.extend_from_slice(b"=1");
+        rr::add_param(msg, &p)?;
+    }
+    mark_cseq(msg);
+    Ok(())
+}
+
+fn request_method(msg: &SipMsg) -> Result<Vec<u8>, String> {
+    let buf = msg.buf();
+    let sp = buf
+        .iter()
+        .position(|&c| c == b' ')
+        .ok_or("no request method")?;
+    Ok(buf[..sp].to_vec())
+}
+
+/// The rr callback for requests of a dialog whose first request we
+/// authenticated: the caller's requests get CSeq + 1 (replies get it back).
+///
+/// # Safety
+/// Called by rr with the current request.
+pub unsafe extern "C" fn rr_uac_auth_checker(
+    m: *mut sip_msg,
+    _p: *mut crate::opensips::host::ffi::str_,
+    _c: *mut std::ffi::c_void,
+) {
+    crate::log::guarded("rr_uac_auth_checker", (), || {
+        // SAFETY: rr calls us with the current request.
+        let Some(msg) = (unsafe { SipMsg::from_raw(m) }) else {
+            return;
+        };
+        if rr::get_param(&msg, RR_CSEQ_PARAM).is_none() || rr::is_direction(&msg, rr::UPSTREAM) {
+            return;
+        }
+        if let Err(e) = apply_cseq_op(&msg, 1, true) {
+            warn!("Failure to increment the CSEQ header - continue ({e})");
+            return;
+        }
+        if let Err(e) = tm::register(&msg, tm::TMCB_RESPONSE_FWDED, apply_cseq_decrement) {
+            err!("{e}");
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn algorithm_lists() {
+        assert_eq!(
+            parse_algorithms("MD5, SHA-256").unwrap(),
+            vec![Algorithm::Md5, Algorithm::Sha256]
+        );
+        assert!(parse_algorithms("MD5,SHA-1").is_err());
+    }
+
+    #[test]
+    fn strongest_allowed_first() {
+        let mut all = parse_header(b"Digest realm=\"r\", nonce=\"1\", algorithm=MD5").unwrap();
+        all.extend(
+            parse_header(b"Digest realm=\"r\", nonce=\"2\", algorithm=SHA-512-256").unwrap(),
+        );
+        all.extend(parse_header(b"Digest realm=\"r\", nonce=\"3\", algorithm=SHA-256").unwrap());
+        let o = strongest_first(all.clone(), None);
+        let nonces: Vec<_> = o
+            .iter()
+            .map(|c| c.as_ref().unwrap().nonce.clone())
+            .collect();
+        assert_eq!(nonces, ["2", "3", "1"]);
+        let o = strongest_first(all, Some(&[Algorithm::Md5, Algorithm::Sha256]));
+        let (c, _) = select(o, |_| Some(())).unwrap();
+        assert_eq!(c.nonce, "3");
+    }
+
+    #[test]
+    fn cseq_bump() {
+        assert_eq!(bump(b"1", 1), Some(2));
+        assert_eq!(bump(b"10", -9), Some(1));
+        assert_eq!(bump(b"4294967295", 1), None);
+        assert_eq!(bump(b"x", 1), None);
+    }
+}

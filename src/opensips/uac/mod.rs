@@ -1,0 +1,589 @@
+//! The OpenSIPS `uac` module: From/To replacement and restore
+//! (uac_replace_from/to, uac_restore_from/to, restore_mode none/manual/auto
+//! through the Record-Route parameter). The table is exported under the C
+//! name `exports` only in the `opensips-uac` build.
+//!
+//! uac_auth([algorithms]) answers 401/407 with src/digest (strongest
+//! supported challenge first), uac_inc_cseq(n) raises CSeq.
+//!
+//! Not built yet: keeping the replaced URIs (and the CSeq shift) in the
+//! dialog module instead of Record-Route (`force_dialog`).
+
+pub mod auth;
+pub mod edits;
+pub mod replace;
+
+use crate::err;
+use crate::log::guarded;
+use crate::opensips::host::ffi::{
+    self, cmd_export_t, module_exports, param_export_t, sip_msg, str_,
+};
+use crate::opensips::host::msg::{SipMsg, Which};
+use crate::opensips::host::{c_param, log, rr, str_bytes, tm, version};
+use once_cell::sync::OnceCell;
+use std::os::raw::{c_char, c_int, c_void};
+use std::ptr::{addr_of_mut, null, null_mut};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestoreMode {
+    None,
+    Manual,
+    Auto,
+}
+
+/// The module's configuration, fixed in mod_init (before fork).
+pub struct Config {
+    pub restore: RestoreMode,
+    pub from_param: Vec<u8>,
+    pub to_param: Vec<u8>,
+    pub passwd: Vec<u8>,
+}
+
+static CONFIG: OnceCell<Config> = OnceCell::new();
+
+pub fn config() -> &'static Config {
+    CONFIG.get_or_init(|| Config {
+        restore: RestoreMode::Auto,
+        from_param: b"vsf".to_vec(),
+        to_param: b"vst".to_vec(),
+        passwd: Vec::new(),
+    })
+}
+
+/// restore_mode as the stock module reads it (case-insensitive).
+pub fn parse_restore_mode(s: &str) -> Result<RestoreMode, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "none" => Ok(RestoreMode::None),
+        "manual" => Ok(RestoreMode::Manual),
+        "auto" => Ok(RestoreMode::Auto),
+        _ => Err(format!("unsupported value '{s}' for restore_mode")),
+    }
+}
+
+// Parameters the core sets while it reads the config (strdup'ed strings).
+static mut RR_FROM_PARAM: *mut c_char = c"vsf".as_ptr() as *mut c_char;
+static mut RR_TO_PARAM: *mut c_char = c"vst".as_ptr() as *mut c_char;
+static mut RESTORE_MODE: *mut c_char = null_mut();
+static mut RESTORE_PASSWD: *mut c_char = c"".as_ptr() as *mut c_char;
+static mut FORCE_DIALOG: c_int = 0;
+static mut PANIC_PROBE: c_int = 0;
+
+unsafe extern "C" fn on_load() -> c_int {
+    log::install();
+    0
+}
+
+fn init() -> Result<(), String> {
+    tm::load()?;
+    // SAFETY: the core set these (or left the defaults) before mod_init.
+    let (mode, from, to, passwd, force_dialog) = unsafe {
+        (
+            c_param(RESTORE_MODE),
+            c_param(RR_FROM_PARAM).unwrap_or_default(),
+            c_param(RR_TO_PARAM).unwrap_or_default(),
+            c_param(RESTORE_PASSWD).unwrap_or_default(),
+            FORCE_DIALOG,
+        )
+    };
+    let restore = match mode.filter(|m| !m.is_empty()) {
+        Some(m) => parse_restore_mode(&String::from_utf8_lossy(m))?,
+        None => RestoreMode::Auto,
+    };
+    // SAFETY: is_script_func_used reads the parsed script (main process).
+    let used = |f: &std::ffi::CStr| unsafe { ffi::osg_script_func_used(f.as_ptr()) != 0 };
+    if used(c"uac_replace_from") || used(c"uac_replace_to") {
+        if (from.is_empty() || to.is_empty()) && restore != RestoreMode::None {
+            return Err("rr_store_param cannot be empty if FROM is restoreable".into());
+        }
+        if restore != RestoreMode::None {
+            rr::load()?;
+            if restore == RestoreMode::Auto {
+                if force_dialog != 0 {
+                    return Err("force_dialog: keeping the URIs in the dialog is not supported by this module yet".into());
+                }
+                if !rr::append_fromtag() {
+                    return Err(
+                        "'append_fromtag' RR param is not enabled! - required by AUTO restore mode"
+                            .into(),
+                    );
+                }
+                rr::register(replace::rr_checker)?;
+            }
+        }
+    } else if restore != RestoreMode::None {
+        // uac_restore_*() alone (manual restore of a dialog begun elsewhere)
+        rr::load()?;
+    }
+    if used(c"uac_auth") {
+        crate::opensips::host::uac_auth_api::load()?;
+        rr::load()?;
+        if !rr::append_fromtag() {
+            return Err(
+                "'append_fromtag' RR param is not enabled! - required by uac_auth() restore mode"
+                    .into(),
+            );
+        }
+        rr::register(auth::rr_uac_auth_checker)?;
+    }
+    let _ = CONFIG.set(Config {
+        restore,
+        from_param: from.to_vec(),
+        to_param: to.to_vec(),
+        passwd: passwd.to_vec(),
+    });
+    Ok(())
+}
+
+unsafe extern "C" fn mod_init() -> c_int {
+    crate::info!("initializing...");
+    guarded("mod_init", -1, || match init() {
+        Ok(()) => 0,
+        Err(e) => {
+            err!("{e}");
+            -1
+        }
+    })
+}
+
+/// Script functions return 1 for true and -1 for false.
+fn ret(r: Result<(), String>) -> c_int {
+    match r {
+        Ok(()) => 1,
+        Err(e) => {
+            err!("{e}");
+            -1
+        }
+    }
+}
+
+fn replace_entry(which: Which, m: *mut sip_msg, dsp: *mut str_, uri: *mut str_) -> c_int {
+    guarded("uac_replace", -1, || {
+        // SAFETY: the core hands us the current message and its str params
+        // (NULL for an omitted optional one).
+        let Some(msg) = (unsafe { SipMsg::from_raw(m) }) else {
+            return -1;
+        };
+        let (d, u) = unsafe {
+            (
+                dsp.as_ref().map(|s| str_bytes(s)),
+                uri.as_ref().map(|s| str_bytes(s)),
+            )
+        };
+        ret(replace::replace(&msg, which, d, u))
+    })
+}
+
+unsafe extern "C" fn w_replace_from(m: *mut sip_msg, dsp: *mut str_, uri: *mut str_) -> c_int {
+    replace_entry(Which::From, m, dsp, uri)
+}
+
+unsafe extern "C" fn w_replace_to(m: *mut sip_msg, dsp: *mut str_, uri: *mut str_) -> c_int {
+    replace_entry(Which::To, m, dsp, uri)
+}
+
+fn restore_entry(to: bool, m: *mut sip_msg) -> c_int {
+    guarded("uac_restore", -1, || {
+        // SAFETY: the core hands us the current message.
+        let Some(msg) = (unsafe { SipMsg::from_raw(m) }) else {
+            return -1;
+        };
+        if !msg.is_request() {
+            err!("called for something not request");
+            return -1;
+        }
+        match replace::restore(&msg, to) {
+            Ok(true) => 1,
+            Ok(false) => -1,
+            Err(e) => ret(Err(e)),
+        }
+    })
+}
+
+unsafe extern "C" fn w_restore_from(m: *mut sip_msg) -> c_int {
+    restore_entry(false, m)
+}
+
+unsafe extern "C" fn w_restore_to(m: *mut sip_msg) -> c_int {
+    restore_entry(true, m)
+}
+
+/// uac_panic_probe(): with `modparam("uac", "panic_probe", 1)` it panics, to
+/// show that a panic never reaches OpenSIPS (the guard logs it, returns -1).
+unsafe extern "C" fn w_panic_probe(_m: *mut sip_msg) -> c_int {
+    guarded("uac_panic_probe", -1, || {
+        // SAFETY: an int the core set before fork.
+        if unsafe { PANIC_PROBE } != 0 {
+            panic!("panic probe");
+        }
+        err!("uac_panic_probe: disabled (modparam panic_probe is 0)");
+        -1
+    })
+}
+
+unsafe extern "C" fn w_uac_auth(m: *mut sip_msg, algs: *mut str_) -> c_int {
+    guarded("uac_auth", -1, || {
+        // SAFETY: the core hands us the current message and the optional
+        // algorithm list (checked by fixup_algorithms at start-up).
+        let Some(msg) = (unsafe { SipMsg::from_raw(m) }) else {
+            return -1;
+        };
+        let list = match unsafe { algs.as_ref() } {
+            None => None,
+            Some(s) => {
+                match auth::parse_algorithms(&String::from_utf8_lossy(unsafe { str_bytes(s) })) {
+                    Ok(l) => Some(l),
+                    Err(e) => return ret(Err(e)),
+                }
+            }
+        };
+        ret(auth::uac_auth(&msg, list.as_deref()))
+    })
+}
+
+unsafe extern "C" fn w_uac_inc_cseq(m: *mut sip_msg, n: *mut c_int) -> c_int {
+    guarded("uac_inc_cseq", -1, || {
+        // SAFETY: the core hands us the current message and the int param.
+        let Some(msg) = (unsafe { SipMsg::from_raw(m) }) else {
+            return -1;
+        };
+        let Some(n) = (unsafe { n.as_ref() }) else {
+            err!("scripting bug: uac_inc_cseq() without value!");
+            return -10; // E_SCRIPT
+        };
+        ret(auth::inc_cseq(&msg, *n))
+    })
+}
+
+/// Start-up check of uac_auth()'s algorithm list (stock refuses an unknown
+/// name when the script is loaded).
+unsafe extern "C" fn fixup_algorithms(param: *mut *mut c_void) -> c_int {
+    guarded("fixup_algorithms", -1, || {
+        // SAFETY: for a CMD_PARAM_STR the core passes a str* in *param.
+        let s = unsafe { (*param as *const str_).as_ref().map(|s| str_bytes(s)) };
+        match s.map(|s| auth::parse_algorithms(&String::from_utf8_lossy(s))) {
+            Some(Err(e)) => {
+                err!("{e}");
+                -1
+            }
+            _ => 0,
+        }
+    })
+}
+
+const fn cstr(s: &'static [u8]) -> *const c_char {
+    s.as_ptr() as *const c_char
+}
+
+const NONE: ffi::cmd_param = ffi::cmd_param {
+    flags: 0,
+    fixup: None,
+    free_fixup: None,
+};
+const fn p(flags: u32) -> ffi::cmd_param {
+    ffi::cmd_param {
+        flags: flags as c_int,
+        fixup: None,
+        free_fixup: None,
+    }
+}
+
+type CmdFn = unsafe extern "C" fn(
+    *mut sip_msg,
+    *mut c_void,
+    *mut c_void,
+    *mut c_void,
+    *mut c_void,
+    *mut c_void,
+    *mut c_void,
+    *mut c_void,
+    *mut c_void,
+) -> c_int;
+
+const ROUTES: c_int = (ffi::REQUEST_ROUTE | ffi::BRANCH_ROUTE | ffi::FAILURE_ROUTE) as c_int;
+
+/// uac_replace_*([display], uri): the display is optional, the URI required.
+const REPLACE_PARAMS: [ffi::cmd_param; 9] = [
+    p(ffi::CMD_PARAM_STR | ffi::CMD_PARAM_OPT),
+    p(ffi::CMD_PARAM_STR),
+    NONE,
+    NONE,
+    NONE,
+    NONE,
+    NONE,
+    NONE,
+    NONE,
+];
+
+static mut CMDS: [cmd_export_t; 8] = [
+    cmd_export_t {
+        name: cstr(b"uac_panic_probe\0"),
+        // SAFETY: as for uac_restore_from (no arguments).
+        function: Some(unsafe {
+            std::mem::transmute::<unsafe extern "C" fn(*mut sip_msg) -> c_int, CmdFn>(w_panic_probe)
+        }),
+        params: [NONE; 9],
+        flags: ROUTES,
+    },
+    cmd_export_t {
+        name: cstr(b"uac_auth\0"),
+        // SAFETY: as for uac_replace_from (one optional str*).
+        function: Some(unsafe {
+            std::mem::transmute::<unsafe extern "C" fn(*mut sip_msg, *mut str_) -> c_int, CmdFn>(
+                w_uac_auth,
+            )
+        }),
+        params: [
+            ffi::cmd_param {
+                flags: (ffi::CMD_PARAM_STR | ffi::CMD_PARAM_OPT) as c_int,
+                fixup: Some(fixup_algorithms),
+                free_fixup: None,
+            },
+            NONE,
+            NONE,
+            NONE,
+            NONE,
+            NONE,
+            NONE,
+            NONE,
+            NONE,
+        ],
+        flags: ROUTES,
+    },
+    cmd_export_t {
+        name: cstr(b"uac_inc_cseq\0"),
+        // SAFETY: as above (one int*).
+        function: Some(unsafe {
+            std::mem::transmute::<unsafe extern "C" fn(*mut sip_msg, *mut c_int) -> c_int, CmdFn>(
+                w_uac_inc_cseq,
+            )
+        }),
+        params: [
+            p(ffi::CMD_PARAM_INT),
+            NONE,
+            NONE,
+            NONE,
+            NONE,
+            NONE,
+            NONE,
+            NONE,
+            NONE,
+        ],
+        flags: ROUTES,
+    },
+    cmd_export_t {
+        name: cstr(b"uac_replace_from\0"),
+        // SAFETY: the core calls a command with as many arguments as it
+        // declares (here two str*); the C calling convention makes the cast
+        // of the pointer type harmless, as in every C module.
+        function: Some(unsafe {
+            std::mem::transmute::<
+                unsafe extern "C" fn(*mut sip_msg, *mut str_, *mut str_) -> c_int,
+                CmdFn,
+            >(w_replace_from)
+        }),
+        params: REPLACE_PARAMS,
+        flags: ROUTES,
+    },
+    cmd_export_t {
+        name: cstr(b"uac_restore_from\0"),
+        // SAFETY: as above, no arguments.
+        function: Some(unsafe {
+            std::mem::transmute::<unsafe extern "C" fn(*mut sip_msg) -> c_int, CmdFn>(
+                w_restore_from,
+            )
+        }),
+        params: [NONE; 9],
+        flags: ROUTES,
+    },
+    cmd_export_t {
+        name: cstr(b"uac_replace_to\0"),
+        // SAFETY: as for uac_replace_from.
+        function: Some(unsafe {
+            std::mem::transmute::<
+                unsafe extern "C" fn(*mut sip_msg, *mut str_, *mut str_) -> c_int,
+                CmdFn,
+            >(w_replace_to)
+        }),
+        params: REPLACE_PARAMS,
+        flags: ROUTES,
+    },
+    cmd_export_t {
+        name: cstr(b"uac_restore_to\0"),
+        // SAFETY: as above, no arguments.
+        function: Some(unsafe {
+            std::mem::transmute::<unsafe extern "C" fn(*mut sip_msg) -> c_int, CmdFn>(w_restore_to)
+        }),
+        params: [NONE; 9],
+        flags: ROUTES,
+    },
+    cmd_export_t {
+        name: null(),
+        function: None,
+        params: [NONE; 9],
+        flags: 0,
+    },
+];
+
+const fn param(name: &'static [u8], type_: u32, p: *mut c_void) -> param_export_t {
+    param_export_t {
+        name: cstr(name),
+        type_,
+        param_pointer: p,
+    }
+}
+
+static mut PARAMS: [param_export_t; 7] = [
+    param(
+        b"panic_probe\0",
+        ffi::INT_PARAM,
+        addr_of_mut!(PANIC_PROBE) as *mut c_void,
+    ),
+    param(
+        b"rr_from_store_param\0",
+        ffi::STR_PARAM,
+        addr_of_mut!(RR_FROM_PARAM) as *mut c_void,
+    ),
+    param(
+        b"rr_to_store_param\0",
+        ffi::STR_PARAM,
+        addr_of_mut!(RR_TO_PARAM) as *mut c_void,
+    ),
+    param(
+        b"restore_mode\0",
+        ffi::STR_PARAM,
+        addr_of_mut!(RESTORE_MODE) as *mut c_void,
+    ),
+    param(
+        b"restore_passwd\0",
+        ffi::STR_PARAM,
+        addr_of_mut!(RESTORE_PASSWD) as *mut c_void,
+    ),
+    param(
+        b"force_dialog\0",
+        ffi::INT_PARAM,
+        addr_of_mut!(FORCE_DIALOG) as *mut c_void,
+    ),
+    param_export_t {
+        name: null(),
+        type_: 0,
+        param_pointer: null_mut(),
+    },
+];
+
+/// rr is needed unless restore_mode is none (stock get_deps_restore_mode).
+unsafe extern "C" fn deps_restore_mode(p: *const param_export_t) -> *mut ffi::module_dependency_t {
+    guarded("deps_restore_mode", null_mut(), || {
+        // SAFETY: the core passes our restore_mode entry; its pointer holds
+        // the C string the config set (or NULL).
+        let mode = unsafe { c_param(*((*p).param_pointer as *const *const c_char)) };
+        match mode {
+            Some(m) if !m.is_empty() && m != b"none" => {
+                // SAFETY: the core frees the pkg dependency it gets back.
+                unsafe {
+                    ffi::alloc_module_dep(
+                        ffi::module_type::MOD_TYPE_DEFAULT,
+                        c"rr".as_ptr() as *mut c_char,
+                        DEP_ABORT,
+                    )
+                }
+            }
+            _ => null_mut(),
+        }
+    })
+}
+
+const DEP_SILENT: u32 = 1 << 0;
+const DEP_ABORT: u32 = 1 << 2;
+
+/// dep_export_t with its flexible modparam array filled in.
+#[repr(C)]
+pub struct Deps {
+    md: [ffi::module_dependency_t; 10],
+    mpd: [ffi::modparam_dependency_t; 2],
+}
+// SAFETY: immutable static data (pointers to static strings and functions).
+unsafe impl Sync for Deps {}
+
+const fn dep(name: &'static [u8], ty: u32) -> ffi::module_dependency_t {
+    ffi::module_dependency_t {
+        mod_type: ffi::module_type::MOD_TYPE_DEFAULT,
+        mod_name: name.as_ptr() as *mut c_char,
+        type_: ty,
+    }
+}
+
+const NO_DEP: ffi::module_dependency_t = ffi::module_dependency_t {
+    mod_type: ffi::module_type::MOD_TYPE_NULL,
+    mod_name: null_mut(),
+    type_: 0,
+};
+
+static DEPS: Deps = Deps {
+    md: [
+        dep(b"tm\0", DEP_ABORT),
+        dep(b"dialog\0", DEP_SILENT),
+        dep(b"uac_auth\0", DEP_SILENT),
+        NO_DEP,
+        NO_DEP,
+        NO_DEP,
+        NO_DEP,
+        NO_DEP,
+        NO_DEP,
+        NO_DEP,
+    ],
+    mpd: [
+        ffi::modparam_dependency_t {
+            script_param: c"restore_mode".as_ptr() as *mut c_char,
+            get_deps_f: Some(deps_restore_mode),
+        },
+        ffi::modparam_dependency_t {
+            script_param: null_mut(),
+            get_deps_f: None,
+        },
+    ],
+};
+
+/// The table the core looks up by name after dlopen().
+#[cfg_attr(feature = "opensips-uac", export_name = "exports")]
+pub static mut EXPORTS: module_exports = module_exports {
+    name: cstr(b"uac\0"),
+    type_: ffi::module_type::MOD_TYPE_DEFAULT,
+    ver_info: ffi::module_exports__bindgen_ty_1 {
+        version: version::VERSION,
+        compile_flags: version::COMPILE_FLAGS,
+        scm: ffi::scm_version {
+            type_: version::SCM_TYPE,
+            rev: version::SCM_REV,
+        },
+    },
+    dlflags: 0,
+    load_f: Some(on_load),
+    deps: &DEPS as *const Deps as *const ffi::dep_export_t,
+    cmds: addr_of_mut!(CMDS) as *const cmd_export_t,
+    acmds: null(),
+    params: addr_of_mut!(PARAMS) as *const param_export_t,
+    stats: null(),
+    mi_cmds: null(),
+    items: null(),
+    trans: null(),
+    procs: null(),
+    preinit_f: None,
+    init_f: Some(mod_init),
+    response_f: None,
+    destroy_f: None,
+    init_child_f: None,
+    reload_ack_f: None,
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restore_modes() {
+        assert_eq!(parse_restore_mode("AUTO"), Ok(RestoreMode::Auto));
+        assert_eq!(parse_restore_mode("manual"), Ok(RestoreMode::Manual));
+        assert_eq!(parse_restore_mode("none"), Ok(RestoreMode::None));
+        assert!(parse_restore_mode("sometimes").is_err());
+    }
+}

@@ -1,0 +1,197 @@
+//! The OpenSIPS `uac_auth` module: credentials (`credential`, the auth AVPs)
+//! and the digest client that `uac`, `uac_registrant`, `b2b_entities` and
+//! `msrp_ua` bind to through `load_uac_auth`. The table is exported under the
+//! C name `exports` only in the `opensips-uac-auth` build.
+
+pub mod api;
+
+use crate::err;
+use crate::log::guarded;
+use crate::opensips::host::ffi::{self, cmd_export_t, module_exports, param_export_t};
+use crate::opensips::host::{c_param, log, version};
+use std::os::raw::{c_char, c_int, c_void};
+use std::ptr::{addr_of_mut, null, null_mut};
+
+/// USE_FUNC_PARAM (`1U << (8*sizeof(int)-1)`; bindgen cannot evaluate sizeof).
+pub const USE_FUNC_PARAM: u32 = 1 << 31;
+
+// String parameters the core sets while it reads the config (main process).
+static mut AUTH_USERNAME_AVP: *mut c_char = null_mut();
+static mut AUTH_REALM_AVP: *mut c_char = null_mut();
+static mut AUTH_PASSWORD_AVP: *mut c_char = null_mut();
+
+/// The `credential` modparam (STR_PARAM|USE_FUNC_PARAM): one per line.
+unsafe extern "C" fn credential_param(_type: u32, val: *mut c_void) -> c_int {
+    guarded("credential", -1, || {
+        // SAFETY: for a STR_PARAM the core passes a NUL-terminated string.
+        let Some(s) = (unsafe { c_param(val as *const c_char) }) else {
+            err!("credential: empty value");
+            return -1;
+        };
+        match api::add_credential(s) {
+            Ok(()) => {
+                // As stock: the parser's copy of the value is ours to free.
+                // SAFETY: the core allocated it with pkg_malloc; not used again.
+                unsafe { ffi::osg_pkg_free(val) };
+                0
+            }
+            Err(e) => {
+                err!("{e}");
+                -1
+            }
+        }
+    })
+}
+
+/// Called right after dlopen(), before the config's modparams: from here on
+/// our log lines go through OpenSIPS's logger.
+unsafe extern "C" fn on_load() -> c_int {
+    log::install();
+    0
+}
+
+unsafe extern "C" fn mod_init() -> c_int {
+    guarded("mod_init", -1, || {
+        // SAFETY: the core set these (or left them NULL) before mod_init.
+        let (u, r, p) = unsafe {
+            (
+                c_param(AUTH_USERNAME_AVP),
+                c_param(AUTH_REALM_AVP),
+                c_param(AUTH_PASSWORD_AVP),
+            )
+        };
+        match api::init_avps(r, u, p) {
+            Ok(()) => 0,
+            Err(e) => {
+                err!("{e}");
+                -1
+            }
+        }
+    })
+}
+
+/// `load_uac_auth(api)`: fills the caller's `uac_auth_api_t`.
+unsafe extern "C" fn load_uac_auth(api: *mut ffi::uac_auth_api_t) -> c_int {
+    guarded("load_uac_auth", -1, || {
+        // SAFETY: the caller passes its own api struct (or NULL).
+        let Some(a) = (unsafe { api.as_mut() }) else {
+            err!("Invalid parameter value");
+            return -1;
+        };
+        a._do_uac_auth = Some(api::do_uac_auth);
+        a._build_authorization_hdr = Some(api::build_authorization_hdr);
+        a._lookup_realm = Some(api::lookup_realm);
+        0
+    })
+}
+
+const fn cstr(s: &'static [u8]) -> *const c_char {
+    s.as_ptr() as *const c_char
+}
+
+const NO_PARAMS: [ffi::cmd_param; 9] = [ffi::cmd_param {
+    flags: 0,
+    fixup: None,
+    free_fixup: None,
+}; 9];
+
+static mut CMDS: [cmd_export_t; 2] = [
+    cmd_export_t {
+        name: cstr(b"load_uac_auth\0"),
+        // SAFETY: an API export: the core never calls it as a script
+        // function (route flags 0); find_export() hands it out and the binding
+        // module casts it back to load_uac_auth_f, which is its real type.
+        function: Some(unsafe {
+            std::mem::transmute::<
+                unsafe extern "C" fn(*mut ffi::uac_auth_api_t) -> c_int,
+                unsafe extern "C" fn(
+                    *mut ffi::sip_msg,
+                    *mut c_void,
+                    *mut c_void,
+                    *mut c_void,
+                    *mut c_void,
+                    *mut c_void,
+                    *mut c_void,
+                    *mut c_void,
+                    *mut c_void,
+                ) -> c_int,
+            >(load_uac_auth)
+        }),
+        params: NO_PARAMS,
+        flags: 0,
+    },
+    cmd_export_t {
+        name: null(),
+        function: None,
+        params: NO_PARAMS,
+        flags: 0,
+    },
+];
+
+const fn param(name: &'static [u8], type_: u32, p: *mut c_void) -> param_export_t {
+    param_export_t {
+        name: cstr(name),
+        type_,
+        param_pointer: p,
+    }
+}
+
+static mut PARAMS: [param_export_t; 5] = [
+    param(
+        b"credential\0",
+        ffi::STR_PARAM | USE_FUNC_PARAM,
+        credential_param as *mut c_void,
+    ),
+    param(
+        b"auth_username_avp\0",
+        ffi::STR_PARAM,
+        addr_of_mut!(AUTH_USERNAME_AVP) as *mut c_void,
+    ),
+    param(
+        b"auth_realm_avp\0",
+        ffi::STR_PARAM,
+        addr_of_mut!(AUTH_REALM_AVP) as *mut c_void,
+    ),
+    param(
+        b"auth_password_avp\0",
+        ffi::STR_PARAM,
+        addr_of_mut!(AUTH_PASSWORD_AVP) as *mut c_void,
+    ),
+    param_export_t {
+        name: null(),
+        type_: 0,
+        param_pointer: null_mut(),
+    },
+];
+
+/// The table the core looks up by name after dlopen().
+#[cfg_attr(feature = "opensips-uac-auth", export_name = "exports")]
+pub static mut EXPORTS: module_exports = module_exports {
+    name: cstr(b"uac_auth\0"),
+    type_: ffi::module_type::MOD_TYPE_DEFAULT,
+    ver_info: ffi::module_exports__bindgen_ty_1 {
+        version: version::VERSION,
+        compile_flags: version::COMPILE_FLAGS,
+        scm: ffi::scm_version {
+            type_: version::SCM_TYPE,
+            rev: version::SCM_REV,
+        },
+    },
+    dlflags: 0, // DEFAULT_DLFLAGS
+    load_f: Some(on_load),
+    deps: null(),
+    cmds: addr_of_mut!(CMDS) as *const cmd_export_t,
+    acmds: null(),
+    params: addr_of_mut!(PARAMS) as *const param_export_t,
+    stats: null(),
+    mi_cmds: null(),
+    items: null(),
+    trans: null(),
+    procs: null(),
+    preinit_f: None,
+    init_f: Some(mod_init),
+    response_f: None,
+    destroy_f: None,
+    init_child_f: None,
+    reload_ack_f: None,
+};

@@ -1,0 +1,1183 @@
+//! The OpenSIPS modules through the real `opensips` 3.6.8 (built by
+//! scripts/setup-opensips): our uac_auth.so under the stock uac and
+//! uac_registrant, answering a second OpenSIPS that challenges with the stock
+//! auth + auth_db modules on SQLite, for every algorithm and qop; hostile
+//! challenges; ours beside stock on the wire.
+
+mod common;
+use common::dialog::Call;
+use common::opensips::{
+    memory_over_rounds, module, sqlite_db, start_fails, Opensips, PyChallenger,
+};
+use common::*;
+
+const ALGS: [&str; 6] = [
+    "MD5",
+    "MD5-sess",
+    "SHA-256",
+    "SHA-256-sess",
+    "SHA-512-256",
+    "SHA-512-256-sess",
+];
+const QOPS: [&str; 3] = ["", "auth", "auth-int"];
+
+/// A second opensips with the stock auth/auth_db on SQLite: challenges every
+/// request (407, or 401 with X-Www) with the algorithm and qop named in the
+/// request's X-Alg / X-Qop headers (the challenge functions take literals,
+/// so the route has one branch per pair), and answers a verified request
+/// with 200 carrying `X-Verified: <alg> <qop>` and the credentials it got.
+/// REGISTERs are challenged with www_challenge (MD5, qop auth) and saved.
+fn challenger() -> Opensips {
+    let port = free_port();
+    let dir = std::env::temp_dir().join(format!("osips-chal-{}-{port}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = sqlite_db(
+        &dir,
+        &["auth_db"],
+        "INSERT INTO subscriber (username, domain, password) VALUES ('alice', 'example.com', 'secret');\n",
+    );
+    let mut branches = String::new();
+    for a in ALGS {
+        for q in QOPS {
+            // No qop: only the one-argument form (MD5) challenges without
+            // qop (stock auth adds qop=auth to every algorithm list).
+            let args = if q.is_empty() {
+                "\"example.com\"".to_string()
+            } else {
+                format!("\"example.com\", \"{q}\", \"{a}\"")
+            };
+            branches += &format!(
+                "    if ($hdr(X-Alg) == \"{a}\" && $hdr(X-Qop) == \"{q}\") {{\n\
+                 \x20       if (is_present_hf(\"X-Www\")) www_challenge({args});\n\
+                 \x20       else proxy_challenge({args});\n\
+                 \x20       exit;\n    }}\n"
+            );
+        }
+    }
+    let body = format!(
+        r#"loadmodule "sl.so"
+loadmodule "tm.so"
+loadmodule "signaling.so"
+loadmodule "sipmsgops.so"
+loadmodule "db_sqlite.so"
+loadmodule "auth.so"
+loadmodule "auth_db.so"
+loadmodule "usrloc.so"
+loadmodule "registrar.so"
+modparam("auth_db", "db_url", "sqlite:/{db}")
+modparam("auth_db", "calculate_ha1", 1)
+modparam("auth_db", "password_column", "password")
+modparam("auth_db", "load_credentials", "")
+modparam("usrloc", "working_mode_preset", "single-instance-no-db")
+
+route {{
+    if (is_method("ACK")) exit;
+    if (is_method("REGISTER")) {{
+        if (!www_authorize("example.com", "subscriber")) {{
+            www_challenge("example.com", "auth", "MD5");
+            exit;
+        }}
+        save("location");
+        exit;
+    }}
+    if (has_totag()) {{ sl_send_reply(200, "OK"); exit; }}
+    if (is_present_hf("Proxy-Authorization") || is_present_hf("Authorization")) {{
+        if (is_present_hf("X-Www")) $var(r) = www_authorize("example.com", "subscriber");
+        else $var(r) = proxy_authorize("example.com", "subscriber");
+        if ($var(r) > 0) {{
+            append_to_reply("X-Verified: $auth.alg $auth.qop\r\n");
+            if (is_present_hf("X-Www")) append_to_reply("X-Got-Auth: $hdr(Authorization)\r\n");
+            else append_to_reply("X-Got-Auth: $hdr(Proxy-Authorization)\r\n");
+            sl_send_reply(200, "Verified");
+        }} else {{
+            xlog("L_NOTICE", "CHALLENGER: refused ($var(r))\n");
+            sl_send_reply(403, "Refused");
+        }}
+        exit;
+    }}
+{branches}    sl_send_reply(500, "No Such Challenge");
+}}
+"#,
+        db = db.display()
+    );
+    Opensips::start(port, &body)
+}
+
+/// An opensips proxy with the stock uac and the given uac_auth module,
+/// relaying everything to `next` and answering 401/407 with uac_auth().
+fn auth_proxy(uac_auth: &str, next: u16, extra: &str) -> Opensips {
+    auth_proxy_with(uac_auth, &module("uac", true), "uac_auth()", next, extra)
+}
+
+/// The same with a given uac module and uac_auth() call.
+fn auth_proxy_with(uac_auth: &str, uac: &str, call: &str, next: u16, extra: &str) -> Opensips {
+    let body = format!(
+        r#"loadmodule "sl.so"
+loadmodule "tm.so"
+loadmodule "rr.so"
+loadmodule "sipmsgops.so"
+loadmodule "maxfwd.so"
+loadmodule "{uac_auth}"
+loadmodule "{uac}"
+modparam("rr", "append_fromtag", 1)
+modparam("uac_auth", "credential", "bob:other.net:nope")
+modparam("uac_auth", "credential", "alice:example.com:secret")
+{extra}
+route {{
+    if (has_totag()) {{ if (loose_route()) t_relay(); exit; }}
+    record_route();
+    if (is_present_hf("X-Inc-Cseq")) {{ t_newtran(); uac_inc_cseq(5); }}
+    if (is_present_hf("X-Avp-Cred")) {{
+        $avp(arealm) = "avp.realm"; $avp(auser) = "alice"; $avp(apass) = "secret";
+    }}
+    t_on_failure("auth");
+    $du = "sip:127.0.0.1:{next}";
+    t_relay();
+    exit;
+}}
+
+failure_route[auth] {{
+    if (t_check_status("401|407")) {{
+        if ({call}) {{ $du = "sip:127.0.0.1:{next}"; t_relay(); exit; }}
+        xlog("L_NOTICE", "PROXY: uac_auth failed\n");
+    }}
+}}
+"#
+    );
+    Opensips::start_free(&body)
+}
+
+/// A MESSAGE with a body (what qop=auth-int hashes) from `a` via `proxy`.
+fn message(a: &Peer, alg: &str, qop: &str, www: bool) -> String {
+    let body = "Hello from alice";
+    format!(
+        "MESSAGE sip:bob@example.com SIP/2.0\r\n\
+         Via: SIP/2.0/UDP 127.0.0.1:{p};branch=z9hG4bK{t};rport\r\n\
+         Max-Forwards: 70\r\n\
+         From: <sip:alice@example.com>;tag={t}\r\n\
+         To: <sip:bob@example.com>\r\n\
+         Call-ID: msg-{t}\r\n\
+         CSeq: 1 MESSAGE\r\n\
+         X-Alg: {alg}\r\nX-Qop: {qop}\r\n{www}\
+         Content-Type: text/plain\r\n\
+         Content-Length: {len}\r\n\r\n{body}",
+        p = a.port,
+        t = rand_tag(),
+        www = if www { "X-Www: 1\r\n" } else { "" },
+        len = body.len(),
+    )
+}
+
+/// The Authorization value with the values that differ per run (nonce,
+/// cnonce, response) blanked: what must be the same for ours and stock.
+fn shape(auth: &str) -> String {
+    let mut out = Vec::new();
+    for part in auth.split(", ") {
+        let (k, _) = part.split_once('=').unwrap_or((part, ""));
+        let k = k.trim();
+        if ["nonce", "cnonce", "response"].contains(&k) || k.ends_with(" nonce") {
+            out.push(format!("{k}=*"));
+        } else {
+            out.push(part.to_string());
+        }
+    }
+    out.join(", ")
+}
+
+/// Sends one authenticated MESSAGE per (algorithm, qop) through the proxy;
+/// returns the Authorization shapes the challenger verified.
+fn every_algorithm_and_qop(stock: bool, www: bool) -> Vec<String> {
+    every_algorithm_and_qop_with(stock, true, www)
+}
+
+fn every_algorithm_and_qop_with(stock: bool, stock_uac: bool, www: bool) -> Vec<String> {
+    let chal = challenger();
+    let proxy = auth_proxy_with(
+        &module("uac_auth", stock),
+        &module("uac", stock_uac),
+        "uac_auth()",
+        chal.port,
+        "",
+    );
+    let a = Peer::new();
+    let mut shapes = Vec::new();
+    for alg in ALGS {
+        for qop in QOPS {
+            if alg != "MD5" && qop.is_empty() {
+                continue; // stock auth challenges only MD5 without qop
+            }
+            a.send(proxy.port, &message(&a, alg, qop, www));
+            let r = a.recv();
+            assert_eq!(r.status(), Some(200), "{alg}/{qop}: {}", r.raw);
+            let want_qop = if qop.is_empty() { "<null>" } else { qop };
+            let verified = r.hdr("X-Verified");
+            assert_eq!(verified, format!("{alg} {want_qop}"), "{alg}/{qop}");
+            let got = r.hdr("X-Got-Auth");
+            if !stock {
+                // our cnonce: 32 hex digits from the OS random source
+                if !qop.is_empty() {
+                    let c = got.split("cnonce=\"").nth(1).unwrap();
+                    let c = &c[..c.find('"').unwrap()];
+                    assert_eq!(c.len(), 32, "{got}");
+                    assert!(c.bytes().all(|b| b.is_ascii_hexdigit()), "{got}");
+                }
+            }
+            shapes.push(shape(got));
+        }
+    }
+    assert!(!proxy.log().contains("CRITICAL"), "{}", proxy.log());
+    shapes
+}
+
+#[test]
+fn stock_uac_with_our_uac_auth_answers_every_algorithm_and_qop() {
+    let ours = every_algorithm_and_qop(false, false);
+    assert_eq!(ours.len(), 13);
+    eprintln!("{ours:#?}");
+}
+
+#[test]
+fn www_authenticate_401_is_answered_with_authorization() {
+    let shapes = every_algorithm_and_qop(false, true);
+    assert!(
+        shapes
+            .iter()
+            .all(|s| s.starts_with("Digest username=\"alice\"")),
+        "{shapes:?}"
+    );
+}
+
+#[test]
+fn authorization_headers_match_stock_apart_from_cnonce() {
+    let ours = every_algorithm_and_qop(false, false);
+    let stock = every_algorithm_and_qop(true, false);
+    assert_eq!(ours, stock);
+}
+
+/// The stock uac_registrant registers through our uac_auth against the
+/// challenging registrar (www_challenge, auth_db on SQLite, save() into
+/// usrloc); MI reg_list shows the record registered.
+#[test]
+fn stock_uac_registrant_registers_with_our_uac_auth() {
+    let chal = challenger();
+    let port = free_port();
+    let dir = std::env::temp_dir().join(format!("osips-reg-{}-{port}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = sqlite_db(
+        &dir,
+        &["registrant"],
+        &format!(
+            "INSERT INTO registrant (registrar, aor, username, password, binding_URI, expiry) \
+             VALUES ('sip:127.0.0.1:{}', 'sip:alice@example.com', 'alice', 'secret', \
+             'sip:alice@127.0.0.1:{port}', 120);\n",
+            chal.port
+        ),
+    );
+    let body = format!(
+        r#"loadmodule "tm.so"
+loadmodule "db_sqlite.so"
+loadmodule "{uac_auth}"
+loadmodule "uac_registrant.so"
+modparam("uac_registrant", "db_url", "sqlite:/{db}")
+modparam("uac_registrant", "timer_interval", 10)
+route {{ exit; }}
+"#,
+        uac_auth = module("uac_auth", false),
+        db = db.display()
+    );
+    let reg = Opensips::start(port, &body);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(25);
+    let mut list = String::new();
+    while std::time::Instant::now() < deadline {
+        list = reg.mi("reg_list", "{}");
+        if list.contains("REGISTERED_STATE") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    assert!(
+        list.contains("REGISTERED_STATE"),
+        "reg_list: {list}\nregistrar log:\n{}",
+        chal.log()
+    );
+    assert!(list.contains("sip:alice@example.com"), "{list}");
+    // the registrar challenges every unauthenticated REGISTER: it was answered
+    assert!(!reg.log().contains("ERROR:uac_auth"), "{}", reg.log());
+}
+
+/// Hostile or unusable challenges relayed to our uac_auth through the stock
+/// uac: each fails cleanly (the 407 reaches the caller, one log line), the
+/// workers live on and shared/private memory is where it started.
+#[test]
+fn hostile_challenges_fail_cleanly() {
+    let big = "n".repeat(3000);
+    let cases: Vec<(String, &str)> = vec![
+        // -sess without qop: no cnonce to hash (stock dereferences NULL)
+        (
+            "Digest realm=\"example.com\", nonce=\"abc\", algorithm=MD5-sess".into(),
+            "MD5-sess challenge without qop",
+        ),
+        // unknown algorithm: the core finds no supported challenge
+        (
+            "Digest realm=\"example.com\", nonce=\"abc\", algorithm=SHA-1".into(),
+            "uac_auth failed",
+        ),
+        // no nonce
+        (
+            "Digest realm=\"example.com\", qop=\"auth\"".into(),
+            "uac_auth failed",
+        ),
+        // a realm we have no credential for
+        (
+            "Digest realm=\"nowhere.net\", nonce=\"abc\"".into(),
+            "uac_auth failed",
+        ),
+        // oversized nonce: answered (verified by the challenger), nothing lost
+        (
+            format!("Digest realm=\"example.com\", nonce=\"{big}\", qop=\"auth\""),
+            "",
+        ),
+    ];
+    for (ch, expect_log) in cases {
+        eprintln!("CASE {}", &ch[..ch.len().min(80)]);
+        let py = PyChallenger::start(407, &[&ch]);
+        let proxy = auth_proxy(
+            &module("uac_auth", false),
+            py.port,
+            "modparam(\"tm\", \"wt_timer\", 2)",
+        );
+        let a = Peer::new();
+        let call = || {
+            a.send(proxy.port, &message(&a, "MD5", "auth", false));
+            let r = a.recv();
+            let want = if expect_log.is_empty() { 200 } else { 407 };
+            assert_eq!(r.status(), Some(want), "{ch}: {}", r.raw);
+        };
+        // Two rounds: memory after the second is where the first left it
+        // (a one-off allocation of the core in the first round is no loss).
+        let (before, after) = memory_over_rounds(&proxy, &|| {
+            for _ in 0..20 {
+                call();
+            }
+        });
+        if !expect_log.is_empty() {
+            assert!(
+                proxy.wait_log(expect_log, 1, 3) >= 1,
+                "{ch}: no '{expect_log}' in log:\n{}",
+                proxy.log()
+            );
+        }
+        let log = proxy.log();
+        assert!(
+            !log.contains("CRITICAL") && !log.contains("internal error"),
+            "{log}"
+        );
+        assert_eq!(before, after, "{ch}: memory (shm, pkg) changed");
+        drop(proxy);
+        let out = py.finish();
+        assert!(!out.contains("verified=False"), "{out}");
+    }
+}
+
+/// A long run of authenticated calls (SHA-256, qop auth) ends with the
+/// proxy's pkg and shm use where it started, ours beside stock.
+#[test]
+fn memory_stable_over_authenticated_calls_ours_and_stock() {
+    // (our uac_auth under stock uac), (stock pair), (our pair)
+    for (stock, stock_uac) in [(false, true), (true, true), (false, false)] {
+        let chal = challenger();
+        let proxy = auth_proxy_with(
+            &module("uac_auth", stock),
+            &module("uac", stock_uac),
+            "uac_auth()",
+            chal.port,
+            "modparam(\"tm\", \"wt_timer\", 2)",
+        );
+        let a = Peer::new();
+        let round = || {
+            for _ in 0..100 {
+                a.send(proxy.port, &message(&a, "SHA-256", "auth", false));
+                let r = a.recv();
+                assert_eq!(r.status(), Some(200), "{}", r.raw);
+            }
+        };
+        let (before, after) = memory_over_rounds(&proxy, &|| {
+            round();
+            round();
+        });
+        eprintln!(
+            "{} uac_auth, {} uac: shm {} -> {}, pkg {} -> {} after 200 authenticated calls",
+            if stock { "stock" } else { "ours" },
+            if stock_uac { "stock" } else { "ours" },
+            before.0,
+            after.0,
+            before.1,
+            after.1
+        );
+        assert_eq!(
+            before, after,
+            "memory (shm, pkg) changed, stock={stock}/{stock_uac}"
+        );
+    }
+}
+
+// ---- our uac.so: From/To replacement and restore ----
+
+const ALICE: &str = "\"Alice\" <sip:alice@a.example.com>";
+const BOB: &str = "<sip:bob@b.example.com>";
+
+/// A proxy with `uac` (ours or stock) replacing From and To of initial
+/// INVITEs and restoring them in the dialog (`mode` manual or auto).
+fn replace_proxy(port: u16, stock: bool, mode: &str, passwd: &str) -> Opensips {
+    replace_proxy_with(port, stock, mode, passwd, "")
+}
+
+/// The same with more module lines (e.g. the dialog module).
+fn replace_proxy_with(port: u16, stock: bool, mode: &str, passwd: &str, more: &str) -> Opensips {
+    let restore = if mode == "manual" {
+        "uac_restore_from(); uac_restore_to();"
+    } else {
+        ""
+    };
+    let body = format!(
+        r#"loadmodule "sl.so"
+loadmodule "tm.so"
+loadmodule "rr.so"
+loadmodule "sipmsgops.so"
+{more}
+loadmodule "{uac}"
+modparam("rr", "append_fromtag", 1)
+modparam("uac", "restore_mode", "{mode}")
+modparam("uac", "restore_passwd", "{passwd}")
+route {{
+    if (has_totag()) {{
+        if (loose_route()) {{ {restore} t_relay(); }}
+        exit;
+    }}
+    record_route();
+    if (is_method("INVITE")) {{
+        uac_replace_from("Anonymous", "sip:anonymous@anonymous.invalid");
+        uac_replace_to(, "sip:hidden@b.invalid");
+    }}
+    t_relay();
+}}
+"#,
+        uac = module("uac", stock)
+    );
+    Opensips::start(port, &body)
+}
+
+/// The value of a Record-Route parameter ("" when absent).
+fn rr_param(rr: &str, name: &str) -> String {
+    rr.split(';')
+        .find_map(|p| p.trim_end_matches('>').strip_prefix(&format!("{name}=")))
+        .unwrap_or("")
+        .to_string()
+}
+
+/// What reaches each end of one call through the proxy, tags left out:
+/// (From/To at B for the INVITE, the vsf/vst values, From/To at A for the
+/// 200, From/To at B for an INFO from A, From/To at A for an INFO from B).
+fn call_through(port: u16) -> Vec<String> {
+    let a = Peer::new();
+    let b = Peer::new();
+    let mut call = Call::invite(port, &a, &b, ALICE, BOB, &[]);
+    let strip = |v: &str| v.split(";tag=").next().unwrap().to_string();
+    let inv = &call.invite_at_b;
+    let rr = inv.hdr("Record-Route").to_string();
+    let mut seen = vec![
+        strip(inv.hdr("From")),
+        strip(inv.hdr("To")),
+        rr_param(&rr, "vsf"),
+        rr_param(&rr, "vst"),
+        strip(call.ok_at_a.hdr("From")),
+        strip(call.ok_at_a.hdr("To")),
+    ];
+    call.ack();
+    let (at_b, _) = call.send_from_a("INFO");
+    seen.push(strip(at_b.hdr("From")));
+    seen.push(strip(at_b.hdr("To")));
+    let (at_a, _) = call.send_from_b("INFO");
+    seen.push(strip(at_a.hdr("From")));
+    seen.push(strip(at_a.hdr("To")));
+    seen
+}
+
+#[test]
+fn replace_and_restore_match_stock_on_the_wire() {
+    // with and without the dialog module loaded (no dialog created: both
+    // keep the URIs in Record-Route)
+    for (mode, dialog) in [
+        ("auto", ""),
+        ("manual", ""),
+        ("auto", "loadmodule \"dialog.so\""),
+    ] {
+        for passwd in ["", "s3cr3t"] {
+            let mut got = Vec::new();
+            for stock in [false, true] {
+                let p = replace_proxy_with(free_port(), stock, mode, passwd, dialog);
+                got.push(call_through(p.port));
+                assert!(!p.log().contains("ERROR"), "{}", p.log());
+            }
+            let ours = &got[0];
+            assert_eq!(
+                ours[0], "Anonymous <sip:anonymous@anonymous.invalid>",
+                "{mode}"
+            );
+            assert_eq!(ours[1], "<sip:hidden@b.invalid>", "{mode}");
+            assert_eq!(ours[4], ALICE, "reply From restored ({mode})");
+            assert_eq!(ours[5], BOB, "reply To restored ({mode})");
+            // in the dialog only the URIs change (the display stays as sent)
+            assert_eq!(angle_uri(&ours[6]), "sip:anonymous@anonymous.invalid");
+            assert_eq!(angle_uri(&ours[7]), "sip:hidden@b.invalid");
+            assert_eq!(angle_uri(&ours[8]), "sip:bob@b.example.com");
+            assert_eq!(angle_uri(&ours[9]), "sip:alice@a.example.com");
+            assert_eq!(
+                got[0], got[1],
+                "ours vs stock, mode {mode}, passwd {passwd:?}"
+            );
+        }
+    }
+}
+
+/// A dialog whose From/To a stock node replaced is restored by ours after a
+/// restart in the middle of the dialog, and the other way round.
+#[test]
+fn restart_mid_dialog_between_stock_and_ours() {
+    for (first_stock, mode) in [
+        (true, "auto"),
+        (false, "auto"),
+        (true, "manual"),
+        (false, "manual"),
+    ] {
+        let port = free_port();
+        let a = Peer::new();
+        let b = Peer::new();
+        let mut p = replace_proxy(port, first_stock, mode, "pw");
+        let mut call = Call::invite(port, &a, &b, ALICE, BOB, &[]);
+        call.ack();
+        p.stop();
+        drop(p);
+        let p2 = replace_proxy(port, !first_stock, mode, "pw");
+        let (at_b, _) = call.send_from_a("INFO");
+        let what = format!("{mode}, stock first: {first_stock}");
+        assert_eq!(
+            angle_uri(at_b.hdr("From")),
+            "sip:anonymous@anonymous.invalid",
+            "{what}"
+        );
+        assert_eq!(angle_uri(at_b.hdr("To")), "sip:hidden@b.invalid", "{what}");
+        let (at_a, _) = call.send_from_b("INFO");
+        assert_eq!(
+            angle_uri(at_a.hdr("To")),
+            "sip:alice@a.example.com",
+            "{what}"
+        );
+        assert_eq!(
+            angle_uri(at_a.hdr("From")),
+            "sip:bob@b.example.com",
+            "{what}"
+        );
+        assert!(!p2.log().contains("ERROR"), "{}", p2.log());
+    }
+}
+
+/// restore_mode none: replaced one way, nothing in Record-Route, nothing
+/// restored; the same as stock.
+#[test]
+fn restore_mode_none_matches_stock() {
+    let mut got = Vec::new();
+    for stock in [false, true] {
+        let p = replace_proxy(free_port(), stock, "none", "");
+        got.push(call_through(p.port));
+    }
+    assert_eq!(got[0][0], "Anonymous <sip:anonymous@anonymous.invalid>");
+    assert_eq!((got[0][2].as_str(), got[0][3].as_str()), ("", ""));
+    assert_eq!(got[0], got[1]);
+}
+
+/// Bad input to our uac: a tampered or truncated Record-Route parameter, a
+/// bad URI or display from the script, a second replace, a malformed From.
+/// Each fails with one log line, the message goes on untouched, the workers
+/// live on and memory is where it started.
+#[test]
+fn uac_bad_input_fails_cleanly() {
+    let port = free_port();
+    let body = format!(
+        r#"loadmodule "sl.so"
+loadmodule "tm.so"
+loadmodule "rr.so"
+loadmodule "sipmsgops.so"
+loadmodule "{uac}"
+modparam("rr", "append_fromtag", 1)
+modparam("uac", "restore_mode", "manual")
+modparam("tm", "wt_timer", 2)
+route {{
+    if (has_totag()) {{
+        if (loose_route()) {{
+            if (!uac_restore_from()) xlog("L_NOTICE", "RESTORE-FROM failed\n");
+            t_relay();
+        }}
+        exit;
+    }}
+    if ($hdr(X-Case) == "bad-uri") {{
+        if (!uac_replace_from("Anon", "not a uri")) xlog("L_NOTICE", "CASE failed\n");
+    }} else if ($hdr(X-Case) == "bad-display") {{
+        if (!uac_replace_from("A\"B", "sip:a@b")) xlog("L_NOTICE", "CASE failed\n");
+    }} else if ($hdr(X-Case) == "replace") {{
+        if (!uac_replace_from("Anon", "sip:anon@x.invalid")) xlog("L_NOTICE", "CASE failed\n");
+    }} else if ($hdr(X-Case) == "twice") {{
+        uac_replace_from("One", "sip:one@x.invalid");
+        if (!uac_replace_from("Two", "sip:two@x.invalid")) xlog("L_NOTICE", "CASE failed\n");
+    }}
+    t_relay();
+}}
+"#,
+        uac = module("uac", false)
+    );
+    let p = Opensips::start(port, &body);
+    let a = Peer::new();
+    let b = Peer::new();
+    let send = |case: &str, from: &str, route: Option<&str>| -> Msg {
+        let mut extra = vec![format!("X-Case: {case}")];
+        if let Some(r) = route {
+            extra.push(format!("Route: {r}"));
+        }
+        let to = if route.is_some() {
+            format!("{BOB};tag=b1")
+        } else {
+            BOB.to_string()
+        };
+        let req = request(
+            "MESSAGE",
+            &format!("sip:bob@127.0.0.1:{}", b.port),
+            a.port,
+            from,
+            &to,
+            &format!("bad-{}", rand_tag()),
+            1,
+            &extra,
+        );
+        a.send(port, &req);
+        let at_b = b.recv();
+        b.send(port, &b.reply(&at_b, 200, "b1", false));
+        let r = a.recv();
+        assert_eq!(r.status(), Some(200), "{case}: {}", r.raw);
+        at_b
+    };
+    let from = format!("{ALICE};tag=a1");
+    let rr = |v: &str| format!("<sip:127.0.0.1:{port};lr;ftag=a1;vsf={v}>");
+    let run = |n: usize| {
+        for _ in 0..n {
+            for case in ["bad-uri", "bad-display"] {
+                let at_b = send(case, &from, None);
+                assert_eq!(at_b.hdr("From"), from, "{case}: message changed");
+            }
+            // a From the core cannot parse
+            let bad_from = "\"Alice <sip:alice@a.example.com>;tag=a1";
+            let at_b = send("replace", bad_from, None);
+            assert_eq!(
+                at_b.hdr("From"),
+                bad_from,
+                "malformed From: message changed"
+            );
+            // beyond stock: the second call's values win
+            let at_b = send("twice", &from, None);
+            assert_eq!(
+                at_b.hdr("From").split(";tag=").next().unwrap(),
+                "Two <sip:two@x.invalid>"
+            );
+            for v in ["!!!!garbage", "AAAA", "", "QUJD", &"A".repeat(3000)] {
+                let at_b = send("none", &from, Some(&rr(v)));
+                assert_eq!(at_b.hdr("From"), from, "vsf={v}: message changed");
+            }
+        }
+    };
+    let (before, after) = memory_over_rounds(&p, &|| run(3));
+    assert_eq!(before, after, "memory (shm, pkg) changed");
+    let log = p.log();
+    assert!(log.contains("bad new URI"), "{log}");
+    assert!(log.contains("bad display name"), "{log}");
+    assert!(log.contains("failed to decode uri"), "{log}");
+    assert!(log.contains("failed to find/parse FROM hdr"), "{log}");
+    assert!(
+        !log.contains("CRITICAL") && !log.contains("internal error"),
+        "{log}"
+    );
+}
+
+/// examples/opensips-uac.cfg (what `make run-opensips` runs) starts with our
+/// modules and anonymises a call.
+#[test]
+fn example_cfg_runs() {
+    let port = free_port();
+    let b = Peer::new();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let cfg = std::fs::read_to_string(format!("{root}/examples/opensips-uac.cfg"))
+        .unwrap()
+        .replace("UAC_AUTH_MODULE", &module("uac_auth", false))
+        .replace("UAC_MODULE", &module("uac", false))
+        .replace("NEXT_HOP", &format!("sip:127.0.0.1:{}", b.port))
+        .replace("RESTORE_MODE", "auto")
+        .replace("RESTORE_PASSWD", "");
+    // the harness adds the global settings and mi_fifo itself
+    let body: String = cfg
+        .lines()
+        .filter(|l| {
+            !l.starts_with("log_level")
+                && !l.starts_with("stderror_enabled")
+                && !l.starts_with("syslog_enabled")
+                && !l.starts_with("udp_workers")
+                && !l.starts_with("socket=")
+                && !l.starts_with("mpath=")
+                && !l.contains("proto_udp.so")
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let p = Opensips::start(port, &body);
+    let a = Peer::new();
+    let call = Call::invite(p.port, &a, &b, ALICE, BOB, &[]);
+    assert_eq!(
+        angle_uri(call.invite_at_b.hdr("From")),
+        "sip:anonymous@anonymous.invalid"
+    );
+    assert_eq!(
+        angle_uri(call.ok_at_a.hdr("From")),
+        "sip:alice@a.example.com"
+    );
+}
+
+// ---- uac_auth() and uac_inc_cseq() of our uac ----
+
+#[test]
+fn our_uac_with_our_uac_auth_answers_every_algorithm_and_qop() {
+    let ours = every_algorithm_and_qop_with(false, false, false);
+    let www = every_algorithm_and_qop_with(false, false, true);
+    assert_eq!((ours.len(), www.len()), (13, 13));
+    // same header fields as the stock pair
+    assert_eq!(ours, every_algorithm_and_qop(true, false));
+}
+
+/// Several challenges in one reply: ours answers the strongest it supports
+/// (stock takes the first), within uac_auth()'s algorithm list.
+#[test]
+fn our_uac_answers_the_strongest_of_several_challenges() {
+    let chs = [
+        "Digest realm=\"example.com\", nonce=\"n1\", qop=\"auth\", algorithm=MD5",
+        "Digest realm=\"example.com\", nonce=\"n2\", qop=\"auth-int\", algorithm=SHA-512-256-sess",
+        "Digest realm=\"example.com\", nonce=\"n3\", qop=\"auth\", algorithm=SHA-256",
+    ];
+    for (call, want) in [
+        (
+            "uac_auth()",
+            "algorithm=SHA-512-256-sess qop=auth-int nonce=n2",
+        ),
+        (
+            "uac_auth(\"MD5,SHA-256\")",
+            "algorithm=SHA-256 qop=auth nonce=n3",
+        ),
+        ("uac_auth(\"MD5\")", "algorithm=MD5 qop=auth nonce=n1"),
+    ] {
+        let py = PyChallenger::start(407, &chs);
+        let proxy = auth_proxy_with(
+            &module("uac_auth", false),
+            &module("uac", false),
+            call,
+            py.port,
+            "",
+        );
+        let a = Peer::new();
+        a.send(proxy.port, &message(&a, "", "", false));
+        let r = a.recv();
+        assert_eq!(r.status(), Some(200), "{call}: {}", r.raw);
+        drop(proxy);
+        let out = py.finish();
+        assert!(
+            out.contains(&format!("verified=True {want}")),
+            "{call}: {out}"
+        );
+    }
+}
+
+/// uac_inc_cseq(5): the next hop sees CSeq + 5, the caller gets its own back.
+#[test]
+fn uac_inc_cseq_raises_cseq_and_restores_it_in_the_reply() {
+    for stock in [false, true] {
+        let b = Peer::new();
+        let uac = module("uac", stock);
+        let proxy = auth_proxy_with(&module("uac_auth", false), &uac, "uac_auth()", b.port, "");
+        let a = Peer::new();
+        let mut m = message(&a, "", "", false);
+        m = m.replacen("CSeq: 1 MESSAGE", "CSeq: 7 MESSAGE\r\nX-Inc-Cseq: 1", 1);
+        a.send(proxy.port, &m);
+        let at_b = b.recv();
+        assert_eq!(at_b.hdr("CSeq"), "12 MESSAGE", "stock={stock}");
+        b.send(proxy.port, &b.reply(&at_b, 200, "b1", false));
+        let r = a.recv();
+        assert_eq!(r.hdr("CSeq"), "7 MESSAGE", "stock={stock}");
+    }
+}
+
+/// The stock modules that bind to uac_auth load against ours unchanged
+/// (uac, uac_registrant, b2b_entities, msrp_ua with a relay).
+#[test]
+fn stock_modules_bind_to_our_uac_auth() {
+    let port = free_port();
+    let msrp = free_port();
+    let dir = std::env::temp_dir().join(format!("osips-bind-{}-{port}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = sqlite_db(&dir, &["registrant"], "");
+    let body = format!(
+        r#"loadmodule "tm.so"
+loadmodule "rr.so"
+loadmodule "db_sqlite.so"
+loadmodule "{uac_auth}"
+loadmodule "uac.so"
+loadmodule "uac_registrant.so"
+loadmodule "b2b_entities.so"
+loadmodule "proto_msrp.so"
+loadmodule "msrp_ua.so"
+socket=msrp:127.0.0.1:{msrp}
+modparam("msrp_ua", "my_uri", "msrp://127.0.0.1:{msrp};tcp")
+modparam("msrp_ua", "relay_uri", "msrp://127.0.0.1:{msrp};tcp")
+modparam("rr", "append_fromtag", 1)
+modparam("uac_registrant", "db_url", "sqlite:/{db}")
+route {{ if (uac_auth()) exit; }}
+"#,
+        uac_auth = module("uac_auth", false),
+        db = db.display()
+    );
+    let mut o = Opensips::start(port, &body);
+    assert!(o.alive());
+    let log = o.log();
+    // (stock uac logs "Can't load dlg API" without the dialog module: harmless)
+    let bad: Vec<&str> = log
+        .lines()
+        .filter(|l| (l.contains("ERROR") || l.contains("CRITICAL")) && !l.contains("dlg API"))
+        .collect();
+    assert!(bad.is_empty(), "{log}");
+}
+
+/// A panic inside our module is caught at the entry point: logged, the
+/// function fails, the worker goes on serving.
+#[test]
+fn panic_never_reaches_opensips() {
+    let b = Peer::new();
+    let body = format!(
+        r#"loadmodule "sl.so"
+loadmodule "tm.so"
+loadmodule "rr.so"
+loadmodule "{uac}"
+modparam("uac", "panic_probe", 1)
+modparam("uac", "restore_mode", "none")
+route {{
+    if (!uac_panic_probe()) xlog("L_NOTICE", "PROBE returned false\n");
+    $du = "sip:127.0.0.1:{b}";
+    t_relay();
+}}
+"#,
+        uac = module("uac", false),
+        b = b.port
+    );
+    let mut p = Opensips::start_free(&body);
+    let a = Peer::new();
+    for _ in 0..4 {
+        a.send(p.port, &message(&a, "", "", false));
+        let at_b = b.recv();
+        b.send(p.port, &b.reply(&at_b, 200, "b1", false));
+        assert_eq!(a.recv().status(), Some(200));
+    }
+    assert!(p.alive());
+    assert_eq!(
+        p.wait_log("internal error in uac_panic_probe", 4, 3),
+        4,
+        "{}",
+        p.log()
+    );
+    assert_eq!(p.wait_log("PROBE returned false", 4, 3), 4);
+}
+
+/// Beyond stock: uac_replace_from/to twice for one request: the second
+/// values reach the far end and the dialog restores against them, in both
+/// restore modes and directions.
+#[test]
+fn replace_twice_for_one_request() {
+    for mode in ["auto", "manual"] {
+        let restore = if mode == "manual" {
+            "uac_restore_from(); uac_restore_to();"
+        } else {
+            ""
+        };
+        let body = format!(
+            r#"loadmodule "sl.so"
+loadmodule "tm.so"
+loadmodule "rr.so"
+loadmodule "sipmsgops.so"
+loadmodule "{uac}"
+modparam("rr", "append_fromtag", 1)
+modparam("uac", "restore_mode", "{mode}")
+modparam("uac", "restore_passwd", "pw")
+route {{
+    if (has_totag()) {{
+        if (loose_route()) {{ {restore} t_relay(); }}
+        exit;
+    }}
+    record_route();
+    if (is_method("INVITE")) {{
+        uac_replace_from("First", "sip:first@x.invalid");
+        uac_replace_to(, "sip:first-to@x.invalid");
+        if (!uac_replace_from("Second", "sip:second@y.invalid")) xlog("L_ERR", "TWICE failed\n");
+        if (!uac_replace_to(, "sip:second-to@y.invalid")) xlog("L_ERR", "TWICE failed\n");
+    }}
+    t_relay();
+}}
+"#,
+            uac = module("uac", false)
+        );
+        let p = Opensips::start_free(&body);
+        let a = Peer::new();
+        let b = Peer::new();
+        let mut call = Call::invite(p.port, &a, &b, ALICE, BOB, &[]);
+        let inv = &call.invite_at_b;
+        assert_eq!(
+            inv.hdr("From").split(";tag=").next().unwrap(),
+            "Second <sip:second@y.invalid>"
+        );
+        assert_eq!(angle_uri(inv.hdr("To")), "sip:second-to@y.invalid");
+        let rr = inv.hdr("Record-Route").to_string();
+        assert_eq!(rr.matches("vsf=").count(), 1, "{rr}");
+        assert_eq!(
+            angle_uri(call.ok_at_a.hdr("From")),
+            "sip:alice@a.example.com"
+        );
+        assert_eq!(angle_uri(call.ok_at_a.hdr("To")), "sip:bob@b.example.com");
+        call.ack();
+        let (at_b, _) = call.send_from_a("INFO");
+        assert_eq!(
+            angle_uri(at_b.hdr("From")),
+            "sip:second@y.invalid",
+            "{mode}"
+        );
+        assert_eq!(
+            angle_uri(at_b.hdr("To")),
+            "sip:second-to@y.invalid",
+            "{mode}"
+        );
+        let (at_a, _) = call.send_from_b("INFO");
+        assert_eq!(
+            angle_uri(at_a.hdr("To")),
+            "sip:alice@a.example.com",
+            "{mode}"
+        );
+        assert_eq!(
+            angle_uri(at_a.hdr("From")),
+            "sip:bob@b.example.com",
+            "{mode}"
+        );
+        let log = p.log();
+        assert!(!log.contains("ERROR"), "{log}");
+    }
+}
+
+/// Hostile 401/407 challenges to our uac's uac_auth() (our parser sees the
+/// raw headers): each fails with one log line, the 407 reaches the caller,
+/// workers live on, memory is where it started.
+#[test]
+fn our_uac_refuses_hostile_challenges_cleanly() {
+    let big = "n".repeat(3000);
+    let cases: Vec<(String, &str)> = vec![
+        (
+            "Digest realm=\"example.com\", nonce=\"a\", nonce=\"b\", qop=\"auth\"".into(),
+            "repeated",
+        ),
+        (
+            format!("Digest realm=\"example.com\", nonce=\"{big}\", qop=\"auth\""),
+            "longer than",
+        ),
+        (
+            "Digest realm=\"example.com\", nonce=\"abc\", algorithm=SHA-1".into(),
+            "no supported challenge",
+        ),
+        (
+            "Digest realm=\"example.com\", nonce=\"abc\", qop=\"auth-conf\"".into(),
+            "no supported challenge",
+        ),
+        (
+            "Digest realm=\"example.com\", qop=\"auth\"".into(),
+            "challenge has no nonce",
+        ),
+        (
+            "Digest realm=\"example.com\", nonce=\"abc, qop=\"auth\"".into(),
+            "malformed",
+        ),
+        (
+            "Digest realm=\"example.com\", nonce=\"abc\", algorithm=MD5-sess".into(),
+            "without qop",
+        ),
+        (
+            "Basic realm=\"example.com\"".into(),
+            "no supported challenge",
+        ),
+    ];
+    for (ch, expect_log) in cases {
+        let py = PyChallenger::start(407, &[&ch]);
+        let proxy = auth_proxy_with(
+            &module("uac_auth", false),
+            &module("uac", false),
+            "uac_auth()",
+            py.port,
+            "modparam(\"tm\", \"wt_timer\", 2)",
+        );
+        let a = Peer::new();
+        let call = || {
+            a.send(proxy.port, &message(&a, "", "", false));
+            let r = a.recv();
+            assert_eq!(r.status(), Some(407), "{ch}: {}", r.raw);
+        };
+        let (before, after) = memory_over_rounds(&proxy, &|| {
+            for _ in 0..10 {
+                call();
+            }
+        });
+        assert!(
+            proxy.wait_log(expect_log, 1, 3) >= 1,
+            "{ch}: no '{expect_log}' in log:\n{}",
+            proxy.log()
+        );
+        let log = proxy.log();
+        assert!(
+            !log.contains("CRITICAL") && !log.contains("internal error"),
+            "{log}"
+        );
+        assert_eq!(
+            before,
+            after,
+            "{}: memory (shm, pkg) changed",
+            &ch[..ch.len().min(60)]
+        );
+    }
+}
+
+/// Calls with From/To replaced and restored both ways leave pkg and shm use
+/// where they started.
+#[test]
+fn memory_stable_over_replaced_calls() {
+    let p = replace_proxy_with(
+        free_port(),
+        false,
+        "auto",
+        "pw",
+        "modparam(\"tm\", \"wt_timer\", 2)",
+    );
+    let round = || {
+        for _ in 0..10 {
+            call_through(p.port);
+        }
+    };
+    let (before, after) = memory_over_rounds(&p, &|| {
+        round();
+        round();
+    });
+    eprintln!(
+        "our uac: shm {} -> {}, pkg {} -> {} after 20 calls",
+        before.0, after.0, before.1, after.1
+    );
+    assert_eq!(before, after, "memory (shm, pkg) changed");
+}
+
+/// Bad module parameters stop start-up with the stock error lines.
+#[test]
+fn bad_parameters_stop_start_up() {
+    let ua = module("uac_auth", false);
+    let uac = module("uac", false);
+    let cases: Vec<(String, &str)> = vec![
+        (
+            format!("loadmodule \"{ua}\"\nmodparam(\"uac_auth\", \"credential\", \"alice:example.com\")"),
+            "parse error in <alice:example.com> around 17",
+        ),
+        (
+            format!("loadmodule \"{ua}\"\nmodparam(\"uac_auth\", \"auth_username_avp\", \"$avp(u)\")"),
+            "partial definition of auth AVP!",
+        ),
+        (
+            format!(
+                "loadmodule \"{ua}\"\nmodparam(\"uac_auth\", \"auth_username_avp\", \"$avp(u)\")\n\
+                 modparam(\"uac_auth\", \"auth_password_avp\", \"$avp(p)\")\n\
+                 modparam(\"uac_auth\", \"auth_realm_avp\", \"$avp(r\")"
+            ),
+            "malformed or non AVP realm AVP definition",
+        ),
+        (
+            format!(
+                "loadmodule \"tm.so\"\nloadmodule \"rr.so\"\nloadmodule \"{uac}\"\n\
+                 modparam(\"uac\", \"restore_mode\", \"sometimes\")\nroute {{ exit; }}"
+            ),
+            "unsupported value 'sometimes' for restore_mode",
+        ),
+        (
+            format!(
+                "loadmodule \"tm.so\"\nloadmodule \"rr.so\"\nloadmodule \"{uac}\"\n\
+                 modparam(\"rr\", \"append_fromtag\", 0)\n\
+                 route {{ uac_replace_from(\"a\", \"sip:a@b\"); }}"
+            ),
+            "'append_fromtag' RR param is not enabled!",
+        ),
+        (
+            format!(
+                "loadmodule \"tm.so\"\nloadmodule \"rr.so\"\nloadmodule \"{uac}\"\n\
+                 modparam(\"rr\", \"append_fromtag\", 1)\nmodparam(\"uac\", \"rr_from_store_param\", \"\")\n\
+                 route {{ uac_replace_from(\"a\", \"sip:a@b\"); }}"
+            ),
+            "rr_store_param cannot be empty if FROM is restoreable",
+        ),
+        (
+            format!(
+                "loadmodule \"tm.so\"\nloadmodule \"rr.so\"\nloadmodule \"{ua}\"\nloadmodule \"{uac}\"\n\
+                 modparam(\"rr\", \"append_fromtag\", 1)\n\
+                 failure_route[x] {{ uac_auth(\"MD5,SHA-1\"); }}\nroute {{ exit; }}"
+            ),
+            "unsupported digest algorithm 'SHA-1'",
+        ),
+        (
+            format!("loadmodule \"{uac}\"\nroute {{ exit; }}"),
+            "tm",
+        ),
+    ];
+    for (body, want) in cases {
+        let log = start_fails(&body);
+        assert!(log.contains(want), "want '{want}' for\n{body}\nlog:\n{log}");
+    }
+}
+
+/// auth_*_avp: a realm with no `credential` line is answered from the AVPs
+/// the script set (our uac_auth under the stock uac and under ours).
+#[test]
+fn credentials_from_avps() {
+    let avps = "modparam(\"uac_auth\", \"auth_username_avp\", \"$avp(auser)\")\n\
+                modparam(\"uac_auth\", \"auth_password_avp\", \"$avp(apass)\")\n\
+                modparam(\"uac_auth\", \"auth_realm_avp\", \"$avp(arealm)\")";
+    for stock_uac in [true, false] {
+        let py = PyChallenger::start(
+            401,
+            &["Digest realm=\"avp.realm\", nonce=\"n1\", qop=\"auth\""],
+        );
+        let proxy = auth_proxy_with(
+            &module("uac_auth", false),
+            &module("uac", stock_uac),
+            "uac_auth()",
+            py.port,
+            avps,
+        );
+        let a = Peer::new();
+        // without the AVPs: no credential for the realm
+        a.send(proxy.port, &message(&a, "", "", false));
+        assert_eq!(a.recv().status(), Some(401));
+        let m = message(&a, "", "", false).replacen("X-Alg:", "X-Avp-Cred: 1\r\nX-Alg:", 1);
+        a.send(proxy.port, &m);
+        let r = a.recv();
+        assert_eq!(r.status(), Some(200), "stock uac {stock_uac}: {}", r.raw);
+        drop(proxy);
+        let out = py.finish();
+        assert!(out.contains("verified=True"), "{out}");
+    }
+}
