@@ -8,6 +8,7 @@
 //! under the C names the core looks up (`exports`, `mod_register`).
 
 pub mod auth;
+pub mod exports;
 pub mod host;
 pub mod uac;
 pub mod version;

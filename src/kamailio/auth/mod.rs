@@ -10,6 +10,7 @@ pub mod server;
 pub mod state;
 
 use crate::err;
+use crate::kamailio::exports::{cstr, kstr, param, CmdFn, Fixup, KI, KN, KS};
 use crate::kamailio::host::digest::{self as hd, AvpIdent};
 use crate::kamailio::host::ffi::{
     self, cmd_export_t, module_exports, param_export_t, sip_msg, sr_kemi_t, str_,
@@ -20,10 +21,6 @@ use once_cell::sync::OnceCell;
 use server::AUTH_ERROR;
 use std::os::raw::{c_char, c_int, c_void};
 use std::ptr::{addr_of_mut, null_mut};
-
-const fn cstr(s: &'static [u8]) -> *mut c_char {
-    s.as_ptr() as *mut c_char
-}
 
 static CHALLENGE_AVP: OnceCell<AvpIdent> = OnceCell::new();
 
@@ -286,8 +283,6 @@ unsafe extern "C" fn w_panic_probe(_m: *mut sip_msg, _: *mut c_char, _: *mut c_c
 
 // ---- fixups: refuse empty parameters, then the core's fixups ----
 
-type Fixup = unsafe extern "C" fn(*mut *mut c_void, c_int) -> c_int;
-
 /// # Safety
 /// `param` points at the parameter's C string (before fixup).
 unsafe fn empty_param(param: *mut *mut c_void, n: c_int) -> bool {
@@ -456,7 +451,6 @@ unsafe extern "C" fn mod_destroy() {}
 
 // ---- export tables ----
 
-type CmdFn = unsafe extern "C" fn(*mut sip_msg, *mut c_char, *mut c_char) -> c_int;
 type Cmd3 = unsafe extern "C" fn(*mut sip_msg, *mut c_char, *mut c_char, *mut c_char) -> c_int;
 type Cmd4 =
     unsafe extern "C" fn(*mut sip_msg, *mut c_char, *mut c_char, *mut c_char, *mut c_char) -> c_int;
@@ -548,14 +542,6 @@ static mut CMDS: [cmd_export_t; 15] = [
         flags: 0,
     },
 ];
-
-const fn param(name: &'static [u8], kind: u32, p: *mut c_void) -> param_export_t {
-    param_export_t {
-        name: cstr(name),
-        type_: kind,
-        param_pointer: p,
-    }
-}
 
 static mut PARAMS: [param_export_t; 26] = {
     use params::*;
@@ -690,17 +676,6 @@ pub static mut EXPORTS: module_exports = module_exports {
     init_child_f: None,
     destroy_mod_f: Some(mod_destroy),
 };
-
-const fn kstr(s: &'static [u8]) -> str_ {
-    str_ {
-        s: s.as_ptr() as *mut c_char,
-        len: s.len() as c_int - 1,
-    }
-}
-
-const KS: i32 = ffi::SR_KEMIP_STR as i32;
-const KN: i32 = ffi::SR_KEMIP_NONE as i32;
-const KI: i32 = ffi::SR_KEMIP_INT as i32;
 
 const fn kemi(name: &'static [u8], f: *mut c_void, p: [i32; 4]) -> sr_kemi_t {
     sr_kemi_t {

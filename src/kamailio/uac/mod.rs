@@ -13,6 +13,7 @@ pub mod registration;
 pub mod send;
 
 use crate::err;
+use crate::kamailio::exports::{cstr, kstr, param, CmdFn, Fixup, KI, KN, KS};
 use crate::kamailio::host::ffi::{
     self, cmd_export_t, module_exports, param_export_t, sip_msg, sr_kemi_t, str_,
 };
@@ -22,10 +23,6 @@ use crate::kamailio::host::{dlg, rr, str_bytes, tm};
 use params::RestoreMode;
 use std::os::raw::{c_char, c_int, c_void};
 use std::ptr::{addr_of_mut, null_mut};
-
-const fn cstr(s: &'static [u8]) -> *mut c_char {
-    s.as_ptr() as *mut c_char
-}
 
 /// Script functions return 1 for true and -1 for false.
 fn ret(r: Result<(), String>, what: &str) -> c_int {
@@ -280,9 +277,6 @@ const PARAM_USE_FUNC: u32 = 1 << 31;
 const IGP: Option<Fixup> = Some(ffi::fixup_igp_null);
 const IGP_FREE: Option<Fixup> = Some(ffi::fixup_free_igp_null);
 
-type CmdFn = unsafe extern "C" fn(*mut sip_msg, *mut c_char, *mut c_char) -> c_int;
-type Fixup = unsafe extern "C" fn(*mut *mut c_void, c_int) -> c_int;
-
 const fn cmd(
     name: &'static [u8],
     f: CmdFn,
@@ -465,14 +459,6 @@ static mut CMDS: [cmd_export_t; 20] = [
         flags: 0,
     },
 ];
-
-const fn param(name: &'static [u8], kind: u32, p: *mut c_void) -> param_export_t {
-    param_export_t {
-        name: cstr(name),
-        type_: kind,
-        param_pointer: p,
-    }
-}
 
 static mut PARAMS: [param_export_t; 27] = {
     use params::*;
@@ -659,19 +645,6 @@ pub static mut EXPORTS: module_exports = module_exports {
     init_child_f: Some(child_init),
     destroy_mod_f: Some(mod_destroy),
 };
-
-/// A KEMI name: interpreters read it both as str and as a C string, so the
-/// literal carries a NUL that the length leaves out.
-const fn kstr(s: &'static [u8]) -> str_ {
-    str_ {
-        s: s.as_ptr() as *mut c_char,
-        len: s.len() as c_int - 1,
-    }
-}
-
-const KS: i32 = ffi::SR_KEMIP_STR as i32;
-const KN: i32 = ffi::SR_KEMIP_NONE as i32;
-const KI: i32 = ffi::SR_KEMIP_INT as i32;
 
 const fn kemi(name: &'static [u8], f: *mut c_void, p: [i32; 2]) -> sr_kemi_t {
     sr_kemi_t {
