@@ -319,6 +319,25 @@ fn split_defines(text: &str) -> Defines {
         .collect()
 }
 
+/// The string a probe line `TAG <macro>` expanded to: the contents of its
+/// adjacent string literals joined (`"kamailio " "5.6.3"` -> `kamailio 5.6.3`).
+fn expanded_string(expanded: &str, tag: &str) -> String {
+    let line = expanded
+        .lines()
+        .find_map(|l| l.strip_prefix(tag))
+        .unwrap_or_else(|| panic!("preprocessor gave no {tag}"));
+    let mut s = String::new();
+    let mut inside = false;
+    for c in line.chars() {
+        match c {
+            '"' => inside = !inside,
+            _ if inside => s.push(c),
+            _ => {}
+        }
+    }
+    s
+}
+
 fn check_version_strings(src: &Path, defines: &Defines, core: &CoreInfo, out: &Path) {
     let probe = out.join("version_probe.c");
     std::fs::write(
@@ -332,23 +351,7 @@ fn check_version_strings(src: &Path, defines: &Defines, core: &CoreInfo, out: &P
         b.define(k, v.as_deref());
     }
     let expanded = String::from_utf8_lossy(&b.expand()).to_string();
-    let get = |tag: &str| -> String {
-        let line = expanded
-            .lines()
-            .find_map(|l| l.strip_prefix(tag))
-            .unwrap_or_else(|| panic!("preprocessor gave no {tag}"));
-        // Adjacent string literals: join their contents.
-        let mut s = String::new();
-        let mut inside = false;
-        for c in line.chars() {
-            match c {
-                '"' => inside = !inside,
-                _ if inside => s.push(c),
-                _ => {}
-            }
-        }
-        s
-    };
+    let get = |tag: &str| expanded_string(&expanded, tag);
     let (v, f) = (get("UACRS_VERSION "), get("UACRS_FLAGS "));
     // The module exports these two strings (src/kamailio/version.rs).
     println!("cargo:rustc-env=UAC_MODULE_VERSION={v}");

@@ -120,7 +120,8 @@ mod opensips_build {
         p.exists().then_some(p)
     }
 
-    type Defines = Vec<(String, Option<String>)>;
+    // The -D list type and its splitter are build.rs's (this file is included there).
+    use super::{split_defines, Defines};
 
     /// The -D list the tree's Makefile.defs computes ($(DEFS)), as the core and
     /// its modules were compiled with.
@@ -151,38 +152,6 @@ mod opensips_build {
         split_defines(line)
     }
 
-    /// Splits `-DA -DB="x y" -DC=1` into (name, value) pairs; values keep quotes.
-    fn split_defines(text: &str) -> Defines {
-        let mut tokens = Vec::new();
-        let mut cur = String::new();
-        let mut quoted = false;
-        for c in text.chars() {
-            match c {
-                '"' => {
-                    quoted = !quoted;
-                    cur.push(c);
-                }
-                ' ' | '\t' if !quoted => {
-                    if !cur.is_empty() {
-                        tokens.push(std::mem::take(&mut cur));
-                    }
-                }
-                _ => cur.push(c),
-            }
-        }
-        if !cur.is_empty() {
-            tokens.push(cur);
-        }
-        tokens
-            .iter()
-            .filter_map(|t| t.strip_prefix("-D"))
-            .map(|d| match d.split_once('=') {
-                Some((k, v)) => (k.to_string(), Some(v.to_string())),
-                None => (d.to_string(), None),
-            })
-            .collect()
-    }
-
     /// Expands the ver_info macros with the tree's flags and hands them to the
     /// crate (src/opensips/host/version.rs); checks the version string against
     /// what the built core prints.
@@ -201,22 +170,7 @@ mod opensips_build {
             b.define(k, v.as_deref());
         }
         let expanded = String::from_utf8_lossy(&b.expand()).to_string();
-        let get = |tag: &str| -> String {
-            let line = expanded
-                .lines()
-                .find_map(|l| l.strip_prefix(tag))
-                .unwrap_or_else(|| panic!("preprocessor gave no {tag}"));
-            let mut s = String::new();
-            let mut inside = false;
-            for c in line.chars() {
-                match c {
-                    '"' => inside = !inside,
-                    _ if inside => s.push(c),
-                    _ => {}
-                }
-            }
-            s
-        };
+        let get = |tag: &str| super::expanded_string(&expanded, tag);
         let version = get("UACRS_VERSION ");
         println!("cargo:rustc-env=OSIPS_VERSION={version}");
         println!("cargo:rustc-env=OSIPS_COMPILE_FLAGS={}", get("UACRS_FLAGS "));
