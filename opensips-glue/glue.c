@@ -560,3 +560,175 @@ unsigned int osg_msg_id(struct sip_msg *msg)
 {
 	return msg->id;
 }
+
+/* ---- uac with the dialog module: the replaced URIs and the CSeq shift are
+ * kept in the dialog when there is one (as the stock module does) ---- */
+#include "pvar.h"
+#include "route_struct.h"
+#include "ut.h"
+
+static struct dlg_binds osg_dlgb;
+static int osg_dlgb_loaded;
+
+int osg_dlg_load(void)
+{
+	memset(&osg_dlgb, 0, sizeof osg_dlgb);
+	if (load_dlg_api(&osg_dlgb) != 0)
+		return -1;
+	osg_dlgb_loaded = 1;
+	return 0;
+}
+
+void *osg_dlg_get(void)
+{
+	if (!osg_dlgb_loaded || !osg_dlgb.get_dlg)
+		return NULL;
+	return osg_dlgb.get_dlg();
+}
+
+int osg_dlg_create(struct sip_msg *msg)
+{
+	if (!osg_dlgb_loaded)
+		return -1;
+	return osg_dlgb.create_dlg(msg, 0) < 0 ? -1 : 0;
+}
+
+int osg_dlg_store(void *dlg, const char *name, int nlen, const char *val, int vlen)
+{
+	str n = {(char *)name, nlen};
+	int_str v;
+
+	v.s.s = (char *)val;
+	v.s.len = vlen;
+	return osg_dlgb.store_dlg_value((struct dlg_cell *)dlg, &n, &v,
+			DLG_VAL_TYPE_STR) < 0 ? -1 : 0;
+}
+
+int osg_dlg_fetch(void *dlg, const char *name, int nlen, const char **val, int *vlen)
+{
+	str n = {(char *)name, nlen};
+	int type = 0;
+	int_str v;
+
+	if (osg_dlgb.fetch_dlg_value((struct dlg_cell *)dlg, &n, &type, &v, 0) != 0
+			|| type != DLG_VAL_TYPE_STR)
+		return -1;
+	*val = v.s.s;
+	*vlen = v.s.len;
+	return 0;
+}
+
+int osg_dlg_register(void *dlg, int types, osg_dlgcb_f *f, long param)
+{
+	if (!osg_dlgb_loaded)
+		return -1;
+	return osg_dlgb.register_dlgcb((struct dlg_cell *)dlg, types,
+			(dialog_cb *)f, (void *)param, NULL) != 0 ? -1 : 0;
+}
+
+struct sip_msg *osg_dlgcb_msg(void *params, unsigned int *direction, long *param)
+{
+	struct dlg_cb_params *p = params;
+
+	*direction = p->direction;
+	*param = (p->param && *p->param) ? (long)*p->param : 0;
+	return p->msg;
+}
+
+int osg_dlg_leg(void *dlg, const char *ttag, int tlen)
+{
+	struct dlg_cell *d = dlg;
+	str t = {(char *)ttag, tlen};
+
+	if (tlen <= 0)
+		return d->legs_no[DLG_LEGS_USED] - 1;
+	if (str_match(&d->legs[DLG_CALLER_LEG].tag, &t))
+		return DLG_CALLER_LEG;
+	return callee_idx(d);
+}
+
+int osg_dlg_cseq_enforced(void *dlg)
+{
+	return (((struct dlg_cell *)dlg)->flags & DLG_FLAG_CSEQ_ENFORCE) != 0;
+}
+
+void osg_dlg_cseq_enforce(void *dlg)
+{
+	((struct dlg_cell *)dlg)->flags |= DLG_FLAG_CSEQ_ENFORCE;
+}
+
+unsigned int osg_dlg_last_cseq(void *dlg, int leg)
+{
+	return ((struct dlg_cell *)dlg)->legs[leg].last_gen_cseq;
+}
+
+void osg_dlg_set_last_cseq(void *dlg, int leg, unsigned int v)
+{
+	((struct dlg_cell *)dlg)->legs[leg].last_gen_cseq = v;
+}
+
+/* the branch AVPs the stock module uses ($bavp(739825) From, 739826 To) */
+static pv_spec_t osg_bavp[2];
+static int osg_bavp_ready;
+
+int osg_bavp_init(void)
+{
+	str s[2] = {str_init("$bavp(739825)"), str_init("$bavp(739826)")};
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (!pv_parse_spec(&s[i], &osg_bavp[i])
+				|| osg_bavp[i].type != (pv_type_t)(903 + PVT_EXTRA))
+			return -1;
+	osg_bavp_ready = 1;
+	return 0;
+}
+
+int osg_bavp_set(struct sip_msg *msg, int to, const char *v, int vlen)
+{
+	pv_value_t val;
+
+	if (!osg_bavp_ready)
+		return -1;
+	memset(&val, 0, sizeof val);
+	val.rs.s = (char *)v;
+	val.rs.len = vlen;
+	val.flags = PV_VAL_STR;
+	return pv_set_value(msg, &osg_bavp[to ? 1 : 0], EQ_T, &val);
+}
+
+int osg_bavp_get(struct sip_msg *msg, int to, const char **v, int *vlen)
+{
+	pv_value_t val;
+
+	if (!osg_bavp_ready)
+		return -1;
+	memset(&val, 0, sizeof val);
+	if (pv_get_spec_value(msg, &osg_bavp[to ? 1 : 0], &val) != 0
+			|| !(val.flags & PV_VAL_STR))
+		return -1;
+	*v = val.rs.s;
+	*vlen = val.rs.len;
+	return 0;
+}
+
+/* the CSeq header after its name (": 1 INVITE"), as offsets into msg->buf */
+int osg_cseq_span(struct sip_msg *msg, int *off, int *len)
+{
+	if (parse_headers(msg, HDR_CSEQ_F, 0) < 0 || !msg->cseq)
+		return -1;
+	*off = msg->cseq->name.s + msg->cseq->name.len - msg->buf;
+	*len = (msg->cseq->body.s + msg->cseq->body.len)
+		- (msg->cseq->name.s + msg->cseq->name.len);
+	return 0;
+}
+
+/* the To tag of msg (len 0 when none); 0 when To parses */
+int osg_totag(struct sip_msg *msg, const char **s, int *len)
+{
+	if (!msg->to && (parse_headers(msg, HDR_TO_F, 0) != 0 || !msg->to))
+		return -1;
+	*s = get_to(msg)->tag_value.s;
+	*len = get_to(msg)->tag_value.len;
+	return 0;
+}

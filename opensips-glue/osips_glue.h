@@ -127,3 +127,40 @@ int osg_rewrite_add_lumps(struct sip_msg *msg, const char *old, int olen,
 		const char *nw, int nlen);
 /* msg->id */
 unsigned int osg_msg_id(struct sip_msg *msg);
+
+/* ---- uac with the dialog module ---- */
+/* loads the dialog API into the glue (mod_init); 0 on success */
+int osg_dlg_load(void);
+/* the current dialog (NULL when none or the API is not loaded) */
+void *osg_dlg_get(void);
+/* create_dlg(msg, 0); 0 on success */
+int osg_dlg_create(struct sip_msg *msg);
+/* store_dlg_value / fetch_dlg_value of a string value; 0 on success. A
+ * fetched value sits in the dialog module's per-process buffer: valid until
+ * the next fetch */
+int osg_dlg_store(void *dlg, const char *name, int nlen, const char *val, int vlen);
+int osg_dlg_fetch(void *dlg, const char *name, int nlen, const char **val, int *vlen);
+/* register_dlgcb (dlg NULL: global, e.g. DLGCB_LOADED); the callback gets
+ * (struct dlg_cell*, type, struct dlg_cb_params*) and reads them with
+ * osg_dlgcb_msg; 0 on success */
+typedef void (osg_dlgcb_f)(void *dlg, int type, void *params);
+int osg_dlg_register(void *dlg, int types, osg_dlgcb_f *f, long param);
+/* a dialog callback's message (may be NULL), direction and param */
+struct sip_msg *osg_dlgcb_msg(void *params, unsigned int *direction, long *param);
+/* the stock uac_auth()'s leg choice for a To tag (len 0: the last leg) */
+int osg_dlg_leg(void *dlg, const char *ttag, int tlen);
+/* DLG_FLAG_CSEQ_ENFORCE and legs[leg].last_gen_cseq */
+int osg_dlg_cseq_enforced(void *dlg);
+void osg_dlg_cseq_enforce(void *dlg);
+unsigned int osg_dlg_last_cseq(void *dlg, int leg);
+void osg_dlg_set_last_cseq(void *dlg, int leg, unsigned int v);
+/* the stock module's branch AVPs $bavp(739825) (From) / 739826 (To):
+ * parsed once (mod_init); set returns pv_set_value's result (-2 outside a
+ * branch route); get 0 when found */
+int osg_bavp_init(void);
+int osg_bavp_set(struct sip_msg *msg, int to, const char *v, int vlen);
+int osg_bavp_get(struct sip_msg *msg, int to, const char **v, int *vlen);
+/* the CSeq header after its name (": 1 INVITE"): offset and length */
+int osg_cseq_span(struct sip_msg *msg, int *off, int *len);
+/* the To tag of msg (len 0 when none); 0 when To parses */
+int osg_totag(struct sip_msg *msg, const char **s, int *len);

@@ -15,5 +15,6 @@
 #include "parser/parse_authenticate.h"
 #include "lib/digest_auth/digest_auth.h"
 #include "modules/uac_auth/uac_auth.h"
+#include "modules/dialog/dlg_load.h"
 
 #include "osips_glue.h"

@@ -434,6 +434,22 @@ fn replace_proxy(port: u16, stock: bool, mode: &str, passwd: &str) -> Opensips {
 
 /// The same with more module lines (e.g. the dialog module).
 fn replace_proxy_with(port: u16, stock: bool, mode: &str, passwd: &str, more: &str) -> Opensips {
+    replace_proxy_cfg(port, stock, mode, passwd, more, "")
+}
+
+/// The same with script lines run before the replacement (create_dialog()).
+fn replace_proxy_cfg(
+    port: u16,
+    stock: bool,
+    mode: &str,
+    passwd: &str,
+    more: &str,
+    before: &str,
+) -> Opensips {
+    // the uac's own modparam lines must follow its loadmodule
+    let (uac_more, more): (Vec<&str>, Vec<&str>) =
+        more.lines().partition(|l| l.contains("modparam(\"uac\""));
+    let (uac_more, more) = (uac_more.join("\n"), more.join("\n"));
     let restore = if mode == "manual" {
         "uac_restore_from(); uac_restore_to();"
     } else {
@@ -449,6 +465,7 @@ loadmodule "{uac}"
 modparam("rr", "append_fromtag", 1)
 modparam("uac", "restore_mode", "{mode}")
 modparam("uac", "restore_passwd", "{passwd}")
+{uac_more}
 route {{
     if (has_totag()) {{
         if (loose_route()) {{ {restore} t_relay(); }}
@@ -456,6 +473,7 @@ route {{
     }}
     record_route();
     if (is_method("INVITE")) {{
+        {before}
         uac_replace_from("Anonymous", "sip:anonymous@anonymous.invalid");
         uac_replace_to(, "sip:hidden@b.invalid");
     }}
@@ -580,6 +598,258 @@ fn restart_mid_dialog_between_stock_and_ours() {
         );
         assert!(!p2.log().contains("ERROR"), "{}", p2.log());
     }
+}
+
+/// With a dialog (the script's create_dialog(), or force_dialog making one)
+/// the replaced URIs live in the dialog, not in Record-Route: the far ends
+/// see what stock shows them, in the INVITE, its reply and requests both ways.
+#[test]
+fn replace_with_a_dialog_matches_stock_on_the_wire() {
+    let dialog = "loadmodule \"dialog.so\"";
+    let forced = format!("{dialog}\nmodparam(\"uac\", \"force_dialog\", 1)");
+    for (what, more, before) in [
+        ("create_dialog()", dialog.to_string(), "create_dialog();"),
+        ("force_dialog", forced, ""),
+    ] {
+        let mut got = Vec::new();
+        for stock in [false, true] {
+            let p = replace_proxy_cfg(free_port(), stock, "auto", "pw", &more, before);
+            got.push(call_through(p.port));
+            assert!(!p.log().contains("ERROR"), "{}", p.log());
+        }
+        let ours = &got[0];
+        assert_eq!(ours[0], "Anonymous <sip:anonymous@anonymous.invalid>");
+        assert_eq!(ours[1], "<sip:hidden@b.invalid>", "{what}");
+        assert_eq!(
+            (ours[2].as_str(), ours[3].as_str()),
+            ("", ""),
+            "the dialog keeps the URIs, not Record-Route ({what})"
+        );
+        assert_eq!(ours[4], ALICE, "reply From restored ({what})");
+        assert_eq!(ours[5], BOB, "reply To restored ({what})");
+        assert_eq!(angle_uri(&ours[6]), "sip:anonymous@anonymous.invalid");
+        assert_eq!(angle_uri(&ours[7]), "sip:hidden@b.invalid", "{what}");
+        assert_eq!(angle_uri(&ours[8]), "sip:bob@b.example.com", "{what}");
+        assert_eq!(angle_uri(&ours[9]), "sip:alice@a.example.com", "{what}");
+        assert_eq!(got[0], got[1], "ours vs stock ({what})");
+    }
+}
+
+/// uac_replace_*() in a branch route with a dialog: the original URIs wait
+/// in branch AVPs and move into the dialog with the 2xx; the same as stock.
+#[test]
+fn replace_in_a_branch_route_with_a_dialog_matches_stock() {
+    let mut got = Vec::new();
+    for stock in [false, true] {
+        let body = format!(
+            r#"loadmodule "sl.so"
+loadmodule "tm.so"
+loadmodule "rr.so"
+loadmodule "sipmsgops.so"
+loadmodule "dialog.so"
+loadmodule "{uac}"
+modparam("rr", "append_fromtag", 1)
+modparam("uac", "restore_mode", "auto")
+route {{
+    if (has_totag()) {{
+        if (loose_route()) t_relay();
+        exit;
+    }}
+    record_route();
+    create_dialog();
+    t_on_branch("rep");
+    t_relay();
+}}
+branch_route[rep] {{
+    uac_replace_from("Anonymous", "sip:anonymous@anonymous.invalid");
+    uac_replace_to(, "sip:hidden@b.invalid");
+}}
+"#,
+            uac = module("uac", stock)
+        );
+        let p = Opensips::start_free(&body);
+        got.push(call_through(p.port));
+        assert!(!p.log().contains("ERROR"), "{}", p.log());
+    }
+    let ours = &got[0];
+    assert_eq!(ours[0], "Anonymous <sip:anonymous@anonymous.invalid>");
+    assert_eq!((ours[2].as_str(), ours[3].as_str()), ("", ""));
+    assert_eq!(angle_uri(&ours[6]), "sip:anonymous@anonymous.invalid");
+    assert_eq!(angle_uri(&ours[7]), "sip:hidden@b.invalid");
+    assert_eq!(angle_uri(&ours[8]), "sip:bob@b.example.com");
+    assert_eq!(angle_uri(&ours[9]), "sip:alice@a.example.com");
+    assert_eq!(got[0], got[1], "ours vs stock");
+}
+
+/// Manual mode with uac_auth() in the script (which loads the dialog API)
+/// and a dialog: stock has no branch AVP spec outside auto mode, so it logs
+/// "cannot store branch avp" and keeps only the new URIs: a request from the
+/// callee keeps the replaced URI in To. Ours keeps both and restores it.
+#[test]
+fn manual_mode_with_uac_auth_and_a_dialog_keeps_the_original_uri() {
+    let mut seen = Vec::new();
+    for stock in [false, true] {
+        let more = format!(
+            "loadmodule \"dialog.so\"\nloadmodule \"{}\"",
+            module("uac_auth", false)
+        );
+        let p = replace_proxy_cfg(
+            free_port(),
+            stock,
+            "manual",
+            "",
+            &more,
+            "create_dialog(); if (0) uac_auth();",
+        );
+        let got = call_through(p.port);
+        let log = p.log();
+        seen.push((got, log.contains("cannot store branch avp")));
+    }
+    let (ours, ours_err) = &seen[0];
+    let (stock, stock_err) = &seen[1];
+    assert!(!ours_err);
+    assert_eq!(angle_uri(&ours[9]), "sip:alice@a.example.com", "{ours:?}");
+    assert!(stock_err, "stock defect no longer seen");
+    assert_eq!(
+        angle_uri(&stock[9]),
+        "sip:anonymous@anonymous.invalid",
+        "{stock:?}"
+    );
+}
+
+/// force_dialog without the dialog module stops start-up (as stock).
+#[test]
+fn force_dialog_without_the_dialog_module_stops_start_up() {
+    let body = format!(
+        r#"loadmodule "sl.so"
+loadmodule "tm.so"
+loadmodule "rr.so"
+loadmodule "{uac}"
+modparam("rr", "append_fromtag", 1)
+modparam("uac", "force_dialog", 1)
+route {{ uac_replace_from(, "sip:x@y.invalid"); }}
+"#,
+        uac = module("uac", false)
+    );
+    let log = start_fails(&body);
+    assert!(
+        log.contains("cannot force dialog. dialog module not loaded"),
+        "{log}"
+    );
+}
+
+/// The dialog module keeping its dialogs in SQLite (db_mode 1): a dialog
+/// whose URIs the stock module put in the dialog is continued by ours after
+/// a restart, and the other way round.
+#[test]
+fn restart_mid_dialog_with_the_dialog_in_a_database() {
+    for first_stock in [true, false] {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("osips-dlgdb-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = sqlite_db(&dir, &["dialog"], "");
+        let more = format!(
+            "loadmodule \"db_sqlite.so\"\nloadmodule \"dialog.so\"\n\
+             modparam(\"dialog\", \"db_mode\", 1)\n\
+             modparam(\"dialog\", \"db_url\", \"sqlite:/{}\")",
+            db.display()
+        );
+        let what = format!("stock first: {first_stock}");
+        let a = Peer::new();
+        let b = Peer::new();
+        let mut p = replace_proxy_cfg(port, first_stock, "auto", "pw", &more, "create_dialog();");
+        let mut call = Call::invite(port, &a, &b, ALICE, BOB, &[]);
+        call.ack();
+        let rr = call.invite_at_b.hdr("Record-Route").to_string();
+        assert_eq!(rr_param(&rr, "vsf"), "", "URIs in the dialog ({what})");
+        p.stop();
+        drop(p);
+        let vars = std::process::Command::new("sqlite3")
+            .arg(&db)
+            .arg("SELECT hex(vars) FROM dialog")
+            .output()
+            .unwrap();
+        let vars = String::from_utf8_lossy(&vars.stdout).to_string();
+        // "739823" and "739824" (the new URIs' names) in hex
+        assert!(
+            vars.contains("373339383233") && vars.contains("373339383234"),
+            "dialog values saved ({what}): {vars}"
+        );
+        let p2 = replace_proxy_cfg(port, !first_stock, "auto", "pw", &more, "create_dialog();");
+        let (at_b, _) = call.send_from_a("INFO");
+        assert_eq!(
+            angle_uri(at_b.hdr("From")),
+            "sip:anonymous@anonymous.invalid",
+            "{what}"
+        );
+        assert_eq!(angle_uri(at_b.hdr("To")), "sip:hidden@b.invalid", "{what}");
+        let (at_a, _) = call.send_from_b("INFO");
+        assert_eq!(
+            angle_uri(at_a.hdr("To")),
+            "sip:alice@a.example.com",
+            "{what}"
+        );
+        assert_eq!(
+            angle_uri(at_a.hdr("From")),
+            "sip:bob@b.example.com",
+            "{what}"
+        );
+        let (at_b, _) = call.send_from_a("BYE");
+        assert_eq!(
+            angle_uri(at_b.hdr("From")),
+            "sip:anonymous@anonymous.invalid",
+            "BYE ({what})"
+        );
+        assert!(!p2.log().contains("ERROR"), "{}", p2.log());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// Beyond stock: a dialog value that is not a URI (here changed in the
+/// dialog database while OpenSIPS was down) is not written into a request:
+/// one log line, the header stays as it came.
+#[test]
+fn tampered_dialog_value_is_not_restored() {
+    let port = free_port();
+    let dir = std::env::temp_dir().join(format!("osips-dlgbad-{}-{port}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = sqlite_db(&dir, &["dialog"], "");
+    let more = format!(
+        "loadmodule \"db_sqlite.so\"\nloadmodule \"dialog.so\"\n\
+         modparam(\"dialog\", \"db_mode\", 1)\n\
+         modparam(\"dialog\", \"db_url\", \"sqlite:/{}\")",
+        db.display()
+    );
+    let (a, b) = (Peer::new(), Peer::new());
+    let mut p = replace_proxy_cfg(port, false, "auto", "", &more, "create_dialog();");
+    let mut call = Call::invite(port, &a, &b, ALICE, BOB, &[]);
+    call.ack();
+    p.stop();
+    drop(p);
+    // same length, so the stored record stays well-formed
+    let sql = "UPDATE dialog SET vars = CAST(replace(CAST(vars AS TEXT), \
+               'sip:alice@a.example.com', 'sip:alice@a.exa\"\r\nX: 1') AS BLOB);";
+    let st = std::process::Command::new("sqlite3")
+        .arg(&db)
+        .arg(sql)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let p2 = replace_proxy_cfg(port, false, "auto", "", &more, "create_dialog();");
+    let (at_a, _) = call.send_from_b("INFO");
+    // To (A's From as B uses it) is not restored to the tampered value
+    assert_eq!(angle_uri(at_a.hdr("To")), "sip:anonymous@anonymous.invalid");
+    assert!(!at_a.raw.contains("X: 1"), "{}", at_a.raw);
+    // (one line per registered callback: the dialog module may hand a
+    // loaded dialog to the load callback twice, for stock as for ours)
+    assert!(p2.wait_log("is not a URI", 1, 5) >= 1, "{}", p2.log());
+    // the other direction still gets the new URI
+    let (at_b, _) = call.send_from_a("INFO");
+    assert_eq!(
+        angle_uri(at_b.hdr("From")),
+        "sip:anonymous@anonymous.invalid"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// restore_mode none: replaced one way, nothing in Record-Route, nothing
@@ -899,10 +1169,16 @@ route {{
 
 /// Beyond stock: uac_replace_from/to twice for one request: the second
 /// values reach the far end and the dialog restores against them, in both
-/// restore modes and directions.
+/// restore modes and directions, and with a dialog keeping the URIs.
 #[test]
 fn replace_twice_for_one_request() {
-    for mode in ["auto", "manual"] {
+    for (mode, dialog) in [("auto", false), ("manual", false), ("auto", true)] {
+        // with a dialog the URIs live there: the second call overwrites them
+        let (dlg_module, create) = if dialog {
+            ("loadmodule \"dialog.so\"", "create_dialog();")
+        } else {
+            ("", "")
+        };
         let restore = if mode == "manual" {
             "uac_restore_from(); uac_restore_to();"
         } else {
@@ -913,6 +1189,7 @@ fn replace_twice_for_one_request() {
 loadmodule "tm.so"
 loadmodule "rr.so"
 loadmodule "sipmsgops.so"
+{dlg_module}
 loadmodule "{uac}"
 modparam("rr", "append_fromtag", 1)
 modparam("uac", "restore_mode", "{mode}")
@@ -924,6 +1201,7 @@ route {{
     }}
     record_route();
     if (is_method("INVITE")) {{
+        {create}
         uac_replace_from("First", "sip:first@x.invalid");
         uac_replace_to(, "sip:first-to@x.invalid");
         if (!uac_replace_from("Second", "sip:second@y.invalid")) xlog("L_ERR", "TWICE failed\n");
@@ -945,7 +1223,8 @@ route {{
         );
         assert_eq!(angle_uri(inv.hdr("To")), "sip:second-to@y.invalid");
         let rr = inv.hdr("Record-Route").to_string();
-        assert_eq!(rr.matches("vsf=").count(), 1, "{rr}");
+        let want = if dialog { 0 } else { 1 };
+        assert_eq!(rr.matches("vsf=").count(), want, "{rr}");
         assert_eq!(
             angle_uri(call.ok_at_a.hdr("From")),
             "sip:alice@a.example.com"
@@ -1180,4 +1459,152 @@ fn credentials_from_avps() {
         let out = py.finish();
         assert!(out.contains("verified=True"), "{out}");
     }
+}
+
+/// One call through a proxy that answers B's 407 to the INVITE with
+/// uac_auth(), in a dialog the script created: what B and A see (the
+/// Record-Route B got, the CSeqs of the answered INVITE, of two INFOs from A
+/// at B and their replies at A, of an INFO from B at A).
+fn auth_call_in_dialog(stock_uac: bool) -> Vec<String> {
+    let body = format!(
+        r#"loadmodule "sl.so"
+loadmodule "tm.so"
+loadmodule "rr.so"
+loadmodule "sipmsgops.so"
+loadmodule "dialog.so"
+loadmodule "{uac_auth}"
+loadmodule "{uac}"
+modparam("rr", "append_fromtag", 1)
+modparam("uac_auth", "credential", "alice:example.com:secret")
+route {{
+    if (has_totag()) {{
+        if (loose_route()) {{ t_on_failure("auth"); t_relay(); }}
+        exit;
+    }}
+    record_route();
+    create_dialog();
+    t_on_failure("auth");
+    t_relay();
+}}
+failure_route[auth] {{
+    if (t_check_status("407") && uac_auth()) t_relay();
+}}
+"#,
+        uac_auth = module("uac_auth", false),
+        uac = module("uac", stock_uac)
+    );
+    let p = Opensips::start_free(&body);
+    let (a, b) = (Peer::new(), Peer::new());
+    let call_id = format!("dlg-auth-{}", rand_tag());
+    let a_from = format!("{ALICE};tag=a{}", rand_tag());
+    let ruri = format!("sip:bob@127.0.0.1:{}", b.port);
+    a.send(
+        p.port,
+        &request("INVITE", &ruri, a.port, &a_from, BOB, &call_id, 1, &[]),
+    );
+    let first = b.recv();
+    let challenge = "Proxy-Authenticate: Digest realm=\"example.com\", nonce=\"n1\", \
+                     qop=\"auth\", algorithm=MD5\r\nContent-Length";
+    b.send(
+        p.port,
+        &b.reply(&first, 407, "b407", false)
+            .replacen("Content-Length", challenge, 1),
+    );
+    // tm acknowledges the 407 hop by hop, then sends the answered INVITE
+    let mut inv = b.recv();
+    if inv.method() == "ACK" {
+        inv = b.recv();
+    }
+    assert_eq!(inv.method(), "INVITE", "{}", inv.raw);
+    assert!(inv.hdr("Proxy-Authorization").contains("nonce=\"n1\""));
+    let b_tag = format!("b{}", rand_tag());
+    b.send(p.port, &b.reply(&inv, 200, &b_tag, true));
+    let ok = a.recv();
+    assert_eq!(ok.status(), Some(200), "{}", ok.raw);
+    let mut call = Call {
+        k: p.port,
+        a: &a,
+        b: &b,
+        call_id,
+        a_from,
+        a_to: ok.hdr("To").to_string(),
+        b_from: format!("{};tag={b_tag}", inv.hdr("To")),
+        b_to: inv.hdr("From").to_string(),
+        route: ok
+            .all("Record-Route")
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        a_cseq: 1,
+        b_cseq: 0,
+        invite_at_b: inv.clone(),
+        ok_at_a: ok.clone(),
+    };
+    // the Record-Route parameters' names (values differ per run)
+    let rr_names: Vec<&str> = inv
+        .hdr("Record-Route")
+        .trim_end_matches('>')
+        .split(';')
+        .skip(1)
+        .map(|p| p.split('=').next().unwrap())
+        .collect();
+    let mut seen = vec![
+        rr_names.join(";"),
+        inv.hdr("CSeq").to_string(),
+        ok.hdr("CSeq").to_string(),
+        call.ack().hdr("CSeq").to_string(),
+    ];
+    for _ in 0..2 {
+        let (at_b, at_a) = call.send_from_a("INFO");
+        seen.push(at_b.hdr("CSeq").to_string());
+        seen.push(at_a.hdr("CSeq").to_string());
+    }
+    let (at_a, _) = call.send_from_b("INFO");
+    seen.push(at_a.hdr("CSeq").to_string());
+    // an INFO from A challenged by B: answered inside the dialog
+    let info = call.request_from_a("INFO");
+    a.send(p.port, &info);
+    let first = b.recv();
+    seen.push(first.hdr("CSeq").to_string());
+    b.send(
+        p.port,
+        &b.reply(&first, 407, "", false)
+            .replacen("Content-Length", challenge, 1),
+    );
+    let answered = b.recv();
+    assert!(answered.hdr("Proxy-Authorization").contains("nonce=\"n1\""));
+    seen.push(answered.hdr("CSeq").to_string());
+    b.send(p.port, &b.reply(&answered, 200, "", true));
+    seen.push(a.recv().hdr("CSeq").to_string());
+    let (at_b, at_a) = call.send_from_a("INFO");
+    seen.push(at_b.hdr("CSeq").to_string());
+    seen.push(at_a.hdr("CSeq").to_string());
+    assert!(!p.log().contains("ERROR"), "{}", p.log());
+    seen
+}
+
+/// uac_auth() in a dialog: no `aci` mark in Record-Route; the dialog module
+/// shifts the caller's later CSeqs (and gives the caller its own back in the
+/// replies); the same as stock.
+#[test]
+fn uac_auth_in_a_dialog_shifts_cseq_through_the_dialog_as_stock() {
+    let ours = auth_call_in_dialog(false);
+    let stock = auth_call_in_dialog(true);
+    assert_eq!(ours[0], "lr;ftag;did", "no aci mark: {ours:?}");
+    assert_eq!(ours[1], "2 INVITE");
+    assert_eq!(ours[2], "1 INVITE", "the caller gets its CSeq back");
+    assert_eq!(
+        &ours[4..8],
+        ["3 INFO", "2 INFO", "4 INFO", "3 INFO"],
+        "{ours:?}"
+    );
+    assert_eq!(ours[8], "1 INFO", "B's requests untouched");
+    // A's INFO 4 challenged in the dialog: shifted to 5, answered as 6,
+    // A gets 4 back; the next one (5) goes on at 7
+    assert_eq!(
+        &ours[9..],
+        ["5 INFO", "6 INFO", "4 INFO", "7 INFO", "5 INFO"],
+        "{ours:?}"
+    );
+    assert_eq!(ours, stock);
 }

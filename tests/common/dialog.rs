@@ -98,12 +98,12 @@ impl<'a> Call<'a> {
         m
     }
 
-    /// A sends `method` in the dialog: (request at B, 200 at A).
-    pub fn send_from_a(&mut self, method: &str) -> (Msg, Msg) {
+    /// A's next request in the dialog (CSeq counted up), not sent.
+    pub fn request_from_a(&mut self, method: &str) -> String {
         self.a_cseq += 1;
         let ruri = angle_uri(self.ok_at_a.hdr("Contact")).to_string();
         let routes = self.route_headers(false);
-        let req = request(
+        request(
             method,
             &ruri,
             self.a.port,
@@ -112,7 +112,12 @@ impl<'a> Call<'a> {
             &self.call_id,
             self.a_cseq,
             &routes,
-        );
+        )
+    }
+
+    /// A sends `method` in the dialog: (request at B, 200 at A).
+    pub fn send_from_a(&mut self, method: &str) -> (Msg, Msg) {
+        let req = self.request_from_a(method);
         self.a.send(self.k, &req);
         let at_b = self.b.recv();
         assert_eq!(at_b.method(), method, "B got {}", at_b.raw);

@@ -3,6 +3,7 @@
 //! shared with the Kamailio host layer: the two cores' structs differ.
 
 pub mod avp;
+pub mod dlg;
 pub mod ffi;
 pub mod log;
 pub mod msg;

@@ -195,6 +195,32 @@ impl SipMsg {
         unsafe { ffi::osg_has_totag(self.raw) != 0 }
     }
 
+    /// The To tag (empty when none); Err when To does not parse.
+    pub fn totag(&self) -> Result<Vec<u8>, String> {
+        let (mut p, mut l) = (std::ptr::null(), 0);
+        // SAFETY: the tag points into msg->buf, copied at once.
+        unsafe {
+            if ffi::osg_totag(self.raw, &mut p, &mut l) != 0 {
+                return Err("failed to parse TO hdr".into());
+            }
+            if p.is_null() || l <= 0 {
+                return Ok(Vec::new());
+            }
+            Ok(std::slice::from_raw_parts(p as *const u8, l as usize).to_vec())
+        }
+    }
+
+    /// Where the CSeq value after the header name (": 1 INVITE") is:
+    /// (offset into buf, length).
+    pub fn cseq_span(&self) -> Option<(usize, usize)> {
+        let (mut off, mut len) = (0, 0);
+        // SAFETY: raw is valid; the glue parses CSeq if needed.
+        if unsafe { ffi::osg_cseq_span(self.raw, &mut off, &mut len) } != 0 || off < 0 || len < 0 {
+            return None;
+        }
+        Some((off as usize, len as usize))
+    }
+
     /// Sets the request URI for the next branch (new_uri).
     pub fn set_ruri(&self, uri: &[u8]) -> Result<(), String> {
         // SAFETY: the glue copies the URI into pkg memory.

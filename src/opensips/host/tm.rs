@@ -4,6 +4,7 @@ use super::ffi;
 use super::msg::SipMsg;
 
 pub const TMCB_RESPONSE_IN: i32 = 1 << 1;
+pub const TMCB_RESPONSE_OUT: i32 = 1 << 7;
 
 pub fn load() -> Result<(), String> {
     // SAFETY: load_tm_api fills the glue's static binds (main process).

@@ -9,6 +9,7 @@ use crate::digest::challenge::{parse_header, Algorithm, Challenge, ParseError};
 use crate::digest::credentials::select;
 use crate::digest::response::{answer, authorization_header, new_cnonce, RequestInfo};
 use crate::digest::stored_secret::secret_of;
+use crate::opensips::host::dlg::Dialog;
 use crate::opensips::host::ffi::sip_msg;
 use crate::opensips::host::msg::SipMsg;
 use crate::opensips::host::{rr, tm, uac_auth_api};
@@ -192,20 +193,70 @@ pub fn uac_auth(msg: &SipMsg, allowed: Option<&[Algorithm]>) -> Result<(), Strin
     msg.append_header(&header)?;
 
     // CSeq: the answered request is a new one for the server.
-    let initial = !msg.has_totag();
-    apply_cseq_op(msg, 1, true).inspect_err(|_| {
-        warn!("Failure to increment the CSEQ header");
-    })?;
-    register_decrement_once(msg)?;
-    if initial {
-        let mut p = Vec::with_capacity(RR_CSEQ_PARAM.len() + 3);
-        p.push(b';');
-        p.extend_from_slice(RR_CSEQ_PARAM);
-        p.extend_from_slice(b"=1");
-        rr::add_param(msg, &p)?;
+    cseq_after_auth(msg)
+}
+
+/// The CSeq shift after an answered challenge, as stock: without a dialog
+/// the request's CSeq goes up by one here and an initial request marks the
+/// dialog in Record-Route (`aci`, the rr callback shifts later requests);
+/// with a dialog the dialog module is told (DLG_FLAG_CSEQ_ENFORCE and the
+/// leg's last generated CSeq) and shifts the later requests itself.
+fn cseq_after_auth(msg: &SipMsg) -> Result<(), String> {
+    let ttag = msg.totag()?;
+    let dlg = if super::config().dialog {
+        Dialog::current()
+    } else {
+        None
+    };
+    let managed = match dlg {
+        Some(d) if !ttag.is_empty() => d.cseq_enforced() && d.last_cseq(d.leg(&ttag)) != 0,
+        _ => false,
+    };
+    if managed {
+        // a sequential request the dialog module already renumbered
+        let d = dlg.expect("managed implies a dialog");
+        let leg = d.leg(&ttag);
+        let new = d.last_cseq(leg).wrapping_add(1);
+        d.set_last_cseq(leg, new);
+        dbg!("incrementing last_gen_cseq to [{new}] for leg[{leg}]");
+        force_master_cseq_change(msg, new)?;
+    } else {
+        let new = apply_cseq_op(msg, 1, true).inspect_err(|_| {
+            warn!("Failure to increment the CSEQ header");
+        })?;
+        register_decrement_once(msg)?;
+        match (ttag.is_empty(), dlg) {
+            (true, Some(d)) => d.enforce_cseq(),
+            (true, None) => {
+                let mut p = Vec::with_capacity(RR_CSEQ_PARAM.len() + 3);
+                p.push(b';');
+                p.extend_from_slice(RR_CSEQ_PARAM);
+                p.extend_from_slice(b"=1");
+                rr::add_param(msg, &p)?;
+            }
+            (false, Some(d)) => {
+                d.enforce_cseq();
+                let leg = d.leg(&ttag);
+                d.set_last_cseq(leg, new);
+                dbg!("setting last_gen_cseq to [{new}] for leg [{leg}]");
+                force_master_cseq_change(msg, new)?;
+            }
+            (false, None) => {}
+        }
     }
     mark_cseq(msg);
     Ok(())
+}
+
+/// Rewrites the whole CSeq value (": N METHOD"), covering the dialog
+/// module's own change of the number in this branch (the stock trick).
+fn force_master_cseq_change(msg: &SipMsg, new: u32) -> Result<(), String> {
+    let (off, len) = msg.cseq_span().ok_or("failed to parse headers")?;
+    let method = request_method(msg)?;
+    let mut data = format!(": {new} ").into_bytes();
+    data.extend_from_slice(&method);
+    msg.apply(&[super::edits::Edit::Replace { off, len, data }])
+        .map_err(|e| format!("failed to forced new in-dialog cseq: {e}"))
 }
 
 fn request_method(msg: &SipMsg) -> Result<Vec<u8>, String> {

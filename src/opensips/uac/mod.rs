@@ -6,20 +6,22 @@
 //! uac_auth([algorithms]) answers 401/407 with src/digest (strongest
 //! supported challenge first), uac_inc_cseq(n) raises CSeq.
 //!
-//! Not built yet: keeping the replaced URIs (and the CSeq shift) in the
-//! dialog module instead of Record-Route (`force_dialog`).
+//! With the dialog module, a request that has a dialog keeps the replaced
+//! URIs and the CSeq shift in the dialog instead of Record-Route
+//! (dialog.rs), as stock.
 
 pub mod auth;
+pub mod dialog;
 pub mod edits;
 pub mod replace;
 
-use crate::err;
 use crate::log::guarded;
 use crate::opensips::host::ffi::{
     self, cmd_export_t, module_exports, param_export_t, sip_msg, str_,
 };
 use crate::opensips::host::msg::{SipMsg, Which};
-use crate::opensips::host::{c_param, log, rr, str_bytes, tm, version};
+use crate::opensips::host::{c_param, dlg, log, rr, str_bytes, tm, version};
+use crate::{dbg, err};
 use once_cell::sync::OnceCell;
 use std::os::raw::{c_char, c_int, c_void};
 use std::ptr::{addr_of_mut, null, null_mut};
@@ -37,6 +39,11 @@ pub struct Config {
     pub from_param: Vec<u8>,
     pub to_param: Vec<u8>,
     pub passwd: Vec<u8>,
+    /// The dialog API is loaded: a request with a dialog keeps its replaced
+    /// URIs (and uac_auth()'s CSeq shift) there (src/opensips/uac/dialog.rs).
+    pub dialog: bool,
+    /// force_dialog: uac_replace_*() creates the dialog when there is none.
+    pub force_dialog: bool,
 }
 
 static CONFIG: OnceCell<Config> = OnceCell::new();
@@ -47,6 +54,8 @@ pub fn config() -> &'static Config {
         from_param: b"vsf".to_vec(),
         to_param: b"vst".to_vec(),
         passwd: Vec::new(),
+        dialog: false,
+        force_dialog: false,
     })
 }
 
@@ -91,6 +100,7 @@ fn init() -> Result<(), String> {
     };
     // SAFETY: is_script_func_used reads the parsed script (main process).
     let used = |f: &std::ffi::CStr| unsafe { ffi::osg_script_func_used(f.as_ptr()) != 0 };
+    let mut dialog = false;
     if used(c"uac_replace_from") || used(c"uac_replace_to") {
         if (from.is_empty() || to.is_empty()) && restore != RestoreMode::None {
             return Err("rr_store_param cannot be empty if FROM is restoreable".into());
@@ -98,14 +108,23 @@ fn init() -> Result<(), String> {
         if restore != RestoreMode::None {
             rr::load()?;
             if restore == RestoreMode::Auto {
-                if force_dialog != 0 {
-                    return Err("force_dialog: keeping the URIs in the dialog is not supported by this module yet".into());
-                }
-                if !rr::append_fromtag() {
+                if force_dialog == 0 && !rr::append_fromtag() {
                     return Err(
                         "'append_fromtag' RR param is not enabled! - required by AUTO restore mode"
                             .into(),
                     );
+                }
+                match dlg::load() {
+                    Err(_) if force_dialog != 0 => {
+                        return Err("cannot force dialog. dialog module not loaded".into())
+                    }
+                    Err(_) => dbg!("failed to find dialog API - is dialog module loaded?"),
+                    Ok(()) => {
+                        dialog = true;
+                        // dialogs read back from the database get their
+                        // callbacks again
+                        dlg::register_global(dlg::DLGCB_LOADED, dialog::restore_loaded)?;
+                    }
                 }
                 rr::register(replace::rr_checker)?;
             }
@@ -117,6 +136,14 @@ fn init() -> Result<(), String> {
     if used(c"uac_auth") {
         crate::opensips::host::uac_auth_api::load()?;
         rr::load()?;
+        if !dialog {
+            // stock logs an error when the dialog module is absent and goes
+            // on; the dialog is optional here, so a debug line says it
+            match dlg::load() {
+                Ok(()) => dialog = true,
+                Err(e) => dbg!("no dlg API ({e}): uac_auth() marks the dialog in Record-Route"),
+            }
+        }
         if !rr::append_fromtag() {
             return Err(
                 "'append_fromtag' RR param is not enabled! - required by uac_auth() restore mode"
@@ -125,11 +152,18 @@ fn init() -> Result<(), String> {
         }
         rr::register(auth::rr_uac_auth_checker)?;
     }
+    if dialog {
+        // Beyond stock (which parses them only in auto mode): the branch AVP
+        // specs whenever the dialog keeps the URIs.
+        dlg::bavp_init()?;
+    }
     let _ = CONFIG.set(Config {
         restore,
         from_param: from.to_vec(),
         to_param: to.to_vec(),
         passwd: passwd.to_vec(),
+        dialog,
+        force_dialog: force_dialog != 0,
     });
     Ok(())
 }

@@ -68,10 +68,15 @@ pub fn replace(
     }
     let buf = msg.buf();
     let (edits, new) = replace_edits(buf, &id, display.as_deref(), uri);
-    // Compute the Record-Route parameter before changing anything, so that an
-    // error leaves the message untouched.
+    // The dialog (when there is one, or force_dialog makes one) keeps the
+    // URIs; otherwise the Record-Route parameter, computed before anything
+    // changes so that an error leaves the message untouched.
+    let dialog = match (&new, cfg.restore) {
+        (Some(_), RestoreMode::Manual | RestoreMode::Auto) => super::dialog::for_request(msg)?,
+        _ => None,
+    };
     let param = match (&new, cfg.restore) {
-        (Some(new), RestoreMode::Manual | RestoreMode::Auto) => {
+        (Some(new), RestoreMode::Manual | RestoreMode::Auto) if dialog.is_none() => {
             let old = &buf[id.uri_start..id.uri_end()];
             let enc = rr_codec::encode(old, new, &cfg.passwd).map_err(|e| e.to_string())?;
             let name = match which {
@@ -93,8 +98,13 @@ pub fn replace(
         d.retain(|x| x.msg_id == msg_id);
         d.iter().position(|x| x.which == which)
     });
+    let old = &buf[id.uri_start..id.uri_end()];
     if let Some(i) = again {
-        return replace_again(msg, which, i, &edits, param);
+        replace_again(msg, which, i, &edits, param)?;
+        if let (Some(d), Some(new)) = (dialog, &new) {
+            super::dialog::store(msg, d, which, old, new)?;
+        }
+        return Ok(());
     }
     let lumps = msg.apply_kept(&edits)?;
     DONE.with(|d| {
@@ -109,7 +119,9 @@ pub fn replace(
     if new.is_none() || cfg.restore == RestoreMode::None {
         return Ok(());
     }
-    if let Some(p) = param {
+    if let (Some(d), Some(new)) = (dialog, &new) {
+        super::dialog::store(msg, d, which, old, new)?;
+    } else if let Some(p) = param {
         rr::add_param(msg, &p)?;
     }
     first_change(msg, which)
@@ -240,7 +252,7 @@ pub unsafe extern "C" fn rr_checker(
 
 /// TMCB_RESPONSE_IN: the reply gets back the From/To (through the URI) of
 /// the request as it arrived, its tag and parameters kept.
-unsafe extern "C" fn restore_uris_reply(
+pub(crate) unsafe extern "C" fn restore_uris_reply(
     t: *mut std::ffi::c_void,
     _ty: i32,
     ps: *mut std::ffi::c_void,
