@@ -518,6 +518,9 @@ fn call_through(port: u16) -> Vec<String> {
     let (at_a, _) = call.send_from_b("INFO");
     seen.push(strip(at_a.hdr("From")));
     seen.push(strip(at_a.hdr("To")));
+    // ends the dialog (the dialog module frees it)
+    let (at_b, _) = call.send_from_a("BYE");
+    seen.push(strip(at_b.hdr("From")));
     seen
 }
 
@@ -1341,27 +1344,28 @@ fn our_uac_refuses_hostile_challenges_cleanly() {
 /// where they started.
 #[test]
 fn memory_stable_over_replaced_calls() {
-    let p = replace_proxy_with(
-        free_port(),
-        false,
-        "auto",
-        "pw",
-        "modparam(\"tm\", \"wt_timer\", 2)",
-    );
-    let round = || {
-        for _ in 0..10 {
-            call_through(p.port);
-        }
-    };
-    let (before, after) = memory_over_rounds(&p, &|| {
-        round();
-        round();
-    });
-    eprintln!(
-        "our uac: shm {} -> {}, pkg {} -> {} after 20 calls",
-        before.0, after.0, before.1, after.1
-    );
-    assert_eq!(before, after, "memory (shm, pkg) changed");
+    // Record-Route parameters, then the URIs in a dialog
+    let dialog = "modparam(\"tm\", \"wt_timer\", 2)\nloadmodule \"dialog.so\"";
+    for (more, before_replace) in [
+        ("modparam(\"tm\", \"wt_timer\", 2)", ""),
+        (dialog, "create_dialog();"),
+    ] {
+        let p = replace_proxy_cfg(free_port(), false, "auto", "pw", more, before_replace);
+        let round = || {
+            for _ in 0..10 {
+                call_through(p.port);
+            }
+        };
+        let (before, after) = memory_over_rounds(&p, &|| {
+            round();
+            round();
+        });
+        eprintln!(
+            "our uac ({before_replace}): shm {} -> {}, pkg {} -> {} after 20 calls",
+            before.0, after.0, before.1, after.1
+        );
+        assert_eq!(before, after, "memory (shm, pkg) changed ({before_replace})");
+    }
 }
 
 /// Bad module parameters stop start-up with the stock error lines.
