@@ -524,6 +524,35 @@ fn call_through(port: u16) -> Vec<String> {
     seen
 }
 
+/// What `call_through` saw with our proxy replacing From and To: the new
+/// values in the INVITE, the caller's own in the 200, the URIs (only) changed
+/// both ways inside the dialog; `in_dialog`: no vsf/vst in Record-Route.
+fn assert_replaced_call(ours: &[String], in_dialog: bool, what: &str) {
+    assert_eq!(
+        ours[0], "Anonymous <sip:anonymous@anonymous.invalid>",
+        "{what}"
+    );
+    assert_eq!(ours[1], "<sip:hidden@b.invalid>", "{what}");
+    if in_dialog {
+        assert_eq!(
+            (ours[2].as_str(), ours[3].as_str()),
+            ("", ""),
+            "the dialog keeps the URIs, not Record-Route ({what})"
+        );
+    }
+    assert_eq!(ours[4], ALICE, "reply From restored ({what})");
+    assert_eq!(ours[5], BOB, "reply To restored ({what})");
+    // in the dialog only the URIs change (the display stays as sent)
+    assert_eq!(
+        angle_uri(&ours[6]),
+        "sip:anonymous@anonymous.invalid",
+        "{what}"
+    );
+    assert_eq!(angle_uri(&ours[7]), "sip:hidden@b.invalid", "{what}");
+    assert_eq!(angle_uri(&ours[8]), "sip:bob@b.example.com", "{what}");
+    assert_eq!(angle_uri(&ours[9]), "sip:alice@a.example.com", "{what}");
+}
+
 #[test]
 fn replace_and_restore_match_stock_on_the_wire() {
     // with and without the dialog module loaded (no dialog created: both
@@ -540,19 +569,7 @@ fn replace_and_restore_match_stock_on_the_wire() {
                 got.push(call_through(p.port));
                 assert!(!p.log().contains("ERROR"), "{}", p.log());
             }
-            let ours = &got[0];
-            assert_eq!(
-                ours[0], "Anonymous <sip:anonymous@anonymous.invalid>",
-                "{mode}"
-            );
-            assert_eq!(ours[1], "<sip:hidden@b.invalid>", "{mode}");
-            assert_eq!(ours[4], ALICE, "reply From restored ({mode})");
-            assert_eq!(ours[5], BOB, "reply To restored ({mode})");
-            // in the dialog only the URIs change (the display stays as sent)
-            assert_eq!(angle_uri(&ours[6]), "sip:anonymous@anonymous.invalid");
-            assert_eq!(angle_uri(&ours[7]), "sip:hidden@b.invalid");
-            assert_eq!(angle_uri(&ours[8]), "sip:bob@b.example.com");
-            assert_eq!(angle_uri(&ours[9]), "sip:alice@a.example.com");
+            assert_replaced_call(&got[0], false, mode);
             assert_eq!(
                 got[0], got[1],
                 "ours vs stock, mode {mode}, passwd {passwd:?}"
@@ -580,27 +597,33 @@ fn restart_mid_dialog_between_stock_and_ours() {
         p.stop();
         drop(p);
         let p2 = replace_proxy(port, !first_stock, mode, "pw");
-        let (at_b, _) = call.send_from_a("INFO");
         let what = format!("{mode}, stock first: {first_stock}");
-        assert_eq!(
-            angle_uri(at_b.hdr("From")),
-            "sip:anonymous@anonymous.invalid",
-            "{what}"
-        );
-        assert_eq!(angle_uri(at_b.hdr("To")), "sip:hidden@b.invalid", "{what}");
-        let (at_a, _) = call.send_from_b("INFO");
-        assert_eq!(
-            angle_uri(at_a.hdr("To")),
-            "sip:alice@a.example.com",
-            "{what}"
-        );
-        assert_eq!(
-            angle_uri(at_a.hdr("From")),
-            "sip:bob@b.example.com",
-            "{what}"
-        );
+        assert_restored_both_ways(&mut call, &what);
         assert!(!p2.log().contains("ERROR"), "{}", p2.log());
     }
+}
+
+/// An INFO from A reaches B with the replaced URIs; one from B reaches A
+/// with the original ones.
+fn assert_restored_both_ways(call: &mut Call, what: &str) {
+    let (at_b, _) = call.send_from_a("INFO");
+    assert_eq!(
+        angle_uri(at_b.hdr("From")),
+        "sip:anonymous@anonymous.invalid",
+        "{what}"
+    );
+    assert_eq!(angle_uri(at_b.hdr("To")), "sip:hidden@b.invalid", "{what}");
+    let (at_a, _) = call.send_from_b("INFO");
+    assert_eq!(
+        angle_uri(at_a.hdr("To")),
+        "sip:alice@a.example.com",
+        "{what}"
+    );
+    assert_eq!(
+        angle_uri(at_a.hdr("From")),
+        "sip:bob@b.example.com",
+        "{what}"
+    );
 }
 
 /// With a dialog (the script's create_dialog(), or force_dialog making one)
@@ -620,20 +643,7 @@ fn replace_with_a_dialog_matches_stock_on_the_wire() {
             got.push(call_through(p.port));
             assert!(!p.log().contains("ERROR"), "{}", p.log());
         }
-        let ours = &got[0];
-        assert_eq!(ours[0], "Anonymous <sip:anonymous@anonymous.invalid>");
-        assert_eq!(ours[1], "<sip:hidden@b.invalid>", "{what}");
-        assert_eq!(
-            (ours[2].as_str(), ours[3].as_str()),
-            ("", ""),
-            "the dialog keeps the URIs, not Record-Route ({what})"
-        );
-        assert_eq!(ours[4], ALICE, "reply From restored ({what})");
-        assert_eq!(ours[5], BOB, "reply To restored ({what})");
-        assert_eq!(angle_uri(&ours[6]), "sip:anonymous@anonymous.invalid");
-        assert_eq!(angle_uri(&ours[7]), "sip:hidden@b.invalid", "{what}");
-        assert_eq!(angle_uri(&ours[8]), "sip:bob@b.example.com", "{what}");
-        assert_eq!(angle_uri(&ours[9]), "sip:alice@a.example.com", "{what}");
+        assert_replaced_call(&got[0], true, what);
         assert_eq!(got[0], got[1], "ours vs stock ({what})");
     }
 }
@@ -674,13 +684,7 @@ branch_route[rep] {{
         got.push(call_through(p.port));
         assert!(!p.log().contains("ERROR"), "{}", p.log());
     }
-    let ours = &got[0];
-    assert_eq!(ours[0], "Anonymous <sip:anonymous@anonymous.invalid>");
-    assert_eq!((ours[2].as_str(), ours[3].as_str()), ("", ""));
-    assert_eq!(angle_uri(&ours[6]), "sip:anonymous@anonymous.invalid");
-    assert_eq!(angle_uri(&ours[7]), "sip:hidden@b.invalid");
-    assert_eq!(angle_uri(&ours[8]), "sip:bob@b.example.com");
-    assert_eq!(angle_uri(&ours[9]), "sip:alice@a.example.com");
+    assert_replaced_call(&got[0], true, "branch route");
     assert_eq!(got[0], got[1], "ours vs stock");
 }
 
@@ -779,24 +783,7 @@ fn restart_mid_dialog_with_the_dialog_in_a_database() {
             "dialog values saved ({what}): {vars}"
         );
         let p2 = replace_proxy_cfg(port, !first_stock, "auto", "pw", &more, "create_dialog();");
-        let (at_b, _) = call.send_from_a("INFO");
-        assert_eq!(
-            angle_uri(at_b.hdr("From")),
-            "sip:anonymous@anonymous.invalid",
-            "{what}"
-        );
-        assert_eq!(angle_uri(at_b.hdr("To")), "sip:hidden@b.invalid", "{what}");
-        let (at_a, _) = call.send_from_b("INFO");
-        assert_eq!(
-            angle_uri(at_a.hdr("To")),
-            "sip:alice@a.example.com",
-            "{what}"
-        );
-        assert_eq!(
-            angle_uri(at_a.hdr("From")),
-            "sip:bob@b.example.com",
-            "{what}"
-        );
+        assert_restored_both_ways(&mut call, &what);
         let (at_b, _) = call.send_from_a("BYE");
         assert_eq!(
             angle_uri(at_b.hdr("From")),
@@ -1364,7 +1351,10 @@ fn memory_stable_over_replaced_calls() {
             "our uac ({before_replace}): shm {} -> {}, pkg {} -> {} after 20 calls",
             before.0, after.0, before.1, after.1
         );
-        assert_eq!(before, after, "memory (shm, pkg) changed ({before_replace})");
+        assert_eq!(
+            before, after,
+            "memory (shm, pkg) changed ({before_replace})"
+        );
     }
 }
 

@@ -3,8 +3,8 @@
 //! CSeq bookkeeping the stock uac_auth() does in it. Also the branch AVPs
 //! the stock uac uses to carry a value from a branch route to the 2xx.
 
-use super::ffi;
 use super::msg::SipMsg;
+use super::{copy_out, ffi};
 use std::os::raw::c_void;
 
 pub const DLGCB_LOADED: i32 = ffi::DLGCB_LOADED as i32;
@@ -69,21 +69,19 @@ impl Dialog {
     pub fn fetch(self, name: &[u8]) -> Option<Vec<u8>> {
         let (mut v, mut l) = (std::ptr::null(), 0);
         // SAFETY: the value is in the dialog module's per-process buffer,
-        // valid until the next fetch; we copy it at once.
+        // valid until the next fetch; copy_out copies it at once.
         unsafe {
-            if ffi::osg_dlg_fetch(
+            let r = ffi::osg_dlg_fetch(
                 self.0,
                 name.as_ptr() as *const _,
                 name.len() as i32,
                 &mut v,
                 &mut l,
-            ) != 0
-                || v.is_null()
-                || l < 0
-            {
+            );
+            if r != 0 {
                 return None;
             }
-            Some(std::slice::from_raw_parts(v as *const u8, l as usize).to_vec())
+            copy_out(v, l)
         }
     }
 
@@ -194,11 +192,12 @@ pub fn bavp_set(msg: &SipMsg, to: bool, v: &[u8]) -> Bavp {
 
 pub fn bavp_get(msg: &SipMsg, to: bool) -> Option<Vec<u8>> {
     let (mut v, mut l) = (std::ptr::null(), 0);
-    // SAFETY: the value points into the branch AVP (shm), copied at once.
+    // SAFETY: the value points into the branch AVP (shm); copy_out copies
+    // it at once.
     unsafe {
-        if ffi::osg_bavp_get(msg.raw(), to as i32, &mut v, &mut l) != 0 || v.is_null() || l < 0 {
+        if ffi::osg_bavp_get(msg.raw(), to as i32, &mut v, &mut l) != 0 {
             return None;
         }
-        Some(std::slice::from_raw_parts(v as *const u8, l as usize).to_vec())
+        copy_out(v, l)
     }
 }

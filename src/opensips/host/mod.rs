@@ -26,6 +26,18 @@ pub unsafe fn str_bytes<'a>(s: &str_) -> &'a [u8] {
     unsafe { std::slice::from_raw_parts(s.s as *const u8, s.len as usize) }
 }
 
+/// Copies `len` bytes at `p` out (None for NULL or a negative length).
+///
+/// # Safety
+/// `p` must be NULL or point to `len` readable bytes.
+pub unsafe fn copy_out(p: *const std::os::raw::c_char, len: i32) -> Option<Vec<u8>> {
+    if p.is_null() || len < 0 {
+        return None;
+    }
+    // SAFETY: per the contract.
+    Some(unsafe { std::slice::from_raw_parts(p as *const u8, len as usize) }.to_vec())
+}
+
 /// Copies bytes into pkg memory, for data that OpenSIPS (or a module bound to
 /// ours) frees with pkg_free. One spare NUL byte follows the data. NULL when
 /// pkg memory is exhausted.
