@@ -928,23 +928,7 @@ mod tests {
             code: 401,
             ..Default::default()
         };
-        let a = r
-            .on_reply(
-                Ticket {
-                    slot: s,
-                    gen: j.gen,
-                    attempt: j.attempt,
-                },
-                &{
-                    let mut i = (c401).clone();
-                    i.callid = b"";
-                    i.cseq = 0;
-                    i
-                },
-                101,
-                0,
-            )
-            .unwrap();
+        let a = r.on_reply(j.ticket(), &c401, 101, 0).unwrap();
         assert!(matches!(a, AfterReply::SendAuth(_)));
         assert_eq!(r.entry(s).unwrap().flags & FL_AUTHSENT, FL_AUTHSENT);
         let c = ok200("u1");
@@ -954,16 +938,11 @@ mod tests {
             ..Default::default()
         };
         r.on_reply(
-            Ticket {
-                slot: s,
-                gen: j.gen,
-                attempt: j.attempt,
-            },
-            &{
-                let mut i = (ok).clone();
-                i.callid = b"cid";
-                i.cseq = 2;
-                i
+            j.ticket(),
+            &ReplyInfo {
+                callid: b"cid",
+                cseq: 2,
+                ..ok.clone()
             },
             101,
             0,
@@ -979,91 +958,29 @@ mod tests {
         assert_eq!(j2.len(), 1);
         assert_eq!(r.online(), 1, "still registered while refreshing");
         // a late reply to the first attempt is ignored
-        assert!(r
-            .on_reply(
-                Ticket {
-                    slot: s,
-                    gen: j.gen,
-                    attempt: j.attempt
-                },
-                &{
-                    let mut i = (ok).clone();
-                    i.callid = b"";
-                    i.cseq = 0;
-                    i
-                },
-                388,
-                0
-            )
-            .is_err());
+        assert!(r.on_reply(j.ticket(), &ok, 388, 0).is_err());
     }
 
     #[test]
     fn failure_retry_and_disable() {
         let mut r = reg();
-        let s = r.insert(&data("u1", "alice"), 100, 0).unwrap();
+        r.insert(&data("u1", "alice"), 100, 0).unwrap();
         let j = r.due(100, 10).remove(0);
         let f = ReplyInfo {
             code: 503,
             ..Default::default()
         };
-        assert!(r
-            .on_reply(
-                Ticket {
-                    slot: s,
-                    gen: j.gen,
-                    attempt: j.attempt
-                },
-                &{
-                    let mut i = (f).clone();
-                    i.callid = b"";
-                    i.cseq = 0;
-                    i
-                },
-                101,
-                0
-            )
-            .is_err());
+        assert!(r.on_reply(j.ticket(), &f, 101, 0).is_err());
         assert!(r.due(110, 10).is_empty());
         let j = r.due(111, 10).remove(0);
-        assert!(r
-            .on_reply(
-                Ticket {
-                    slot: s,
-                    gen: j.gen,
-                    attempt: j.attempt
-                },
-                &{
-                    let mut i = (f).clone();
-                    i.callid = b"";
-                    i.cseq = 0;
-                    i
-                },
-                112,
-                0
-            )
-            .is_err());
+        assert!(r.on_reply(j.ticket(), &f, 112, 0).is_err());
         assert!(r.due(131, 10).is_empty(), "second retry after 20 s");
         assert_eq!(r.due(132, 10).len(), 1);
 
         let mut r = Registry::new_in(Settings::default(), Global);
         let s = r.insert(&data("u1", "alice"), 100, 0).unwrap();
         let j = r.due(100, 10).remove(0);
-        let _ = r.on_reply(
-            Ticket {
-                slot: s,
-                gen: j.gen,
-                attempt: j.attempt,
-            },
-            &{
-                let mut i = (f).clone();
-                i.callid = b"";
-                i.cseq = 0;
-                i
-            },
-            101,
-            0,
-        );
+        let _ = r.on_reply(j.ticket(), &f, 101, 0);
         assert_eq!(r.entry(s).unwrap().flags & FL_DISABLED, FL_DISABLED);
         assert_eq!(r.disabled(), 1);
         assert!(r.due(10_000, 10).is_empty());
@@ -1082,22 +999,7 @@ mod tests {
             min_expires: Some(b"900"),
             ..Default::default()
         };
-        r.on_reply(
-            Ticket {
-                slot: s,
-                gen: j.gen,
-                attempt: j.attempt,
-            },
-            &{
-                let mut i = (m).clone();
-                i.callid = b"";
-                i.cseq = 0;
-                i
-            },
-            100,
-            0,
-        )
-        .unwrap();
+        r.on_reply(j.ticket(), &m, 100, 0).unwrap();
         let j = r.due(101, 10).remove(0);
         assert!(String::from_utf8_lossy(&j.headers).contains("Expires: 900"));
         let u = r.unregister(s, 102).unwrap();
@@ -1120,7 +1022,7 @@ mod tests {
     fn keep_callid_sends_within() {
         let mut r = reg();
         r.settings.keep_callid = true;
-        let s = r.insert(&data("u1", "alice"), 100, 0).unwrap();
+        r.insert(&data("u1", "alice"), 100, 0).unwrap();
         let j = r.due(100, 10).remove(0);
         assert!(j.within.is_none());
         let c = ok200("u1");
@@ -1130,16 +1032,11 @@ mod tests {
             ..Default::default()
         };
         r.on_reply(
-            Ticket {
-                slot: s,
-                gen: j.gen,
-                attempt: j.attempt,
-            },
-            &{
-                let mut i = (ok).clone();
-                i.callid = b"abc@h";
-                i.cseq = 7;
-                i
+            j.ticket(),
+            &ReplyInfo {
+                callid: b"abc@h",
+                cseq: 7,
+                ..ok.clone()
             },
             100,
             0,
@@ -1232,22 +1129,7 @@ mod tests {
                 contacts: vec![&c[i]],
                 ..Default::default()
             };
-            r.on_reply(
-                Ticket {
-                    slot: j.slot,
-                    gen: j.gen,
-                    attempt: j.attempt,
-                },
-                &{
-                    let mut i = (ok).clone();
-                    i.callid = b"";
-                    i.cseq = 0;
-                    i
-                },
-                100,
-                0,
-            )
-            .unwrap();
+            r.on_reply(j.ticket(), &ok, 100, 0).unwrap();
         }
         assert!(r.begin_reload());
         assert!(!r.begin_reload(), "one reload at a time");
