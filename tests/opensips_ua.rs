@@ -1,0 +1,240 @@
+//! The stock OpenSIPS `b2b_entities` and `msrp_ua` modules, loaded unchanged,
+//! working through our uac_auth.so (its `load_uac_auth` API), each run beside
+//! the stock uac_auth.so with the same config and traffic:
+//! - b2b_entities: a UA session started with the MI `ua_session_client_start`
+//!   towards a peer (tests/fixtures/ua_peer.py) that challenges the INVITE with
+//!   401 or 407 (and the re-INVITE from `ua_session_update`), verifies the
+//!   digest with Python's hashlib and answers 200; the ACK must arrive;
+//! - msrp_ua: a session started with the MI `msrp_ua_start_session` through an
+//!   MSRP relay (tests/fixtures/msrp_relay.py) that challenges the AUTH, checks
+//!   the answer and grants a Use-Path, which must show in the SDP of the INVITE
+//!   msrp_ua then sends.
+
+mod common;
+use common::free_port;
+use common::opensips::{module, Opensips};
+use std::io::BufRead;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A python fixture script printing "ready" then one line per event; its
+/// lines are collected by a thread; killed on drop.
+struct Script {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Script {
+    fn start(name: &str, args: &[String]) -> Script {
+        let script = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        let mut child = Command::new("python3")
+            .arg(script)
+            .args(args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3");
+        let mut rd = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        rd.read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), "ready", "{name} did not start");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for l in rd.lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(l);
+            }
+        });
+        Script { child, lines }
+    }
+}
+
+impl Drop for Script {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The tab-separated `key=value` field of a peer line.
+fn field<'a>(line: &'a str, key: &str) -> &'a str {
+    line.split('\t')
+        .find_map(|f| f.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
+        .unwrap_or_else(|| panic!("no {key} in {line}"))
+}
+
+const B2B_REALM: &str = "b2b.test";
+
+/// One UA session from the MI `ua_session_client_start` through stock
+/// b2b_entities with our (or, `stock`, the stock) uac_auth, towards ua_peer.py
+/// challenging with `code` and `challenge`; with `reinvite`, a re-INVITE from
+/// `ua_session_update` is challenged too. The peer's lines.
+fn b2b_session(stock: bool, code: u16, challenge: &str, reinvite: bool) -> Vec<String> {
+    let peer_port = free_port();
+    let mut args = vec![
+        peer_port.to_string(),
+        code.to_string(),
+        "alice".into(),
+        "secret".into(),
+        challenge.into(),
+    ];
+    if reinvite {
+        args.push("REINVITE".into());
+    }
+    let peer = Script::start("ua_peer.py", &args);
+    let port = free_port();
+    let body = format!(
+        r#"loadmodule "tm.so"
+loadmodule "{uac_auth}"
+loadmodule "b2b_entities.so"
+modparam("uac_auth", "credential", "bob:other.test:nope")
+modparam("uac_auth", "credential", "alice:{B2B_REALM}:secret")
+modparam("b2b_entities", "advertised_contact", "sip:b2b@127.0.0.1:{port}")
+route {{ exit; }}
+"#,
+        uac_auth = module("uac_auth", stock),
+    );
+    let o = Opensips::start(port, &body);
+    // To = R-URI: stock b2b_entities re-sends the answered initial INVITE to
+    // the To URI (its dialog has no remote target before a reply with a
+    // Contact), with the digest uri of the first INVITE's R-URI.
+    let r = o.mi(
+        "ua_session_client_start",
+        &format!(
+            r#"{{"ruri":"sip:bob@127.0.0.1:{peer_port}","to":"sip:bob@127.0.0.1:{peer_port}","from":"sip:alice@{B2B_REALM}"}}"#
+        ),
+    );
+    // the reply's result is the session's b2b key
+    let key = r
+        .split("\"result\":\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_else(|| panic!("ua_session_client_start failed: {r}\n{}", o.log()))
+        .to_string();
+    // the ACK of the challenge, then the ACK of the 200
+    let acks = |n: usize| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let l = peer.lines.lock().unwrap().clone();
+            if l.iter().filter(|x| x.starts_with("ACK")).count() >= n || Instant::now() > deadline {
+                return l;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    acks(2);
+    if reinvite {
+        let r = o.mi(
+            "ua_session_update",
+            &format!(r#"{{"key":"{key}","method":"INVITE"}}"#),
+        );
+        assert!(r.contains("\"result\""), "ua_session_update: {r}");
+        acks(4);
+    }
+    // the peer's port differs between runs
+    let lines = peer
+        .lines
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|l| l.replace(&format!("127.0.0.1:{peer_port}"), "127.0.0.1:PEER"))
+        .collect();
+    assert!(!o.log().contains("CRITICAL"), "{}", o.log());
+    lines
+}
+
+/// What a session must show on the wire: the challenged INVITE, the answer
+/// (verified by the peer, digest uri = Request-URI) in the header `hdr`, the
+/// ACK; with `reinvite`, the same for the re-INVITE. The answers' header
+/// values (cnonce and response masked).
+fn check_session(lines: &[String], hdr: &str, reinvite: bool) -> Vec<String> {
+    let mut answers = Vec::new();
+    for kind in if reinvite {
+        &["INVITE", "REINVITE"][..]
+    } else {
+        &["INVITE"][..]
+    } {
+        let of_kind: Vec<&String> = lines
+            .iter()
+            .filter(|l| l.split('\t').next() == Some(*kind))
+            .collect();
+        assert_eq!(
+            of_kind.len(),
+            2,
+            "{kind}: challenged, then answered: {lines:?}"
+        );
+        assert_eq!(field(of_kind[0], "auth"), "-", "{lines:?}");
+        let a = of_kind[1];
+        assert_eq!(field(a, "auth"), hdr, "{lines:?}");
+        assert_eq!(field(a, "verified"), "True", "{lines:?}");
+        assert_eq!(field(a, "uri_match"), "True", "{lines:?}");
+        // the 200 (sent only to a verified answer) is acknowledged
+        let n = field(a, "cseq").split(' ').next().unwrap();
+        assert!(
+            lines.contains(&format!("ACK\tcseq={n} ACK")),
+            "no ACK for the 200: {lines:?}"
+        );
+        answers.push(field(a, "norm").to_string());
+    }
+    answers
+}
+
+/// b2b_entities answers 401 and 407 challenges on the initial INVITE of a UA
+/// session through our uac_auth (MD5, SHA-256, SHA-512-256, qop auth or
+/// none; -sess), the session is established; the stock uac_auth sends the
+/// same header fields (cnonce and response aside, the peer's port masked).
+#[test]
+fn b2b_entities_ua_session_auth_ours_and_stock() {
+    let cases = [
+        (401, "MD5", "auth"),
+        (407, "MD5", "auth"),
+        (401, "SHA-256", "auth"),
+        (407, "SHA-256", "auth"),
+        (401, "MD5", ""),
+        (407, "SHA-512-256", "auth"),
+        (401, "MD5-sess", "auth"),
+    ];
+    for (code, alg, qop) in cases {
+        let qop_param = if qop.is_empty() {
+            String::new()
+        } else {
+            format!(", qop=\"{qop}\"")
+        };
+        let ch = format!(
+            "Digest realm=\"{B2B_REALM}\", nonce=\"b2bnonce{code}\", opaque=\"op1\", algorithm={alg}{qop_param}"
+        );
+        let hdr = if code == 401 {
+            "authorization"
+        } else {
+            "proxy-authorization"
+        };
+        let ours = check_session(&b2b_session(false, code, &ch, false), hdr, false);
+        let stock = check_session(&b2b_session(true, code, &ch, false), hdr, false);
+        assert_eq!(ours, stock, "{code} {alg} {qop}: ours vs stock");
+        let a = &ours[0];
+        assert!(a.contains(&format!("algorithm={alg}")), "{a}");
+        if !qop.is_empty() {
+            assert!(a.contains("qop=auth") && a.contains("nc=00000001"), "{a}");
+        }
+    }
+}
+
+/// A re-INVITE of a confirmed UA session (MI `ua_session_update`) challenged
+/// by the peer is answered through b2b_send_indlg_auth_req with our
+/// uac_auth, digest uri = the peer's Contact; same fields as stock.
+#[test]
+fn b2b_entities_reinvite_auth_ours_and_stock() {
+    let ch =
+        format!("Digest realm=\"{B2B_REALM}\", nonce=\"b2bre\", algorithm=SHA-256, qop=\"auth\"");
+    for code in [401, 407] {
+        let hdr = if code == 401 {
+            "authorization"
+        } else {
+            "proxy-authorization"
+        };
+        let ours = check_session(&b2b_session(false, code, &ch, true), hdr, true);
+        let stock = check_session(&b2b_session(true, code, &ch, true), hdr, true);
+        assert_eq!(ours, stock, "{code}: ours vs stock");
+        assert!(ours[1].contains("nonce=\"reb2bre\""), "{ours:?}");
+    }
+}
