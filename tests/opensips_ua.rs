@@ -14,6 +14,7 @@ mod common;
 use common::free_port;
 use common::opensips::{module, Opensips};
 use std::io::BufRead;
+use std::net::UdpSocket;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -122,7 +123,14 @@ route {{ exit; }}
             std::thread::sleep(Duration::from_millis(100));
         }
     };
-    acks(2);
+    if challenge.contains(&format!("realm=\"{B2B_REALM}\"")) {
+        acks(2);
+    } else {
+        // no credential for the realm: the ACK of the challenge only, then
+        // time for an answer that must not come
+        acks(1);
+        std::thread::sleep(Duration::from_secs(2));
+    }
     if reinvite {
         let r = o.mi(
             "ua_session_update",
@@ -236,5 +244,187 @@ fn b2b_entities_reinvite_auth_ours_and_stock() {
         let stock = check_session(&b2b_session(true, code, &ch, true), hdr, true);
         assert_eq!(ours, stock, "{code}: ours vs stock");
         assert!(ours[1].contains("nonce=\"reb2bre\""), "{ours:?}");
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (bound and released).
+fn free_tcp_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+const MSRP_REALM: &str = "msrp.test";
+
+/// msrp_ua as shipped: its relay authentication cannot work (see
+/// scripts/setup-opensips-msrp-fix), or the copy with that one flag fixed.
+fn msrp_ua(fixed: bool) -> String {
+    if !fixed {
+        return module("msrp_ua", true);
+    }
+    let p = common::opensips::prefix().join("lib64/opensips/modules-msrp-fix/msrp_ua.so");
+    assert!(
+        p.exists(),
+        "{} missing: run scripts/setup-opensips-msrp-fix",
+        p.display()
+    );
+    p.display().to_string()
+}
+
+/// What one msrp_ua session start showed.
+struct MsrpRun {
+    /// The relay's lines (one per AUTH), its port masked.
+    relay: Vec<String>,
+    /// The INVITE msrp_ua sent to the callee after the relay's 200, if any.
+    invite: Option<String>,
+    log: String,
+}
+
+/// One session from the MI `msrp_ua_start_session` through msrp_ua
+/// (`fixed`: the copy with the host defect fixed) with relay_uri set, with
+/// our (or, `stock`, the stock) uac_auth; the callee is a UDP socket of the
+/// test, waited on for `wait` seconds.
+fn msrp_session(stock: bool, fixed: bool, challenge: &str, wait: u64) -> MsrpRun {
+    let relay_port = free_tcp_port();
+    let relay = Script::start(
+        "msrp_relay.py",
+        &[
+            relay_port.to_string(),
+            "alice".into(),
+            "secret".into(),
+            challenge.into(),
+        ],
+    );
+    let callee = UdpSocket::bind("127.0.0.1:0").unwrap();
+    callee
+        .set_read_timeout(Some(Duration::from_secs(wait)))
+        .unwrap();
+    let callee_port = callee.local_addr().unwrap().port();
+    let port = free_port();
+    let msrp = free_tcp_port();
+    let body = format!(
+        r#"loadmodule "tm.so"
+loadmodule "{uac_auth}"
+loadmodule "b2b_entities.so"
+loadmodule "proto_msrp.so"
+loadmodule "{msrp_ua}"
+socket=msrp:127.0.0.1:{msrp}
+modparam("uac_auth", "credential", "bob:other.test:nope")
+modparam("uac_auth", "credential", "alice:{MSRP_REALM}:secret")
+modparam("msrp_ua", "my_uri", "msrp://127.0.0.1:{msrp};tcp")
+modparam("msrp_ua", "relay_uri", "msrp://127.0.0.1:{relay_port};tcp")
+modparam("msrp_ua", "advertised_contact", "sip:msrpua@127.0.0.1:{port}")
+route {{ exit; }}
+"#,
+        uac_auth = module("uac_auth", stock),
+        msrp_ua = msrp_ua(fixed),
+    );
+    let o = Opensips::start(port, &body);
+    let r = o.mi(
+        "msrp_ua_start_session",
+        &format!(
+            r#"{{"content_types":"text/plain","from_uri":"sip:alice@{MSRP_REALM}","to_uri":"sip:bob@127.0.0.1:{callee_port}","ruri":"sip:bob@127.0.0.1:{callee_port}"}}"#
+        ),
+    );
+    assert!(
+        r.contains("\"result\""),
+        "msrp_ua_start_session: {r}\n{}",
+        o.log()
+    );
+    let mut buf = vec![0u8; 65535];
+    let invite = callee
+        .recv(&mut buf)
+        .ok()
+        .map(|n| String::from_utf8_lossy(&buf[..n]).into_owned());
+    let relay = relay
+        .lines
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|l| l.replace(&format!("127.0.0.1:{relay_port}"), "127.0.0.1:RELAY"))
+        .collect();
+    let log = o.log();
+    assert!(!log.contains("CRITICAL"), "{log}");
+    MsrpRun { relay, invite, log }
+}
+
+/// msrp_ua (with its host defect fixed) authenticates to its relay through
+/// our uac_auth: AUTH, 401 with MD5 and qop auth, the answer verified by the
+/// relay with Python's hashlib (method AUTH, digest uri = relay_uri), 200
+/// with Use-Path, which shows in the SDP of the INVITE msrp_ua then sends;
+/// the stock uac_auth sends the same Authorization fields (cnonce and
+/// response aside). Also without qop.
+#[test]
+fn msrp_ua_relay_auth_ours_and_stock() {
+    for qop in [", qop=\"auth\"", ""] {
+        let ch = format!(
+            "Digest realm=\"{MSRP_REALM}\", nonce=\"msrpnonce1\", opaque=\"o2\", algorithm=MD5{qop}"
+        );
+        let mut norms = Vec::new();
+        for stock in [false, true] {
+            let run = msrp_session(stock, true, &ch, 10);
+            let (lines, who) = (&run.relay, if stock { "stock" } else { "ours" });
+            assert_eq!(
+                lines.len(),
+                2,
+                "{who}: challenged AUTH, answered AUTH: {lines:?}\n{}",
+                run.log
+            );
+            assert_eq!(field(&lines[0], "auth"), "-", "{who}: {lines:?}");
+            assert_eq!(field(&lines[1], "verified"), "True", "{who}: {lines:?}");
+            assert_eq!(field(&lines[1], "uri_match"), "True", "{who}: {lines:?}");
+            assert_eq!(field(&lines[1], "frame_ok"), "True", "{who}: {lines:?}");
+            let invite = run
+                .invite
+                .unwrap_or_else(|| panic!("{who}: no INVITE after the relay's 200\n{}", run.log));
+            assert!(invite.starts_with("INVITE "), "{invite}");
+            // the SDP's path: the relay's Use-Path, then msrp_ua's own URI
+            assert!(
+                invite.contains("a=path:msrp://127.0.0.1:") && invite.contains("/relaysess;tcp "),
+                "{who}: Use-Path not in the SDP: {invite}"
+            );
+            norms.push(field(&lines[1], "norm").to_string());
+        }
+        assert_eq!(norms[0], norms[1], "ours vs stock");
+        assert!(
+            norms[0].contains("uri=\"msrp://127.0.0.1:RELAY;tcp\""),
+            "{}",
+            norms[0]
+        );
+    }
+}
+
+/// The msrp_ua shipped in 3.6.8 never answers its relay's challenge (host
+/// defect, before any uac_auth call): with ours as with stock, one AUTH
+/// reaches the relay, msrp_ua logs that it cannot use the challenge, no
+/// INVITE goes out, nothing crashes.
+#[test]
+fn msrp_ua_as_shipped_fails_alike_with_ours_and_stock() {
+    let ch = format!("Digest realm=\"{MSRP_REALM}\", nonce=\"n1\", algorithm=MD5, qop=\"auth\"");
+    for stock in [false, true] {
+        let run = msrp_session(stock, false, &ch, 3);
+        assert_eq!(run.relay.len(), 1, "stock={stock}: {:?}", run.relay);
+        assert!(run.invite.is_none(), "stock={stock}: {:?}", run.invite);
+        assert!(
+            run.log.contains("Unable to extract authentication info"),
+            "stock={stock}: {}",
+            run.log
+        );
+    }
+}
+
+/// A challenge for a realm without a credential: b2b_entities gets no
+/// credential from our `_lookup_realm`, sends no answer and ends the
+/// session, as with the stock uac_auth.
+#[test]
+fn b2b_entities_unknown_realm_ours_and_stock() {
+    let ch = "Digest realm=\"nocred.test\", nonce=\"n1\", qop=\"auth\"";
+    for stock in [false, true] {
+        let lines = b2b_session(stock, 401, ch, false);
+        let invites: Vec<&String> = lines.iter().filter(|l| l.starts_with("INVITE")).collect();
+        assert_eq!(invites.len(), 1, "stock={stock}: {lines:?}");
+        assert_eq!(field(invites[0], "auth"), "-", "stock={stock}: {lines:?}");
     }
 }
