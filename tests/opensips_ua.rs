@@ -71,6 +71,17 @@ const B2B_REALM: &str = "b2b.test";
 /// challenging with `code` and `challenge`; with `reinvite`, a re-INVITE from
 /// `ua_session_update` is challenged too. The peer's lines.
 fn b2b_session(stock: bool, code: u16, challenge: &str, reinvite: bool) -> Vec<String> {
+    b2b_session_body(stock, code, challenge, reinvite, None)
+}
+
+/// b2b_session, the INVITE carrying `body` (text/plain) when given.
+fn b2b_session_body(
+    stock: bool,
+    code: u16,
+    challenge: &str,
+    reinvite: bool,
+    body: Option<&str>,
+) -> Vec<String> {
     let peer_port = free_port();
     let mut args = vec![
         peer_port.to_string(),
@@ -84,6 +95,9 @@ fn b2b_session(stock: bool, code: u16, challenge: &str, reinvite: bool) -> Vec<S
     }
     let peer = Script::start("ua_peer.py", &args);
     let port = free_port();
+    let invite_body = body
+        .map(|b| format!(r#","body":"{b}","content_type":"text/plain""#))
+        .unwrap_or_default();
     let body = format!(
         r#"loadmodule "tm.so"
 loadmodule "{uac_auth}"
@@ -102,7 +116,7 @@ route {{ exit; }}
     let r = o.mi(
         "ua_session_client_start",
         &format!(
-            r#"{{"ruri":"sip:bob@127.0.0.1:{peer_port}","to":"sip:bob@127.0.0.1:{peer_port}","from":"sip:alice@{B2B_REALM}"}}"#
+            r#"{{"ruri":"sip:bob@127.0.0.1:{peer_port}","to":"sip:bob@127.0.0.1:{peer_port}","from":"sip:alice@{B2B_REALM}"{invite_body}}}"#
         ),
     );
     // the reply's result is the session's b2b key
@@ -201,6 +215,7 @@ fn b2b_entities_ua_session_auth_ours_and_stock() {
         (401, "MD5", ""),
         (407, "SHA-512-256", "auth"),
         (401, "MD5-sess", "auth"),
+        (407, "SHA-256", "auth-int"),
     ];
     for (code, alg, qop) in cases {
         let qop_param = if qop.is_empty() {
@@ -427,4 +442,30 @@ fn b2b_entities_unknown_realm_ours_and_stock() {
         assert_eq!(invites.len(), 1, "stock={stock}: {lines:?}");
         assert_eq!(field(invites[0], "auth"), "-", "stock={stock}: {lines:?}");
     }
+}
+
+/// qop auth-int on an INVITE with a body: stock b2b_entities hands the
+/// challenge reply's body (empty) to `_do_uac_auth` instead of the INVITE's
+/// (b2b_send_indlg_auth_req), so the peer rejects the answer, with our
+/// uac_auth as with stock: the same outcome, the same header fields.
+#[test]
+fn b2b_entities_auth_int_with_body_ours_and_stock() {
+    let ch =
+        format!("Digest realm=\"{B2B_REALM}\", nonce=\"ai1\", algorithm=MD5, qop=\"auth-int\"");
+    let mut norms = Vec::new();
+    for stock in [false, true] {
+        let lines = b2b_session_body(stock, 401, &ch, false, Some("hello"));
+        let answered: Vec<&String> = lines
+            .iter()
+            .filter(|l| l.starts_with("INVITE") && field(l, "auth") != "-")
+            .collect();
+        assert_eq!(answered.len(), 1, "stock={stock}: {lines:?}");
+        assert_eq!(
+            field(answered[0], "verified"),
+            "False",
+            "stock={stock}: {lines:?}"
+        );
+        norms.push(field(answered[0], "norm").to_string());
+    }
+    assert_eq!(norms[0], norms[1], "ours vs stock");
 }
