@@ -469,3 +469,98 @@ fn b2b_entities_auth_int_with_body_ours_and_stock() {
     }
     assert_eq!(norms[0], norms[1], "ours vs stock");
 }
+
+/// Authenticated UA sessions through b2b_entities, each started, challenged
+/// (407, SHA-256, qop auth), answered, acknowledged and ended with the MI
+/// `ua_session_terminate` (BYE): OpenSIPS's pkg and shm use ends where it
+/// started, ours beside stock.
+#[test]
+fn b2b_entities_memory_stable_ours_and_stock() {
+    let ch =
+        format!("Digest realm=\"{B2B_REALM}\", nonce=\"mem1\", algorithm=SHA-256, qop=\"auth\"");
+    for stock in [false, true] {
+        let peer_port = free_port();
+        let peer = Script::start(
+            "ua_peer.py",
+            &[
+                peer_port.to_string(),
+                "407".into(),
+                "alice".into(),
+                "secret".into(),
+                ch.clone(),
+            ],
+        );
+        let port = free_port();
+        let body = format!(
+            r#"loadmodule "tm.so"
+loadmodule "{uac_auth}"
+loadmodule "b2b_entities.so"
+modparam("tm", "wt_timer", 2)
+modparam("uac_auth", "credential", "alice:{B2B_REALM}:secret")
+modparam("b2b_entities", "advertised_contact", "sip:b2b@127.0.0.1:{port}")
+route {{ exit; }}
+"#,
+            uac_auth = module("uac_auth", stock),
+        );
+        let o = Opensips::start(port, &body);
+        let count = |prefix: &str| {
+            peer.lines
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|l| l.starts_with(prefix))
+                .count()
+        };
+        let wait_count = |prefix: &str, n: usize| {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while count(prefix) < n {
+                assert!(
+                    Instant::now() < deadline,
+                    "{prefix} {n}: {:?}\n{}",
+                    peer.lines.lock().unwrap(),
+                    o.log()
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        };
+        let session = || {
+            let (acks, byes) = (count("ACK"), count("BYE"));
+            let r = o.mi(
+                "ua_session_client_start",
+                &format!(
+                    r#"{{"ruri":"sip:bob@127.0.0.1:{peer_port}","to":"sip:bob@127.0.0.1:{peer_port}","from":"sip:alice@{B2B_REALM}"}}"#
+                ),
+            );
+            let key = r
+                .split("\"result\":\"")
+                .nth(1)
+                .and_then(|s| s.split('"').next())
+                .unwrap_or_else(|| panic!("ua_session_client_start: {r}"))
+                .to_string();
+            // the challenge's ACK and the 200's
+            wait_count("ACK", acks + 2);
+            let r = o.mi("ua_session_terminate", &format!(r#"{{"key":"{key}"}}"#));
+            assert!(r.contains("\"result\""), "ua_session_terminate: {r}");
+            wait_count("BYE", byes + 1);
+        };
+        let (before, after) = common::opensips::memory_over_rounds(&o, &|| {
+            for _ in 0..15 {
+                session();
+            }
+        });
+        let who = if stock { "stock" } else { "ours" };
+        eprintln!(
+            "{who} uac_auth: shm {} -> {}, pkg {} -> {} after 15 b2b sessions",
+            before.0, after.0, before.1, after.1
+        );
+        let lines = peer.lines.lock().unwrap().clone();
+        assert!(
+            lines
+                .iter()
+                .filter(|l| l.starts_with("INVITE") && field(l, "auth") != "-")
+                .all(|l| field(l, "verified") == "True"),
+            "{lines:?}"
+        );
+        assert_eq!(before, after, "{who}: memory (shm, pkg) changed");
+    }
+}
