@@ -579,27 +579,31 @@ fn replace_and_restore_match_stock_on_the_wire() {
 }
 
 /// A dialog whose From/To a stock node replaced is restored by ours after a
-/// restart in the middle of the dialog, and the other way round.
+/// restart in the middle of the dialog, and the other way round; with and
+/// without the dialog module loaded (no dialog created: Record-Route keeps
+/// the URIs; with a dialog see restart_mid_dialog_with_the_dialog_in_a_database).
 #[test]
 fn restart_mid_dialog_between_stock_and_ours() {
-    for (first_stock, mode) in [
-        (true, "auto"),
-        (false, "auto"),
-        (true, "manual"),
-        (false, "manual"),
-    ] {
-        let port = free_port();
-        let a = Peer::new();
-        let b = Peer::new();
-        let mut p = replace_proxy(port, first_stock, mode, "pw");
-        let mut call = Call::invite(port, &a, &b, ALICE, BOB, &[]);
-        call.ack();
-        p.stop();
-        drop(p);
-        let p2 = replace_proxy(port, !first_stock, mode, "pw");
-        let what = format!("{mode}, stock first: {first_stock}");
-        assert_restored_both_ways(&mut call, &what);
-        assert!(!p2.log().contains("ERROR"), "{}", p2.log());
+    for dialog in ["", "loadmodule \"dialog.so\""] {
+        for (first_stock, mode) in [
+            (true, "auto"),
+            (false, "auto"),
+            (true, "manual"),
+            (false, "manual"),
+        ] {
+            let port = free_port();
+            let a = Peer::new();
+            let b = Peer::new();
+            let mut p = replace_proxy_with(port, first_stock, mode, "pw", dialog);
+            let mut call = Call::invite(port, &a, &b, ALICE, BOB, &[]);
+            call.ack();
+            p.stop();
+            drop(p);
+            let p2 = replace_proxy_with(port, !first_stock, mode, "pw", dialog);
+            let what = format!("{mode}, stock first: {first_stock}, {dialog:?}");
+            assert_restored_both_ways(&mut call, &what);
+            assert!(!p2.log().contains("ERROR"), "{}", p2.log());
+        }
     }
 }
 
