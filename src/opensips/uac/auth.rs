@@ -208,13 +208,10 @@ fn cseq_after_auth(msg: &SipMsg) -> Result<(), String> {
     } else {
         None
     };
-    let managed = match dlg {
-        Some(d) if !ttag.is_empty() => d.cseq_enforced() && d.last_cseq(d.leg(&ttag)) != 0,
-        _ => false,
-    };
-    if managed {
-        // a sequential request the dialog module already renumbered
-        let d = dlg.expect("managed implies a dialog");
+    // a sequential request the dialog module already renumbers
+    let managed =
+        dlg.filter(|d| !ttag.is_empty() && d.cseq_enforced() && d.last_cseq(d.leg(&ttag)) != 0);
+    if let Some(d) = managed {
         let leg = d.leg(&ttag);
         let new = d.last_cseq(leg).wrapping_add(1);
         d.set_last_cseq(leg, new);
