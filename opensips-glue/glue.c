@@ -285,13 +285,6 @@ int osg_rr_register(osg_rrcb_f *f)
 	return osg_rrb.register_rrcb((rr_cb_t *)f, 0, 2);
 }
 
-int osg_dlg_available(void)
-{
-	struct dlg_binds d;
-	memset(&d, 0, sizeof d);
-	return load_dlg_api(&d) == 0;
-}
-
 /* ---- uac_auth() and uac_inc_cseq() of the uac module ---- */
 #include "parser/parse_cseq.h"
 #include "modules/uac_auth/uac_auth.h"

@@ -82,8 +82,6 @@ int osg_rr_get_param(struct sip_msg *msg, const char *name, int nlen,
 int osg_rr_is_direction(struct sip_msg *msg, int dir);
 typedef void (osg_rrcb_f)(struct sip_msg *msg, struct __str *param, void *cbp);
 int osg_rr_register(osg_rrcb_f *f);
-/* 1 when the dialog module's API could be loaded */
-int osg_dlg_available(void);
 
 /* ---- uac_auth() and uac_inc_cseq() of the uac module ---- */
 /* the picked branch of the current transaction: its reply (NULL when none or

@@ -64,8 +64,3 @@ pub fn register(f: Callback) -> Result<(), String> {
     }
     Ok(())
 }
-
-pub fn dialog_available() -> bool {
-    // SAFETY: only tries to find the dialog module's API.
-    unsafe { ffi::osg_dlg_available() != 0 }
-}
