@@ -6,9 +6,16 @@ stock uac + uac_auth and with ours, rounds alternating; prints OpenSIPS's CPU
 time per authenticated call for each and the ratio ours/stock. Timings are
 reported, never asserted.
 
-env: BENCH_CALLS (default 2000), BENCH_RATE (calls/s, default 200), BENCH_ROUNDS (2)
+Then the instructions of the SIP worker per call under callgrind (one UDP
+worker, a slow rate), which do not vary from run to run the way CPU time on a
+shared machine does.
+
+env: BENCH_CALLS (default 2000), BENCH_RATE (calls/s, default 200), BENCH_ROUNDS (2),
+     BENCH_CG_CALLS (calls under callgrind, default 100; 0 skips it)
 """
+import glob
 import os
+import re
 import sys
 import tempfile
 import time
@@ -75,6 +82,32 @@ def run_once(pair, tmp):
     return used, wall, uac_rc == 0 and uas_rc == 0
 
 
+def instructions_per_call(pair, tmp):
+    """Instructions of the SIP worker (the process that ran receive_msg) per
+    call, counted by callgrind."""
+    port, uas_port, uac_port = run.free_port(), run.free_port(), run.free_port()
+    uac_auth, uac = pair
+    cfg = os.path.join(tmp, "opensips-cg.cfg")
+    text = CFG.format(port=port, mpath=MPATH, uac_auth=uac_auth, uac=uac,
+                      next_hop=f"sip:127.0.0.1:{uas_port}")
+    open(cfg, "w").write(text.replace("udp_workers=2", "udp_workers=1"))
+    for f in glob.glob(os.path.join(tmp, "ocg.*")):
+        os.remove(f)
+    log = os.path.join(tmp, "opensips-cg.log")
+    cmd = ["valgrind", "--tool=callgrind", "--trace-children=yes", f"--callgrind-out-file={tmp}/ocg.%p",
+           BIN, "-F", "-m", "128", "-M", "16", "-f", cfg, "-w", tmp]
+    with run.running(cmd, port, log, start_secs=60, settle=3):
+        rc, uas = run.sipp_pair(tmp, port, uas_port, uac_port, run.CG_CALLS, 20)
+        uas_rc = run.finish(uas, 120)
+    worker = 0
+    for f in glob.glob(os.path.join(tmp, "ocg.*")):
+        txt = open(f, errors="replace").read()
+        m = re.search(r"^summary:\s*(\d+)", txt, re.M)
+        if m and "receive_msg" in txt:
+            worker += int(m.group(1))
+    return worker / run.CG_CALLS, rc == 0 and uas_rc == 0
+
+
 def main():
     if not os.path.exists(BIN):
         raise SystemExit("OpenSIPS not built: run scripts/setup-opensips")
@@ -97,6 +130,18 @@ def main():
         print(f"OpenSIPS {n:26s} {1e6 * v:8.1f} us CPU per authenticated call")
     print(f"OpenSIPS ratio ours/stock (uac + uac_auth): {per['ours'] / per['stock']:.3f}")
     print(f"OpenSIPS ratio (stock uac + our uac_auth)/stock: {per['stock uac + our uac_auth'] / per['stock']:.3f}")
+    if run.CG_CALLS <= 0:
+        return
+    print(f"\nOpenSIPS instructions per call in the SIP worker (callgrind, {run.CG_CALLS} calls, deterministic):")
+    ins = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, pair in (("stock", stock), ("ours", ours), ("stock uac + our uac_auth", mixed)):
+            n, ok = instructions_per_call(pair, tmp)
+            ins[name] = n
+            print(f"  {name:26s} {n:12,.0f}  {'ok' if ok else 'SIPP FAILED'}")
+    print(f"OpenSIPS instructions ratio ours/stock: {ins['ours'] / ins['stock']:.4f}")
+    print(f"OpenSIPS instructions ratio (stock uac + our uac_auth)/stock: "
+          f"{ins['stock uac + our uac_auth'] / ins['stock']:.4f}")
 
 
 if __name__ == "__main__":
