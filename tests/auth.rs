@@ -14,30 +14,13 @@ fn auth_proxy(next_hop: u16, defines: &[&str]) -> Kamailio {
 }
 
 fn auth_proxy_with(module: &str, next_hop: u16, defines: &[&str]) -> Kamailio {
-    let opts = CfgOpts {
-        module,
-        restore_mode: "auto",
-        passwd: "",
-        next_hop,
-        defines,
-    };
-    let port = free_port();
-    Kamailio::start_with(&render_example("uac-auth.cfg", &opts, port), port)
+    start_example("uac-auth.cfg", module, "auto", "", next_hop, defines)
 }
 
 /// A second kamailio with the stock auth module, challenging with `algorithm`.
 fn challenger(next_hop: u16, algorithm: &str, qop_flags: &str, www: bool) -> Kamailio {
-    let opts = CfgOpts {
-        module: "",
-        restore_mode: "",
-        passwd: "",
-        next_hop,
-        defines: &[],
-    };
     let port = free_port();
-    let mut cfg = render_example("fixtures/challenger.cfg", &opts, port)
-        .replace("ALGORITHM", algorithm)
-        .replace("QOPFLAGS", qop_flags);
+    let mut cfg = challenger_cfg(port, next_hop, algorithm, qop_flags);
     if www {
         cfg = cfg.replacen("\n", "\n#!define WITH_WWW\n", 1);
     }
