@@ -651,18 +651,8 @@ fn mixed_pair_shares_nonces() {
 fn uac_client(server_port: u16) -> Kamailio {
     let uac_so = Path::new(env!("CARGO_MANIFEST_DIR")).join("build/kamailio/uac.so");
     assert!(uac_so.exists(), "run make first");
-    let uac_port = free_port();
-    let opts = common::CfgOpts {
-        module: &uac_so.display().to_string(),
-        restore_mode: "none",
-        passwd: "",
-        next_hop: server_port,
-        defines: &[],
-    };
-    Kamailio::start_with(
-        &common::render_example("uac-auth.cfg", &opts, uac_port),
-        uac_port,
-    )
+    let module = uac_so.display().to_string();
+    common::start_example("uac-auth.cfg", &module, "none", "", server_port, &[])
 }
 
 /// The headers giving examples/uac-auth.cfg alice's credentials, and the
