@@ -262,6 +262,11 @@ fn register_alice(p: &Peer, port: u16, call_id: &str, cseq: u32, extra: &[String
     ask(p, port, "REGISTER", "alice", call_id, cseq, extra)
 }
 
+/// alice's REGISTER without credentials (CSeq 1): the first challenge of the reply.
+fn challenge_alice(p: &Peer, port: u16, call_id: &str, extra: &[String]) -> Challenge {
+    challenges(&register_alice(p, port, call_id, 1, extra)).remove(0)
+}
+
 /// Challenge, then answer: returns (the challenge reply, the final reply).
 #[allow(clippy::too_many_arguments)]
 fn auth_round(
@@ -402,8 +407,7 @@ fn uppercase_hex_response_is_accepted() {
     let s = server(&our_auth(), &[], &[], "k2");
     let p = Peer::new();
     let cid = "upper";
-    let ch = register_alice(&p, s.k.port, cid, 1, &[]);
-    let c = challenges(&ch).remove(0);
+    let c = challenge_alice(&p, s.k.port, cid, &[]);
     let a = md5_answer(&c, "REGISTER", "alice", "alicepw");
     let i = a.find("response=\"").unwrap() + 10;
     let a = format!("{}{}{}", &a[..i], a[i..i + 32].to_uppercase(), &a[i + 32..]);
@@ -461,8 +465,7 @@ fn replay_with_nonce_count_and_wrong_password_burns_nothing() {
     );
     let p = Peer::new();
     let cid = "nc";
-    let ch = register_alice(&p, s.k.port, cid, 1, &[]);
-    let c = challenges(&ch).remove(0);
+    let c = challenge_alice(&p, s.k.port, cid, &[]);
     // a wrong password first: refused, and the nc is not used up by it
     let bad = md5_answer(&c, "REGISTER", "alice", "wrong");
     let r = register_alice(&p, s.k.port, cid, 2, std::slice::from_ref(&bad));
@@ -490,8 +493,7 @@ fn replay_with_one_time_nonce() {
     );
     let p = Peer::new();
     let cid = "otn";
-    let ch = register_alice(&p, s.k.port, cid, 1, &[]);
-    let c = challenges(&ch).remove(0);
+    let c = challenge_alice(&p, s.k.port, cid, &[]);
     let bad = answer_for(&c, "REGISTER", "alice", "wrong", Algorithm::Md5, None);
     let r = register_alice(&p, s.k.port, cid, 2, &[bad]);
     assert_eq!(result(&r), "-2");
@@ -506,8 +508,7 @@ fn replay_with_one_time_nonce() {
 fn hostile_authorization_headers() {
     let s = server(&our_auth(), &[], &[], "k7");
     let p = Peer::new();
-    let ch = register_alice(&p, s.k.port, "hostile", 1, &[]);
-    let c = challenges(&ch).remove(0);
+    let c = challenge_alice(&p, s.k.port, "hostile", &[]);
     let n = &c.nonce;
     let good = md5_answer(&c, "REGISTER", "alice", "alicepw");
     let other_secret = {
@@ -639,8 +640,7 @@ fn mixed_pair_shares_nonces() {
     }
     // another secret: refused
     let other = server(&our_auth(), &[], &[], "another-secret");
-    let ch = register_alice(&p, stock.k.port, "mixbad", 1, &[]);
-    let c = challenges(&ch).remove(0);
+    let c = challenge_alice(&p, stock.k.port, "mixbad", &[]);
     let a = md5_answer(&c, "REGISTER", "alice", "alicepw");
     let fin = register_alice(&p, other.k.port, "mixbad", 2, &[a]);
     assert_eq!((fin.status(), result(&fin).as_str()), (Some(401), "-1"));
@@ -896,8 +896,7 @@ fn expired_nonce_is_stale_and_authinfo() {
         p.port,
     );
     let x = vec!["X-Fn: pv_www_authenticate".to_string()];
-    let ch = register_alice(&p, s.k.port, "exp", 1, &x);
-    let c = challenges(&ch).remove(0);
+    let c = challenge_alice(&p, s.k.port, "exp", &x);
     let mut x2 = x.clone();
     x2.push(md5_answer(&c, "REGISTER", "alice", "alicepw"));
     let ok = register_alice(&p, s.k.port, "exp", 2, &x2);
@@ -953,8 +952,7 @@ fn auth_checks_and_nid_pools() {
     for i in 0..6 {
         let cid = format!("ac{i}");
         // no qop (no nc): one-time nonce and the Call-ID check apply
-        let ch = register_alice(&p, s.k.port, &cid, 1, &[]);
-        let c = challenges(&ch).remove(0);
+        let c = challenge_alice(&p, s.k.port, &cid, &[]);
         let a = answer_for(&c, "REGISTER", "alice", "alicepw", Algorithm::Sha256, None);
         let other = format!("{cid}-other");
         let r = register_alice(&p, s.k.port, &other, 2, std::slice::from_ref(&a));
@@ -1122,8 +1120,7 @@ fn header_names_realm_prefix_stateless() {
             p.port,
         );
         let x = vec!["X-Fn: pv_www_authenticate".to_string()];
-        let ch = register_alice(&p, s.k.port, "rp", 1, &x);
-        let c = challenges(&ch).remove(0);
+        let c = challenge_alice(&p, s.k.port, "rp", &x);
         let mut x2 = x.clone();
         x2.push(md5_answer(&c, "REGISTER", "alice", "alicepw"));
         let fin = register_alice(&p, s.k.port, "rp", 2, &x2);
@@ -1222,8 +1219,7 @@ fn concurrent_replays_one_winner() {
             "conc",
         );
         let p = Peer::new();
-        let ch = register_alice(&p, s.k.port, "conc", 1, &[]);
-        let c = challenges(&ch).remove(0);
+        let c = challenge_alice(&p, s.k.port, "conc", &[]);
         let a = md5_answer(&c, "REGISTER", "alice", "alicepw");
         let peers: Vec<Peer> = (0..16).map(|_| Peer::new()).collect();
         let msgs: Vec<String> = peers
@@ -1433,8 +1429,7 @@ fn uac_so_client_sess_without_qop() {
         }
         // the test's own client: the right -sess answer without its cnonce
         if alg == "MD5-sess" {
-            let ch = register_alice(&p, s.k.port, "nocn", 1, &["X-Challenge-Flags: 0".into()]);
-            let c = challenges(&ch).remove(0);
+            let c = challenge_alice(&p, s.k.port, "nocn", &["X-Challenge-Flags: 0".into()]);
             assert_eq!(c.qop, Ok(None));
             let a = answer_for(&c, "REGISTER", "alice", "alicepw", Algorithm::Md5Sess, None);
             let i = a.find(" cnonce=\"").unwrap();
