@@ -57,6 +57,20 @@ fn make_db(dir: &Path) -> PathBuf {
     db
 }
 
+/// examples/`name` with the placeholders every auth cfg has filled in: our
+/// or the stock `module`, LISTEN (udp on `port`), MPATH and the nonce `secret`.
+fn auth_cfg(name: &str, module: &str, port: u16, secret: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name);
+    std::fs::read_to_string(path)
+        .unwrap()
+        .replace("\"AUTH_MODULE\"", &format!("\"{module}\""))
+        .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
+        .replace("MPATH", MPATH)
+        .replace("AUTH_SECRET", secret)
+}
+
 struct Server {
     k: Kamailio,
 }
@@ -86,18 +100,8 @@ fn server_example(
 ) -> Server {
     let dbdir = std::env::temp_dir().join(format!("auth-test-db-{}-{port}", std::process::id()));
     let db = make_db(&dbdir);
-    let tpl = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("examples")
-            .join(example),
-    )
-    .unwrap();
-    let body = tpl
-        .replace("\"AUTH_MODULE\"", &format!("\"{module}\""))
-        .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
-        .replace("MPATH", MPATH)
+    let body = auth_cfg(example, module, port, secret)
         .replace("DB_URL", &format!("sqlite://{}", db.display()))
-        .replace("AUTH_SECRET", secret)
         .replace("EPH_SECRET", "eph-shared-secret")
         .replace(
             "# EXTRA_MODPARAMS (the tests put nonce_count, one_time_nonce... here)",
@@ -787,21 +791,21 @@ fn auth_ephemeral_bound_to_ours() {
     assert_eq!(seen[1][2].1, "-2");
 }
 
-fn pv_server(module: &str, modparams: &[&str], peer: u16) -> Server {
-    let port = free_port();
-    let tpl =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/auth-pv.cfg"))
-            .unwrap();
-    let cfg = tpl
-        .replace("\"AUTH_MODULE\"", &format!("\"{module}\""))
-        .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
-        .replace("MPATH", MPATH)
-        .replace("AUTH_SECRET", "pvk")
-        .replace("\"PEER\"", &format!("\"sip:127.0.0.1:{peer}\""))
+/// examples/auth-pv.cfg for `module` on `port`, relaying to `peer_uri`, with
+/// `modparams` added.
+fn pv_cfg(module: &str, port: u16, secret: &str, peer_uri: &str, modparams: &str) -> String {
+    auth_cfg("auth-pv.cfg", module, port, secret)
+        .replace("\"PEER\"", &format!("\"{peer_uri}\""))
         .replace(
             "# EXTRA_MODPARAMS (the tests put more auth parameters here)",
-            &modparams.join("\n"),
-        );
+            modparams,
+        )
+}
+
+fn pv_server(module: &str, modparams: &[&str], peer: u16) -> Server {
+    let port = free_port();
+    let peer_uri = format!("sip:127.0.0.1:{peer}");
+    let cfg = pv_cfg(module, port, "pvk", &peer_uri, &modparams.join("\n"));
     Server {
         k: Kamailio::start_with(&cfg, port),
     }
@@ -985,12 +989,7 @@ fn kemi_exports() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
         let js = dir.join("auth-kemi.js");
         std::fs::copy(root.join("auth-kemi.js"), &js).unwrap();
-        let cfg = std::fs::read_to_string(root.join("auth-kemi.cfg"))
-            .unwrap()
-            .replace("\"AUTH_MODULE\"", &format!("\"{module}\""))
-            .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
-            .replace("MPATH", MPATH)
-            .replace("AUTH_SECRET", "kemi")
+        let cfg = auth_cfg("auth-kemi.cfg", &module, port, "kemi")
             .replace("KEMI_SCRIPT", &js.display().to_string());
         let s = Server {
             k: Kamailio::start_with(&cfg, port),
@@ -1044,15 +1043,8 @@ fn auth_radius_binds_to_ours() {
             ),
         )
         .unwrap();
-        let cfg = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/auth-radius.cfg"),
-        )
-        .unwrap()
-        .replace("\"AUTH_MODULE\"", &format!("\"{module}\""))
-        .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
-        .replace("MPATH", MPATH)
-        .replace("AUTH_SECRET", "radius")
-        .replace("RADIUS_CONFIG", &conf.display().to_string());
+        let cfg = auth_cfg("auth-radius.cfg", &module, port, "radius")
+            .replace("RADIUS_CONFIG", &conf.display().to_string());
         let s = Server {
             k: Kamailio::start_with(&cfg, port),
         };
@@ -1170,19 +1162,7 @@ fn bad_parameters_stop_startup() {
         let port = free_port();
         let dir = std::env::temp_dir().join(format!("auth-badparam-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let cfg = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/auth-pv.cfg"),
-        )
-        .unwrap()
-        .replace("\"AUTH_MODULE\"", &format!("\"{}\"", our_auth()))
-        .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
-        .replace("MPATH", MPATH)
-        .replace("AUTH_SECRET", "x")
-        .replace("\"PEER\"", "\"sip:127.0.0.1:9\"")
-        .replace(
-            "# EXTRA_MODPARAMS (the tests put more auth parameters here)",
-            mp,
-        );
+        let cfg = pv_cfg(&our_auth(), port, "x", "sip:127.0.0.1:9", mp);
         let path = dir.join("k.cfg");
         std::fs::write(&path, cfg).unwrap();
         let out = Command::new("timeout")
