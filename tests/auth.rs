@@ -14,30 +14,13 @@ fn auth_proxy(next_hop: u16, defines: &[&str]) -> Kamailio {
 }
 
 fn auth_proxy_with(module: &str, next_hop: u16, defines: &[&str]) -> Kamailio {
-    let opts = CfgOpts {
-        module,
-        restore_mode: "auto",
-        passwd: "",
-        next_hop,
-        defines,
-    };
-    let port = free_port();
-    Kamailio::start_with(&render_example("uac-auth.cfg", &opts, port), port)
+    start_example("uac-auth.cfg", module, "auto", "", next_hop, defines)
 }
 
 /// A second kamailio with the stock auth module, challenging with `algorithm`.
 fn challenger(next_hop: u16, algorithm: &str, qop_flags: &str, www: bool) -> Kamailio {
-    let opts = CfgOpts {
-        module: "",
-        restore_mode: "",
-        passwd: "",
-        next_hop,
-        defines: &[],
-    };
     let port = free_port();
-    let mut cfg = render_example("fixtures/challenger.cfg", &opts, port)
-        .replace("ALGORITHM", algorithm)
-        .replace("QOPFLAGS", qop_flags);
+    let mut cfg = challenger_cfg(port, next_hop, algorithm, qop_flags);
     if www {
         cfg = cfg.replacen("\n", "\n#!define WITH_WWW\n", 1);
     }
@@ -222,8 +205,7 @@ fn fresh_nonce_is_answered(module: &str) {
     );
     let a = Peer::new();
     let k = auth_proxy_with(module, py.port, &[]);
-    a.send(k.port, &invite_with_body(&a, py.port, "py-fresh"));
-    let r = a.recv();
+    let r = invite_through(&a, &k, py.port, "py-fresh");
     let printed = py.finish();
     assert_eq!(r.status(), Some(200), "{module}: {}\n{printed}", r.raw);
     assert!(printed.contains("fresh: re-challenging"), "{printed}");
@@ -336,6 +318,12 @@ fn invite_with_body(a: &Peer, to_port: u16, call_id: &str) -> String {
     )
 }
 
+/// Sends `invite_with_body` from `a` through the proxy `k`; the final reply.
+fn invite_through(a: &Peer, k: &Kamailio, to_port: u16, call_id: &str) -> Msg {
+    a.send(k.port, &invite_with_body(a, to_port, call_id));
+    a.recv()
+}
+
 #[test]
 fn every_algorithm_and_qop_verified_independently() {
     let cases = [
@@ -357,11 +345,7 @@ fn every_algorithm_and_qop_verified_independently() {
         let py = PyChallenger::start(code, &[&ch]);
         let a = Peer::new();
         let k = auth_proxy(py.port, &[]);
-        a.send(
-            k.port,
-            &invite_with_body(&a, py.port, &format!("py-{alg}-{qop}")),
-        );
-        let r = a.recv();
+        let r = invite_through(&a, &k, py.port, &format!("py-{alg}-{qop}"));
         let printed = py.finish();
         assert_eq!(r.status(), Some(200), "{alg}/{qop}: {}\n{printed}", r.raw);
         let want_qop = if qop.is_empty() { "none" } else { qop };
@@ -382,8 +366,7 @@ fn qop_list_prefers_auth() {
     );
     let a = Peer::new();
     let k = auth_proxy(py.port, &[]);
-    a.send(k.port, &invite_with_body(&a, py.port, "py-qoplist"));
-    let r = a.recv();
+    let r = invite_through(&a, &k, py.port, "py-qoplist");
     assert_eq!(r.status(), Some(200), "{}", r.raw);
     assert_eq!(r.hdr("X-Verified"), "SHA-256 auth");
     drop(k);
@@ -403,8 +386,7 @@ fn several_challenges_topmost_supported() {
     );
     let a = Peer::new();
     let k = auth_proxy(py.port, &[]);
-    a.send(k.port, &invite_with_body(&a, py.port, "py-several"));
-    let r = a.recv();
+    let r = invite_through(&a, &k, py.port, "py-several");
     let printed = py.finish();
     assert_eq!(r.status(), Some(200), "{}", r.raw);
     assert!(printed.contains("nonce=n-sha512"), "{printed}");
@@ -422,8 +404,7 @@ fn stale_challenge_is_answered_again() {
     );
     let a = Peer::new();
     let k = auth_proxy(py.port, &[]);
-    a.send(k.port, &invite_with_body(&a, py.port, "py-stale"));
-    let r = a.recv();
+    let r = invite_through(&a, &k, py.port, "py-stale");
     let printed = py.finish();
     assert_eq!(r.status(), Some(200), "{}\n{printed}", r.raw);
     assert!(printed.contains("stale: re-challenging"), "{printed}");
@@ -463,8 +444,7 @@ fn bad_challenges_fail_with_a_reason() {
         let py = PyChallenger::start(407, &[challenge]);
         let a = Peer::new();
         let mut k = auth_proxy(py.port, &[]);
-        a.send(k.port, &invite_with_body(&a, py.port, "py-bad"));
-        let r = a.recv();
+        let r = invite_through(&a, &k, py.port, "py-bad");
         py.finish();
         // The challenge goes back upstream as the script decides (here: untouched).
         assert_eq!(r.status(), Some(407), "{challenge}: {}", r.raw);
@@ -539,8 +519,7 @@ fn branch_failure_event_route() {
     );
     let a = Peer::new();
     let k = auth_proxy(py.port, &["#!define WITH_BRANCH_FAILURE"]);
-    a.send(k.port, &invite_with_body(&a, py.port, "py-branch-failure"));
-    let r = a.recv();
+    let r = invite_through(&a, &k, py.port, "py-branch-failure");
     let printed = py.finish();
     assert_eq!(r.status(), Some(200), "{}\n{printed}\n{}", r.raw, k.log());
     assert_eq!(r.hdr("X-Verified"), "SHA-512-256 auth");

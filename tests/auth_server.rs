@@ -57,6 +57,20 @@ fn make_db(dir: &Path) -> PathBuf {
     db
 }
 
+/// examples/`name` with the placeholders every auth cfg has filled in: our
+/// or the stock `module`, LISTEN (udp on `port`), MPATH and the nonce `secret`.
+fn auth_cfg(name: &str, module: &str, port: u16, secret: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name);
+    std::fs::read_to_string(path)
+        .unwrap()
+        .replace("\"AUTH_MODULE\"", &format!("\"{module}\""))
+        .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
+        .replace("MPATH", MPATH)
+        .replace("AUTH_SECRET", secret)
+}
+
 struct Server {
     k: Kamailio,
 }
@@ -86,18 +100,8 @@ fn server_example(
 ) -> Server {
     let dbdir = std::env::temp_dir().join(format!("auth-test-db-{}-{port}", std::process::id()));
     let db = make_db(&dbdir);
-    let tpl = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("examples")
-            .join(example),
-    )
-    .unwrap();
-    let body = tpl
-        .replace("\"AUTH_MODULE\"", &format!("\"{module}\""))
-        .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
-        .replace("MPATH", MPATH)
+    let body = auth_cfg(example, module, port, secret)
         .replace("DB_URL", &format!("sqlite://{}", db.display()))
-        .replace("AUTH_SECRET", secret)
         .replace("EPH_SECRET", "eph-shared-secret")
         .replace(
             "# EXTRA_MODPARAMS (the tests put nonce_count, one_time_nonce... here)",
@@ -226,6 +230,47 @@ fn uri_of(method: &str) -> String {
     }
 }
 
+/// The Authorization line answering `ch` for a body-less `method` to the
+/// usual Request-URI (`uri_of`).
+fn answer_for(
+    ch: &Challenge,
+    method: &str,
+    user: &str,
+    pw: &str,
+    alg: Algorithm,
+    qop: Option<Qop>,
+) -> String {
+    authz(ch, method, &uri_of(method), user, pw, "", alg, qop)
+}
+
+/// `answer_for` with MD5 and qop=auth, what every client (and stock) does.
+fn md5_answer(ch: &Challenge, method: &str, user: &str, pw: &str) -> String {
+    answer_for(ch, method, user, pw, Algorithm::Md5, Some(Qop::Auth))
+}
+
+/// Sends a body-less request from `user` and returns the final reply.
+fn ask(
+    p: &Peer,
+    port: u16,
+    method: &str,
+    user: &str,
+    call_id: &str,
+    cseq: u32,
+    extra: &[String],
+) -> Msg {
+    exchange(p, port, &req(p, method, user, call_id, cseq, extra, ""))
+}
+
+/// `ask` for alice's REGISTER, the request most tests send.
+fn register_alice(p: &Peer, port: u16, call_id: &str, cseq: u32, extra: &[String]) -> Msg {
+    ask(p, port, "REGISTER", "alice", call_id, cseq, extra)
+}
+
+/// alice's REGISTER without credentials (CSeq 1): the first challenge of the reply.
+fn challenge_alice(p: &Peer, port: u16, call_id: &str, extra: &[String]) -> Challenge {
+    challenges(&register_alice(p, port, call_id, 1, extra)).remove(0)
+}
+
 /// Challenge, then answer: returns (the challenge reply, the final reply).
 #[allow(clippy::too_many_arguments)]
 fn auth_round(
@@ -244,6 +289,11 @@ fn auth_round(
     let a = authz(&c, method, &uri_of(method), user, pw, body, alg, qop);
     let fin = exchange(p, s.k.port, &req(p, method, user, &cid, 2, &[a], body));
     (ch, fin)
+}
+
+/// `auth_round` for a body-less request answered with MD5 and qop=auth.
+fn md5_round(s: &Server, p: &Peer, method: &str, user: &str, pw: &str) -> (Msg, Msg) {
+    auth_round(s, p, method, user, pw, Algorithm::Md5, Some(Qop::Auth), "")
 }
 
 const SDP: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
@@ -361,25 +411,11 @@ fn uppercase_hex_response_is_accepted() {
     let s = server(&our_auth(), &[], &[], "k2");
     let p = Peer::new();
     let cid = "upper";
-    let ch = exchange(&p, s.k.port, &req(&p, "REGISTER", "alice", cid, 1, &[], ""));
-    let c = challenges(&ch).remove(0);
-    let a = authz(
-        &c,
-        "REGISTER",
-        &uri_of("REGISTER"),
-        "alice",
-        "alicepw",
-        "",
-        Algorithm::Md5,
-        Some(Qop::Auth),
-    );
+    let c = challenge_alice(&p, s.k.port, cid, &[]);
+    let a = md5_answer(&c, "REGISTER", "alice", "alicepw");
     let i = a.find("response=\"").unwrap() + 10;
     let a = format!("{}{}{}", &a[..i], a[i..i + 32].to_uppercase(), &a[i + 32..]);
-    let fin = exchange(
-        &p,
-        s.k.port,
-        &req(&p, "REGISTER", "alice", cid, 2, &[a], ""),
-    );
+    let fin = register_alice(&p, s.k.port, cid, 2, &[a]);
     assert_eq!(fin.status(), Some(200), "{}", fin.raw);
 }
 
@@ -387,26 +423,8 @@ fn uppercase_hex_response_is_accepted() {
 fn wrong_password_and_unknown_user_same_reply() {
     let s = server(&our_auth(), &[], &[], "k3");
     let p = Peer::new();
-    let (_, wrong) = auth_round(
-        &s,
-        &p,
-        "REGISTER",
-        "alice",
-        "nope",
-        Algorithm::Md5,
-        Some(Qop::Auth),
-        "",
-    );
-    let (_, unknown) = auth_round(
-        &s,
-        &p,
-        "REGISTER",
-        "mallory",
-        "x",
-        Algorithm::Md5,
-        Some(Qop::Auth),
-        "",
-    );
+    let (_, wrong) = md5_round(&s, &p, "REGISTER", "alice", "nope");
+    let (_, unknown) = md5_round(&s, &p, "REGISTER", "mallory", "x");
     assert_eq!(result(&wrong), "-2");
     assert_eq!(result(&unknown), "-3");
     assert_eq!(wrong.first, unknown.first);
@@ -425,11 +443,7 @@ fn rfc8760_several_challenges_strongest_first() {
         "k4",
     );
     let p = Peer::new();
-    let ch = exchange(
-        &p,
-        s.k.port,
-        &req(&p, "REGISTER", "alice", "multi", 1, &[], ""),
-    );
+    let ch = register_alice(&p, s.k.port, "multi", 1, &[]);
     let cs = challenges(&ch);
     let algs: Vec<_> = cs.iter().map(|c| c.algorithm.clone().unwrap()).collect();
     assert_eq!(
@@ -437,21 +451,8 @@ fn rfc8760_several_challenges_strongest_first() {
         [Algorithm::Sha512_256, Algorithm::Sha256, Algorithm::Md5]
     );
     // an MD5-only client answers the last one
-    let a = authz(
-        &cs[2],
-        "REGISTER",
-        &uri_of("REGISTER"),
-        "alice",
-        "alicepw",
-        "",
-        Algorithm::Md5,
-        Some(Qop::Auth),
-    );
-    let fin = exchange(
-        &p,
-        s.k.port,
-        &req(&p, "REGISTER", "alice", "multi", 2, &[a], ""),
-    );
+    let a = md5_answer(&cs[2], "REGISTER", "alice", "alicepw");
+    let fin = register_alice(&p, s.k.port, "multi", 2, &[a]);
     assert_eq!(fin.status(), Some(200));
 }
 
@@ -468,64 +469,17 @@ fn replay_with_nonce_count_and_wrong_password_burns_nothing() {
     );
     let p = Peer::new();
     let cid = "nc";
-    let ch = exchange(&p, s.k.port, &req(&p, "REGISTER", "alice", cid, 1, &[], ""));
-    let c = challenges(&ch).remove(0);
+    let c = challenge_alice(&p, s.k.port, cid, &[]);
     // a wrong password first: refused, and the nc is not used up by it
-    let bad = authz(
-        &c,
-        "REGISTER",
-        &uri_of("REGISTER"),
-        "alice",
-        "wrong",
-        "",
-        Algorithm::Md5,
-        Some(Qop::Auth),
-    );
-    let r = exchange(
-        &p,
-        s.k.port,
-        &req(
-            &p,
-            "REGISTER",
-            "alice",
-            cid,
-            2,
-            std::slice::from_ref(&bad),
-            "",
-        ),
-    );
+    let bad = md5_answer(&c, "REGISTER", "alice", "wrong");
+    let r = register_alice(&p, s.k.port, cid, 2, std::slice::from_ref(&bad));
     assert_eq!(result(&r), "-2");
-    let good = authz(
-        &c,
-        "REGISTER",
-        &uri_of("REGISTER"),
-        "alice",
-        "alicepw",
-        "",
-        Algorithm::Md5,
-        Some(Qop::Auth),
-    );
-    let r = exchange(
-        &p,
-        s.k.port,
-        &req(
-            &p,
-            "REGISTER",
-            "alice",
-            cid,
-            3,
-            std::slice::from_ref(&good),
-            "",
-        ),
-    );
+    let good = md5_answer(&c, "REGISTER", "alice", "alicepw");
+    let r = register_alice(&p, s.k.port, cid, 3, std::slice::from_ref(&good));
     assert_eq!(result(&r), format!("1 alice {REALM} 1"));
     // the same Authorization again: the nc is used, stale, and the new
     // challenge says stale=true without any flag in the cfg
-    let r = exchange(
-        &p,
-        s.k.port,
-        &req(&p, "REGISTER", "alice", cid, 4, &[good], ""),
-    );
+    let r = register_alice(&p, s.k.port, cid, 4, &[good]);
     assert_eq!(result(&r), "-4");
     assert!(challenges(&r)[0].stale, "{}", r.raw);
 }
@@ -543,53 +497,14 @@ fn replay_with_one_time_nonce() {
     );
     let p = Peer::new();
     let cid = "otn";
-    let ch = exchange(&p, s.k.port, &req(&p, "REGISTER", "alice", cid, 1, &[], ""));
-    let c = challenges(&ch).remove(0);
-    let bad = authz(
-        &c,
-        "REGISTER",
-        &uri_of("REGISTER"),
-        "alice",
-        "wrong",
-        "",
-        Algorithm::Md5,
-        None,
-    );
-    let r = exchange(
-        &p,
-        s.k.port,
-        &req(&p, "REGISTER", "alice", cid, 2, &[bad], ""),
-    );
+    let c = challenge_alice(&p, s.k.port, cid, &[]);
+    let bad = answer_for(&c, "REGISTER", "alice", "wrong", Algorithm::Md5, None);
+    let r = register_alice(&p, s.k.port, cid, 2, &[bad]);
     assert_eq!(result(&r), "-2");
-    let good = authz(
-        &c,
-        "REGISTER",
-        &uri_of("REGISTER"),
-        "alice",
-        "alicepw",
-        "",
-        Algorithm::Md5,
-        None,
-    );
-    let r = exchange(
-        &p,
-        s.k.port,
-        &req(
-            &p,
-            "REGISTER",
-            "alice",
-            cid,
-            3,
-            std::slice::from_ref(&good),
-            "",
-        ),
-    );
+    let good = answer_for(&c, "REGISTER", "alice", "alicepw", Algorithm::Md5, None);
+    let r = register_alice(&p, s.k.port, cid, 3, std::slice::from_ref(&good));
     assert_eq!(r.status(), Some(200));
-    let r = exchange(
-        &p,
-        s.k.port,
-        &req(&p, "REGISTER", "alice", cid, 4, &[good], ""),
-    );
+    let r = register_alice(&p, s.k.port, cid, 4, &[good]);
     assert_eq!(result(&r), "-6");
 }
 
@@ -597,23 +512,9 @@ fn replay_with_one_time_nonce() {
 fn hostile_authorization_headers() {
     let s = server(&our_auth(), &[], &[], "k7");
     let p = Peer::new();
-    let ch = exchange(
-        &p,
-        s.k.port,
-        &req(&p, "REGISTER", "alice", "hostile", 1, &[], ""),
-    );
-    let c = challenges(&ch).remove(0);
+    let c = challenge_alice(&p, s.k.port, "hostile", &[]);
     let n = &c.nonce;
-    let good = authz(
-        &c,
-        "REGISTER",
-        &uri_of("REGISTER"),
-        "alice",
-        "alicepw",
-        "",
-        Algorithm::Md5,
-        Some(Qop::Auth),
-    );
+    let good = md5_answer(&c, "REGISTER", "alice", "alicepw");
     let other_secret = {
         // a nonce of the same shape from another secret
         let mut b = n.clone().into_bytes();
@@ -644,19 +545,7 @@ fn hostile_authorization_headers() {
         (format!("Authorization: Digest {big}"), "-1"),
     ];
     for (i, (h, want)) in cases.iter().enumerate() {
-        let r = exchange(
-            &p,
-            s.k.port,
-            &req(
-                &p,
-                "REGISTER",
-                "alice",
-                &format!("h{i}"),
-                2,
-                std::slice::from_ref(h),
-                "",
-            ),
-        );
+        let r = register_alice(&p, s.k.port, &format!("h{i}"), 2, std::slice::from_ref(h));
         assert_eq!(r.status(), Some(401), "case {i}: {}", r.raw);
         assert!(
             result(&r).starts_with(want),
@@ -666,18 +555,12 @@ fn hostile_authorization_headers() {
         );
     }
     // duplicated credentials: the first with the realm is checked
-    let r = exchange(
+    let r = register_alice(
         &p,
         s.k.port,
-        &req(
-            &p,
-            "REGISTER",
-            "alice",
-            "dup",
-            2,
-            &[good.clone(), good.replace("alice", "bob")],
-            "",
-        ),
+        "dup",
+        2,
+        &[good.clone(), good.replace("alice", "bob")],
     );
     assert_eq!(r.status(), Some(200), "{}", r.raw);
     // still alive and serving
@@ -703,26 +586,13 @@ fn differential_against_stock() {
         let s = server(&module, &[], &[], "k8");
         let p = Peer::new();
         let mut codes = Vec::new();
-        let ch = exchange(
-            &p,
-            s.k.port,
-            &req(&p, "REGISTER", "alice", "d0", 1, &[], ""),
-        );
+        let ch = register_alice(&p, s.k.port, "d0", 1, &[]);
         codes.push((ch.first.clone(), result(&ch)));
         let c = challenges(&ch).remove(0);
         codes.push((format!("{:?}", c.qop), c.realm.clone()));
         for (user, pw) in [("alice", "alicepw"), ("alice", "bad"), ("carol", "x")] {
             for method in ["REGISTER", "INVITE"] {
-                let (_, fin) = auth_round(
-                    &s,
-                    &p,
-                    method,
-                    user,
-                    pw,
-                    Algorithm::Md5,
-                    Some(Qop::Auth),
-                    "",
-                );
+                let (_, fin) = md5_round(&s, &p, method, user, pw);
                 let grp = fin
                     .all("X-Group")
                     .first()
@@ -734,25 +604,16 @@ fn differential_against_stock() {
         }
         // uri_db check_from: alice's credentials with eve's From get 403 (the
         // authorized credentials are read through the core as with stock)
-        let ch = exchange(&p, s.k.port, &req(&p, "INVITE", "alice", "d2", 1, &[], ""));
+        let ch = ask(&p, s.k.port, "INVITE", "alice", "d2", 1, &[]);
         let c2 = challenges(&ch).remove(0);
-        let a = authz(
-            &c2,
-            "INVITE",
-            &uri_of("INVITE"),
-            "alice",
-            "alicepw",
-            "",
-            Algorithm::Md5,
-            Some(Qop::Auth),
-        );
+        let a = md5_answer(&c2, "INVITE", "alice", "alicepw");
         let m = req(&p, "INVITE", "alice", "d2", 2, &[a], "")
             .replace("From: <sip:alice@", "From: <sip:eve@");
         let r = exchange(&p, s.k.port, &m);
         codes.push((r.first.clone(), result(&r)));
         // no credentials for this realm
         let h = vec![format!("Authorization: Digest username=\"alice\", realm=\"other\", nonce=\"{}\", uri=\"sip:x\", response=\"00000000000000000000000000000000\"", c.nonce)];
-        let r = exchange(&p, s.k.port, &req(&p, "REGISTER", "alice", "d1", 2, &h, ""));
+        let r = register_alice(&p, s.k.port, "d1", 2, &h);
         codes.push((r.first.clone(), result(&r)));
         seen.push(codes);
     }
@@ -774,54 +635,40 @@ fn mixed_pair_shares_nonces() {
     for (issuer, verifier) in [(&stock, &ours), (&ours, &stock)] {
         for method in ["REGISTER", "INVITE"] {
             let cid = format!("mix{}", common::rand_tag());
-            let ch = exchange(
-                &p,
-                issuer.k.port,
-                &req(&p, method, "alice", &cid, 1, &[], ""),
-            );
+            let ch = ask(&p, issuer.k.port, method, "alice", &cid, 1, &[]);
             let c = challenges(&ch).remove(0);
-            let a = authz(
-                &c,
-                method,
-                &uri_of(method),
-                "alice",
-                "alicepw",
-                "",
-                Algorithm::Md5,
-                Some(Qop::Auth),
-            );
-            let fin = exchange(
-                &p,
-                verifier.k.port,
-                &req(&p, method, "alice", &cid, 2, &[a], ""),
-            );
+            let a = md5_answer(&c, method, "alice", "alicepw");
+            let fin = ask(&p, verifier.k.port, method, "alice", &cid, 2, &[a]);
             assert_eq!(fin.status(), Some(200), "{method}: {}", fin.raw);
         }
     }
     // another secret: refused
     let other = server(&our_auth(), &[], &[], "another-secret");
-    let ch = exchange(
-        &p,
-        stock.k.port,
-        &req(&p, "REGISTER", "alice", "mixbad", 1, &[], ""),
-    );
-    let c = challenges(&ch).remove(0);
-    let a = authz(
-        &c,
-        "REGISTER",
-        &uri_of("REGISTER"),
-        "alice",
-        "alicepw",
-        "",
-        Algorithm::Md5,
-        Some(Qop::Auth),
-    );
-    let fin = exchange(
-        &p,
-        other.k.port,
-        &req(&p, "REGISTER", "alice", "mixbad", 2, &[a], ""),
-    );
+    let c = challenge_alice(&p, stock.k.port, "mixbad", &[]);
+    let a = md5_answer(&c, "REGISTER", "alice", "alicepw");
+    let fin = register_alice(&p, other.k.port, "mixbad", 2, &[a]);
     assert_eq!((fin.status(), result(&fin).as_str()), (Some(401), "-1"));
+}
+
+/// A second Kamailio with our uac.so and examples/uac-auth.cfg, relaying to
+/// `server_port` and answering its challenges with the X-Auth-* headers.
+fn uac_client(server_port: u16) -> Kamailio {
+    let uac_so = Path::new(env!("CARGO_MANIFEST_DIR")).join("build/kamailio/uac.so");
+    assert!(uac_so.exists(), "run make first");
+    let module = uac_so.display().to_string();
+    common::start_example("uac-auth.cfg", &module, "none", "", server_port, &[])
+}
+
+/// The headers giving examples/uac-auth.cfg alice's credentials, and the
+/// flags the auth-db.cfg server challenges with (X-Challenge-Flags: 1
+/// qop=auth, 2 qop=auth-int, 0 no qop).
+fn uac_auth_headers(flags: &str) -> Vec<String> {
+    vec![
+        "X-Auth-User: alice".to_string(),
+        "X-Auth-Pass: alicepw".to_string(),
+        format!("X-Auth-Realm: {REALM}"),
+        format!("X-Challenge-Flags: {flags}"),
+    ]
 }
 
 /// Our uac.so in a second Kamailio (examples/uac-auth.cfg) answers the
@@ -829,21 +676,8 @@ fn mixed_pair_shares_nonces() {
 /// with a body), and several challenges at once (it takes the topmost).
 #[test]
 fn uac_so_client_every_algorithm() {
-    let uac_so = Path::new(env!("CARGO_MANIFEST_DIR")).join("build/kamailio/uac.so");
-    assert!(uac_so.exists(), "run make first");
     let server_port = free_port();
-    let uac_port = free_port();
-    let opts = common::CfgOpts {
-        module: &uac_so.display().to_string(),
-        restore_mode: "none",
-        passwd: "",
-        next_hop: server_port,
-        defines: &[],
-    };
-    let client = Kamailio::start_with(
-        &common::render_example("uac-auth.cfg", &opts, uac_port),
-        uac_port,
-    );
+    let client = uac_client(server_port);
     let p = Peer::new();
     for (algs, want) in [
         ("MD5", "MD5"),
@@ -862,12 +696,7 @@ fn uac_so_client_every_algorithm() {
             ("INVITE", "2", SDP),
         ] {
             let cid = format!("uacc{}", common::rand_tag());
-            let extra = vec![
-                "X-Auth-User: alice".to_string(),
-                "X-Auth-Pass: alicepw".to_string(),
-                format!("X-Auth-Realm: {REALM}"),
-                format!("X-Challenge-Flags: {flags}"),
-            ];
+            let extra = uac_auth_headers(flags);
             let r = exchange(
                 &p,
                 client.port,
@@ -933,16 +762,7 @@ fn auth_ephemeral_bound_to_ours() {
             ),
             (good_user.clone(), "wrong".to_string()),
         ] {
-            let (_, fin) = auth_round(
-                &s,
-                &p,
-                "REGISTER",
-                &user,
-                &pw,
-                Algorithm::Md5,
-                Some(Qop::Auth),
-                "",
-            );
+            let (_, fin) = md5_round(&s, &p, "REGISTER", &user, &pw);
             codes.push((fin.first.clone(), result(&fin).replace(&user, "USER")));
         }
         if module == our_auth() {
@@ -971,21 +791,21 @@ fn auth_ephemeral_bound_to_ours() {
     assert_eq!(seen[1][2].1, "-2");
 }
 
-fn pv_server(module: &str, modparams: &[&str], peer: u16) -> Server {
-    let port = free_port();
-    let tpl =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/auth-pv.cfg"))
-            .unwrap();
-    let cfg = tpl
-        .replace("\"AUTH_MODULE\"", &format!("\"{module}\""))
-        .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
-        .replace("MPATH", MPATH)
-        .replace("AUTH_SECRET", "pvk")
-        .replace("\"PEER\"", &format!("\"sip:127.0.0.1:{peer}\""))
+/// examples/auth-pv.cfg for `module` on `port`, relaying to `peer_uri`, with
+/// `modparams` added.
+fn pv_cfg(module: &str, port: u16, secret: &str, peer_uri: &str, modparams: &str) -> String {
+    auth_cfg("auth-pv.cfg", module, port, secret)
+        .replace("\"PEER\"", &format!("\"{peer_uri}\""))
         .replace(
             "# EXTRA_MODPARAMS (the tests put more auth parameters here)",
-            &modparams.join("\n"),
-        );
+            modparams,
+        )
+}
+
+fn pv_server(module: &str, modparams: &[&str], peer: u16) -> Server {
+    let port = free_port();
+    let peer_uri = format!("sip:127.0.0.1:{peer}");
+    let cfg = pv_cfg(module, port, "pvk", &peer_uri, &modparams.join("\n"));
     Server {
         k: Kamailio::start_with(&cfg, port),
     }
@@ -1014,39 +834,21 @@ fn pv_functions_challenges_and_consume() {
             for pw in ["alicepw", "bad"] {
                 let x = vec![format!("X-Fn: {fname}")];
                 let cid = format!("pv{}", common::rand_tag());
-                let ch = exchange(&p, s.k.port, &req(&p, method, "alice", &cid, 1, &x, ""));
+                let ch = ask(&p, s.k.port, method, "alice", &cid, 1, &x);
                 codes.push((fname, ch.first.clone(), result(&ch)));
                 let c = challenges(&ch).remove(0);
                 let mut x2 = x.clone();
-                x2.push(authz(
-                    &c,
-                    method,
-                    &uri_of(method),
-                    "alice",
-                    pw,
-                    "",
-                    Algorithm::Md5,
-                    Some(Qop::Auth),
-                ));
-                let fin = exchange(&p, s.k.port, &req(&p, method, "alice", &cid, 2, &x2, ""));
+                x2.push(md5_answer(&c, method, "alice", pw));
+                let fin = ask(&p, s.k.port, method, "alice", &cid, 2, &x2);
                 codes.push((fname, fin.first.clone(), result(&fin)));
             }
         }
         // pv_auth_check with checks=1: the credentials' user must be the From user
         let x = vec!["X-Fn: pv_auth_check".to_string()];
-        let ch = exchange(&p, s.k.port, &req(&p, "INVITE", "alice", "mism", 1, &x, ""));
+        let ch = ask(&p, s.k.port, "INVITE", "alice", "mism", 1, &x);
         let c = challenges(&ch).remove(0);
         let mut x2 = x.clone();
-        x2.push(authz(
-            &c,
-            "INVITE",
-            &uri_of("INVITE"),
-            "alice",
-            "alicepw",
-            "",
-            Algorithm::Md5,
-            Some(Qop::Auth),
-        ));
+        x2.push(md5_answer(&c, "INVITE", "alice", "alicepw"));
         let bad_from = req(&p, "INVITE", "alice", "mism", 2, &x2, "")
             .replace("From: <sip:alice@", "From: <sip:eve@");
         let fin = exchange(&p, s.k.port, &bad_from);
@@ -1056,19 +858,10 @@ fn pv_functions_challenges_and_consume() {
             "X-Fn: pv_proxy_authenticate".to_string(),
             "X-Consume: 1".to_string(),
         ];
-        let ch = exchange(&p, s.k.port, &req(&p, "INVITE", "alice", "cons", 1, &x, ""));
+        let ch = ask(&p, s.k.port, "INVITE", "alice", "cons", 1, &x);
         let c = challenges(&ch).remove(0);
         let mut x2 = x.clone();
-        x2.push(authz(
-            &c,
-            "INVITE",
-            &uri_of("INVITE"),
-            "alice",
-            "alicepw",
-            "",
-            Algorithm::Md5,
-            Some(Qop::Auth),
-        ));
+        x2.push(md5_answer(&c, "INVITE", "alice", "alicepw"));
         p.send(s.k.port, &req(&p, "INVITE", "alice", "cons", 2, &x2, ""));
         let relayed = p.recv();
         assert_eq!(relayed.method(), "INVITE", "{}", relayed.raw);
@@ -1107,28 +900,10 @@ fn expired_nonce_is_stale_and_authinfo() {
         p.port,
     );
     let x = vec!["X-Fn: pv_www_authenticate".to_string()];
-    let ch = exchange(
-        &p,
-        s.k.port,
-        &req(&p, "REGISTER", "alice", "exp", 1, &x, ""),
-    );
-    let c = challenges(&ch).remove(0);
+    let c = challenge_alice(&p, s.k.port, "exp", &x);
     let mut x2 = x.clone();
-    x2.push(authz(
-        &c,
-        "REGISTER",
-        &uri_of("REGISTER"),
-        "alice",
-        "alicepw",
-        "",
-        Algorithm::Md5,
-        Some(Qop::Auth),
-    ));
-    let ok = exchange(
-        &p,
-        s.k.port,
-        &req(&p, "REGISTER", "alice", "exp", 2, &x2, ""),
-    );
+    x2.push(md5_answer(&c, "REGISTER", "alice", "alicepw"));
+    let ok = register_alice(&p, s.k.port, "exp", 2, &x2);
     assert_eq!(ok.status(), Some(200));
     let ai = ok.hdr("Authentication-Info");
     let rsp = {
@@ -1153,11 +928,7 @@ fn expired_nonce_is_stale_and_authinfo() {
         uac::digest::verify::rspauth(Algorithm::Md5, Some(Qop::Auth), &cr, ha1.as_bytes(), b"")
     );
     std::thread::sleep(std::time::Duration::from_millis(2100));
-    let r = exchange(
-        &p,
-        s.k.port,
-        &req(&p, "REGISTER", "alice", "exp", 3, &x2, ""),
-    );
+    let r = register_alice(&p, s.k.port, "exp", 3, &x2);
     assert_eq!(result(&r), "-4");
     assert!(challenges(&r)[0].stale, "{}", r.raw);
 }
@@ -1185,94 +956,23 @@ fn auth_checks_and_nid_pools() {
     for i in 0..6 {
         let cid = format!("ac{i}");
         // no qop (no nc): one-time nonce and the Call-ID check apply
-        let ch = exchange(
-            &p,
-            s.k.port,
-            &req(&p, "REGISTER", "alice", &cid, 1, &[], ""),
-        );
-        let c = challenges(&ch).remove(0);
-        let a = authz(
-            &c,
-            "REGISTER",
-            &uri_of("REGISTER"),
-            "alice",
-            "alicepw",
-            "",
-            Algorithm::Sha256,
-            None,
-        );
+        let c = challenge_alice(&p, s.k.port, &cid, &[]);
+        let a = answer_for(&c, "REGISTER", "alice", "alicepw", Algorithm::Sha256, None);
         let other = format!("{cid}-other");
-        let r = exchange(
-            &p,
-            s.k.port,
-            &req(
-                &p,
-                "REGISTER",
-                "alice",
-                &other,
-                2,
-                std::slice::from_ref(&a),
-                "",
-            ),
-        );
+        let r = register_alice(&p, s.k.port, &other, 2, std::slice::from_ref(&a));
         assert_eq!(result(&r), "-4", "{}", r.raw);
         assert!(challenges(&r)[0].stale);
-        let r = exchange(
-            &p,
-            s.k.port,
-            &req(
-                &p,
-                "REGISTER",
-                "alice",
-                &cid,
-                3,
-                std::slice::from_ref(&a),
-                "",
-            ),
-        );
+        let r = register_alice(&p, s.k.port, &cid, 3, std::slice::from_ref(&a));
         assert_eq!(r.status(), Some(200), "{}", r.raw);
-        let r = exchange(
-            &p,
-            s.k.port,
-            &req(&p, "REGISTER", "alice", &cid, 4, &[a], ""),
-        );
+        let r = register_alice(&p, s.k.port, &cid, 4, &[a]);
         assert_eq!(result(&r), "-6");
         // qop=auth: nonce-count; a replayed nc is stale
-        let ch = exchange(
-            &p,
-            s.k.port,
-            &req(&p, "REGISTER", "alice", &cid, 5, &[], ""),
-        );
+        let ch = register_alice(&p, s.k.port, &cid, 5, &[]);
         let c = challenges(&ch).remove(0);
-        let a = authz(
-            &c,
-            "REGISTER",
-            &uri_of("REGISTER"),
-            "alice",
-            "alicepw",
-            "",
-            Algorithm::Md5,
-            Some(Qop::Auth),
-        );
-        let r = exchange(
-            &p,
-            s.k.port,
-            &req(
-                &p,
-                "REGISTER",
-                "alice",
-                &cid,
-                6,
-                std::slice::from_ref(&a),
-                "",
-            ),
-        );
+        let a = md5_answer(&c, "REGISTER", "alice", "alicepw");
+        let r = register_alice(&p, s.k.port, &cid, 6, std::slice::from_ref(&a));
         assert_eq!(r.status(), Some(200), "{}", r.raw);
-        let r = exchange(
-            &p,
-            s.k.port,
-            &req(&p, "REGISTER", "alice", &cid, 7, &[a], ""),
-        );
+        let r = register_alice(&p, s.k.port, &cid, 7, &[a]);
         assert_eq!(result(&r), "-4");
     }
 }
@@ -1289,12 +989,7 @@ fn kemi_exports() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
         let js = dir.join("auth-kemi.js");
         std::fs::copy(root.join("auth-kemi.js"), &js).unwrap();
-        let cfg = std::fs::read_to_string(root.join("auth-kemi.cfg"))
-            .unwrap()
-            .replace("\"AUTH_MODULE\"", &format!("\"{module}\""))
-            .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
-            .replace("MPATH", MPATH)
-            .replace("AUTH_SECRET", "kemi")
+        let cfg = auth_cfg("auth-kemi.cfg", &module, port, "kemi")
             .replace("KEMI_SCRIPT", &js.display().to_string());
         let s = Server {
             k: Kamailio::start_with(&cfg, port),
@@ -1306,16 +1001,7 @@ fn kemi_exports() {
             ("INVITE", "alicepw"),
             ("INVITE", "bad"),
         ] {
-            let (ch, fin) = auth_round(
-                &s,
-                &p,
-                method,
-                "alice",
-                pw,
-                Algorithm::Md5,
-                Some(Qop::Auth),
-                "",
-            );
+            let (ch, fin) = md5_round(&s, &p, method, "alice", pw);
             codes.push((
                 ch.first.clone(),
                 result(&ch),
@@ -1357,24 +1043,13 @@ fn auth_radius_binds_to_ours() {
             ),
         )
         .unwrap();
-        let cfg = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/auth-radius.cfg"),
-        )
-        .unwrap()
-        .replace("\"AUTH_MODULE\"", &format!("\"{module}\""))
-        .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
-        .replace("MPATH", MPATH)
-        .replace("AUTH_SECRET", "radius")
-        .replace("RADIUS_CONFIG", &conf.display().to_string());
+        let cfg = auth_cfg("auth-radius.cfg", &module, port, "radius")
+            .replace("RADIUS_CONFIG", &conf.display().to_string());
         let s = Server {
             k: Kamailio::start_with(&cfg, port),
         };
         let p = Peer::new();
-        let r = exchange(
-            &p,
-            s.k.port,
-            &req(&p, "REGISTER", "alice", "rad", 1, &[], ""),
-        );
+        let r = register_alice(&p, s.k.port, "rad", 1, &[]);
         let c = challenges(&r);
         seen.push((r.first.clone(), result(&r), c.len(), c[0].realm.clone()));
     }
@@ -1437,36 +1112,18 @@ fn header_names_realm_prefix_stateless() {
             p.port,
         );
         let x = vec!["X-Fn: pv_www_authenticate".to_string()];
-        let ch = exchange(&p, s.k.port, &req(&p, "REGISTER", "alice", "rp", 1, &x, ""));
-        let c = challenges(&ch).remove(0);
+        let c = challenge_alice(&p, s.k.port, "rp", &x);
         let mut x2 = x.clone();
-        x2.push(authz(
-            &c,
-            "REGISTER",
-            &uri_of("REGISTER"),
+        x2.push(md5_answer(&c, "REGISTER", "alice", "alicepw"));
+        let fin = register_alice(&p, s.k.port, "rp", 2, &x2);
+        let px = ask(
+            &p,
+            s.k.port,
+            "INVITE",
             "alice",
-            "alicepw",
-            "",
-            Algorithm::Md5,
-            Some(Qop::Auth),
-        ));
-        let fin = exchange(
-            &p,
-            s.k.port,
-            &req(&p, "REGISTER", "alice", "rp", 2, &x2, ""),
-        );
-        let px = exchange(
-            &p,
-            s.k.port,
-            &req(
-                &p,
-                "INVITE",
-                "alice",
-                "rp2",
-                1,
-                &["X-Fn: pv_proxy_authenticate".to_string()],
-                "",
-            ),
+            "rp2",
+            1,
+            &["X-Fn: pv_proxy_authenticate".to_string()],
         );
         seen.push((
             c.realm.clone(),
@@ -1505,19 +1162,7 @@ fn bad_parameters_stop_startup() {
         let port = free_port();
         let dir = std::env::temp_dir().join(format!("auth-badparam-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let cfg = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/auth-pv.cfg"),
-        )
-        .unwrap()
-        .replace("\"AUTH_MODULE\"", &format!("\"{}\"", our_auth()))
-        .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
-        .replace("MPATH", MPATH)
-        .replace("AUTH_SECRET", "x")
-        .replace("\"PEER\"", "\"sip:127.0.0.1:9\"")
-        .replace(
-            "# EXTRA_MODPARAMS (the tests put more auth parameters here)",
-            mp,
-        );
+        let cfg = pv_cfg(&our_auth(), port, "x", "sip:127.0.0.1:9", mp);
         let path = dir.join("k.cfg");
         std::fs::write(&path, cfg).unwrap();
         let out = Command::new("timeout")
@@ -1554,22 +1199,8 @@ fn concurrent_replays_one_winner() {
             "conc",
         );
         let p = Peer::new();
-        let ch = exchange(
-            &p,
-            s.k.port,
-            &req(&p, "REGISTER", "alice", "conc", 1, &[], ""),
-        );
-        let c = challenges(&ch).remove(0);
-        let a = authz(
-            &c,
-            "REGISTER",
-            &uri_of("REGISTER"),
-            "alice",
-            "alicepw",
-            "",
-            Algorithm::Md5,
-            Some(Qop::Auth),
-        );
+        let c = challenge_alice(&p, s.k.port, "conc", &[]);
+        let a = md5_answer(&c, "REGISTER", "alice", "alicepw");
         let peers: Vec<Peer> = (0..16).map(|_| Peer::new()).collect();
         let msgs: Vec<String> = peers
             .iter()
@@ -1640,16 +1271,7 @@ fn panic_never_crosses_into_c() {
             let rc: i32 = r.hdr("X-Panic-Result").parse().unwrap();
             assert!(rc < 0, "{kind}: {rc}");
         }
-        let (_, fin) = auth_round(
-            &s,
-            &p,
-            "REGISTER",
-            "alice",
-            "alicepw",
-            Algorithm::Md5,
-            Some(Qop::Auth),
-            "",
-        );
+        let (_, fin) = md5_round(&s, &p, "REGISTER", "alice", "alicepw");
         assert_eq!(fin.status(), Some(200), "{}", fin.raw);
     }
     let log = s.k.log();
@@ -1700,78 +1322,34 @@ fn siputils_and_credential_pvs_see_what_stock_shows() {
                 m.all("X-Cred-After").join(" / ")
             ));
         };
-        let ch = exchange(
-            &p,
-            s.k.port,
-            &req(&p, "REGISTER", "alice", "s0", 1, &[], ""),
-        );
+        let ch = register_alice(&p, s.k.port, "s0", 1, &[]);
         record("no credentials", &ch);
         for (user, pw) in [("alice", "alicepw"), ("alice", "bad"), ("carol", "x")] {
             for method in ["REGISTER", "INVITE"] {
-                let (_, fin) = auth_round(
-                    &s,
-                    &p,
-                    method,
-                    user,
-                    pw,
-                    Algorithm::Md5,
-                    Some(Qop::Auth),
-                    "",
-                );
+                let (_, fin) = md5_round(&s, &p, method, user, pw);
                 record(&format!("{method} {user}/{pw}"), &fin);
             }
         }
         // a header for another realm first, then the right one
         for method in ["REGISTER", "INVITE"] {
-            let ch = exchange(&p, s.k.port, &req(&p, method, "bob", "s2", 1, &[], ""));
+            let ch = ask(&p, s.k.port, method, "bob", "s2", 1, &[]);
             let c = challenges(&ch).remove(0);
-            let a = authz(
-                &c,
-                method,
-                &uri_of(method),
-                "bob",
-                "bobpw",
-                "",
-                Algorithm::Md5,
-                Some(Qop::Auth),
-            );
+            let a = md5_answer(&c, method, "bob", "bobpw");
             let name = a.split_once(':').unwrap().0.to_string();
             let other = format!("{name}: Digest username=\"alice\", realm=\"other.test\", nonce=\"{}\", uri=\"{}\", response=\"00000000000000000000000000000000\"", c.nonce, uri_of(method));
-            let r = exchange(
-                &p,
-                s.k.port,
-                &req(&p, method, "bob", "s2", 2, &[other, a], ""),
-            );
+            let r = ask(&p, s.k.port, method, "bob", "s2", 2, &[other, a]);
             record(&format!("{method} two headers"), &r);
         }
         // a username with a domain part (the hash covers all of it)
-        let ch = exchange(&p, s.k.port, &req(&p, "INVITE", "alice", "s3", 1, &[], ""));
+        let ch = ask(&p, s.k.port, "INVITE", "alice", "s3", 1, &[]);
         let c = challenges(&ch).remove(0);
-        let a = authz(
-            &c,
-            "INVITE",
-            &uri_of("INVITE"),
-            &format!("alice@{REALM}"),
-            "alicepw",
-            "",
-            Algorithm::Md5,
-            Some(Qop::Auth),
-        );
-        let r = exchange(&p, s.k.port, &req(&p, "INVITE", "alice", "s3", 2, &[a], ""));
+        let a = md5_answer(&c, "INVITE", &format!("alice@{REALM}"), "alicepw");
+        let r = ask(&p, s.k.port, "INVITE", "alice", "s3", 2, &[a]);
         record("INVITE user@domain", &r);
         // alice's credentials with bob's From: authorized, then 403
-        let ch = exchange(&p, s.k.port, &req(&p, "INVITE", "alice", "s4", 1, &[], ""));
+        let ch = ask(&p, s.k.port, "INVITE", "alice", "s4", 1, &[]);
         let c = challenges(&ch).remove(0);
-        let a = authz(
-            &c,
-            "INVITE",
-            &uri_of("INVITE"),
-            "alice",
-            "alicepw",
-            "",
-            Algorithm::Md5,
-            Some(Qop::Auth),
-        );
+        let a = md5_answer(&c, "INVITE", "alice", "alicepw");
         let m = req(&p, "INVITE", "alice", "s4", 2, &[a], "")
             .replace("From: <sip:alice@", "From: <sip:bob@");
         let r = exchange(&p, s.k.port, &m);
@@ -1804,33 +1382,15 @@ fn siputils_and_credential_pvs_see_what_stock_shows() {
 /// refused (-1) with one log line.
 #[test]
 fn uac_so_client_sess_without_qop() {
-    let uac_so = Path::new(env!("CARGO_MANIFEST_DIR")).join("build/kamailio/uac.so");
-    assert!(uac_so.exists(), "run make first");
     let server_port = free_port();
-    let uac_port = free_port();
-    let opts = common::CfgOpts {
-        module: &uac_so.display().to_string(),
-        restore_mode: "none",
-        passwd: "",
-        next_hop: server_port,
-        defines: &[],
-    };
-    let client = Kamailio::start_with(
-        &common::render_example("uac-auth.cfg", &opts, uac_port),
-        uac_port,
-    );
+    let client = uac_client(server_port);
     let p = Peer::new();
     for alg in ["MD5-sess", "SHA-256-sess", "SHA-512-256-sess", "SHA-256"] {
         let define = format!("#!define ALGORITHMS \"{alg}\"");
         let s = server_on(server_port, &our_auth(), &[&define], &[], "sess");
         for (method, body) in [("REGISTER", ""), ("INVITE", SDP)] {
             let cid = format!("sess{}", common::rand_tag());
-            let extra = vec![
-                "X-Auth-User: alice".to_string(),
-                "X-Auth-Pass: alicepw".to_string(),
-                format!("X-Auth-Realm: {REALM}"),
-                "X-Challenge-Flags: 0".to_string(),
-            ];
+            let extra = uac_auth_headers("0");
             let r = exchange(
                 &p,
                 client.port,
@@ -1849,47 +1409,17 @@ fn uac_so_client_sess_without_qop() {
         }
         // the test's own client: the right -sess answer without its cnonce
         if alg == "MD5-sess" {
-            let ch = exchange(
-                &p,
-                s.k.port,
-                &req(
-                    &p,
-                    "REGISTER",
-                    "alice",
-                    "nocn",
-                    1,
-                    &["X-Challenge-Flags: 0".into()],
-                    "",
-                ),
-            );
-            let c = challenges(&ch).remove(0);
+            let c = challenge_alice(&p, s.k.port, "nocn", &["X-Challenge-Flags: 0".into()]);
             assert_eq!(c.qop, Ok(None));
-            let a = authz(
-                &c,
-                "REGISTER",
-                &uri_of("REGISTER"),
-                "alice",
-                "alicepw",
-                "",
-                Algorithm::Md5Sess,
-                None,
-            );
+            let a = answer_for(&c, "REGISTER", "alice", "alicepw", Algorithm::Md5Sess, None);
             let i = a.find(" cnonce=\"").unwrap();
             let j = i + a[i..].find("\",").unwrap() + 2;
             let cut = format!("{}{}", &a[..i], &a[j..]);
-            let fin = exchange(
-                &p,
-                s.k.port,
-                &req(&p, "REGISTER", "alice", "nocn", 2, &[cut], ""),
-            );
+            let fin = register_alice(&p, s.k.port, "nocn", 2, &[cut]);
             assert_eq!(result(&fin), "-1", "{}", fin.raw);
             assert!(s.k.log().contains("Credentials refused: missing cnonce"));
             // with it: 200
-            let fin = exchange(
-                &p,
-                s.k.port,
-                &req(&p, "REGISTER", "alice", "nocn", 3, &[a], ""),
-            );
+            let fin = register_alice(&p, s.k.port, "nocn", 3, &[a]);
             assert_eq!(fin.status(), Some(200), "{}", fin.raw);
         }
     }
@@ -1914,19 +1444,10 @@ fn siputils_after_pv_functions_as_stock() {
             for (pw, from) in [("alicepw", "alice"), ("bad", "alice"), ("alicepw", "bob")] {
                 let x = vec![format!("X-Fn: {fname}")];
                 let cid = format!("pvc{}", common::rand_tag());
-                let ch = exchange(&p, s.k.port, &req(&p, method, "alice", &cid, 1, &x, ""));
+                let ch = ask(&p, s.k.port, method, "alice", &cid, 1, &x);
                 let c = challenges(&ch).remove(0);
                 let mut x2 = x.clone();
-                x2.push(authz(
-                    &c,
-                    method,
-                    &uri_of(method),
-                    "alice",
-                    pw,
-                    "",
-                    Algorithm::Md5,
-                    Some(Qop::Auth),
-                ));
+                x2.push(md5_answer(&c, method, "alice", pw));
                 let m = req(&p, method, "alice", &cid, 2, &x2, "")
                     .replace("From: <sip:alice@", &format!("From: <sip:{from}@"));
                 let fin = exchange(&p, s.k.port, &m);

@@ -12,15 +12,7 @@ use common::*;
 const VSF: &str = "c2VjcmV2dWh/X295YUhycG80aWdhBxZaGgsVEwkdFw--";
 
 fn proxy(module: &str, mode: &str, passwd: &str, next_hop: u16) -> Kamailio {
-    let opts = CfgOpts {
-        module,
-        restore_mode: mode,
-        passwd,
-        next_hop,
-        defines: &[],
-    };
-    let port = free_port();
-    Kamailio::start_with(&render_example("fixtures/fidelity.cfg", &opts, port), port)
+    start_example("fixtures/fidelity.cfg", module, mode, passwd, next_hop, &[])
 }
 
 /// An in-dialog BYE routed to the proxy by its Record-Route with `route_params`,
@@ -52,6 +44,35 @@ fn bye_through(a: &Peer, b: &Peer, k: &Kamailio, from: &str, params: &str, id: &
     got
 }
 
+/// alice's BYE (From tag a1) with the Route parameters `params` through the
+/// proxy with `module` in manual mode and restore_passwd "secret": the proxy,
+/// and the BYE as B got it.
+fn alice_bye(module: &str, params: &str, call_id: &str) -> (Kamailio, Msg) {
+    let (a, b) = (Peer::new(), Peer::new());
+    let k = proxy(module, "manual", "secret", b.port);
+    let got = bye_through(
+        &a,
+        &b,
+        &k,
+        "<sip:alice@example.com>;tag=a1",
+        params,
+        call_id,
+    );
+    (k, got)
+}
+
+/// The BYE that reached B carries the From that VSF restores
+/// (sip:anonymous@anonymous.invalid, alice's tag kept).
+#[track_caller]
+fn assert_from_restored(got: &Msg, who: &str) {
+    assert_eq!(
+        got.hdr("From"),
+        "<sip:anonymous@anonymous.invalid>;tag=a1",
+        "{who}: {}",
+        got.raw
+    );
+}
+
 fn modules() -> [(String, &'static str); 2] {
     [(our_module(), "ours"), (STOCK_MODULE.to_string(), "stock")]
 }
@@ -61,22 +82,12 @@ fn modules() -> [(String, &'static str); 2] {
 #[test]
 fn restore_before_loose_route() {
     for (module, who) in modules() {
-        let (a, b) = (Peer::new(), Peer::new());
-        let k = proxy(&module, "manual", "secret", b.port);
-        let got = bye_through(
-            &a,
-            &b,
-            &k,
-            "<sip:alice@example.com>;tag=a1",
+        let (k, got) = alice_bye(
+            &module,
             &format!("ftag=a1;vsf={VSF}"),
             &format!("repro-1-{who}"),
         );
-        assert_eq!(
-            got.hdr("From"),
-            "<sip:anonymous@anonymous.invalid>;tag=a1",
-            "{who}: {}",
-            got.raw
-        );
+        assert_from_restored(&got, who);
         assert_eq!(k.wait_log("restore: restored", 1), 1, "{who}");
     }
 }
@@ -102,12 +113,7 @@ fn restore_before_loose_route_route_after_to() {
     );
     a.send(k.port, &req);
     let got = b.recv();
-    assert_eq!(
-        got.hdr("From"),
-        "<sip:anonymous@anonymous.invalid>;tag=a1",
-        "{}",
-        got.raw
-    );
+    assert_from_restored(&got, "ours");
 }
 
 /// Item 2: a vsf parameter given twice counts by its first value.
@@ -120,22 +126,12 @@ fn first_of_two_parameters_is_used() {
     )
     .unwrap();
     for (module, who) in modules() {
-        let (a, b) = (Peer::new(), Peer::new());
-        let k = proxy(&module, "manual", "secret", b.port);
-        let got = bye_through(
-            &a,
-            &b,
-            &k,
-            "<sip:alice@example.com>;tag=a1",
+        let (_k, got) = alice_bye(
+            &module,
             &format!("ftag=a1;vsf={VSF};vsf={second}"),
             &format!("twice-{who}"),
         );
-        assert_eq!(
-            got.hdr("From"),
-            "<sip:anonymous@anonymous.invalid>;tag=a1",
-            "{who}: {}",
-            got.raw
-        );
+        assert_from_restored(&got, who);
     }
 }
 
@@ -144,18 +140,7 @@ fn first_of_two_parameters_is_used() {
 fn send_options(a: &Peer, k: u16, b: u16, extra: &[String]) -> Msg {
     let mut h = vec![format!("X-Ruri: sip:peer@127.0.0.1:{b}")];
     h.extend_from_slice(extra);
-    let req = request(
-        "MESSAGE",
-        &format!("sip:send@127.0.0.1:{k}"),
-        a.port,
-        &format!("<sip:tester@127.0.0.1>;tag={}", rand_tag()),
-        "<sip:send@127.0.0.1>",
-        &format!("trigger-{}", rand_tag()),
-        1,
-        &h,
-    );
-    a.send(k, &req);
-    a.recv()
+    send_trigger(a, k, &h)
 }
 
 /// Item 3: $uac_req(furi)/(turi) take a name-addr, which tm writes as given.

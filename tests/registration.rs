@@ -561,7 +561,7 @@ fn interval_too_brief_failure_retry_and_rpc() {
     // add and remove over RPC (kamcmd), info over jsonrpcs
     let reg_dom = format!("127.0.0.1:{p}");
     let proxy = format!("sip:127.0.0.1:{p}");
-    let out = n.kamcmd(&[
+    let add_u7 = [
         "uac.reg_add",
         "u7",
         "carol",
@@ -578,28 +578,11 @@ fn interval_too_brief_failure_retry_and_rpc() {
         "0",
         ".",
         ".",
-    ]);
+    ];
+    let out = n.kamcmd(&add_u7);
     assert!(!out.contains("error"), "{out}");
-    assert!(n
-        .kamcmd(&[
-            "uac.reg_add",
-            "u7",
-            "carol",
-            "local.test",
-            "carol",
-            &reg_dom,
-            "x.test",
-            "carol",
-            "pw7",
-            ".",
-            &proxy,
-            "60",
-            "0",
-            "0",
-            ".",
-            ".",
-        ])
-        .contains("409"));
+    // the same again: the uuid is taken
+    assert!(n.kamcmd(&add_u7).contains("409"));
     let r = expect_register(&peer, "added record");
     assert!(r.hdr("Contact").contains("<sip:u7@"));
     reply_with(&peer, &r, 200, &ok_for(&r, 100));
@@ -692,6 +675,30 @@ fn options(peer: &Peer, kport: u16, user: &str, extra: &[String]) -> Msg {
     }
 }
 
+/// An OPTIONS to `function`@kamailio: tests/fixtures/uacreg.cfg runs the
+/// uac_reg_* function its $rU names, with the (header, value) pairs as arguments.
+fn script_fn(peer: &Peer, kport: u16, function: &str, args: &[(&str, &str)]) -> Msg {
+    let extra: Vec<String> = args.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    options(peer, kport, function, &extra)
+}
+
+/// uac_reg_lookup(uuid), uac_reg_lookup_uri(uri) and uac_reg_status(uuid): the
+/// reply's X-A, X-B and X-S ("<result> <rc>", "<result> <rc>", "<rc>").
+fn lookup(peer: &Peer, kport: u16, uuid: &str, uri: &str) -> Msg {
+    script_fn(peer, kport, "lookup", &[("X-Uuid", uuid), ("X-Uri", uri)])
+}
+
+/// uac_reg_request_to(value, mode): the reply's X-R (rc), X-RU ($ru), X-DU
+/// ($du) and X-AR/X-AU/X-AP (the credential AVPs).
+fn request_to(peer: &Peer, kport: u16, value: &str, mode: &str) -> Msg {
+    script_fn(
+        peer,
+        kport,
+        "requestto",
+        &[("X-Uuid", value), ("X-Mode", mode)],
+    )
+}
+
 #[test]
 fn script_functions() {
     let reg = Peer::new();
@@ -705,96 +712,48 @@ fn script_functions() {
     n.wait_stat("regactive", 1, 5);
     let ua = Peer::new();
     let kp = n.k.port;
-    let h = |v: &[(&str, &str)]| -> Vec<String> {
-        v.iter().map(|(k, v)| format!("{k}: {v}")).collect()
-    };
-    let m = options(
-        &ua,
-        kp,
-        "lookup",
-        &h(&[("X-Uuid", "u1"), ("X-Uri", "sip:alice@local.test")]),
-    );
+    let m = lookup(&ua, kp, "u1", "sip:alice@local.test");
     assert_eq!(m.hdr("X-A"), "sip:alice@local.test 1");
     assert_eq!(m.hdr("X-B"), "u1 1");
     assert_eq!(m.hdr("X-S"), "1");
-    let m = options(
-        &ua,
-        kp,
-        "lookup",
-        &h(&[("X-Uuid", "nope"), ("X-Uri", "sip:nobody@x")]),
-    );
+    let m = lookup(&ua, kp, "nope", "sip:nobody@x");
     assert_eq!(m.hdr("X-A"), "none -1");
     assert_eq!(m.hdr("X-B"), "none -1");
     assert_eq!(m.hdr("X-S"), "-1");
-    let m = options(
-        &ua,
-        kp,
-        "requestto",
-        &h(&[("X-Uuid", "u1"), ("X-Mode", "0")]),
-    );
+    let m = request_to(&ua, kp, "u1", "0");
     assert_eq!(m.hdr("X-R"), "1");
     assert_eq!(m.hdr("X-RU"), format!("sip:ralice@127.0.0.1:{p}"));
     assert_eq!(m.hdr("X-DU"), format!("sip:127.0.0.1:{p}"));
     assert_eq!(m.hdr("X-AR"), "realm.test");
     assert_eq!(m.hdr("X-AU"), "alice");
     assert_eq!(m.hdr("X-AP"), "secret");
-    let m = options(
-        &ua,
-        kp,
-        "requestto",
-        &h(&[("X-Uuid", "alice"), ("X-Mode", "1")]),
-    );
+    let m = request_to(&ua, kp, "alice", "1");
     assert_eq!(m.hdr("X-R"), "1");
-    let m = options(
-        &ua,
-        kp,
-        "requestto",
-        &h(&[("X-Uuid", "nope"), ("X-Mode", "0")]),
-    );
+    let m = request_to(&ua, kp, "nope", "0");
     assert_eq!(m.hdr("X-R"), "-1");
-    let m = options(
-        &ua,
-        kp,
-        "disable",
-        &h(&[("X-Attr", "l_uuid"), ("X-Val", "u1")]),
-    );
+    let m = script_fn(&ua, kp, "disable", &[("X-Attr", "l_uuid"), ("X-Val", "u1")]);
     assert_eq!(m.hdr("X-R"), "1");
     assert_eq!(n.stat("regdisabled"), 1);
-    let m = options(
-        &ua,
-        kp,
-        "lookup",
-        &h(&[("X-Uuid", "u1"), ("X-Uri", "sip:alice@x")]),
-    );
+    let m = lookup(&ua, kp, "u1", "sip:alice@x");
     // still registered at the registrar until it expires
     assert_eq!(m.hdr("X-S"), "1");
-    let m = options(
+    let m = script_fn(
         &ua,
         kp,
         "disable",
-        &h(&[("X-Attr", "l_uuid"), ("X-Val", "nope")]),
+        &[("X-Attr", "l_uuid"), ("X-Val", "nope")],
     );
     assert_eq!(m.hdr("X-R"), "-2");
-    let m = options(
-        &ua,
-        kp,
-        "disable",
-        &h(&[("X-Attr", "bogus"), ("X-Val", "u1")]),
-    );
+    let m = script_fn(&ua, kp, "disable", &[("X-Attr", "bogus"), ("X-Val", "u1")]);
     assert_eq!(m.hdr("X-R"), "-3");
-    let m = options(
-        &ua,
-        kp,
-        "enable",
-        &h(&[("X-Attr", "l_uuid"), ("X-Val", "u1")]),
-    );
+    let m = script_fn(&ua, kp, "enable", &[("X-Attr", "l_uuid"), ("X-Val", "u1")]);
     assert_eq!(m.hdr("X-R"), "1");
     assert_eq!(n.stat("regdisabled"), 0);
     let r = expect_register(&reg, "after uac_reg_enable");
     reply_with(&reg, &r, 200, &ok_for(&r, 600));
-    let m = options(&ua, kp, "refresh", &h(&[("X-Uuid", "nope")]));
+    let m = script_fn(&ua, kp, "refresh", &[("X-Uuid", "nope")]);
     assert_eq!(m.hdr("X-R"), "-1");
-    let m = options(&ua, kp, "refresh", &h(&[("X-Uuid", "u1")]));
+    let m = script_fn(&ua, kp, "refresh", &[("X-Uuid", "u1")]);
     assert_eq!(m.hdr("X-R"), "1");
 }
 
@@ -1352,9 +1311,6 @@ fn use_domain_lookups_by_username_and_domain() {
     let mut b = row("ub", "alice", p);
     b.domain = "b.test";
     b.ruser = "rb";
-    let h = |v: &[(&str, &str)]| -> Vec<String> {
-        v.iter().map(|(k, v)| format!("{k}: {v}")).collect()
-    };
     let ua = Peer::new();
     {
         let n = start(
@@ -1375,7 +1331,7 @@ fn use_domain_lookups_by_username_and_domain() {
             ("nope", "sip:alice@c.test", "none -1", "none -1"),
             ("nope", "sip:bob@a.test", "none -1", "none -1"),
         ] {
-            let m = options(&ua, kp, "lookup", &h(&[("X-Uuid", uuid), ("X-Uri", uri)]));
+            let m = lookup(&ua, kp, uuid, uri);
             assert_eq!(m.hdr("X-A"), want_a, "{uuid}");
             assert_eq!(m.hdr("X-B"), want_b, "{uri}");
         }
@@ -1385,12 +1341,7 @@ fn use_domain_lookups_by_username_and_domain() {
             ("sip:alice@c.test", "-1", String::new()),
             ("alice", "-2", String::new()),
         ] {
-            let m = options(
-                &ua,
-                kp,
-                "requestto",
-                &h(&[("X-Uuid", src), ("X-Mode", "1")]),
-            );
+            let m = request_to(&ua, kp, src, "1");
             assert_eq!(m.hdr("X-R"), want_r, "{src}");
             if want_r == "1" {
                 assert_eq!(m.hdr("X-RU"), want_ru, "{src}");
@@ -1403,27 +1354,12 @@ fn use_domain_lookups_by_username_and_domain() {
     let n = start(&our_module(), &[a], &["\"reg_active\", 0"]);
     let kp = n.k.port;
     // the domain is not compared
-    let m = options(
-        &ua,
-        kp,
-        "lookup",
-        &h(&[("X-Uuid", "ua"), ("X-Uri", "sip:alice@c.test")]),
-    );
+    let m = lookup(&ua, kp, "ua", "sip:alice@c.test");
     assert_eq!(m.hdr("X-B"), "ua 1");
     // request_to mode 1 takes the value as the l_username itself
-    let m = options(
-        &ua,
-        kp,
-        "requestto",
-        &h(&[("X-Uuid", "alice"), ("X-Mode", "1")]),
-    );
+    let m = request_to(&ua, kp, "alice", "1");
     assert_eq!(m.hdr("X-R"), "1");
-    let m = options(
-        &ua,
-        kp,
-        "requestto",
-        &h(&[("X-Uuid", "sip:alice@a.test"), ("X-Mode", "1")]),
-    );
+    let m = request_to(&ua, kp, "sip:alice@a.test", "1");
     assert_eq!(m.hdr("X-R"), "-1");
 }
 

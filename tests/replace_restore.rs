@@ -23,6 +23,32 @@ fn hdr_uri(v: &str) -> &str {
     angle_uri(v)
 }
 
+/// A, B, and kamailio with our module in restore `mode` relaying to B.
+fn start(mode: &str, defines: &[&str]) -> (Peer, Peer, Kamailio) {
+    let (a, b) = (Peer::new(), Peer::new());
+    let m = our_module();
+    let k = Kamailio::start(&opts(&m, mode, &b, defines));
+    (a, b, k)
+}
+
+/// Alice calls Bob through `k`, with `extra` headers in the INVITE.
+fn call_bob<'a>(k: &Kamailio, a: &'a Peer, b: &'a Peer, extra: &[String]) -> Call<'a> {
+    Call::invite(k.port, a, b, ALICE, BOB, extra)
+}
+
+/// `call_bob` with the script told to replace From with ANON.
+fn anon_call<'a>(k: &Kamailio, a: &'a Peer, b: &'a Peer) -> Call<'a> {
+    call_bob(k, a, b, &[format!("X-Replace-From: {ANON}")])
+}
+
+/// B hangs up: A sees its own URI in To again, and B's 200 has `b_sees`.
+#[track_caller]
+fn bye_from_b_restores(call: &mut Call, b_sees: &str) {
+    let (bye, ok) = call.send_from_b("BYE");
+    assert_eq!(hdr_uri(bye.hdr("To")), "sip:alice@a.example.com");
+    assert_eq!(hdr_uri(ok.hdr("To")), b_sees);
+}
+
 #[test]
 fn config_check_passes_with_our_module() {
     let b = Peer::new();
@@ -68,17 +94,8 @@ fn bad_restore_mode_stops_startup() {
 /// The core flow of auto mode through the Record-Route parameter.
 #[test]
 fn auto_mode_restores_whole_dialog() {
-    let (a, b) = (Peer::new(), Peer::new());
-    let m = our_module();
-    let k = Kamailio::start(&opts(&m, "auto", &b, &[]));
-    let mut call = Call::invite(
-        k.port,
-        &a,
-        &b,
-        ALICE,
-        BOB,
-        &[format!("X-Replace-From: {ANON}")],
-    );
+    let (a, b, k) = start("auto", &[]);
+    let mut call = anon_call(&k, &a, &b);
 
     // B sees the new URI, display kept, tag kept; one From header.
     let inv = &call.invite_at_b;
@@ -103,25 +120,14 @@ fn auto_mode_restores_whole_dialog() {
     assert_eq!(ok.hdr("From"), call.a_from);
 
     // BYE from B: A sees its original URI in To; B sees the new one in the 200.
-    let (bye, ok) = call.send_from_b("BYE");
-    assert_eq!(hdr_uri(bye.hdr("To")), "sip:alice@a.example.com");
-    assert_eq!(hdr_uri(ok.hdr("To")), ANON);
+    bye_from_b_restores(&mut call, ANON);
 }
 
 #[test]
 fn replace_to_is_restored_both_ways() {
-    let (a, b) = (Peer::new(), Peer::new());
-    let m = our_module();
-    let k = Kamailio::start(&opts(&m, "auto", &b, &[]));
+    let (a, b, k) = start("auto", &[]);
     let new_to = "sip:carrier-bob@carrier.example.net";
-    let mut call = Call::invite(
-        k.port,
-        &a,
-        &b,
-        ALICE,
-        BOB,
-        &[format!("X-Replace-To: {new_to}")],
-    );
+    let mut call = call_bob(&k, &a, &b, &[format!("X-Replace-To: {new_to}")]);
     assert_eq!(hdr_uri(call.invite_at_b.hdr("To")), new_to);
     assert!(call.invite_at_b.hdr("Record-Route").contains(";vst="));
     assert_eq!(hdr_uri(call.ok_at_a.hdr("To")), "sip:bob@b.example.com");
@@ -135,16 +141,12 @@ fn replace_to_is_restored_both_ways() {
 
 #[test]
 fn display_replace_and_remove() {
-    let (a, b) = (Peer::new(), Peer::new());
-    let m = our_module();
-    let k = Kamailio::start(&opts(&m, "auto", &b, &[]));
+    let (a, b, k) = start("auto", &[]);
     // New display over an existing one.
-    let call = Call::invite(
-        k.port,
+    let call = call_bob(
+        &k,
         &a,
         &b,
-        ALICE,
-        BOB,
         &[
             format!("X-Replace-From: {ANON}"),
             "X-Replace-From-Display: \"Anonymous\"".into(),
@@ -156,12 +158,10 @@ fn display_replace_and_remove() {
         .starts_with(&format!("\"Anonymous\" <{ANON}>;tag=")));
     assert!(call.ok_at_a.hdr("From").starts_with(ALICE));
     // Empty display removes it.
-    let call = Call::invite(
-        k.port,
+    let call = call_bob(
+        &k,
         &a,
         &b,
-        ALICE,
-        BOB,
         &[
             format!("X-Replace-From: {ANON}"),
             "X-Replace-From-Display: ".into(),
@@ -204,16 +204,12 @@ fn display_replace_and_remove() {
 
 #[test]
 fn second_replace_on_same_request_wins() {
-    let (a, b) = (Peer::new(), Peer::new());
-    let m = our_module();
-    let k = Kamailio::start(&opts(&m, "auto", &b, &[]));
+    let (a, b, k) = start("auto", &[]);
     let second = "sip:second@two.example.org";
-    let mut call = Call::invite(
-        k.port,
+    let mut call = call_bob(
+        &k,
         &a,
         &b,
-        ALICE,
-        BOB,
         &[
             format!("X-Replace-From: {ANON}"),
             format!("X-Replace-From-Again: {second}"),
@@ -234,25 +230,14 @@ fn second_replace_on_same_request_wins() {
     call.ack();
     let (reinv, _) = call.send_from_a("INVITE");
     assert_eq!(hdr_uri(reinv.hdr("From")), second);
-    let (bye, ok) = call.send_from_b("BYE");
-    assert_eq!(hdr_uri(bye.hdr("To")), "sip:alice@a.example.com");
-    assert_eq!(hdr_uri(ok.hdr("To")), second);
+    bye_from_b_restores(&mut call, second);
     assert!(!k.log().contains("multiple times"));
 }
 
 #[test]
 fn manual_mode_restores_by_script() {
-    let (a, b) = (Peer::new(), Peer::new());
-    let m = our_module();
-    let k = Kamailio::start(&opts(&m, "manual", &b, &[]));
-    let mut call = Call::invite(
-        k.port,
-        &a,
-        &b,
-        ALICE,
-        BOB,
-        &[format!("X-Replace-From: {ANON}")],
-    );
+    let (a, b, k) = start("manual", &[]);
+    let mut call = anon_call(&k, &a, &b);
     assert_eq!(hdr_uri(call.invite_at_b.hdr("From")), ANON);
     assert_eq!(call.ok_at_a.hdr("From"), call.a_from);
     call.ack();
@@ -261,24 +246,13 @@ fn manual_mode_restores_by_script() {
     // As in the stock module: a request restored by uac_restore_*() gets no reply
     // restore, so the 200 carries what the callee sent.
     assert_eq!(hdr_uri(ok.hdr("From")), ANON);
-    let (bye, ok) = call.send_from_b("BYE");
-    assert_eq!(hdr_uri(bye.hdr("To")), "sip:alice@a.example.com");
-    assert_eq!(hdr_uri(ok.hdr("To")), "sip:alice@a.example.com");
+    bye_from_b_restores(&mut call, "sip:alice@a.example.com");
 }
 
 #[test]
 fn none_mode_replaces_without_restore() {
-    let (a, b) = (Peer::new(), Peer::new());
-    let m = our_module();
-    let k = Kamailio::start(&opts(&m, "none", &b, &[]));
-    let call = Call::invite(
-        k.port,
-        &a,
-        &b,
-        ALICE,
-        BOB,
-        &[format!("X-Replace-From: {ANON}")],
-    );
+    let (a, b, k) = start("none", &[]);
+    let call = anon_call(&k, &a, &b);
     assert_eq!(hdr_uri(call.invite_at_b.hdr("From")), ANON);
     assert!(!call.invite_at_b.hdr("Record-Route").contains("vsf="));
     // Nothing restores the reply.
@@ -287,18 +261,8 @@ fn none_mode_replaces_without_restore() {
 
 #[test]
 fn dialog_variables_path() {
-    let (a, b) = (Peer::new(), Peer::new());
-    let m = our_module();
-    let defs = ["#!define WITH_DIALOG"];
-    let k = Kamailio::start(&opts(&m, "auto", &b, &defs));
-    let mut call = Call::invite(
-        k.port,
-        &a,
-        &b,
-        ALICE,
-        BOB,
-        &[format!("X-Replace-From: {ANON}")],
-    );
+    let (a, b, k) = start("auto", &["#!define WITH_DIALOG"]);
+    let mut call = anon_call(&k, &a, &b);
     assert_eq!(hdr_uri(call.invite_at_b.hdr("From")), ANON);
     // Dialog path: no parameter in Record-Route.
     assert!(
@@ -311,28 +275,17 @@ fn dialog_variables_path() {
     let (reinv, ok) = call.send_from_a("INVITE");
     assert_eq!(hdr_uri(reinv.hdr("From")), ANON);
     assert_eq!(ok.hdr("From"), call.a_from);
-    let (bye, ok) = call.send_from_b("BYE");
-    assert_eq!(hdr_uri(bye.hdr("To")), "sip:alice@a.example.com");
-    assert_eq!(hdr_uri(ok.hdr("To")), ANON);
+    bye_from_b_restores(&mut call, ANON);
 }
 
 #[test]
 fn bad_arguments_leave_message_unchanged() {
-    let (a, b) = (Peer::new(), Peer::new());
-    let m = our_module();
-    let mut k = Kamailio::start(&opts(&m, "auto", &b, &[]));
+    let (a, b, mut k) = start("auto", &[]);
     for (bad, why) in [
         ("not-a-uri", "uri has no scheme"),
         ("sip:a b@x", "forbidden character"),
     ] {
-        let call = Call::invite(
-            k.port,
-            &a,
-            &b,
-            ALICE,
-            BOB,
-            &[format!("X-Replace-From: {bad}")],
-        );
+        let call = call_bob(&k, &a, &b, &[format!("X-Replace-From: {bad}")]);
         assert_eq!(
             call.invite_at_b.hdr("From"),
             call.a_from,
@@ -342,22 +295,13 @@ fn bad_arguments_leave_message_unchanged() {
         assert!(k.log().contains(why), "no log line '{why}'");
     }
     let long = format!("sip:{}@x.example", "a".repeat(2000));
-    let call = Call::invite(
-        k.port,
-        &a,
-        &b,
-        ALICE,
-        BOB,
-        &[format!("X-Replace-From: {long}")],
-    );
+    let call = call_bob(&k, &a, &b, &[format!("X-Replace-From: {long}")]);
     assert_eq!(call.invite_at_b.hdr("From"), call.a_from);
     assert!(k.log().contains("uri too long"));
-    let call = Call::invite(
-        k.port,
+    let call = call_bob(
+        &k,
         &a,
         &b,
-        ALICE,
-        BOB,
         &[
             format!("X-Replace-From: {ANON}"),
             "X-Replace-From-Display: \"unbalanced".into(),
@@ -370,17 +314,8 @@ fn bad_arguments_leave_message_unchanged() {
 
 #[test]
 fn tampered_route_parameter_is_refused() {
-    let (a, b) = (Peer::new(), Peer::new());
-    let m = our_module();
-    let mut k = Kamailio::start(&opts(&m, "auto", &b, &[]));
-    let mut call = Call::invite(
-        k.port,
-        &a,
-        &b,
-        ALICE,
-        BOB,
-        &[format!("X-Replace-From: {ANON}")],
-    );
+    let (a, b, mut k) = start("auto", &[]);
+    let mut call = anon_call(&k, &a, &b);
     call.ack();
     // B tampers with the parameter: truncated, then garbage characters.
     let good = call.route[0].clone();
@@ -411,9 +346,7 @@ fn tampered_route_parameter_is_refused() {
 
 #[test]
 fn missing_or_malformed_from() {
-    let (a, b) = (Peer::new(), Peer::new());
-    let m = our_module();
-    let mut k = Kamailio::start(&opts(&m, "auto", &b, &[]));
+    let (a, b, mut k) = start("auto", &[]);
     let req = format!(
         "MESSAGE sip:bob@127.0.0.1:{} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{};branch=z9hG4bKnofrom\r\nTo: {BOB}\r\nCall-ID: nofrom\r\nCSeq: 1 MESSAGE\r\nMax-Forwards: 70\r\nX-Replace-From: {ANON}\r\nContent-Length: 0\r\n\r\n",
         b.port, a.port
@@ -437,51 +370,31 @@ fn missing_or_malformed_from() {
     assert_eq!(relayed.hdr("From"), "<sip:alice@a.example.com;tag=1");
     assert!(k.alive());
     // The next normal call still works.
-    let call = Call::invite(
-        k.port,
-        &a,
-        &b,
-        ALICE,
-        BOB,
-        &[format!("X-Replace-From: {ANON}")],
-    );
+    let call = anon_call(&k, &a, &b);
     assert_eq!(hdr_uri(call.invite_at_b.hdr("From")), ANON);
 }
 
 #[test]
 fn panic_in_guarded_function_does_not_kill_the_worker() {
-    let (a, b) = (Peer::new(), Peer::new());
-    let m = our_module();
-    let defs = ["#!define WITH_PANIC_PROBE"];
-    let mut k = Kamailio::start(&opts(&m, "auto", &b, &defs));
+    let (a, b, mut k) = start("auto", &["#!define WITH_PANIC_PROBE"]);
     // Each of the two workers gets a few probes.
     for _ in 0..4 {
-        let call = Call::invite(k.port, &a, &b, ALICE, BOB, &["X-Panic: 1".to_string()]);
+        let call = call_bob(&k, &a, &b, &["X-Panic: 1".to_string()]);
         assert_eq!(call.invite_at_b.hdr("X-Panic-Result"), "false");
     }
     assert!(k
         .log()
         .contains("internal error in uac_panic_probe: panic probe triggered"));
     assert!(k.alive());
-    let call = Call::invite(
-        k.port,
-        &a,
-        &b,
-        ALICE,
-        BOB,
-        &[format!("X-Replace-From: {ANON}")],
-    );
+    let call = anon_call(&k, &a, &b);
     assert_eq!(hdr_uri(call.invite_at_b.hdr("From")), ANON);
 }
 
 /// pv_headers calls replace_from through the C API that bind_uac hands out.
 #[test]
 fn bind_uac_api_serves_pv_headers() {
-    let (a, b) = (Peer::new(), Peer::new());
-    let m = our_module();
-    let defs = ["#!define WITH_PV_HEADERS"];
-    let k = Kamailio::start(&opts(&m, "auto", &b, &defs));
-    let mut call = Call::invite(k.port, &a, &b, ALICE, BOB, &[format!("X-PVH-From: {ANON}")]);
+    let (a, b, k) = start("auto", &["#!define WITH_PV_HEADERS"]);
+    let mut call = call_bob(&k, &a, &b, &[format!("X-PVH-From: {ANON}")]);
     assert_eq!(
         call.invite_at_b.all("From").len(),
         1,
@@ -504,16 +417,12 @@ fn bind_uac_api_serves_pv_headers() {
 /// value goes out, once, and the dialog restores to the original.
 #[test]
 fn replace_again_in_branch_route() {
-    let (a, b) = (Peer::new(), Peer::new());
-    let m = our_module();
-    let k = Kamailio::start(&opts(&m, "auto", &b, &[]));
+    let (a, b, k) = start("auto", &[]);
     let branch = "sip:branch@branch.example.org";
-    let mut call = Call::invite(
-        k.port,
+    let mut call = call_bob(
+        &k,
         &a,
         &b,
-        ALICE,
-        BOB,
         &[
             format!("X-Replace-From: {ANON}"),
             format!("X-Branch-From: {branch}"),
@@ -530,8 +439,6 @@ fn replace_again_in_branch_route() {
     );
     assert_eq!(call.ok_at_a.hdr("From"), call.a_from);
     call.ack();
-    let (bye, ok) = call.send_from_b("BYE");
-    assert_eq!(hdr_uri(bye.hdr("To")), "sip:alice@a.example.com");
-    assert_eq!(hdr_uri(ok.hdr("To")), branch);
+    bye_from_b_restores(&mut call, branch);
     assert!(!k.log().contains("failed"), "{}", k.log());
 }

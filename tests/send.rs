@@ -4,31 +4,7 @@ mod common;
 use common::*;
 
 fn sender(module: &str, defines: &[&str], next_hop: u16) -> Kamailio {
-    let opts = CfgOpts {
-        module,
-        restore_mode: "auto",
-        passwd: "",
-        next_hop,
-        defines,
-    };
-    let port = free_port();
-    Kamailio::start_with(&render_example("uac-send.cfg", &opts, port), port)
-}
-
-/// Asks the proxy to send a request: a MESSAGE to sip:send@ with X-* headers.
-fn trigger(a: &Peer, k: u16, headers: &[String]) -> Msg {
-    let req = request(
-        "MESSAGE",
-        &format!("sip:send@127.0.0.1:{k}"),
-        a.port,
-        &format!("<sip:tester@127.0.0.1>;tag={}", rand_tag()),
-        "<sip:send@127.0.0.1>",
-        &format!("trigger-{}", rand_tag()),
-        1,
-        headers,
-    );
-    a.send(k, &req);
-    a.recv()
+    start_example("uac-send.cfg", module, "auto", "", next_hop, defines)
 }
 
 fn options_to(port: u16, param: &str) -> Vec<String> {
@@ -43,7 +19,7 @@ fn options_to(port: u16, param: &str) -> Vec<String> {
 fn options_reach_peer_and_event_route(module: &str) {
     let (a, b) = (Peer::new(), Peer::new());
     let k = sender(module, &[], b.port);
-    let r = trigger(&a, k.port, &options_to(b.port, "ping-1"));
+    let r = send_trigger(&a, k.port, &options_to(b.port, "ping-1"));
     assert_eq!(r.status(), Some(200), "{}", r.raw);
     let opt = b.recv();
     assert_eq!(
@@ -79,7 +55,7 @@ fn timeout_reaches_event_route(module: &str) {
     let a = Peer::new();
     let dead = free_port();
     let k = sender(module, &[], dead);
-    let r = trigger(&a, k.port, &options_to(dead, "dead-1"));
+    let r = send_trigger(&a, k.port, &options_to(dead, "dead-1"));
     assert_eq!(r.status(), Some(200));
     assert_eq!(
         k.wait_log("uac:reply code=408 type=2 param=dead-1", 1),
@@ -122,17 +98,8 @@ fn keepalive_from_timer_route() {
 /// authenticated request goes through.
 fn challenge_answered_with_credentials(module: &str, algorithm: &str) {
     let (a, c_peer) = (Peer::new(), Peer::new());
-    let opts = CfgOpts {
-        module: "",
-        restore_mode: "",
-        passwd: "",
-        next_hop: c_peer.port,
-        defines: &[],
-    };
     let cport = free_port();
-    let challenger = render_example("fixtures/challenger.cfg", &opts, cport)
-        .replace("ALGORITHM", algorithm)
-        .replace("QOPFLAGS", "1");
+    let challenger = challenger_cfg(cport, c_peer.port, algorithm, "1");
     let _c = Kamailio::start_with(&challenger, cport);
     let k = sender(module, &[], cport);
     let mut h = vec![
@@ -143,7 +110,7 @@ fn challenge_answered_with_credentials(module: &str, algorithm: &str) {
         "X-Apasswd: secret".into(),
         "X-Body: hello".into(),
     ];
-    let r = trigger(&a, k.port, &h);
+    let r = send_trigger(&a, k.port, &h);
     assert_eq!(r.status(), Some(200));
     let got = c_peer.recv();
     assert_eq!(got.method(), "MESSAGE");
@@ -170,7 +137,7 @@ fn challenge_answered_with_credentials(module: &str, algorithm: &str) {
     );
     // Wrong password: the second challenge is not answered again.
     h[4] = "X-Apasswd: wrong".into();
-    let r = trigger(&a, k.port, &h);
+    let r = send_trigger(&a, k.port, &h);
     assert_eq!(r.status(), Some(200));
     assert!(c_peer.quiet(1000));
 }
@@ -218,14 +185,14 @@ fn bad_requests_are_refused() {
         ),
     ];
     for (h, why) in cases {
-        let r = trigger(&a, k.port, &h);
+        let r = send_trigger(&a, k.port, &h);
         assert_eq!(r.status(), Some(500), "{why}: {}", r.raw);
         assert!(k.wait_log(why, 1) >= 1, "no log line '{why}'");
     }
     assert!(b.quiet(300), "nothing must be sent");
     // An oversized value is refused when set (the request then has no ruri).
     let big = format!("sip:{}@127.0.0.1", "a".repeat(1100));
-    let r = trigger(
+    let r = send_trigger(
         &a,
         k.port,
         &["X-Method: OPTIONS".into(), format!("X-Ruri: {big}")],
@@ -242,7 +209,7 @@ fn options_to_sipp_uas() {
     let sipp_port = free_port();
     let k = sender(&our_module(), &[], sipp_port);
     let sipp = SippUas::start("bench/uas-options.xml", sipp_port);
-    let r = trigger(&a, k.port, &options_to(sipp_port, "sipp-1"));
+    let r = send_trigger(&a, k.port, &options_to(sipp_port, "sipp-1"));
     assert_eq!(r.status(), Some(200));
     assert_eq!(
         k.wait_log("uac:reply code=200 type=1 param=sipp-1", 1),

@@ -440,3 +440,58 @@ impl Drop for SippUas {
     }
 }
 pub mod opensips;
+
+/// Kamailio with `example` (a file of examples/, or "fixtures/..." for
+/// tests/fixtures/) rendered for `module` with `restore_mode`, `passwd` and
+/// `defines`, relaying to `next_hop`, on a free port.
+pub fn start_example(
+    example: &str,
+    module: &str,
+    restore_mode: &str,
+    passwd: &str,
+    next_hop: u16,
+    defines: &[&str],
+) -> Kamailio {
+    let opts = CfgOpts {
+        module,
+        restore_mode,
+        passwd,
+        next_hop,
+        defines,
+    };
+    let port = free_port();
+    Kamailio::start_with(&render_example(example, &opts, port), port)
+}
+
+/// tests/fixtures/challenger.cfg (the stock auth module challenging with
+/// `algorithm` and the qop flags `qop_flags`) for `port`, relaying to `next_hop`.
+pub fn challenger_cfg(port: u16, next_hop: u16, algorithm: &str, qop_flags: &str) -> String {
+    let opts = CfgOpts {
+        module: "",
+        restore_mode: "",
+        passwd: "",
+        next_hop,
+        defines: &[],
+    };
+    render_example("fixtures/challenger.cfg", &opts, port)
+        .replace("ALGORITHM", algorithm)
+        .replace("QOPFLAGS", qop_flags)
+}
+
+/// A MESSAGE to sip:send@ the proxy at port `k`, which examples/uac-send.cfg
+/// and tests/fixtures/fidelity.cfg turn into a uac_req_send() as its X-*
+/// `headers` say; the proxy's reply to it.
+pub fn send_trigger(a: &Peer, k: u16, headers: &[String]) -> Msg {
+    let req = request(
+        "MESSAGE",
+        &format!("sip:send@127.0.0.1:{k}"),
+        a.port,
+        &format!("<sip:tester@127.0.0.1>;tag={}", rand_tag()),
+        "<sip:send@127.0.0.1>",
+        &format!("trigger-{}", rand_tag()),
+        1,
+        headers,
+    );
+    a.send(k, &req);
+    a.recv()
+}
