@@ -521,6 +521,12 @@ fn call_through(port: u16) -> Vec<String> {
     // ends the dialog (the dialog module frees it)
     let (at_b, _) = call.send_from_a("BYE");
     seen.push(strip(at_b.hdr("From")));
+    // how many parameters the Record-Route carries (one per header at most)
+    seen.push(format!(
+        "vsf x{} vst x{}",
+        rr.matches(";vsf=").count(),
+        rr.matches(";vst=").count()
+    ));
     seen
 }
 
@@ -539,6 +545,9 @@ fn assert_replaced_call(ours: &[String], in_dialog: bool, what: &str) {
             ("", ""),
             "the dialog keeps the URIs, not Record-Route ({what})"
         );
+        assert_eq!(ours[11], "vsf x0 vst x0", "{what}");
+    } else {
+        assert_eq!(ours[11], "vsf x1 vst x1", "{what}");
     }
     assert_eq!(ours[4], ALICE, "reply From restored ({what})");
     assert_eq!(ours[5], BOB, "reply To restored ({what})");
@@ -1167,86 +1176,19 @@ route {{
 #[test]
 fn replace_twice_for_one_request() {
     for (mode, dialog) in [("auto", false), ("manual", false), ("auto", true)] {
-        // with a dialog the URIs live there: the second call overwrites them
-        let (dlg_module, create) = if dialog {
+        let (more, create) = if dialog {
             ("loadmodule \"dialog.so\"", "create_dialog();")
         } else {
             ("", "")
         };
-        let restore = if mode == "manual" {
-            "uac_restore_from(); uac_restore_to();"
-        } else {
-            ""
-        };
-        let body = format!(
-            r#"loadmodule "sl.so"
-loadmodule "tm.so"
-loadmodule "rr.so"
-loadmodule "sipmsgops.so"
-{dlg_module}
-loadmodule "{uac}"
-modparam("rr", "append_fromtag", 1)
-modparam("uac", "restore_mode", "{mode}")
-modparam("uac", "restore_passwd", "pw")
-route {{
-    if (has_totag()) {{
-        if (loose_route()) {{ {restore} t_relay(); }}
-        exit;
-    }}
-    record_route();
-    if (is_method("INVITE")) {{
-        {create}
-        uac_replace_from("First", "sip:first@x.invalid");
-        uac_replace_to(, "sip:first-to@x.invalid");
-        if (!uac_replace_from("Second", "sip:second@y.invalid")) xlog("L_ERR", "TWICE failed\n");
-        if (!uac_replace_to(, "sip:second-to@y.invalid")) xlog("L_ERR", "TWICE failed\n");
-    }}
-    t_relay();
-}}
-"#,
-            uac = module("uac", false)
+        // a first replacement; replace_proxy_cfg's own is the second
+        let first = format!(
+            "{create}\n        uac_replace_from(\"First\", \"sip:first@x.invalid\");\n        \
+             uac_replace_to(, \"sip:first-to@x.invalid\");"
         );
-        let p = Opensips::start_free(&body);
-        let a = Peer::new();
-        let b = Peer::new();
-        let mut call = Call::invite(p.port, &a, &b, ALICE, BOB, &[]);
-        let inv = &call.invite_at_b;
-        assert_eq!(
-            inv.hdr("From").split(";tag=").next().unwrap(),
-            "Second <sip:second@y.invalid>"
-        );
-        assert_eq!(angle_uri(inv.hdr("To")), "sip:second-to@y.invalid");
-        let rr = inv.hdr("Record-Route").to_string();
-        let want = if dialog { 0 } else { 1 };
-        assert_eq!(rr.matches("vsf=").count(), want, "{rr}");
-        assert_eq!(
-            angle_uri(call.ok_at_a.hdr("From")),
-            "sip:alice@a.example.com"
-        );
-        assert_eq!(angle_uri(call.ok_at_a.hdr("To")), "sip:bob@b.example.com");
-        call.ack();
-        let (at_b, _) = call.send_from_a("INFO");
-        assert_eq!(
-            angle_uri(at_b.hdr("From")),
-            "sip:second@y.invalid",
-            "{mode}"
-        );
-        assert_eq!(
-            angle_uri(at_b.hdr("To")),
-            "sip:second-to@y.invalid",
-            "{mode}"
-        );
-        let (at_a, _) = call.send_from_b("INFO");
-        assert_eq!(
-            angle_uri(at_a.hdr("To")),
-            "sip:alice@a.example.com",
-            "{mode}"
-        );
-        assert_eq!(
-            angle_uri(at_a.hdr("From")),
-            "sip:bob@b.example.com",
-            "{mode}"
-        );
+        let p = replace_proxy_cfg(free_port(), false, mode, "pw", more, &first);
+        let what = format!("{mode}, dialog: {dialog}");
+        assert_replaced_call(&call_through(p.port), dialog, &what);
         let log = p.log();
         assert!(!log.contains("ERROR"), "{log}");
     }
