@@ -530,6 +530,20 @@ fn call_through(port: u16) -> Vec<String> {
     seen
 }
 
+/// `call_through` a proxy started by `start(stock)`, ours then stock; each
+/// proxy's log free of errors.
+fn ours_then_stock(start: impl Fn(bool) -> Opensips) -> Vec<Vec<String>> {
+    [false, true]
+        .into_iter()
+        .map(|stock| {
+            let p = start(stock);
+            let seen = call_through(p.port);
+            assert!(!p.log().contains("ERROR"), "{}", p.log());
+            seen
+        })
+        .collect()
+}
+
 /// What `call_through` saw with our proxy replacing From and To: the new
 /// values in the INVITE, the caller's own in the 200, the URIs (only) changed
 /// both ways inside the dialog; `in_dialog`: no vsf/vst in Record-Route.
@@ -572,12 +586,9 @@ fn replace_and_restore_match_stock_on_the_wire() {
         ("auto", "loadmodule \"dialog.so\""),
     ] {
         for passwd in ["", "s3cr3t"] {
-            let mut got = Vec::new();
-            for stock in [false, true] {
-                let p = replace_proxy_with(free_port(), stock, mode, passwd, dialog);
-                got.push(call_through(p.port));
-                assert!(!p.log().contains("ERROR"), "{}", p.log());
-            }
+            let got = ours_then_stock(|stock| {
+                replace_proxy_with(free_port(), stock, mode, passwd, dialog)
+            });
             assert_replaced_call(&got[0], false, mode);
             assert_eq!(
                 got[0], got[1],
@@ -650,12 +661,9 @@ fn replace_with_a_dialog_matches_stock_on_the_wire() {
         ("create_dialog()", dialog.to_string(), "create_dialog();"),
         ("force_dialog", forced, ""),
     ] {
-        let mut got = Vec::new();
-        for stock in [false, true] {
-            let p = replace_proxy_cfg(free_port(), stock, "auto", "pw", &more, before);
-            got.push(call_through(p.port));
-            assert!(!p.log().contains("ERROR"), "{}", p.log());
-        }
+        let got = ours_then_stock(|stock| {
+            replace_proxy_cfg(free_port(), stock, "auto", "pw", &more, before)
+        });
         assert_replaced_call(&got[0], true, what);
         assert_eq!(got[0], got[1], "ours vs stock ({what})");
     }
@@ -665,8 +673,7 @@ fn replace_with_a_dialog_matches_stock_on_the_wire() {
 /// in branch AVPs and move into the dialog with the 2xx; the same as stock.
 #[test]
 fn replace_in_a_branch_route_with_a_dialog_matches_stock() {
-    let mut got = Vec::new();
-    for stock in [false, true] {
+    let got = ours_then_stock(|stock| {
         let body = format!(
             r#"loadmodule "sl.so"
 loadmodule "tm.so"
@@ -693,10 +700,8 @@ branch_route[rep] {{
 "#,
             uac = module("uac", stock)
         );
-        let p = Opensips::start_free(&body);
-        got.push(call_through(p.port));
-        assert!(!p.log().contains("ERROR"), "{}", p.log());
-    }
+        Opensips::start_free(&body)
+    });
     assert_replaced_call(&got[0], true, "branch route");
     assert_eq!(got[0], got[1], "ours vs stock");
 }
@@ -859,11 +864,7 @@ fn tampered_dialog_value_is_not_restored() {
 /// restored; the same as stock.
 #[test]
 fn restore_mode_none_matches_stock() {
-    let mut got = Vec::new();
-    for stock in [false, true] {
-        let p = replace_proxy(free_port(), stock, "none", "");
-        got.push(call_through(p.port));
-    }
+    let got = ours_then_stock(|stock| replace_proxy(free_port(), stock, "none", ""));
     assert_eq!(got[0][0], "Anonymous <sip:anonymous@anonymous.invalid>");
     assert_eq!((got[0][2].as_str(), got[0][3].as_str()), ("", ""));
     assert_eq!(got[0], got[1]);
