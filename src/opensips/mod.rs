@@ -6,6 +6,7 @@
 //! compiles this folder, and one module feature (`opensips-uac-auth` or
 //! `opensips-uac`) also exports that module's table under the C name `exports`.
 
+pub mod exports;
 pub mod host;
 pub mod uac;
 pub mod uac_auth;

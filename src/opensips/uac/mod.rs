@@ -16,15 +16,16 @@ pub mod edits;
 pub mod replace;
 
 use crate::log::guarded;
+use crate::opensips::exports::{arg, cstr, module, param, CmdFn, CMD_END, NO_ARG, PARAM_END};
 use crate::opensips::host::ffi::{
     self, cmd_export_t, module_exports, param_export_t, sip_msg, str_,
 };
 use crate::opensips::host::msg::{SipMsg, Which};
-use crate::opensips::host::{c_param, dlg, log, rr, str_bytes, tm, version};
+use crate::opensips::host::{c_param, dlg, log, rr, str_bytes, tm};
 use crate::{dbg, err};
 use once_cell::sync::OnceCell;
 use std::os::raw::{c_char, c_int, c_void};
-use std::ptr::{addr_of_mut, null, null_mut};
+use std::ptr::{addr_of_mut, null_mut};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RestoreMode {
@@ -304,48 +305,19 @@ unsafe extern "C" fn fixup_algorithms(param: *mut *mut c_void) -> c_int {
     })
 }
 
-const fn cstr(s: &'static [u8]) -> *const c_char {
-    s.as_ptr() as *const c_char
-}
-
-const NONE: ffi::cmd_param = ffi::cmd_param {
-    flags: 0,
-    fixup: None,
-    free_fixup: None,
-};
-const fn p(flags: u32) -> ffi::cmd_param {
-    ffi::cmd_param {
-        flags: flags as c_int,
-        fixup: None,
-        free_fixup: None,
-    }
-}
-
-type CmdFn = unsafe extern "C" fn(
-    *mut sip_msg,
-    *mut c_void,
-    *mut c_void,
-    *mut c_void,
-    *mut c_void,
-    *mut c_void,
-    *mut c_void,
-    *mut c_void,
-    *mut c_void,
-) -> c_int;
-
 const ROUTES: c_int = (ffi::REQUEST_ROUTE | ffi::BRANCH_ROUTE | ffi::FAILURE_ROUTE) as c_int;
 
 /// uac_replace_*([display], uri): the display is optional, the URI required.
 const REPLACE_PARAMS: [ffi::cmd_param; 9] = [
-    p(ffi::CMD_PARAM_STR | ffi::CMD_PARAM_OPT),
-    p(ffi::CMD_PARAM_STR),
-    NONE,
-    NONE,
-    NONE,
-    NONE,
-    NONE,
-    NONE,
-    NONE,
+    arg(ffi::CMD_PARAM_STR | ffi::CMD_PARAM_OPT),
+    arg(ffi::CMD_PARAM_STR),
+    NO_ARG,
+    NO_ARG,
+    NO_ARG,
+    NO_ARG,
+    NO_ARG,
+    NO_ARG,
+    NO_ARG,
 ];
 
 static mut CMDS: [cmd_export_t; 8] = [
@@ -355,7 +327,7 @@ static mut CMDS: [cmd_export_t; 8] = [
         function: Some(unsafe {
             std::mem::transmute::<unsafe extern "C" fn(*mut sip_msg) -> c_int, CmdFn>(w_panic_probe)
         }),
-        params: [NONE; 9],
+        params: [NO_ARG; 9],
         flags: ROUTES,
     },
     cmd_export_t {
@@ -372,14 +344,14 @@ static mut CMDS: [cmd_export_t; 8] = [
                 fixup: Some(fixup_algorithms),
                 free_fixup: None,
             },
-            NONE,
-            NONE,
-            NONE,
-            NONE,
-            NONE,
-            NONE,
-            NONE,
-            NONE,
+            NO_ARG,
+            NO_ARG,
+            NO_ARG,
+            NO_ARG,
+            NO_ARG,
+            NO_ARG,
+            NO_ARG,
+            NO_ARG,
         ],
         flags: ROUTES,
     },
@@ -392,15 +364,15 @@ static mut CMDS: [cmd_export_t; 8] = [
             )
         }),
         params: [
-            p(ffi::CMD_PARAM_INT),
-            NONE,
-            NONE,
-            NONE,
-            NONE,
-            NONE,
-            NONE,
-            NONE,
-            NONE,
+            arg(ffi::CMD_PARAM_INT),
+            NO_ARG,
+            NO_ARG,
+            NO_ARG,
+            NO_ARG,
+            NO_ARG,
+            NO_ARG,
+            NO_ARG,
+            NO_ARG,
         ],
         flags: ROUTES,
     },
@@ -426,7 +398,7 @@ static mut CMDS: [cmd_export_t; 8] = [
                 w_restore_from,
             )
         }),
-        params: [NONE; 9],
+        params: [NO_ARG; 9],
         flags: ROUTES,
     },
     cmd_export_t {
@@ -447,24 +419,11 @@ static mut CMDS: [cmd_export_t; 8] = [
         function: Some(unsafe {
             std::mem::transmute::<unsafe extern "C" fn(*mut sip_msg) -> c_int, CmdFn>(w_restore_to)
         }),
-        params: [NONE; 9],
+        params: [NO_ARG; 9],
         flags: ROUTES,
     },
-    cmd_export_t {
-        name: null(),
-        function: None,
-        params: [NONE; 9],
-        flags: 0,
-    },
+    CMD_END,
 ];
-
-const fn param(name: &'static [u8], type_: u32, p: *mut c_void) -> param_export_t {
-    param_export_t {
-        name: cstr(name),
-        type_,
-        param_pointer: p,
-    }
-}
 
 static mut PARAMS: [param_export_t; 7] = [
     param(
@@ -497,11 +456,7 @@ static mut PARAMS: [param_export_t; 7] = [
         ffi::INT_PARAM,
         addr_of_mut!(FORCE_DIALOG) as *mut c_void,
     ),
-    param_export_t {
-        name: null(),
-        type_: 0,
-        param_pointer: null_mut(),
-    },
+    PARAM_END,
 ];
 
 /// rr is needed unless restore_mode is none (stock get_deps_restore_mode).
@@ -579,35 +534,14 @@ static DEPS: Deps = Deps {
 
 /// The table the core looks up by name after dlopen().
 #[cfg_attr(feature = "opensips-uac", export_name = "exports")]
-pub static mut EXPORTS: module_exports = module_exports {
-    name: cstr(b"uac\0"),
-    type_: ffi::module_type::MOD_TYPE_DEFAULT,
-    ver_info: ffi::module_exports__bindgen_ty_1 {
-        version: version::VERSION,
-        compile_flags: version::COMPILE_FLAGS,
-        scm: ffi::scm_version {
-            type_: version::SCM_TYPE,
-            rev: version::SCM_REV,
-        },
-    },
-    dlflags: 0,
-    load_f: Some(on_load),
-    deps: &DEPS as *const Deps as *const ffi::dep_export_t,
-    cmds: addr_of_mut!(CMDS) as *const cmd_export_t,
-    acmds: null(),
-    params: addr_of_mut!(PARAMS) as *const param_export_t,
-    stats: null(),
-    mi_cmds: null(),
-    items: null(),
-    trans: null(),
-    procs: null(),
-    preinit_f: None,
-    init_f: Some(mod_init),
-    response_f: None,
-    destroy_f: None,
-    init_child_f: None,
-    reload_ack_f: None,
-};
+pub static mut EXPORTS: module_exports = module(
+    b"uac\0",
+    &DEPS as *const Deps as *const ffi::dep_export_t,
+    addr_of_mut!(CMDS) as *const cmd_export_t,
+    addr_of_mut!(PARAMS) as *const param_export_t,
+    on_load,
+    mod_init,
+);
 
 #[cfg(test)]
 mod tests {

@@ -7,8 +7,9 @@ pub mod api;
 
 use crate::err;
 use crate::log::guarded;
+use crate::opensips::exports::{cstr, module, param, CmdFn, CMD_END, NO_ARG, PARAM_END};
 use crate::opensips::host::ffi::{self, cmd_export_t, module_exports, param_export_t};
-use crate::opensips::host::{c_param, log, version};
+use crate::opensips::host::{c_param, log};
 use std::os::raw::{c_char, c_int, c_void};
 use std::ptr::{addr_of_mut, null, null_mut};
 
@@ -85,16 +86,6 @@ unsafe extern "C" fn load_uac_auth(api: *mut ffi::uac_auth_api_t) -> c_int {
     })
 }
 
-const fn cstr(s: &'static [u8]) -> *const c_char {
-    s.as_ptr() as *const c_char
-}
-
-const NO_PARAMS: [ffi::cmd_param; 9] = [ffi::cmd_param {
-    flags: 0,
-    fixup: None,
-    free_fixup: None,
-}; 9];
-
 static mut CMDS: [cmd_export_t; 2] = [
     cmd_export_t {
         name: cstr(b"load_uac_auth\0"),
@@ -102,39 +93,15 @@ static mut CMDS: [cmd_export_t; 2] = [
         // function (route flags 0); find_export() hands it out and the binding
         // module casts it back to load_uac_auth_f, which is its real type.
         function: Some(unsafe {
-            std::mem::transmute::<
-                unsafe extern "C" fn(*mut ffi::uac_auth_api_t) -> c_int,
-                unsafe extern "C" fn(
-                    *mut ffi::sip_msg,
-                    *mut c_void,
-                    *mut c_void,
-                    *mut c_void,
-                    *mut c_void,
-                    *mut c_void,
-                    *mut c_void,
-                    *mut c_void,
-                    *mut c_void,
-                ) -> c_int,
-            >(load_uac_auth)
+            std::mem::transmute::<unsafe extern "C" fn(*mut ffi::uac_auth_api_t) -> c_int, CmdFn>(
+                load_uac_auth,
+            )
         }),
-        params: NO_PARAMS,
+        params: [NO_ARG; 9],
         flags: 0,
     },
-    cmd_export_t {
-        name: null(),
-        function: None,
-        params: NO_PARAMS,
-        flags: 0,
-    },
+    CMD_END,
 ];
-
-const fn param(name: &'static [u8], type_: u32, p: *mut c_void) -> param_export_t {
-    param_export_t {
-        name: cstr(name),
-        type_,
-        param_pointer: p,
-    }
-}
 
 static mut PARAMS: [param_export_t; 5] = [
     param(
@@ -157,41 +124,16 @@ static mut PARAMS: [param_export_t; 5] = [
         ffi::STR_PARAM,
         addr_of_mut!(AUTH_PASSWORD_AVP) as *mut c_void,
     ),
-    param_export_t {
-        name: null(),
-        type_: 0,
-        param_pointer: null_mut(),
-    },
+    PARAM_END,
 ];
 
 /// The table the core looks up by name after dlopen().
 #[cfg_attr(feature = "opensips-uac-auth", export_name = "exports")]
-pub static mut EXPORTS: module_exports = module_exports {
-    name: cstr(b"uac_auth\0"),
-    type_: ffi::module_type::MOD_TYPE_DEFAULT,
-    ver_info: ffi::module_exports__bindgen_ty_1 {
-        version: version::VERSION,
-        compile_flags: version::COMPILE_FLAGS,
-        scm: ffi::scm_version {
-            type_: version::SCM_TYPE,
-            rev: version::SCM_REV,
-        },
-    },
-    dlflags: 0, // DEFAULT_DLFLAGS
-    load_f: Some(on_load),
-    deps: null(),
-    cmds: addr_of_mut!(CMDS) as *const cmd_export_t,
-    acmds: null(),
-    params: addr_of_mut!(PARAMS) as *const param_export_t,
-    stats: null(),
-    mi_cmds: null(),
-    items: null(),
-    trans: null(),
-    procs: null(),
-    preinit_f: None,
-    init_f: Some(mod_init),
-    response_f: None,
-    destroy_f: None,
-    init_child_f: None,
-    reload_ack_f: None,
-};
+pub static mut EXPORTS: module_exports = module(
+    b"uac_auth\0",
+    null(),
+    addr_of_mut!(CMDS) as *const cmd_export_t,
+    addr_of_mut!(PARAMS) as *const param_export_t,
+    on_load,
+    mod_init,
+);
