@@ -3,8 +3,8 @@
 
 mod common;
 use common::dialog::Call;
+use common::opensips::PyChallenger;
 use common::*;
-use std::process::{Command, Stdio};
 
 const ALICE: &str = "\"Alice\" <sip:alice@a.example.com>";
 const BOB: &str = "<sip:bob@b.example.com>";
@@ -253,47 +253,6 @@ fn cseq_raised_and_kept_through_dialog() {
     assert_eq!(cseq(&bye), 4);
     assert_eq!(cseq(&ok), 3);
     drop(k);
-}
-
-/// The Python challenger (tests/fixtures/challenger.py), verifying with hashlib.
-struct PyChallenger {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl PyChallenger {
-    fn start(code: u16, challenges: &[&str]) -> PyChallenger {
-        use std::io::BufRead;
-        let port = free_port();
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/challenger.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .args([
-                port.to_string(),
-                code.to_string(),
-                "alice".into(),
-                "secret".into(),
-            ])
-            .args(challenges)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3");
-        let mut line = String::new();
-        let mut out = std::io::BufReader::new(child.stdout.as_mut().unwrap());
-        out.read_line(&mut line).unwrap();
-        assert_eq!(line.trim(), "ready");
-        PyChallenger { child, port }
-    }
-
-    /// Stops it and returns what it printed.
-    fn finish(mut self) -> String {
-        use std::io::Read;
-        let _ = self.child.kill();
-        let mut s = String::new();
-        let _ = self.child.stdout.take().unwrap().read_to_string(&mut s);
-        let _ = self.child.wait();
-        s
-    }
 }
 
 /// An INVITE with an SDP body (auth-int hashes the body).

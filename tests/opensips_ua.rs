@@ -113,19 +113,7 @@ route {{ exit; }}
     // To = R-URI: stock b2b_entities re-sends the answered initial INVITE to
     // the To URI (its dialog has no remote target before a reply with a
     // Contact), with the digest uri of the first INVITE's R-URI.
-    let r = o.mi(
-        "ua_session_client_start",
-        &format!(
-            r#"{{"ruri":"sip:bob@127.0.0.1:{peer_port}","to":"sip:bob@127.0.0.1:{peer_port}","from":"sip:alice@{B2B_REALM}"{invite_body}}}"#
-        ),
-    );
-    // the reply's result is the session's b2b key
-    let key = r
-        .split("\"result\":\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .unwrap_or_else(|| panic!("ua_session_client_start failed: {r}\n{}", o.log()))
-        .to_string();
+    let key = start_ua_session(&o, peer_port, &invite_body);
     // the ACK of the challenge, then the ACK of the 200
     let acks = |n: usize| {
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -163,6 +151,24 @@ route {{ exit; }}
         .collect();
     assert!(!o.log().contains("CRITICAL"), "{}", o.log());
     lines
+}
+
+/// MI `ua_session_client_start` from alice to the peer (To = R-URI, see
+/// b2b_session_body), `more` appended to the JSON parameters; the new
+/// session's b2b key.
+fn start_ua_session(o: &Opensips, peer_port: u16, more: &str) -> String {
+    let r = o.mi(
+        "ua_session_client_start",
+        &format!(
+            r#"{{"ruri":"sip:bob@127.0.0.1:{peer_port}","to":"sip:bob@127.0.0.1:{peer_port}","from":"sip:alice@{B2B_REALM}"{more}}}"#
+        ),
+    );
+    // the reply's result is the session's b2b key
+    r.split("\"result\":\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_else(|| panic!("ua_session_client_start failed: {r}\n{}", o.log()))
+        .to_string()
 }
 
 /// What a session must show on the wire: the challenged INVITE, the answer
@@ -525,18 +531,7 @@ route {{ exit; }}
         };
         let session = || {
             let (acks, byes) = (count("ACK"), count("BYE"));
-            let r = o.mi(
-                "ua_session_client_start",
-                &format!(
-                    r#"{{"ruri":"sip:bob@127.0.0.1:{peer_port}","to":"sip:bob@127.0.0.1:{peer_port}","from":"sip:alice@{B2B_REALM}"}}"#
-                ),
-            );
-            let key = r
-                .split("\"result\":\"")
-                .nth(1)
-                .and_then(|s| s.split('"').next())
-                .unwrap_or_else(|| panic!("ua_session_client_start: {r}"))
-                .to_string();
+            let key = start_ua_session(&o, peer_port, "");
             // the challenge's ACK and the 200's
             wait_count("ACK", acks + 2);
             let r = o.mi("ua_session_terminate", &format!(r#"{{"key":"{key}"}}"#));
