@@ -296,3 +296,64 @@ impl Transactions for MockTx {
         self.marks.borrow_mut().push(m);
     }
 }
+
+// ---- shared memory: one process, so the global heap serves ----
+
+use super::shm::{RawLock, ShmAllocator};
+use allocator_api2::alloc::Global;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+// SAFETY: the tests run in one process, which is everyone that shares it.
+unsafe impl ShmAllocator for Global {}
+
+/// A spin lock on the global heap.
+#[derive(Debug, Clone, Copy)]
+pub struct MockLock(&'static AtomicBool);
+
+impl RawLock for MockLock {
+    type Alloc = Global;
+
+    fn create() -> Option<MockLock> {
+        Some(MockLock(Box::leak(Box::new(AtomicBool::new(false)))))
+    }
+
+    fn acquire(&self) {
+        while self
+            .0
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            std::hint::spin_loop();
+        }
+    }
+
+    fn release(&self) {
+        self.0.store(false, Ordering::Release);
+    }
+
+    unsafe fn destroy(self) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::shm::ShmMutex;
+    use allocator_api2::vec::Vec as AVec;
+
+    #[test]
+    fn shm_mutex_guards_a_shared_collection() {
+        let m: ShmMutex<AVec<u32, Global>, MockLock> = ShmMutex::new(AVec::new_in(Global)).unwrap();
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for i in 0..1000 {
+                        m.lock().push(i);
+                    }
+                });
+            }
+        });
+        assert_eq!(m.lock().len(), 4000);
+        // SAFETY: no other user is left.
+        unsafe { m.destroy() };
+    }
+}

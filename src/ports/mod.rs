@@ -6,8 +6,11 @@
 //!   positions, edits (lumps), the request URI, marks.
 //! - `transaction`: the failed branch a failure route runs for; marks on the
 //!   transaction's request.
+//! - `shm`: shared memory: the allocator, the `ShmSafe` marker, a lock in
+//!   shared memory and the `ShmMutex` over them.
 
 pub mod message;
+pub mod shm;
 pub mod transaction;
 
 #[cfg(test)]
