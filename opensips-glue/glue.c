@@ -99,6 +99,7 @@ int osg_ident(struct sip_msg *msg, int which, struct osg_ident *id)
 	id->uri_len = b->uri.len;
 	id->display_start = b->display.len ? b->display.s - msg->buf : 0;
 	id->display_len = b->display.len;
+	id->tag_start = b->tag_value.len ? b->tag_value.s - msg->buf : 0;
 	id->tag_len = b->tag_value.len;
 	return 0;
 }

@@ -39,6 +39,7 @@ struct osg_ident {
 	int uri_len;
 	int display_start;
 	int display_len;
+	int tag_start;
 	int tag_len;
 };
 

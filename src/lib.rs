@@ -12,6 +12,10 @@ pub mod registration;
 pub mod replace;
 pub mod send;
 
+pub mod ports;
+
+pub mod flows;
+
 #[cfg(feature = "kamailio")]
 pub mod kamailio;
 

@@ -42,6 +42,8 @@ pub struct IdentityHeader<'m> {
     pub uri: &'m [u8],
     pub display: &'m [u8],
     pub tag: &'m [u8],
+    /// End of the header body (the header field's body, without CRLF).
+    pub body_end: usize,
 }
 
 impl IdentityHeader<'_> {
@@ -243,6 +245,7 @@ impl SipMsg {
         } else {
             None
         };
+        let body_end = off(h.body.s)? + h.body.len.max(0) as usize;
         let spans = HeaderSpans {
             name_end: off(h.name.s)? + h.name.len as usize,
             body_start: off(body.body.s)?,
@@ -257,7 +260,140 @@ impl SipMsg {
                 display: str_bytes(&body.display),
                 tag: str_bytes(&body.tag_value),
                 spans,
+                body_end: body_end.min(buf.len()),
             })
+        }
+    }
+}
+
+// ---- the message port (src/ports/message.rs) ----
+
+use crate::ports::message::{self as port, Header, Mark, MsgKey};
+
+/// The host's header type for a port header name.
+fn hdr_type(h: Header) -> i32 {
+    match h {
+        Header::WwwAuthenticate => ffi::_hdr_types_t_HDR_WWW_AUTHENTICATE_T,
+        Header::ProxyAuthenticate => ffi::_hdr_types_t_HDR_PROXY_AUTHENTICATE_T,
+        Header::Authorization => ffi::_hdr_types_t_HDR_AUTHORIZATION_T,
+        Header::ProxyAuthorization => ffi::_hdr_types_t_HDR_PROXYAUTH_T,
+        Header::Contact => ffi::_hdr_types_t_HDR_CONTACT_T,
+        Header::Expires => ffi::_hdr_types_t_HDR_EXPIRES_T,
+        Header::MinExpires => ffi::_hdr_types_t_HDR_MIN_EXPIRES_T,
+        Header::CallId => ffi::_hdr_types_t_HDR_CALLID_T,
+    }
+}
+
+/// The msg_flags bit of a mark; Kamailio has none for a CSeq change.
+pub(super) fn mark_bit(m: Mark) -> u32 {
+    match m {
+        Mark::UacFrom => ffi::FL_USE_UAC_FROM,
+        Mark::UacTo => ffi::FL_USE_UAC_TO,
+        Mark::UacAuth => ffi::FL_UAC_AUTH,
+        Mark::UacCseq => 0,
+    }
+}
+
+impl port::SipMessage for SipMsg {
+    fn buf(&self) -> &[u8] {
+        SipMsg::buf(self)
+    }
+
+    fn is_request(&self) -> bool {
+        SipMsg::is_request(self)
+    }
+
+    fn method(&self) -> &[u8] {
+        SipMsg::method(self)
+    }
+
+    fn header_values(&self, h: Header) -> Result<Vec<&[u8]>, String> {
+        self.header_bodies(hdr_type(h))
+    }
+
+    fn body(&self) -> Result<&[u8], String> {
+        let mut s = ffi::str_ {
+            s: std::ptr::null_mut(),
+            len: 0,
+        };
+        // SAFETY: the glue finds the body inside the message buffer, which
+        // lives as long as the message.
+        unsafe {
+            ffi::uacg_msg_body(self.raw, &mut s);
+            Ok(str_bytes(&s))
+        }
+    }
+
+    fn ident(&self, which: port::Which) -> Result<port::Ident, String> {
+        let w = match which {
+            port::Which::From => Which::From,
+            port::Which::To => Which::To,
+        };
+        let h = self
+            .identity(w)
+            .ok_or_else(|| format!("failed to find/parse {} hdr", which.upper()))?;
+        Ok(h.port_ident())
+    }
+
+    fn cseq_number(&self) -> Option<u32> {
+        // SAFETY: parses the CSeq header of the valid message.
+        u32::try_from(unsafe { ffi::uacg_cseq_number(self.raw) }).ok()
+    }
+
+    fn key(&self) -> MsgKey {
+        let (id, pid) = self.ctx_id();
+        MsgKey { id, pid }
+    }
+
+    fn has_mark(&self, m: Mark) -> bool {
+        let bit = mark_bit(m);
+        bit != 0 && self.msg_flags() & bit != 0
+    }
+}
+
+impl port::EditMessage for SipMsg {
+    type Lump = super::lumps::OwnLump;
+
+    fn apply_edits(
+        &self,
+        edits: &[port::Edit],
+        applied: &mut Vec<Self::Lump>,
+    ) -> Result<(), String> {
+        super::lumps::apply(self, edits, applied)
+    }
+
+    fn remove_edits(&self, lumps: &[Self::Lump]) {
+        super::lumps::remove(self, lumps)
+    }
+
+    fn append_header(&self, line: &[u8]) -> Result<(), String> {
+        SipMsg::append_header(self, line)
+    }
+
+    fn set_ruri(&self, uri: &[u8]) -> Result<(), String> {
+        self.rewrite_uri(uri)
+    }
+
+    fn set_mark(&self, m: Mark) {
+        self.set_flag(mark_bit(m))
+    }
+}
+
+impl IdentityHeader<'_> {
+    /// The same positions in the port's shape.
+    pub fn port_ident(&self) -> port::Ident {
+        let base = self.buf.as_ptr() as usize;
+        let tag = (self.tag.as_ptr() as usize)
+            .checked_sub(base)
+            .filter(|o| !self.tag.is_empty() && o + self.tag.len() <= self.buf.len())
+            .map(|o| (o, self.tag.len()));
+        port::Ident {
+            name_end: self.spans.name_end,
+            body_start: self.spans.body_start,
+            body_end: self.body_end,
+            uri: self.spans.uri,
+            display: self.spans.display,
+            tag,
         }
     }
 }

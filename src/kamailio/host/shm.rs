@@ -53,12 +53,17 @@ const SHM_MIN_ALIGN: usize = 8;
 ///   (no `std` `Box`/`Vec`/`String` inside it: those point into one process's heap);
 /// - shared structures are created in mod_init, before fork, and reached
 ///   afterwards through a per-process handle (a pointer copied at fork);
-/// - every access goes through a [`super::lock::ShmMutex`] guard;
+/// - every access goes through a [`super::lock::ShmMutex`] guard (values must
+///   be [`ShmSafe`](crate::ports::shm::ShmSafe));
 /// - a hash map's `BuildHasher` must hash the same in every process: use one
 ///   whose state is all in the map (`foldhash::fast::FixedState::with_seed`),
 ///   never a hasher that reads a per-process global seed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ShmAlloc;
+
+// SAFETY: Kamailio's shm pool is mapped in mod_init's process before the
+// workers fork, at the same address in every process.
+unsafe impl crate::ports::shm::ShmAllocator for ShmAlloc {}
 
 unsafe impl allocator_api2::alloc::Allocator for ShmAlloc {
     fn allocate(

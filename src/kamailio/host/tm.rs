@@ -270,3 +270,47 @@ pub fn request_in(o: &Outgoing, d: &Dialog) -> Result<(), String> {
     }
     Ok(())
 }
+
+// ---- the transaction port (src/ports/transaction.rs) ----
+
+use crate::ports::message::Mark;
+use crate::ports::transaction::{self as port, Transactions};
+
+/// tm as the ports see it (the API table loaded in mod_init).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tm;
+
+impl Transactions for Tm {
+    type Msg = SipMsg;
+
+    fn failed_branch(&self) -> Result<port::FailedBranch<'_, SipMsg>, String> {
+        let br = FailedBranch::current(super::route_type() == ffi::BRANCH_FAILURE_ROUTE)?;
+        let (p, len) = br.sent;
+        let sent: &[u8] = if p.is_null() {
+            &[]
+        } else {
+            // SAFETY: tm's send buffer of the branch stays alive while the
+            // failure route runs, which outlives this borrow of `self` (a
+            // route-long handle).
+            unsafe { std::slice::from_raw_parts(p, len) }
+        };
+        Ok(port::FailedBranch {
+            reply: Some(br.reply),
+            code: br.code,
+            uri: br.uri,
+            sent,
+        })
+    }
+
+    fn mark_request(&self, m: Mark) {
+        let bit = super::msg::mark_bit(m);
+        if bit == 0 {
+            return;
+        }
+        if let Some(req) = current_request() {
+            // SAFETY: the transaction's request is valid while the
+            // transaction is; msg_flags is a plain field.
+            unsafe { (*req).msg_flags |= bit };
+        }
+    }
+}

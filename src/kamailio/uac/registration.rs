@@ -3,9 +3,9 @@
 //! (which runs in whichever worker receives the reply), loading from the DB,
 //! and the script functions uac_reg_*.
 
-use crate::digest::challenge::parse_header;
-use crate::digest::credentials::select;
-use crate::digest::response::{answer, authorization_header, new_cnonce, RequestInfo, Secret};
+use crate::digest::challenge::Challenge;
+use crate::digest::response::RequestInfo;
+use crate::flows::digest_client::{self, Creds, Policy, Stored};
 use crate::kamailio::host::db::Db;
 use crate::kamailio::host::ffi::{self, cell, sip_msg, tmcb_params};
 use crate::kamailio::host::guard::guarded;
@@ -487,37 +487,25 @@ fn answer_challenge(
     code: i32,
 ) -> Result<(), String> {
     let msg = msg.ok_or("no reply")?;
-    let ty = if code == 401 {
-        ffi::_hdr_types_t_HDR_WWW_AUTHENTICATE_T
-    } else {
-        ffi::_hdr_types_t_HDR_PROXY_AUTHENTICATE_T
-    };
-    let mut challenges = Vec::new();
-    for b in msg.header_bodies(ty)? {
-        match parse_header(b) {
-            Ok(list) => challenges.extend(list),
-            Err(e) => challenges.push(Err(e)),
-        }
-    }
     // A non-empty realm column must match the challenge's realm (stock).
-    let (ch, ()) = select(challenges, |c| {
-        (a.realm.is_empty() || c.realm.as_bytes() == &a.realm[..]).then_some(())
-    })
-    .map_err(|e| e.to_string())?;
-    let secret = if a.ha1.is_empty() {
-        Secret::Password(&a.password)
-    } else {
-        Secret::Ha1(&a.ha1)
+    let lookup = |c: &Challenge| {
+        (a.realm.is_empty() || c.realm.as_bytes() == &a.realm[..]).then(|| Creds {
+            user: a.user.to_vec(),
+            secret: if a.ha1.is_empty() {
+                Stored::Password(a.password.to_vec())
+            } else {
+                Stored::Ha1(a.ha1.to_vec())
+            },
+        })
     };
     let info = RequestInfo {
         method: b"REGISTER",
         uri: &a.job.ruri,
         body: b"",
     };
-    let ans = answer(&ch, &a.user, secret, &info, &new_cnonce()).map_err(|e| e.to_string())?;
-    let h = authorization_header(code == 407, &a.user, &ch, &a.job.ruri, &ans)
+    let ans = digest_client::answer_reply(msg, code, &Policy::AS_OFFERED, lookup, &info)
         .map_err(|e| e.to_string())?;
-    send(&a.job, Some((&h, rpl)))
+    send(&a.job, Some((&ans.header, rpl)))
 }
 
 // ---- script functions ----

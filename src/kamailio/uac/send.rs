@@ -1,8 +1,7 @@
 //! `$uac_req(...)`, uac_req_send() and event_route[uac:reply].
 
-use crate::digest::challenge::parse_header;
-use crate::digest::credentials::select;
-use crate::digest::response::{answer, authorization_header, new_cnonce, RequestInfo, Secret};
+use crate::digest::response::RequestInfo;
+use crate::flows::digest_client::{self, Creds, Policy, Stored};
 use crate::kamailio::host::ffi::{
     self, cell, pv_param_t, pv_spec_p, pv_value_t, sip_msg, str_, tmcb_params,
 };
@@ -306,33 +305,29 @@ fn resend_with_auth(
 ) -> Result<bool, String> {
     // SAFETY: rpl is the received (pkg) reply of this callback.
     let reply = unsafe { SipMsg::from_raw(rpl) }.ok_or("no reply")?;
-    let ty = if code == 401 {
-        ffi::_hdr_types_t_HDR_WWW_AUTHENTICATE_T
-    } else {
-        ffi::_hdr_types_t_HDR_PROXY_AUTHENTICATE_T
-    };
-    let mut challenges = Vec::new();
-    for b in reply.header_bodies(ty)? {
-        match parse_header(b) {
-            Ok(list) => challenges.extend(list),
-            Err(e) => challenges.push(Err(e)),
-        }
-    }
     // $uac_req(auser)/(apasswd) answer any realm, as in the stock module.
-    let (ch, ()) = select(challenges, |_| Some(())).map_err(|e| e.to_string())?;
-    let secret = if req.flags & FL_HA1 != 0 {
-        Secret::Ha1(&req.apasswd)
-    } else {
-        Secret::Password(&req.apasswd)
+    let creds = Creds {
+        user: req.auser.clone(),
+        secret: if req.flags & FL_HA1 != 0 {
+            Stored::Ha1(req.apasswd.clone())
+        } else {
+            Stored::Password(req.apasswd.clone())
+        },
     };
     let info = RequestInfo {
         method: &req.method,
         uri: &req.ruri,
         body: &req.body,
     };
-    let a = answer(&ch, &req.auser, secret, &info, &new_cnonce()).map_err(|e| e.to_string())?;
-    let header = authorization_header(code == 407, &req.auser, &ch, &req.ruri, &a)
-        .map_err(|e| e.to_string())?;
+    let a = digest_client::answer_reply(
+        &reply,
+        code,
+        &Policy::AS_OFFERED,
+        |_| Some(creds.clone()),
+        &info,
+    )
+    .map_err(|e| e.to_string())?;
+    let header = a.header;
     let hdrs = [&req.hdrs[..], &header[..]].concat();
     let callback = (req.evroute != 0).then_some((
         ffi::TMCB_LOCAL_COMPLETED | ffi::TMCB_DESTROY,
@@ -354,7 +349,7 @@ fn resend_with_auth(
     crate::kamailio::host::tm::request(&out, Some(rpl))?;
     dbg!(
         "uac_req_send: answered the {code} challenge for realm {}",
-        ch.realm
+        a.realm
     );
     Ok(callback.is_some())
 }

@@ -92,6 +92,7 @@ impl SipMsg {
             uri_len: u(id.uri_len),
             display_start: u(id.display_start),
             display_len: u(id.display_len),
+            tag_start: u(id.tag_start),
             tag_len: u(id.tag_len),
         })
     }
@@ -332,5 +333,160 @@ impl SipMsg {
             )
         };
         usize::try_from(n).map_err(|_| "lump update failed".to_string())
+    }
+}
+
+// ---- the message port (src/ports/message.rs) ----
+
+use crate::ports::message::{self as port, Header, Mark, MsgKey};
+
+/// The core's header type for a port header name.
+fn hdr_type(h: Header) -> i32 {
+    match h {
+        Header::WwwAuthenticate => ffi::_hdr_types_t_HDR_WWW_AUTHENTICATE_T,
+        Header::ProxyAuthenticate => ffi::_hdr_types_t_HDR_PROXY_AUTHENTICATE_T,
+        Header::Authorization => ffi::_hdr_types_t_HDR_AUTHORIZATION_T,
+        Header::ProxyAuthorization => ffi::_hdr_types_t_HDR_PROXYAUTH_T,
+        Header::Contact => ffi::_hdr_types_t_HDR_CONTACT_T,
+        Header::Expires => ffi::_hdr_types_t_HDR_EXPIRES_T,
+        Header::MinExpires => ffi::_hdr_types_t_HDR_MIN_EXPIRES_T,
+        Header::CallId => ffi::_hdr_types_t_HDR_CALLID_T,
+    }
+}
+
+/// The msg_flags bit of a mark (parser/msg_parser.h); OpenSIPS has no
+/// FL_UAC_AUTH (its uac marks a changed CSeq instead).
+pub(super) fn mark_bit(m: Mark) -> u32 {
+    match m {
+        Mark::UacFrom => 1 << 6, // FL_USE_UAC_FROM
+        Mark::UacTo => 1 << 7,   // FL_USE_UAC_TO
+        Mark::UacCseq => 1 << 8, // FL_USE_UAC_CSEQ
+        Mark::UacAuth => 0,
+    }
+}
+
+fn which_of(w: port::Which) -> Which {
+    match w {
+        port::Which::From => Which::From,
+        port::Which::To => Which::To,
+    }
+}
+
+impl port::SipMessage for SipMsg {
+    fn buf(&self) -> &[u8] {
+        SipMsg::buf(self)
+    }
+
+    fn is_request(&self) -> bool {
+        SipMsg::is_request(self)
+    }
+
+    /// The first token of a request's first line.
+    fn method(&self) -> &[u8] {
+        if !self.is_request() {
+            return b"";
+        }
+        let buf = SipMsg::buf(self);
+        let sp = buf.iter().position(|&c| c == b' ').unwrap_or(0);
+        &buf[..sp]
+    }
+
+    /// The already parsed headers only: these messages are tm's shared
+    /// copies (replies of a branch), which must not be parsed into pkg
+    /// memory.
+    fn header_values(&self, h: Header) -> Result<Vec<&[u8]>, String> {
+        Ok(SipMsg::header_values(self, hdr_type(h)))
+    }
+
+    fn body(&self) -> Result<&[u8], String> {
+        SipMsg::body(self)
+    }
+
+    fn ident(&self, which: port::Which) -> Result<port::Ident, String> {
+        Ok(self.ident(which_of(which))?.port_ident())
+    }
+
+    fn cseq_number(&self) -> Option<u32> {
+        let (n, _) = self.cseq(true)?;
+        std::str::from_utf8(n).ok()?.parse().ok()
+    }
+
+    fn key(&self) -> MsgKey {
+        MsgKey {
+            id: self.id(),
+            pid: std::process::id() as i32,
+        }
+    }
+
+    fn has_mark(&self, m: Mark) -> bool {
+        let bit = mark_bit(m);
+        bit != 0 && self.flags() & bit != 0
+    }
+}
+
+impl port::EditMessage for SipMsg {
+    type Lump = Option<LumpHandle>;
+
+    fn apply_edits(
+        &self,
+        edits: &[port::Edit],
+        applied: &mut Vec<Self::Lump>,
+    ) -> Result<(), String> {
+        for e in edits {
+            let one = match e {
+                port::Edit::Replace { offset, len, text } => Edit::Replace {
+                    off: *offset,
+                    len: *len,
+                    data: text.clone(),
+                },
+                port::Edit::Delete { offset, len } => Edit::Replace {
+                    off: *offset,
+                    len: *len,
+                    data: Vec::new(),
+                },
+                port::Edit::Insert { offset, text } => Edit::Insert {
+                    off: *offset,
+                    data: text.clone(),
+                },
+            };
+            applied.extend(self.apply_kept(std::slice::from_ref(&one))?);
+        }
+        Ok(())
+    }
+
+    /// The lumps stay (OpenSIPS takes them back with the message); their
+    /// new data is emptied.
+    fn remove_edits(&self, lumps: &[Self::Lump]) {
+        for h in lumps.iter().flatten() {
+            // SAFETY: handles come from apply_edits on this message, which
+            // the core is still processing (the caller's contract).
+            let _ = unsafe { self.set_lump(*h, b"") };
+        }
+    }
+
+    fn append_header(&self, line: &[u8]) -> Result<(), String> {
+        SipMsg::append_header(self, line)
+    }
+
+    fn set_ruri(&self, uri: &[u8]) -> Result<(), String> {
+        SipMsg::set_ruri(self, uri)
+    }
+
+    fn set_mark(&self, m: Mark) {
+        self.add_flags(mark_bit(m))
+    }
+}
+
+impl Ident {
+    /// The same positions in the port's shape.
+    pub fn port_ident(&self) -> port::Ident {
+        port::Ident {
+            name_end: self.name_end,
+            body_start: self.body_start,
+            body_end: self.body_end,
+            uri: (self.uri_start, self.uri_len),
+            display: (self.display_len > 0).then_some((self.display_start, self.display_len)),
+            tag: (self.tag_len > 0).then_some((self.tag_start, self.tag_len)),
+        }
     }
 }

@@ -75,3 +75,34 @@ pub fn request_flags() -> u32 {
     // SAFETY: reads the current transaction's request flags.
     unsafe { ffi::osg_tm_request_flags() }
 }
+
+// ---- the transaction port (src/ports/transaction.rs) ----
+
+use crate::ports::message::Mark;
+use crate::ports::transaction::{self as port, Transactions};
+
+/// tm as the ports see it (the API the glue loaded in mod_init).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tm;
+
+impl Transactions for Tm {
+    type Msg = SipMsg;
+
+    /// The picked branch; OpenSIPS does not keep what a branch sent.
+    fn failed_branch(&self) -> Result<port::FailedBranch<'_, SipMsg>, String> {
+        let p = picked()?;
+        Ok(port::FailedBranch {
+            reply: p.reply,
+            code: p.code,
+            uri: p.uri,
+            sent: &[],
+        })
+    }
+
+    fn mark_request(&self, m: Mark) {
+        let bit = super::msg::mark_bit(m);
+        if bit != 0 {
+            mark_request(bit);
+        }
+    }
+}

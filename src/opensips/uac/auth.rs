@@ -5,13 +5,12 @@
 //! back, and (without a To tag) the Record-Route parameter `aci=1` makes
 //! later requests of the caller carry CSeq + 1 too.
 
-use crate::digest::challenge::{parse_header, Algorithm, Challenge, ParseError};
-use crate::digest::credentials::select;
-use crate::digest::response::{answer, authorization_header, new_cnonce, RequestInfo};
-use crate::digest::stored_secret::secret_of;
+use crate::digest::challenge::{Algorithm, Challenge};
+use crate::flows::digest_client::{self, BodyOf, ClientError, Creds, Order, Policy, Stored};
 use crate::opensips::host::dlg::Dialog;
 use crate::opensips::host::ffi::sip_msg;
 use crate::opensips::host::msg::SipMsg;
+use crate::opensips::host::tm::Tm;
 use crate::opensips::host::{rr, tm, uac_auth_api};
 use crate::{dbg, err, warn};
 
@@ -20,10 +19,6 @@ pub const FL_USE_UAC_CSEQ: u32 = 1 << 8;
 /// The Record-Route parameter that marks a dialog whose caller's CSeq we raise.
 pub const RR_CSEQ_PARAM: &[u8] = b"aci";
 
-const HDR_WWW_AUTHENTICATE_T: i32 = crate::opensips::host::ffi::_hdr_types_t_HDR_WWW_AUTHENTICATE_T;
-const HDR_PROXY_AUTHENTICATE_T: i32 =
-    crate::opensips::host::ffi::_hdr_types_t_HDR_PROXY_AUTHENTICATE_T;
-
 /// The algorithm list of uac_auth("MD5,SHA-256").
 pub fn parse_algorithms(s: &str) -> Result<Vec<Algorithm>, String> {
     s.split(',')
@@ -31,37 +26,6 @@ pub fn parse_algorithms(s: &str) -> Result<Vec<Algorithm>, String> {
         .filter(|a| !a.is_empty())
         .map(|a| Algorithm::parse(a).ok_or_else(|| format!("unsupported digest algorithm '{a}'")))
         .collect()
-}
-
-fn rank(a: Algorithm) -> u8 {
-    match a {
-        Algorithm::Sha512_256 | Algorithm::Sha512_256Sess => 3,
-        Algorithm::Sha256 | Algorithm::Sha256Sess => 2,
-        Algorithm::Md5 | Algorithm::Md5Sess => 1,
-    }
-}
-
-/// The challenges in the order we try them: the allowed ones, strongest
-/// algorithm first (in the server's order among equals); the others kept
-/// (as unsupported) for the failure reason.
-pub fn strongest_first(
-    mut all: Vec<Result<Challenge, ParseError>>,
-    allowed: Option<&[Algorithm]>,
-) -> Vec<Result<Challenge, ParseError>> {
-    for c in all.iter_mut().flatten() {
-        if let (Ok(a), Some(list)) = (&c.algorithm, allowed) {
-            if !list.contains(a) {
-                c.algorithm = Err(format!("{} (not in the uac_auth() list)", a.name()));
-            }
-        }
-    }
-    all.sort_by_key(|c| match c {
-        Ok(Challenge {
-            algorithm: Ok(a), ..
-        }) => std::cmp::Reverse(rank(*a)),
-        _ => std::cmp::Reverse(0),
-    });
-    all
 }
 
 /// `num + by` as a CSeq number.
@@ -144,54 +108,33 @@ pub fn inc_cseq(msg: &SipMsg, by: i32) -> Result<(), String> {
 
 /// uac_auth([algorithms]) in a failure route.
 pub fn uac_auth(msg: &SipMsg, allowed: Option<&[Algorithm]>) -> Result<(), String> {
-    let br = tm::picked()?;
-    let Some(rpl) = br.reply else {
-        return Err("cannot process a FAKED reply (or empty reply on picked branch)".into());
+    let policy = Policy {
+        order: Order::StrongestFirst,
+        allowed,
+        sess_needs_qop: true,
+        sent: None,
     };
-    let (proxy, hdr_type) = match br.code {
-        401 => (false, HDR_WWW_AUTHENTICATE_T),
-        407 => (true, HDR_PROXY_AUTHENTICATE_T),
-        c => {
-            return Err(format!(
-                "Unable to extract a compatible authentication challenge (reply {c})"
-            ))
-        }
+    let lookup = |c: &Challenge| {
+        uac_auth_api::lookup(c.realm.as_bytes()).map(|(user, secret)| Creds {
+            user,
+            secret: Stored::PasswordOrHexHa1(secret),
+        })
     };
-    let mut all = Vec::new();
-    for v in rpl.header_values(hdr_type) {
-        match parse_header(v) {
-            Ok(list) => all.extend(list),
-            Err(e) => all.push(Err(e)),
-        }
-    }
-    let ordered = strongest_first(all, allowed);
-    let (ch, (user, secret)) = select(ordered, |c| uac_auth_api::lookup(c.realm.as_bytes()))
-        .map_err(|e| format!("Unable to extract a compatible authentication challenge: {e}"))?;
-    let alg = ch.algorithm.clone().map_err(|a| a.to_string())?;
-    if alg.is_sess() && !matches!(ch.qop, Ok(Some(_))) {
-        return Err(format!("{} challenge without qop", alg.name()));
-    }
-    let body = match ch.qop {
-        Ok(Some(crate::digest::challenge::Qop::AuthInt)) => msg.body()?.to_vec(),
-        _ => Vec::new(),
-    };
-    let method = request_method(msg)?;
-    let req = RequestInfo {
-        method: &method,
-        uri: &br.uri,
-        body: &body,
-    };
-    let a = answer(&ch, &user, secret_of(&secret, alg), &req, &new_cnonce())
-        .map_err(|e| e.to_string())?;
-    let header = authorization_header(proxy, &user, &ch, &br.uri, &a).map_err(|e| e.to_string())?;
+    let a = digest_client::uac_auth(&Tm, msg, &policy, BodyOf::Request, lookup).map_err(
+        |e| match e {
+            ClientError::NotChallenge(c) => {
+                format!("Unable to extract a compatible authentication challenge (reply {c})")
+            }
+            ClientError::NoHeader(_) | ClientError::Refused(_) => {
+                format!("Unable to extract a compatible authentication challenge: {e}")
+            }
+            e => e.to_string(),
+        },
+    )?;
     dbg!(
         "auth_hdr is <{}>",
-        String::from_utf8_lossy(&header).trim_end()
+        String::from_utf8_lossy(&a.header).trim_end()
     );
-
-    msg.set_ruri(&br.uri)?;
-    msg.append_header(&header)?;
-
     // CSeq: the answered request is a new one for the server.
     cseq_after_auth(msg)
 }
@@ -304,24 +247,6 @@ mod tests {
             vec![Algorithm::Md5, Algorithm::Sha256]
         );
         assert!(parse_algorithms("MD5,SHA-1").is_err());
-    }
-
-    #[test]
-    fn strongest_allowed_first() {
-        let mut all = parse_header(b"Digest realm=\"r\", nonce=\"1\", algorithm=MD5").unwrap();
-        all.extend(
-            parse_header(b"Digest realm=\"r\", nonce=\"2\", algorithm=SHA-512-256").unwrap(),
-        );
-        all.extend(parse_header(b"Digest realm=\"r\", nonce=\"3\", algorithm=SHA-256").unwrap());
-        let o = strongest_first(all.clone(), None);
-        let nonces: Vec<_> = o
-            .iter()
-            .map(|c| c.as_ref().unwrap().nonce.clone())
-            .collect();
-        assert_eq!(nonces, ["2", "3", "1"]);
-        let o = strongest_first(all, Some(&[Algorithm::Md5, Algorithm::Sha256]));
-        let (c, _) = select(o, |_| Some(())).unwrap();
-        assert_eq!(c.nonce, "3");
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub struct Ident {
     pub uri_len: usize,
     pub display_start: usize,
     pub display_len: usize,
+    pub tag_start: usize,
     pub tag_len: usize,
 }
 
@@ -209,6 +210,7 @@ mod tests {
             uri_len: uri.len(),
             display_start,
             display_len,
+            tag_start: 0,
             tag_len: 1,
         }
     }

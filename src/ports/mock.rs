@@ -1,0 +1,359 @@
+//! The ports on plain Rust values, for the flows' unit tests: a message is
+//! its text, edits and marks are recorded, and `apply` shows what the host
+//! would send.
+
+use super::message::{Edit, EditMessage, Header, Ident, Mark, MsgKey, SipMessage, Which};
+use super::transaction::{FailedBranch, Transactions};
+use std::cell::RefCell;
+
+/// A message given as text (CRLF line ends). What a flow changes is recorded.
+#[derive(Debug, Default)]
+pub struct MockMsg {
+    pub text: Vec<u8>,
+    pub id: u32,
+    pub edits: RefCell<Vec<Edit>>,
+    pub appended: RefCell<Vec<Vec<u8>>>,
+    pub ruri: RefCell<Option<Vec<u8>>>,
+    pub marks: RefCell<Vec<Mark>>,
+}
+
+impl MockMsg {
+    pub fn new(text: &str) -> MockMsg {
+        MockMsg {
+            text: text.as_bytes().to_vec(),
+            id: 1,
+            ..Default::default()
+        }
+    }
+
+    /// The header block's lines (name, value, offset of the value).
+    fn headers(&self) -> Vec<(&[u8], &[u8], usize)> {
+        let mut out = Vec::new();
+        let mut pos = 0;
+        let mut first = true;
+        while pos < self.text.len() {
+            let end = self.text[pos..]
+                .windows(2)
+                .position(|w| w == b"\r\n")
+                .map_or(self.text.len(), |p| pos + p);
+            let line = &self.text[pos..end];
+            if line.is_empty() {
+                break;
+            }
+            if !first {
+                if let Some(c) = line.iter().position(|&b| b == b':') {
+                    let mut v = c + 1;
+                    while line.get(v) == Some(&b' ') {
+                        v += 1;
+                    }
+                    out.push((line[..c].trim_ascii(), &line[v..], pos + v));
+                }
+            }
+            first = false;
+            pos = end + 2;
+        }
+        out
+    }
+
+    /// The text with every recorded edit applied (offsets of the original;
+    /// equal offsets in the order made), then the appended headers.
+    pub fn sent(&self) -> String {
+        let edits = self.edits.borrow();
+        let mut ordered: Vec<(usize, usize, &Edit)> = edits
+            .iter()
+            .enumerate()
+            .map(|(i, e)| match e {
+                Edit::Replace { offset, .. }
+                | Edit::Delete { offset, .. }
+                | Edit::Insert { offset, .. } => (*offset, i, e),
+            })
+            .collect();
+        ordered.sort_by_key(|(o, i, _)| (*o, *i));
+        let mut out = Vec::new();
+        let mut pos = 0;
+        for (off, _, e) in ordered {
+            if off > pos {
+                out.extend_from_slice(&self.text[pos..off]);
+                pos = off;
+            }
+            match e {
+                Edit::Insert { text, .. } => out.extend_from_slice(text),
+                Edit::Replace { len, text, .. } => {
+                    out.extend_from_slice(text);
+                    pos = pos.max(off + len);
+                }
+                Edit::Delete { len, .. } => pos = pos.max(off + len),
+            }
+        }
+        out.extend_from_slice(&self.text[pos.min(self.text.len())..]);
+        let mut s = String::from_utf8_lossy(&out).into_owned();
+        if let Some(p) = s.find("\r\n\r\n") {
+            let extra: String = self
+                .appended
+                .borrow()
+                .iter()
+                .map(|h| String::from_utf8_lossy(h).into_owned())
+                .collect();
+            s.insert_str(p + 2, &extra);
+        }
+        s
+    }
+}
+
+fn name_matches(h: Header, name: &[u8]) -> bool {
+    let compact: &[u8] = match h {
+        Header::Contact => b"m",
+        Header::CallId => b"i",
+        _ => b"",
+    };
+    name.eq_ignore_ascii_case(h.name().as_bytes())
+        || (!compact.is_empty() && name.eq_ignore_ascii_case(compact))
+}
+
+impl SipMessage for MockMsg {
+    fn buf(&self) -> &[u8] {
+        &self.text
+    }
+
+    fn is_request(&self) -> bool {
+        !self.text.starts_with(b"SIP/2.0 ")
+    }
+
+    fn method(&self) -> &[u8] {
+        if !self.is_request() {
+            return b"";
+        }
+        let sp = self.text.iter().position(|&c| c == b' ').unwrap_or(0);
+        &self.text[..sp]
+    }
+
+    fn header_values(&self, h: Header) -> Result<Vec<&[u8]>, String> {
+        Ok(self
+            .headers()
+            .into_iter()
+            .filter(|(n, _, _)| name_matches(h, n))
+            .map(|(_, v, _)| v)
+            .collect())
+    }
+
+    fn body(&self) -> Result<&[u8], String> {
+        Ok(self
+            .text
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map_or(&[][..], |p| &self.text[p + 4..]))
+    }
+
+    /// `Name: ["display"] <uri>;tag=x` or `Name: uri;tag=x`.
+    fn ident(&self, which: Which) -> Result<Ident, String> {
+        let want: &[u8] = match which {
+            Which::From => b"From",
+            Which::To => b"To",
+        };
+        let (name, v, start) = self
+            .headers()
+            .into_iter()
+            .find(|(n, _, _)| n.eq_ignore_ascii_case(want))
+            .ok_or_else(|| format!("failed to find/parse {} hdr", which.upper()))?;
+        let name_start = start - (v.as_ptr() as usize - name.as_ptr() as usize);
+        let name_end = name_start + name.len();
+        let (uri, display) = match v.iter().position(|&c| c == b'<') {
+            Some(lt) => {
+                let gt = v.iter().position(|&c| c == b'>').ok_or("no '>'")?;
+                let d = v[..lt].trim_ascii_end();
+                let display = (!d.is_empty()).then_some((start, d.len()));
+                ((start + lt + 1, gt - lt - 1), display)
+            }
+            None => {
+                let end = v.iter().position(|&c| c == b';').unwrap_or(v.len());
+                ((start, end), None)
+            }
+        };
+        let tag = v
+            .windows(5)
+            .position(|w| w.eq_ignore_ascii_case(b";tag="))
+            .map(|p| {
+                let s = p + 5;
+                let e = v[s..]
+                    .iter()
+                    .position(|&c| c == b';')
+                    .map_or(v.len(), |x| s + x);
+                (start + s, e - s)
+            });
+        Ok(Ident {
+            name_end,
+            body_start: start,
+            body_end: start + v.len(),
+            uri,
+            display,
+            tag,
+        })
+    }
+
+    fn cseq_number(&self) -> Option<u32> {
+        let h = self.headers();
+        let (_, v, _) = h.iter().find(|(n, _, _)| n.eq_ignore_ascii_case(b"CSeq"))?;
+        std::str::from_utf8(v.split(|&c| c == b' ').next()?)
+            .ok()?
+            .parse()
+            .ok()
+    }
+
+    fn key(&self) -> MsgKey {
+        MsgKey {
+            id: self.id,
+            pid: 1,
+        }
+    }
+
+    fn has_mark(&self, m: Mark) -> bool {
+        self.marks.borrow().contains(&m)
+    }
+}
+
+impl EditMessage for MockMsg {
+    /// The index of the edit in `edits`.
+    type Lump = usize;
+
+    fn apply_edits(&self, edits: &[Edit], applied: &mut Vec<usize>) -> Result<(), String> {
+        let mut e = self.edits.borrow_mut();
+        for x in edits {
+            applied.push(e.len());
+            e.push(x.clone());
+        }
+        Ok(())
+    }
+
+    /// Removed edits become empty inserts, so indexes stay valid.
+    fn remove_edits(&self, lumps: &[usize]) {
+        let mut e = self.edits.borrow_mut();
+        for &i in lumps {
+            if let Some(x) = e.get_mut(i) {
+                *x = Edit::Insert {
+                    offset: 0,
+                    text: Vec::new(),
+                };
+            }
+        }
+    }
+
+    fn append_header(&self, line: &[u8]) -> Result<(), String> {
+        self.appended.borrow_mut().push(line.to_vec());
+        Ok(())
+    }
+
+    fn set_ruri(&self, uri: &[u8]) -> Result<(), String> {
+        *self.ruri.borrow_mut() = Some(uri.to_vec());
+        Ok(())
+    }
+
+    fn set_mark(&self, m: Mark) {
+        self.marks.borrow_mut().push(m);
+    }
+}
+
+/// A transaction whose failed branch got `reply`.
+pub struct MockTx {
+    pub reply: Option<String>,
+    pub code: i32,
+    pub uri: Vec<u8>,
+    pub sent: Vec<u8>,
+    pub marks: RefCell<Vec<Mark>>,
+}
+
+impl MockTx {
+    /// A failed branch to `uri` whose reply is `reply` (its status code is read
+    /// from the first line), sent as `sent`.
+    pub fn failed(reply: &str, uri: &str, sent: &str) -> MockTx {
+        let code = reply
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        MockTx {
+            reply: Some(reply.to_string()),
+            code,
+            uri: uri.as_bytes().to_vec(),
+            sent: sent.as_bytes().to_vec(),
+            marks: RefCell::new(Vec::new()),
+        }
+    }
+}
+
+impl Transactions for MockTx {
+    type Msg = MockMsg;
+
+    fn failed_branch(&self) -> Result<FailedBranch<'_, MockMsg>, String> {
+        Ok(FailedBranch {
+            reply: self.reply.as_deref().map(MockMsg::new),
+            code: self.code,
+            uri: self.uri.clone(),
+            sent: &self.sent,
+        })
+    }
+
+    fn mark_request(&self, m: Mark) {
+        self.marks.borrow_mut().push(m);
+    }
+}
+
+// ---- shared memory: one process, so the global heap serves ----
+
+use super::shm::{RawLock, ShmAllocator};
+use allocator_api2::alloc::Global;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+// SAFETY: the tests run in one process, which is everyone that shares it.
+unsafe impl ShmAllocator for Global {}
+
+/// A spin lock on the global heap.
+#[derive(Debug, Clone, Copy)]
+pub struct MockLock(&'static AtomicBool);
+
+impl RawLock for MockLock {
+    type Alloc = Global;
+
+    fn create() -> Option<MockLock> {
+        Some(MockLock(Box::leak(Box::new(AtomicBool::new(false)))))
+    }
+
+    fn acquire(&self) {
+        while self
+            .0
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            std::hint::spin_loop();
+        }
+    }
+
+    fn release(&self) {
+        self.0.store(false, Ordering::Release);
+    }
+
+    unsafe fn destroy(self) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::shm::ShmMutex;
+    use allocator_api2::vec::Vec as AVec;
+
+    #[test]
+    fn shm_mutex_guards_a_shared_collection() {
+        let m: ShmMutex<AVec<u32, Global>, MockLock> = ShmMutex::new(AVec::new_in(Global)).unwrap();
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for i in 0..1000 {
+                        m.lock().push(i);
+                    }
+                });
+            }
+        });
+        assert_eq!(m.lock().len(), 4000);
+        // SAFETY: no other user is left.
+        unsafe { m.destroy() };
+    }
+}

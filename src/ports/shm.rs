@@ -1,0 +1,322 @@
+//! The shared-memory port: what lives in memory every process of the host
+//! sees (the proxy forks its workers after module init), and the lock that
+//! serialises them.
+//!
+//! - [`ShmAllocator`]: an allocator over the host's shared memory (Kamailio's
+//!   and OpenSIPS's `shm_malloc`), for `allocator_api2`/`hashbrown`
+//!   collections;
+//! - [`ShmSafe`]: the marker for values that may be put there: plain data
+//!   and collections that allocate with a `ShmAllocator`. A `String`, `Box`
+//!   or `std::vec::Vec` points into one process's heap and does not
+//!   implement it, so `ShmMutex::new(String::new())` does not compile;
+//! - [`RawLock`]: a host lock that lives in shared memory (the core's
+//!   `gen_lock_t`); std and parking_lot locks cannot serve: their futexes are
+//!   private to one process;
+//! - [`ShmMutex`]: a value in shared memory behind a `RawLock`, written once
+//!   here for every host.
+//!
+//! This file and the hosts' `host/` folders are the only places with
+//! `unsafe`: the shared-memory primitives are written once, for all hosts.
+
+use allocator_api2::alloc::Allocator;
+use std::alloc::Layout;
+use std::cell::UnsafeCell;
+use std::ops::{Deref, DerefMut};
+use std::ptr::NonNull;
+
+/// An allocator whose blocks every process of the host reaches at the same
+/// address.
+///
+/// # Safety
+/// Implement it only for an allocator over memory mapped before the host
+/// forks (so pointers stay valid in every process), or, for tests, for one
+/// that serves a single process.
+pub unsafe trait ShmAllocator: Allocator + Copy + Default + Send + Sync + 'static {}
+
+/// A value that may live in shared memory: it owns nothing outside it.
+///
+/// # Safety
+/// Implement it only for plain data (no pointers) and for types whose every
+/// allocation goes through a [`ShmAllocator`] and whose fields are all
+/// `ShmSafe`. Never for a type that holds a pointer into a process's own
+/// heap, stack or statics, a file descriptor or any other per-process handle.
+pub unsafe trait ShmSafe {}
+
+macro_rules! plain {
+    ($($t:ty),*) => { $(
+        // SAFETY: plain data: no pointers, the same meaning in every process.
+        unsafe impl ShmSafe for $t {}
+    )* };
+}
+plain!(
+    (),
+    bool,
+    char,
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    f32,
+    f64,
+    std::sync::atomic::AtomicBool,
+    std::sync::atomic::AtomicU8,
+    std::sync::atomic::AtomicU32,
+    std::sync::atomic::AtomicU64,
+    std::sync::atomic::AtomicI32,
+    std::sync::atomic::AtomicI64,
+    std::sync::atomic::AtomicUsize,
+    foldhash::fast::FixedState
+);
+
+// SAFETY: an array of shm-safe values is laid out inline.
+unsafe impl<T: ShmSafe, const N: usize> ShmSafe for [T; N] {}
+// SAFETY: inline.
+unsafe impl<T: ShmSafe> ShmSafe for Option<T> {}
+// SAFETY: inline.
+unsafe impl<A: ShmSafe, B: ShmSafe> ShmSafe for (A, B) {}
+// SAFETY: inline.
+unsafe impl<A: ShmSafe, B: ShmSafe, C: ShmSafe> ShmSafe for (A, B, C) {}
+// SAFETY: the buffer comes from the shared allocator; the elements are shm-safe.
+unsafe impl<T: ShmSafe, A: ShmAllocator> ShmSafe for allocator_api2::vec::Vec<T, A> {}
+// SAFETY: as above.
+unsafe impl<T: ShmSafe + ?Sized, A: ShmAllocator> ShmSafe for allocator_api2::boxed::Box<T, A> {}
+// SAFETY: the table's memory comes from the shared allocator.
+unsafe impl<T: ShmSafe, A: ShmAllocator> ShmSafe for hashbrown::HashTable<T, A> {}
+// SAFETY: as above; the hasher state is stored in the map (it must hash the
+// same in every process: FixedState with a fixed seed, never RandomState).
+unsafe impl<K: ShmSafe, V: ShmSafe, S: ShmSafe, A: ShmAllocator> ShmSafe
+    for hashbrown::HashMap<K, V, S, A>
+{
+}
+// SAFETY: a slice of shm-safe values (behind a shared-allocator box).
+unsafe impl<T: ShmSafe> ShmSafe for [T] {}
+// SAFETY: a ShmAllocator is a handle on shared memory itself.
+unsafe impl<A: ShmAllocator> ShmSafe for A {}
+
+/// A lock in shared memory that serialises every thread of every process.
+/// Handles are copied into each process (at fork); the lock itself stays
+/// where the host allocated it.
+pub trait RawLock: Copy + Send + Sync + 'static {
+    /// The allocator for what the lock guards.
+    type Alloc: ShmAllocator;
+
+    /// A new lock in shared memory; None when it is exhausted.
+    fn create() -> Option<Self>;
+
+    /// Waits for the lock. Not reentrant.
+    fn acquire(&self);
+
+    /// Releases a lock this process holds.
+    fn release(&self);
+
+    /// Frees the lock.
+    ///
+    /// # Safety
+    /// Once, when no process holds or will take it.
+    unsafe fn destroy(self);
+}
+
+#[repr(C)]
+struct Inner<T, L> {
+    lock: L,
+    value: UnsafeCell<T>,
+}
+
+/// A handle on a locked value in shared memory. Create it in mod_init
+/// (before fork) and keep the handle in a per-process static (a OnceCell):
+/// after fork every process holds a copy of the same pointer. Dropping a
+/// handle frees nothing (other processes still use the value);
+/// [`ShmMutex::destroy`] frees it at shutdown.
+pub struct ShmMutex<T: ShmSafe, L: RawLock> {
+    inner: NonNull<Inner<T, L>>,
+}
+
+// SAFETY: the value is only reached through the lock, which serialises every
+// thread of every process; T itself lives in shared memory (ShmSafe).
+unsafe impl<T: ShmSafe + Send, L: RawLock> Send for ShmMutex<T, L> {}
+// SAFETY: as above.
+unsafe impl<T: ShmSafe + Send, L: RawLock> Sync for ShmMutex<T, L> {}
+
+impl<T: ShmSafe, L: RawLock> ShmMutex<T, L> {
+    /// Moves `value` into shared memory with a new lock. Fails when shared
+    /// memory is exhausted.
+    pub fn new(value: T) -> Result<ShmMutex<T, L>, String> {
+        let layout = Layout::new::<Inner<T, L>>();
+        let alloc = L::Alloc::default();
+        let mem = alloc
+            .allocate(layout)
+            .map_err(|_| "out of shared memory for a locked value".to_string())?;
+        let Some(lock) = L::create() else {
+            // SAFETY: mem was allocated just above with this layout.
+            unsafe { alloc.deallocate(mem.cast(), layout) };
+            return Err("cannot create a shared-memory lock".into());
+        };
+        let inner = mem.cast::<Inner<T, L>>();
+        // SAFETY: mem is a fresh block sized and aligned for Inner<T, L>.
+        unsafe {
+            inner.as_ptr().write(Inner {
+                lock,
+                value: UnsafeCell::new(value),
+            })
+        };
+        Ok(ShmMutex { inner })
+    }
+
+    /// Waits for the lock; the guard releases it when dropped. Not
+    /// reentrant: taking it twice in one process deadlocks, so keep guards
+    /// short and never call back into the host (which may call us) while
+    /// holding one.
+    pub fn lock(&self) -> ShmGuard<'_, T, L> {
+        // SAFETY: inner lives in shared memory until destroy().
+        unsafe { self.inner.as_ref().lock.acquire() };
+        ShmGuard { m: self }
+    }
+
+    /// Frees the value and its lock.
+    ///
+    /// # Safety
+    /// Only at shutdown, once, when no other process uses the value any more.
+    pub unsafe fn destroy(self) {
+        let layout = Layout::new::<Inner<T, L>>();
+        // SAFETY: the caller's contract: nobody else holds or will take the
+        // lock; the block was allocated by L::Alloc with this layout.
+        unsafe {
+            let p = self.inner.as_ptr();
+            let lock = (*p).lock;
+            std::ptr::drop_in_place(p);
+            L::Alloc::default().deallocate(self.inner.cast(), layout);
+            lock.destroy();
+        }
+    }
+}
+
+/// Access to the locked value; unlocks on drop (also when a panic unwinds).
+pub struct ShmGuard<'a, T: ShmSafe, L: RawLock> {
+    m: &'a ShmMutex<T, L>,
+}
+
+impl<T: ShmSafe, L: RawLock> Deref for ShmGuard<'_, T, L> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: the guard holds the lock, so no other process or thread
+        // touches the value.
+        unsafe { &*self.m.inner.as_ref().value.get() }
+    }
+}
+
+impl<T: ShmSafe, L: RawLock> DerefMut for ShmGuard<'_, T, L> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: as above, and the guard is borrowed mutably.
+        unsafe { &mut *self.m.inner.as_ref().value.get() }
+    }
+}
+
+impl<T: ShmSafe, L: RawLock> Drop for ShmGuard<'_, T, L> {
+    fn drop(&mut self) {
+        // SAFETY: this guard took the lock in ShmMutex::lock.
+        unsafe { self.m.inner.as_ref().lock.release() };
+    }
+}
+
+/// Declares that a struct may live in shared memory, checking at compile
+/// time that every field listed is [`ShmSafe`] and that the list names
+/// every field (the check destructures the struct without `..`). Invoke it
+/// in the struct's own module:
+///
+/// ```ignore
+/// shm_safe!(Account { id, flags });
+/// shm_safe!(impl<A: ShmAllocator> Registry<A> { alloc, slots });
+/// ```
+#[macro_export]
+macro_rules! shm_safe {
+    (impl<$($g:ident : $b:path),+> $name:ident<$($p:ident),+> { $($f:ident),* $(,)? }) => {
+        // SAFETY: every field is ShmSafe (checked below, all of them named).
+        unsafe impl<$($g: $b),+> $crate::ports::shm::ShmSafe for $name<$($p),+> {}
+        const _: () = {
+            #[allow(dead_code)]
+            fn every_field_is_shm_safe<$($g: $b),+>(v: &$name<$($p),+>) {
+                fn check<T: $crate::ports::shm::ShmSafe + ?Sized>(_: &T) {}
+                let $name { $($f),* } = v;
+                $(check($f);)*
+            }
+        };
+    };
+    ($name:ident { $($f:ident),* $(,)? }) => {
+        // SAFETY: every field is ShmSafe (checked below, all of them named).
+        unsafe impl $crate::ports::shm::ShmSafe for $name {}
+        const _: () = {
+            #[allow(dead_code)]
+            fn every_field_is_shm_safe(v: &$name) {
+                fn check<T: $crate::ports::shm::ShmSafe + ?Sized>(_: &T) {}
+                let $name { $($f),* } = v;
+                $(check($f);)*
+            }
+        };
+    };
+}
+
+// SAFETY: the registry allocates only through its allocator A (the rule of
+// src/registration/registry.rs: slots, indexes, heap and account text are
+// A-allocated collections; every other field is plain data).
+unsafe impl<A: ShmAllocator> ShmSafe for crate::registration::registry::Registry<A> {}
+
+/// A `String` (or `Box`, or `std::vec::Vec`) points into one process's heap:
+/// it cannot be put in shared memory. With a test allocator and lock:
+///
+/// ```compile_fail
+/// # use uac::ports::shm::{RawLock, ShmAllocator, ShmMutex};
+/// # use allocator_api2::alloc::{AllocError, Allocator, Global};
+/// # use std::{alloc::Layout, ptr::NonNull};
+/// # #[derive(Clone, Copy, Default)]
+/// # struct A;
+/// # unsafe impl Allocator for A {
+/// #     fn allocate(&self, l: Layout) -> Result<NonNull<[u8]>, AllocError> { Global.allocate(l) }
+/// #     unsafe fn deallocate(&self, p: NonNull<u8>, l: Layout) { unsafe { Global.deallocate(p, l) } }
+/// # }
+/// # unsafe impl ShmAllocator for A {}
+/// # #[derive(Clone, Copy)]
+/// # struct L;
+/// # impl RawLock for L {
+/// #     type Alloc = A;
+/// #     fn create() -> Option<L> { Some(L) }
+/// #     fn acquire(&self) {}
+/// #     fn release(&self) {}
+/// #     unsafe fn destroy(self) {}
+/// # }
+/// let m = ShmMutex::<String, L>::new(String::from("per-process heap"));
+/// ```
+///
+/// while a shared-memory vector compiles:
+///
+/// ```
+/// # use uac::ports::shm::{RawLock, ShmAllocator, ShmMutex};
+/// # use allocator_api2::alloc::{AllocError, Allocator, Global};
+/// # use std::{alloc::Layout, ptr::NonNull};
+/// # #[derive(Clone, Copy, Default)]
+/// # struct A;
+/// # unsafe impl Allocator for A {
+/// #     fn allocate(&self, l: Layout) -> Result<NonNull<[u8]>, AllocError> { Global.allocate(l) }
+/// #     unsafe fn deallocate(&self, p: NonNull<u8>, l: Layout) { unsafe { Global.deallocate(p, l) } }
+/// # }
+/// # unsafe impl ShmAllocator for A {}
+/// # #[derive(Clone, Copy)]
+/// # struct L;
+/// # impl RawLock for L {
+/// #     type Alloc = A;
+/// #     fn create() -> Option<L> { Some(L) }
+/// #     fn acquire(&self) {}
+/// #     fn release(&self) {}
+/// #     unsafe fn destroy(self) {}
+/// # }
+/// let m = ShmMutex::<allocator_api2::vec::Vec<u8, A>, L>::new(allocator_api2::vec::Vec::new_in(A));
+/// assert!(m.is_ok());
+/// ```
+pub const NO_STRING_IN_SHM: () = ();
