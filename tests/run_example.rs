@@ -132,11 +132,14 @@ impl Run {
 
 impl Drop for Run {
     fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
+        // whatever is left of the process group (nothing when the test
+        // passed; while one member lives, no other group can have its id)
+        let running = matches!(self.child.try_wait(), Ok(None));
+        if running || !leftovers(self.pgid(), None).is_empty() {
             // SAFETY: kill(2) on our own child's process group.
             unsafe { libc::kill(-self.pgid(), libc::SIGKILL) };
-            let _ = self.child.wait();
         }
+        let _ = self.child.wait();
         if std::thread::panicking() {
             eprintln!("---- terminal ----\n{}", self.output());
             for f in ["uac.log", "trunks.log", "registrar.log"] {
@@ -152,9 +155,9 @@ impl Drop for Run {
 }
 
 /// Processes still in the process group `pgid`, or whose command line names
-/// `dir` (pid and command line each).
-fn leftovers(pgid: i32, dir: &Path) -> Vec<String> {
-    let dir = dir.display().to_string();
+/// `dir` when given (pid and command line each).
+fn leftovers(pgid: i32, dir: Option<&Path>) -> Vec<String> {
+    let dir = dir.map(|d| d.display().to_string());
     let mut found = Vec::new();
     for e in fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
@@ -169,7 +172,7 @@ fn leftovers(pgid: i32, dir: &Path) -> Vec<String> {
             .rsplit_once(')')
             .and_then(|(_, rest)| rest.split_whitespace().nth(2))
             .and_then(|p| p.parse::<i32>().ok());
-        if pgrp == Some(pgid) || cmd.contains(&dir) {
+        if pgrp == Some(pgid) || dir.as_ref().is_some_and(|d| cmd.contains(d)) {
             found.push(format!("{pid} {cmd}"));
         }
     }
@@ -230,7 +233,7 @@ fn stop_and_check_nothing_left(run: &mut Run, names: &str, files: &[&str]) {
     assert!(run.ctrl_c(), "make still running 20 s after Ctrl-C");
     let out = run.output();
     assert!(out.contains(&format!("stopped ({names})")), "{out}");
-    let left = leftovers(pgid, &run.dir);
+    let left = leftovers(pgid, Some(&run.dir));
     assert!(left.is_empty(), "left running after Ctrl-C: {left:#?}");
     for p in run.ports {
         assert!(
