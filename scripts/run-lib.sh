@@ -1,11 +1,12 @@
 # Shell functions for the run scripts (scripts/run-reg-example,
-# scripts/run-opensips-example): start servers in the background with their
+# scripts/run-opensips-reg-example): start servers in the background with their
 # stderr in a log file and their notices and errors on the terminal, wait until
 # they are ready, and stop them all on Ctrl-C, SIGTERM or exit.
 # Sourced, not run. The caller sets PROG (its name, for messages).
 
 PIDS=()   # main pid of each server started
 NAMES=()  # its name, same index
+FILTERS=()  # the last process of each log filter pipeline
 TEMP_FILES=()  # removed on exit: the FIFOs to the log filters, the ports file
 
 say() { echo "$PROG: $*"; }
@@ -14,7 +15,7 @@ die() { echo "$PROG: $*" >&2; exit 1; }
 # Fails unless nothing listens on UDP 127.0.0.1:$1 ($2 names the variable to
 # change).
 need_free_port() {
-	python3 - "$1" <<'PY' || die "udp:127.0.0.1:$1 is in use: pick another port, e.g. $2=$(( $1 + 2 ))"
+	python3 - "$1" 2>/dev/null <<'PY' || die "udp:127.0.0.1:$1 is in use: pick another port, e.g. $2=$(( $1 + 2 ))"
 import socket, sys
 socket.socket(socket.AF_INET, socket.SOCK_DGRAM).bind(("127.0.0.1", int(sys.argv[1])))
 PY
@@ -33,6 +34,7 @@ start() {
 	mkfifo "$log.pipe"
 	TEMP_FILES+=("$log.pipe")
 	tee -a "$log" <"$log.pipe" | filter_log "$name" &
+	FILTERS+=("$!")
 	"$@" 2>"$log.pipe" </dev/null >/dev/null &
 	PIDS+=("$!")
 	NAMES+=("$name")
@@ -43,7 +45,7 @@ start() {
 # OpenSIPS's read "NOTICE:text", its modules' "NOTICE:module:function: ..."
 # (those are left out). Process ids and timestamps are dropped.
 filter_log() {
-	grep --line-buffered -P 'NOTICE: <script>|NOTICE:(?![a-z_]+:[A-Za-z_0-9]+: )|WARNING|ERROR|CRITICAL|ALERT|BUG' |
+	grep --line-buffered -P 'NOTICE: <script>|NOTICE:(?! )(?![a-z_]+:[A-Za-z_0-9]+: )|WARNING|ERROR|CRITICAL|ALERT|BUG' |
 		sed -u -E -e 's/^ *[0-9]+\([0-9]+\) //' -e 's/^[A-Z][a-z]{2} +[0-9]+ [0-9:]+ \[[0-9]+\] //' \
 			-e "s/^/[$1] /"
 }
@@ -79,6 +81,12 @@ stop_all() {
 		wait "$pid" 2>/dev/null || true
 	done
 	PIDS=()
+	# the log filters end when the servers have closed their stderr: let them
+	# print their last lines (at most 5 s) before this script says it is done
+	for n in $(seq 50); do
+		kill -0 "${FILTERS[@]}" 2>/dev/null || break
+		sleep 0.1
+	done
 }
 
 # on_exit: installed as the trap for EXIT, INT and TERM.
@@ -90,10 +98,17 @@ on_exit() {
 		say "stopped (${NAMES[*]})"
 	fi
 	[ "${#TEMP_FILES[@]}" = 0 ] || rm -f "${TEMP_FILES[@]}"
+	if [ -n "${SIGNALLED:-}" ]; then
+		# die of the same signal, so that make and the shell see Ctrl-C
+		# (make: "Interrupt") rather than an exit status
+		trap - "$SIGNALLED"
+		kill -s "$SIGNALLED" $$
+	fi
 	exit "$rc"
 }
 trap on_exit EXIT
-trap 'exit 130' INT TERM
+trap 'SIGNALLED=INT; exit 130' INT
+trap 'SIGNALLED=TERM; exit 143' TERM
 
 # wait_any: blocks until one of the servers exits; says which.
 wait_any() {
