@@ -249,38 +249,45 @@ fn stop_and_check_nothing_left(run: &mut Run, names: &str, files: &[&str]) {
     }
 }
 
-#[test]
-fn make_run_registers_every_trunk_and_authenticates_a_call() {
-    // make checks the set-up and the modules first, then the two Kamailios
-    let mut run = Run::start("run");
+/// What differs between the two run examples.
+struct Flow<'a> {
+    run: &'a str,
+    call: &'a str,
+    /// lines the terminal must show, given the registrar's port
+    shows: fn(u16) -> Vec<String>,
+    /// the registrar's location table, as text
+    location: fn(&Run) -> String,
+    /// each server's log and a line every start writes there
+    logs: [(&'a str, &'a str); 2],
+    /// what Ctrl-C must remove from the run folder
+    removed: &'a [&'a str],
+}
+
+/// One run example end to end: registered, asked, called twice (alice, bob),
+/// logs clean, stopped with nothing left.
+fn check_flow(f: Flow) {
+    // make checks the set-up and the modules first, then the two servers
+    let mut run = Run::start(f.run);
     // the last line of the hints, printed once the registrations are done
     assert!(run.wait_output("Ctrl-C stops both.", 90), "run not ready");
-    assert!(
-        run.output().contains("all 2 enabled trunks registered"),
-        "not all trunks registered"
-    );
     let [port, registrar] = run.ports;
     let out = run.output();
-    for want in [
-        format!("trunk1  registered  alice@127.0.0.1:{registrar} (password"),
-        format!("trunk2  registered  bob@127.0.0.1:{registrar} (HA1"),
-        "trunk3  disabled in its row".to_string(),
-        "make call".to_string(),
-        "uac.reg_dump".to_string(),
-        "uac.reg_info".to_string(),
-    ] {
+    let mut shows = (f.shows)(registrar);
+    shows.extend(
+        [
+            "all 2 enabled trunks registered",
+            "trunk3  disabled in its row",
+            &format!("make {}", f.call),
+        ]
+        .map(String::from),
+    );
+    for want in shows {
         assert!(out.contains(&want), "no {want:?} in:\n{out}");
     }
     assert!(!out.contains("trunk3  registered"), "{out}");
 
-    // the registrar's own view: usrloc holds the two trunks' contacts
-    let ul = Command::new("kamcmd")
-        .arg("-s")
-        .arg(format!("unix:{}", run.dir.join("registrar_ctl").display()))
-        .arg("ul.dump")
-        .output()
-        .unwrap();
-    let ul = String::from_utf8_lossy(&ul.stdout);
+    // the registrar's own view: its location table holds the two trunks
+    let ul = (f.location)(&run);
     for t in ["trunk1", "trunk2"] {
         assert!(
             ul.contains(&format!("sip:{t}@127.0.0.1:{port}")),
@@ -289,72 +296,76 @@ fn make_run_registers_every_trunk_and_authenticates_a_call() {
     }
     assert!(!ul.contains("trunk3"), "{ul}");
 
-    // trunk1 answers with its password, trunk2 with its HA1
-    call(&run, "call", "alice", "registrar.log");
-    call(&run, "call", "bob", "registrar.log");
+    call(&run, f.call, "alice", "registrar.log");
+    call(&run, f.call, "bob", "registrar.log");
 
-    for log in ["uac.log", "registrar.log"] {
+    for (log, always) in f.logs {
         let l = run.log(log);
-        assert!(l.contains("INFO"), "{log} is empty");
+        assert!(l.contains(always), "{log} has no {always:?}");
         assert!(problems(&l).is_empty(), "{log}: {:#?}", problems(&l));
     }
-    stop_and_check_nothing_left(
-        &mut run,
-        "registrar trunks",
-        &["uac_ctl", "registrar_ctl", "ports", "uac.log.pipe"],
-    );
+    stop_and_check_nothing_left(&mut run, "registrar trunks", f.removed);
+}
+
+fn output_of(cmd: &mut Command) -> String {
+    String::from_utf8_lossy(&cmd.output().expect("run").stdout).to_string()
+}
+
+#[test]
+fn make_run_registers_every_trunk_and_authenticates_a_call() {
+    check_flow(Flow {
+        run: "run",
+        call: "call",
+        // trunk1 answers with its password, trunk2 with its HA1
+        shows: |r| {
+            vec![
+                format!("trunk1  registered  alice@127.0.0.1:{r} (password"),
+                format!("trunk2  registered  bob@127.0.0.1:{r} (HA1"),
+                "uac.reg_dump".into(),
+                "uac.reg_info".into(),
+            ]
+        },
+        location: |run| {
+            output_of(
+                Command::new("kamcmd")
+                    .arg("-s")
+                    .arg(format!("unix:{}", run.dir.join("registrar_ctl").display()))
+                    .arg("ul.dump"),
+            )
+        },
+        logs: [("uac.log", "INFO"), ("registrar.log", "INFO")],
+        removed: &["uac_ctl", "registrar_ctl", "ports", "uac.log.pipe"],
+    });
 }
 
 #[test]
 fn make_run_opensips_registers_every_trunk_and_authenticates_a_call() {
-    let mut run = Run::start("run-opensips");
-    // the last line of the hints, printed once the registrations are done
-    assert!(run.wait_output("Ctrl-C stops both.", 90), "run not ready");
-    assert!(
-        run.output().contains("all 2 enabled trunks registered"),
-        "not all trunks registered"
-    );
-    let [port, registrar] = run.ports;
-    let out = run.output();
-    for want in [
-        format!("trunk1  registered  alice@127.0.0.1:{registrar}"),
-        format!("trunk2  registered  bob@127.0.0.1:{registrar}"),
-        "trunk3  disabled in its row".to_string(),
-        "make call-opensips".to_string(),
-        "reg_list".to_string(),
-    ] {
-        assert!(out.contains(&want), "no {want:?} in:\n{out}");
-    }
-    let ul = Command::new(root().join("scripts/opensips-mi"))
-        .arg(run.dir.join("registrar-mi/fifo"))
-        .arg("ul_dump")
-        .output()
-        .unwrap();
-    let ul = String::from_utf8_lossy(&ul.stdout);
-    for t in ["trunk1", "trunk2"] {
-        assert!(
-            ul.contains(&format!("sip:{t}@127.0.0.1:{port}")),
-            "{t} not in the registrar's location table:\n{ul}"
-        );
-    }
-    assert!(!ul.contains("trunk3"), "{ul}");
-
-    call(&run, "call-opensips", "alice", "registrar.log");
-    call(&run, "call-opensips", "bob", "registrar.log");
-
-    for log in ["trunks.log", "registrar.log"] {
-        let l = run.log(log);
-        assert!(l.contains("NOTICE:core:main"), "{log} is empty");
-        assert!(problems(&l).is_empty(), "{log}: {:#?}", problems(&l));
-    }
-    stop_and_check_nothing_left(
-        &mut run,
-        "registrar trunks",
-        &[
+    check_flow(Flow {
+        run: "run-opensips",
+        call: "call-opensips",
+        shows: |r| {
+            vec![
+                format!("trunk1  registered  alice@127.0.0.1:{r}"),
+                format!("trunk2  registered  bob@127.0.0.1:{r}"),
+                "reg_list".into(),
+            ]
+        },
+        location: |run| {
+            output_of(
+                Command::new(root().join("scripts/opensips-mi"))
+                    .arg(run.dir.join("registrar-mi/fifo"))
+                    .arg("ul_dump"),
+            )
+        },
+        logs: [
+            ("trunks.log", "NOTICE:core:main"),
+            ("registrar.log", "NOTICE:core:main"),
+        ],
+        removed: &[
             "registrar-mi/fifo",
             "trunks-mi/fifo",
             "ports",
             "trunks.log.pipe",
         ],
-    );
+    });
 }
