@@ -12,7 +12,7 @@ use super::state;
 use crate::digest::challenge::{Algorithm, Qop};
 use crate::digest::nonce::{self, CheckCtx, CheckedParts, NonceError, Verified};
 use crate::digest::response::{hash_hex, hex_len};
-use crate::digest::verify::{self, check_creds};
+use crate::digest::verify::{self, check_offered, Offered, Refusal};
 use crate::kamailio::host::digest as hd;
 use crate::kamailio::host::ffi::{self, hdr_field, sip_msg};
 use crate::{dbg, err};
@@ -75,6 +75,21 @@ pub fn strip_realm<'a>(cfg: &Config, realm: &'a [u8]) -> &'a [u8] {
 /// The default algorithm: the `algorithm` parameter, or MD5.
 pub fn default_alg(cfg: &Config) -> Algorithm {
     cfg.algorithm.unwrap_or(Algorithm::Md5)
+}
+
+/// What answers may use: the `algorithms` list, else the `algorithm`
+/// parameter; with neither set (no algorithm named in challenges, the stock
+/// default), every algorithm this module verifies.
+pub fn offered(cfg: &Config) -> Offered<'_> {
+    let only = if cfg.algorithms.is_empty() {
+        cfg.algorithm.as_ref().map(std::slice::from_ref)
+    } else {
+        Some(cfg.algorithms.as_slice())
+    };
+    Offered {
+        default: default_alg(cfg),
+        only,
+    }
 }
 
 /// auth_checks_* for this request (REGISTER, in-dialog, out-of-dialog).
@@ -237,7 +252,12 @@ pub fn pre_auth(msg: *mut sip_msg, realm: &[u8], hftype: i32) -> (i32, *mut hdr_
     (check_hdr(msg, h, config()), h)
 }
 
-/// The checks of one credentials header (auth_check_hdr_md5, extended).
+/// The checks of one credentials header (auth_check_hdr_md5, extended), in
+/// stock's order: the directives the core requires, then the nonce, then
+/// (ours) no field over MAX_FIELD_LEN. The checks of the answer itself
+/// (algorithm offered, qop, response format) wait for check_response, as
+/// stock's response-length check does: the user is looked up first, so every
+/// refusal carries stock's return code.
 fn check_hdr(msg: *mut sip_msg, h: *mut hdr_field, cfg: &Config) -> i32 {
     // SAFETY: h was found and parsed by find_credentials for this message.
     let body = unsafe { hd::body(h) };
@@ -248,13 +268,6 @@ fn check_hdr(msg: *mut sip_msg, h: *mut hdr_field, cfg: &Config) -> i32 {
     }
     // SAFETY: as above.
     let c = unsafe { hd::creds(&body.digest) };
-    let (alg, _qop) = match check_creds(&c, default_alg(cfg)) {
-        Ok(v) => v,
-        Err(e) => {
-            err!("Credentials refused: {e}");
-            return BAD_CREDENTIALS;
-        }
-    };
     let checks = auth_checks(cfg, msg);
     let st = state::get();
     let ctx = CheckCtx {
@@ -270,6 +283,13 @@ fn check_hdr(msg: *mut sip_msg, h: *mut hdr_field, cfg: &Config) -> i32 {
     };
     match nonce::check(c.nonce, &ctx, st.as_ref()) {
         Ok(v) => {
+            if let Err(e) = verify::check_lengths(&c) {
+                err!("Credentials refused: {e}");
+                return BAD_CREDENTIALS;
+            }
+            // calc_HA1 hashes with the answer's algorithm; an answer that
+            // check_response will refuse gets the default (as stock's one hash)
+            let alg = check_offered(&c, &offered(cfg)).map_or(default_alg(cfg), |v| v.0);
             PENDING.with(|p| {
                 *p.borrow_mut() = Some(Pending {
                     nonce_ptr: c.nonce.as_ptr() as usize,
@@ -370,11 +390,14 @@ pub unsafe fn check_response(cred: *mut ffi::dig_cred_t, method: &[u8], ha1: &[u
     let cfg = config();
     // SAFETY: caller contract.
     let c = unsafe { hd::creds(&*cred) };
-    let (alg, qop) = match check_creds(&c, default_alg(cfg)) {
+    let (alg, qop) = match check_offered(&c, &offered(cfg)) {
         Ok(v) => v,
-        Err(e) => {
-            dbg!("credentials refused: {e}");
-            return BAD_CREDENTIALS;
+        Err(r) => {
+            err!("Credentials refused: {}", r.error);
+            return match r.code {
+                Refusal::Unverifiable => BAD_CREDENTIALS,
+                Refusal::Wrong => NOT_AUTHENTICATED,
+            };
         }
     };
     let pending = pending_for(c.nonce.as_ptr() as usize);
@@ -419,8 +442,9 @@ pub unsafe fn check_response(cred: *mut ffi::dig_cred_t, method: &[u8], ha1: &[u
     }
 }
 
-/// post_auth: refuses stale credentials (but ACK/CANCEL), adds
-/// Authentication-Info when configured.
+/// post_auth: refuses stale credentials (but ACK/CANCEL), and credentials
+/// check_response would refuse (for modules that verify without it, as
+/// auth_radius); adds Authentication-Info when configured.
 pub fn post_auth(msg: *mut sip_msg, h: *mut hdr_field, ha1: Option<&[u8]>) -> i32 {
     if h.is_null() {
         return AUTHENTICATED;
@@ -435,14 +459,18 @@ pub fn post_auth(msg: *mut sip_msg, h: *mut hdr_field, ha1: Option<&[u8]>) -> i3
         }
         return NOT_AUTHENTICATED;
     }
+    // SAFETY: as above.
+    let c = unsafe { hd::creds(&body.digest) };
+    if let Err(r) = check_offered(&c, &offered(cfg)) {
+        err!("Credentials refused: {}", r.error);
+        return NOT_AUTHENTICATED;
+    }
     if cfg.authinfo {
         let Some(ha1) = ha1 else {
             err!("add_authinfo_hdr is configured but the auth_* module you are using does not provide the ha1 value to post_auth");
             return AUTHENTICATED;
         };
-        // SAFETY: as above.
-        let c = unsafe { hd::creds(&body.digest) };
-        if let Ok((alg, qop)) = check_creds(&c, default_alg(cfg)) {
+        if let Ok((alg, qop)) = check_offered(&c, &offered(cfg)) {
             let ent = if qop == Some(Qop::AuthInt) {
                 hd::msg_body(msg)
             } else {
