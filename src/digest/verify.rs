@@ -564,33 +564,32 @@ mod tests {
             default: Algorithm::Md5,
             only: None,
         };
-        let code = |c: &Creds| check_offered(c, &any).unwrap_err().code;
-        let mut c = ok.clone();
-        c.response = b"8ca523f5e9506fed4657c9700eebdbeg";
-        assert_eq!(code(&c), Refusal::Wrong);
-        c.response = b"8ca523f5e9506fed4657c9700eebdbe";
-        assert_eq!(code(&c), Refusal::Unverifiable);
-        let mut c = ok.clone();
-        c.qop = b"auth-conf";
-        assert_eq!(code(&c), Refusal::Wrong);
-        let mut c = ok.clone();
-        c.uri = b"sip:a\x01b";
-        assert_eq!(code(&c), Refusal::Wrong);
-        let mut c = ok.clone();
-        c.cnonce = b"a\x01";
-        assert_eq!(code(&c), Refusal::Wrong);
-        let mut c = ok.clone();
-        c.algorithm = b"SHA-1";
-        assert_eq!(code(&c), Refusal::Unverifiable);
-        let mut c = ok.clone();
-        c.cnonce = b"";
-        assert_eq!(code(&c), Refusal::Unverifiable);
-        let mut c = ok.clone();
-        c.algorithm = b"MD5-sess";
-        c.qop = b"";
-        c.nc = b"";
-        c.cnonce = b"";
-        assert_eq!(code(&c), Refusal::Unverifiable);
+        let sess_no_cnonce = |c: &mut Creds<'static>| {
+            c.algorithm = b"MD5-sess";
+            (c.qop, c.nc, c.cnonce) = (b"", b"", b"");
+        };
+        type Damage = fn(&mut Creds<'static>);
+        let cases: [(Damage, Refusal); 8] = [
+            (
+                |c| c.response = b"8ca523f5e9506fed4657c9700eebdbeg",
+                Refusal::Wrong,
+            ),
+            (
+                |c| c.response = b"8ca523f5e9506fed4657c9700eebdbe",
+                Refusal::Unverifiable,
+            ),
+            (|c| c.qop = b"auth-conf", Refusal::Wrong),
+            (|c| c.uri = b"sip:a\x01b", Refusal::Wrong),
+            (|c| c.cnonce = b"a\x01", Refusal::Wrong),
+            (|c| c.algorithm = b"SHA-1", Refusal::Unverifiable),
+            (|c| c.cnonce = b"", Refusal::Unverifiable),
+            (sess_no_cnonce, Refusal::Unverifiable),
+        ];
+        for (i, (damage, want)) in cases.into_iter().enumerate() {
+            let mut c = ok.clone();
+            damage(&mut c);
+            assert_eq!(check_offered(&c, &any).unwrap_err().code, want, "case {i}");
+        }
         // too long: refused by the length check alone
         let big = vec![b'a'; MAX_FIELD_LEN + 1];
         let mut c = ok.clone();

@@ -287,9 +287,13 @@ fn check_hdr(msg: *mut sip_msg, h: *mut hdr_field, cfg: &Config) -> i32 {
                 err!("Credentials refused: {e}");
                 return BAD_CREDENTIALS;
             }
-            // calc_HA1 hashes with the answer's algorithm; an answer that
-            // check_response will refuse gets the default (as stock's one hash)
-            let alg = check_offered(&c, &offered(cfg)).map_or(default_alg(cfg), |v| v.0);
+            // calc_HA1 hashes with the answer's algorithm; one not offered
+            // (check_response refuses it) gets the default, as stock's one hash
+            let off = offered(cfg);
+            let alg = verify::algorithm_of(&c, off.default)
+                .ok()
+                .filter(|&a| off.allows(a))
+                .unwrap_or(off.default);
             PENDING.with(|p| {
                 *p.borrow_mut() = Some(Pending {
                     nonce_ptr: c.nonce.as_ptr() as usize,
