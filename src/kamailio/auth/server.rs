@@ -465,41 +465,42 @@ pub fn post_auth(msg: *mut sip_msg, h: *mut hdr_field, ha1: Option<&[u8]>) -> i3
     }
     // SAFETY: as above.
     let c = unsafe { hd::creds(&body.digest) };
-    if let Err(r) = check_offered(&c, &offered(cfg)) {
-        err!("Credentials refused: {}", r.error);
-        return NOT_AUTHENTICATED;
-    }
+    let (alg, qop) = match check_offered(&c, &offered(cfg)) {
+        Ok(v) => v,
+        Err(r) => {
+            err!("Credentials refused: {}", r.error);
+            return NOT_AUTHENTICATED;
+        }
+    };
     if cfg.authinfo {
         let Some(ha1) = ha1 else {
             err!("add_authinfo_hdr is configured but the auth_* module you are using does not provide the ha1 value to post_auth");
             return AUTHENTICATED;
         };
-        if let Ok((alg, qop)) = check_offered(&c, &offered(cfg)) {
-            let ent = if qop == Some(Qop::AuthInt) {
-                hd::msg_body(msg)
-            } else {
-                b""
-            };
-            let rsp = verify::rspauth(alg, qop, &c, ha1, ent);
-            let next = if cfg.otn {
-                new_nonce(cfg, msg).into_bytes()
-            } else {
-                c.nonce.to_vec()
-            };
-            let mut hdr = b"Authentication-Info: nextnonce=\"".to_vec();
-            hdr.extend_from_slice(&next);
-            hdr.extend_from_slice(b"\", qop=");
-            hdr.extend_from_slice(c.qop);
-            hdr.extend_from_slice(b", rspauth=\"");
-            hdr.extend_from_slice(rsp.as_bytes());
-            hdr.extend_from_slice(b"\", cnonce=\"");
-            hdr.extend_from_slice(c.cnonce);
-            hdr.extend_from_slice(b"\", nc=");
-            hdr.extend_from_slice(c.nc);
-            hdr.extend_from_slice(b"\r\n");
-            if !hd::add_reply_header(msg, &hdr) {
-                err!("failed to add the Authentication-Info header");
-            }
+        let ent = if qop == Some(Qop::AuthInt) {
+            hd::msg_body(msg)
+        } else {
+            b""
+        };
+        let rsp = verify::rspauth(alg, qop, &c, ha1, ent);
+        let next = if cfg.otn {
+            new_nonce(cfg, msg).into_bytes()
+        } else {
+            c.nonce.to_vec()
+        };
+        let mut hdr = b"Authentication-Info: nextnonce=\"".to_vec();
+        hdr.extend_from_slice(&next);
+        hdr.extend_from_slice(b"\", qop=");
+        hdr.extend_from_slice(c.qop);
+        hdr.extend_from_slice(b", rspauth=\"");
+        hdr.extend_from_slice(rsp.as_bytes());
+        hdr.extend_from_slice(b"\", cnonce=\"");
+        hdr.extend_from_slice(c.cnonce);
+        hdr.extend_from_slice(b"\", nc=");
+        hdr.extend_from_slice(c.nc);
+        hdr.extend_from_slice(b"\r\n");
+        if !hd::add_reply_header(msg, &hdr) {
+            err!("failed to add the Authentication-Info header");
         }
     }
     AUTHENTICATED
