@@ -78,14 +78,15 @@ pub fn default_alg(cfg: &Config) -> Algorithm {
 }
 
 /// What answers may use: the `algorithms` list, else the `algorithm`
-/// parameter; with neither set (no algorithm named in challenges, the stock
-/// default), every algorithm this module verifies.
+/// parameter, else MD5 (a challenge that names no algorithm offers MD5):
+/// one rule, whatever is configured.
 pub fn offered(cfg: &Config) -> Offered<'_> {
     let only = if cfg.algorithms.is_empty() {
-        cfg.algorithm.as_ref().map(std::slice::from_ref)
+        std::slice::from_ref(cfg.algorithm.as_ref().unwrap_or(&Algorithm::Md5))
     } else {
-        Some(cfg.algorithms.as_slice())
+        cfg.algorithms.as_slice()
     };
+    let only = Some(only);
     Offered {
         default: default_alg(cfg),
         only,
