@@ -266,7 +266,10 @@ fn load_rows(reload: bool) -> Result<(usize, usize), String> {
     };
     let read = db.scan(&cfg.db_table, &COLUMNS, &INT_COLUMNS, DB_PAGE, |cells| {
         match AccountData::from_row(&cells, &cfg.contact_addr) {
-            Ok(d) => {
+            Ok((d, warning)) => {
+                if let Some(w) = warning {
+                    warn!("{w}");
+                }
                 // an l_uuid twice in one load (the reload diff cannot tell)
                 if !seen.insert(d.get(Field::LUuid).to_vec()) {
                     bad += 1;
@@ -314,7 +317,11 @@ pub fn refresh_one(l_uuid: &[u8]) -> Result<bool, String> {
     let Some(cells) = rows.into_iter().next() else {
         return Ok(false);
     };
-    let d = AccountData::from_row(&cells, &cfg.contact_addr).map_err(|e| e.to_string())?;
+    let (d, warning) =
+        AccountData::from_row(&cells, &cfg.contact_addr).map_err(|e| e.to_string())?;
+    if let Some(w) = warning {
+        warn!("{w}");
+    }
     let mut r = registry().ok_or("not enabled")?;
     r.upsert(&d, now(), rand32())
         .map_err(|e| format!("cannot store the record: {e:?}"))?;
