@@ -723,7 +723,8 @@ static mut KEMI: [sr_kemi_t; 5] = [
     },
 ];
 
-/// Called by the core right after dlopen(): registers the KEMI functions.
+/// Called by the core right after dlopen(), before anything else of the
+/// module: installs the logger and registers the KEMI functions.
 ///
 /// # Safety
 /// Called by the core only, once, with its own arguments (unused here).
@@ -734,6 +735,8 @@ pub unsafe extern "C" fn mod_register(
     _p1: *mut c_void,
     _p2: *mut c_void,
 ) -> c_int {
+    // First of all: the err!/info!... lines print through Kamailio's logger.
+    crate::kamailio::host::log::install();
     guarded("mod_register", -1, || {
         // SAFETY: the table is static and terminated; the core keeps the pointer.
         unsafe { ffi::sr_kemi_modules_add(addr_of_mut!(KEMI) as *mut sr_kemi_t) }
