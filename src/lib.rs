@@ -5,6 +5,7 @@
 //! `send`); each host has its own folder (`kamailio/`) with its host layer and
 //! the modules' export tables.
 
+pub mod exports;
 pub mod log;
 
 pub mod digest;
