@@ -2,6 +2,7 @@
 //! functions, parameters, KEMI): one definition for uac and auth alike.
 
 use super::host::ffi::{self, param_export_t, sip_msg, str_};
+use crate::exports::ParamCell;
 use std::os::raw::{c_char, c_int, c_void};
 
 /// A script function as the core calls it (extra parameters are cast).
@@ -20,6 +21,21 @@ pub const fn param(name: &'static [u8], kind: u32, p: *mut c_void) -> param_expo
         name: cstr(name),
         type_: kind,
         param_pointer: p,
+    }
+}
+
+impl ParamCell<str_> {
+    /// A PARAM_STR parameter's bytes (empty while unset).
+    pub fn bytes(&self) -> &'static [u8] {
+        let s = self.get();
+        // SAFETY: the str is our static default or the config's value, which
+        // the core copied into memory it never frees.
+        unsafe { super::host::str_bytes(&s) }
+    }
+
+    /// A PARAM_STR parameter that may be unset (NULL): None then.
+    pub fn opt(&self) -> Option<&'static [u8]> {
+        (!self.get().s.is_null()).then(|| self.bytes())
     }
 }
 
