@@ -10,7 +10,7 @@ pub mod server;
 pub mod state;
 
 use crate::err;
-use crate::kamailio::exports::{cstr, kstr, param, CmdFn, Fixup, KI, KN, KS};
+use crate::kamailio::exports::{cstr, kstr, param_entry as param, CmdFn, Fixup, KI, KN, KS};
 use crate::kamailio::host::digest::{self as hd, AvpIdent};
 use crate::kamailio::host::ffi::{
     self, cmd_export_t, module_exports, param_export_t, sip_msg, sr_kemi_t, str_,
