@@ -35,8 +35,6 @@ pub type Fixup = unsafe extern "C" fn(*mut *mut c_void, c_int) -> c_int;
 /// A script function of up to two parameters: the core calls it with the
 /// message and two parameters, NULL where the function declares fewer.
 pub type Fn2 = unsafe extern "C" fn(*mut sip_msg, *mut c_char, *mut c_char) -> c_int;
-/// The old name of [`Fn2`] (auth's tables until they use the builders).
-pub type CmdFn = Fn2;
 /// A script function of three parameters.
 pub type Fn3 = unsafe extern "C" fn(*mut sip_msg, *mut c_char, *mut c_char, *mut c_char) -> c_int;
 /// A script function of four parameters.
