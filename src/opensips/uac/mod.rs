@@ -15,6 +15,7 @@ pub mod dialog;
 pub mod edits;
 pub mod replace;
 
+use crate::exports::ParamCell;
 use crate::log::guarded;
 use crate::opensips::exports::{arg, cstr, module, param, CmdFn, CMD_END, NO_ARG, PARAM_END};
 use crate::opensips::host::ffi::{
@@ -71,12 +72,12 @@ pub fn parse_restore_mode(s: &str) -> Result<RestoreMode, String> {
 }
 
 // Parameters the core sets while it reads the config (strdup'ed strings).
-static mut RR_FROM_PARAM: *mut c_char = c"vsf".as_ptr() as *mut c_char;
-static mut RR_TO_PARAM: *mut c_char = c"vst".as_ptr() as *mut c_char;
-static mut RESTORE_MODE: *mut c_char = null_mut();
-static mut RESTORE_PASSWD: *mut c_char = c"".as_ptr() as *mut c_char;
-static mut FORCE_DIALOG: c_int = 0;
-static mut PANIC_PROBE: c_int = 0;
+static RR_FROM_PARAM: ParamCell<*mut c_char> = ParamCell::new(c"vsf".as_ptr() as *mut c_char);
+static RR_TO_PARAM: ParamCell<*mut c_char> = ParamCell::new(c"vst".as_ptr() as *mut c_char);
+static RESTORE_MODE: ParamCell<*mut c_char> = ParamCell::new(null_mut());
+static RESTORE_PASSWD: ParamCell<*mut c_char> = ParamCell::new(c"".as_ptr() as *mut c_char);
+static FORCE_DIALOG: ParamCell<c_int> = ParamCell::new(0);
+static PANIC_PROBE: ParamCell<c_int> = ParamCell::new(0);
 
 unsafe extern "C" fn on_load() -> c_int {
     log::install();
@@ -85,16 +86,14 @@ unsafe extern "C" fn on_load() -> c_int {
 
 fn init() -> Result<(), String> {
     tm::load()?;
-    // SAFETY: the core set these (or left the defaults) before mod_init.
-    let (mode, from, to, passwd, force_dialog) = unsafe {
-        (
-            c_param(RESTORE_MODE),
-            c_param(RR_FROM_PARAM).unwrap_or_default(),
-            c_param(RR_TO_PARAM).unwrap_or_default(),
-            c_param(RESTORE_PASSWD).unwrap_or_default(),
-            FORCE_DIALOG,
-        )
-    };
+    // The core set these (or left the defaults) before mod_init.
+    let (mode, from, to, passwd, force_dialog) = (
+        RESTORE_MODE.c_str(),
+        RR_FROM_PARAM.c_str().unwrap_or_default(),
+        RR_TO_PARAM.c_str().unwrap_or_default(),
+        RESTORE_PASSWD.c_str().unwrap_or_default(),
+        FORCE_DIALOG.get(),
+    );
     let restore = match mode.filter(|m| !m.is_empty()) {
         Some(m) => parse_restore_mode(&String::from_utf8_lossy(m))?,
         None => RestoreMode::Auto,
@@ -246,8 +245,7 @@ unsafe extern "C" fn w_restore_to(m: *mut sip_msg) -> c_int {
 /// show that a panic never reaches OpenSIPS (the guard logs it, returns -1).
 unsafe extern "C" fn w_panic_probe(_m: *mut sip_msg) -> c_int {
     guarded("uac_panic_probe", -1, || {
-        // SAFETY: an int the core set before fork.
-        if unsafe { PANIC_PROBE } != 0 {
+        if PANIC_PROBE.get() != 0 {
             panic!("panic probe");
         }
         err!("uac_panic_probe: disabled (modparam panic_probe is 0)");
@@ -429,32 +427,32 @@ static mut PARAMS: [param_export_t; 7] = [
     param(
         b"panic_probe\0",
         ffi::INT_PARAM,
-        addr_of_mut!(PANIC_PROBE) as *mut c_void,
+        PANIC_PROBE.as_ptr() as *mut c_void,
     ),
     param(
         b"rr_from_store_param\0",
         ffi::STR_PARAM,
-        addr_of_mut!(RR_FROM_PARAM) as *mut c_void,
+        RR_FROM_PARAM.as_ptr() as *mut c_void,
     ),
     param(
         b"rr_to_store_param\0",
         ffi::STR_PARAM,
-        addr_of_mut!(RR_TO_PARAM) as *mut c_void,
+        RR_TO_PARAM.as_ptr() as *mut c_void,
     ),
     param(
         b"restore_mode\0",
         ffi::STR_PARAM,
-        addr_of_mut!(RESTORE_MODE) as *mut c_void,
+        RESTORE_MODE.as_ptr() as *mut c_void,
     ),
     param(
         b"restore_passwd\0",
         ffi::STR_PARAM,
-        addr_of_mut!(RESTORE_PASSWD) as *mut c_void,
+        RESTORE_PASSWD.as_ptr() as *mut c_void,
     ),
     param(
         b"force_dialog\0",
         ffi::INT_PARAM,
-        addr_of_mut!(FORCE_DIALOG) as *mut c_void,
+        FORCE_DIALOG.as_ptr() as *mut c_void,
     ),
     PARAM_END,
 ];

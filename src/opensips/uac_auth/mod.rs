@@ -6,6 +6,7 @@
 pub mod api;
 
 use crate::err;
+use crate::exports::ParamCell;
 use crate::log::guarded;
 use crate::opensips::exports::{cstr, module, param, CmdFn, CMD_END, NO_ARG, PARAM_END};
 use crate::opensips::host::ffi::{self, cmd_export_t, module_exports, param_export_t};
@@ -17,9 +18,9 @@ use std::ptr::{addr_of_mut, null, null_mut};
 pub const USE_FUNC_PARAM: u32 = 1 << 31;
 
 // String parameters the core sets while it reads the config (main process).
-static mut AUTH_USERNAME_AVP: *mut c_char = null_mut();
-static mut AUTH_REALM_AVP: *mut c_char = null_mut();
-static mut AUTH_PASSWORD_AVP: *mut c_char = null_mut();
+static AUTH_USERNAME_AVP: ParamCell<*mut c_char> = ParamCell::new(null_mut());
+static AUTH_REALM_AVP: ParamCell<*mut c_char> = ParamCell::new(null_mut());
+static AUTH_PASSWORD_AVP: ParamCell<*mut c_char> = ParamCell::new(null_mut());
 
 /// The `credential` modparam (STR_PARAM|USE_FUNC_PARAM): one per line.
 unsafe extern "C" fn credential_param(_type: u32, val: *mut c_void) -> c_int {
@@ -53,14 +54,12 @@ unsafe extern "C" fn on_load() -> c_int {
 
 unsafe extern "C" fn mod_init() -> c_int {
     guarded("mod_init", -1, || {
-        // SAFETY: the core set these (or left them NULL) before mod_init.
-        let (u, r, p) = unsafe {
-            (
-                c_param(AUTH_USERNAME_AVP),
-                c_param(AUTH_REALM_AVP),
-                c_param(AUTH_PASSWORD_AVP),
-            )
-        };
+        // The core set these (or left them NULL) before mod_init.
+        let (u, r, p) = (
+            AUTH_USERNAME_AVP.c_str(),
+            AUTH_REALM_AVP.c_str(),
+            AUTH_PASSWORD_AVP.c_str(),
+        );
         match api::init_avps(r, u, p) {
             Ok(()) => 0,
             Err(e) => {
@@ -112,17 +111,17 @@ static mut PARAMS: [param_export_t; 5] = [
     param(
         b"auth_username_avp\0",
         ffi::STR_PARAM,
-        addr_of_mut!(AUTH_USERNAME_AVP) as *mut c_void,
+        AUTH_USERNAME_AVP.as_ptr() as *mut c_void,
     ),
     param(
         b"auth_realm_avp\0",
         ffi::STR_PARAM,
-        addr_of_mut!(AUTH_REALM_AVP) as *mut c_void,
+        AUTH_REALM_AVP.as_ptr() as *mut c_void,
     ),
     param(
         b"auth_password_avp\0",
         ffi::STR_PARAM,
-        addr_of_mut!(AUTH_PASSWORD_AVP) as *mut c_void,
+        AUTH_PASSWORD_AVP.as_ptr() as *mut c_void,
     ),
     PARAM_END,
 ];
