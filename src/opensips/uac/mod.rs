@@ -16,17 +16,19 @@ pub mod edits;
 pub mod replace;
 
 use crate::exports::ParamCell;
+use crate::exports::Table;
 use crate::log::guarded;
-use crate::opensips::exports::{arg, cstr, module, param, CmdFn, CMD_END, NO_ARG, PARAM_END};
+use crate::opensips::exports::{cmd, module, param, table, Cmd};
 use crate::opensips::host::ffi::{
-    self, cmd_export_t, module_exports, param_export_t, sip_msg, str_,
+    self, module_exports, param_export_t, sip_msg, str_, BRANCH_ROUTE, CMD_PARAM_INT,
+    CMD_PARAM_OPT, CMD_PARAM_STR, FAILURE_ROUTE, REQUEST_ROUTE,
 };
 use crate::opensips::host::msg::{SipMsg, Which};
 use crate::opensips::host::{c_param, dlg, log, rr, str_bytes, tm};
 use crate::{dbg, err};
 use once_cell::sync::OnceCell;
 use std::os::raw::{c_char, c_int, c_void};
-use std::ptr::{addr_of_mut, null_mut};
+use std::ptr::null_mut;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RestoreMode {
@@ -303,159 +305,34 @@ unsafe extern "C" fn fixup_algorithms(param: *mut *mut c_void) -> c_int {
     })
 }
 
-const ROUTES: c_int = (ffi::REQUEST_ROUTE | ffi::BRANCH_ROUTE | ffi::FAILURE_ROUTE) as c_int;
+const ROUTES: u32 = REQUEST_ROUTE | BRANCH_ROUTE | FAILURE_ROUTE;
 
-/// uac_replace_*([display], uri): the display is optional, the URI required.
-const REPLACE_PARAMS: [ffi::cmd_param; 9] = [
-    arg(ffi::CMD_PARAM_STR | ffi::CMD_PARAM_OPT),
-    arg(ffi::CMD_PARAM_STR),
-    NO_ARG,
-    NO_ARG,
-    NO_ARG,
-    NO_ARG,
-    NO_ARG,
-    NO_ARG,
-    NO_ARG,
-];
+table! {
+    static CMDS: [Cmd] = [
+        cmd!("uac_panic_probe", w_panic_probe, [], ROUTES),
+        cmd!("uac_auth", w_uac_auth, [{CMD_PARAM_STR | CMD_PARAM_OPT, fixup_algorithms, 0}],
+            ROUTES),
+        cmd!("uac_inc_cseq", w_uac_inc_cseq, [{CMD_PARAM_INT, 0, 0}], ROUTES),
+        // uac_replace_*([display], uri): the display is optional, the URI required.
+        cmd!("uac_replace_from", w_replace_from,
+            [{CMD_PARAM_STR | CMD_PARAM_OPT, 0, 0}, {CMD_PARAM_STR, 0, 0}], ROUTES),
+        cmd!("uac_restore_from", w_restore_from, [], ROUTES),
+        cmd!("uac_replace_to", w_replace_to,
+            [{CMD_PARAM_STR | CMD_PARAM_OPT, 0, 0}, {CMD_PARAM_STR, 0, 0}], ROUTES),
+        cmd!("uac_restore_to", w_restore_to, [], ROUTES),
+    ];
+}
 
-static mut CMDS: [cmd_export_t; 8] = [
-    cmd_export_t {
-        name: cstr(b"uac_panic_probe\0"),
-        // SAFETY: as for uac_restore_from (no arguments).
-        function: Some(unsafe {
-            std::mem::transmute::<unsafe extern "C" fn(*mut sip_msg) -> c_int, CmdFn>(w_panic_probe)
-        }),
-        params: [NO_ARG; 9],
-        flags: ROUTES,
-    },
-    cmd_export_t {
-        name: cstr(b"uac_auth\0"),
-        // SAFETY: as for uac_replace_from (one optional str*).
-        function: Some(unsafe {
-            std::mem::transmute::<unsafe extern "C" fn(*mut sip_msg, *mut str_) -> c_int, CmdFn>(
-                w_uac_auth,
-            )
-        }),
-        params: [
-            ffi::cmd_param {
-                flags: (ffi::CMD_PARAM_STR | ffi::CMD_PARAM_OPT) as c_int,
-                fixup: Some(fixup_algorithms),
-                free_fixup: None,
-            },
-            NO_ARG,
-            NO_ARG,
-            NO_ARG,
-            NO_ARG,
-            NO_ARG,
-            NO_ARG,
-            NO_ARG,
-            NO_ARG,
-        ],
-        flags: ROUTES,
-    },
-    cmd_export_t {
-        name: cstr(b"uac_inc_cseq\0"),
-        // SAFETY: as above (one int*).
-        function: Some(unsafe {
-            std::mem::transmute::<unsafe extern "C" fn(*mut sip_msg, *mut c_int) -> c_int, CmdFn>(
-                w_uac_inc_cseq,
-            )
-        }),
-        params: [
-            arg(ffi::CMD_PARAM_INT),
-            NO_ARG,
-            NO_ARG,
-            NO_ARG,
-            NO_ARG,
-            NO_ARG,
-            NO_ARG,
-            NO_ARG,
-            NO_ARG,
-        ],
-        flags: ROUTES,
-    },
-    cmd_export_t {
-        name: cstr(b"uac_replace_from\0"),
-        // SAFETY: the core calls a command with as many arguments as it
-        // declares (here two str*); the C calling convention makes the cast
-        // of the pointer type harmless, as in every C module.
-        function: Some(unsafe {
-            std::mem::transmute::<
-                unsafe extern "C" fn(*mut sip_msg, *mut str_, *mut str_) -> c_int,
-                CmdFn,
-            >(w_replace_from)
-        }),
-        params: REPLACE_PARAMS,
-        flags: ROUTES,
-    },
-    cmd_export_t {
-        name: cstr(b"uac_restore_from\0"),
-        // SAFETY: as above, no arguments.
-        function: Some(unsafe {
-            std::mem::transmute::<unsafe extern "C" fn(*mut sip_msg) -> c_int, CmdFn>(
-                w_restore_from,
-            )
-        }),
-        params: [NO_ARG; 9],
-        flags: ROUTES,
-    },
-    cmd_export_t {
-        name: cstr(b"uac_replace_to\0"),
-        // SAFETY: as for uac_replace_from.
-        function: Some(unsafe {
-            std::mem::transmute::<
-                unsafe extern "C" fn(*mut sip_msg, *mut str_, *mut str_) -> c_int,
-                CmdFn,
-            >(w_replace_to)
-        }),
-        params: REPLACE_PARAMS,
-        flags: ROUTES,
-    },
-    cmd_export_t {
-        name: cstr(b"uac_restore_to\0"),
-        // SAFETY: as above, no arguments.
-        function: Some(unsafe {
-            std::mem::transmute::<unsafe extern "C" fn(*mut sip_msg) -> c_int, CmdFn>(w_restore_to)
-        }),
-        params: [NO_ARG; 9],
-        flags: ROUTES,
-    },
-    CMD_END,
-];
-
-static mut PARAMS: [param_export_t; 7] = [
-    param(
-        b"panic_probe\0",
-        ffi::INT_PARAM,
-        PANIC_PROBE.as_ptr() as *mut c_void,
-    ),
-    param(
-        b"rr_from_store_param\0",
-        ffi::STR_PARAM,
-        RR_FROM_PARAM.as_ptr() as *mut c_void,
-    ),
-    param(
-        b"rr_to_store_param\0",
-        ffi::STR_PARAM,
-        RR_TO_PARAM.as_ptr() as *mut c_void,
-    ),
-    param(
-        b"restore_mode\0",
-        ffi::STR_PARAM,
-        RESTORE_MODE.as_ptr() as *mut c_void,
-    ),
-    param(
-        b"restore_passwd\0",
-        ffi::STR_PARAM,
-        RESTORE_PASSWD.as_ptr() as *mut c_void,
-    ),
-    param(
-        b"force_dialog\0",
-        ffi::INT_PARAM,
-        FORCE_DIALOG.as_ptr() as *mut c_void,
-    ),
-    PARAM_END,
-];
+table! {
+    static PARAMS: [param_export_t] = [
+        param!("panic_probe", INT_PARAM, PANIC_PROBE),
+        param!("rr_from_store_param", STR_PARAM, RR_FROM_PARAM),
+        param!("rr_to_store_param", STR_PARAM, RR_TO_PARAM),
+        param!("restore_mode", STR_PARAM, RESTORE_MODE),
+        param!("restore_passwd", STR_PARAM, RESTORE_PASSWD),
+        param!("force_dialog", INT_PARAM, FORCE_DIALOG),
+    ];
+}
 
 /// rr is needed unless restore_mode is none (stock get_deps_restore_mode).
 unsafe extern "C" fn deps_restore_mode(p: *const param_export_t) -> *mut ffi::module_dependency_t {
@@ -532,14 +409,14 @@ static DEPS: Deps = Deps {
 
 /// The table the core looks up by name after dlopen().
 #[cfg_attr(feature = "opensips-uac", export_name = "exports")]
-pub static mut EXPORTS: module_exports = module(
+pub static EXPORTS: Table<module_exports> = Table::new(module(
     b"uac\0",
     &DEPS as *const Deps as *const ffi::dep_export_t,
-    addr_of_mut!(CMDS) as *const cmd_export_t,
-    addr_of_mut!(PARAMS) as *const param_export_t,
+    CMDS.as_ptr() as *const Cmd,
+    PARAMS.as_ptr() as *const param_export_t,
     on_load,
     mod_init,
-);
+));
 
 #[cfg(test)]
 mod tests {
