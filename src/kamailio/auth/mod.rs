@@ -1,8 +1,8 @@
 //! The `auth` module as Kamailio 5.6.3 sees it: the `exports` table (same
 //! functions, arities, routes, parameters), the KEMI exports, the
 //! `bind_auth_s` C API and mod_init. Every entry point is guarded against
-//! panics. The tables are exported under the C names only in the
-//! `kamailio-auth` build (see `src/kamailio/mod.rs`).
+//! panics. The tables are exported under the C names only in the build of
+//! the `kamailio-auth` feature alone (see `src/kamailio/mod.rs`).
 
 pub mod api;
 pub mod params;
@@ -507,7 +507,7 @@ table! {
 }
 
 /// The table the core looks up by name after dlopen().
-#[cfg_attr(feature = "kamailio-auth", export_name = "exports")]
+#[cfg_attr(uac_export = "kamailio-auth", export_name = "exports")]
 pub static EXPORTS: Table<module_exports> = Table::new(module_exports {
     name: cstr(b"auth\0"),
     dlflags: 0, // DEFAULT_DLFLAGS
@@ -535,7 +535,7 @@ table! {
 ///
 /// # Safety
 /// Called by the core only, once, with its own arguments (unused here).
-#[cfg_attr(feature = "kamailio-auth", export_name = "mod_register")]
+#[cfg_attr(uac_export = "kamailio-auth", export_name = "mod_register")]
 pub unsafe extern "C" fn mod_register(
     _path: *mut c_char,
     _dlflags: *mut c_int,

@@ -1,7 +1,7 @@
 //! The `uac` module as Kamailio sees it: the `exports` table, the config-file
 //! functions, the KEMI exports, and mod_init. Every entry point is guarded
 //! against panics. The table is exported under the C name `exports` only in the
-//! `kamailio-uac` build (see `src/kamailio/mod.rs`).
+//! build of the `kamailio-uac` feature alone (see `src/kamailio/mod.rs`).
 
 pub mod api;
 pub mod auth;
@@ -360,7 +360,7 @@ table! {
 }
 
 /// The table the core looks up by name after dlopen().
-#[cfg_attr(feature = "kamailio-uac", export_name = "exports")]
+#[cfg_attr(uac_export = "kamailio-uac", export_name = "exports")]
 pub static EXPORTS: Table<module_exports> = Table::new(module_exports {
     name: cstr(b"uac\0"),
     dlflags: 0, // DEFAULT_DLFLAGS
@@ -400,7 +400,7 @@ table! {
 ///
 /// # Safety
 /// Called by the core only, once, with its own arguments (unused here).
-#[cfg_attr(feature = "kamailio-uac", export_name = "mod_register")]
+#[cfg_attr(uac_export = "kamailio-uac", export_name = "mod_register")]
 pub unsafe extern "C" fn mod_register(
     _path: *mut c_char,
     _dlflags: *mut c_int,

@@ -1,7 +1,7 @@
 //! The OpenSIPS `uac` module: From/To replacement and restore
 //! (uac_replace_from/to, uac_restore_from/to, restore_mode none/manual/auto
 //! through the Record-Route parameter). The table is exported under the C
-//! name `exports` only in the `opensips-uac` build.
+//! name `exports` only in the build of the `opensips-uac` feature alone.
 //!
 //! uac_auth([algorithms]) answers 401/407 with src/digest (strongest
 //! supported challenge first), uac_inc_cseq(n) raises CSeq.
@@ -408,7 +408,7 @@ static DEPS: Deps = Deps {
 };
 
 /// The table the core looks up by name after dlopen().
-#[cfg_attr(feature = "opensips-uac", export_name = "exports")]
+#[cfg_attr(uac_export = "opensips-uac", export_name = "exports")]
 pub static EXPORTS: Table<module_exports> = Table::new(module(
     b"uac\0",
     &DEPS as *const Deps as *const ffi::dep_export_t,

@@ -1,7 +1,7 @@
 //! The OpenSIPS `uac_auth` module: credentials (`credential`, the auth AVPs)
 //! and the digest client that `uac`, `uac_registrant`, `b2b_entities` and
 //! `msrp_ua` bind to through `load_uac_auth`. The table is exported under the
-//! C name `exports` only in the `opensips-uac-auth` build.
+//! C name `exports` only in the build of the `opensips-uac-auth` feature alone.
 
 pub mod api;
 
@@ -101,7 +101,7 @@ table! {
 }
 
 /// The table the core looks up by name after dlopen().
-#[cfg_attr(feature = "opensips-uac-auth", export_name = "exports")]
+#[cfg_attr(uac_export = "opensips-uac-auth", export_name = "exports")]
 pub static EXPORTS: Table<module_exports> = Table::new(module(
     b"uac_auth\0",
     null(),
