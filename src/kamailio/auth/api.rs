@@ -30,10 +30,10 @@ static API_QOP: ParamCell<ffi::qp> = ParamCell::new(ffi::qp {
 /// # Safety
 /// `s` is NULL or a valid str.
 unsafe fn sv<'a>(s: *const str_) -> &'a [u8] {
-    // SAFETY: caller contract.
     if s.is_null() {
         &[]
     } else {
+        // SAFETY: caller contract: a valid str.
         unsafe { str_bytes(&*s) }
     }
 }

@@ -297,6 +297,8 @@ unsafe fn empty_param(param: *mut *mut c_void, n: c_int) -> bool {
 }
 
 unsafe extern "C" fn fixup_auth_challenge(param: *mut *mut c_void, n: c_int) -> c_int {
+    // SAFETY: the core passes the address of parameter n's value (its C
+    // string before fixup); the core's fixups replace it in place.
     guarded("fixup", -1, || unsafe {
         if empty_param(param, n) {
             return -1;
@@ -310,6 +312,8 @@ unsafe extern "C" fn fixup_auth_challenge(param: *mut *mut c_void, n: c_int) -> 
 }
 
 unsafe extern "C" fn fixup_pv_auth(param: *mut *mut c_void, n: c_int) -> c_int {
+    // SAFETY: the core passes the address of parameter n's value (its C
+    // string before fixup); the core's fixups replace it in place.
     guarded("fixup", -1, || unsafe {
         if empty_param(param, n) {
             return -1;
@@ -323,6 +327,8 @@ unsafe extern "C" fn fixup_pv_auth(param: *mut *mut c_void, n: c_int) -> c_int {
 }
 
 unsafe extern "C" fn fixup_pv_auth_check(param: *mut *mut c_void, n: c_int) -> c_int {
+    // SAFETY: the core passes the address of parameter n's value (its C
+    // string before fixup); the core's fixups replace it in place.
     guarded("fixup", -1, || unsafe {
         if empty_param(param, n) {
             return -1;
@@ -336,6 +342,8 @@ unsafe extern "C" fn fixup_pv_auth_check(param: *mut *mut c_void, n: c_int) -> c
 }
 
 unsafe extern "C" fn fixup_get_www_authenticate(param: *mut *mut c_void, n: c_int) -> c_int {
+    // SAFETY: the core passes the address of parameter n's value (its C
+    // string before fixup); the core's fixups replace it in place.
     guarded("fixup", -1, || unsafe {
         if empty_param(param, n) {
             return -1;
@@ -364,10 +372,10 @@ unsafe extern "C" fn fixup_get_www_authenticate(param: *mut *mut c_void, n: c_in
 /// # Safety
 /// `s` is NULL or a str valid for this call.
 unsafe fn kstr_val(s: *mut str_) -> Vec<u8> {
-    // SAFETY: caller contract.
     if s.is_null() {
         Vec::new()
     } else {
+        // SAFETY: caller contract: a valid str.
         unsafe { str_bytes(&*s) }.to_vec()
     }
 }

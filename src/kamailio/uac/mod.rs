@@ -75,11 +75,13 @@ unsafe fn replace_script(which: Which, m: *mut sip_msg, p1: *mut c_char, p2: *mu
         let display = if pd.is_null() {
             None
         } else {
+            // SAFETY: pd is one of our fixed-up parameters (fixup_spve_spve).
             match unsafe { spve(m, pd) } {
                 Some(d) => Some(d),
                 None => return ret(Err("cannot get the display name value".into()), &what),
             }
         };
+        // SAFETY: as above, pu is a fixed-up parameter.
         let Some(uri) = (unsafe { spve(m, pu) }) else {
             return ret(Err("cannot get the uri value".into()), &what);
         };
@@ -91,10 +93,12 @@ unsafe fn replace_script(which: Which, m: *mut sip_msg, p1: *mut c_char, p2: *mu
 }
 
 unsafe extern "C" fn w_replace_from(m: *mut sip_msg, p1: *mut c_char, p2: *mut c_char) -> c_int {
+    // SAFETY: the core calls us with the message and our fixed-up parameters.
     unsafe { replace_script(Which::From, m, p1, p2) }
 }
 
 unsafe extern "C" fn w_replace_to(m: *mut sip_msg, p1: *mut c_char, p2: *mut c_char) -> c_int {
+    // SAFETY: the core calls us with the message and our fixed-up parameters.
     unsafe { replace_script(Which::To, m, p1, p2) }
 }
 
@@ -177,6 +181,7 @@ fn kemi_replace(which: Which, m: *mut sip_msg, dsp: *mut str_, uri: *mut str_) -
         let Some(msg) = (unsafe { SipMsg::from_raw(m) }) else {
             return -1;
         };
+        // SAFETY: KEMI passes NULL or strs valid for this call.
         let (d, u) = unsafe { (kemi_str(dsp), kemi_str(uri)) };
         ret(
             identity::replace(&msg, which, d.as_deref(), u.as_deref()),

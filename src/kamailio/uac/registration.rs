@@ -439,10 +439,11 @@ unsafe extern "C" fn on_reply(_t: *mut cell, ty: c_int, ps: *mut tmcb_params) {
         let expires = bodies(ffi::_hdr_types_t_HDR_EXPIRES_T);
         let min_expires = bodies(ffi::_hdr_types_t_HDR_MIN_EXPIRES_T);
         let callid = bodies(ffi::_hdr_types_t_HDR_CALLID_T);
-        // SAFETY: parses the reply's CSeq.
         let cseq = if rpl.is_null() {
             0
         } else {
+            // SAFETY: a reply tm hands the callback (not NULL); the glue
+            // parses its CSeq.
             unsafe { ffi::uacg_cseq_number(rpl) }.max(0) as u32
         };
         let info = ReplyInfo {

@@ -10,5 +10,7 @@
 // layers (clippy --all-features) declares both; no module has both, and a
 // process only ever runs one core.
 #![allow(clashing_extern_declarations)]
+// Generated code: the crate's unsafe lints (Cargo.toml [lints]) are for ours.
+#![allow(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 #![allow(clippy::all)]
 include!(concat!(env!("OUT_DIR"), "/opensips_bindings.rs"));

@@ -199,6 +199,7 @@ fn replace_entry(which: Which, m: *mut sip_msg, dsp: *mut str_, uri: *mut str_) 
         let Some(msg) = (unsafe { SipMsg::from_raw(m) }) else {
             return -1;
         };
+        // SAFETY: as above: NULL or strs valid for this call.
         let (d, u) = unsafe {
             (
                 dsp.as_ref().map(|s| str_bytes(s)),
@@ -262,10 +263,13 @@ unsafe extern "C" fn w_uac_auth(m: *mut sip_msg, algs: *mut str_) -> c_int {
         let Some(msg) = (unsafe { SipMsg::from_raw(m) }) else {
             return -1;
         };
+        // SAFETY: as above: NULL or a str valid for this call.
         let list = match unsafe { algs.as_ref() } {
             None => None,
             Some(s) => {
-                match auth::parse_algorithms(&String::from_utf8_lossy(unsafe { str_bytes(s) })) {
+                // SAFETY: the str's bytes are valid for this call.
+                let s = unsafe { str_bytes(s) };
+                match auth::parse_algorithms(&String::from_utf8_lossy(s)) {
                     Ok(l) => Some(l),
                     Err(e) => return ret(Err(e)),
                 }
@@ -281,6 +285,7 @@ unsafe extern "C" fn w_uac_inc_cseq(m: *mut sip_msg, n: *mut c_int) -> c_int {
         let Some(msg) = (unsafe { SipMsg::from_raw(m) }) else {
             return -1;
         };
+        // SAFETY: as above: NULL or the int the core fixed up.
         let Some(n) = (unsafe { n.as_ref() }) else {
             err!("scripting bug: uac_inc_cseq() without value!");
             return -10; // E_SCRIPT
