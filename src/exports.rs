@@ -4,13 +4,18 @@
 //! sizes a table by its entries and ends it with the all-zero entry, as a C
 //! module's `cmd_export_t cmds[] = {..., {0, 0, 0}}` is.
 //!
-//! The entries themselves are host types, built by each host's `exports.rs`
-//! (`src/kamailio/exports.rs`, `src/opensips/exports.rs`). No `static mut`:
-//! the statics are plain `static`s of these two `Sync` wrappers.
+//! Also the pieces whose layout both hosts share: a parameter entry
+//! ([`Param`], built by [`param!`] from a host's kind markers) and the
+//! compile-time layout check of such a mirror against the host's own type
+//! ([`same_layout!`]). The entries of the other tables are host types, built
+//! by each host's `exports.rs` (`src/kamailio/exports.rs`,
+//! `src/opensips/exports.rs`). No `static mut`: the statics are plain
+//! `static`s of the two `Sync` wrappers.
 
 use std::cell::UnsafeCell;
 use std::ffi::CStr;
-use std::os::raw::c_char;
+use std::os::raw::{c_char, c_int, c_uint, c_void};
+use std::ptr::{null, null_mut};
 
 /// The storage of a module parameter: the host writes it through the pointer
 /// its parameter table holds ([`ParamCell::as_ptr`]) while it reads the
@@ -94,6 +99,158 @@ impl<T> Table<T> {
 pub trait End {
     const END: Self;
 }
+
+/// A `"name"` literal as the NUL-terminated bytes a table entry points at.
+macro_rules! cname {
+    ($s:literal) => {
+        concat!($s, "\0").as_bytes()
+    };
+}
+pub(crate) use cname;
+
+/// A NUL-terminated literal as the `char*` a table holds.
+pub const fn cstr(s: &'static [u8]) -> *const c_char {
+    assert!(!s.is_empty() && s[s.len() - 1] == 0);
+    s.as_ptr() as *const c_char
+}
+
+/// A fixed-size C array (KEMI parameter types, OpenSIPS command parameters)
+/// from the entries given, the rest `fill`.
+pub const fn padded<T: Copy, const N: usize>(items: &[T], fill: T) -> [T; N] {
+    assert!(items.len() <= N);
+    let mut out = [fill; N];
+    let mut i = 0;
+    while i < items.len() {
+        out[i] = items[i];
+        i += 1;
+    }
+    out
+}
+
+/// A host's kind of parameter (Kamailio `PARAM_INT`, OpenSIPS `INT_PARAM`...)
+/// as a marker type for [`param!`]: the flag the table carries and the C type
+/// the core then writes into the parameter's storage. Each host declares its
+/// markers with [`param_kinds!`].
+pub trait ParamKind {
+    type Value;
+    const KIND: u32;
+}
+
+/// A host's USE_FUNC flag as a marker type for [`param!`].
+pub trait UseFunc {
+    const FLAG: u32;
+}
+
+/// Declares a host's [`ParamKind`] and [`UseFunc`] markers, named after the
+/// host's constants so that `param!` entries read like the C table, and
+/// checks that [`Param`] has the layout of the host's `param_export_t`.
+macro_rules! param_kinds {
+    (
+        $entry:ty;
+        $($kind:ident: $value:ty = $flag:expr),+;
+        $use_func:ident = $uf:expr $(,)?
+    ) => {
+        $crate::exports::same_layout!($crate::exports::Param = $entry {
+            name,
+            kind = type_,
+            pointer = param_pointer,
+        });
+        $(
+            #[allow(non_camel_case_types)]
+            pub enum $kind {}
+            impl $crate::exports::ParamKind for $kind {
+                type Value = $value;
+                const KIND: u32 = $flag;
+            }
+        )+
+        #[allow(non_camel_case_types)]
+        pub enum $use_func {}
+        impl $crate::exports::UseFunc for $use_func {
+            const FLAG: u32 = $uf;
+        }
+    };
+}
+pub(crate) use param_kinds;
+
+/// A function the core calls with each value of a USE_FUNC parameter
+/// (`modparam_t` is `unsigned int` on both hosts).
+pub type ParamFn = unsafe extern "C" fn(c_uint, *mut c_void) -> c_int;
+
+/// One `param_export_t` (`{char *name; modparam_t type; void *param_pointer}`
+/// on both hosts; each host checks it with [`same_layout!`], which is why the
+/// fields are visible in the crate: build entries with [`param!`]).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Param {
+    pub(crate) name: *const c_char,
+    pub(crate) kind: c_uint,
+    pub(crate) pointer: *mut c_void,
+}
+
+impl Param {
+    /// A parameter the core writes into `cell`, which must hold what `K`
+    /// makes it write.
+    pub const fn cell<K: ParamKind>(
+        name: &'static [u8],
+        cell: &'static ParamCell<K::Value>,
+    ) -> Param {
+        Param {
+            name: cstr(name),
+            kind: K::KIND,
+            pointer: cell.as_ptr() as *mut c_void,
+        }
+    }
+
+    /// A USE_FUNC parameter: the core calls `f` with each value.
+    pub const fn func<K: ParamKind, U: UseFunc>(name: &'static [u8], f: ParamFn) -> Param {
+        Param {
+            name: cstr(name),
+            kind: K::KIND | U::FLAG,
+            pointer: f as *const c_void as *mut c_void,
+        }
+    }
+}
+
+impl End for Param {
+    const END: Param = Param {
+        name: null(),
+        kind: 0,
+        pointer: null_mut(),
+    };
+}
+
+/// One `modparam`, as in the C table `{"restore_dlg", PARAM_INT, &restore_dlg}`:
+/// `param!(name, KIND, cell)` or `param!(name, KIND | USE_FUNC, function)`,
+/// with the host's markers ([`param_kinds!`]) in scope.
+macro_rules! param {
+    ($name:literal, $kind:ident | $use_func:ident, $f:expr $(,)?) => {
+        $crate::exports::Param::func::<$kind, $use_func>($crate::exports::cname!($name), $f)
+    };
+    ($name:literal, $kind:ident, $cell:expr $(,)?) => {
+        $crate::exports::Param::cell::<$kind>($crate::exports::cname!($name), &$cell)
+    };
+}
+pub(crate) use param;
+
+/// Checks at compile time that `ours` (a mirror built here) has the size,
+/// alignment and field offsets of the host's C type `theirs`; a field named
+/// otherwise there is written `ours = theirs`:
+/// `same_layout!(Param = param_export_t { name, kind = type_, pointer = param_pointer });`
+macro_rules! same_layout {
+    (@offset $t:ty, $a:ident) => { ::std::mem::offset_of!($t, $a) };
+    (@offset $t:ty, $a:ident = $b:ident) => { ::std::mem::offset_of!($t, $b) };
+    ($ours:ty = $theirs:ty { $($a:ident $(= $b:ident)?),+ $(,)? }) => {
+        const _: () = {
+            use ::std::mem::{align_of, offset_of, size_of};
+            assert!(size_of::<$ours>() == size_of::<$theirs>());
+            assert!(align_of::<$ours>() == align_of::<$theirs>());
+            $(assert!(
+                offset_of!($ours, $a) == $crate::exports::same_layout!(@offset $theirs, $a $(= $b)?)
+            );)+
+        };
+    };
+}
+pub(crate) use same_layout;
 
 /// Declares a host table as a `static` [`Table`] sized by its entries and
 /// ended by the type's [`End::END`]:

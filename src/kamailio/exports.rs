@@ -8,26 +8,25 @@
 //!         api!("bind_uac", api::bind_uac, 1),
 //!     ];
 //! }
-//! table! { static PARAMS: [param_export_t] = [param!("restore_dlg", PARAM_INT, RESTORE_DLG)]; }
+//! table! { static PARAMS: [Param] = [param!("restore_dlg", PARAM_INT, RESTORE_DLG)]; }
 //! table! { static KEMI: [sr_kemi_t] = [kemi!("uac", "uac_auth_mode", ki_uac_auth_mode, [INT])]; }
 //! ```
 //!
 //! Each macro checks at compile time what C leaves to the reader: that a
 //! script function has the shape the core calls for its parameter count, that
-//! a parameter's storage has the type its kind makes the core write, that a
-//! KEMI function takes the parameters its type list declares. No `transmute`:
-//! a function is stored by its address (an `as` cast, see [`Cmd`]).
+//! a parameter's storage has the type its kind makes the core write (`param!`
+//! and `table!` are host-neutral, in `src/exports.rs`; the kind markers are
+//! here), that a KEMI function takes the parameters its type list declares.
+//! No `transmute`: a function is stored by its address (an `as` cast, see
+//! [`Cmd`]).
 
 use super::host::ffi::{
     self, cmd_export_t, param_export_t, pv_export_t, rpc_export_t, sip_msg, sr_kemi_t, str_,
 };
 use super::host::guard::guarded;
-use crate::exports::{End, ParamCell};
-use std::mem::{align_of, offset_of, size_of};
+use crate::exports::{cstr, padded, param_kinds, same_layout, End, ParamCell};
 use std::os::raw::{c_char, c_int, c_uint, c_void};
 use std::ptr::{null, null_mut};
-
-pub(crate) use crate::exports::table;
 
 /// A fixup (or free-fixup) function.
 pub type Fixup = unsafe extern "C" fn(*mut *mut c_void, c_int) -> c_int;
@@ -60,17 +59,16 @@ pub struct Cmd {
     flags: c_uint,
 }
 
-const _: () = {
-    assert!(size_of::<Cmd>() == size_of::<cmd_export_t>());
-    assert!(align_of::<Cmd>() == align_of::<cmd_export_t>());
-    assert!(offset_of!(Cmd, name) == offset_of!(cmd_export_t, name));
-    assert!(offset_of!(Cmd, function) == offset_of!(cmd_export_t, function));
-    assert!(size_of::<*const c_void>() == size_of::<ffi::cmd_function>());
-    assert!(offset_of!(Cmd, param_no) == offset_of!(cmd_export_t, param_no));
-    assert!(offset_of!(Cmd, fixup) == offset_of!(cmd_export_t, fixup));
-    assert!(offset_of!(Cmd, free_fixup) == offset_of!(cmd_export_t, free_fixup));
-    assert!(offset_of!(Cmd, flags) == offset_of!(cmd_export_t, flags));
-};
+same_layout!(
+    Cmd = cmd_export_t {
+        name,
+        function,
+        param_no,
+        fixup,
+        free_fixup,
+        flags
+    }
+);
 
 impl Cmd {
     const fn new(
@@ -149,17 +147,6 @@ impl End for Cmd {
     };
 }
 
-/// A NUL-terminated literal as the `char*` the tables hold.
-pub const fn cstr(s: &'static [u8]) -> *mut c_char {
-    assert!(!s.is_empty() && s[s.len() - 1] == 0);
-    s.as_ptr() as *mut c_char
-}
-
-/// The fixup slot of a [`cmd!`] entry: `0` as in C, or a fixup function.
-pub const fn fixup(f: Fixup) -> Option<Fixup> {
-    Some(f)
-}
-
 /// One script function, as in the C table:
 /// `cmd!(name, function, param_no, fixup, free_fixup, route flags)`, with
 /// `0` for no fixup. The function must have the shape the core calls for
@@ -181,9 +168,9 @@ macro_rules! cmd {
         $crate::kamailio::exports::Cmd::script4($name, $f, $($a),*)
     };
     (@fixup 0) => { None };
-    (@fixup $f:expr) => { $crate::kamailio::exports::fixup($f) };
+    (@fixup $f:expr) => { Some($f as $crate::kamailio::exports::Fixup) };
     ($name:literal, $f:expr, $n:tt, $fix:tt, $free:tt, $flags:expr $(,)?) => {
-        $crate::kamailio::exports::cmd!(@shape $n, concat!($name, "\0").as_bytes(), $f,
+        $crate::kamailio::exports::cmd!(@shape $n, $crate::exports::cname!($name), $f,
             $crate::kamailio::exports::cmd!(@fixup $fix),
             $crate::kamailio::exports::cmd!(@fixup $free), $flags)
     };
@@ -194,78 +181,21 @@ pub(crate) use cmd;
 /// `api!(name, function, param_no)`; the function takes the caller's API struct.
 macro_rules! api {
     ($name:literal, $f:expr, $n:expr $(,)?) => {
-        $crate::kamailio::exports::Cmd::api(concat!($name, "\0").as_bytes(), $f, $n)
+        $crate::kamailio::exports::Cmd::api($crate::exports::cname!($name), $f, $n)
     };
 }
 pub(crate) use api;
 
-/// A parameter of the core-written kinds: the storage is a [`ParamCell`] of
-/// the type the kind makes the core write.
-pub const fn str_param(name: &'static [u8], cell: &'static ParamCell<str_>) -> param_export_t {
-    param_entry(name, ffi::PARAM_STR, cell.as_ptr() as *mut c_void)
-}
-/// See [`str_param`].
-pub const fn string_param(
-    name: &'static [u8],
-    cell: &'static ParamCell<*mut c_char>,
-) -> param_export_t {
-    param_entry(name, ffi::PARAM_STRING, cell.as_ptr() as *mut c_void)
-}
-/// See [`str_param`].
-pub const fn int_param(name: &'static [u8], cell: &'static ParamCell<c_int>) -> param_export_t {
-    param_entry(name, ffi::PARAM_INT, cell.as_ptr() as *mut c_void)
-}
-
-/// PARAM_USE_FUNC is `1U<<(8*sizeof(int)-1)` (sr_module.h), beyond bindgen's
-/// macro evaluation; int is 32 bits on every platform Kamailio builds for.
-pub const PARAM_USE_FUNC: u32 = 1 << 31;
-
-/// A function the core calls with each value of a USE_FUNC parameter.
-pub type ParamFn = unsafe extern "C" fn(ffi::modparam_t, *mut c_void) -> c_int;
-
-/// A PARAM_STRING|PARAM_USE_FUNC parameter: the core calls `f` per value.
-pub const fn string_func_param(name: &'static [u8], f: ParamFn) -> param_export_t {
-    param_entry(
-        name,
-        ffi::PARAM_STRING | PARAM_USE_FUNC,
-        f as *const c_void as *mut c_void,
-    )
-}
-
-/// One `modparam` entry: `p` is the storage (or the function) of its kind.
-pub const fn param_entry(name: &'static [u8], kind: u32, p: *mut c_void) -> param_export_t {
-    param_export_t {
-        name: cstr(name),
-        type_: kind,
-        param_pointer: p,
-    }
-}
-
-/// One `modparam`, as in the C table `{"restore_dlg", PARAM_INT, &restore_dlg}`:
-/// `param!(name, PARAM_STR | PARAM_STRING | PARAM_INT, cell)`, or
-/// `param!(name, PARAM_STRING | PARAM_USE_FUNC, function)`.
-macro_rules! param {
-    ($name:literal, PARAM_STR, $cell:expr $(,)?) => {
-        $crate::kamailio::exports::str_param(concat!($name, "\0").as_bytes(), &$cell)
-    };
-    ($name:literal, PARAM_STRING, $cell:expr $(,)?) => {
-        $crate::kamailio::exports::string_param(concat!($name, "\0").as_bytes(), &$cell)
-    };
-    ($name:literal, PARAM_INT, $cell:expr $(,)?) => {
-        $crate::kamailio::exports::int_param(concat!($name, "\0").as_bytes(), &$cell)
-    };
-    ($name:literal, PARAM_STRING | PARAM_USE_FUNC, $f:expr $(,)?) => {
-        $crate::kamailio::exports::string_func_param(concat!($name, "\0").as_bytes(), $f)
-    };
-}
-pub(crate) use param;
-
-impl End for param_export_t {
-    const END: param_export_t = param_export_t {
-        name: null_mut(),
-        type_: 0,
-        param_pointer: null_mut(),
-    };
+// The kinds of parameter for `param!` (crate::exports), and the layout
+// check of its entries against param_export_t: PARAM_USE_FUNC is
+// `1U<<(8*sizeof(int)-1)` (sr_module.h), beyond bindgen's macro evaluation;
+// int is 32 bits on every platform Kamailio builds for.
+param_kinds! {
+    param_export_t;
+    PARAM_STR: str_ = ffi::PARAM_STR,
+    PARAM_STRING: *mut c_char = ffi::PARAM_STRING,
+    PARAM_INT: c_int = ffi::PARAM_INT;
+    PARAM_USE_FUNC = 1 << 31,
 }
 
 impl ParamCell<str_> {
@@ -288,7 +218,7 @@ impl ParamCell<str_> {
 /// names both as str and as C strings), `len` leaves the NUL out.
 pub const fn kstr(s: &'static [u8]) -> str_ {
     str_ {
-        s: cstr(s),
+        s: cstr(s).cast_mut(),
         len: s.len() as c_int - 1,
     }
 }
@@ -310,19 +240,12 @@ pub const fn kemi_int(
     func: *mut c_void,
     ptypes: &[c_int],
 ) -> sr_kemi_t {
-    assert!(ptypes.len() <= 6);
-    let mut p = [KN; 6];
-    let mut i = 0;
-    while i < ptypes.len() {
-        p[i] = ptypes[i];
-        i += 1;
-    }
     sr_kemi_t {
         mname: kstr(module),
         fname: kstr(name),
         rtype: KI,
         func,
-        ptypes: p,
+        ptypes: padded(ptypes, KN),
     }
 }
 
@@ -334,8 +257,8 @@ pub const fn kemi_int(
 macro_rules! kemi {
     ($m:literal, $name:literal, $f:expr, [$($t:ident),* $(,)?] $(,)?) => {
         $crate::kamailio::exports::kemi_int(
-            concat!($m, "\0").as_bytes(),
-            concat!($name, "\0").as_bytes(),
+            $crate::exports::cname!($m),
+            $crate::exports::cname!($name),
             {
                 let f: unsafe extern "C" fn(
                     *mut $crate::kamailio::host::ffi::sip_msg

@@ -9,23 +9,22 @@
 //!         api!("load_uac_auth", load_uac_auth),
 //!     ];
 //! }
-//! table! { static PARAMS: [param_export_t] = [param!("force_dialog", INT_PARAM, FORCE_DIALOG)]; }
+//! table! { static PARAMS: [Param] = [param!("force_dialog", INT_PARAM, FORCE_DIALOG)]; }
 //! pub static EXPORTS: Table<module_exports> = Table::new(module(b"uac\0", ...));
 //! ```
 //!
 //! The macros check at compile time that a script function takes the message
 //! and one pointer per declared parameter, and that a parameter's storage has
-//! the type its kind makes the core write. No `transmute`: a function is
-//! stored by its address (an `as` cast, see [`Cmd`]).
+//! the type its kind makes the core write (`param!` and `table!` are
+//! host-neutral, in `src/exports.rs`; the kind markers are here). No
+//! `transmute`: a function is stored by its address (an `as` cast, see
+//! [`Cmd`]).
 
 use super::host::ffi::{self, cmd_export_t, cmd_param, module_exports, param_export_t, sip_msg};
 use super::host::version;
-use crate::exports::{End, ParamCell};
-use std::mem::{align_of, offset_of, size_of};
+use crate::exports::{cstr, padded, param_kinds, same_layout, End, Param};
 use std::os::raw::{c_char, c_int, c_void};
-use std::ptr::{null, null_mut};
-
-pub(crate) use crate::exports::table;
+use std::ptr::null;
 
 /// A fixup (or free-fixup) function of a script function parameter.
 pub type Fixup = unsafe extern "C" fn(*mut *mut c_void) -> c_int;
@@ -47,32 +46,26 @@ pub struct Cmd {
     flags: c_int,
 }
 
-const _: () = {
-    assert!(size_of::<Cmd>() == size_of::<cmd_export_t>());
-    assert!(align_of::<Cmd>() == align_of::<cmd_export_t>());
-    assert!(offset_of!(Cmd, name) == offset_of!(cmd_export_t, name));
-    assert!(offset_of!(Cmd, function) == offset_of!(cmd_export_t, function));
-    assert!(size_of::<*const c_void>() == size_of::<ffi::cmd_function>());
-    assert!(offset_of!(Cmd, params) == offset_of!(cmd_export_t, params));
-    assert!(offset_of!(Cmd, flags) == offset_of!(cmd_export_t, flags));
-};
+same_layout!(
+    Cmd = cmd_export_t {
+        name,
+        function,
+        params,
+        flags
+    }
+);
 
 /// The message, as every script function gets it first.
 type Msg = *mut sip_msg;
 
 impl Cmd {
     const fn new(name: &'static [u8], f: *const c_void, params: &[cmd_param], flags: u32) -> Cmd {
-        let mut p = [NO_ARG; ffi::MAX_CMD_PARAMS as usize + 1];
+        // at most MAX_CMD_PARAMS: the last slot ends the list
         assert!(params.len() <= ffi::MAX_CMD_PARAMS as usize);
-        let mut i = 0;
-        while i < params.len() {
-            p[i] = params[i];
-            i += 1;
-        }
         Cmd {
             name: cstr(name),
             function: f,
-            params: p,
+            params: padded(params, NO_ARG),
             flags: flags as c_int,
         }
     }
@@ -123,12 +116,6 @@ impl End for Cmd {
     };
 }
 
-/// A NUL-terminated literal as the `char*` the tables hold.
-pub const fn cstr(s: &'static [u8]) -> *const c_char {
-    assert!(!s.is_empty() && s[s.len() - 1] == 0);
-    s.as_ptr() as *const c_char
-}
-
 /// A script function parameter: its CMD_PARAM_* flags and fixups.
 pub const fn arg(flags: u32, fixup: Option<Fixup>, free_fixup: Option<Fixup>) -> cmd_param {
     cmd_param {
@@ -140,11 +127,6 @@ pub const fn arg(flags: u32, fixup: Option<Fixup>, free_fixup: Option<Fixup>) ->
 
 /// An unused parameter slot.
 const NO_ARG: cmd_param = arg(0, None, None);
-
-/// The fixup slot of a [`cmd!`] parameter: `0` as in C, or a fixup function.
-pub const fn fixup(f: Fixup) -> Option<Fixup> {
-    Some(f)
-}
 
 /// One script function, as in the C table
 /// `{"uac_replace_from", (cmd_function)w_replace_from, {{CMD_PARAM_STR|CMD_PARAM_OPT, fixup, 0}, {CMD_PARAM_STR, 0, 0}, {0,0,0}}, ROUTES}`:
@@ -160,13 +142,13 @@ macro_rules! cmd {
         )
     };
     (@fixup 0) => { None };
-    (@fixup $f:expr) => { $crate::opensips::exports::fixup($f) };
+    (@fixup $f:expr) => { Some($f as $crate::opensips::exports::Fixup) };
     ($name:literal, $f:expr, [], $flags:expr $(,)?) => {
-        $crate::opensips::exports::Cmd::script0(concat!($name, "\0").as_bytes(), $f, $flags)
+        $crate::opensips::exports::Cmd::script0($crate::exports::cname!($name), $f, $flags)
     };
     ($name:literal, $f:expr, [$a:tt], $flags:expr $(,)?) => {
         $crate::opensips::exports::Cmd::script1(
-            concat!($name, "\0").as_bytes(),
+            $crate::exports::cname!($name),
             $f,
             [$crate::opensips::exports::cmd!(@arg $a)],
             $flags,
@@ -174,7 +156,7 @@ macro_rules! cmd {
     };
     ($name:literal, $f:expr, [$a:tt, $b:tt], $flags:expr $(,)?) => {
         $crate::opensips::exports::Cmd::script2(
-            concat!($name, "\0").as_bytes(),
+            $crate::exports::cname!($name),
             $f,
             [
                 $crate::opensips::exports::cmd!(@arg $a),
@@ -190,67 +172,19 @@ pub(crate) use cmd;
 /// `api!(name, function)`; the function takes the caller's API struct.
 macro_rules! api {
     ($name:literal, $f:expr $(,)?) => {
-        $crate::opensips::exports::Cmd::api(concat!($name, "\0").as_bytes(), $f)
+        $crate::opensips::exports::Cmd::api($crate::exports::cname!($name), $f)
     };
 }
 pub(crate) use api;
 
-/// USE_FUNC_PARAM (`1U << (8*sizeof(int)-1)`; bindgen cannot evaluate sizeof).
-pub const USE_FUNC_PARAM: u32 = 1 << 31;
-
-/// A function the core calls with each value of a USE_FUNC_PARAM parameter.
-pub type ParamFn = unsafe extern "C" fn(ffi::modparam_t, *mut c_void) -> c_int;
-
-/// A STR_PARAM parameter: the core stores a `char*`.
-pub const fn str_param(
-    name: &'static [u8],
-    cell: &'static ParamCell<*mut c_char>,
-) -> param_export_t {
-    param_entry(name, ffi::STR_PARAM, cell.as_ptr() as *mut c_void)
-}
-/// An INT_PARAM parameter: the core stores an `int`.
-pub const fn int_param(name: &'static [u8], cell: &'static ParamCell<c_int>) -> param_export_t {
-    param_entry(name, ffi::INT_PARAM, cell.as_ptr() as *mut c_void)
-}
-/// A STR_PARAM|USE_FUNC_PARAM parameter: the core calls `f` per value.
-pub const fn str_func_param(name: &'static [u8], f: ParamFn) -> param_export_t {
-    param_entry(
-        name,
-        ffi::STR_PARAM | USE_FUNC_PARAM,
-        f as *const c_void as *mut c_void,
-    )
-}
-
-const fn param_entry(name: &'static [u8], kind: u32, p: *mut c_void) -> param_export_t {
-    param_export_t {
-        name: cstr(name),
-        type_: kind,
-        param_pointer: p,
-    }
-}
-
-/// One `modparam`, as in the C table `{"force_dialog", INT_PARAM, &force_dialog}`:
-/// `param!(name, STR_PARAM | INT_PARAM, cell)`, or
-/// `param!(name, STR_PARAM | USE_FUNC_PARAM, function)`.
-macro_rules! param {
-    ($name:literal, STR_PARAM, $cell:expr $(,)?) => {
-        $crate::opensips::exports::str_param(concat!($name, "\0").as_bytes(), &$cell)
-    };
-    ($name:literal, INT_PARAM, $cell:expr $(,)?) => {
-        $crate::opensips::exports::int_param(concat!($name, "\0").as_bytes(), &$cell)
-    };
-    ($name:literal, STR_PARAM | USE_FUNC_PARAM, $f:expr $(,)?) => {
-        $crate::opensips::exports::str_func_param(concat!($name, "\0").as_bytes(), $f)
-    };
-}
-pub(crate) use param;
-
-impl End for param_export_t {
-    const END: param_export_t = param_export_t {
-        name: null(),
-        type_: 0,
-        param_pointer: null_mut(),
-    };
+// The kinds of parameter for `param!` (crate::exports), and the layout
+// check of its entries against param_export_t: USE_FUNC_PARAM is
+// `1U << (8*sizeof(int)-1)`, beyond bindgen's macro evaluation.
+param_kinds! {
+    param_export_t;
+    STR_PARAM: *mut c_char = ffi::STR_PARAM,
+    INT_PARAM: c_int = ffi::INT_PARAM;
+    USE_FUNC_PARAM = 1 << 31,
 }
 
 /// A module's `exports`: its name, dependencies, script functions and
@@ -260,7 +194,7 @@ pub const fn module(
     name: &'static [u8],
     deps: *const ffi::dep_export_t,
     cmds: *const Cmd,
-    params: *const param_export_t,
+    params: *const Param,
     load: unsafe extern "C" fn() -> c_int,
     init: unsafe extern "C" fn() -> c_int,
 ) -> module_exports {
@@ -280,7 +214,7 @@ pub const fn module(
         deps,
         cmds: cmds as *const cmd_export_t,
         acmds: null(),
-        params,
+        params: params as *const param_export_t,
         stats: null(),
         mi_cmds: null(),
         items: null(),

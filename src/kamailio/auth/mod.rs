@@ -10,8 +10,8 @@ pub mod server;
 pub mod state;
 
 use crate::err;
-use crate::exports::Table;
-use crate::kamailio::exports::{self, api, cmd, cstr, kemi, param, table, Cmd};
+use crate::exports::{cstr, param, table, Param, Table};
+use crate::kamailio::exports::{self, api, cmd, kemi, Cmd, PARAM_INT, PARAM_STR, PARAM_STRING};
 use crate::kamailio::host::digest::{self as hd, AvpIdent};
 use crate::kamailio::host::ffi::{
     self, cmd_export_t, fixup_spve_null, module_exports, param_export_t, sip_msg, sr_kemi_t, str_,
@@ -485,7 +485,7 @@ table! {
 }
 
 table! {
-    static PARAMS: [param_export_t] = [
+    static PARAMS: [Param] = [
         param!("secret", PARAM_STRING, params::SECRET),
         param!("nonce_expire", PARAM_INT, params::NONCE_EXPIRE),
         param!("nonce_auth_max_drift", PARAM_INT, params::NONCE_AUTH_MAX_DRIFT),
@@ -517,7 +517,7 @@ table! {
 /// The table the core looks up by name after dlopen().
 #[cfg_attr(uac_export = "kamailio-auth", export_name = "exports")]
 pub static EXPORTS: Table<module_exports> = Table::new(module_exports {
-    name: cstr(b"auth\0"),
+    name: cstr(b"auth\0").cast_mut(),
     dlflags: 0, // DEFAULT_DLFLAGS
     cmds: CMDS.as_ptr() as *mut cmd_export_t,
     params: PARAMS.as_ptr() as *mut param_export_t,

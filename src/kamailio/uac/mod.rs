@@ -13,8 +13,10 @@ pub mod registration;
 pub mod send;
 
 use crate::err;
-use crate::exports::Table;
-use crate::kamailio::exports::{self, api, cmd, cstr, kemi, kstr, param, table, Cmd};
+use crate::exports::{cstr, param, table, Param, Table};
+use crate::kamailio::exports::{
+    self, api, cmd, kemi, kstr, Cmd, PARAM_INT, PARAM_STR, PARAM_STRING, PARAM_USE_FUNC,
+};
 use crate::kamailio::host::ffi::{
     self, cmd_export_t, fixup_free_igp_null, fixup_free_spve_igp, fixup_free_spve_null,
     fixup_free_spve_pvar, fixup_free_spve_spve, fixup_igp_null, fixup_spve_igp, fixup_spve_null,
@@ -318,7 +320,7 @@ table! {
 }
 
 table! {
-    static PARAMS: [param_export_t] = [
+    static PARAMS: [Param] = [
         param!("rr_from_store_param", PARAM_STR, params::RR_FROM_PARAM),
         param!("rr_to_store_param", PARAM_STR, params::RR_TO_PARAM),
         param!("restore_mode", PARAM_STRING, params::RESTORE_MODE),
@@ -367,7 +369,7 @@ table! {
 /// The table the core looks up by name after dlopen().
 #[cfg_attr(uac_export = "kamailio-uac", export_name = "exports")]
 pub static EXPORTS: Table<module_exports> = Table::new(module_exports {
-    name: cstr(b"uac\0"),
+    name: cstr(b"uac\0").cast_mut(),
     dlflags: 0, // DEFAULT_DLFLAGS
     cmds: CMDS.as_ptr() as *mut cmd_export_t,
     params: PARAMS.as_ptr() as *mut param_export_t,

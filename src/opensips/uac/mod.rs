@@ -15,10 +15,9 @@ pub mod dialog;
 pub mod edits;
 pub mod replace;
 
-use crate::exports::ParamCell;
-use crate::exports::Table;
+use crate::exports::{param, table, Param, ParamCell, Table};
 use crate::log::guarded;
-use crate::opensips::exports::{cmd, module, param, table, Cmd};
+use crate::opensips::exports::{cmd, module, Cmd, INT_PARAM, STR_PARAM};
 use crate::opensips::host::ffi::{
     self, module_exports, param_export_t, sip_msg, str_, BRANCH_ROUTE, CMD_PARAM_INT,
     CMD_PARAM_OPT, CMD_PARAM_STR, FAILURE_ROUTE, REQUEST_ROUTE,
@@ -329,7 +328,7 @@ table! {
 }
 
 table! {
-    static PARAMS: [param_export_t] = [
+    static PARAMS: [Param] = [
         param!("panic_probe", INT_PARAM, PANIC_PROBE),
         param!("rr_from_store_param", STR_PARAM, RR_FROM_PARAM),
         param!("rr_to_store_param", STR_PARAM, RR_TO_PARAM),
@@ -418,7 +417,7 @@ pub static EXPORTS: Table<module_exports> = Table::new(module(
     b"uac\0",
     &DEPS as *const Deps as *const ffi::dep_export_t,
     CMDS.as_ptr() as *const Cmd,
-    PARAMS.as_ptr() as *const param_export_t,
+    PARAMS.as_ptr() as *const Param,
     on_load,
     mod_init,
 ));

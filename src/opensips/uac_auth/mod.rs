@@ -6,11 +6,10 @@
 pub mod api;
 
 use crate::err;
-use crate::exports::ParamCell;
-use crate::exports::Table;
+use crate::exports::{param, table, Param, ParamCell, Table};
 use crate::log::guarded;
-use crate::opensips::exports::{api, module, param, table, Cmd};
-use crate::opensips::host::ffi::{self, module_exports, param_export_t};
+use crate::opensips::exports::{api, module, Cmd, STR_PARAM, USE_FUNC_PARAM};
+use crate::opensips::host::ffi::{self, module_exports};
 use crate::opensips::host::{c_param, log};
 use std::os::raw::{c_char, c_int, c_void};
 use std::ptr::{null, null_mut};
@@ -92,7 +91,7 @@ table! {
 }
 
 table! {
-    static PARAMS: [param_export_t] = [
+    static PARAMS: [Param] = [
         param!("credential", STR_PARAM | USE_FUNC_PARAM, credential_param),
         param!("auth_username_avp", STR_PARAM, AUTH_USERNAME_AVP),
         param!("auth_realm_avp", STR_PARAM, AUTH_REALM_AVP),
@@ -106,7 +105,7 @@ pub static EXPORTS: Table<module_exports> = Table::new(module(
     b"uac_auth\0",
     null(),
     CMDS.as_ptr() as *const Cmd,
-    PARAMS.as_ptr() as *const param_export_t,
+    PARAMS.as_ptr() as *const Param,
     on_load,
     mod_init,
 ));
