@@ -255,7 +255,7 @@ pub(crate) use same_layout;
 /// Declares a host table as a `static` [`Table`] sized by its entries and
 /// ended by the type's [`End::END`]:
 ///
-/// ```ignore
+/// ```text
 /// table! {
 ///     static PARAMS: [param_export_t] = [
 ///         param!("restore_dlg", PARAM_INT, RESTORE_DLG),

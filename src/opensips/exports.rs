@@ -1,7 +1,7 @@
 //! Building blocks of the export tables every OpenSIPS module here has, so
 //! that a module's tables read like the stock module's C tables:
 //!
-//! ```ignore
+//! ```text
 //! table! {
 //!     static CMDS: [Cmd] = [
 //!         cmd!("uac_replace_from", w_replace_from,
