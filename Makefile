@@ -37,9 +37,14 @@ $(OPENSIPS_SO): build/opensips/%.so: FORCE
 	mkdir -p build/opensips
 	cp target/opensips-$*/release/libuac.so $@
 
+# Every host and module together (several module features: nothing exported),
+# in its own target dir.
+CLIPPY_ALL := $(CARGO) clippy --release --all-targets --all-features --target-dir target/all-features -- -D warnings
+
 check: module
 	$(CARGO) fmt --check
 	$(CARGO) clippy --release --all-targets -- -D warnings
+	$(CLIPPY_ALL)
 	for m in $(KAMAILIO_MODULES); do \
 		$(CARGO) clippy --release --no-default-features --features kamailio-$$m \
 			--target-dir target/kamailio-$$m -- -D warnings || exit 1; done
@@ -47,8 +52,10 @@ check: module
 		$(CARGO) clippy --release --no-default-features --features opensips-$$(echo $$m | tr _ -) \
 			--target-dir target/opensips-$$m -- -D warnings || exit 1; done
 
-# Unit tests, then the integration tests that start the real kamailio.
+# Clippy over every host and module, unit tests, then the integration tests
+# that start the real kamailio and opensips.
 test: setup module
+	$(CLIPPY_ALL)
 	$(CARGO) test --release -- --test-threads=1
 	$(CARGO) test --release --lib --no-default-features --features opensips --target-dir target/opensips-test
 

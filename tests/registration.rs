@@ -1068,7 +1068,7 @@ impl Postgres {
         let dir = std::env::temp_dir().join(format!("uac-pg-{}-{port}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
-        // SAFETY-free: geteuid has no preconditions
+        // SAFETY: geteuid has no preconditions and cannot fail.
         let as_postgres = unsafe { libc::geteuid() } == 0;
         if as_postgres {
             assert!(Command::new("chown")

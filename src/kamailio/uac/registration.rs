@@ -5,6 +5,7 @@
 
 use crate::digest::challenge::Challenge;
 use crate::digest::response::RequestInfo;
+use crate::exports::ParamCell;
 use crate::flows::digest_client::{self, Creds, Policy, Stored};
 use crate::kamailio::host::db::Db;
 use crate::kamailio::host::ffi::{self, cell, sip_msg, tmcb_params};
@@ -12,7 +13,7 @@ use crate::kamailio::host::guard::guarded;
 use crate::kamailio::host::lock::{ShmGuard, ShmMutex};
 use crate::kamailio::host::msg::SipMsg;
 use crate::kamailio::host::shm::{self, ShmAlloc};
-use crate::kamailio::host::{proc, str_bytes, tm};
+use crate::kamailio::host::{proc, tm};
 use crate::registration::account::{
     AccountData, Field, COLUMNS, FL_DISABLED, FL_ONGOING, FL_ONLINE, INT_COLUMNS,
 };
@@ -38,22 +39,22 @@ const NULL_STR: ffi::str_ = ffi::str_ {
     s: null_mut(),
     len: 0,
 };
-pub static mut REG_DB_URL: ffi::str_ = NULL_STR;
-pub static mut REG_DB_TABLE: ffi::str_ = ffi::str_ {
+pub static REG_DB_URL: ParamCell<ffi::str_> = ParamCell::new(NULL_STR);
+pub static REG_DB_TABLE: ParamCell<ffi::str_> = ParamCell::new(ffi::str_ {
     s: c"uacreg".as_ptr() as *mut c_char,
     len: 6,
-};
-pub static mut REG_CONTACT_ADDR: ffi::str_ = NULL_STR;
-pub static mut REG_TIMER_INTERVAL: c_int = 90;
-pub static mut REG_RETRY_INTERVAL: c_int = 0;
-pub static mut REG_KEEP_CALLID: c_int = 0;
-pub static mut REG_RANDOM_DELAY: c_int = 0;
-pub static mut REG_ACTIVE: c_int = 1;
-pub static mut REG_GC_INTERVAL: c_int = 150;
-pub static mut REG_HASH_SIZE: c_int = 4;
-pub static mut REG_USE_DOMAIN: c_int = 0;
+});
+pub static REG_CONTACT_ADDR: ParamCell<ffi::str_> = ParamCell::new(NULL_STR);
+pub static REG_TIMER_INTERVAL: ParamCell<c_int> = ParamCell::new(90);
+pub static REG_RETRY_INTERVAL: ParamCell<c_int> = ParamCell::new(0);
+pub static REG_KEEP_CALLID: ParamCell<c_int> = ParamCell::new(0);
+pub static REG_RANDOM_DELAY: ParamCell<c_int> = ParamCell::new(0);
+pub static REG_ACTIVE: ParamCell<c_int> = ParamCell::new(1);
+pub static REG_GC_INTERVAL: ParamCell<c_int> = ParamCell::new(150);
+pub static REG_HASH_SIZE: ParamCell<c_int> = ParamCell::new(4);
+pub static REG_USE_DOMAIN: ParamCell<c_int> = ParamCell::new(0);
 /// Beyond stock: refresh at this percentage of the granted expiry (0: stock rule).
-pub static mut REG_REFRESH_PERCENT: c_int = 0;
+pub static REG_REFRESH_PERCENT: ParamCell<c_int> = ParamCell::new(0);
 
 /// Fixed before fork.
 pub struct RegConfig {
@@ -98,24 +99,21 @@ pub fn rand32() -> u32 {
 /// mod_init: when reg_db_url is set, checks the parameters, creates the
 /// shared registry and the counters, and asks for the timer process.
 pub fn init() -> Result<(), String> {
-    // SAFETY: mod_init, main process, after the core wrote the parameters.
-    let (url, table, contact, ti, ri, keep, rdelay, active, hsize, udom, sock) = unsafe {
-        (
-            super::auth::opt_str(&*std::ptr::addr_of!(REG_DB_URL)),
-            str_bytes(&*std::ptr::addr_of!(REG_DB_TABLE)).to_vec(),
-            str_bytes(&*std::ptr::addr_of!(REG_CONTACT_ADDR)).to_vec(),
-            *std::ptr::addr_of!(REG_TIMER_INTERVAL),
-            *std::ptr::addr_of!(REG_RETRY_INTERVAL),
-            *std::ptr::addr_of!(REG_KEEP_CALLID),
-            *std::ptr::addr_of!(REG_RANDOM_DELAY),
-            *std::ptr::addr_of!(REG_ACTIVE),
-            *std::ptr::addr_of!(REG_HASH_SIZE),
-            *std::ptr::addr_of!(REG_USE_DOMAIN),
-            str_bytes(&*std::ptr::addr_of!(super::params::DEFAULT_SOCKET)).to_vec(),
-        )
-    };
-    // SAFETY: as above.
-    let pct = unsafe { *std::ptr::addr_of!(REG_REFRESH_PERCENT) };
+    // mod_init, main process, after the core wrote the parameters.
+    let (url, table, contact, ti, ri, keep, rdelay, active, hsize, udom, sock) = (
+        REG_DB_URL.opt().map(<[u8]>::to_vec),
+        REG_DB_TABLE.bytes().to_vec(),
+        REG_CONTACT_ADDR.bytes().to_vec(),
+        REG_TIMER_INTERVAL.get(),
+        REG_RETRY_INTERVAL.get(),
+        REG_KEEP_CALLID.get(),
+        REG_RANDOM_DELAY.get(),
+        REG_ACTIVE.get(),
+        REG_HASH_SIZE.get(),
+        REG_USE_DOMAIN.get(),
+        super::params::DEFAULT_SOCKET.bytes().to_vec(),
+    );
+    let pct = REG_REFRESH_PERCENT.get();
     if !(0..=99).contains(&pct) {
         return Err(format!("reg_refresh_percent {pct} out of range 0..99"));
     }
@@ -448,10 +446,11 @@ unsafe extern "C" fn on_reply(_t: *mut cell, ty: c_int, ps: *mut tmcb_params) {
         let expires = bodies(ffi::_hdr_types_t_HDR_EXPIRES_T);
         let min_expires = bodies(ffi::_hdr_types_t_HDR_MIN_EXPIRES_T);
         let callid = bodies(ffi::_hdr_types_t_HDR_CALLID_T);
-        // SAFETY: parses the reply's CSeq.
         let cseq = if rpl.is_null() {
             0
         } else {
+            // SAFETY: a reply tm hands the callback (not NULL); the glue
+            // parses its CSeq.
             unsafe { ffi::uacg_cseq_number(rpl) }.max(0) as u32
         };
         let info = ReplyInfo {
