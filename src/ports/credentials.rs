@@ -1,0 +1,135 @@
+//! The credentials port: what the auth server reads from, and marks on, a
+//! request that carries (or should carry) digest credentials.
+//!
+//! The credentials are the host's own parse of the Authorization /
+//! Proxy-Authorization headers (Kamailio's and OpenSIPS's `auth_body_t` in
+//! `hdr->parsed`), not a second parse of ours: other modules and the
+//! pseudo-variables (`$au`, `$ar`, `is_user()`) read the same structure, and
+//! see the marks (authorized, stale) the server leaves on it.
+//!
+//! Besides the credentials: the request parts a nonce can be bound to
+//! (R-URI, Call-ID, From tag, source IP), the To tag (in-dialog or not), the
+//! users of From, To and the R-URI (pv_auth_check) and the method as the
+//! host's parser classified it.
+
+use super::message::{SipMessage, Which};
+use crate::digest::verify::Creds;
+
+/// Which credentials header: the answer to a 401 (Authorization) or to a
+/// 407 (Proxy-Authorization).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredKind {
+    Authorization,
+    ProxyAuthorization,
+}
+
+impl CredKind {
+    /// What REGISTER answers (a registrar's 401) and what every other
+    /// request answers (a proxy's 407), as auth_challenge() picks.
+    pub fn for_method(m: Method) -> CredKind {
+        if m == Method::Register {
+            CredKind::Authorization
+        } else {
+            CredKind::ProxyAuthorization
+        }
+    }
+
+    /// The header name (for the mock and log lines).
+    pub fn name(self) -> &'static str {
+        match self {
+            CredKind::Authorization => "Authorization",
+            CredKind::ProxyAuthorization => "Proxy-Authorization",
+        }
+    }
+}
+
+/// The request methods the server treats apart, as the host's parser
+/// classified the request (case rules and all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Ack,
+    Cancel,
+    Prack,
+    Register,
+    Publish,
+    /// Any other request method.
+    Other,
+    /// Not a request (a reply), or no message.
+    None,
+}
+
+impl Method {
+    /// ACK and CANCEL cannot be challenged (ACK gets no reply, CANCEL must
+    /// keep the CSeq of what it cancels): they pass.
+    pub fn is_ack_or_cancel(self) -> bool {
+        matches!(self, Method::Ack | Method::Cancel)
+    }
+}
+
+/// Whose URI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UriOf {
+    From,
+    To,
+    Request,
+}
+
+/// A request the auth server checks. `Cred` is the host's handle on one
+/// parsed credentials header of this request, valid while the request is.
+pub trait AuthRequest: SipMessage {
+    type Cred: Copy + std::fmt::Debug;
+
+    /// The method as the host's parser classified it.
+    fn method_kind(&self) -> Method;
+
+    /// The first credentials header of `kind` whose realm is `realm`
+    /// (case-insensitive, as the cores compare), parsed by the host. Ok(None)
+    /// when there is none; Err when the headers cannot be parsed.
+    fn find_credentials(&self, realm: &[u8], kind: CredKind) -> Result<Option<Self::Cred>, String>;
+
+    /// The fields of parsed credentials, as the host's parser found them.
+    fn creds(&self, h: Self::Cred) -> Creds<'_>;
+
+    /// The user part of the username (`alice` of `alice@domain`).
+    fn cred_user(&self, h: Self::Cred) -> &[u8];
+
+    /// The core's check that every required directive is there (username,
+    /// realm, nonce, uri, response; cnonce and nc with qop).
+    fn creds_complete(&self, h: Self::Cred) -> bool;
+
+    /// The stale mark: the nonce was stale, the next challenge says so.
+    fn is_stale(&self, h: Self::Cred) -> bool;
+    fn set_stale(&self, h: Self::Cred);
+
+    /// Marks the credentials as the ones being authorized: what
+    /// [`AuthRequest::authorized`] gives later (consume_credentials, `$au`).
+    fn mark_authorized(&self, h: Self::Cred) -> Result<(), String>;
+
+    /// The credentials marked authorized (Authorization first, then
+    /// Proxy-Authorization).
+    fn authorized(&self) -> Option<Self::Cred>;
+
+    /// Removes the whole credentials header from the request as it is
+    /// forwarded.
+    fn remove_credentials(&self, h: Self::Cred) -> Result<(), String>;
+
+    /// Can credentials be parsed on this message here? (Kamailio: only in
+    /// request and event routes; in failure and reply routes the message is
+    /// the transaction's copy, or a reply.)
+    fn credentials_readable(&self) -> bool;
+
+    // ---- what a nonce can be bound to ----
+
+    /// The request URI as it is now (a rewritten one included).
+    fn ruri(&self) -> &[u8];
+    fn callid(&self) -> Option<&[u8]>;
+    /// The From or To tag; None when there is none (a To without one: out
+    /// of dialog) or the header cannot be parsed.
+    fn tag(&self, which: Which) -> Option<&[u8]>;
+    /// The source IP as text.
+    fn src_ip(&self) -> Option<&[u8]>;
+
+    /// User and host of the From URI, the To URI or the R-URI; None when
+    /// the URI cannot be parsed.
+    fn uri_user_host(&self, which: UriOf) -> Option<(&[u8], &[u8])>;
+}
