@@ -5,5 +5,9 @@
 //!
 //! - `digest_client`: answer a 401/407 (uac_auth(), remote registrations,
 //!   uac_req_send(), OpenSIPS's uac_auth API).
+//! - `auth_server`: challenge and verify digest credentials (Kamailio's
+//!   auth module: script functions, KEMI, the bind_auth_s API), with the
+//!   nonce format behind `auth_server::nonce::NonceScheme`.
 
+pub mod auth_server;
 pub mod digest_client;
