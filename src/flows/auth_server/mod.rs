@@ -74,6 +74,18 @@ impl Default for Policy {
     }
 }
 
+/// The algorithms a challenge offers, one header line each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Offer<'a> {
+    /// With `Given(None)` and the policy's `algorithms` set: one line per
+    /// listed algorithm; else one line that prints this `algorithm`
+    /// directive as given, or none (Kamailio's rule, also for the API's
+    /// build_challenge).
+    Given(Option<&'a [u8]>),
+    /// One line per algorithm, in this order (a list the caller passes).
+    List(&'a [Algorithm]),
+}
+
 /// What the API steps give (Kamailio's auth_result_t names them; each host
 /// maps them to its numbers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -264,10 +276,9 @@ impl<S: NonceScheme> AuthServer<S> {
             .then_some(p.algorithm_str.as_slice())
     }
 
-    /// The challenge header line(s), CRLF included: one per algorithm of
-    /// `algorithms` (RFC 8760, in the configured order) when `algorithm` is
-    /// None, else one that prints `algorithm` when given. The nonce is
-    /// `nonce` when given, else issued for `msg`.
+    /// The challenge header line(s), CRLF included, one per offered
+    /// algorithm ([`Offer`]). The nonce is `nonce` when given, else issued
+    /// for `msg` (one per line where the format binds the algorithm).
     #[allow(clippy::too_many_arguments)]
     pub fn challenge_lines<M: AuthRequest>(
         &self,
@@ -275,7 +286,7 @@ impl<S: NonceScheme> AuthServer<S> {
         stale: bool,
         realm: &[u8],
         nonce: Option<&[u8]>,
-        algorithm: Option<&[u8]>,
+        offer: Offer,
         qop: Option<Qop>,
         kind: CredKind,
     ) -> Result<Vec<u8>, String> {
@@ -285,18 +296,21 @@ impl<S: NonceScheme> AuthServer<S> {
             CredKind::ProxyAuthorization => &p.proxy_header,
             CredKind::Authorization => &p.www_header,
         };
-        let (printed, algs): (Vec<Option<&[u8]>>, Vec<Option<Algorithm>>) =
-            if algorithm.is_none() && !p.algorithms.is_empty() {
-                p.algorithms
-                    .iter()
-                    .map(|a| (Some(a.name().as_bytes()), Some(*a)))
-                    .unzip()
-            } else {
+        let each = |l: &[Algorithm]| -> (Vec<Option<&[u8]>>, Vec<Option<Algorithm>>) {
+            l.iter()
+                .map(|a| (Some(a.name().as_bytes()), Some(*a)))
+                .unzip()
+        };
+        let (printed, algs) = match offer {
+            Offer::List(l) => each(l),
+            Offer::Given(None) if !p.algorithms.is_empty() => each(&p.algorithms),
+            Offer::Given(algorithm) => {
                 let alg = algorithm
                     .and_then(|a| std::str::from_utf8(a).ok())
                     .and_then(Algorithm::parse);
                 (vec![algorithm], vec![alg])
-            };
+            }
+        };
         let issued;
         let nonces: Vec<&[u8]> = match nonce {
             Some(n) => vec![n; algs.len()],
@@ -441,17 +455,20 @@ impl<S: NonceScheme> AuthServer<S> {
     }
 
     /// check_response: the response of `creds` against `ha1` (plain H(A1);
-    /// -sess applied here), in constant time, auth-int over `msg`'s body;
-    /// then the nonce count / one-time slot pre_auth checked is used up.
-    /// `msg`, `hdr` and `checked` are pre_auth's for these credentials (None
-    /// when the caller skipped pre_auth).
-    pub fn check_response<M: AuthRequest>(
+    /// -sess applied here), in constant time, auth-int over `body` (asked
+    /// for only then); then the nonce count / one-time slot pre_auth
+    /// checked is used up. `found` is the request and credentials header
+    /// pre_auth found (marked stale when another request used the nonce up
+    /// meanwhile), `checked` what it checked (None: the caller skipped
+    /// pre_auth).
+    #[allow(clippy::too_many_arguments)]
+    pub fn check_response<'b, M: AuthRequest>(
         &self,
-        msg: Option<&M>,
-        hdr: Option<M::Cred>,
+        found: Option<(&M, M::Cred)>,
         creds: &Creds,
         method: &[u8],
         ha1: &[u8],
+        body: impl FnOnce() -> &'b [u8],
         checked: Option<&Checked<S::Checked>>,
     ) -> AuthResult {
         let (alg, qop) = match check_offered(creds, &self.offered()) {
@@ -464,9 +481,10 @@ impl<S: NonceScheme> AuthServer<S> {
                 };
             }
         };
-        let body: &[u8] = match (qop, msg) {
-            (Some(Qop::AuthInt), Some(m)) => m.body().unwrap_or_default(),
-            _ => b"",
+        let body: &[u8] = if qop == Some(Qop::AuthInt) {
+            body()
+        } else {
+            b""
         };
         if ha1.len() != hex_len(alg)
             || !verify::response_matches(alg, qop, creds, ha1, method, body)
@@ -479,7 +497,7 @@ impl<S: NonceScheme> AuthServer<S> {
                 Ok(()) => AuthResult::Authenticated,
                 Err(e) => {
                     // another request with these credentials got the slot first
-                    if let (Some(m), Some(h)) = (msg, hdr) {
+                    if let Some((m, h)) = found {
                         m.set_stale(h);
                     }
                     err!("nonce already used (check {})", e.code);
@@ -586,10 +604,15 @@ impl<S: NonceScheme> AuthServer<S> {
         }
     }
 
+    /// The configured offer of the challenge functions.
+    fn configured(&self) -> Offer<'_> {
+        Offer::Given(self.alg_param())
+    }
+
     /// The challenge header(s) of the challenge functions: flags 1
     /// qop=auth, 2 qop=auth-int, 16 stale=true (also when `msg` sent stale
-    /// credentials for the realm). The nonce is bound to `msg` only with
-    /// `bind`.
+    /// credentials for the realm); the algorithms of the call (None: the
+    /// configured ones). The nonce is bound to `msg` only with `bind`.
     pub fn challenge_header<M: AuthRequest>(
         &self,
         msg: Option<&M>,
@@ -597,11 +620,13 @@ impl<S: NonceScheme> AuthServer<S> {
         realm: &[u8],
         flags: i32,
         kind: CredKind,
+        algorithms: Option<&[Algorithm]>,
     ) -> Result<Vec<u8>, String> {
         let qop = qop_of_flags(flags, CHALLENGE_QOP_AUTH_INT, CHALLENGE_QOP_AUTH);
         let stale = flags & CHALLENGE_STALE != 0 || self.sent_stale(msg, realm, kind);
         let bound = if bind { msg } else { None };
-        self.challenge_lines(bound, stale, realm, None, self.alg_param(), qop, kind)
+        let offer = algorithms.map_or_else(|| self.configured(), Offer::List);
+        self.challenge_lines(bound, stale, realm, None, offer, qop, kind)
     }
 
     /// Adds `hdr` to the reply and sends it; false when either fails.
@@ -616,15 +641,17 @@ impl<S: NonceScheme> AuthServer<S> {
     }
 
     /// www_challenge / proxy_challenge / auth_challenge: a 401 or 407 with
-    /// the challenge. False when it could not be built or sent.
+    /// the challenge (see [`AuthServer::challenge_header`]). False when it
+    /// could not be built or sent.
     pub fn challenge<M: AuthRequest + Reply>(
         &self,
         msg: &M,
         realm: &[u8],
         flags: i32,
         kind: CredKind,
+        algorithms: Option<&[Algorithm]>,
     ) -> bool {
-        let hf = match self.challenge_header(Some(msg), true, realm, flags, kind) {
+        let hf = match self.challenge_header(Some(msg), true, realm, flags, kind, algorithms) {
             Ok(h) => h,
             Err(e) => {
                 err!("failed to build the challenge: {e}");
@@ -656,7 +683,8 @@ impl<S: NonceScheme> AuthServer<S> {
         algorithm: Option<&[u8]>,
         kind: CredKind,
     ) -> Result<Vec<u8>, String> {
-        self.challenge_lines(msg, stale, realm, nonce, algorithm, self.policy.qop, kind)
+        let offer = Offer::Given(algorithm);
+        self.challenge_lines(msg, stale, realm, nonce, offer, self.policy.qop, kind)
     }
 
     /// pv_www_authenticate / pv_proxy_authenticate: the password from the
@@ -687,11 +715,11 @@ impl<S: NonceScheme> AuthServer<S> {
                     String::from_utf8_lossy(passwd).into_owned()
                 };
                 let r = self.check_response(
-                    Some(msg),
-                    Some(h),
+                    Some((msg, h)),
                     &c,
                     method,
                     ha1.as_bytes(),
+                    || msg.body().unwrap_or_default(),
                     pre.checked.as_ref(),
                 );
                 match r {
@@ -713,7 +741,8 @@ impl<S: NonceScheme> AuthServer<S> {
         if verdict != Verdict::Ok && flags & PV_CHALLENGE != 0 {
             let qop = qop_of_flags(flags, 8, 4);
             let stale = pre.hdr.is_some_and(|h| msg.is_stale(h));
-            match self.challenge_lines(Some(msg), stale, realm, None, self.alg_param(), qop, kind) {
+            match self.challenge_lines(Some(msg), stale, realm, None, self.configured(), qop, kind)
+            {
                 Ok(hf) => challenge = Some(hf),
                 Err(e) => {
                     err!("failed to build the challenge: {e}");

@@ -104,13 +104,13 @@ fn nonce_of(line: &[u8]) -> String {
 /// A 401 challenge for a REGISTER, as www_challenge(realm, flags) sends it.
 fn challenged(srv: &TestServer, flags: i32) -> String {
     let m = register("");
-    assert!(srv.challenge(&m, REALM.as_bytes(), flags, CredKind::Authorization));
+    assert!(srv.challenge(&m, REALM.as_bytes(), flags, CredKind::Authorization, None));
     let r = m.replies.borrow();
     assert_eq!(r.len(), 1);
     r[0].headers.clone()
 }
 
-fn pv(srv: &TestServer, m: &MockMsg, pw: &str) -> Verdict {
+fn pv<S: NonceScheme>(srv: &AuthServer<S>, m: &MockMsg, pw: &str) -> Verdict {
     srv.pv_authenticate(
         m,
         REALM.as_bytes(),
@@ -159,7 +159,7 @@ fn challenge_headers_qop_stale_and_several_algorithms() {
     let srv = server(false, false);
     // flag 1: qop=auth; a 401 with WWW-Authenticate, through tm when there is one
     let m = register("");
-    assert!(srv.challenge(&m, REALM.as_bytes(), 1, CredKind::Authorization));
+    assert!(srv.challenge(&m, REALM.as_bytes(), 1, CredKind::Authorization, None));
     let sent = m.replies.borrow()[0].clone();
     assert_eq!(
         (sent.code, sent.reason.as_str(), sent.how),
@@ -180,7 +180,13 @@ fn challenge_headers_qop_stale_and_several_algorithms() {
 
     // flags 2|16 on a proxy challenge: 407, qop=auth-int, stale=true
     let m = request("INVITE", "alice", "", "");
-    assert!(srv.challenge(&m, REALM.as_bytes(), 2 | 16, CredKind::ProxyAuthorization));
+    assert!(srv.challenge(
+        &m,
+        REALM.as_bytes(),
+        2 | 16,
+        CredKind::ProxyAuthorization,
+        None
+    ));
     let sent = m.replies.borrow()[0].clone();
     assert_eq!(
         (sent.code, sent.reason.as_str()),
@@ -206,7 +212,7 @@ fn challenge_headers_qop_stale_and_several_algorithms() {
     };
     let srv = server_with(policy, nonce_cfg(false, false));
     let m = register("");
-    assert!(srv.challenge(&m, b"pfx.sip.test", 0, CredKind::Authorization));
+    assert!(srv.challenge(&m, b"pfx.sip.test", 0, CredKind::Authorization, None));
     let sent = m.replies.borrow()[0].clone();
     assert_eq!(sent.how, Sending::Stateless);
     let lines: Vec<&str> = sent.headers.split_terminator("\r\n").collect();
@@ -218,6 +224,26 @@ fn challenge_headers_qop_stale_and_several_algorithms() {
             format!("WWW-Authenticate: Digest realm=\"{REALM}\", nonce=\"{n}\", algorithm={alg}")
         );
     }
+
+    // the algorithms of the call (a per-call list): one line, one nonce each
+    // in the call's order
+    let m = register("");
+    let call = [Algorithm::Sha256Sess, Algorithm::Md5];
+    assert!(srv.challenge(
+        &m,
+        REALM.as_bytes(),
+        1,
+        CredKind::Authorization,
+        Some(&call)
+    ));
+    let h = m.replies.borrow()[0].headers.clone();
+    let lines: Vec<&str> = h.split_terminator("\r\n").collect();
+    assert_eq!(lines.len(), 2, "{h}");
+    assert!(
+        lines[0].ends_with("qop=\"auth\", algorithm=SHA-256-sess"),
+        "{h}"
+    );
+    assert!(lines[1].ends_with("qop=\"auth\", algorithm=MD5"), "{h}");
 
     // one algorithm configured: printed as written
     let policy = Policy {
@@ -241,7 +267,7 @@ fn stale_credentials_make_a_stale_challenge() {
     srv.nonces.process().now.set(NOW + 301);
     let m = register(&auth);
     assert_eq!(pv(&srv, &m, "secret"), Verdict::StaleNonce);
-    assert!(srv.challenge(&m, REALM.as_bytes(), 1, CredKind::Authorization));
+    assert!(srv.challenge(&m, REALM.as_bytes(), 1, CredKind::Authorization, None));
     assert!(m.replies.borrow()[0].headers.contains(", stale=true"));
     // the same credentials, unreadable here (a failure route): no stale
     let mut m2 = register(&auth);
@@ -251,7 +277,7 @@ fn stale_credentials_make_a_stale_challenge() {
             .unwrap(),
     );
     m2.in_failure_route = true;
-    assert!(srv.challenge(&m2, REALM.as_bytes(), 1, CredKind::Authorization));
+    assert!(srv.challenge(&m2, REALM.as_bytes(), 1, CredKind::Authorization, None));
     assert!(!m2.replies.borrow()[0].headers.contains("stale"));
     // post_auth refuses stale credentials, but not on ACK
     let h = m.authorized().unwrap();
@@ -345,30 +371,30 @@ fn api_steps_commit_once() {
         AuthResult::DoAuthentication
     );
     let ok = srv.check_response(
-        Some(&m),
-        Some(h),
+        Some((&m, h)),
         &c,
         b"REGISTER",
         ha1.as_bytes(),
+        || b"",
         Some(&checked),
     );
     assert_eq!(ok, AuthResult::Authenticated);
     let again = srv.check_response(
-        Some(&m),
-        Some(h),
+        Some((&m, h)),
         &c,
         b"REGISTER",
         ha1.as_bytes(),
+        || b"",
         Some(&checked),
     );
     assert_eq!(again, AuthResult::NonceReused);
     assert!(m.is_stale(h));
     // without pre_auth while replay protection is on: refused
-    let none = srv.check_response::<MockMsg>(None, None, &c, b"REGISTER", ha1.as_bytes(), None);
+    let none = srv.check_response::<MockMsg>(None, &c, b"REGISTER", ha1.as_bytes(), || b"", None);
     assert_eq!(none, AuthResult::NotAuthenticated);
     // without replay protection it is a plain response check
     let plain = server(false, false);
-    let none = plain.check_response::<MockMsg>(None, None, &c, b"REGISTER", ha1.as_bytes(), None);
+    let none = plain.check_response::<MockMsg>(None, &c, b"REGISTER", ha1.as_bytes(), || b"", None);
     assert_eq!(none, AuthResult::Authenticated);
 }
 
@@ -397,11 +423,11 @@ fn algorithm_not_offered_is_refused() {
     let c = m.creds(pre.hdr.unwrap());
     let ha1 = verify::ha1(Algorithm::Md5, b"alice", REALM.as_bytes(), b"secret");
     let r = srv.check_response(
-        Some(&m),
-        pre.hdr,
+        Some((&m, pre.hdr.unwrap())),
         &c,
         b"REGISTER",
         ha1.as_bytes(),
+        || b"",
         pre.checked.as_ref(),
     );
     assert_eq!(r, AuthResult::BadCredentials);
@@ -486,7 +512,7 @@ fn pv_auth_check_user_mismatch() {
     // an INVITE answers a 407: Proxy-Authorization, From user
     let hf = {
         let m = request("INVITE", "alice", "", "");
-        assert!(srv.challenge(&m, REALM.as_bytes(), 1, CredKind::ProxyAuthorization));
+        assert!(srv.challenge(&m, REALM.as_bytes(), 1, CredKind::ProxyAuthorization, None));
         let h = m.replies.borrow()[0].headers.clone();
         h
     };
@@ -691,4 +717,109 @@ fn build_challenge_with_the_callers_nonce() {
         (r[0].code, r[0].reason.as_str()),
         (500, "Internal Server Error")
     );
+}
+
+/// A second nonce format behind the same trait, as OpenSIPS's is: one nonce
+/// per offered algorithm, bound to it (a nonce answered in another
+/// algorithm is stale), one use each.
+struct AlgBound {
+    used: std::cell::RefCell<Vec<usize>>,
+}
+
+impl NonceScheme for AlgBound {
+    type Checked = usize;
+
+    fn issue<M: AuthRequest>(
+        &self,
+        _req: Option<&M>,
+        algs: &[Option<Algorithm>],
+        _qop: Option<Qop>,
+    ) -> Result<Vec<Vec<u8>>, String> {
+        Ok(algs
+            .iter()
+            .enumerate()
+            .map(|(i, a)| format!("{i}-{}", a.unwrap_or(Algorithm::Md5).name()).into_bytes())
+            .collect())
+    }
+
+    fn check<M: AuthRequest>(
+        &self,
+        _req: Option<&M>,
+        creds: &Creds,
+    ) -> Result<usize, nonce::NonceRefused> {
+        let n = String::from_utf8_lossy(creds.nonce).into_owned();
+        let alg = if creds.algorithm.is_empty() {
+            "MD5".to_string()
+        } else {
+            String::from_utf8_lossy(creds.algorithm).to_ascii_uppercase()
+        };
+        let Some((i, bound)) = n.split_once('-') else {
+            return Err(nonce::NonceRefused {
+                class: NonceClass::Invalid,
+                code: 1,
+            });
+        };
+        if bound.to_ascii_uppercase() != alg {
+            return Err(nonce::NonceRefused {
+                class: NonceClass::Stale,
+                code: 2,
+            });
+        }
+        let i: usize = i.parse().map_err(|_| nonce::NonceRefused {
+            class: NonceClass::Invalid,
+            code: 1,
+        })?;
+        if self.used.borrow().contains(&i) {
+            return Err(nonce::NonceRefused {
+                class: NonceClass::Reused,
+                code: 3,
+            });
+        }
+        Ok(i)
+    }
+
+    fn commit(&self, checked: &usize) -> Result<(), nonce::NonceRefused> {
+        self.used.borrow_mut().push(*checked);
+        Ok(())
+    }
+
+    fn one_time(&self) -> bool {
+        true
+    }
+
+    fn replay_protected(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn a_format_that_binds_the_algorithm() {
+    let policy = Policy {
+        algorithms: vec![Algorithm::Sha256, Algorithm::Md5],
+        ..Policy::default()
+    };
+    let srv = AuthServer::new(
+        policy,
+        AlgBound {
+            used: Default::default(),
+        },
+    );
+    let m = register("");
+    assert!(srv.challenge(&m, REALM.as_bytes(), 1, CredKind::Authorization, None));
+    let h = m.replies.borrow()[0].headers.clone();
+    let lines: Vec<&str> = h.split_terminator("\r\n").collect();
+    assert_eq!(
+        (nonce_of(lines[0].as_bytes()), nonce_of(lines[1].as_bytes())),
+        ("0-SHA-256".to_string(), "1-MD5".to_string())
+    );
+    // the SHA-256 line answered: verifies, once
+    let auth = answer(lines[0].as_bytes(), "alice", "secret", "REGISTER", "");
+    assert_eq!(pv(&srv, &register(&auth), "secret"), Verdict::Ok);
+    assert_eq!(pv(&srv, &register(&auth), "secret"), Verdict::NonceReused);
+    // the MD5 line's nonce answered in SHA-256: stale
+    let sha = lines[1].replace("algorithm=MD5", "algorithm=SHA-256");
+    let auth = answer(sha.as_bytes(), "alice", "secret", "REGISTER", "");
+    let m = register(&auth);
+    assert_eq!(pv(&srv, &m, "secret"), Verdict::StaleNonce);
+    assert!(m.is_stale(m.authorized().unwrap()));
 }

@@ -19,6 +19,7 @@ use crate::kamailio::host::guard::guarded;
 use crate::kamailio::host::msg::SipMsg;
 use crate::kamailio::host::str_bytes;
 use crate::ports::credentials::AuthRequest;
+use crate::ports::message::SipMessage;
 use std::cell::Cell;
 use std::os::raw::{c_char, c_int};
 use std::ptr::null_mut;
@@ -289,12 +290,15 @@ unsafe extern "C" fn api_check_response(
         // SAFETY: the message pre_auth checked these credentials of, in this
         // same request's processing (the nonce's address matched).
         let m = pending.and_then(|p| unsafe { SipMsg::from_raw(p.msg) });
+        let found = m.as_ref().zip(pending.map(|p| p.hdr));
+        // auth-int hashes the body of the message pre_auth checked
+        let body = || m.as_ref().map_or(&[][..], |m| m.body().unwrap_or_default());
         let r = server().check_response(
-            m.as_ref(),
-            pending.map(|p| p.hdr),
+            found,
             &c,
             meth,
             h,
+            body,
             pending.as_ref().map(|p| &p.checked),
         );
         if r == AuthResult::Authenticated && pending.is_some() {
@@ -316,7 +320,7 @@ unsafe extern "C" fn api_auth_challenge_hftype(
         let (Some(m), r) = (unsafe { (SipMsg::from_raw(msg), sv(realm)) }) else {
             return -1;
         };
-        challenge_code(server().challenge(&m, r, flags, cred_kind(hftype)))
+        challenge_code(server().challenge(&m, r, flags, cred_kind(hftype), None))
     })
 }
 

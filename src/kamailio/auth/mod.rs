@@ -235,7 +235,7 @@ fn challenge_entry(
             return param_error(srv, &msg, 0);
         };
         let kind = kind.unwrap_or_else(|| CredKind::for_method(msg.method_kind()));
-        challenge_code(srv.challenge(&msg, &realm, flags, kind))
+        challenge_code(srv.challenge(&msg, &realm, flags, kind, None))
     })
 }
 
@@ -393,6 +393,7 @@ unsafe extern "C" fn w_auth_get_www_authenticate(
             &realm,
             flags,
             CredKind::Authorization,
+            None,
         ) {
             Ok(hf) => hf,
             Err(e) => {
@@ -533,7 +534,7 @@ unsafe extern "C" fn ki_auth_challenge(m: *mut sip_msg, r: *mut str_, flags: c_i
             return -1;
         };
         let kind = CredKind::for_method(msg.method_kind());
-        challenge_code(server().challenge(&msg, &realm, flags, kind))
+        challenge_code(server().challenge(&msg, &realm, flags, kind, None))
     })
 }
 unsafe extern "C" fn ki_pv_auth_check(
