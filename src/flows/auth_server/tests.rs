@@ -101,8 +101,14 @@ fn nonce_of(line: &[u8]) -> String {
     s[at..at + s[at..].find('"').unwrap()].to_string()
 }
 
+/// alice's right answer to a fresh 401 with qop=auth, as a header line.
+fn alice_answers<S: NonceScheme>(srv: &AuthServer<S>) -> String {
+    let hf = challenged(srv, 1);
+    answer(hf.as_bytes(), "alice", "secret", "REGISTER", "")
+}
+
 /// A 401 challenge for a REGISTER, as www_challenge(realm, flags) sends it.
-fn challenged(srv: &TestServer, flags: i32) -> String {
+fn challenged<S: NonceScheme>(srv: &AuthServer<S>, flags: i32) -> String {
     let m = register("");
     assert!(srv.challenge(&m, REALM.as_bytes(), flags, CredKind::Authorization, None));
     let r = m.replies.borrow();
@@ -262,8 +268,7 @@ fn challenge_headers_qop_stale_and_several_algorithms() {
 #[test]
 fn stale_credentials_make_a_stale_challenge() {
     let srv = server(false, false);
-    let hf = challenged(&srv, 1);
-    let auth = answer(hf.as_bytes(), "alice", "secret", "REGISTER", "");
+    let auth = alice_answers(&srv);
     srv.nonces.process().now.set(NOW + 301);
     let m = register(&auth);
     assert_eq!(pv(&srv, &m, "secret"), Verdict::StaleNonce);
@@ -331,14 +336,15 @@ fn one_time_nonce_used_once_wrong_password_burns_nothing() {
 fn nonce_count_each_nc_once() {
     let srv = server(true, false);
     let n = nonce_of(challenged(&srv, 1).as_bytes());
-    let m = register(&answer_nc(&n, "00000001", "guess"));
-    assert_eq!(pv(&srv, &m, "secret"), Verdict::InvalidPassword);
-    let m = register(&answer_nc(&n, "00000001", "secret"));
-    assert_eq!(pv(&srv, &m, "secret"), Verdict::Ok);
-    let m = register(&answer_nc(&n, "00000001", "secret"));
-    assert_eq!(pv(&srv, &m, "secret"), Verdict::StaleNonce);
-    let m = register(&answer_nc(&n, "00000002", "secret"));
-    assert_eq!(pv(&srv, &m, "secret"), Verdict::Ok);
+    for (nc, pw, want) in [
+        ("00000001", "guess", Verdict::InvalidPassword),
+        ("00000001", "secret", Verdict::Ok),
+        ("00000001", "secret", Verdict::StaleNonce),
+        ("00000002", "secret", Verdict::Ok),
+    ] {
+        let m = register(&answer_nc(&n, nc, pw));
+        assert_eq!(pv(&srv, &m, "secret"), want, "nc {nc} password {pw}");
+    }
 }
 
 /// The API's order: pre_auth (nothing used), check_response (commit),
@@ -346,8 +352,7 @@ fn nonce_count_each_nc_once() {
 #[test]
 fn api_steps_commit_once() {
     let srv = server(false, true);
-    let hf = challenged(&srv, 1);
-    let auth = answer(hf.as_bytes(), "alice", "secret", "REGISTER", "");
+    let auth = alice_answers(&srv);
     let m = register(&auth);
     let pre = srv.pre_auth(&m, REALM.as_bytes(), CredKind::Authorization);
     assert_eq!(pre.result, AuthResult::DoAuthentication);
@@ -446,10 +451,10 @@ fn auth_int_over_the_body() {
     assert!(hf.contains("qop=\"auth-int\""));
     let auth = answer(hf.as_bytes(), "alice", "secret", "MESSAGE", "hello");
     assert!(auth.contains("qop=auth-int"));
-    let m = request("MESSAGE", "alice", &auth, "hello");
-    assert_eq!(pv(&srv, &m, "secret"), Verdict::Ok);
-    let m = request("MESSAGE", "alice", &auth, "hellO");
-    assert_eq!(pv(&srv, &m, "secret"), Verdict::InvalidPassword);
+    for (body, want) in [("hello", Verdict::Ok), ("hellO", Verdict::InvalidPassword)] {
+        let m = request("MESSAGE", "alice", &auth, body);
+        assert_eq!(pv(&srv, &m, "secret"), want, "{body}");
+    }
 }
 
 /// consume_credentials removes the authorized header from what is
@@ -457,8 +462,7 @@ fn auth_int_over_the_body() {
 #[test]
 fn consume_credentials_removes_the_header() {
     let srv = server(false, false);
-    let hf = challenged(&srv, 1);
-    let auth = answer(hf.as_bytes(), "alice", "secret", "REGISTER", "");
+    let auth = alice_answers(&srv);
     let m = register(&auth);
     assert!(!srv.consume_credentials(&m));
     assert!(srv.has_credentials(&m, REALM.as_bytes()));
@@ -481,55 +485,47 @@ fn consume_credentials_removes_the_header() {
 #[test]
 fn pv_auth_check_user_mismatch() {
     let srv = server(false, false);
-    let hf = challenged(&srv, 1);
-    // bob answers a REGISTER for alice with his own password
-    let auth = answer(hf.as_bytes(), "bob", "bobpw", "REGISTER", "");
-    let m = register(&auth);
-    let r = srv.pv_auth_check(&m, REALM.as_bytes(), b"bobpw", 0, 1);
-    assert_eq!(r.verdict, Verdict::UserMismatch);
-    // without the user check the password is all that counts
-    let m = register(&auth);
-    assert_eq!(
-        srv.pv_auth_check(&m, REALM.as_bytes(), b"bobpw", 0, 0)
-            .verdict,
-        Verdict::Ok
-    );
-    // alice for herself
-    let auth = answer(hf.as_bytes(), "alice", "secret", "REGISTER", "");
-    let m = register(&auth);
-    assert_eq!(
-        srv.pv_auth_check(&m, REALM.as_bytes(), b"secret", 0, 1)
-            .verdict,
-        Verdict::Ok
-    );
-    // a REGISTER whose From is not its To
-    let m = request("REGISTER", "carol", &auth, "");
-    assert_eq!(
-        srv.pv_auth_check(&m, REALM.as_bytes(), b"secret", 0, 1)
-            .verdict,
-        Verdict::UserMismatch
-    );
-    // an INVITE answers a 407: Proxy-Authorization, From user
-    let hf = {
-        let m = request("INVITE", "alice", "", "");
-        assert!(srv.challenge(&m, REALM.as_bytes(), 1, CredKind::ProxyAuthorization, None));
-        let h = m.replies.borrow()[0].headers.clone();
-        h
+    let check = |m: &MockMsg, pw: &str, checks: i32| {
+        srv.pv_auth_check(m, REALM.as_bytes(), pw.as_bytes(), 0, checks)
+            .verdict
     };
-    let auth = answer(hf.as_bytes(), "alice", "secret", "INVITE", "");
-    assert!(auth.starts_with("Proxy-Authorization: "));
-    let m = request("INVITE", "alice", &auth, "");
-    assert_eq!(
-        srv.pv_auth_check(&m, REALM.as_bytes(), b"secret", 0, 1)
-            .verdict,
-        Verdict::Ok
-    );
-    let m = request("INVITE", "bob", &auth, "");
-    assert_eq!(
-        srv.pv_auth_check(&m, REALM.as_bytes(), b"secret", 0, 1)
-            .verdict,
-        Verdict::UserMismatch
-    );
+    let hf = challenged(&srv, 1);
+    // bob answers a REGISTER for alice with his own password: refused with
+    // the user check, accepted without it (the password is all that counts)
+    let bob = answer(hf.as_bytes(), "bob", "bobpw", "REGISTER", "");
+    let alice = answer(hf.as_bytes(), "alice", "secret", "REGISTER", "");
+    // an INVITE answers a 407 with Proxy-Authorization; its From user counts
+    let m = request("INVITE", "alice", "", "");
+    assert!(srv.challenge(&m, REALM.as_bytes(), 1, CredKind::ProxyAuthorization, None));
+    let hf407 = m.replies.borrow()[0].headers.clone();
+    let invite = answer(hf407.as_bytes(), "alice", "secret", "INVITE", "");
+    assert!(invite.starts_with("Proxy-Authorization: "));
+    for (m, pw, checks, want) in [
+        (register(&bob), "bobpw", 1, Verdict::UserMismatch),
+        (register(&bob), "bobpw", 0, Verdict::Ok),
+        (register(&alice), "secret", 1, Verdict::Ok),
+        // a REGISTER whose From is not its To
+        (
+            request("REGISTER", "carol", &alice, ""),
+            "secret",
+            1,
+            Verdict::UserMismatch,
+        ),
+        (
+            request("INVITE", "alice", &invite, ""),
+            "secret",
+            1,
+            Verdict::Ok,
+        ),
+        (
+            request("INVITE", "bob", &invite, ""),
+            "secret",
+            1,
+            Verdict::UserMismatch,
+        ),
+    ] {
+        assert_eq!(check(&m, pw, checks), want, "{}", m.sent());
+    }
 }
 
 /// pv_authenticate with challenge flags builds the challenge to send: no

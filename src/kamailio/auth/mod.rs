@@ -20,7 +20,7 @@ use crate::kamailio::host::ffi::{
     self, cmd_export_t, fixup_spve_null, module_exports, param_export_t, sip_msg, sr_kemi_t, str_,
     FAILURE_ROUTE, ONREPLY_ROUTE, REQUEST_ROUTE,
 };
-use crate::kamailio::host::guard::{guarded, install_panic_hook};
+use crate::kamailio::host::guard::guarded;
 use crate::kamailio::host::msg::SipMsg;
 use crate::kamailio::host::proc::KamProcess;
 use crate::kamailio::host::shm::ShmAlloc;
@@ -423,73 +423,38 @@ unsafe extern "C" fn w_panic_probe(_m: *mut sip_msg, _: *mut c_char, _: *mut c_c
 
 // ---- fixups: refuse empty parameters, then the core's fixups ----
 
+/// The core's fixup a parameter gets.
+#[derive(Clone, Copy)]
+enum Fix {
+    /// A string that may hold variables (fixup_var_str_12).
+    Str,
+    /// A string with pseudo-variables (fixup_var_pve_str_12).
+    PveStr,
+    /// An int that may be a variable (fixup_var_int_12).
+    Int,
+    /// The result pseudo-variable, which must be writable.
+    WritablePv,
+}
+
+/// Refuses an empty parameter, then fixes it up as `fix` says (None:
+/// nothing to do).
+///
 /// # Safety
-/// `param` points at the parameter's C string (before fixup).
-unsafe fn empty_param(param: *mut *mut c_void, n: c_int) -> bool {
-    // SAFETY: caller contract.
-    let empty = unsafe { (*param).is_null() || *(*param as *const c_char) == 0 };
-    if empty {
-        err!("empty parameter {n} not allowed");
-    }
-    empty
-}
-
-unsafe extern "C" fn fixup_auth_challenge(param: *mut *mut c_void, n: c_int) -> c_int {
-    // SAFETY: the core passes the address of parameter n's value (its C
-    // string before fixup); the core's fixups replace it in place.
+/// `param` is the address of parameter n's value the core passes (its C
+/// string before fixup).
+unsafe fn fixup(param: *mut *mut c_void, n: c_int, fix: Option<Fix>) -> c_int {
+    // SAFETY: caller contract; the core's fixups replace the value in place.
     guarded("fixup", -1, || unsafe {
-        if empty_param(param, n) {
+        if (*param).is_null() || *(*param as *const c_char) == 0 {
+            err!("empty parameter {n} not allowed");
             return -1;
         }
-        match n {
-            1 => ffi::fixup_var_str_12(param, 1),
-            2 => ffi::fixup_var_int_12(param, 1),
-            _ => 0,
-        }
-    })
-}
-
-unsafe extern "C" fn fixup_pv_auth(param: *mut *mut c_void, n: c_int) -> c_int {
-    // SAFETY: the core passes the address of parameter n's value (its C
-    // string before fixup); the core's fixups replace it in place.
-    guarded("fixup", -1, || unsafe {
-        if empty_param(param, n) {
-            return -1;
-        }
-        match n {
-            1 | 2 | 4 => ffi::fixup_var_pve_str_12(param, 1),
-            3 => ffi::fixup_var_int_12(param, 1),
-            _ => 0,
-        }
-    })
-}
-
-unsafe extern "C" fn fixup_pv_auth_check(param: *mut *mut c_void, n: c_int) -> c_int {
-    // SAFETY: the core passes the address of parameter n's value (its C
-    // string before fixup); the core's fixups replace it in place.
-    guarded("fixup", -1, || unsafe {
-        if empty_param(param, n) {
-            return -1;
-        }
-        match n {
-            1 | 2 => ffi::fixup_var_pve_str_12(param, 1),
-            3 | 4 => ffi::fixup_var_int_12(param, 1),
-            _ => 0,
-        }
-    })
-}
-
-unsafe extern "C" fn fixup_get_www_authenticate(param: *mut *mut c_void, n: c_int) -> c_int {
-    // SAFETY: the core passes the address of parameter n's value (its C
-    // string before fixup); the core's fixups replace it in place.
-    guarded("fixup", -1, || unsafe {
-        if empty_param(param, n) {
-            return -1;
-        }
-        match n {
-            1 => ffi::fixup_var_str_12(param, 1),
-            2 => ffi::fixup_var_int_12(param, 1),
-            3 => {
+        match fix {
+            None => 0,
+            Some(Fix::Str) => ffi::fixup_var_str_12(param, 1),
+            Some(Fix::PveStr) => ffi::fixup_var_pve_str_12(param, 1),
+            Some(Fix::Int) => ffi::fixup_var_int_12(param, 1),
+            Some(Fix::WritablePv) => {
                 if ffi::fixup_pvar_null(param, 1) != 0 {
                     err!("failed to fixup result pvar");
                     return -1;
@@ -500,9 +465,49 @@ unsafe extern "C" fn fixup_get_www_authenticate(param: *mut *mut c_void, n: c_in
                 }
                 0
             }
-            _ => 0,
         }
     })
+}
+
+unsafe extern "C" fn fixup_auth_challenge(param: *mut *mut c_void, n: c_int) -> c_int {
+    let fix = match n {
+        1 => Some(Fix::Str),
+        2 => Some(Fix::Int),
+        _ => None,
+    };
+    // SAFETY: called by the core with parameter n's address.
+    unsafe { fixup(param, n, fix) }
+}
+
+unsafe extern "C" fn fixup_pv_auth(param: *mut *mut c_void, n: c_int) -> c_int {
+    let fix = match n {
+        1 | 2 | 4 => Some(Fix::PveStr),
+        3 => Some(Fix::Int),
+        _ => None,
+    };
+    // SAFETY: called by the core with parameter n's address.
+    unsafe { fixup(param, n, fix) }
+}
+
+unsafe extern "C" fn fixup_pv_auth_check(param: *mut *mut c_void, n: c_int) -> c_int {
+    let fix = match n {
+        1 | 2 => Some(Fix::PveStr),
+        3 | 4 => Some(Fix::Int),
+        _ => None,
+    };
+    // SAFETY: called by the core with parameter n's address.
+    unsafe { fixup(param, n, fix) }
+}
+
+unsafe extern "C" fn fixup_get_www_authenticate(param: *mut *mut c_void, n: c_int) -> c_int {
+    let fix = match n {
+        1 => Some(Fix::Str),
+        2 => Some(Fix::Int),
+        3 => Some(Fix::WritablePv),
+        _ => None,
+    };
+    // SAFETY: called by the core with parameter n's address.
+    unsafe { fixup(param, n, fix) }
 }
 
 // ---- KEMI: KSR.auth.* ----
@@ -565,14 +570,7 @@ unsafe extern "C" fn ki_has_credentials(m: *mut sip_msg, r: *mut str_) -> c_int 
 // ---- start-up ----
 
 unsafe extern "C" fn mod_init() -> c_int {
-    install_panic_hook();
-    guarded("mod_init", -1, || match init() {
-        Ok(()) => 0,
-        Err(e) => {
-            err!("{e}");
-            -1
-        }
-    })
+    exports::init_module(init)
 }
 
 fn init() -> Result<(), String> {
