@@ -432,7 +432,10 @@ mod tests {
         let a = uac_auth(&tx, &msg, &Policy::AS_OFFERED, BodyOf::Sent, alice).unwrap();
         assert!(a.proxy && a.header.starts_with(b"Proxy-Authorization: Digest "));
         assert_eq!(msg.ruri.borrow().as_deref(), Some(&b"sip:bob@10.0.0.2"[..]));
-        assert_eq!(msg.appended.borrow().as_slice(), [a.header.clone()]);
+        assert_eq!(
+            msg.appended.borrow().as_slice(),
+            std::slice::from_ref(&a.header)
+        );
         assert!(verifies(&a.header, b"INVITE", b""));
         assert!(params(&a.header).contains(&("uri".into(), "sip:bob@10.0.0.2".into())));
     }
