@@ -5,5 +5,11 @@
 //!
 //! - `digest_client`: answer a 401/407 (uac_auth(), remote registrations,
 //!   uac_req_send(), OpenSIPS's uac_auth API).
+//! - `from_to`: uac_replace_from/to(), uac_restore_from/to() and the
+//!   automatic restores (Record-Route, replies, dialog), for Kamailio's and
+//!   OpenSIPS's uac, with a policy for what they do differently.
+//! - `cseq`: OpenSIPS's CSeq shift after uac_auth() and uac_inc_cseq().
 
+pub mod cseq;
 pub mod digest_client;
+pub mod from_to;

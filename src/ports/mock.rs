@@ -18,16 +18,19 @@ pub struct MockMsg {
 }
 
 impl MockMsg {
+    /// A message with an id of its own (as a host numbers the messages a
+    /// process receives).
     pub fn new(text: &str) -> MockMsg {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
         MockMsg {
             text: text.as_bytes().to_vec(),
-            id: 1,
+            id: NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             ..Default::default()
         }
     }
 
     /// The header block's lines (name, value, offset of the value).
-    fn headers(&self) -> Vec<(&[u8], &[u8], usize)> {
+    pub(crate) fn headers(&self) -> Vec<(&[u8], &[u8], usize)> {
         let mut out = Vec::new();
         let mut pos = 0;
         let mut first = true;
@@ -58,34 +61,7 @@ impl MockMsg {
     /// The text with every recorded edit applied (offsets of the original;
     /// equal offsets in the order made), then the appended headers.
     pub fn sent(&self) -> String {
-        let edits = self.edits.borrow();
-        let mut ordered: Vec<(usize, usize, &Edit)> = edits
-            .iter()
-            .enumerate()
-            .map(|(i, e)| match e {
-                Edit::Replace { offset, .. }
-                | Edit::Delete { offset, .. }
-                | Edit::Insert { offset, .. } => (*offset, i, e),
-            })
-            .collect();
-        ordered.sort_by_key(|(o, i, _)| (*o, *i));
-        let mut out = Vec::new();
-        let mut pos = 0;
-        for (off, _, e) in ordered {
-            if off > pos {
-                out.extend_from_slice(&self.text[pos..off]);
-                pos = off;
-            }
-            match e {
-                Edit::Insert { text, .. } => out.extend_from_slice(text),
-                Edit::Replace { len, text, .. } => {
-                    out.extend_from_slice(text);
-                    pos = pos.max(off + len);
-                }
-                Edit::Delete { len, .. } => pos = pos.max(off + len),
-            }
-        }
-        out.extend_from_slice(&self.text[pos.min(self.text.len())..]);
+        let out = crate::replace::header::apply(&self.text, &self.edits.borrow());
         let mut s = String::from_utf8_lossy(&out).into_owned();
         if let Some(p) = s.find("\r\n\r\n") {
             let extra: String = self
@@ -235,6 +211,18 @@ impl EditMessage for MockMsg {
                 };
             }
         }
+    }
+
+    /// In place, as OpenSIPS does: the handles stay.
+    fn rewrite_edits(&self, lumps: &[usize], edits: &[Edit]) -> Result<Vec<usize>, String> {
+        let mut e = self.edits.borrow_mut();
+        if lumps.len() != edits.len() || lumps.iter().any(|&i| i >= e.len()) {
+            return Err("rewrite of edits of another form".into());
+        }
+        for (&i, x) in lumps.iter().zip(edits) {
+            e[i] = x.clone();
+        }
+        Ok(lumps.to_vec())
     }
 
     fn append_header(&self, line: &[u8]) -> Result<(), String> {

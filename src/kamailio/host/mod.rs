@@ -20,6 +20,15 @@ pub mod tm;
 
 use ffi::str_;
 
+/// Kamailio as the flows see it (`crate::ports`): the rr, dialog, tm and AVP
+/// APIs loaded in mod_init, on the host's messages.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Kamailio;
+
+impl crate::ports::Proxy for Kamailio {
+    type Msg = msg::SipMsg;
+}
+
 /// Views a host `str` as bytes (empty for a NULL pointer).
 ///
 /// # Safety

@@ -3,61 +3,7 @@
 
 use super::ffi::{self, hdr_field, sip_msg, to_body};
 use super::str_bytes;
-use crate::replace::header::HeaderSpans;
-
-/// Which identity header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Which {
-    From,
-    To,
-}
-
-impl Which {
-    pub fn name(self) -> &'static str {
-        match self {
-            Which::From => "from",
-            Which::To => "to",
-        }
-    }
-    /// The msg_flags bit the stock module sets once it changed this header.
-    pub fn flag(self) -> u32 {
-        match self {
-            Which::From => ffi::FL_USE_UAC_FROM,
-            Which::To => ffi::FL_USE_UAC_TO,
-        }
-    }
-    pub fn from_flag(f: u32) -> Option<Which> {
-        match f {
-            ffi::FL_USE_UAC_FROM => Some(Which::From),
-            ffi::FL_USE_UAC_TO => Some(Which::To),
-            _ => None,
-        }
-    }
-}
-
-/// A parsed From/To header: where its parts are in the message buffer.
-pub struct IdentityHeader<'m> {
-    pub buf: &'m [u8],
-    pub spans: HeaderSpans,
-    pub uri: &'m [u8],
-    pub display: &'m [u8],
-    pub tag: &'m [u8],
-    /// End of the header body (the header field's body, without CRLF).
-    pub body_end: usize,
-}
-
-impl IdentityHeader<'_> {
-    /// Header body from its start through the URI and a closing `>`.
-    pub fn through_uri(&self) -> &[u8] {
-        let start = self.spans.body_start;
-        let len = crate::replace::header::through_uri_len(
-            self.buf,
-            start,
-            self.spans.uri.0 + self.spans.uri.1,
-        );
-        &self.buf[start..start + len]
-    }
-}
+use crate::ports::message::{Ident, Which};
 
 pub struct SipMsg {
     raw: *mut sip_msg,
@@ -186,7 +132,7 @@ impl SipMsg {
     }
 
     /// Parses the From or To header; None when it is missing or malformed.
-    pub fn identity(&self, which: Which) -> Option<IdentityHeader<'_>> {
+    pub fn identity(&self, which: Which) -> Option<Ident> {
         // SAFETY: the parse functions take the valid message; the header and its
         // parsed body then live as long as the message.
         unsafe {
@@ -213,7 +159,7 @@ impl SipMsg {
 
     /// The From or To header only if already parsed: for the transaction's copy
     /// of a request in shared memory, which must not be parsed into pkg memory.
-    pub fn identity_parsed(&self, which: Which) -> Option<IdentityHeader<'_>> {
+    pub fn identity_parsed(&self, which: Which) -> Option<Ident> {
         // SAFETY: we only read header pointers the parser has already set.
         unsafe {
             let hdr = match which {
@@ -229,7 +175,7 @@ impl SipMsg {
 
     /// # Safety
     /// `hdr` must be a From/To header of this message with a parsed to_body.
-    unsafe fn header_view(&self, hdr: *mut hdr_field) -> Option<IdentityHeader<'_>> {
+    unsafe fn header_view(&self, hdr: *mut hdr_field) -> Option<Ident> {
         let buf = self.buf();
         let base = buf.as_ptr() as usize;
         // SAFETY: caller contract.
@@ -240,29 +186,21 @@ impl SipMsg {
         if uri_len == 0 || uri_off + uri_len > buf.len() {
             return None;
         }
-        let display = if body.display.len > 0 {
-            Some((off(body.display.s)?, body.display.len as usize))
-        } else {
-            None
+        let span = |s: &ffi::str_| {
+            (s.len > 0)
+                .then(|| off(s.s).map(|o| (o, s.len as usize)))
+                .flatten()
+                .filter(|(o, l)| o + l <= buf.len())
         };
         let body_end = off(h.body.s)? + h.body.len.max(0) as usize;
-        let spans = HeaderSpans {
+        Some(Ident {
             name_end: off(h.name.s)? + h.name.len as usize,
             body_start: off(body.body.s)?,
-            display,
+            body_end: body_end.min(buf.len()),
             uri: (uri_off, uri_len),
-        };
-        // SAFETY: all these point into the message buffer (checked above for uri).
-        unsafe {
-            Some(IdentityHeader {
-                buf,
-                uri: &buf[uri_off..uri_off + uri_len],
-                display: str_bytes(&body.display),
-                tag: str_bytes(&body.tag_value),
-                spans,
-                body_end: body_end.min(buf.len()),
-            })
-        }
+            display: span(&body.display),
+            tag: span(&body.tag_value),
+        })
     }
 }
 
@@ -324,15 +262,9 @@ impl port::SipMessage for SipMsg {
         }
     }
 
-    fn ident(&self, which: port::Which) -> Result<port::Ident, String> {
-        let w = match which {
-            port::Which::From => Which::From,
-            port::Which::To => Which::To,
-        };
-        let h = self
-            .identity(w)
-            .ok_or_else(|| format!("failed to find/parse {} hdr", which.upper()))?;
-        Ok(h.port_ident())
+    fn ident(&self, which: Which) -> Result<Ident, String> {
+        self.identity(which)
+            .ok_or_else(|| format!("failed to find/parse {} hdr", which.upper()))
     }
 
     fn cseq_number(&self) -> Option<u32> {
@@ -376,24 +308,5 @@ impl port::EditMessage for SipMsg {
 
     fn set_mark(&self, m: Mark) {
         self.set_flag(mark_bit(m))
-    }
-}
-
-impl IdentityHeader<'_> {
-    /// The same positions in the port's shape.
-    pub fn port_ident(&self) -> port::Ident {
-        let base = self.buf.as_ptr() as usize;
-        let tag = (self.tag.as_ptr() as usize)
-            .checked_sub(base)
-            .filter(|o| !self.tag.is_empty() && o + self.tag.len() <= self.buf.len())
-            .map(|o| (o, self.tag.len()));
-        port::Ident {
-            name_end: self.spans.name_end,
-            body_start: self.spans.body_start,
-            body_end: self.body_end,
-            uri: self.spans.uri,
-            display: self.spans.display,
-            tag,
-        }
     }
 }

@@ -102,3 +102,60 @@ pub fn register_callback(cb: RrCallback) -> Result<(), String> {
     }
     Ok(())
 }
+
+// ---- the rr port (src/ports/rr.rs) ----
+
+use super::Kamailio;
+use crate::ports::rr::{Direction, OnRouted, RecordRoute};
+
+/// rr's loose-route callback for handler `H`.
+unsafe extern "C" fn routed<H: OnRouted<Kamailio>>(
+    req: *mut sip_msg,
+    _params: *mut str_,
+    _p: *mut std::ffi::c_void,
+) {
+    crate::log::guarded("rr callback", (), || {
+        // SAFETY: rr hands us the routed message for this call.
+        if let Some(msg) = unsafe { SipMsg::from_raw(req) } {
+            H::on_routed(&Kamailio, &msg)
+        }
+    })
+}
+
+impl RecordRoute for Kamailio {
+    fn append_fromtag(&self) -> bool {
+        append_fromtag()
+    }
+
+    fn add_param(&self, msg: &SipMsg, param: &[u8]) -> Result<(), String> {
+        add_param(msg, param)
+    }
+
+    /// rr keeps an added parameter in a lump of the Record-Route header once
+    /// record_route() ran: such a lump is emptied (its owner frees it as
+    /// usual), and a non-empty `new` is added again through rr.
+    fn rewrite_param(&self, msg: &SipMsg, old: &[u8], new: &[u8]) -> Result<usize, String> {
+        let n = super::lumps::blank_added_text(msg, old);
+        if n > 0 && !new.is_empty() {
+            add_param(msg, new)?;
+        }
+        Ok(n)
+    }
+
+    fn route_param_values(&self, msg: &SipMsg, name: &[u8]) -> Vec<Vec<u8>> {
+        route_param_values(msg, name)
+    }
+
+    /// Kamailio's rr always tells one (no ftag: downstream).
+    fn direction(&self, msg: &SipMsg) -> Option<Direction> {
+        Some(if is_upstream(msg) {
+            Direction::Upstream
+        } else {
+            Direction::Downstream
+        })
+    }
+
+    fn on_routed<H: OnRouted<Self>>(&self) -> Result<(), String> {
+        register_callback(routed::<H>)
+    }
+}

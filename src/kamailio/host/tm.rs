@@ -25,9 +25,9 @@ pub fn load() -> Result<(), String> {
 
 pub type ReplyCallback = unsafe extern "C" fn(*mut cell, i32, *mut tmcb_params);
 
-/// Calls `cb` for each reply received for the transaction of `msg`
-/// (TMCB_RESPONSE_IN). The transaction is created at t_relay if it is not yet.
-pub fn on_replies(msg: &SipMsg, cb: ReplyCallback) -> Result<(), String> {
+/// Calls `cb` for each reply of the transaction of `msg` at `types`
+/// (TMCB_RESPONSE_*). The transaction is created at t_relay if it is not yet.
+fn register(msg: &SipMsg, types: u32, cb: ReplyCallback) -> Result<(), String> {
     let f = TM
         .get()
         .and_then(|b| b.0.register_tmcb)
@@ -37,7 +37,7 @@ pub fn on_replies(msg: &SipMsg, cb: ReplyCallback) -> Result<(), String> {
         f(
             msg.raw(),
             std::ptr::null_mut(),
-            ffi::TMCB_RESPONSE_IN as i32,
+            types as i32,
             Some(cb),
             std::ptr::null_mut(),
             None,
@@ -312,5 +312,90 @@ impl Transactions for Tm {
             // transaction is; msg_flags is a plain field.
             unsafe { (*req).msg_flags |= bit };
         }
+    }
+}
+
+// ---- the reply-hook port (src/ports/replies.rs) ----
+
+use super::Kamailio;
+use crate::ports::message::Which;
+use crate::ports::replies::{OnReply, Replies, ReplyEvent, StoredRequest};
+
+/// The transaction's copy of a request (tm's, in shared memory): read only.
+pub struct TxRequest(*mut sip_msg);
+
+impl StoredRequest for TxRequest {
+    fn has_mark(&self, m: Mark) -> bool {
+        let bit = super::msg::mark_bit(m);
+        // SAFETY: the request lives as long as its transaction, which runs
+        // the callback that made this value; msg_flags is a plain field.
+        bit != 0 && unsafe { (*self.0).msg_flags } & bit != 0
+    }
+
+    fn ident_through_uri(&self, which: Which) -> Option<Vec<u8>> {
+        // SAFETY: as above; identity_parsed only reads what is parsed.
+        let msg = unsafe { SipMsg::from_raw(self.0) }?;
+        let id = msg.identity_parsed(which)?;
+        Some(id.through_uri(msg.buf()).to_vec())
+    }
+
+    fn cseq_number(&self) -> Option<u32> {
+        // SAFETY: as above. tm parsed CSeq when it made the transaction, so
+        // uacg_cseq_number's parse_headers() finds it done and allocates nothing.
+        unsafe {
+            if (*self.0).cseq.is_null() || (*(*self.0).cseq).parsed.is_null() {
+                return None;
+            }
+            u32::try_from(ffi::uacg_cseq_number(self.0)).ok()
+        }
+    }
+}
+
+/// tm's reply callback for handler `H`.
+unsafe extern "C" fn replied<H: OnReply<Kamailio>>(t: *mut cell, _type: i32, p: *mut tmcb_params) {
+    crate::log::guarded("reply callback", (), || {
+        // SAFETY: tm passes the transaction and the params of the reply; a
+        // local reply is FAKED_REPLY (-1), not a message.
+        let (req, rpl) = unsafe {
+            if t.is_null() || p.is_null() || (*t).uas.request.is_null() {
+                return;
+            }
+            let rpl = (*p).rpl;
+            if rpl.is_null() || rpl as isize == -1 {
+                return;
+            }
+            match SipMsg::from_raw(rpl) {
+                Some(r) => (TxRequest((*t).uas.request), r),
+                None => return,
+            }
+        };
+        H::on_reply(&Kamailio, &req, &rpl)
+    })
+}
+
+impl Replies for Kamailio {
+    type Stored = TxRequest;
+
+    fn on_replies<H: OnReply<Self>>(&self, msg: &SipMsg, when: ReplyEvent) -> Result<(), String> {
+        let types = match when {
+            ReplyEvent::In => ffi::TMCB_RESPONSE_IN,
+            ReplyEvent::Forwarded => ffi::TMCB_RESPONSE_FWDED,
+            ReplyEvent::Out => ffi::TMCB_RESPONSE_OUT,
+        };
+        register(msg, types, replied::<H>)
+    }
+
+    fn has_transaction(&self) -> bool {
+        current_request().is_some()
+    }
+
+    fn mark_request(&self, m: Mark) {
+        Transactions::mark_request(&Tm, m)
+    }
+
+    fn request_has_mark(&self, m: Mark) -> bool {
+        let bit = super::msg::mark_bit(m);
+        // SAFETY: the transaction's request is valid while the transaction is.
+        bit != 0 && current_request().is_some_and(|r| unsafe { (*r).msg_flags } & bit != 0)
     }
 }

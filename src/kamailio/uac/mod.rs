@@ -5,7 +5,7 @@
 
 pub mod api;
 pub mod auth;
-pub mod identity;
+pub mod from_to;
 pub mod params;
 pub mod reg_cmds;
 pub mod reg_rpc;
@@ -18,8 +18,12 @@ use crate::kamailio::host::ffi::{
     self, cmd_export_t, module_exports, param_export_t, sip_msg, sr_kemi_t, str_,
 };
 use crate::kamailio::host::guard::{guarded, install_panic_hook};
-use crate::kamailio::host::msg::{SipMsg, Which};
+use crate::kamailio::host::msg::SipMsg;
+use crate::kamailio::host::Kamailio;
 use crate::kamailio::host::{dlg, rr, str_bytes, tm};
+use crate::ports::dialog::Dialogs;
+use crate::ports::message::Which;
+use crate::ports::rr::RecordRoute;
 use params::RestoreMode;
 use std::os::raw::{c_char, c_int, c_void};
 use std::ptr::{addr_of_mut, null_mut};
@@ -79,7 +83,7 @@ unsafe fn replace_script(which: Which, m: *mut sip_msg, p1: *mut c_char, p2: *mu
             return ret(Err("cannot get the uri value".into()), &what);
         };
         ret(
-            identity::replace(&msg, which, display.as_deref(), Some(&uri)),
+            from_to::replace(&msg, which, display.as_deref(), Some(&uri)),
             &what,
         )
     })
@@ -103,7 +107,7 @@ fn restore_entry(which: Which, m: *mut sip_msg) -> c_int {
         if !msg.is_request() {
             return ret(Err("called for something not request".into()), &what);
         }
-        match identity::restore(&msg, which) {
+        match from_to::restore(&msg, which) {
             Ok(true) => 1,
             Ok(false) => -1,
             Err(e) => ret(Err(e), &what),
@@ -174,7 +178,7 @@ fn kemi_replace(which: Which, m: *mut sip_msg, dsp: *mut str_, uri: *mut str_) -
         };
         let (d, u) = unsafe { (kemi_str(dsp), kemi_str(uri)) };
         ret(
-            identity::replace(&msg, which, d.as_deref(), u.as_deref()),
+            from_to::replace(&msg, which, d.as_deref(), u.as_deref()),
             &what,
         )
     })
@@ -222,11 +226,11 @@ fn init() -> Result<(), String> {
     let cfg = params::init()?;
     tm::load()?;
     registration::init()?;
-    if cfg.restore_mode == RestoreMode::None {
+    if cfg.from_to.mode == RestoreMode::None {
         return Ok(());
     }
     rr::load()?;
-    if cfg.restore_mode == RestoreMode::Auto {
+    if cfg.from_to.mode == RestoreMode::Auto {
         if !cfg.restore_dlg {
             if !rr::append_fromtag() {
                 return Err(
@@ -238,16 +242,14 @@ fn init() -> Result<(), String> {
             dlg::load().map_err(|e| {
                 format!("failed to find dialog API - is dialog module loaded? ({e})")
             })?;
-            // SAFETY: NULL dialog registers a global callback type (DLGCB_LOADED).
-            unsafe {
-                dlg::register_raw(null_mut(), ffi::DLGCB_LOADED, identity::on_dialog_loaded, 0)
-            }
-            .map_err(|e| format!("can't register on load callback: {e}"))?;
+            Kamailio
+                .on_loaded::<crate::flows::from_to::Loaded<from_to::Uac>>()
+                .map_err(|e| format!("can't register on load callback: {e}"))?;
         }
     }
-    if cfg.restore_mode == RestoreMode::Auto {
+    if cfg.from_to.mode == RestoreMode::Auto {
         // Every request loose_route() routes by our Record-Route is restored.
-        rr::register_callback(identity::on_loose_route)?;
+        Kamailio.on_routed::<crate::flows::from_to::Routed<from_to::Uac>>()?;
     }
     Ok(())
 }
