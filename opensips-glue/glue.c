@@ -592,6 +592,9 @@ int osg_dlg_store(void *dlg, const char *name, int nlen, const char *val, int vl
 	str n = {(char *)name, nlen};
 	int_str v;
 
+	if (!val) /* no value: delete it */
+		return osg_dlgb.store_dlg_value((struct dlg_cell *)dlg, &n, NULL,
+				DLG_VAL_TYPE_NONE) < 0 ? -1 : 0;
 	v.s.s = (char *)val;
 	v.s.len = vlen;
 	return osg_dlgb.store_dlg_value((struct dlg_cell *)dlg, &n, &v,

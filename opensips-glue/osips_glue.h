@@ -134,9 +134,9 @@ int osg_dlg_load(void);
 void *osg_dlg_get(void);
 /* create_dlg(msg, 0); 0 on success */
 int osg_dlg_create(struct sip_msg *msg);
-/* store_dlg_value / fetch_dlg_value of a string value; 0 on success. A
- * fetched value sits in the dialog module's per-process buffer: valid until
- * the next fetch */
+/* store_dlg_value / fetch_dlg_value of a string value; 0 on success (a
+ * NULL val deletes the value). A fetched value sits in the dialog module's
+ * per-process buffer: valid until the next fetch */
 int osg_dlg_store(void *dlg, const char *name, int nlen, const char *val, int vlen);
 int osg_dlg_fetch(void *dlg, const char *name, int nlen, const char **val, int *vlen);
 /* register_dlgcb (dlg NULL: global, e.g. DLGCB_LOADED); the callback gets

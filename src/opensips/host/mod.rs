@@ -14,6 +14,15 @@ pub mod version;
 
 use ffi::str_;
 
+/// OpenSIPS as the flows see it (`crate::ports`): the rr, dialog, tm and AVP
+/// APIs loaded in mod_init, on the core's messages.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Opensips;
+
+impl crate::ports::Proxy for Opensips {
+    type Msg = msg::SipMsg;
+}
+
 /// Views an OpenSIPS `str` as bytes (empty for NULL or a negative length).
 ///
 /// # Safety

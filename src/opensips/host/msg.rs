@@ -2,34 +2,13 @@
 //! function or callback, through the glue (opensips-glue/glue.c).
 
 use super::ffi::{self, sip_msg};
-use crate::opensips::uac::edits::{Edit, Ident};
+use crate::ports::message::{Edit, Ident, Which};
 
-/// Which identity header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Which {
-    From,
-    To,
-}
-
-impl Which {
-    pub fn name(self) -> &'static str {
-        match self {
-            Which::From => "FROM",
-            Which::To => "TO",
-        }
-    }
-    fn code(self) -> i32 {
-        match self {
-            Which::From => 0,
-            Which::To => 1,
-        }
-    }
-    /// The msg_flags bit the stock module sets once it changed this header.
-    pub fn flag(self) -> u32 {
-        match self {
-            Which::From => 1 << 6, // FL_USE_UAC_FROM
-            Which::To => 1 << 7,   // FL_USE_UAC_TO
-        }
+/// The glue's code for a header (0 From, 1 To).
+pub(super) fn which_code(w: Which) -> i32 {
+    match w {
+        Which::From => 0,
+        Which::To => 1,
     }
 }
 
@@ -80,50 +59,19 @@ impl SipMsg {
     pub fn ident(&self, which: Which) -> Result<Ident, String> {
         let mut id = ffi::osg_ident::default();
         // SAFETY: raw is valid; the glue parses the header and fills id.
-        if unsafe { ffi::osg_ident(self.raw, which.code(), &mut id) } != 0 {
-            return Err(format!("failed to find/parse {} hdr", which.name()));
+        if unsafe { ffi::osg_ident(self.raw, which_code(which), &mut id) } != 0 {
+            return Err(format!("failed to find/parse {} hdr", which.upper()));
         }
         let u = |v: i32| v.max(0) as usize;
+        let span = |o: i32, l: i32| (l > 0).then_some((u(o), u(l)));
         Ok(Ident {
             name_end: u(id.name_end),
             body_start: u(id.body_start),
             body_end: u(id.body_end),
-            uri_start: u(id.uri_start),
-            uri_len: u(id.uri_len),
-            display_start: u(id.display_start),
-            display_len: u(id.display_len),
-            tag_start: u(id.tag_start),
-            tag_len: u(id.tag_len),
+            uri: (u(id.uri_start), u(id.uri_len)),
+            display: span(id.display_start, id.display_len),
+            tag: span(id.tag_start, id.tag_len),
         })
-    }
-
-    /// Turns edits into lumps, in order.
-    pub fn apply(&self, edits: &[Edit]) -> Result<(), String> {
-        for e in edits {
-            // SAFETY: offsets come from this message's parsed headers; the
-            // glue copies data into pkg memory for the lump.
-            let r = unsafe {
-                match e {
-                    Edit::Replace { off, len, data } => ffi::osg_replace(
-                        self.raw,
-                        *off as i32,
-                        *len as i32,
-                        data.as_ptr() as *const _,
-                        data.len() as i32,
-                    ),
-                    Edit::Insert { off, data } => ffi::osg_insert(
-                        self.raw,
-                        *off as i32,
-                        data.as_ptr() as *const _,
-                        data.len() as i32,
-                    ),
-                }
-            };
-            if r != 0 {
-                return Err("lump insertion failed".into());
-            }
-        }
-        Ok(())
     }
 }
 
@@ -141,7 +89,14 @@ pub unsafe fn shm_request_ident<'a>(req: *mut sip_msg, which: Which) -> Option<S
     let (mut body, mut blen, mut us, mut ul) = (std::ptr::null(), 0, 0, 0);
     // SAFETY: per the contract; the glue only reads the request.
     unsafe {
-        if ffi::osg_shm_req_ident(req, which.code(), &mut body, &mut blen, &mut us, &mut ul) != 0
+        if ffi::osg_shm_req_ident(
+            req,
+            which_code(which),
+            &mut body,
+            &mut blen,
+            &mut us,
+            &mut ul,
+        ) != 0
             || body.is_null()
             || blen < 0
         {
@@ -273,28 +228,33 @@ impl SipMsg {
         unsafe { ffi::osg_msg_id(self.raw) }
     }
 
-    /// Like [`SipMsg::apply`], giving the lump holding each edit's new data
-    /// (None for a pure deletion).
+    /// Turns edits into lumps, in order, giving the lump holding each edit's
+    /// new data (None for a pure deletion).
     pub fn apply_kept(&self, edits: &[Edit]) -> Result<Vec<Option<LumpHandle>>, String> {
         let mut out = Vec::with_capacity(edits.len());
         for e in edits {
             let mut h = std::ptr::null_mut();
-            // SAFETY: as in apply; h receives the data lump (or NULL).
+            let text = e.text();
+            // SAFETY: offsets come from this message's parsed headers; the
+            // glue copies the text into pkg memory for the lump; h receives
+            // the data lump (or NULL).
             let r = unsafe {
                 match e {
-                    Edit::Replace { off, len, data } => ffi::osg_replace_h(
+                    Edit::Replace { offset, len, .. } | Edit::Delete { offset, len } => {
+                        ffi::osg_replace_h(
+                            self.raw,
+                            *offset as i32,
+                            *len as i32,
+                            text.as_ptr() as *const _,
+                            text.len() as i32,
+                            &mut h,
+                        )
+                    }
+                    Edit::Insert { offset, .. } => ffi::osg_insert_h(
                         self.raw,
-                        *off as i32,
-                        *len as i32,
-                        data.as_ptr() as *const _,
-                        data.len() as i32,
-                        &mut h,
-                    ),
-                    Edit::Insert { off, data } => ffi::osg_insert_h(
-                        self.raw,
-                        *off as i32,
-                        data.as_ptr() as *const _,
-                        data.len() as i32,
+                        *offset as i32,
+                        text.as_ptr() as *const _,
+                        text.len() as i32,
                         &mut h,
                     ),
                 }
@@ -338,7 +298,7 @@ impl SipMsg {
 
 // ---- the message port (src/ports/message.rs) ----
 
-use crate::ports::message::{self as port, Header, Mark, MsgKey};
+use crate::ports::message::{self as port, CseqMessage, CseqSpans, Header, Mark, MsgKey};
 
 /// The core's header type for a port header name.
 fn hdr_type(h: Header) -> i32 {
@@ -362,13 +322,6 @@ pub(super) fn mark_bit(m: Mark) -> u32 {
         Mark::UacTo => 1 << 7,   // FL_USE_UAC_TO
         Mark::UacCseq => 1 << 8, // FL_USE_UAC_CSEQ
         Mark::UacAuth => 0,
-    }
-}
-
-fn which_of(w: port::Which) -> Which {
-    match w {
-        port::Which::From => Which::From,
-        port::Which::To => Which::To,
     }
 }
 
@@ -402,8 +355,8 @@ impl port::SipMessage for SipMsg {
         SipMsg::body(self)
     }
 
-    fn ident(&self, which: port::Which) -> Result<port::Ident, String> {
-        Ok(self.ident(which_of(which))?.port_ident())
+    fn ident(&self, which: Which) -> Result<Ident, String> {
+        SipMsg::ident(self, which)
     }
 
     fn cseq_number(&self) -> Option<u32> {
@@ -427,29 +380,9 @@ impl port::SipMessage for SipMsg {
 impl port::EditMessage for SipMsg {
     type Lump = Option<LumpHandle>;
 
-    fn apply_edits(
-        &self,
-        edits: &[port::Edit],
-        applied: &mut Vec<Self::Lump>,
-    ) -> Result<(), String> {
+    fn apply_edits(&self, edits: &[Edit], applied: &mut Vec<Self::Lump>) -> Result<(), String> {
         for e in edits {
-            let one = match e {
-                port::Edit::Replace { offset, len, text } => Edit::Replace {
-                    off: *offset,
-                    len: *len,
-                    data: text.clone(),
-                },
-                port::Edit::Delete { offset, len } => Edit::Replace {
-                    off: *offset,
-                    len: *len,
-                    data: Vec::new(),
-                },
-                port::Edit::Insert { offset, text } => Edit::Insert {
-                    off: *offset,
-                    data: text.clone(),
-                },
-            };
-            applied.extend(self.apply_kept(std::slice::from_ref(&one))?);
+            applied.extend(self.apply_kept(std::slice::from_ref(e))?);
         }
         Ok(())
     }
@@ -462,6 +395,26 @@ impl port::EditMessage for SipMsg {
             // the core is still processing (the caller's contract).
             let _ = unsafe { self.set_lump(*h, b"") };
         }
+    }
+
+    /// The new text goes into the lumps already made (a removal would leave
+    /// their deletions in place).
+    fn rewrite_edits(
+        &self,
+        lumps: &[Self::Lump],
+        edits: &[Edit],
+    ) -> Result<Vec<Self::Lump>, String> {
+        if lumps.len() != edits.len() {
+            return Err("edits of another form".into());
+        }
+        for (h, e) in lumps.iter().zip(edits) {
+            if let Some(h) = h {
+                // SAFETY: as in remove_edits: a lump made for this message
+                // (same msg id, same process) by an earlier call.
+                unsafe { self.set_lump(*h, e.text())? };
+            }
+        }
+        Ok(lumps.to_vec())
     }
 
     fn append_header(&self, line: &[u8]) -> Result<(), String> {
@@ -477,16 +430,12 @@ impl port::EditMessage for SipMsg {
     }
 }
 
-impl Ident {
-    /// The same positions in the port's shape.
-    pub fn port_ident(&self) -> port::Ident {
-        port::Ident {
-            name_end: self.name_end,
-            body_start: self.body_start,
-            body_end: self.body_end,
-            uri: (self.uri_start, self.uri_len),
-            display: (self.display_len > 0).then_some((self.display_start, self.display_len)),
-            tag: (self.tag_len > 0).then_some((self.tag_start, self.tag_len)),
-        }
+impl CseqMessage for SipMsg {
+    fn cseq_spans(&self) -> Option<CseqSpans> {
+        let (num, off) = self.cseq(true)?;
+        Some(CseqSpans {
+            number: (off, num.len()),
+            after_name: self.cseq_span()?,
+        })
     }
 }

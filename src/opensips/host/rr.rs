@@ -64,3 +64,59 @@ pub fn register(f: Callback) -> Result<(), String> {
     }
     Ok(())
 }
+
+// ---- the rr port (src/ports/rr.rs) ----
+
+use super::Opensips;
+use crate::ports::rr::{Direction, OnRouted, RecordRoute};
+
+/// rr's callback for handler `H`.
+unsafe extern "C" fn routed<H: OnRouted<Opensips>>(
+    m: *mut sip_msg,
+    _p: *mut ffi::str_,
+    _c: *mut std::ffi::c_void,
+) {
+    crate::log::guarded("rr callback", (), || {
+        // SAFETY: rr calls us with the current request.
+        if let Some(msg) = unsafe { SipMsg::from_raw(m) } {
+            H::on_routed(&Opensips, &msg)
+        }
+    })
+}
+
+impl RecordRoute for Opensips {
+    fn append_fromtag(&self) -> bool {
+        append_fromtag()
+    }
+
+    fn add_param(&self, msg: &SipMsg, param: &[u8]) -> Result<(), String> {
+        add_param(msg, param)
+    }
+
+    /// rr keeps the parameter in an ADD lump: its text is replaced there.
+    fn rewrite_param(&self, msg: &SipMsg, old: &[u8], new: &[u8]) -> Result<usize, String> {
+        msg.rewrite_added(old, new)
+    }
+
+    /// What rr's get_route_param() finds (one value).
+    fn route_param_values(&self, msg: &SipMsg, name: &[u8]) -> Vec<Vec<u8>> {
+        get_param(msg, name)
+            .map(<[u8]>::to_vec)
+            .into_iter()
+            .collect()
+    }
+
+    fn direction(&self, msg: &SipMsg) -> Option<Direction> {
+        if is_direction(msg, UPSTREAM) {
+            Some(Direction::Upstream)
+        } else if is_direction(msg, DOWNSTREAM) {
+            Some(Direction::Downstream)
+        } else {
+            None
+        }
+    }
+
+    fn on_routed<H: OnRouted<Self>>(&self) -> Result<(), String> {
+        register(routed::<H>)
+    }
+}
