@@ -3,7 +3,9 @@
 //! re-arming the hooks of dialogs loaded at start-up, and (OpenSIPS) moving
 //! a branch's original URI into the dialog with the branch's 2xx.
 
-use super::{events, memory, param_of, target, which_of, DialogStore, Module, Msg};
+use super::memory;
+use super::policy::{events, param_of, target, which_of, DialogStore, Module, Msg};
+use super::restore::ReplyRestore;
 use crate::ports::dialog::{Dialogs, OnDialogLoaded, OnDialogRequest};
 use crate::ports::message::{Edit, EditMessage, Ident, Mark, SipMessage, Which};
 use crate::ports::replies::{OnReply, Replies, ReplyEvent, StoredRequest};
@@ -195,7 +197,7 @@ fn restore_in_dialog<F: Module>(
     });
     msg.apply_edits(&edits, &mut Vec::new())?;
     if !msg.has_mark(Mark::UacFrom) && !msg.has_mark(Mark::UacTo) {
-        p.on_replies::<super::ReplyRestore<F>>(msg, ReplyEvent::In)?;
+        p.on_replies::<ReplyRestore<F>>(msg, ReplyEvent::In)?;
     }
     msg.set_mark(Mark::of(header));
     Ok(())

@@ -1,7 +1,9 @@
 //! uac_replace_from/to(display, uri).
 
+use super::dialog;
 use super::memory::{self, Call};
-use super::{dialog, param_text, Module, Msg, Repeat, ReplyRestore, RestoreMode};
+use super::policy::{param_text, Module, Msg, Repeat, RestoreMode};
+use super::restore::ReplyRestore;
 use crate::ports::dialog::Dialogs;
 use crate::ports::message::{Edit, EditMessage, Mark, SipMessage, Which};
 use crate::ports::replies::{Replies, ReplyEvent};

@@ -1,7 +1,7 @@
 //! uac_restore_from/to(), the automatic restore of loose-routed requests
 //! (auto mode) and of replies.
 
-use super::{param_text, target, Module, Msg};
+use super::policy::{param_text, target, Module, Msg};
 use crate::ports::message::{Edit, EditMessage, Mark, SipMessage, Which};
 use crate::ports::replies::{OnReply, Replies, ReplyEvent, StoredRequest};
 use crate::ports::rr::{Direction, OnRouted, RecordRoute};

@@ -3,12 +3,14 @@
 //! hooks are registered and what they do when the proxy runs them.
 
 use super::*;
-use crate::ports::dialog::DlgEvents;
-use crate::ports::message::{Mark, SipMessage};
+use crate::ports::dialog::{Dialogs, DlgEvents};
+use crate::ports::message::{Mark, SipMessage, Which};
 use crate::ports::mock::MockMsg;
 use crate::ports::mock_proxy::{MockDialog, MockProxy};
 use crate::ports::replies::ReplyEvent;
-use crate::ports::rr::Direction;
+use crate::ports::rr::{Direction, RecordRoute};
+use crate::ports::values::Avps;
+use crate::replace::rr_codec;
 use std::cell::Cell;
 
 thread_local! {
