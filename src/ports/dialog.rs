@@ -28,6 +28,14 @@ impl DlgEvents {
     }
 }
 
+/// What a flow watches in a dialog: the events, and an integer the dialog
+/// module hands back to the flow with each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Watch {
+    pub events: DlgEvents,
+    pub param: u32,
+}
+
 pub trait Dialogs: Proxy {
     /// A dialog the dialog module owns, for as long as the call that got it.
     type Dialog;
@@ -44,13 +52,12 @@ pub trait Dialogs: Proxy {
     /// Sets the value `name`; None deletes it.
     fn set_value(&self, d: &Self::Dialog, name: &[u8], v: Option<&[u8]>) -> Result<(), String>;
 
-    /// Runs `H` for the dialog's requests of `events` (not for a request
-    /// whose direction the dialog module cannot tell), with `param`.
+    /// Runs `H` for the dialog's requests of `w.events` (not for a request
+    /// whose direction the dialog module cannot tell), with `w.param`.
     fn on_requests<H: OnDialogRequest<Self>>(
         &self,
         d: &Self::Dialog,
-        events: DlgEvents,
-        param: u32,
+        w: Watch,
     ) -> Result<(), String>;
 
     /// Runs `H` for every dialog read back from the database at start-up

@@ -48,6 +48,30 @@ impl Header {
     }
 }
 
+/// Writes a host's `fn hdr_type(h: Header) -> i32`, the core's header type
+/// of a port header name. Both hosts' bindings name those types
+/// `_hdr_types_t_HDR_<NAME>_T` (the parser both inherited from SER), so the
+/// table is written once; `$ffi` is the host's bindings module.
+#[macro_export]
+macro_rules! host_header_types {
+    ($ffi:ident) => {
+        /// The core's header type for a port header name.
+        fn hdr_type(h: $crate::ports::message::Header) -> i32 {
+            use $crate::ports::message::Header;
+            match h {
+                Header::WwwAuthenticate => $ffi::_hdr_types_t_HDR_WWW_AUTHENTICATE_T,
+                Header::ProxyAuthenticate => $ffi::_hdr_types_t_HDR_PROXY_AUTHENTICATE_T,
+                Header::Authorization => $ffi::_hdr_types_t_HDR_AUTHORIZATION_T,
+                Header::ProxyAuthorization => $ffi::_hdr_types_t_HDR_PROXYAUTH_T,
+                Header::Contact => $ffi::_hdr_types_t_HDR_CONTACT_T,
+                Header::Expires => $ffi::_hdr_types_t_HDR_EXPIRES_T,
+                Header::MinExpires => $ffi::_hdr_types_t_HDR_MIN_EXPIRES_T,
+                Header::CallId => $ffi::_hdr_types_t_HDR_CALLID_T,
+            }
+        }
+    };
+}
+
 /// Which identity header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Which {

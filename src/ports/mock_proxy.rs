@@ -3,7 +3,7 @@
 //! recorded; a test plays the proxy's part by firing the registered hooks
 //! (`fire_routed`, `fire_replies`, `fire_dialog`, `fire_loaded`).
 
-use super::dialog::{DialogCseq, Dialogs, DlgEvents, OnDialogLoaded, OnDialogRequest};
+use super::dialog::{DialogCseq, Dialogs, DlgEvents, OnDialogLoaded, OnDialogRequest, Watch};
 use super::message::{CseqMessage, CseqSpans, Mark, SipMessage, Which};
 use super::mock::MockMsg;
 use super::replies::{OnReply, Replies, ReplyEvent, StoredRequest};
@@ -231,10 +231,11 @@ impl Dialogs for MockProxy {
     fn on_requests<H: OnDialogRequest<Self>>(
         &self,
         d: &MockDialog,
-        events: DlgEvents,
-        param: u32,
+        w: Watch,
     ) -> Result<(), String> {
-        d.0.hooks.borrow_mut().push((events, param, H::on_request));
+        d.0.hooks
+            .borrow_mut()
+            .push((w.events, w.param, H::on_request));
         Ok(())
     }
 

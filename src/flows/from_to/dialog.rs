@@ -4,7 +4,7 @@
 //! a branch's original URI into the dialog with the branch's 2xx.
 
 use super::memory;
-use super::policy::{events, param_of, target, which_of, DialogStore, Module, Msg};
+use super::policy::{target, watch, which_of, DialogStore, Module, Msg};
 use super::restore::ReplyRestore;
 use crate::ports::dialog::{Dialogs, OnDialogLoaded, OnDialogRequest};
 use crate::ports::message::{Edit, EditMessage, Ident, Mark, SipMessage, Which};
@@ -63,7 +63,6 @@ pub(super) fn store<F: Module>(
 ) -> Result<(), String> {
     let buf = msg.buf();
     let old = &buf[id.uri.0..id.uri_end()];
-    let ev = events(F::POLICY.dialog);
     match F::POLICY.dialog {
         DialogStore::Vars => {
             let [uri, new_uri, dsp, new_dsp] = vars(which);
@@ -72,7 +71,7 @@ pub(super) fn store<F: Module>(
                 p.set_value(d, new_uri, None)?;
             } else {
                 p.set_value(d, uri, Some(old))?;
-                p.on_requests::<InDialog<F>>(d, ev, param_of(which))?;
+                p.on_requests::<InDialog<F>>(d, watch(F::POLICY.dialog, which))?;
             }
             let old_display = id.display.map_or(&[][..], |(o, l)| &buf[o..o + l]);
             p.set_value(d, new_uri, Some(new))?;
@@ -90,7 +89,7 @@ pub(super) fn store<F: Module>(
             }
             p.set_value(d, new_name, Some(new))?;
             if first {
-                p.on_requests::<InDialog<F>>(d, ev, param_of(which))?;
+                p.on_requests::<InDialog<F>>(d, watch(F::POLICY.dialog, which))?;
             }
             dbg!(
                 "stored <{}> and <{}> in the dialog",
@@ -210,11 +209,11 @@ pub struct Loaded<F>(PhantomData<F>);
 
 impl<F: Module> OnDialogLoaded<F::P> for Loaded<F> {
     fn on_loaded(p: &F::P, d: &<F::P as Dialogs>::Dialog) {
-        let ev = events(F::POLICY.dialog);
         match F::POLICY.dialog {
             DialogStore::Vars => {
                 for which in [Which::From, Which::To] {
-                    if let Err(e) = p.on_requests::<InDialog<F>>(d, ev, param_of(which)) {
+                    if let Err(e) = p.on_requests::<InDialog<F>>(d, watch(F::POLICY.dialog, which))
+                    {
                         err!("can't register callbacks for UAC {}: {e}", which.upper());
                     }
                 }
@@ -225,7 +224,8 @@ impl<F: Module> OnDialogLoaded<F::P> for Loaded<F> {
                         continue;
                     }
                     dbg!("UAC related DLG vals found -> installing callback");
-                    if let Err(e) = p.on_requests::<InDialog<F>>(d, ev, param_of(which)) {
+                    if let Err(e) = p.on_requests::<InDialog<F>>(d, watch(F::POLICY.dialog, which))
+                    {
                         err!("{e}");
                     }
                 }

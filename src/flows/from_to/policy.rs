@@ -2,7 +2,7 @@
 //! ([`Settings`]), how a module hands both to the flow ([`Module`]), and the
 //! small helpers the flow's parts share.
 
-use crate::ports::dialog::{Dialogs, DlgEvents};
+use crate::ports::dialog::{Dialogs, DlgEvents, Watch};
 use crate::ports::message::{Edit, Ident, Which};
 use crate::ports::replies::Replies;
 use crate::ports::rr::{Direction, RecordRoute};
@@ -250,7 +250,7 @@ pub(super) fn target(which: Which, dir: Option<Direction>) -> Which {
 }
 
 /// The registration parameter of a header's hooks.
-pub(super) fn param_of(which: Which) -> u32 {
+fn param_of(which: Which) -> u32 {
     match which {
         Which::From => 0,
         Which::To => 1,
@@ -270,8 +270,16 @@ pub(super) fn param_text(name: &[u8], value: &[u8]) -> Vec<u8> {
     [b";", name, b"=", value].concat()
 }
 
-/// DlgEvents for a dialog store.
-pub(super) fn events(store: DialogStore) -> DlgEvents {
+/// What the in-dialog hook of header `which` watches.
+pub(super) fn watch(store: DialogStore, which: Which) -> Watch {
+    Watch {
+        events: events(store),
+        param: param_of(which),
+    }
+}
+
+/// The in-dialog events a dialog store restores.
+fn events(store: DialogStore) -> DlgEvents {
     match store {
         DialogStore::Vars => DlgEvents::WITHIN
             .with(DlgEvents::CONFIRMED)

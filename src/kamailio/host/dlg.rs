@@ -37,62 +37,12 @@ impl Drop for Dialog {
 }
 
 impl Dialog {
-    /// The dialog of this request, when dlg_manage() or the dialog flag made one.
-    pub fn of(msg: &SipMsg) -> Option<Dialog> {
-        let f = DLG.get()?.get_dlg?;
-        // SAFETY: valid message; a non-NULL result carries a reference.
-        let raw = unsafe { f(msg.raw()) };
-        (!raw.is_null()).then_some(Dialog { raw, owned: true })
-    }
-
     /// A dialog the dialog module handed to a callback (no reference taken).
     ///
     /// # Safety
     /// `raw` must be valid for the duration of the callback.
     pub unsafe fn borrowed(raw: *mut dlg_cell) -> Option<Dialog> {
         (!raw.is_null()).then_some(Dialog { raw, owned: false })
-    }
-
-    /// Sets a dialog variable; `None` deletes it.
-    pub fn set_var(&self, name: &[u8], val: Option<&[u8]>) -> Result<(), String> {
-        let f = DLG
-            .get()
-            .and_then(|b| b.set_dlg_var)
-            .ok_or("dialog API not loaded")?;
-        let mut k = str_of(name);
-        let mut v = val.map(str_of);
-        let vp = v.as_mut().map_or(std::ptr::null_mut(), |v| v as *mut _);
-        // SAFETY: the dialog module copies key and value into shm.
-        if unsafe { f(self.raw, &mut k, vp) } < 0 {
-            return Err(format!(
-                "cannot store dialog variable {}",
-                String::from_utf8_lossy(name)
-            ));
-        }
-        Ok(())
-    }
-
-    /// A copy of a dialog variable's value.
-    pub fn var(&self, name: &[u8]) -> Option<Vec<u8>> {
-        let f = DLG.get()?.get_dlg_varval?;
-        let mut k = str_of(name);
-        let mut v = ffi::str_ {
-            s: std::ptr::null_mut(),
-            len: 0,
-        };
-        // SAFETY: get_dlg_varval copies the value into the process-local buffer
-        // it points v at, valid until the next call; we copy it out at once.
-        unsafe {
-            f(self.raw, &mut k, &mut v);
-            (!v.s.is_null()).then(|| str_bytes(&v).to_vec())
-        }
-    }
-
-    /// Registers `cb` on this dialog (or, with `raw == NULL`, a global type such as
-    /// DLGCB_LOADED), with `param` handed back to it.
-    pub fn register(&self, types: u32, cb: DlgCallback, param: usize) -> Result<(), String> {
-        // SAFETY: self.raw is a live dialog (constructor contracts).
-        unsafe { register_raw(self.raw, types, cb, param) }
     }
 }
 
@@ -118,7 +68,7 @@ pub unsafe fn register_raw(
 // ---- the dialog port (src/ports/dialog.rs) ----
 
 use super::Kamailio;
-use crate::ports::dialog::{Dialogs, DlgEvents, OnDialogLoaded, OnDialogRequest};
+use crate::ports::dialog::{Dialogs, DlgEvents, OnDialogLoaded, OnDialogRequest, Watch};
 use crate::ports::rr::Direction;
 
 fn dlgcb_types(e: DlgEvents) -> u32 {
@@ -183,8 +133,13 @@ unsafe extern "C" fn dlg_loaded<H: OnDialogLoaded<Kamailio>>(
 impl Dialogs for Kamailio {
     type Dialog = Dialog;
 
+    /// The dialog of this request, when dlg_manage() or the dialog flag made
+    /// one (a reference, released when the value is dropped).
     fn dialog(&self, msg: &SipMsg) -> Option<Dialog> {
-        Dialog::of(msg)
+        let f = DLG.get()?.get_dlg?;
+        // SAFETY: valid message; a non-NULL result carries a reference.
+        let raw = unsafe { f(msg.raw()) };
+        (!raw.is_null()).then_some(Dialog { raw, owned: true })
     }
 
     /// Kamailio's dialog API has no way to create one: the script does it
@@ -193,21 +148,50 @@ impl Dialogs for Kamailio {
         Err("the dialog API cannot create a dialog (use dlg_manage() in the script)".into())
     }
 
+    /// A copy of the dialog variable `name`.
     fn value(&self, d: &Dialog, name: &[u8]) -> Option<Vec<u8>> {
-        d.var(name)
+        let f = DLG.get()?.get_dlg_varval?;
+        let mut k = str_of(name);
+        let mut v = ffi::str_ {
+            s: std::ptr::null_mut(),
+            len: 0,
+        };
+        // SAFETY: get_dlg_varval copies the value into the process-local buffer
+        // it points v at, valid until the next call; we copy it out at once.
+        unsafe {
+            f(d.raw, &mut k, &mut v);
+            (!v.s.is_null()).then(|| str_bytes(&v).to_vec())
+        }
     }
 
     fn set_value(&self, d: &Dialog, name: &[u8], v: Option<&[u8]>) -> Result<(), String> {
-        d.set_var(name, v)
+        let f = DLG
+            .get()
+            .and_then(|b| b.set_dlg_var)
+            .ok_or("dialog API not loaded")?;
+        let mut k = str_of(name);
+        let mut v = v.map(str_of);
+        let vp = v.as_mut().map_or(std::ptr::null_mut(), |v| v as *mut _);
+        // SAFETY: the dialog module copies key and value into shm.
+        if unsafe { f(d.raw, &mut k, vp) } < 0 {
+            return Err(format!(
+                "cannot store dialog variable {}",
+                String::from_utf8_lossy(name)
+            ));
+        }
+        Ok(())
     }
 
-    fn on_requests<H: OnDialogRequest<Self>>(
-        &self,
-        d: &Dialog,
-        events: DlgEvents,
-        param: u32,
-    ) -> Result<(), String> {
-        d.register(dlgcb_types(events), dlg_request::<H>, param as usize)
+    fn on_requests<H: OnDialogRequest<Self>>(&self, d: &Dialog, w: Watch) -> Result<(), String> {
+        // SAFETY: d is a live dialog (the Dialog constructors' contracts).
+        unsafe {
+            register_raw(
+                d.raw,
+                dlgcb_types(w.events),
+                dlg_request::<H>,
+                w.param as usize,
+            )
+        }
     }
 
     fn on_loaded<H: OnDialogLoaded<Self>>(&self) -> Result<(), String> {

@@ -20,15 +20,6 @@ pub mod tm;
 
 use ffi::str_;
 
-/// Kamailio as the flows see it (`crate::ports`): the rr, dialog, tm and AVP
-/// APIs loaded in mod_init, on the host's messages.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Kamailio;
-
-impl crate::ports::Proxy for Kamailio {
-    type Msg = msg::SipMsg;
-}
-
 /// Views a host `str` as bytes (empty for a NULL pointer).
 ///
 /// # Safety
@@ -73,4 +64,13 @@ pub fn pkg_dup(b: &[u8]) -> *mut std::os::raw::c_char {
 pub fn route_type() -> u32 {
     // SAFETY: reads the core's global route_type.
     unsafe { ffi::uacg_route_type() as u32 }
+}
+
+/// Kamailio as the flows see it (`crate::ports`): the rr, dialog, tm and AVP
+/// APIs loaded in mod_init, on the host's messages.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Kamailio;
+
+impl crate::ports::Proxy for Kamailio {
+    type Msg = msg::SipMsg;
 }

@@ -3,7 +3,7 @@
 
 use super::ffi::{self, hdr_field, sip_msg, to_body};
 use super::str_bytes;
-use crate::ports::message::{Ident, Which};
+use crate::ports::message::{Ident, SipMessage, Which};
 
 pub struct SipMsg {
     raw: *mut sip_msg,
@@ -20,11 +20,6 @@ impl SipMsg {
         self.raw
     }
 
-    pub fn is_request(&self) -> bool {
-        // SAFETY: raw is valid (from_raw contract).
-        unsafe { (*self.raw).first_line.type_ == ffi::SIP_REQUEST as i16 }
-    }
-
     pub fn msg_flags(&self) -> u32 {
         // SAFETY: as above.
         unsafe { (*self.raw).msg_flags }
@@ -39,24 +34,6 @@ impl SipMsg {
     pub fn ctx_id(&self) -> (u32, i32) {
         // SAFETY: as above.
         unsafe { (ffi::uacg_msg_id(self.raw), ffi::uacg_msg_pid(self.raw)) }
-    }
-
-    pub fn buf(&self) -> &[u8] {
-        // SAFETY: buf holds len bytes for the message's lifetime.
-        unsafe {
-            let m = &*self.raw;
-            std::slice::from_raw_parts(m.buf as *const u8, m.len as usize)
-        }
-    }
-
-    /// The request method (empty for a reply).
-    pub fn method(&self) -> &[u8] {
-        if !self.is_request() {
-            return &[];
-        }
-        // SAFETY: for a request, first_line.u.request is the active union member
-        // and points into the message buffer.
-        unsafe { super::str_bytes(&(*self.raw).first_line.u.request.method) }
     }
 
     /// The bodies of every header of `ty` (e.g. WWW-Authenticate), in order,
@@ -102,31 +79,6 @@ impl SipMsg {
         // SAFETY: rewrite_uri copies the URI into the message's new_uri.
         if unsafe { ffi::rewrite_uri(self.raw, &mut s) } < 0 {
             return Err("cannot set the request URI".into());
-        }
-        Ok(())
-    }
-
-    /// Adds a whole header line (CRLF included) after the last header.
-    pub fn append_header(&self, line: &[u8]) -> Result<(), String> {
-        // SAFETY: headers parsed to the end gives msg->unparsed at the end of
-        // the header block; the lump takes ownership of the pkg copy.
-        unsafe {
-            if ffi::uacg_parse_all_headers(self.raw) < 0 {
-                return Err("failed to parse message".into());
-            }
-            let off = (*self.raw).unparsed.offset_from((*self.raw).buf) as i32;
-            let anchor = ffi::anchor_lump(self.raw, off, 0, 0);
-            if anchor.is_null() {
-                return Err("failed to get anchor".into());
-            }
-            let p = super::pkg_dup(line);
-            if p.is_null() {
-                return Err("out of pkg memory".into());
-            }
-            if ffi::insert_new_lump_before(anchor, p, line.len() as i32, 0).is_null() {
-                ffi::uacg_pkg_free(p as *mut _);
-                return Err("failed to insert lump".into());
-            }
         }
         Ok(())
     }
@@ -208,19 +160,7 @@ impl SipMsg {
 
 use crate::ports::message::{self as port, Header, Mark, MsgKey};
 
-/// The host's header type for a port header name.
-fn hdr_type(h: Header) -> i32 {
-    match h {
-        Header::WwwAuthenticate => ffi::_hdr_types_t_HDR_WWW_AUTHENTICATE_T,
-        Header::ProxyAuthenticate => ffi::_hdr_types_t_HDR_PROXY_AUTHENTICATE_T,
-        Header::Authorization => ffi::_hdr_types_t_HDR_AUTHORIZATION_T,
-        Header::ProxyAuthorization => ffi::_hdr_types_t_HDR_PROXYAUTH_T,
-        Header::Contact => ffi::_hdr_types_t_HDR_CONTACT_T,
-        Header::Expires => ffi::_hdr_types_t_HDR_EXPIRES_T,
-        Header::MinExpires => ffi::_hdr_types_t_HDR_MIN_EXPIRES_T,
-        Header::CallId => ffi::_hdr_types_t_HDR_CALLID_T,
-    }
-}
+crate::host_header_types!(ffi);
 
 /// The msg_flags bit of a mark; Kamailio has none for a CSeq change.
 pub(super) fn mark_bit(m: Mark) -> u32 {
@@ -234,15 +174,26 @@ pub(super) fn mark_bit(m: Mark) -> u32 {
 
 impl port::SipMessage for SipMsg {
     fn buf(&self) -> &[u8] {
-        SipMsg::buf(self)
+        // SAFETY: buf holds len bytes for the message's lifetime.
+        unsafe {
+            let m = &*self.raw;
+            std::slice::from_raw_parts(m.buf as *const u8, m.len as usize)
+        }
     }
 
     fn is_request(&self) -> bool {
-        SipMsg::is_request(self)
+        // SAFETY: raw is valid (from_raw contract).
+        unsafe { (*self.raw).first_line.type_ == ffi::SIP_REQUEST as i16 }
     }
 
+    /// The request method (empty for a reply).
     fn method(&self) -> &[u8] {
-        SipMsg::method(self)
+        if !self.is_request() {
+            return &[];
+        }
+        // SAFETY: for a request, first_line.u.request is the active union member
+        // and points into the message buffer.
+        unsafe { super::str_bytes(&(*self.raw).first_line.u.request.method) }
     }
 
     fn header_values(&self, h: Header) -> Result<Vec<&[u8]>, String> {
@@ -298,8 +249,29 @@ impl port::EditMessage for SipMsg {
         super::lumps::remove(self, lumps)
     }
 
+    /// Adds a whole header line (CRLF included) after the last header.
     fn append_header(&self, line: &[u8]) -> Result<(), String> {
-        SipMsg::append_header(self, line)
+        // SAFETY: headers parsed to the end gives msg->unparsed at the end of
+        // the header block; the lump takes ownership of the pkg copy.
+        unsafe {
+            if ffi::uacg_parse_all_headers(self.raw) < 0 {
+                return Err("failed to parse message".into());
+            }
+            let off = (*self.raw).unparsed.offset_from((*self.raw).buf) as i32;
+            let anchor = ffi::anchor_lump(self.raw, off, 0, 0);
+            if anchor.is_null() {
+                return Err("failed to get anchor".into());
+            }
+            let p = super::pkg_dup(line);
+            if p.is_null() {
+                return Err("out of pkg memory".into());
+            }
+            if ffi::insert_new_lump_before(anchor, p, line.len() as i32, 0).is_null() {
+                ffi::uacg_pkg_free(p as *mut _);
+                return Err("failed to insert lump".into());
+            }
+        }
+        Ok(())
     }
 
     fn set_ruri(&self, uri: &[u8]) -> Result<(), String> {

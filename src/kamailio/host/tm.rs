@@ -318,7 +318,7 @@ impl Transactions for Tm {
 // ---- the reply-hook port (src/ports/replies.rs) ----
 
 use super::Kamailio;
-use crate::ports::message::Which;
+use crate::ports::message::{SipMessage, Which};
 use crate::ports::replies::{OnReply, Replies, ReplyEvent, StoredRequest};
 
 /// The transaction's copy of a request (tm's, in shared memory): read only.

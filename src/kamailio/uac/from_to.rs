@@ -3,11 +3,9 @@
 //! display names in four dialog variables) and this module's parameters.
 
 use super::params::config;
-use crate::flows::from_to::{self, Module, Policy, Settings};
+use crate::flows::from_to::{Module, Policy, Settings};
 use crate::kamailio::host::avp::AvpName;
-use crate::kamailio::host::msg::SipMsg;
 use crate::kamailio::host::Kamailio;
-use crate::ports::message::Which;
 
 /// This module as the flow's hooks see it.
 pub struct Uac;
@@ -18,18 +16,4 @@ impl Module for Uac {
     fn settings() -> &'static Settings<AvpName> {
         &config().from_to
     }
-}
-
-pub fn replace(
-    msg: &SipMsg,
-    which: Which,
-    display: Option<&[u8]>,
-    uri: Option<&[u8]>,
-) -> Result<(), String> {
-    from_to::replace::<Uac>(&Kamailio, msg, which, display, uri)
-}
-
-/// Ok(false): nothing to restore.
-pub fn restore(msg: &SipMsg, which: Which) -> Result<bool, String> {
-    from_to::restore::<Uac>(&Kamailio, msg, which)
 }

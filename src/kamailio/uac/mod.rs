@@ -13,6 +13,7 @@ pub mod registration;
 pub mod send;
 
 use crate::err;
+use crate::flows::from_to::{self as flow, Loaded, Routed};
 use crate::kamailio::exports::{cstr, kstr, param, CmdFn, Fixup, KI, KN, KS};
 use crate::kamailio::host::ffi::{
     self, cmd_export_t, module_exports, param_export_t, sip_msg, sr_kemi_t, str_,
@@ -22,8 +23,9 @@ use crate::kamailio::host::msg::SipMsg;
 use crate::kamailio::host::Kamailio;
 use crate::kamailio::host::{dlg, rr, str_bytes, tm};
 use crate::ports::dialog::Dialogs;
-use crate::ports::message::Which;
+use crate::ports::message::{SipMessage, Which};
 use crate::ports::rr::RecordRoute;
+use from_to::Uac;
 use params::RestoreMode;
 use std::os::raw::{c_char, c_int, c_void};
 use std::ptr::{addr_of_mut, null_mut};
@@ -83,7 +85,7 @@ unsafe fn replace_script(which: Which, m: *mut sip_msg, p1: *mut c_char, p2: *mu
             return ret(Err("cannot get the uri value".into()), &what);
         };
         ret(
-            from_to::replace(&msg, which, display.as_deref(), Some(&uri)),
+            flow::replace::<Uac>(&Kamailio, &msg, which, display.as_deref(), Some(&uri)),
             &what,
         )
     })
@@ -107,7 +109,7 @@ fn restore_entry(which: Which, m: *mut sip_msg) -> c_int {
         if !msg.is_request() {
             return ret(Err("called for something not request".into()), &what);
         }
-        match from_to::restore(&msg, which) {
+        match flow::restore::<Uac>(&Kamailio, &msg, which) {
             Ok(true) => 1,
             Ok(false) => -1,
             Err(e) => ret(Err(e), &what),
@@ -178,7 +180,7 @@ fn kemi_replace(which: Which, m: *mut sip_msg, dsp: *mut str_, uri: *mut str_) -
         };
         let (d, u) = unsafe { (kemi_str(dsp), kemi_str(uri)) };
         ret(
-            from_to::replace(&msg, which, d.as_deref(), u.as_deref()),
+            flow::replace::<Uac>(&Kamailio, &msg, which, d.as_deref(), u.as_deref()),
             &what,
         )
     })
@@ -232,7 +234,7 @@ fn init() -> Result<(), String> {
     rr::load()?;
     if cfg.from_to.mode == RestoreMode::Auto {
         if !cfg.restore_dlg {
-            if !rr::append_fromtag() {
+            if !Kamailio.append_fromtag() {
                 return Err(
                     "'append_fromtag' RR param is not enabled! - required by AUTO restore mode"
                         .into(),
@@ -243,13 +245,13 @@ fn init() -> Result<(), String> {
                 format!("failed to find dialog API - is dialog module loaded? ({e})")
             })?;
             Kamailio
-                .on_loaded::<crate::flows::from_to::Loaded<from_to::Uac>>()
+                .on_loaded::<Loaded<Uac>>()
                 .map_err(|e| format!("can't register on load callback: {e}"))?;
         }
     }
     if cfg.from_to.mode == RestoreMode::Auto {
         // Every request loose_route() routes by our Record-Route is restored.
-        Kamailio.on_routed::<crate::flows::from_to::Routed<from_to::Uac>>()?;
+        Kamailio.on_routed::<Routed<Uac>>()?;
     }
     Ok(())
 }

@@ -29,95 +29,10 @@ pub struct Dialog(*mut c_void);
 
 impl Dialog {
     /// The dialog of the message being processed, if any.
-    pub fn current() -> Option<Dialog> {
+    fn current() -> Option<Dialog> {
         // SAFETY: get_dlg reads the current processing context.
         let d = unsafe { ffi::osg_dlg_get() };
         (!d.is_null()).then_some(Dialog(d))
-    }
-
-    /// create_dlg(msg, 0), then the new current dialog.
-    pub fn create(msg: &SipMsg) -> Result<Dialog, String> {
-        // SAFETY: msg is the current initial request.
-        if unsafe { ffi::osg_dlg_create(msg.raw()) } != 0 {
-            return Err("cannot create dialog".into());
-        }
-        Dialog::current().ok_or_else(|| "cannot create dialog".into())
-    }
-
-    /// Stores a string value; None deletes it.
-    pub fn store(self, name: &[u8], val: Option<&[u8]>) -> Result<(), String> {
-        let (v, l) = val.map_or((std::ptr::null(), 0), |v| (v.as_ptr(), v.len() as i32));
-        // SAFETY: the dialog module copies name and value into shm (NULL:
-        // deletes).
-        let r = unsafe {
-            ffi::osg_dlg_store(
-                self.0,
-                name.as_ptr() as *const _,
-                name.len() as i32,
-                v as *const _,
-                l,
-            )
-        };
-        if r != 0 {
-            return Err(format!(
-                "cannot store dialog value <{}>",
-                String::from_utf8_lossy(name)
-            ));
-        }
-        Ok(())
-    }
-
-    /// A string value of the dialog (copied out).
-    pub fn fetch(self, name: &[u8]) -> Option<Vec<u8>> {
-        let (mut v, mut l) = (std::ptr::null(), 0);
-        // SAFETY: the value is in the dialog module's per-process buffer,
-        // valid until the next fetch; copy_out copies it at once.
-        unsafe {
-            let r = ffi::osg_dlg_fetch(
-                self.0,
-                name.as_ptr() as *const _,
-                name.len() as i32,
-                &mut v,
-                &mut l,
-            );
-            if r != 0 {
-                return None;
-            }
-            copy_out(v, l)
-        }
-    }
-
-    /// Registers `f` for `types` on this dialog, with an integer parameter.
-    pub fn register(self, types: i32, f: Callback, param: i64) -> Result<(), String> {
-        register_raw(self.0, types, f, param)
-    }
-
-    /// The leg the stock uac_auth() picks for a request with To tag `ttag`.
-    pub fn leg(self, ttag: &[u8]) -> i32 {
-        // SAFETY: the dialog is alive (see the type); the glue only reads it.
-        unsafe { ffi::osg_dlg_leg(self.0, ttag.as_ptr() as *const _, ttag.len() as i32) }
-    }
-
-    pub fn cseq_enforced(self) -> bool {
-        // SAFETY: reads the dialog's flags.
-        unsafe { ffi::osg_dlg_cseq_enforced(self.0) != 0 }
-    }
-
-    /// Sets DLG_FLAG_CSEQ_ENFORCE: the dialog module shifts the CSeq of the
-    /// caller's later requests (unlocked, as the stock module does).
-    pub fn enforce_cseq(self) {
-        // SAFETY: sets one flag bit of the live dialog.
-        unsafe { ffi::osg_dlg_cseq_enforce(self.0) }
-    }
-
-    pub fn last_cseq(self, leg: i32) -> u32 {
-        // SAFETY: leg comes from `leg()`, an index into the dialog's legs.
-        unsafe { ffi::osg_dlg_last_cseq(self.0, leg) }
-    }
-
-    pub fn set_last_cseq(self, leg: i32, v: u32) {
-        // SAFETY: as for last_cseq.
-        unsafe { ffi::osg_dlg_set_last_cseq(self.0, leg, v) }
     }
 }
 
@@ -174,7 +89,9 @@ pub fn bavp_get(msg: &SipMsg, to: bool) -> Option<Vec<u8>> {
 // ---- the dialog and values ports (src/ports/dialog.rs, values.rs) ----
 
 use super::Opensips;
-use crate::ports::dialog::{DialogCseq, Dialogs, DlgEvents, OnDialogLoaded, OnDialogRequest};
+use crate::ports::dialog::{
+    DialogCseq, Dialogs, DlgEvents, OnDialogLoaded, OnDialogRequest, Watch,
+};
 use crate::ports::message::Which;
 use crate::ports::rr::Direction;
 use crate::ports::values::{BranchSet, BranchValues};
@@ -241,25 +158,59 @@ impl Dialogs for Opensips {
         Dialog::current()
     }
 
+    /// create_dlg(msg, 0), then the new current dialog.
     fn create_dialog(&self, msg: &SipMsg) -> Result<Dialog, String> {
-        Dialog::create(msg)
+        // SAFETY: msg is the current initial request.
+        if unsafe { ffi::osg_dlg_create(msg.raw()) } != 0 {
+            return Err("cannot create dialog".into());
+        }
+        Dialog::current().ok_or_else(|| "cannot create dialog".into())
     }
 
+    /// A string value of the dialog (copied out).
     fn value(&self, d: &Dialog, name: &[u8]) -> Option<Vec<u8>> {
-        d.fetch(name)
+        let (mut v, mut l) = (std::ptr::null(), 0);
+        // SAFETY: the value is in the dialog module's per-process buffer,
+        // valid until the next fetch; copy_out copies it at once.
+        unsafe {
+            let r = ffi::osg_dlg_fetch(
+                d.0,
+                name.as_ptr() as *const _,
+                name.len() as i32,
+                &mut v,
+                &mut l,
+            );
+            if r != 0 {
+                return None;
+            }
+            copy_out(v, l)
+        }
     }
 
     fn set_value(&self, d: &Dialog, name: &[u8], v: Option<&[u8]>) -> Result<(), String> {
-        d.store(name, v)
+        let (v, l) = v.map_or((std::ptr::null(), 0), |v| (v.as_ptr(), v.len() as i32));
+        // SAFETY: the dialog module copies name and value into shm (NULL:
+        // deletes).
+        let r = unsafe {
+            ffi::osg_dlg_store(
+                d.0,
+                name.as_ptr() as *const _,
+                name.len() as i32,
+                v as *const _,
+                l,
+            )
+        };
+        if r != 0 {
+            return Err(format!(
+                "cannot store dialog value <{}>",
+                String::from_utf8_lossy(name)
+            ));
+        }
+        Ok(())
     }
 
-    fn on_requests<H: OnDialogRequest<Self>>(
-        &self,
-        d: &Dialog,
-        events: DlgEvents,
-        param: u32,
-    ) -> Result<(), String> {
-        d.register(dlgcb_types(events), dlg_request::<H>, param as i64)
+    fn on_requests<H: OnDialogRequest<Self>>(&self, d: &Dialog, w: Watch) -> Result<(), String> {
+        register_raw(d.0, dlgcb_types(w.events), dlg_request::<H>, w.param as i64)
     }
 
     fn on_loaded<H: OnDialogLoaded<Self>>(&self) -> Result<(), String> {
@@ -268,24 +219,32 @@ impl Dialogs for Opensips {
 }
 
 impl DialogCseq for Opensips {
+    /// The leg the stock uac_auth() picks for a request with To tag `ttag`.
     fn leg(&self, d: &Dialog, ttag: &[u8]) -> i32 {
-        d.leg(ttag)
+        // SAFETY: the dialog is alive (see the type); the glue only reads it.
+        unsafe { ffi::osg_dlg_leg(d.0, ttag.as_ptr() as *const _, ttag.len() as i32) }
     }
 
     fn cseq_enforced(&self, d: &Dialog) -> bool {
-        d.cseq_enforced()
+        // SAFETY: reads the dialog's flags.
+        unsafe { ffi::osg_dlg_cseq_enforced(d.0) != 0 }
     }
 
+    /// Sets DLG_FLAG_CSEQ_ENFORCE: the dialog module shifts the CSeq of the
+    /// caller's later requests (unlocked, as the stock module does).
     fn enforce_cseq(&self, d: &Dialog) {
-        d.enforce_cseq()
+        // SAFETY: sets one flag bit of the live dialog.
+        unsafe { ffi::osg_dlg_cseq_enforce(d.0) }
     }
 
     fn last_cseq(&self, d: &Dialog, leg: i32) -> u32 {
-        d.last_cseq(leg)
+        // SAFETY: leg comes from `leg()`, an index into the dialog's legs.
+        unsafe { ffi::osg_dlg_last_cseq(d.0, leg) }
     }
 
     fn set_last_cseq(&self, d: &Dialog, leg: i32, v: u32) {
-        d.set_last_cseq(leg, v)
+        // SAFETY: as for last_cseq.
+        unsafe { ffi::osg_dlg_set_last_cseq(d.0, leg, v) }
     }
 }
 

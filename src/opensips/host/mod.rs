@@ -14,15 +14,6 @@ pub mod version;
 
 use ffi::str_;
 
-/// OpenSIPS as the flows see it (`crate::ports`): the rr, dialog, tm and AVP
-/// APIs loaded in mod_init, on the core's messages.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Opensips;
-
-impl crate::ports::Proxy for Opensips {
-    type Msg = msg::SipMsg;
-}
-
 /// Views an OpenSIPS `str` as bytes (empty for NULL or a negative length).
 ///
 /// # Safety
@@ -70,4 +61,13 @@ pub fn pkg_dup(b: &[u8]) -> *mut std::os::raw::c_char {
 pub unsafe fn c_param(p: *const std::os::raw::c_char) -> Option<&'static [u8]> {
     // SAFETY: per the contract.
     (!p.is_null()).then(|| unsafe { std::ffi::CStr::from_ptr(p) }.to_bytes())
+}
+
+/// OpenSIPS as the flows see it (`crate::ports`): the rr, dialog, tm and AVP
+/// APIs loaded in mod_init, on the core's messages.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Opensips;
+
+impl crate::ports::Proxy for Opensips {
+    type Msg = msg::SipMsg;
 }

@@ -12,54 +12,38 @@ pub(super) fn which_code(w: Which) -> i32 {
     }
 }
 
+/// A message the core handed to the current call (never NULL).
 pub struct SipMsg {
-    raw: *mut sip_msg,
+    ptr: std::ptr::NonNull<sip_msg>,
 }
 
 impl SipMsg {
     /// # Safety
-    /// `raw` must be a valid message the core handed us for the current call.
+    /// `raw` must be NULL or a valid message the core handed us for the
+    /// current call.
     pub unsafe fn from_raw(raw: *mut sip_msg) -> Option<SipMsg> {
-        (!raw.is_null()).then_some(SipMsg { raw })
+        std::ptr::NonNull::new(raw).map(|ptr| SipMsg { ptr })
     }
 
     pub fn raw(&self) -> *mut sip_msg {
-        self.raw
-    }
-
-    /// The message bytes as received (lumps are applied when it is sent).
-    pub fn buf(&self) -> &[u8] {
-        let mut len = 0;
-        // SAFETY: msg->buf holds msg->len bytes for the life of the message.
-        unsafe {
-            let p = ffi::osg_msg_buf(self.raw, &mut len);
-            if p.is_null() || len <= 0 {
-                return &[];
-            }
-            std::slice::from_raw_parts(p as *const u8, len as usize)
-        }
-    }
-
-    pub fn is_request(&self) -> bool {
-        // SAFETY: raw is valid (from_raw contract).
-        unsafe { ffi::osg_msg_is_request(self.raw) != 0 }
+        self.ptr.as_ptr()
     }
 
     pub fn flags(&self) -> u32 {
         // SAFETY: raw is valid.
-        unsafe { ffi::osg_msg_flags(self.raw) }
+        unsafe { ffi::osg_msg_flags(self.raw()) }
     }
 
     pub fn add_flags(&self, f: u32) {
         // SAFETY: raw is valid; we only set bits.
-        unsafe { ffi::osg_msg_set_flags(self.raw, ffi::osg_msg_flags(self.raw) | f) }
+        unsafe { ffi::osg_msg_set_flags(self.raw(), ffi::osg_msg_flags(self.raw()) | f) }
     }
 
     /// Parses From or To; where its parts are.
     pub fn ident(&self, which: Which) -> Result<Ident, String> {
         let mut id = ffi::osg_ident::default();
         // SAFETY: raw is valid; the glue parses the header and fills id.
-        if unsafe { ffi::osg_ident(self.raw, which_code(which), &mut id) } != 0 {
+        if unsafe { ffi::osg_ident(self.raw(), which_code(which), &mut id) } != 0 {
             return Err(format!("failed to find/parse {} hdr", which.upper()));
         }
         let u = |v: i32| v.max(0) as usize;
@@ -118,7 +102,7 @@ impl SipMsg {
         let (mut s, mut l, mut off) = (std::ptr::null(), 0, 0);
         // SAFETY: the number points into msg->buf, valid while the message is.
         unsafe {
-            if ffi::osg_cseq(self.raw, parse as i32, &mut s, &mut l, &mut off) != 0
+            if ffi::osg_cseq(self.raw(), parse as i32, &mut s, &mut l, &mut off) != 0
                 || s.is_null()
                 || l < 0
             {
@@ -131,24 +115,9 @@ impl SipMsg {
         }
     }
 
-    /// The message body (empty when none).
-    pub fn body(&self) -> Result<&[u8], String> {
-        let (mut s, mut l) = (std::ptr::null(), 0);
-        // SAFETY: the body points into msg->buf.
-        unsafe {
-            if ffi::osg_body(self.raw, &mut s, &mut l) != 0 {
-                return Err("Failed to get message body".into());
-            }
-            if s.is_null() || l <= 0 {
-                return Ok(&[]);
-            }
-            Ok(std::slice::from_raw_parts(s as *const u8, l as usize))
-        }
-    }
-
     pub fn has_totag(&self) -> bool {
         // SAFETY: raw is valid; the glue parses To if needed.
-        unsafe { ffi::osg_has_totag(self.raw) != 0 }
+        unsafe { ffi::osg_has_totag(self.raw()) != 0 }
     }
 
     /// The To tag (empty when none); Err when To does not parse.
@@ -156,7 +125,7 @@ impl SipMsg {
         let (mut p, mut l) = (std::ptr::null(), 0);
         // SAFETY: the tag points into msg->buf, copied at once.
         unsafe {
-            if ffi::osg_totag(self.raw, &mut p, &mut l) != 0 {
+            if ffi::osg_totag(self.raw(), &mut p, &mut l) != 0 {
                 return Err("failed to parse TO hdr".into());
             }
             if p.is_null() || l <= 0 {
@@ -171,28 +140,11 @@ impl SipMsg {
     pub fn cseq_span(&self) -> Option<(usize, usize)> {
         let (mut off, mut len) = (0, 0);
         // SAFETY: raw is valid; the glue parses CSeq if needed.
-        if unsafe { ffi::osg_cseq_span(self.raw, &mut off, &mut len) } != 0 || off < 0 || len < 0 {
+        if unsafe { ffi::osg_cseq_span(self.raw(), &mut off, &mut len) } != 0 || off < 0 || len < 0
+        {
             return None;
         }
         Some((off as usize, len as usize))
-    }
-
-    /// Sets the request URI for the next branch (new_uri).
-    pub fn set_ruri(&self, uri: &[u8]) -> Result<(), String> {
-        // SAFETY: the glue copies the URI into pkg memory.
-        if unsafe { ffi::osg_set_ruri(self.raw, uri.as_ptr() as *const _, uri.len() as i32) } != 0 {
-            return Err("no more pkg".into());
-        }
-        Ok(())
-    }
-
-    /// Adds a header line (CRLF included) after the last header.
-    pub fn append_header(&self, h: &[u8]) -> Result<(), String> {
-        // SAFETY: the glue copies the line into a pkg lump.
-        if unsafe { ffi::osg_append_hdr(self.raw, h.as_ptr() as *const _, h.len() as i32) } != 0 {
-            return Err("failed to apply changes".into());
-        }
-        Ok(())
     }
 
     /// The bodies of the already parsed headers of a type (no parsing: the
@@ -203,7 +155,7 @@ impl SipMsg {
             let (mut s, mut l) = (std::ptr::null(), 0);
             // SAFETY: header bodies point into msg->buf.
             unsafe {
-                if ffi::osg_hdr_value(self.raw, hdr_type, idx, &mut s, &mut l) != 0
+                if ffi::osg_hdr_value(self.raw(), hdr_type, idx, &mut s, &mut l) != 0
                     || s.is_null()
                     || l < 0
                 {
@@ -225,7 +177,7 @@ impl SipMsg {
     /// msg->id: with the process, identifies the message being processed.
     pub fn id(&self) -> u32 {
         // SAFETY: raw is valid.
-        unsafe { ffi::osg_msg_id(self.raw) }
+        unsafe { ffi::osg_msg_id(self.raw()) }
     }
 
     /// Turns edits into lumps, in order, giving the lump holding each edit's
@@ -242,7 +194,7 @@ impl SipMsg {
                 match e {
                     Edit::Replace { offset, len, .. } | Edit::Delete { offset, len } => {
                         ffi::osg_replace_h(
-                            self.raw,
+                            self.raw(),
                             *offset as i32,
                             *len as i32,
                             text.as_ptr() as *const _,
@@ -251,7 +203,7 @@ impl SipMsg {
                         )
                     }
                     Edit::Insert { offset, .. } => ffi::osg_insert_h(
-                        self.raw,
+                        self.raw(),
                         *offset as i32,
                         text.as_ptr() as *const _,
                         text.len() as i32,
@@ -285,7 +237,7 @@ impl SipMsg {
         // SAFETY: the glue walks this message's lump lists.
         let n = unsafe {
             ffi::osg_rewrite_add_lumps(
-                self.raw,
+                self.raw(),
                 old.as_ptr() as *const _,
                 old.len() as i32,
                 new.as_ptr() as *const _,
@@ -300,19 +252,7 @@ impl SipMsg {
 
 use crate::ports::message::{self as port, CseqMessage, CseqSpans, Header, Mark, MsgKey};
 
-/// The core's header type for a port header name.
-fn hdr_type(h: Header) -> i32 {
-    match h {
-        Header::WwwAuthenticate => ffi::_hdr_types_t_HDR_WWW_AUTHENTICATE_T,
-        Header::ProxyAuthenticate => ffi::_hdr_types_t_HDR_PROXY_AUTHENTICATE_T,
-        Header::Authorization => ffi::_hdr_types_t_HDR_AUTHORIZATION_T,
-        Header::ProxyAuthorization => ffi::_hdr_types_t_HDR_PROXYAUTH_T,
-        Header::Contact => ffi::_hdr_types_t_HDR_CONTACT_T,
-        Header::Expires => ffi::_hdr_types_t_HDR_EXPIRES_T,
-        Header::MinExpires => ffi::_hdr_types_t_HDR_MIN_EXPIRES_T,
-        Header::CallId => ffi::_hdr_types_t_HDR_CALLID_T,
-    }
-}
+crate::host_header_types!(ffi);
 
 /// The msg_flags bit of a mark (parser/msg_parser.h); OpenSIPS has no
 /// FL_UAC_AUTH (its uac marks a changed CSeq instead).
@@ -326,12 +266,22 @@ pub(super) fn mark_bit(m: Mark) -> u32 {
 }
 
 impl port::SipMessage for SipMsg {
+    /// The message bytes as received (lumps are applied when it is sent).
     fn buf(&self) -> &[u8] {
-        SipMsg::buf(self)
+        let mut len = 0;
+        // SAFETY: msg->buf holds msg->len bytes for the life of the message.
+        unsafe {
+            let p = ffi::osg_msg_buf(self.raw(), &mut len);
+            if p.is_null() || len <= 0 {
+                return &[];
+            }
+            std::slice::from_raw_parts(p as *const u8, len as usize)
+        }
     }
 
     fn is_request(&self) -> bool {
-        SipMsg::is_request(self)
+        // SAFETY: raw is valid (from_raw contract).
+        unsafe { ffi::osg_msg_is_request(self.raw()) != 0 }
     }
 
     /// The first token of a request's first line.
@@ -339,7 +289,7 @@ impl port::SipMessage for SipMsg {
         if !self.is_request() {
             return b"";
         }
-        let buf = SipMsg::buf(self);
+        let buf = self.buf();
         let sp = buf.iter().position(|&c| c == b' ').unwrap_or(0);
         &buf[..sp]
     }
@@ -351,8 +301,19 @@ impl port::SipMessage for SipMsg {
         Ok(SipMsg::header_values(self, hdr_type(h)))
     }
 
+    /// The message body (empty when none).
     fn body(&self) -> Result<&[u8], String> {
-        SipMsg::body(self)
+        let (mut s, mut l) = (std::ptr::null(), 0);
+        // SAFETY: the body points into msg->buf.
+        unsafe {
+            if ffi::osg_body(self.raw(), &mut s, &mut l) != 0 {
+                return Err("Failed to get message body".into());
+            }
+            if s.is_null() || l <= 0 {
+                return Ok(&[]);
+            }
+            Ok(std::slice::from_raw_parts(s as *const u8, l as usize))
+        }
     }
 
     fn ident(&self, which: Which) -> Result<Ident, String> {
@@ -417,12 +378,23 @@ impl port::EditMessage for SipMsg {
         Ok(lumps.to_vec())
     }
 
-    fn append_header(&self, line: &[u8]) -> Result<(), String> {
-        SipMsg::append_header(self, line)
+    /// Adds a header line (CRLF included) after the last header.
+    fn append_header(&self, h: &[u8]) -> Result<(), String> {
+        // SAFETY: the glue copies the line into a pkg lump.
+        if unsafe { ffi::osg_append_hdr(self.raw(), h.as_ptr() as *const _, h.len() as i32) } != 0 {
+            return Err("failed to apply changes".into());
+        }
+        Ok(())
     }
 
+    /// Sets the request URI for the next branch (new_uri).
     fn set_ruri(&self, uri: &[u8]) -> Result<(), String> {
-        SipMsg::set_ruri(self, uri)
+        // SAFETY: the glue copies the URI into pkg memory.
+        if unsafe { ffi::osg_set_ruri(self.raw(), uri.as_ptr() as *const _, uri.len() as i32) } != 0
+        {
+            return Err("no more pkg".into());
+        }
+        Ok(())
     }
 
     fn set_mark(&self, m: Mark) {

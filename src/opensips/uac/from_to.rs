@@ -4,11 +4,9 @@
 //! dialog) and this module's parameters.
 
 use super::config;
-use crate::flows::from_to::{self, Module, Policy, Settings};
+use crate::flows::from_to::{Module, Policy, Settings};
 use crate::opensips::host::avp::AvpName;
-use crate::opensips::host::msg::SipMsg;
 use crate::opensips::host::Opensips;
-use crate::ports::message::Which;
 
 /// This module as the flow's hooks see it.
 pub struct Uac;
@@ -19,18 +17,4 @@ impl Module for Uac {
     fn settings() -> &'static Settings<AvpName> {
         config()
     }
-}
-
-pub fn replace(
-    msg: &SipMsg,
-    which: Which,
-    display: Option<&[u8]>,
-    uri: Option<&[u8]>,
-) -> Result<(), String> {
-    from_to::replace::<Uac>(&Opensips, msg, which, display, uri)
-}
-
-/// Ok(false): nothing to restore.
-pub fn restore(msg: &SipMsg, which: Which) -> Result<bool, String> {
-    from_to::restore::<Uac>(&Opensips, msg, which)
 }

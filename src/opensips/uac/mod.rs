@@ -13,7 +13,7 @@
 pub mod auth;
 pub mod from_to;
 
-use crate::flows::from_to::{Loaded, Routed, Settings};
+use crate::flows::from_to::{self as flow, Loaded, Routed, Settings};
 use crate::log::guarded;
 use crate::opensips::exports::{arg, cstr, module, param, CmdFn, CMD_END, NO_ARG, PARAM_END};
 use crate::opensips::host::avp::AvpName;
@@ -23,9 +23,10 @@ use crate::opensips::host::ffi::{
 use crate::opensips::host::msg::SipMsg;
 use crate::opensips::host::{c_param, dlg, log, rr, str_bytes, tm, Opensips};
 use crate::ports::dialog::Dialogs;
-use crate::ports::message::Which;
+use crate::ports::message::{SipMessage, Which};
 use crate::ports::rr::RecordRoute;
 use crate::{dbg, err};
+use from_to::Uac;
 use once_cell::sync::OnceCell;
 use std::os::raw::{c_char, c_int, c_void};
 use std::ptr::{addr_of_mut, null_mut};
@@ -90,7 +91,7 @@ fn init() -> Result<(), String> {
         if restore != RestoreMode::None {
             rr::load()?;
             if restore == RestoreMode::Auto {
-                if force_dialog == 0 && !rr::append_fromtag() {
+                if force_dialog == 0 && !Opensips.append_fromtag() {
                     return Err(
                         "'append_fromtag' RR param is not enabled! - required by AUTO restore mode"
                             .into(),
@@ -105,10 +106,10 @@ fn init() -> Result<(), String> {
                         dialog = true;
                         // dialogs read back from the database get their
                         // callbacks again
-                        Opensips.on_loaded::<Loaded<from_to::Uac>>()?;
+                        Opensips.on_loaded::<Loaded<Uac>>()?;
                     }
                 }
-                Opensips.on_routed::<Routed<from_to::Uac>>()?;
+                Opensips.on_routed::<Routed<Uac>>()?;
             }
         }
     } else if restore != RestoreMode::None {
@@ -126,7 +127,7 @@ fn init() -> Result<(), String> {
                 Err(e) => dbg!("no dlg API ({e}): uac_auth() marks the dialog in Record-Route"),
             }
         }
-        if !rr::append_fromtag() {
+        if !Opensips.append_fromtag() {
             return Err(
                 "'append_fromtag' RR param is not enabled! - required by uac_auth() restore mode"
                     .into(),
@@ -187,7 +188,7 @@ fn replace_entry(which: Which, m: *mut sip_msg, dsp: *mut str_, uri: *mut str_) 
                 uri.as_ref().map(|s| str_bytes(s)),
             )
         };
-        ret(from_to::replace(&msg, which, d, u))
+        ret(flow::replace::<Uac>(&Opensips, &msg, which, d, u))
     })
 }
 
@@ -209,7 +210,7 @@ fn restore_entry(which: Which, m: *mut sip_msg) -> c_int {
             err!("called for something not request");
             return -1;
         }
-        match from_to::restore(&msg, which) {
+        match flow::restore::<Uac>(&Opensips, &msg, which) {
             Ok(true) => 1,
             Ok(false) => -1,
             Err(e) => ret(Err(e)),
