@@ -100,6 +100,32 @@ fn encoded(old: &str, new: &str) -> String {
     rr_codec::encode(old.as_bytes(), new.as_bytes(), PW).unwrap()
 }
 
+/// uac_replace_*() with OpenSIPS's policy (`osips`) or Kamailio's.
+fn replace_with(
+    osips: bool,
+    p: &MockProxy,
+    m: &MockMsg,
+    which: Which,
+    display: Option<&[u8]>,
+    uri: &[u8],
+) -> Result<(), String> {
+    let uri = Some(uri);
+    if osips {
+        replace::<Osips>(p, m, which, display, uri)
+    } else {
+        replace::<Kam>(p, m, which, display, uri)
+    }
+}
+
+/// uac_restore_*() with OpenSIPS's policy (`osips`) or Kamailio's.
+fn restore_with(osips: bool, p: &MockProxy, m: &MockMsg, which: Which) -> Result<bool, String> {
+    if osips {
+        restore::<Osips>(p, m, which)
+    } else {
+        restore::<Kam>(p, m, which)
+    }
+}
+
 #[test]
 fn restore_modes_parse() {
     assert_eq!(RestoreMode::parse(b"AUTO"), Ok(RestoreMode::Auto));
@@ -111,66 +137,42 @@ fn restore_modes_parse() {
     );
 }
 
-/// Kamailio: the bare URI and the display as given; the parameter encodes
-/// the bare pair; the request and its transaction are marked; one reply hook.
+/// Kamailio writes the bare URI and the display as given, and encodes the
+/// bare pair; OpenSIPS writes `<uri>` over the URI and its brackets, quotes a
+/// display that is not a token, and encodes the new URI as written. Both
+/// mark the request and its transaction and register one reply hook.
 #[test]
-fn kamailio_replaces_uri_and_display() {
+fn replaces_uri_and_display() {
     set(settings(RestoreMode::Auto, false));
-    let p = MockProxy::new();
-    let msg = MockMsg::new(&invite(&format!("\"Alice\" <{ALICE}>")));
-    replace::<Kam>(
-        &p,
-        &msg,
-        Which::From,
-        Some(b"\"Anon Y\""),
-        Some(ANON.as_bytes()),
-    )
-    .unwrap();
-    assert_eq!(
-        line(&msg, "From"),
-        format!("From: \"Anon Y\" <{ANON}>;tag=a1")
-    );
-    assert_eq!(p.rr(), [format!(";vsf={}", encoded(ALICE, ANON))]);
-    assert!(msg.has_mark(Mark::UacFrom) && !msg.has_mark(Mark::UacTo));
-    assert_eq!(*p.tx_marks.borrow(), [Mark::UacFrom]);
-    assert_eq!(p.replies.borrow().len(), 1);
-    // the To header too: still one reply hook
-    replace::<Kam>(&p, &msg, Which::To, None, Some(b"sip:carrier@c.example")).unwrap();
-    assert_eq!(line(&msg, "To"), "To: <sip:carrier@c.example>");
-    assert_eq!(p.replies.borrow().len(), 1);
-    assert_eq!(p.rr().len(), 2);
-    assert!(p.rr()[1].starts_with(";vst="));
-}
-
-/// OpenSIPS: `<uri>` over the URI and its brackets, a display quoted unless
-/// a token; the parameter encodes the new URI as written.
-#[test]
-fn opensips_replaces_uri_and_display() {
-    set(settings(RestoreMode::Auto, false));
-    let p = MockProxy::new();
-    let msg = MockMsg::new(&invite(&format!("\"Alice\" <{ALICE}>")));
-    replace::<Osips>(
-        &p,
-        &msg,
-        Which::From,
-        Some(b"Anon Y"),
-        Some(ANON.as_bytes()),
-    )
-    .unwrap();
-    assert_eq!(
-        line(&msg, "From"),
-        format!("From: \"Anon Y\" <{ANON}>;tag=a1")
-    );
-    assert_eq!(
-        p.rr(),
-        [format!(";vsf={}", encoded(ALICE, &format!("<{ANON}>")))]
-    );
-    assert!(msg.has_mark(Mark::UacFrom));
-    assert_eq!(p.replies.borrow().len(), 1);
-    // a bare URI gets its brackets
-    let msg = MockMsg::new(&invite(ALICE));
-    replace::<Osips>(&p, &msg, Which::From, None, Some(ANON.as_bytes())).unwrap();
-    assert_eq!(line(&msg, "From"), format!("From: <{ANON}>;tag=a1"));
+    for (osips, display, new) in [
+        (false, &b"\"Anon Y\""[..], ANON.to_string()),
+        (true, b"Anon Y", format!("<{ANON}>")),
+    ] {
+        let p = MockProxy::new();
+        let msg = MockMsg::new(&invite(&format!("\"Alice\" <{ALICE}>")));
+        replace_with(osips, &p, &msg, Which::From, Some(display), ANON.as_bytes()).unwrap();
+        let want = format!("From: \"Anon Y\" <{ANON}>;tag=a1");
+        assert_eq!(line(&msg, "From"), want);
+        assert_eq!(p.rr(), [format!(";vsf={}", encoded(ALICE, &new))]);
+        assert!(msg.has_mark(Mark::UacFrom) && !msg.has_mark(Mark::UacTo));
+        assert_eq!(*p.tx_marks.borrow(), [Mark::UacFrom]);
+        assert_eq!(p.replies.borrow().len(), 1);
+        // the To header too: still one reply hook
+        replace_with(osips, &p, &msg, Which::To, None, b"sip:carrier@c.example").unwrap();
+        assert_eq!(line(&msg, "To"), "To: <sip:carrier@c.example>");
+        assert_eq!(p.replies.borrow().len(), 1);
+        assert_eq!(p.rr().len(), 2);
+        assert!(p.rr()[1].starts_with(";vst="));
+        // a bare URI: OpenSIPS puts it in brackets
+        let msg = MockMsg::new(&invite(ALICE));
+        replace_with(osips, &p, &msg, Which::From, None, ANON.as_bytes()).unwrap();
+        let want = if osips {
+            format!("<{ANON}>")
+        } else {
+            ANON.to_string()
+        };
+        assert_eq!(line(&msg, "From"), format!("From: {want};tag=a1"));
+    }
 }
 
 /// Display only: no parameter, no mark, no hook (nothing to restore).
@@ -180,11 +182,7 @@ fn display_only_needs_no_restore() {
     for osips in [false, true] {
         let p = MockProxy::new();
         let msg = MockMsg::new(&invite(&format!("<{ALICE}>")));
-        if osips {
-            replace::<Osips>(&p, &msg, Which::From, Some(b"Anon"), None).unwrap();
-        } else {
-            replace::<Kam>(&p, &msg, Which::From, Some(b"Anon"), None).unwrap();
-        }
+        replace_with(osips, &p, &msg, Which::From, Some(b"Anon"), b"").unwrap();
         assert_eq!(line(&msg, "From"), format!("From: Anon <{ALICE}>;tag=a1"));
         assert!(p.rr().is_empty() && p.replies.borrow().is_empty());
         assert!(!msg.has_mark(Mark::UacFrom));
@@ -274,13 +272,11 @@ fn auto_mode_restores_routed_requests() {
         let p = MockProxy::new();
         let inv = MockMsg::new(&invite(&format!("<{ALICE}>")));
         let to_new = "sip:carrier@c.example";
+        replace_with(osips, &p, &inv, Which::From, None, ANON.as_bytes()).unwrap();
+        replace_with(osips, &p, &inv, Which::To, None, to_new.as_bytes()).unwrap();
         if osips {
-            replace::<Osips>(&p, &inv, Which::From, None, Some(ANON.as_bytes())).unwrap();
-            replace::<Osips>(&p, &inv, Which::To, None, Some(to_new.as_bytes())).unwrap();
             p.on_routed::<Routed<Osips>>().unwrap();
         } else {
-            replace::<Kam>(&p, &inv, Which::From, None, Some(ANON.as_bytes())).unwrap();
-            replace::<Kam>(&p, &inv, Which::To, None, Some(to_new.as_bytes())).unwrap();
             p.on_routed::<Routed<Kam>>().unwrap();
         }
         *p.route.borrow_mut() = format!(";lr;ftag=a1{}{}", p.rr()[0], p.rr()[1]).into_bytes();
@@ -320,11 +316,7 @@ fn auto_declines_sequential_and_none_keeps_nothing() {
     for osips in [false, true] {
         let p = MockProxy::new();
         let inv = MockMsg::new(&invite(&format!("<{ALICE}>")));
-        if osips {
-            replace::<Osips>(&p, &inv, Which::From, None, Some(ANON.as_bytes())).unwrap();
-        } else {
-            replace::<Kam>(&p, &inv, Which::From, None, Some(ANON.as_bytes())).unwrap();
-        }
+        replace_with(osips, &p, &inv, Which::From, None, ANON.as_bytes()).unwrap();
         assert_eq!(line(&inv, "From"), format!("From: <{ANON}>;tag=a1"));
         assert!(p.rr().is_empty() && p.replies.borrow().is_empty());
         assert!(!inv.has_mark(Mark::UacFrom) && p.tx_marks.borrow().is_empty());
@@ -344,11 +336,7 @@ fn replies_get_the_original_back() {
         let p = MockProxy::new();
         let text = invite(&format!("\"Alice\" <{ALICE}>"));
         let inv = MockMsg::new(&text);
-        if osips {
-            replace::<Osips>(&p, &inv, Which::From, Some(b"Anon"), Some(ANON.as_bytes())).unwrap();
-        } else {
-            replace::<Kam>(&p, &inv, Which::From, Some(b"Anon"), Some(ANON.as_bytes())).unwrap();
-        }
+        replace_with(osips, &p, &inv, Which::From, Some(b"Anon"), ANON.as_bytes()).unwrap();
         if avp {
             assert_eq!(
                 p.first_avp(&"from"),
@@ -527,11 +515,10 @@ fn tampered_dialog_value_is_refused() {
         let p = MockProxy::new();
         let d = p.new_dialog();
         let inv = MockMsg::new(&invite(&format!("<{ALICE}>")));
+        replace_with(osips, &p, &inv, Which::From, None, ANON.as_bytes()).unwrap();
         let (new_name, bad): (&[u8], &[u8]) = if osips {
-            replace::<Osips>(&p, &inv, Which::From, None, Some(ANON.as_bytes())).unwrap();
             (b"739823", b"<sip:a@b>\r\nX: evil")
         } else {
-            replace::<Kam>(&p, &inv, Which::From, None, Some(ANON.as_bytes())).unwrap();
             (b"_uac_funew", b"]ecretsecret")
         };
         p.set_value(&d, new_name, Some(bad)).unwrap();
@@ -550,82 +537,45 @@ fn tampered_dialog_value_is_refused() {
     }
 }
 
-/// Kamailio: the last call wins; the first call's edits and parameter go.
+/// Two calls for From on one request, then a third of another form. Both:
+/// the second call's values reach the wire and Record-Route holds one
+/// parameter, for the second URI; one reply hook. Kamailio: the last call
+/// wins part by part (a URI-only call keeps the display); OpenSIPS: the
+/// second call writes into the first call's edits, and a call of another
+/// form is refused, the second replacement staying.
 #[test]
-fn kamailio_repeat_call_wins() {
+fn repeat_calls() {
     set(settings(RestoreMode::Auto, false));
-    let p = MockProxy::new();
-    let inv = MockMsg::new(&invite(&format!("\"Alice\" <{ALICE}>")));
-    replace::<Kam>(
-        &p,
-        &inv,
-        Which::From,
-        Some(b"One"),
-        Some(b"sip:one@x.invalid"),
-    )
-    .unwrap();
-    replace::<Kam>(
-        &p,
-        &inv,
-        Which::From,
-        Some(b"Two"),
-        Some(b"sip:two@x.invalid"),
-    )
-    .unwrap();
-    assert_eq!(line(&inv, "From"), "From: Two <sip:two@x.invalid>;tag=a1");
-    assert_eq!(
-        p.rr(),
-        [format!(";vsf={}", encoded(ALICE, "sip:two@x.invalid"))]
-    );
-    // a third call with the URI only: the second display stays
-    replace::<Kam>(&p, &inv, Which::From, None, Some(b"sip:three@x.invalid")).unwrap();
-    assert_eq!(line(&inv, "From"), "From: Two <sip:three@x.invalid>;tag=a1");
-    assert_eq!(p.rr().len(), 1);
-    assert_eq!(p.replies.borrow().len(), 1);
-    // another message: a first call again
-    let other = MockMsg {
-        id: 2,
-        ..MockMsg::new(&invite(&format!("<{ALICE}>")))
-    };
-    replace::<Kam>(&p, &other, Which::From, None, Some(ANON.as_bytes())).unwrap();
-    assert_eq!(p.rr().len(), 2);
-}
-
-/// OpenSIPS: a call of the same form writes into the first call's edits and
-/// parameter; another form is refused and the first stays.
-#[test]
-fn opensips_repeat_call_rewrites() {
-    set(settings(RestoreMode::Auto, false));
-    let p = MockProxy::new();
-    let inv = MockMsg::new(&invite(&format!("\"Alice\" <{ALICE}>")));
-    replace::<Osips>(
-        &p,
-        &inv,
-        Which::From,
-        Some(b"One"),
-        Some(b"sip:one@x.invalid"),
-    )
-    .unwrap();
-    let n = inv.edits.borrow().len();
-    replace::<Osips>(
-        &p,
-        &inv,
-        Which::From,
-        Some(b"Two"),
-        Some(b"sip:two@x.invalid"),
-    )
-    .unwrap();
-    assert_eq!(inv.edits.borrow().len(), n, "rewritten in place");
-    assert_eq!(line(&inv, "From"), "From: Two <sip:two@x.invalid>;tag=a1");
-    assert_eq!(
-        p.rr(),
-        [format!(";vsf={}", encoded(ALICE, "<sip:two@x.invalid>"))]
-    );
-    let e =
-        replace::<Osips>(&p, &inv, Which::From, None, Some(b"sip:three@x.invalid")).unwrap_err();
-    assert!(e.contains("with a different form"), "{e}");
-    assert_eq!(line(&inv, "From"), "From: Two <sip:two@x.invalid>;tag=a1");
-    assert_eq!(p.replies.borrow().len(), 1);
+    for osips in [false, true] {
+        let p = MockProxy::new();
+        let inv = MockMsg::new(&invite(&format!("\"Alice\" <{ALICE}>")));
+        let from = |d, u| replace_with(osips, &p, &inv, Which::From, d, u);
+        from(Some(b"One"), b"sip:one@x.invalid").unwrap();
+        let n = inv.edits.borrow().len();
+        from(Some(b"Two"), b"sip:two@x.invalid").unwrap();
+        assert_eq!(line(&inv, "From"), "From: Two <sip:two@x.invalid>;tag=a1");
+        let new = if osips {
+            "<sip:two@x.invalid>"
+        } else {
+            "sip:two@x.invalid"
+        };
+        assert_eq!(p.rr(), [format!(";vsf={}", encoded(ALICE, new))]);
+        let third = from(None, b"sip:three@x.invalid");
+        if osips {
+            assert_eq!(inv.edits.borrow().len(), n, "rewritten in place");
+            assert!(third.unwrap_err().contains("with a different form"));
+            assert_eq!(line(&inv, "From"), "From: Two <sip:two@x.invalid>;tag=a1");
+        } else {
+            third.unwrap();
+            assert_eq!(line(&inv, "From"), "From: Two <sip:three@x.invalid>;tag=a1");
+        }
+        assert_eq!(p.rr().len(), 1);
+        assert_eq!(p.replies.borrow().len(), 1);
+        // another message: a first call again
+        let other = MockMsg::new(&invite(&format!("<{ALICE}>")));
+        replace_with(osips, &p, &other, Which::From, None, ANON.as_bytes()).unwrap();
+        assert_eq!(p.rr().len(), 2);
+    }
 }
 
 /// Bad arguments and headers: an error, and the message, Record-Route and
@@ -663,12 +613,7 @@ fn bad_input_leaves_the_message_untouched() {
         for (text, d, u, why) in cases {
             let p = MockProxy::new();
             let msg = MockMsg::new(text);
-            let e = if osips {
-                replace::<Osips>(&p, &msg, Which::From, d, Some(u))
-            } else {
-                replace::<Kam>(&p, &msg, Which::From, d, Some(u))
-            }
-            .unwrap_err();
+            let e = replace_with(osips, &p, &msg, Which::From, d, u).unwrap_err();
             assert!(e.starts_with(why), "{e}");
             assert!(msg.edits.borrow().is_empty() && p.rr().is_empty());
             assert!(msg.marks.borrow().is_empty() && p.replies.borrow().is_empty());
@@ -702,12 +647,7 @@ fn tampered_param_is_refused() {
                 "<sip:b@b>;tag=b1",
                 &format!("<{ANON}>;tag=a1"),
             ));
-            let r = if osips {
-                restore::<Osips>(&p, &bye, Which::From)
-            } else {
-                restore::<Kam>(&p, &bye, Which::From)
-            };
-            let e = r.unwrap_err();
+            let e = restore_with(osips, &p, &bye, Which::From).unwrap_err();
             assert!(
                 e.contains("failed to decode uri") && e.contains("cannot restore TO URI"),
                 "{e}"
