@@ -307,7 +307,7 @@ pub fn uac_auth<T: Transactions, M: EditMessage>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::digest::verify;
     use crate::ports::mock::{MockMsg, MockTx};
@@ -347,7 +347,7 @@ mod tests {
     }
 
     /// Verifies an answer as a server would, for user alice, password secret.
-    fn verifies(header: &[u8], method: &[u8], body: &[u8]) -> bool {
+    pub(crate) fn verifies(header: &[u8], method: &[u8], body: &[u8]) -> bool {
         let p = params(header);
         let get = |n: &str| {
             p.iter()
@@ -432,7 +432,10 @@ mod tests {
         let a = uac_auth(&tx, &msg, &Policy::AS_OFFERED, BodyOf::Sent, alice).unwrap();
         assert!(a.proxy && a.header.starts_with(b"Proxy-Authorization: Digest "));
         assert_eq!(msg.ruri.borrow().as_deref(), Some(&b"sip:bob@10.0.0.2"[..]));
-        assert_eq!(msg.appended.borrow().as_slice(), [a.header.clone()]);
+        assert_eq!(
+            msg.appended.borrow().as_slice(),
+            std::slice::from_ref(&a.header)
+        );
         assert!(verifies(&a.header, b"INVITE", b""));
         assert!(params(&a.header).contains(&("uri".into(), "sip:bob@10.0.0.2".into())));
     }

@@ -5,5 +5,11 @@
 //!
 //! - `digest_client`: answer a 401/407 (uac_auth(), remote registrations,
 //!   uac_req_send(), OpenSIPS's uac_auth API).
+//! - `send`: uac_req_send() with the `$uac_req` record: send, report the
+//!   reply to the script, answer a challenge and send again.
+//! - `registrant`: remote registrations kept alive for a table's rows
+//!   (Kamailio's uacreg; the OpenSIPS registrant reuses it).
 
 pub mod digest_client;
+pub mod registrant;
+pub mod send;

@@ -342,6 +342,109 @@ impl Db {
     }
 }
 
+/// A text value for a key or an update.
+fn text_val(v: &[u8]) -> db_val_t {
+    let mut d = db_val_t {
+        type_: ffi::db_type_t_DB1_STR,
+        ..Default::default()
+    };
+    d.val.str_val = s(v);
+    d
+}
+
+impl Db {
+    /// Sets `column` to `value` in the rows where every key column equals
+    /// its text.
+    pub fn update(&self, keys: &[(&str, &[u8])], column: &str, value: &Cell) -> Result<(), String> {
+        let update = self.dbf.update.ok_or("database module has no update")?;
+        let mut knames: Vec<str_> = keys.iter().map(|(k, _)| s(k.as_bytes())).collect();
+        let kptrs: Vec<*mut str_> = knames.iter_mut().map(|n| n as *mut str_).collect();
+        let kvals: Vec<db_val_t> = keys.iter().map(|(_, v)| text_val(v)).collect();
+        let mut uname = s(column.as_bytes());
+        let uptr = [&mut uname as *mut str_];
+        let uval = match value {
+            Cell::Null => db_val_t {
+                type_: ffi::db_type_t_DB1_INT,
+                nul: 1,
+                ..Default::default()
+            },
+            Cell::Int(i) => {
+                let mut d = db_val_t {
+                    type_: ffi::db_type_t_DB1_BIGINT,
+                    ..Default::default()
+                };
+                d.val.ll_val = *i;
+                d
+            }
+            Cell::Text(t) => text_val(t),
+        };
+        // SAFETY: the key names, key values, the column name and its value
+        // live through the call; NULL operators mean "=".
+        let r = unsafe {
+            update(
+                self.con,
+                kptrs.as_ptr(),
+                std::ptr::null(),
+                kvals.as_ptr(),
+                uptr.as_ptr(),
+                &uval,
+                keys.len() as i32,
+                1,
+            )
+        };
+        if r < 0 {
+            return Err(format!("failed to update column {column}"));
+        }
+        Ok(())
+    }
+}
+
+// ---- the DB port (src/ports/db.rs) ----
+
+use crate::ports::db::{Databases, DbConn};
+
+/// Kamailio's DB layer as the port's connector.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KamDb;
+
+impl Databases for KamDb {
+    type Conn = Db;
+
+    fn connect(&self, url: &[u8], table: &[u8]) -> Result<Db, String> {
+        Db::connect(url, table)
+    }
+}
+
+impl DbConn for Db {
+    fn check_version(&mut self, table: &[u8], version: u32) -> Result<(), String> {
+        Db::check_version(self, table, version)
+    }
+
+    fn scan(
+        &self,
+        table: &[u8],
+        cols: &[&str],
+        ints: &[&str],
+        page: usize,
+        row: &mut dyn FnMut(Vec<Cell>),
+    ) -> Result<usize, String> {
+        Db::scan(self, table, cols, ints, page, row)
+    }
+
+    fn rows_by_key(
+        &self,
+        cols: &[&str],
+        key: &[u8],
+        row: &mut dyn FnMut(Vec<Cell>),
+    ) -> Result<usize, String> {
+        Db::rows_by_key(self, cols, key, row)
+    }
+
+    fn update(&self, keys: &[(&str, &[u8])], column: &str, value: &Cell) -> Result<(), String> {
+        Db::update(self, keys, column, value)
+    }
+}
+
 impl Drop for Db {
     fn drop(&mut self) {
         if let Some(c) = self.dbf.close {

@@ -137,3 +137,9 @@ pub fn low(fraction: u64) -> bool {
     let (avail, size) = unsafe { (ffi::uacg_shm_available(), ffi::uacg_shm_size()) };
     size > 0 && avail < size / fraction.max(1)
 }
+
+impl crate::ports::shm::ShmPool for ShmAlloc {
+    fn low(fraction: u64) -> bool {
+        low(fraction)
+    }
+}

@@ -222,6 +222,9 @@ fn init() -> Result<(), String> {
     let cfg = params::init()?;
     tm::load()?;
     registration::init()?;
+    if registration::enabled() {
+        reg_rpc::init()?;
+    }
     if cfg.restore_mode == RestoreMode::None {
         return Ok(());
     }
