@@ -199,7 +199,7 @@ fn resend_with_auth<H: SendHost>(
 mod tests {
     use super::*;
     use crate::flows::digest_client::tests::verifies;
-    use crate::ports::mock::{MockEvent, MockRequests, MockWithin};
+    use crate::ports::mock::io::{MockEvent, MockRequests, MockWithin};
     use crate::send::{Key, Value};
 
     /// The uac module's host on the mocks.
@@ -238,6 +238,18 @@ mod tests {
             }
             r.set(Key::Evroute, Value::Int(evroute)).unwrap();
         });
+    }
+
+    /// A request from alice (password secret) with `evroute`.
+    fn with_creds(method: &str, extra: &[(Key, &str)], evroute: u32) {
+        let mut fields = vec![
+            (Key::Method, method),
+            (Key::Ruri, "sip:bob@b.example"),
+            (Key::Auser, "alice"),
+            (Key::Apasswd, "secret"),
+        ];
+        fields.extend_from_slice(extra);
+        set(&fields, evroute);
     }
 
     const CHALLENGE: &str =
@@ -284,14 +296,11 @@ mod tests {
     /// reply reaches the event too.
     #[test]
     fn challenge_reported_answered_and_resent() {
-        set(
+        with_creds(
+            "MESSAGE",
             &[
-                (Key::Method, "MESSAGE"),
-                (Key::Ruri, "sip:bob@b.example"),
                 (Key::Hdrs, "Content-Type: text/plain\r\n"),
                 (Key::Body, "hello"),
-                (Key::Auser, "alice"),
-                (Key::Apasswd, "secret"),
                 (Key::Evparam, "p1"),
             ],
             1,
@@ -337,15 +346,7 @@ mod tests {
     /// local timeout is not answered.
     #[test]
     fn credentials_without_event() {
-        set(
-            &[
-                (Key::Method, "OPTIONS"),
-                (Key::Ruri, "sip:bob@b.example"),
-                (Key::Auser, "alice"),
-                (Key::Apasswd, "secret"),
-            ],
-            0,
-        );
+        with_creds("OPTIONS", &[], 0);
         let before = events().len();
         let tm = MockRequests::default();
         uac_req_send::<Host>(&tm).unwrap();
@@ -365,15 +366,7 @@ mod tests {
     /// 2), and a challenge is reported, not answered.
     #[test]
     fn failures_only() {
-        set(
-            &[
-                (Key::Method, "OPTIONS"),
-                (Key::Ruri, "sip:bob@b.example"),
-                (Key::Auser, "alice"),
-                (Key::Apasswd, "secret"),
-            ],
-            2,
-        );
+        with_creds("OPTIONS", &[], 2);
         let tm = MockRequests::default();
         for _ in 0..3 {
             uac_req_send::<Host>(&tm).unwrap();

@@ -3,8 +3,7 @@
 //! would send. The request, DB, RPC, statistics, timer and event ports are
 //! in `mock/io.rs`.
 
-mod io;
-pub use io::*;
+pub mod io;
 
 use super::message::{Edit, EditMessage, Header, Ident, Mark, MsgKey, SipMessage, Which};
 use super::transaction::{FailedBranch, Transactions};

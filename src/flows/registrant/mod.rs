@@ -27,8 +27,6 @@ pub mod uacreg;
 #[cfg(test)]
 mod tests;
 
-pub use run::{Count, OnRegReply, RegTimer, DISABLED, ONLINE, TOTAL};
-
 use crate::ports::db::{Cell, Databases};
 use crate::ports::request::Requests;
 use crate::ports::rpc::Record;

@@ -183,22 +183,9 @@ pub fn remove<H: RegHost>(reg: &Registrant<H>, call: &mut impl RpcCall) {
 /// The arguments of uac.reg_add: ten texts, expires, flags, reg_delay,
 /// socket, contact_addr ("." for an empty secret, socket or contact).
 fn add_args(call: &mut impl RpcCall) -> Result<AccountData, ArgError> {
-    let texts = rpc::strs(
-        call,
-        1,
-        &[
-            "l_uuid",
-            "l_username",
-            "l_domain",
-            "r_username",
-            "r_domain",
-            "realm",
-            "auth_username",
-            "auth_password",
-            "auth_ha1",
-            "auth_proxy",
-        ],
-    )?;
+    // l_uuid .. auth_proxy, in the uacreg order
+    let names: Vec<&'static str> = Field::ALL[..10].iter().map(|f| f.column()).collect();
+    let texts = rpc::strs(call, 1, &names)?;
     let expires = rpc::int(call, 11, "expires")?;
     let flags = rpc::int(call, 12, "flags")?;
     let delay = rpc::int(call, 13, "reg_delay")?;

@@ -1,11 +1,13 @@
 //! The registrant on the mocks: rows loaded, REGISTERs sent and answered,
 //! failures, reloads, the script functions and the RPC commands.
 
+use super::run::{Count, RegTimer, DISABLED, ONLINE, TOTAL};
 use super::uacreg::{Uacreg, TABLE_VERSION};
 use super::*;
 use crate::flows::digest_client::tests::verifies;
-use crate::ports::mock::{set_shm_low, Arg, MockCounters, MockDb, MockLock, MockRequests, MockRpc};
-use crate::ports::mock::{MockTimers, MockWithin};
+use crate::ports::mock::io::{set_shm_low, Arg, MockCounters, MockDb, MockRequests, MockRpc};
+use crate::ports::mock::io::{MockTimers, MockWithin};
+use crate::ports::mock::MockLock;
 use crate::ports::request::When;
 use crate::ports::rpc::Value;
 use crate::ports::stats::Counters;
@@ -563,27 +565,10 @@ fn rpc_records() {
     assert_eq!(dump.records.len(), 2);
     let r = &dump.records[0];
     assert_eq!(
-        r.names(),
-        [
-            "l_uuid",
-            "l_username",
-            "l_domain",
-            "r_username",
-            "r_domain",
-            "realm",
-            "auth_username",
-            "auth_password",
-            "auth_ha1",
-            "auth_proxy",
-            "expires",
-            "flags",
-            "diff_expires",
-            "timer_expires",
-            "reg_init",
-            "reg_delay",
-            "contact_addr",
-            "socket"
-        ]
+        r.names().join(" "),
+        "l_uuid l_username l_domain r_username r_domain realm auth_username auth_password \
+         auth_ha1 auth_proxy expires flags diff_expires timer_expires reg_init reg_delay \
+         contact_addr socket"
     );
     let s = |v: &str| Value::Str(v.as_bytes().to_vec());
     assert_eq!(r.get("l_uuid"), Some(&s("u1")));

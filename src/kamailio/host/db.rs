@@ -58,63 +58,6 @@ impl Db {
         unsafe { ffi::uacg_db_cap(&self.dbf as *const _ as *mut _, c) != 0 }
     }
 
-    /// Checks the table's schema version in the `version` table.
-    pub fn check_version(&mut self, table: &[u8], version: u32) -> Result<(), String> {
-        let t = s(table);
-        // SAFETY: open connection and bound functions.
-        if unsafe { ffi::db_check_table_version(&mut self.dbf, self.con, &t, version) } < 0 {
-            return Err(format!(
-                "invalid table version for {} (expected {version}; use kamdbctl to migrate)",
-                String::from_utf8_lossy(table)
-            ));
-        }
-        // The check selected the `version` table on this connection: back to ours.
-        let use_table = self
-            .dbf
-            .use_table
-            .ok_or("database module has no use_table")?;
-        // SAFETY: open connection; the table str lives with it.
-        if unsafe { use_table(self.con, &self._table.1) } < 0 {
-            return Err("failed to use_table".into());
-        }
-        Ok(())
-    }
-
-    /// Calls `row` for every row of `cols` in `table`, at most `page` rows in
-    /// memory at a time: fetch_result where the driver has it, else keyset
-    /// pages on `key` (the first column) through raw SQL, else one query.
-    /// Returns the number of rows read. `ints` names the integer columns
-    /// (with db_sqlite every other column after the key travels packed).
-    pub fn scan(
-        &self,
-        table: &[u8],
-        cols: &[&str],
-        ints: &[&str],
-        page: usize,
-        mut row: impl FnMut(Vec<Cell>),
-    ) -> Result<usize, String> {
-        if self.cap(ffi::db_cap_DB_CAP_FETCH) {
-            return self.scan_fetch(cols, page, &mut row);
-        }
-        if self.cap(ffi::db_cap_DB_CAP_RAW_QUERY) && safe_ident(table) {
-            if self.sqlite && !cols.is_empty() && cols.iter().all(|c| safe_ident(c.as_bytes())) {
-                return self.scan_keyset_packed(table, cols, ints, page, &mut row);
-            }
-            return self.scan_keyset(table, cols, page, &mut row);
-        }
-        self.query_where(cols, None, &mut row)
-    }
-
-    /// The rows whose first column equals `key`.
-    pub fn rows_by_key(
-        &self,
-        cols: &[&str],
-        key: &[u8],
-        mut row: impl FnMut(Vec<Cell>),
-    ) -> Result<usize, String> {
-        self.query_where(cols, Some(key), &mut row)
-    }
-
     fn keys(cols: &[&str]) -> (Vec<str_>, Vec<*mut str_>) {
         let mut names: Vec<str_> = cols.iter().map(|c| s(c.as_bytes())).collect();
         let ptrs = names.iter_mut().map(|n| n as *mut str_).collect();
@@ -352,10 +295,83 @@ fn text_val(v: &[u8]) -> db_val_t {
     d
 }
 
-impl Db {
+// ---- the DB port (src/ports/db.rs) ----
+
+use crate::ports::db::{Databases, DbConn};
+
+/// Kamailio's DB layer as the port's connector.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KamDb;
+
+impl Databases for KamDb {
+    type Conn = Db;
+
+    fn connect(&self, url: &[u8], table: &[u8]) -> Result<Db, String> {
+        Db::connect(url, table)
+    }
+}
+
+impl DbConn for Db {
+    /// Checks the table's schema version in the `version` table.
+    fn check_version(&mut self, table: &[u8], version: u32) -> Result<(), String> {
+        let t = s(table);
+        // SAFETY: open connection and bound functions.
+        if unsafe { ffi::db_check_table_version(&mut self.dbf, self.con, &t, version) } < 0 {
+            return Err(format!(
+                "invalid table version for {} (expected {version}; use kamdbctl to migrate)",
+                String::from_utf8_lossy(table)
+            ));
+        }
+        // The check selected the `version` table on this connection: back to ours.
+        let use_table = self
+            .dbf
+            .use_table
+            .ok_or("database module has no use_table")?;
+        // SAFETY: open connection; the table str lives with it.
+        if unsafe { use_table(self.con, &self._table.1) } < 0 {
+            return Err("failed to use_table".into());
+        }
+        Ok(())
+    }
+
+    /// Calls `row` for every row of `cols` in `table`, at most `page` rows in
+    /// memory at a time: fetch_result where the driver has it, else keyset
+    /// pages on `key` (the first column) through raw SQL, else one query.
+    /// Returns the number of rows read. `ints` names the integer columns
+    /// (with db_sqlite every other column after the key travels packed).
+    fn scan(
+        &self,
+        table: &[u8],
+        cols: &[&str],
+        ints: &[&str],
+        page: usize,
+        row: &mut dyn FnMut(Vec<Cell>),
+    ) -> Result<usize, String> {
+        if self.cap(ffi::db_cap_DB_CAP_FETCH) {
+            return self.scan_fetch(cols, page, row);
+        }
+        if self.cap(ffi::db_cap_DB_CAP_RAW_QUERY) && safe_ident(table) {
+            if self.sqlite && !cols.is_empty() && cols.iter().all(|c| safe_ident(c.as_bytes())) {
+                return self.scan_keyset_packed(table, cols, ints, page, row);
+            }
+            return self.scan_keyset(table, cols, page, row);
+        }
+        self.query_where(cols, None, row)
+    }
+
+    /// The rows whose first column equals `key`.
+    fn rows_by_key(
+        &self,
+        cols: &[&str],
+        key: &[u8],
+        row: &mut dyn FnMut(Vec<Cell>),
+    ) -> Result<usize, String> {
+        self.query_where(cols, Some(key), row)
+    }
+
     /// Sets `column` to `value` in the rows where every key column equals
     /// its text.
-    pub fn update(&self, keys: &[(&str, &[u8])], column: &str, value: &Cell) -> Result<(), String> {
+    fn update(&self, keys: &[(&str, &[u8])], column: &str, value: &Cell) -> Result<(), String> {
         let update = self.dbf.update.ok_or("database module has no update")?;
         let mut knames: Vec<str_> = keys.iter().map(|(k, _)| s(k.as_bytes())).collect();
         let kptrs: Vec<*mut str_> = knames.iter_mut().map(|n| n as *mut str_).collect();
@@ -396,52 +412,6 @@ impl Db {
             return Err(format!("failed to update column {column}"));
         }
         Ok(())
-    }
-}
-
-// ---- the DB port (src/ports/db.rs) ----
-
-use crate::ports::db::{Databases, DbConn};
-
-/// Kamailio's DB layer as the port's connector.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct KamDb;
-
-impl Databases for KamDb {
-    type Conn = Db;
-
-    fn connect(&self, url: &[u8], table: &[u8]) -> Result<Db, String> {
-        Db::connect(url, table)
-    }
-}
-
-impl DbConn for Db {
-    fn check_version(&mut self, table: &[u8], version: u32) -> Result<(), String> {
-        Db::check_version(self, table, version)
-    }
-
-    fn scan(
-        &self,
-        table: &[u8],
-        cols: &[&str],
-        ints: &[&str],
-        page: usize,
-        row: &mut dyn FnMut(Vec<Cell>),
-    ) -> Result<usize, String> {
-        Db::scan(self, table, cols, ints, page, row)
-    }
-
-    fn rows_by_key(
-        &self,
-        cols: &[&str],
-        key: &[u8],
-        row: &mut dyn FnMut(Vec<Cell>),
-    ) -> Result<usize, String> {
-        Db::rows_by_key(self, cols, key, row)
-    }
-
-    fn update(&self, keys: &[(&str, &[u8])], column: &str, value: &Cell) -> Result<(), String> {
-        Db::update(self, keys, column, value)
     }
 }
 

@@ -3,7 +3,8 @@
 //! registrant flow (`flows::registrant::rpc`, over Kamailio's rpc_t).
 
 use super::registration::UacReg;
-use crate::flows::registrant::{rpc as cmd, Count, DISABLED, ONLINE, TOTAL};
+use crate::flows::registrant::rpc as cmd;
+use crate::flows::registrant::run::{Count, DISABLED, ONLINE, TOTAL};
 use crate::kamailio::host::ffi::{self, rpc_t};
 use crate::kamailio::host::rpc::{self, KamCounters, Rpc};
 use crate::ports::stats::Counters;

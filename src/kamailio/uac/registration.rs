@@ -4,8 +4,9 @@
 //! script functions, RPC commands and counters that reach it are in
 //! reg_cmds.rs and reg_rpc.rs.
 
+use crate::flows::registrant::run::RegTimer;
 use crate::flows::registrant::uacreg::Uacreg;
-use crate::flows::registrant::{Config, RegHost, RegTimer, Registrant};
+use crate::flows::registrant::{Config, RegHost, Registrant};
 use crate::kamailio::host::db::KamDb;
 use crate::kamailio::host::ffi;
 use crate::kamailio::host::lock::KamLock;

@@ -2,10 +2,10 @@
 //! Rust values: what a flow sends, reads, answers and registers is recorded,
 //! and a test plays the host's part (delivers a reply, runs a tick).
 
-use super::MockMsg;
 use crate::ports::db::{Cell, Databases, DbConn};
 use crate::ports::event::ScriptEvent;
 use crate::ports::message::{Header, SipMessage};
+use crate::ports::mock::MockMsg;
 use crate::ports::request::{OnReply, Outgoing, Reply, Requests, When, Within};
 use crate::ports::rpc::{AddError, Record, RpcCall};
 use crate::ports::shm::ShmPool;
