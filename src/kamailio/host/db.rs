@@ -1,5 +1,6 @@
-//! Kamailio's DB layer (srdb1): bind a driver by URL, read a table in pages so
-//! that private memory stays bounded whatever the table's size.
+//! Kamailio's DB layer (srdb1) as the DB port: bind a driver by URL, read a
+//! table in pages so that private memory stays bounded whatever the table's
+//! size, rows by key, an update.
 
 use super::ffi::{self, db1_con_t, db1_res_t, db_func_t, db_val_t, str_};
 use super::str_bytes;

@@ -1,4 +1,8 @@
-//! The tm module's API: a callback on replies of the current transaction.
+//! The tm module's API: a callback on replies of the current transaction,
+//! the failed branch (the transaction port), and new requests with a reply
+//! continuation (the request port): one generic tm callback per continuation
+//! type takes its state from shared memory in whichever process gets the
+//! final reply.
 
 use super::ffi::{self, cell, sip_msg, tm_binds, tmcb_params};
 use super::msg::SipMsg;
