@@ -70,18 +70,27 @@ fn pv_of(name: *mut str_) -> *mut pv_spec_t {
     unsafe { ffi::pv_cache_get(name) }
 }
 
-pub(crate) unsafe extern "C" fn ki_lookup(
-    m: *mut sip_msg,
-    src: *mut str_,
-    dst: *mut str_,
-) -> c_int {
+/// KSR.uac.uac_reg_lookup(_uri)(src, "$var(dst)").
+///
+/// # Safety
+/// KEMI's arguments: the message and two strs valid during the call.
+unsafe fn ki_lookup_mode(m: *mut sip_msg, src: *mut str_, dst: *mut str_, mode: i32) -> c_int {
     let spec = pv_of(dst);
     if spec.is_null() {
         err!("cannot get pv spec for the destination");
         return -1;
     }
-    // SAFETY: KEMI's str arguments, valid during the call.
-    lookup(m, unsafe { kemi_str(src) }, spec, 0)
+    // SAFETY: the caller's contract.
+    lookup(m, unsafe { kemi_str(src) }, spec, mode)
+}
+
+pub(crate) unsafe extern "C" fn ki_lookup(
+    m: *mut sip_msg,
+    src: *mut str_,
+    dst: *mut str_,
+) -> c_int {
+    // SAFETY: KEMI's arguments for this call.
+    unsafe { ki_lookup_mode(m, src, dst, 0) }
 }
 
 pub(crate) unsafe extern "C" fn ki_lookup_uri(
@@ -89,13 +98,8 @@ pub(crate) unsafe extern "C" fn ki_lookup_uri(
     src: *mut str_,
     dst: *mut str_,
 ) -> c_int {
-    let spec = pv_of(dst);
-    if spec.is_null() {
-        err!("cannot get pv spec for the destination");
-        return -1;
-    }
-    // SAFETY: KEMI's str arguments, valid during the call.
-    lookup(m, unsafe { kemi_str(src) }, spec, 1)
+    // SAFETY: KEMI's arguments for this call.
+    unsafe { ki_lookup_mode(m, src, dst, 1) }
 }
 
 fn status(src: Option<Vec<u8>>) -> c_int {

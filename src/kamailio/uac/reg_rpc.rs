@@ -5,76 +5,40 @@
 use super::registration::UacReg;
 use crate::flows::registrant::rpc as cmd;
 use crate::flows::registrant::run::{Count, DISABLED, ONLINE, TOTAL};
+use crate::flows::registrant::Registrant;
 use crate::kamailio::host::ffi::{self, rpc_t};
 use crate::kamailio::host::rpc::{self, KamCounters, Rpc};
 use crate::ports::stats::Counters;
 use std::os::raw::{c_char, c_void};
 use std::ptr::null_mut;
 
-/// An RPC entry: the panic guard, the call on the port, the flow's command.
-fn entry(name: &str, rpc: *mut rpc_t, ctx: *mut c_void, f: fn(&mut Rpc)) {
+/// An RPC entry: the panic guard, the call on the port, the flow's command
+/// run on the uac module's registrant.
+fn entry(name: &str, rpc: *mut rpc_t, ctx: *mut c_void, f: fn(&Registrant<UacReg>, &mut Rpc)) {
     // SAFETY: every caller is an RPC function passing the core's pointers.
-    unsafe { rpc::run(name, rpc, ctx, f) }
+    unsafe { rpc::run(name, rpc, ctx, |c| cmd::run::<UacReg, _>(c, f)) }
 }
 
-unsafe extern "C" fn rpc_dump(rpc: *mut rpc_t, ctx: *mut c_void) {
-    entry("uac.reg_dump", rpc, ctx, |c| {
-        cmd::run::<UacReg, _>(c, cmd::dump)
-    })
+/// The RPC functions the table names, each a thin entry into the flow.
+macro_rules! rpc_fns {
+    ($($f:ident: $name:literal => $cmd:path;)*) => { $(
+        unsafe extern "C" fn $f(rpc: *mut rpc_t, ctx: *mut c_void) {
+            entry($name, rpc, ctx, $cmd)
+        }
+    )* };
 }
 
-unsafe extern "C" fn rpc_info(rpc: *mut rpc_t, ctx: *mut c_void) {
-    entry("uac.reg_info", rpc, ctx, |c| {
-        cmd::run::<UacReg, _>(c, cmd::info)
-    })
-}
-
-unsafe extern "C" fn rpc_enable(rpc: *mut rpc_t, ctx: *mut c_void) {
-    entry("uac.reg_enable", rpc, ctx, |c| {
-        cmd::run::<UacReg, _>(c, cmd::enable)
-    })
-}
-
-unsafe extern "C" fn rpc_disable(rpc: *mut rpc_t, ctx: *mut c_void) {
-    entry("uac.reg_disable", rpc, ctx, |c| {
-        cmd::run::<UacReg, _>(c, cmd::disable)
-    })
-}
-
-unsafe extern "C" fn rpc_reload(rpc: *mut rpc_t, ctx: *mut c_void) {
-    entry("uac.reg_reload", rpc, ctx, |c| {
-        cmd::run::<UacReg, _>(c, cmd::reload)
-    })
-}
-
-unsafe extern "C" fn rpc_refresh(rpc: *mut rpc_t, ctx: *mut c_void) {
-    entry("uac.reg_refresh", rpc, ctx, |c| {
-        cmd::run::<UacReg, _>(c, cmd::refresh)
-    })
-}
-
-unsafe extern "C" fn rpc_remove(rpc: *mut rpc_t, ctx: *mut c_void) {
-    entry("uac.reg_remove", rpc, ctx, |c| {
-        cmd::run::<UacReg, _>(c, cmd::remove)
-    })
-}
-
-unsafe extern "C" fn rpc_add(rpc: *mut rpc_t, ctx: *mut c_void) {
-    entry("uac.reg_add", rpc, ctx, |c| {
-        cmd::run::<UacReg, _>(c, cmd::add)
-    })
-}
-
-unsafe extern "C" fn rpc_active(rpc: *mut rpc_t, ctx: *mut c_void) {
-    entry("uac.reg_active", rpc, ctx, |c| {
-        cmd::run::<UacReg, _>(c, cmd::active)
-    })
-}
-
-unsafe extern "C" fn rpc_unregister(rpc: *mut rpc_t, ctx: *mut c_void) {
-    entry("uac.reg_unregister", rpc, ctx, |c| {
-        cmd::run::<UacReg, _>(c, cmd::unregister)
-    })
+rpc_fns! {
+    rpc_dump: "uac.reg_dump" => cmd::dump;
+    rpc_info: "uac.reg_info" => cmd::info;
+    rpc_enable: "uac.reg_enable" => cmd::enable;
+    rpc_disable: "uac.reg_disable" => cmd::disable;
+    rpc_reload: "uac.reg_reload" => cmd::reload;
+    rpc_refresh: "uac.reg_refresh" => cmd::refresh;
+    rpc_remove: "uac.reg_remove" => cmd::remove;
+    rpc_add: "uac.reg_add" => cmd::add;
+    rpc_active: "uac.reg_active" => cmd::active;
+    rpc_unregister: "uac.reg_unregister" => cmd::unregister;
 }
 
 const fn doc(s: &'static std::ffi::CStr) -> [*const c_char; 2] {
