@@ -11,7 +11,7 @@
 
 use super::account::{
     register_request, AccountData, Field, FL_AUTHSENT, FL_DISABLED, FL_INIT, FL_ONGOING, FL_ONLINE,
-    TEXT_FIELDS,
+    MAX_PASSWORD_LEN, MAX_VALUE_LEN, TEXT_FIELDS,
 };
 use super::reply::{backoff, decide, refresh_at, Decision, ReplyInfo};
 use allocator_api2::alloc::Allocator;
@@ -52,6 +52,9 @@ impl Default for Settings {
         }
     }
 }
+
+// A row's longest text fits the u16 offsets of an Entry.
+const _: () = assert!(MAX_PASSWORD_LEN + (TEXT_FIELDS - 1) * MAX_VALUE_LEN <= u16::MAX as usize);
 
 pub struct Entry<A: Allocator + Clone> {
     /// The text fields, one after the other; `ends[i]` is where field i ends.
@@ -894,6 +897,7 @@ mod tests {
             b"",
         )
         .unwrap()
+        .0
     }
 
     fn reg() -> Registry<Global> {

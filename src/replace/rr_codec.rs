@@ -13,8 +13,7 @@
 
 use std::fmt;
 
-/// Kamailio's MAX_URI_SIZE: the stock module refuses longer URIs.
-pub const MAX_URI_SIZE: usize = 1024;
+pub use super::validate::MAX_URI_SIZE;
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const PAD: u8 = b'-';

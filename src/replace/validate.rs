@@ -1,6 +1,8 @@
 //! Checks on the script's arguments before anything in the message changes.
 
-use super::rr_codec::MAX_URI_SIZE;
+/// Kamailio's MAX_URI_SIZE: the stock module refuses longer URIs (the
+/// Record-Route codec in rr_codec.rs holds to the same limit).
+pub const MAX_URI_SIZE: usize = 1024;
 
 /// Display names longer than this are refused. The stock module has no limit of
 /// its own: what bounds it is Kamailio's largest SIP message (BUF_SIZE, 65535

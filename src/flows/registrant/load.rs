@@ -40,7 +40,10 @@ impl<H: RegHost> Registrant<H> {
             table.int_columns(),
             DB_PAGE,
             &mut |cells| match table.account(&cells, &cfg.contact_addr) {
-                Ok(d) => {
+                Ok((d, warning)) => {
+                    if let Some(w) = warning {
+                        warn!("{w}");
+                    }
                     // an l_uuid twice in one load (the reload diff cannot tell)
                     if !seen.insert(d.get(Field::LUuid).to_vec()) {
                         bad += 1;
@@ -119,10 +122,13 @@ impl<H: RegHost> Registrant<H> {
         let Some(cells) = rows.into_iter().next() else {
             return Ok(false);
         };
-        let d = self
+        let (d, warning) = self
             .table
             .account(&cells, &cfg.contact_addr)
             .map_err(|e| e.to_string())?;
+        if let Some(w) = warning {
+            warn!("{w}");
+        }
         self.lock()
             .upsert(&d, H::now(), H::rand())
             .map_err(|e| format!("cannot store the record: {e:?}"))?;

@@ -31,7 +31,7 @@ use crate::ports::db::{Cell, Databases};
 use crate::ports::request::Requests;
 use crate::ports::rpc::Record;
 use crate::ports::shm::{RawLock, ShmAllocator, ShmGuard, ShmMutex, ShmPool};
-use crate::registration::account::{AccountData, RowError};
+use crate::registration::account::{AccountData, RowError, RowWarning};
 use crate::registration::registry::{Entry, Registry, Settings};
 use allocator_api2::alloc::Allocator;
 
@@ -50,8 +50,14 @@ pub trait Table {
     /// Which of them are integers.
     fn int_columns(&self) -> &'static [&'static str];
 
-    /// Checks a row; `default_contact` stands for an empty contact.
-    fn account(&self, cells: &[Cell], default_contact: &[u8]) -> Result<AccountData, RowError>;
+    /// Checks a row; `default_contact` stands for an empty contact. A row
+    /// that is used with a change (an expires clamped) comes with the
+    /// warning to log.
+    fn account(
+        &self,
+        cells: &[Cell],
+        default_contact: &[u8],
+    ) -> Result<(AccountData, Option<RowWarning>), RowError>;
 
     /// An account as the management commands print it.
     fn record<A: Allocator + Clone>(&self, e: &Entry<A>, now: i64) -> Record;

@@ -720,7 +720,11 @@ impl Table for Stateful {
     fn int_columns(&self) -> &'static [&'static str] {
         Uacreg.int_columns()
     }
-    fn account(&self, cells: &[Cell], default_contact: &[u8]) -> Result<AccountData, RowError> {
+    fn account(
+        &self,
+        cells: &[Cell],
+        default_contact: &[u8],
+    ) -> Result<(AccountData, Option<RowWarning>), RowError> {
         Uacreg.account(cells, default_contact)
     }
     fn record<A: Allocator + Clone>(&self, e: &Entry<A>, _now: i64) -> Record {

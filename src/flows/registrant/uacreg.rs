@@ -5,7 +5,9 @@
 use super::Table;
 use crate::ports::db::Cell;
 use crate::ports::rpc::Record;
-use crate::registration::account::{AccountData, Field, RowError, COLUMNS, INT_COLUMNS};
+use crate::registration::account::{
+    AccountData, Field, RowError, RowWarning, COLUMNS, INT_COLUMNS,
+};
 use crate::registration::registry::Entry;
 use allocator_api2::alloc::Allocator;
 
@@ -33,7 +35,11 @@ impl Table for Uacreg {
         &INT_COLUMNS
     }
 
-    fn account(&self, cells: &[Cell], default_contact: &[u8]) -> Result<AccountData, RowError> {
+    fn account(
+        &self,
+        cells: &[Cell],
+        default_contact: &[u8],
+    ) -> Result<(AccountData, Option<RowWarning>), RowError> {
         AccountData::from_row(cells, default_contact)
     }
 

@@ -13,6 +13,7 @@ struct TmApi(tm_binds);
 // SAFETY: the table is filled once in mod_init and only read afterwards; every
 // process has its own copy after fork.
 unsafe impl Send for TmApi {}
+// SAFETY: as for Send: after mod_init the table is only read.
 unsafe impl Sync for TmApi {}
 
 static TM: OnceCell<TmApi> = OnceCell::new();

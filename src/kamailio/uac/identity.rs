@@ -552,8 +552,10 @@ pub(crate) unsafe extern "C" fn on_dialog_loaded(
         }
         for which in [Which::From, Which::To] {
             let types = ffi::DLGCB_REQ_WITHIN | ffi::DLGCB_CONFIRMED | ffi::DLGCB_TERMINATED;
-            if let Err(e) = dlg::register_raw(dlg, types, on_dialog_request, which.flag() as usize)
-            {
+            // SAFETY: the dialog module hands us a live dialog (checked non-NULL).
+            let r =
+                unsafe { dlg::register_raw(dlg, types, on_dialog_request, which.flag() as usize) };
+            if let Err(e) = r {
                 err!("can't register callbacks for UAC {}: {e}", hdr_name(which));
             }
         }

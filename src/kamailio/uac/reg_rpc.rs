@@ -3,6 +3,7 @@
 //! registrant flow (`flows::registrant::rpc`, over Kamailio's rpc_t).
 
 use super::registration::UacReg;
+use crate::exports::{table, Table};
 use crate::flows::registrant::rpc as cmd;
 use crate::flows::registrant::run::{Count, DISABLED, ONLINE, TOTAL};
 use crate::flows::registrant::Registrant;
@@ -10,7 +11,6 @@ use crate::kamailio::host::ffi::{self, rpc_t};
 use crate::kamailio::host::rpc::{self, KamCounters, Rpc};
 use crate::ports::stats::Counters;
 use std::os::raw::{c_char, c_void};
-use std::ptr::null_mut;
 
 /// An RPC entry: the panic guard, the call on the port, the flow's command
 /// run on the uac module's registrant.
@@ -41,64 +41,56 @@ rpc_fns! {
     rpc_unregister: "uac.reg_unregister" => cmd::unregister;
 }
 
-const fn doc(s: &'static std::ffi::CStr) -> [*const c_char; 2] {
-    [s.as_ptr(), std::ptr::null()]
+const fn doc(s: &'static std::ffi::CStr) -> Table<[*const c_char; 2]> {
+    Table::new([s.as_ptr(), std::ptr::null()])
 }
 
-static mut DOC_DUMP: [*const c_char; 2] = doc(c"Dump the contents of user registrations table.");
-static mut DOC_INFO: [*const c_char; 2] =
+static DOC_DUMP: Table<[*const c_char; 2]> = doc(c"Dump the contents of user registrations table.");
+static DOC_INFO: Table<[*const c_char; 2]> =
     doc(c"Return the details of registration for a particular record.");
-static mut DOC_ENABLE: [*const c_char; 2] = doc(c"Enable registration for a particular record.");
-static mut DOC_DISABLE: [*const c_char; 2] = doc(c"Disable registration for a particular record.");
-static mut DOC_RELOAD: [*const c_char; 2] = doc(c"Reload records from database.");
-static mut DOC_REFRESH: [*const c_char; 2] = doc(c"Refresh a record from database.");
-static mut DOC_REMOVE: [*const c_char; 2] = doc(c"Remove a record from memory.");
-static mut DOC_ADD: [*const c_char; 2] = doc(c"Add a record to memory.");
-static mut DOC_ACTIVE: [*const c_char; 2] =
+static DOC_ENABLE: Table<[*const c_char; 2]> = doc(c"Enable registration for a particular record.");
+static DOC_DISABLE: Table<[*const c_char; 2]> =
+    doc(c"Disable registration for a particular record.");
+static DOC_RELOAD: Table<[*const c_char; 2]> = doc(c"Reload records from database.");
+static DOC_REFRESH: Table<[*const c_char; 2]> = doc(c"Refresh a record from database.");
+static DOC_REMOVE: Table<[*const c_char; 2]> = doc(c"Remove a record from memory.");
+static DOC_ADD: Table<[*const c_char; 2]> = doc(c"Add a record to memory.");
+static DOC_ACTIVE: Table<[*const c_char; 2]> =
     doc(c"Set remote registration active or inactive for all records.");
-static mut DOC_UNREGISTER: [*const c_char; 2] = doc(c"Send a register request with expires 0.");
+static DOC_UNREGISTER: Table<[*const c_char; 2]> = doc(c"Send a register request with expires 0.");
 
 macro_rules! export {
     ($name:expr, $f:expr, $doc:ident, $flags:expr) => {
         ffi::rpc_export_t {
             name: $name.as_ptr(),
             function: Some($f),
-            doc_str: std::ptr::addr_of_mut!($doc) as *mut *const c_char,
+            doc_str: $doc.as_ptr() as *mut *const c_char,
             flags: $flags,
         }
     };
 }
 
-/// The RPC table, registered in mod_init when reg_db_url is set (as stock).
-static mut RPC_METHODS: [ffi::rpc_export_t; 11] = [
-    export!(
-        c"uac.reg_dump",
-        rpc_dump,
-        DOC_DUMP,
-        ffi::rpc_flags_RET_ARRAY
-    ),
-    export!(c"uac.reg_info", rpc_info, DOC_INFO, 0),
-    export!(c"uac.reg_enable", rpc_enable, DOC_ENABLE, 0),
-    export!(c"uac.reg_disable", rpc_disable, DOC_DISABLE, 0),
-    export!(c"uac.reg_reload", rpc_reload, DOC_RELOAD, 0),
-    export!(c"uac.reg_refresh", rpc_refresh, DOC_REFRESH, 0),
-    export!(c"uac.reg_remove", rpc_remove, DOC_REMOVE, 0),
-    export!(c"uac.reg_add", rpc_add, DOC_ADD, 0),
-    export!(c"uac.reg_active", rpc_active, DOC_ACTIVE, 0),
-    export!(c"uac.reg_unregister", rpc_unregister, DOC_UNREGISTER, 0),
-    ffi::rpc_export_t {
-        name: std::ptr::null(),
-        function: None,
-        doc_str: null_mut(),
-        flags: 0,
-    },
-];
+table! {
+    /// The RPC table, registered in mod_init when reg_db_url is set (as stock).
+    static RPC_METHODS: [ffi::rpc_export_t] = [
+        export!(c"uac.reg_dump", rpc_dump, DOC_DUMP, ffi::rpc_flags_RET_ARRAY),
+        export!(c"uac.reg_info", rpc_info, DOC_INFO, 0),
+        export!(c"uac.reg_enable", rpc_enable, DOC_ENABLE, 0),
+        export!(c"uac.reg_disable", rpc_disable, DOC_DISABLE, 0),
+        export!(c"uac.reg_reload", rpc_reload, DOC_RELOAD, 0),
+        export!(c"uac.reg_refresh", rpc_refresh, DOC_REFRESH, 0),
+        export!(c"uac.reg_remove", rpc_remove, DOC_REMOVE, 0),
+        export!(c"uac.reg_add", rpc_add, DOC_ADD, 0),
+        export!(c"uac.reg_active", rpc_active, DOC_ACTIVE, 0),
+        export!(c"uac.reg_unregister", rpc_unregister, DOC_UNREGISTER, 0),
+    ];
+}
 
 /// mod_init, when reg_db_url is set (as stock): the RPC commands and the
 /// counters.
 pub fn init() -> Result<(), String> {
     // SAFETY: a static, NULL-terminated table.
-    unsafe { rpc::register(std::ptr::addr_of_mut!(RPC_METHODS) as *mut _)? };
+    unsafe { rpc::register(RPC_METHODS.as_ptr() as *mut _)? };
     let c = KamCounters;
     c.register::<Count<UacReg, TOTAL>>(
         c"uac",

@@ -4,16 +4,17 @@
 //! script functions, RPC commands and counters that reach it are in
 //! reg_cmds.rs and reg_rpc.rs.
 
+use crate::exports::ParamCell;
 use crate::flows::registrant::run::RegTimer;
 use crate::flows::registrant::uacreg::Uacreg;
 use crate::flows::registrant::{Config, RegHost, Registrant};
 use crate::kamailio::host::db::KamDb;
 use crate::kamailio::host::ffi;
 use crate::kamailio::host::lock::KamLock;
+use crate::kamailio::host::proc;
 use crate::kamailio::host::shm::ShmAlloc;
 use crate::kamailio::host::timer::KamTimers;
 use crate::kamailio::host::tm::Tm;
-use crate::kamailio::host::{proc, str_bytes};
 use crate::ports::timer::Timers;
 use crate::registration::registry::Settings;
 use once_cell::sync::OnceCell;
@@ -26,22 +27,22 @@ const NULL_STR: ffi::str_ = ffi::str_ {
     s: null_mut(),
     len: 0,
 };
-pub static mut REG_DB_URL: ffi::str_ = NULL_STR;
-pub static mut REG_DB_TABLE: ffi::str_ = ffi::str_ {
+pub static REG_DB_URL: ParamCell<ffi::str_> = ParamCell::new(NULL_STR);
+pub static REG_DB_TABLE: ParamCell<ffi::str_> = ParamCell::new(ffi::str_ {
     s: c"uacreg".as_ptr() as *mut c_char,
     len: 6,
-};
-pub static mut REG_CONTACT_ADDR: ffi::str_ = NULL_STR;
-pub static mut REG_TIMER_INTERVAL: c_int = 90;
-pub static mut REG_RETRY_INTERVAL: c_int = 0;
-pub static mut REG_KEEP_CALLID: c_int = 0;
-pub static mut REG_RANDOM_DELAY: c_int = 0;
-pub static mut REG_ACTIVE: c_int = 1;
-pub static mut REG_GC_INTERVAL: c_int = 150;
-pub static mut REG_HASH_SIZE: c_int = 4;
-pub static mut REG_USE_DOMAIN: c_int = 0;
+});
+pub static REG_CONTACT_ADDR: ParamCell<ffi::str_> = ParamCell::new(NULL_STR);
+pub static REG_TIMER_INTERVAL: ParamCell<c_int> = ParamCell::new(90);
+pub static REG_RETRY_INTERVAL: ParamCell<c_int> = ParamCell::new(0);
+pub static REG_KEEP_CALLID: ParamCell<c_int> = ParamCell::new(0);
+pub static REG_RANDOM_DELAY: ParamCell<c_int> = ParamCell::new(0);
+pub static REG_ACTIVE: ParamCell<c_int> = ParamCell::new(1);
+pub static REG_GC_INTERVAL: ParamCell<c_int> = ParamCell::new(150);
+pub static REG_HASH_SIZE: ParamCell<c_int> = ParamCell::new(4);
+pub static REG_USE_DOMAIN: ParamCell<c_int> = ParamCell::new(0);
 /// Beyond stock: refresh at this percentage of the granted expiry (0: stock rule).
-pub static mut REG_REFRESH_PERCENT: c_int = 0;
+pub static REG_REFRESH_PERCENT: ParamCell<c_int> = ParamCell::new(0);
 
 /// The uac module's registrant: Kamailio's ports and the `uacreg` table.
 pub struct UacReg;
@@ -73,24 +74,21 @@ pub fn enabled() -> bool {
 /// mod_init: when reg_db_url is set, checks the parameters, creates the
 /// shared registry and asks for the timer process.
 pub fn init() -> Result<(), String> {
-    // SAFETY: mod_init, main process, after the core wrote the parameters.
-    let (url, table, contact, ti, ri, keep, rdelay, active, hsize, udom, sock) = unsafe {
-        (
-            super::auth::opt_str(&*std::ptr::addr_of!(REG_DB_URL)),
-            str_bytes(&*std::ptr::addr_of!(REG_DB_TABLE)).to_vec(),
-            str_bytes(&*std::ptr::addr_of!(REG_CONTACT_ADDR)).to_vec(),
-            *std::ptr::addr_of!(REG_TIMER_INTERVAL),
-            *std::ptr::addr_of!(REG_RETRY_INTERVAL),
-            *std::ptr::addr_of!(REG_KEEP_CALLID),
-            *std::ptr::addr_of!(REG_RANDOM_DELAY),
-            *std::ptr::addr_of!(REG_ACTIVE),
-            *std::ptr::addr_of!(REG_HASH_SIZE),
-            *std::ptr::addr_of!(REG_USE_DOMAIN),
-            str_bytes(&*std::ptr::addr_of!(super::params::DEFAULT_SOCKET)).to_vec(),
-        )
-    };
-    // SAFETY: as above.
-    let pct = unsafe { *std::ptr::addr_of!(REG_REFRESH_PERCENT) };
+    // mod_init, main process, after the core wrote the parameters.
+    let (url, table, contact, ti, ri, keep, rdelay, active, hsize, udom, sock) = (
+        REG_DB_URL.opt().map(<[u8]>::to_vec),
+        REG_DB_TABLE.bytes().to_vec(),
+        REG_CONTACT_ADDR.bytes().to_vec(),
+        REG_TIMER_INTERVAL.get(),
+        REG_RETRY_INTERVAL.get(),
+        REG_KEEP_CALLID.get(),
+        REG_RANDOM_DELAY.get(),
+        REG_ACTIVE.get(),
+        REG_HASH_SIZE.get(),
+        REG_USE_DOMAIN.get(),
+        super::params::DEFAULT_SOCKET.bytes().to_vec(),
+    );
+    let pct = REG_REFRESH_PERCENT.get();
     if !(0..=99).contains(&pct) {
         return Err(format!("reg_refresh_percent {pct} out of range 0..99"));
     }
