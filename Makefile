@@ -1,8 +1,11 @@
 # Builds the host modules from the one Rust crate, one cargo build per module
 # (a module feature picks which tables the .so exports; see Cargo.toml).
 # `make` - the modules; `make test` - set up and run every test;
-# `make run` - Kamailio with the uac module and the remote registrations example
-# on SQLite (EXAMPLE=replace: examples/uac-replace.cfg).
+# `make run` - the remote registrations example: Kamailio with our uac module
+# keeping the trunks of examples/uacreg-rows.sql registered with a second
+# Kamailio, the registrar, running our auth module under auth_db
+# (EXAMPLE=replace: examples/uac-replace.cfg); `make call` - a test call through
+# it; `make deb` - the Debian package of the Kamailio modules.
 
 CARGO ?= cargo
 # host/module pairs: build/<host>/<module>.so from feature <host>-<module>
@@ -12,7 +15,7 @@ MODULES := $(KAMAILIO_MODULES:%=build/kamailio/%.so)
 OPENSIPS_MODULES := uac_auth uac
 OPENSIPS_SO := $(OPENSIPS_MODULES:%=build/opensips/%.so)
 
-.PHONY: all setup module test check run run-opensips clean bench FORCE bench-reg run-reg
+.PHONY: all setup module test check run run-opensips call call-opensips deb clean bench FORCE bench-reg run-reg
 
 all: module
 
@@ -34,9 +37,14 @@ $(OPENSIPS_SO): build/opensips/%.so: FORCE
 	mkdir -p build/opensips
 	cp target/opensips-$*/release/libuac.so $@
 
+# Every host and module together (several module features: nothing exported),
+# in its own target dir.
+CLIPPY_ALL := $(CARGO) clippy --release --all-targets --all-features --target-dir target/all-features -- -D warnings
+
 check: module
 	$(CARGO) fmt --check
 	$(CARGO) clippy --release --all-targets -- -D warnings
+	$(CLIPPY_ALL)
 	for m in $(KAMAILIO_MODULES); do \
 		$(CARGO) clippy --release --no-default-features --features kamailio-$$m \
 			--target-dir target/kamailio-$$m -- -D warnings || exit 1; done
@@ -44,17 +52,35 @@ check: module
 		$(CARGO) clippy --release --no-default-features --features opensips-$$(echo $$m | tr _ -) \
 			--target-dir target/opensips-$$m -- -D warnings || exit 1; done
 
-# Unit tests, then the integration tests that start the real kamailio.
+# Clippy over every host and module, unit tests, then the integration tests
+# that start the real kamailio and opensips.
 test: setup module
+	$(CLIPPY_ALL)
 	$(CARGO) test --release -- --test-threads=1
 	$(CARGO) test --release --lib --no-default-features --features opensips --target-dir target/opensips-test
 
 run: setup module
 	scripts/run-example
 
-# OpenSIPS 3.6.8 with our uac and uac_auth and examples/opensips-uac.cfg.
+# OpenSIPS 3.6.8: the stock uac_registrant with our uac_auth registering with a
+# second OpenSIPS, the registrar; our uac answers a call's 407
+# (EXAMPLE=replace: examples/opensips-uac.cfg).
 run-opensips: setup module
 	scripts/run-opensips-example
+
+# A test call through a running `make run` / `make run-opensips`: an INVITE to
+# alice (TO=bob: bob) that goes out through that trunk, is challenged by the
+# registrar with 407, authenticated and answered.
+TO ?= alice
+call:
+	scripts/call-example $(TO)
+
+call-opensips:
+	RUN_DIR=$${RUN_DIR:-build/run-opensips-reg} scripts/call-example $(TO)
+
+# build/deb/kamailio-uac-rs_<version>_amd64.deb (scripts/make-deb).
+deb: $(MODULES)
+	scripts/make-deb
 
 # Stock uac.so against ours on the same cfg and sipp load: CPU per call and
 # instructions per call (callgrind), with ratios. Needs valgrind.

@@ -30,6 +30,7 @@ fn main() {
     println!("cargo:rerun-if-changed=kamailio-glue/glue.c");
     println!("cargo:rerun-if-changed=include/uac_glue.h");
     println!("cargo:rerun-if-changed=include/uac_host.h");
+    export_cfg();
     opensips_build::run(&manifest, &out);
 
     // Only the Kamailio host needs the Kamailio tree (feature `kamailio`).
@@ -122,6 +123,37 @@ fn main() {
         .expect("bindgen failed on the Kamailio headers")
         .write_to_file(out.join("bindings.rs"))
         .expect("cannot write bindings.rs");
+}
+
+/// The module features, one per `.so` (see Cargo.toml).
+const MODULE_FEATURES: [&str; 4] = [
+    "kamailio-uac",
+    "kamailio-auth",
+    "opensips-uac",
+    "opensips-uac-auth",
+];
+
+/// `cfg(uac_export = "<feature>")` when exactly one module feature is on: only
+/// then does the build export that module's tables under the C names the core
+/// looks up (`exports`, `mod_register`, `module_version`, `module_flags`).
+/// With several (`--all-features`, a check build) every host and module is
+/// compiled and no C name is exported, so the names cannot clash.
+fn export_cfg() {
+    let values: Vec<String> = MODULE_FEATURES.iter().map(|m| format!("\"{m}\"")).collect();
+    println!(
+        "cargo:rustc-check-cfg=cfg(uac_export, values({}))",
+        values.join(", ")
+    );
+    let on: Vec<&str> = MODULE_FEATURES
+        .into_iter()
+        .filter(|m| {
+            let var = format!("CARGO_FEATURE_{}", m.to_uppercase().replace('-', "_"));
+            env::var_os(var).is_some()
+        })
+        .collect();
+    if let [m] = on[..] {
+        println!("cargo:rustc-cfg=uac_export=\"{m}\"");
+    }
 }
 
 fn kamailio_src(manifest: &Path) -> PathBuf {

@@ -1,10 +1,15 @@
-//! SIP digest authentication and user-agent-client features for Kamailio (and,
-//! later, OpenSIPS), as drop-in modules written in Rust.
+//! SIP digest authentication and UAC features as drop-in modules for two SIP
+//! proxies, written in Rust and built from this one crate: Kamailio 5.6's `uac`
+//! and `auth` modules, and OpenSIPS 3.6's `uac` and `uac_auth`. A cargo feature
+//! picks which module a build makes (`kamailio-uac`, `kamailio-auth`,
+//! `opensips-uac`, `opensips-uac-auth`); the Makefile builds each `.so`.
 //!
-//! The pure logic lives in host-independent modules (`digest`, `replace`,
-//! `send`); each host has its own folder (`kamailio/`) with its host layer and
-//! the modules' export tables.
+//! The pure logic (`digest`, `replace`, `send`, `registration`) knows no host;
+//! each host has its own folder (`kamailio/`, `opensips/`) with its host layer
+//! (`host/`, the only raw host pointers), its export-table builders and one
+//! folder per module. The README's Layout section has the whole map.
 
+pub mod exports;
 pub mod log;
 
 pub mod digest;

@@ -1,8 +1,9 @@
 //! Host-neutral logging: the `err!`/`warn!`/`info!`/`dbg!` macros used by the
 //! pure core and by every host layer write through the logger of the host the
-//! module runs in. The active host installs its sink when the core registers
-//! the module (before any other code runs); a Kamailio build falls back to
-//! Kamailio's logger so that its modules need no set-up call.
+//! module runs in. This file names no host: each host layer installs its sink
+//! ([`set_sink`]) from the first entry point the core calls (Kamailio's
+//! `mod_register`, OpenSIPS's load function), before any other code runs.
+//! Until then (and in unit tests) lines go nowhere.
 //!
 //! The sink is set once in the main process before fork and only read
 //! afterwards, so a per-process `OnceCell` is right here.
@@ -33,19 +34,7 @@ pub fn set_sink(s: &'static Sink) {
 }
 
 fn sink() -> Option<&'static Sink> {
-    if let Some(s) = SINK.get() {
-        return Some(s);
-    }
-    // Unit tests run without a host: their lines go nowhere (linking
-    // Kamailio's logger would need the Kamailio core).
-    #[cfg(all(feature = "kamailio", not(test)))]
-    {
-        Some(&crate::kamailio::host::log::SINK)
-    }
-    #[cfg(any(not(feature = "kamailio"), test))]
-    {
-        None
-    }
+    SINK.get().copied()
 }
 
 /// True when a line at `level` would be printed.

@@ -351,9 +351,13 @@ fn sipp_register_and_invite_md5_calc_ha1_on_and_off() {
     }
 }
 
+/// Offers every algorithm we verify: answers are verified only in an
+/// algorithm the server offers.
+const EVERY_ALGORITHM: &str = "modparam(\"auth\", \"algorithms\", \"MD5,MD5-sess,SHA-256,SHA-256-sess,SHA-512-256,SHA-512-256-sess\")";
+
 #[test]
 fn every_algorithm_qop_and_auth_int() {
-    let s = server(&our_auth(), &[], &[], "k1");
+    let s = server(&our_auth(), &[], &[EVERY_ALGORITHM], "k1");
     let p = Peer::new();
     for alg in [
         Algorithm::Md5,
@@ -570,7 +574,7 @@ fn hostile_authorization_headers() {
         "REGISTER",
         "bob",
         "bobpw",
-        Algorithm::Sha256,
+        Algorithm::Md5,
         Some(Qop::Auth),
         "",
     );
@@ -746,7 +750,16 @@ fn auth_ephemeral_bound_to_ours() {
         .as_secs();
     let mut seen = Vec::new();
     for module in [STOCK_AUTH.to_string(), our_auth()] {
-        let s = server_example("auth-ephemeral.cfg", free_port(), &module, &[], &[], "eph");
+        let ours = module == our_auth();
+        let offer: &[&str] = if ours { &[EVERY_ALGORITHM] } else { &[] };
+        let s = server_example(
+            "auth-ephemeral.cfg",
+            free_port(),
+            &module,
+            &[],
+            offer,
+            "eph",
+        );
         let p = Peer::new();
         let mut codes = Vec::new();
         let good_user = format!("{}:alice", now + 3600);
@@ -943,6 +956,7 @@ fn auth_checks_and_nid_pools() {
         &our_auth(),
         &[],
         &[
+            EVERY_ALGORITHM,
             "modparam(\"auth\", \"auth_checks_register\", 3)",
             "modparam(\"auth\", \"nonce_count\", 1)",
             "modparam(\"auth\", \"one_time_nonce\", 1)",
@@ -1259,7 +1273,12 @@ fn concurrent_replays_one_winner() {
 /// return and one log line, and both workers go on authenticating.
 #[test]
 fn panic_never_crosses_into_c() {
-    let mut s = server(&our_auth(), &["#!define WITH_PANIC_PROBE"], &[], "kp");
+    let mut s = server(
+        &our_auth(),
+        &["#!define WITH_PANIC_PROBE"],
+        &[EVERY_ALGORITHM],
+        "kp",
+    );
     let p = Peer::new();
     // children=2: a few probes of each kind reach each worker
     for i in 0..4 {
@@ -1474,4 +1493,467 @@ fn siputils_after_pv_functions_as_stock() {
         "{all}"
     );
     assert!(all.contains("is_user=-1 is_user(alice)=1"), "{all}");
+}
+
+/// An MD5 Authorization (Proxy- for other methods) built by hand as stock's
+/// calc_response hashes: `qop` and `cnonce` as given (no qop: neither sent),
+/// `alg` as the algorithm directive (empty: none), `user` in the hash too.
+fn hand_answer(
+    c: &Challenge,
+    method: &str,
+    user: &str,
+    pw: &str,
+    qop: &str,
+    cnonce: &str,
+    alg: &str,
+) -> String {
+    let uri = uri_of(method);
+    let md5 = |s: String| hash_hex(Algorithm::Md5, s.as_bytes());
+    let ha1 = md5(format!("{user}:{}:{pw}", c.realm));
+    let ha2 = md5(format!("{method}:{uri}"));
+    let n = &c.nonce;
+    let resp = if qop.is_empty() {
+        md5(format!("{ha1}:{n}:{ha2}"))
+    } else {
+        md5(format!("{ha1}:{n}:00000001:{cnonce}:{qop}:{ha2}"))
+    };
+    let name = if method == "REGISTER" {
+        "Authorization"
+    } else {
+        "Proxy-Authorization"
+    };
+    let mut h = format!(
+        "{name}: Digest username=\"{user}\", realm=\"{}\", nonce=\"{n}\", uri=\"{uri}\", response=\"{resp}\"",
+        c.realm
+    );
+    if !qop.is_empty() {
+        h += &format!(", qop={qop}, nc=00000001, cnonce=\"{cnonce}\"");
+    }
+    if !alg.is_empty() {
+        h += &format!(", algorithm={alg}");
+    }
+    h
+}
+
+/// The right MD5 answer with qop=auth and algorithm=MD5.
+fn good_md5(c: &Challenge, method: &str, user: &str) -> String {
+    hand_answer(c, method, user, "alicepw", "auth", "0a4f113b", "MD5")
+}
+
+/// `h` with the value of its `response` directive replaced.
+fn with_response(h: &str, v: &str) -> String {
+    let i = h.find("response=\"").unwrap() + 10;
+    let j = i + h[i..].find('"').unwrap();
+    format!("{}{v}{}", &h[..i], &h[j..])
+}
+
+/// `h` with one character of its nonce changed (the signed part).
+fn damaged_nonce(h: &str, c: &Challenge) -> String {
+    let mut b = c.nonce.clone().into_bytes();
+    b[12] = if b[12] == b'A' { b'B' } else { b'A' };
+    h.replace(&c.nonce, &String::from_utf8(b).unwrap())
+}
+
+/// Makes a case's Authorization line from the challenge, method and user.
+type MakeAnswer = Box<dyn Fn(&Challenge, &str, &str) -> String>;
+
+/// One damaged-credentials case; `stale` sends the answer in another call
+/// (auth_checks bind the nonce to the Call-ID: stale, -4).
+struct Case {
+    name: &'static str,
+    user: &'static str,
+    stale: bool,
+    answer: MakeAnswer,
+    /// The return codes of stock and ours; they differ only where ours is
+    /// deliberately stricter (doc/auth.md, "Return codes").
+    stock: &'static str,
+    ours: &'static str,
+}
+
+fn case(
+    name: &'static str,
+    user: &'static str,
+    stock: &'static str,
+    ours: &'static str,
+    answer: impl Fn(&Challenge, &str, &str) -> String + 'static,
+) -> Case {
+    Case {
+        name,
+        user,
+        stale: false,
+        answer: Box::new(answer),
+        stock,
+        ours,
+    }
+}
+
+/// Runs `cases` for REGISTER (auth_check) and INVITE (proxy_authorize)
+/// against `module`; per case and method "status rc" of the final reply.
+fn run_cases(module: &str, modparams: &[&str], cases: &[Case]) -> Vec<String> {
+    let s = server(module, &[], modparams, "damaged-0123456789abcdef0123456789");
+    let p = Peer::new();
+    let mut got = Vec::new();
+    for (i, k) in cases.iter().enumerate() {
+        for method in ["REGISTER", "INVITE"] {
+            let cid = format!("dmg{i}{}", common::rand_tag());
+            let ch = ask(&p, s.k.port, method, k.user, &cid, 1, &[]);
+            let c = challenges(&ch).remove(0);
+            let a = (k.answer)(&c, method, k.user);
+            let cid2 = if k.stale { format!("{cid}-other") } else { cid };
+            let fin = ask(&p, s.k.port, method, k.user, &cid2, 2, &[a]);
+            let rc = result(&fin);
+            let rc = rc.split(' ').next().unwrap_or("");
+            got.push(format!("{} {method}: {:?} {rc}", k.name, fin.status()));
+        }
+    }
+    got
+}
+
+/// What each case must give: the status follows from the code (200 for 1,
+/// else the challenge's 401 / 407).
+fn expected(cases: &[Case], stock: bool) -> Vec<String> {
+    let mut want = Vec::new();
+    for k in cases {
+        let rc = if stock { k.stock } else { k.ours };
+        for method in ["REGISTER", "INVITE"] {
+            let st = match (rc, method) {
+                ("1", _) => 200,
+                (_, "REGISTER") => 401,
+                _ => 407,
+            };
+            want.push(format!("{} {method}: Some({st}) {rc}", k.name));
+        }
+    }
+    want
+}
+
+/// Damaged credentials, one class at a time, the same requests to stock
+/// auth.so and ours under stock auth_db (auth_check for REGISTER,
+/// proxy_authorize for INVITE): the same reply and `$rc`, except where ours
+/// is deliberately stricter (listed with both codes; doc/auth.md).
+#[test]
+fn damaged_credentials_get_stock_return_codes() {
+    let big = "x".repeat(4000);
+    let long = "x".repeat(200);
+    let ctl = "al\u{1}ice";
+    let zz = "z".repeat(32);
+    let mut cases = vec![
+        case("good", "alice", "1", "1", good_md5),
+        // non-hex response of the right length: computed and compared by stock
+        case("non-hex", "alice", "-2", "-2", move |c, m, u| {
+            with_response(&good_md5(c, m, u), &"z".repeat(32))
+        }),
+        case(
+            "non-hex, unknown user",
+            "mallory",
+            "-3",
+            "-3",
+            move |c, m, u| with_response(&good_md5(c, m, u), &"z".repeat(32)),
+        ),
+        // response of the wrong length: after the user lookup
+        case("short response", "alice", "-1", "-1", |c, m, u| {
+            with_response(&good_md5(c, m, u), &"0".repeat(31))
+        }),
+        case(
+            "short response, unknown user",
+            "mallory",
+            "-3",
+            "-3",
+            |c, m, u| with_response(&good_md5(c, m, u), &"0".repeat(31)),
+        ),
+        case("SHA-256 length for MD5", "alice", "-1", "-1", |c, m, u| {
+            with_response(&good_md5(c, m, u), &"a".repeat(64))
+        }),
+        // damaged nonce: checked before anything else of the answer
+        case("damaged nonce", "alice", "-1", "-1", |c, m, u| {
+            damaged_nonce(&good_md5(c, m, u), c)
+        }),
+        case(
+            "damaged nonce, non-hex",
+            "alice",
+            "-1",
+            "-1",
+            move |c, m, u| damaged_nonce(&with_response(&good_md5(c, m, u), &"z".repeat(32)), c),
+        ),
+        case("truncated nonce", "alice", "-1", "-1", |c, m, u| {
+            good_md5(c, m, u).replace(&c.nonce, &c.nonce[..20])
+        }),
+        // usernames no subscriber has: looked up, not found
+        case("200-byte username", "alice", "-3", "-3", move |c, m, _| {
+            good_md5(c, m, &long)
+        }),
+        case(
+            "control character in username",
+            "alice",
+            "-3",
+            "-3",
+            move |c, m, _| good_md5(c, m, ctl),
+        ),
+        // ours: no value over 1024 bytes reaches the database
+        case("4000-byte username", "alice", "-3", "-1", move |c, m, _| {
+            good_md5(c, m, &big)
+        }),
+        // unknown algorithm: stock ignores the directive and hashes with MD5;
+        // ours refuses an answer in an algorithm it does not verify
+        case(
+            "unknown algorithm, right MD5",
+            "alice",
+            "1",
+            "-1",
+            |c, m, u| hand_answer(c, m, u, "alicepw", "auth", "0a4f113b", "SHA-1"),
+        ),
+        case(
+            "unknown algorithm, wrong",
+            "alice",
+            "-2",
+            "-1",
+            |c, m, u| hand_answer(c, m, u, "bad", "auth", "0a4f113b", "SHA-1"),
+        ),
+        case(
+            "unknown algorithm, unknown user",
+            "mallory",
+            "-3",
+            "-3",
+            |c, m, u| hand_answer(c, m, u, "alicepw", "auth", "0a4f113b", "SHA-1"),
+        ),
+        // unknown qop: stock hashes the value it got
+        case("unknown qop, wrong", "alice", "-2", "-2", |c, m, u| {
+            with_response(
+                &hand_answer(c, m, u, "alicepw", "auth-conf", "0a4f113b", "MD5"),
+                &"0".repeat(32),
+            )
+        }),
+        case("unknown qop, hashed", "alice", "1", "-2", |c, m, u| {
+            hand_answer(c, m, u, "alicepw", "auth-conf", "0a4f113b", "MD5")
+        }),
+        // duplicated directives: the core's parser keeps the last of each
+        case(
+            "response twice, right last",
+            "alice",
+            "1",
+            "1",
+            move |c, m, u| {
+                let g = good_md5(c, m, u);
+                g.replace("response=\"", &format!("response=\"{zz}\", response=\""))
+            },
+        ),
+        case(
+            "response twice, right first",
+            "alice",
+            "-2",
+            "-2",
+            |c, m, u| format!("{}, response=\"{}\"", good_md5(c, m, u), "0".repeat(32)),
+        ),
+        case(
+            "username twice, unknown last",
+            "alice",
+            "-3",
+            "-3",
+            |c, m, u| format!("{}, username=\"mallory\"", good_md5(c, m, u)),
+        ),
+        case("algorithm twice, MD5 last", "alice", "1", "1", |c, m, u| {
+            good_md5(c, m, u).replace("algorithm=MD5", "algorithm=SHA-1, algorithm=MD5")
+        }),
+        case(
+            "nonce twice, damaged last",
+            "alice",
+            "-1",
+            "-1",
+            |c, m, u| {
+                let g = good_md5(c, m, u);
+                let d = damaged_nonce(&format!(", nonce=\"{}\"", c.nonce), c);
+                format!("{g}{d}")
+            },
+        ),
+        // empty cnonce with qop: ours treats it as absent, which stock
+        // refuses with -1 too (the core's check); stock hashes it empty
+        case("empty cnonce, hashed", "alice", "1", "-1", |c, m, u| {
+            hand_answer(c, m, u, "alicepw", "auth", "", "MD5")
+        }),
+        case("empty cnonce, wrong", "alice", "-2", "-1", |c, m, u| {
+            hand_answer(c, m, u, "bad", "auth", "", "MD5")
+        }),
+        case("no cnonce with qop", "alice", "-1", "-1", |c, m, u| {
+            good_md5(c, m, u).replace(", cnonce=\"0a4f113b\"", "")
+        }),
+    ];
+    // a stale nonce comes before everything the answer says
+    for (name, user, damage) in [
+        ("stale, non-hex", "alice", 0),
+        ("stale, short response", "alice", 1),
+        ("stale, unknown algorithm", "alice", 2),
+        ("stale, unknown user", "mallory", 0),
+    ] {
+        let mut k = case(name, user, "-4", "-4", move |c, m, u| {
+            let g = good_md5(c, m, u);
+            match damage {
+                0 => with_response(&g, &"z".repeat(32)),
+                1 => with_response(&g, "0"),
+                _ => g.replace("algorithm=MD5", "algorithm=SHA-1"),
+            }
+        });
+        k.stale = true;
+        cases.push(k);
+    }
+    let modparams = [
+        "modparam(\"auth\", \"auth_checks_register\", 2)",
+        "modparam(\"auth\", \"auth_checks_no_dlg\", 2)",
+    ];
+    let stock = run_cases(STOCK_AUTH, &modparams, &cases);
+    let ours = run_cases(&our_auth(), &modparams, &cases);
+    assert_eq!(stock, expected(&cases, true), "stock");
+    assert_eq!(ours, expected(&cases, false), "ours");
+    let same = cases.iter().filter(|k| k.stock == k.ours).count();
+    assert_eq!(same, cases.len() - 6, "deliberate differences");
+}
+
+/// pv_www_authenticate (password in the cfg, no user lookup) with damaged
+/// answers: the same 401 and `$rc` as stock, but for the unknown algorithm.
+#[test]
+fn damaged_credentials_pv_functions_as_stock() {
+    let mut seen = Vec::new();
+    for module in [STOCK_AUTH.to_string(), our_auth()] {
+        let p = Peer::new();
+        let s = pv_server(&module, &[], p.port);
+        let x = vec!["X-Fn: pv_www_authenticate".to_string()];
+        let mut got = Vec::new();
+        for damage in 0..7 {
+            let cid = format!("pvd{damage}{}", common::rand_tag());
+            let ch = ask(&p, s.k.port, "REGISTER", "alice", &cid, 1, &x);
+            let c = challenges(&ch).remove(0);
+            let g = good_md5(&c, "REGISTER", "alice");
+            let a = match damage {
+                0 => g,
+                1 => with_response(&g, &"z".repeat(32)),
+                2 => with_response(&g, &"0".repeat(31)),
+                3 => damaged_nonce(&g, &c),
+                4 => with_response(
+                    &hand_answer(&c, "REGISTER", "alice", "alicepw", "auth-x", "0a4f", "MD5"),
+                    &"0".repeat(32),
+                ),
+                5 => format!("{g}, response=\"{}\"", "0".repeat(32)),
+                _ => hand_answer(&c, "REGISTER", "alice", "bad", "auth", "0a4f", "SHA-1"),
+            };
+            let mut x2 = x.clone();
+            x2.push(a);
+            let fin = ask(&p, s.k.port, "REGISTER", "alice", &cid, 2, &x2);
+            let rc = result(&fin);
+            got.push(format!(
+                "{:?} {}",
+                fin.status(),
+                rc.split(' ').next().unwrap()
+            ));
+        }
+        seen.push(got);
+    }
+    let want = |alg: &str| {
+        [
+            "Some(200) 1",
+            "Some(401) -2",
+            "Some(401) -1",
+            "Some(401) -1",
+            "Some(401) -2",
+            "Some(401) -2",
+            alg,
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    assert_eq!(seen[0], want("Some(401) -2"), "stock");
+    assert_eq!(seen[1], want("Some(401) -1"), "ours");
+}
+
+/// An answer is verified only with an algorithm the server offers: with
+/// `algorithm` SHA-256 an MD5 answer is refused as stock refuses it (401,
+/// -1), with or without the algorithm directive; with an `algorithms` list
+/// without MD5 the same; with MD5 configured, answers naming another
+/// algorithm are refused. Through auth_db (auth_check, proxy_authorize) and
+/// pv_www_authenticate.
+#[test]
+fn only_offered_algorithms_verify() {
+    let alg = |a: &str| format!("modparam(\"auth\", \"algorithm\", \"{a}\")");
+    let list = "modparam(\"auth\", \"algorithms\", \"SHA-512-256,SHA-256\")".to_string();
+    // per configuration: the answer's algorithm ("" for an MD5 answer without
+    // the directive), the code from stock ("" where stock has no such
+    // parameter) and from ours
+    type Answers = Vec<(&'static str, &'static str, &'static str)>;
+    let groups: Vec<(String, Answers)> = vec![
+        (
+            alg("SHA-256"),
+            vec![("MD5", "-1", "-1"), ("", "-1", "-1"), ("SHA-256", "1", "1")],
+        ),
+        (
+            alg("MD5"),
+            vec![
+                ("SHA-256", "-1", "-1"),
+                ("SHA-512-256", "-1", "-1"),
+                ("MD5", "1", "1"),
+                // the length of MD5: stock hashes it as plain MD5, no match
+                ("MD5-sess", "-2", "-1"),
+            ],
+        ),
+        (
+            list,
+            vec![
+                ("MD5", "", "-1"),
+                ("", "", "-1"),
+                ("SHA-256", "", "1"),
+                ("SHA-512-256", "", "1"),
+            ],
+        ),
+    ];
+    for (modparam, answers) in &groups {
+        for (stock, module) in [(true, STOCK_AUTH.to_string()), (false, our_auth())] {
+            if stock && answers[0].1.is_empty() {
+                continue;
+            }
+            let s = server(
+                &module,
+                &[],
+                std::slice::from_ref(&modparam.as_str()),
+                "offered",
+            );
+            let pp = Peer::new();
+            let pv = pv_server(&module, &[modparam], pp.port);
+            let p = Peer::new();
+            for &(answer_alg, stock_rc, ours_rc) in answers {
+                let want = if stock { stock_rc } else { ours_rc };
+                for (method, port, peer, x) in [
+                    ("REGISTER", s.k.port, &p, vec![]),
+                    ("INVITE", s.k.port, &p, vec![]),
+                    (
+                        "REGISTER",
+                        pv.k.port,
+                        &pp,
+                        vec!["X-Fn: pv_www_authenticate".to_string()],
+                    ),
+                ] {
+                    let cid = format!("off{}", common::rand_tag());
+                    let ch = ask(peer, port, method, "alice", &cid, 1, &x);
+                    let c = challenges(&ch).remove(0);
+                    let a = match answer_alg {
+                        "" | "MD5" => hand_answer(
+                            &c, method, "alice", "alicepw", "auth", "0a4f113b", answer_alg,
+                        ),
+                        other => {
+                            let a = Algorithm::parse(other).unwrap();
+                            answer_for(&c, method, "alice", "alicepw", a, Some(Qop::Auth))
+                        }
+                    };
+                    let mut x2 = x.clone();
+                    x2.push(a);
+                    let fin = ask(peer, port, method, "alice", &cid, 2, &x2);
+                    let rc = result(&fin);
+                    let what = format!("{module} {modparam} answer {answer_alg:?} {method} {x:?}");
+                    assert_eq!(rc.split(' ').next().unwrap(), want, "{what}: {}", fin.raw);
+                    let st = match (want, method) {
+                        ("1", _) => 200,
+                        (_, "REGISTER") => 401,
+                        _ => 407,
+                    };
+                    assert_eq!(fin.status(), Some(st), "{what}");
+                }
+            }
+        }
+    }
 }

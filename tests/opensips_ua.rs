@@ -359,6 +359,15 @@ route {{ exit; }}
         .recv(&mut buf)
         .ok()
         .map(|n| String::from_utf8_lossy(&buf[..n]).into_owned());
+    // The relay prints a frame's line before it answers, but the line
+    // reaches us through a reader thread: once the INVITE (sent after the
+    // relay's 200) is here, give that thread a moment to catch up.
+    if invite.is_some() {
+        let t0 = std::time::Instant::now();
+        while relay.lines.lock().unwrap().len() < 2 && t0.elapsed() < Duration::from_secs(3) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
     let relay = relay
         .lines
         .lock()

@@ -338,7 +338,7 @@ fn registers_through_sipp_verifyauth_refreshes_and_skips_bad_rows() {
     bad_ha1.ha1 = "12345";
     let mut bad_domain = row("bad_domain", "bd", p);
     bad_domain.rdomain = "reg example".into();
-    let long = "x".repeat(65);
+    let long = "x".repeat(1025);
     let bad_long = row(&long, "bl", p);
     let rows = vec![
         row("u1", "alice", p),
@@ -796,6 +796,11 @@ fn sha256_hex(s: &str) -> String {
 
 /// The stock registrar (registrar + auth + auth_db) in a second Kamailio.
 fn stock_registrar(algorithm: &str) -> (Kamailio, String) {
+    stock_registrar_with(algorithm, "secret")
+}
+
+/// `stock_registrar` with alice's `password`.
+fn stock_registrar_with(algorithm: &str, password: &str) -> (Kamailio, String) {
     let port = free_port();
     let dir = kdir(port);
     let _ = fs::remove_dir_all(&dir);
@@ -810,8 +815,9 @@ fn stock_registrar(algorithm: &str) -> (Kamailio, String) {
         ("0", "ha1")
     };
     sql += &format!(
-        "INSERT INTO subscriber (username, domain, password, ha1) VALUES ('alice', 'registrar.test', 'secret', '{}');\n",
-        sha256_hex("alice:registrar.test:secret")
+        "INSERT INTO subscriber (username, domain, password, ha1) VALUES ('alice', 'registrar.test', {}, '{}');\n",
+        q(password),
+        sha256_hex(&format!("alice:registrar.test:{password}"))
     );
     sqlite(&db, &sql);
     let ctl = dir.join("ctl.sock").display().to_string();
@@ -853,6 +859,88 @@ fn stock_registrar_md5_with_ha1_and_sha256_with_password() {
     }
     assert_eq!(field(&n.info("u1"), "flags"), "20");
     assert_eq!(field(&n.info("u2"), "flags"), "20");
+}
+
+/// Rows stock uac.so registers that the schema's varchar sizes would refuse:
+/// a 600-byte auth_password (an API token), expires 2147483647, an l_uuid,
+/// l_username and auth_proxy longer than their columns. Ours and stock both
+/// register them at the stock registrar, which verifies the password; ours
+/// clamps the expires to one year with one warning naming the row. Rows that
+/// cannot work (a control character, a non-URI proxy, an l_uuid too long for
+/// a Contact URI) are skipped by ours with one line each.
+#[test]
+fn long_password_huge_expires_and_long_columns_register_as_with_stock() {
+    let token: String = (0..600).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+    let (registrar, ctl) = stock_registrar_with("MD5", &token);
+    let rp = registrar.port;
+    let long_uuid = format!("long-{}", "u".repeat(195));
+    let long_user = "l".repeat(100);
+    let long_proxy = format!("sip:127.0.0.1:{rp};lr;x={}", "p".repeat(300));
+    let over = "o".repeat(1025);
+    let mut rows = Vec::new();
+    for (uuid, user) in [
+        ("lpw", "lpw"),
+        ("hexp", "hexp"),
+        (long_uuid.as_str(), long_user.as_str()),
+    ] {
+        let mut r = row(uuid, user, rp);
+        r.ruser = "alice";
+        r.password = &token;
+        rows.push(r);
+    }
+    rows[1].expires = 2147483647;
+    rows[2].proxy = long_proxy;
+    let mut bad_ctl = row("bad_ctl", "bc", rp);
+    bad_ctl.realm = "registrar\u{1}test";
+    let mut bad_proxy = row("bad_proxy", "bp", rp);
+    bad_proxy.proxy = "http://nowhere".into();
+    rows.extend([bad_ctl, bad_proxy, row(&over, "bo", rp)]);
+    let registered = [("lpw", "lpw"), ("hexp", "hexp"), (&long_uuid, &long_user)];
+    for module in [our_module(), STOCK_MODULE.to_string()] {
+        let n = start(&module, &rows, &["\"reg_timer_interval\", 1"]);
+        wait_until(15, &format!("{module}: the three rows registered"), || {
+            let out = Command::new("kamcmd")
+                .args(["-s", &ctl, "ul.dump"])
+                .output()
+                .unwrap();
+            let out = String::from_utf8_lossy(&out.stdout);
+            registered
+                .iter()
+                .all(|(u, _)| out.contains(&format!("sip:{u}@127.0.0.1:{}", n.k.port)))
+        });
+        for (uuid, user) in registered {
+            let info = n.info(uuid);
+            assert_eq!(field(&info, "flags"), "20", "{module} {uuid}: {info}");
+            assert_eq!(field(&info, "l_username"), user);
+            assert_eq!(field(&info, "auth_password"), token);
+        }
+        if module == STOCK_MODULE {
+            assert_eq!(field(&n.info("hexp"), "expires"), "2147483647");
+            continue;
+        }
+        assert_eq!(field(&n.info("hexp"), "expires"), "31536000");
+        assert_eq!(
+            field(&n.info(&long_uuid), "auth_proxy"),
+            format!("sip:127.0.0.1:{rp};lr;x={}", "p".repeat(300))
+        );
+        assert_eq!(n.stat("regtotal"), 3);
+        let log = n.k.log();
+        assert_eq!(
+            log.matches("uacreg record l_uuid 'hexp': expires 2147483647 above 31536000, registering with 31536000")
+                .count(),
+            1,
+            "{log}"
+        );
+        for (u, why) in [
+            ("bad_ctl", "control character in column realm"),
+            ("bad_proxy", "column auth_proxy: not a sip: or sips: URI"),
+            (over.as_str(), "column l_uuid longer than 1024 bytes"),
+        ] {
+            let line = format!("l_uuid '{}' skipped: {why}", &u[..u.len().min(1024)]);
+            assert_eq!(log.matches(&line).count(), 1, "one line for {why}:\n{log}");
+        }
+        assert!(log.contains("6 rows read, 3 loaded, 3 skipped"), "{log}");
+    }
 }
 
 /// examples/uac-reg.cfg with examples/uacreg-rows.sql (the `make run
@@ -980,7 +1068,7 @@ impl Postgres {
         let dir = std::env::temp_dir().join(format!("uac-pg-{}-{port}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
-        // SAFETY-free: geteuid has no preconditions
+        // SAFETY: geteuid has no preconditions and cannot fail.
         let as_postgres = unsafe { libc::geteuid() } == 0;
         if as_postgres {
             assert!(Command::new("chown")

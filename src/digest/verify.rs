@@ -1,7 +1,8 @@
 //! Server side: checking the credentials a client sent (RFC 2617, RFC 7616,
 //! RFC 8760) with the hashing of [`super::response`]. The algorithm and qop come
-//! from the credentials of each request; the response is compared in constant
-//! time and hex case-insensitively.
+//! from the credentials of each request, and the algorithm must be one the
+//! server offers ([`Offered`], [`check_offered`]); the response is compared in
+//! constant time and hex case-insensitively.
 
 use super::challenge::{Algorithm, Qop};
 use super::nonce::ct_eq;
@@ -28,6 +29,8 @@ pub struct Creds<'a> {
 pub enum CredError {
     /// An algorithm we do not implement.
     Algorithm,
+    /// An algorithm this server does not offer.
+    NotOffered(Algorithm),
     /// A qop other than auth / auth-int.
     Qop,
     /// A required field is missing (username, realm, nonce, uri, response;
@@ -43,6 +46,7 @@ impl std::fmt::Display for CredError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CredError::Algorithm => write!(f, "unsupported algorithm"),
+            CredError::NotOffered(a) => write!(f, "algorithm {} not offered", a.name()),
             CredError::Qop => write!(f, "unsupported qop"),
             CredError::Missing(w) => write!(f, "missing {w}"),
             CredError::BadResponse => write!(f, "malformed response value"),
@@ -53,6 +57,98 @@ impl std::fmt::Display for CredError {
 
 /// Longest value of any credentials field we accept.
 pub const MAX_FIELD_LEN: usize = 1024;
+
+/// The algorithms a server verifies answers with: those it offers in its
+/// challenges. An answer naming any other is refused, so that a server
+/// restricted to SHA-256 cannot be answered in MD5 (no downgrade).
+#[derive(Debug, Clone, Copy)]
+pub struct Offered<'a> {
+    /// The algorithm of credentials without an `algorithm` directive.
+    pub default: Algorithm,
+    /// The algorithms offered; None: every algorithm this crate implements
+    /// (a server configured with none, whose challenges name none).
+    pub only: Option<&'a [Algorithm]>,
+}
+
+impl Offered<'_> {
+    pub fn allows(&self, alg: Algorithm) -> bool {
+        self.only.is_none_or(|l| l.contains(&alg))
+    }
+}
+
+/// How a refused answer is reported, in the two classes of Kamailio 5.6.3's
+/// auth API (auth_db turns them into `$rc` -1 and -2), so that a script sees
+/// what it sees with the stock module for the same request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Credentials that cannot be checked as sent (BAD_CREDENTIALS, -1): a
+    /// missing or empty field, an algorithm not offered or unknown (stock
+    /// refuses an answer in another hash by its length), a response of the
+    /// wrong length.
+    Unverifiable,
+    /// An answer that cannot be right (NOT_AUTHENTICATED, -2, what stock's
+    /// comparison gives): a response that is not hex, an unknown qop, control
+    /// characters in a value.
+    Wrong,
+}
+
+/// A refusal: why, and how it is reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refused {
+    pub error: CredError,
+    pub code: Refusal,
+}
+
+/// Fields over [`MAX_FIELD_LEN`]: refused before the user is looked up or
+/// anything is hashed.
+pub fn check_lengths(c: &Creds) -> Result<(), CredError> {
+    for (name, v) in fields(c) {
+        if v.len() > MAX_FIELD_LEN {
+            return Err(CredError::Malformed(name));
+        }
+    }
+    Ok(())
+}
+
+fn fields<'a>(c: &Creds<'a>) -> [(&'static str, &'a [u8]); 9] {
+    [
+        ("username", c.username),
+        ("realm", c.realm),
+        ("nonce", c.nonce),
+        ("uri", c.uri),
+        ("response", c.response),
+        ("algorithm", c.algorithm),
+        ("qop", c.qop),
+        ("cnonce", c.cnonce),
+        ("nc", c.nc),
+    ]
+}
+
+/// [`check_creds`] with the algorithm restricted to those `offered`: the
+/// checks an answer passes before its response is compared, and the class of
+/// the refusal when it does not.
+pub fn check_offered(c: &Creds, offered: &Offered) -> Result<(Algorithm, Option<Qop>), Refused> {
+    let (alg, qop) = check_creds(c, offered.default).map_err(|error| {
+        let code = match error {
+            CredError::Algorithm | CredError::Missing(_) => Refusal::Unverifiable,
+            CredError::BadResponse
+                if algorithm_of(c, offered.default)
+                    .is_ok_and(|a| c.response.len() != hex_len(a)) =>
+            {
+                Refusal::Unverifiable
+            }
+            _ => Refusal::Wrong,
+        };
+        Refused { error, code }
+    })?;
+    if !offered.allows(alg) {
+        return Err(Refused {
+            error: CredError::NotOffered(alg),
+            code: Refusal::Unverifiable,
+        });
+    }
+    Ok((alg, qop))
+}
 
 /// The algorithm of the credentials: absent means `default` (the module's
 /// `algorithm` parameter, MD5 unless set).
@@ -77,20 +173,8 @@ pub fn qop_of(c: &Creds) -> Result<Option<Qop>, CredError> {
 
 /// Checks the credentials are complete and sane before any hashing.
 pub fn check_creds(c: &Creds, default: Algorithm) -> Result<(Algorithm, Option<Qop>), CredError> {
-    for (name, v) in [
-        ("username", c.username),
-        ("realm", c.realm),
-        ("nonce", c.nonce),
-        ("uri", c.uri),
-        ("response", c.response),
-        ("algorithm", c.algorithm),
-        ("qop", c.qop),
-        ("cnonce", c.cnonce),
-        ("nc", c.nc),
-    ] {
-        if v.len() > MAX_FIELD_LEN {
-            return Err(CredError::Malformed(name));
-        }
+    check_lengths(c)?;
+    for (name, v) in fields(c) {
         if v.iter().any(|&b| b < 0x20 || b == 0x7f) {
             return Err(CredError::Malformed(name));
         }
@@ -411,6 +495,108 @@ mod tests {
         c.nc = b"";
         c.cnonce = b"";
         assert_eq!(check_creds(&c, Algorithm::Md5), Ok((Algorithm::Md5, None)));
+    }
+
+    /// Only offered algorithms verify: an MD5 answer to a SHA-256 server (the
+    /// downgrade), a SHA-256 one to a list without it, another algorithm to
+    /// an MD5 one; credentials without `algorithm` take the default, which
+    /// must be offered too. Without a restriction every algorithm passes.
+    #[test]
+    fn only_offered_algorithms() {
+        let md5 = creds(b"MD5", b"auth", b"8ca523f5e9506fed4657c9700eebdbec");
+        let sha = creds(
+            b"SHA-256",
+            b"auth",
+            b"753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1",
+        );
+        let refused = |a| Refused {
+            error: CredError::NotOffered(a),
+            code: Refusal::Unverifiable,
+        };
+        let sha_only = Offered {
+            default: Algorithm::Sha256,
+            only: Some(&[Algorithm::Sha256]),
+        };
+        assert_eq!(check_offered(&md5, &sha_only), Err(refused(Algorithm::Md5)));
+        assert_eq!(
+            check_offered(&sha, &sha_only),
+            Ok((Algorithm::Sha256, Some(Qop::Auth)))
+        );
+        let list = Offered {
+            default: Algorithm::Md5,
+            only: Some(&[Algorithm::Sha512_256, Algorithm::Sha256]),
+        };
+        assert_eq!(check_offered(&md5, &list), Err(refused(Algorithm::Md5)));
+        let mut no_alg = md5.clone();
+        no_alg.algorithm = b"";
+        assert_eq!(check_offered(&no_alg, &list), Err(refused(Algorithm::Md5)));
+        assert!(check_offered(&sha, &list).is_ok());
+        let md5_only = Offered {
+            default: Algorithm::Md5,
+            only: Some(&[Algorithm::Md5]),
+        };
+        assert_eq!(
+            check_offered(&sha, &md5_only),
+            Err(refused(Algorithm::Sha256))
+        );
+        let mut sess = md5.clone();
+        sess.algorithm = b"MD5-sess";
+        assert_eq!(
+            check_offered(&sess, &md5_only),
+            Err(refused(Algorithm::Md5Sess))
+        );
+        assert!(check_offered(&md5, &md5_only).is_ok());
+        let any = Offered {
+            default: Algorithm::Md5,
+            only: None,
+        };
+        for c in [&md5, &sha, &sess, &no_alg] {
+            assert!(check_offered(c, &any).is_ok());
+        }
+    }
+
+    /// The class of each refusal, as stock 5.6.3 reports the same request:
+    /// -1 for what cannot be checked as sent, -2 for what cannot match.
+    #[test]
+    fn refusal_classes() {
+        let ok = creds(b"MD5", b"auth", b"8ca523f5e9506fed4657c9700eebdbec");
+        let any = Offered {
+            default: Algorithm::Md5,
+            only: None,
+        };
+        let sess_no_cnonce = |c: &mut Creds<'static>| {
+            c.algorithm = b"MD5-sess";
+            (c.qop, c.nc, c.cnonce) = (b"", b"", b"");
+        };
+        type Damage = fn(&mut Creds<'static>);
+        let cases: [(Damage, Refusal); 8] = [
+            (
+                |c| c.response = b"8ca523f5e9506fed4657c9700eebdbeg",
+                Refusal::Wrong,
+            ),
+            (
+                |c| c.response = b"8ca523f5e9506fed4657c9700eebdbe",
+                Refusal::Unverifiable,
+            ),
+            (|c| c.qop = b"auth-conf", Refusal::Wrong),
+            (|c| c.uri = b"sip:a\x01b", Refusal::Wrong),
+            (|c| c.cnonce = b"a\x01", Refusal::Wrong),
+            (|c| c.algorithm = b"SHA-1", Refusal::Unverifiable),
+            (|c| c.cnonce = b"", Refusal::Unverifiable),
+            (sess_no_cnonce, Refusal::Unverifiable),
+        ];
+        for (i, (damage, want)) in cases.into_iter().enumerate() {
+            let mut c = ok.clone();
+            damage(&mut c);
+            assert_eq!(check_offered(&c, &any).unwrap_err().code, want, "case {i}");
+        }
+        // too long: refused by the length check alone
+        let big = vec![b'a'; MAX_FIELD_LEN + 1];
+        let mut c = ok.clone();
+        c.username = &big;
+        assert_eq!(check_lengths(&c), Err(CredError::Malformed("username")));
+        c.username = &big[..MAX_FIELD_LEN];
+        assert_eq!(check_lengths(&c), Ok(()));
     }
 
     #[test]

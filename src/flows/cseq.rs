@@ -8,7 +8,7 @@
 
 use crate::ports::dialog::DialogCseq;
 use crate::ports::message::{CseqMessage, Edit, EditMessage, Mark, SipMessage, Which};
-use crate::ports::replies::{OnReply, Replies, ReplyEvent, StoredRequest};
+use crate::ports::replies::{Replies, ReplyEvent, ReplyHook, StoredRequest};
 use crate::ports::rr::{Direction, OnRouted, RecordRoute};
 use crate::{dbg, err, warn};
 
@@ -48,7 +48,7 @@ fn shift<M: CseqMessage>(msg: &M, by: i64) -> Result<u32, String> {
 /// A forwarded reply gets the CSeq the caller sent.
 pub struct Decrement;
 
-impl<P: Replies> OnReply<P> for Decrement
+impl<P: Replies> ReplyHook<P> for Decrement
 where
     P::Msg: CseqMessage,
 {

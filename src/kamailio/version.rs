@@ -11,7 +11,7 @@ pub struct CStrPtr(*const c_char);
 unsafe impl Sync for CStrPtr {}
 
 #[cfg_attr(
-    any(feature = "kamailio-uac", feature = "kamailio-auth"),
+    any(uac_export = "kamailio-uac", uac_export = "kamailio-auth"),
     export_name = "module_version"
 )]
 #[used]
@@ -19,7 +19,7 @@ pub static MODULE_VERSION: CStrPtr =
     CStrPtr(concat!(env!("UAC_MODULE_VERSION"), "\0").as_ptr() as *const c_char);
 
 #[cfg_attr(
-    any(feature = "kamailio-uac", feature = "kamailio-auth"),
+    any(uac_export = "kamailio-uac", uac_export = "kamailio-auth"),
     export_name = "module_flags"
 )]
 #[used]

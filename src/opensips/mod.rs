@@ -4,12 +4,11 @@
 //!
 //! As for Kamailio, one crate builds every module: the `opensips` feature
 //! compiles this folder, and one module feature (`opensips-uac-auth` or
-//! `opensips-uac`) also exports that module's table under the C name `exports`.
+//! `opensips-uac`) also exports that module's table under the C name `exports`
+//! (`cfg(uac_export = "...")`, set by build.rs when exactly one module feature
+//! is on; a build with several exports none).
 
 pub mod exports;
 pub mod host;
 pub mod uac;
 pub mod uac_auth;
-
-#[cfg(all(feature = "opensips-uac", feature = "opensips-uac-auth"))]
-compile_error!("a build makes one module: enable one of opensips-uac, opensips-uac-auth");

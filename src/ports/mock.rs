@@ -1,6 +1,9 @@
 //! The ports on plain Rust values, for the flows' unit tests: a message is
 //! its text, edits and marks are recorded, and `apply` shows what the host
-//! would send.
+//! would send. The request, DB, RPC, statistics, timer and event ports are
+//! in `mock/io.rs`.
+
+pub mod io;
 
 use super::message::{Edit, EditMessage, Header, Ident, Mark, MsgKey, SipMessage, Which};
 use super::transaction::{FailedBranch, Transactions};

@@ -6,7 +6,7 @@
 use super::dialog::{DialogCseq, Dialogs, DlgEvents, OnDialogLoaded, OnDialogRequest, Watch};
 use super::message::{CseqMessage, CseqSpans, Mark, SipMessage, Which};
 use super::mock::MockMsg;
-use super::replies::{OnReply, Replies, ReplyEvent, StoredRequest};
+use super::replies::{Replies, ReplyEvent, ReplyHook, StoredRequest};
 use super::rr::{Direction, OnRouted, RecordRoute};
 use super::values::{Avps, BranchSet, BranchValues};
 use super::Proxy;
@@ -272,7 +272,11 @@ impl DialogCseq for MockProxy {
 impl Replies for MockProxy {
     type Stored = MockStored;
 
-    fn on_replies<H: OnReply<Self>>(&self, _msg: &MockMsg, when: ReplyEvent) -> Result<(), String> {
+    fn on_replies<H: ReplyHook<Self>>(
+        &self,
+        _msg: &MockMsg,
+        when: ReplyEvent,
+    ) -> Result<(), String> {
         self.replies.borrow_mut().push((when, H::on_reply));
         Ok(())
     }

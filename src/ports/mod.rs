@@ -8,6 +8,14 @@
 //!   transaction's request.
 //! - `shm`: shared memory: the allocator, the `ShmSafe` marker, a lock in
 //!   shared memory and the `ShmMutex` over them.
+//! - `request`: sending a request in a transaction, with a continuation for
+//!   its final reply that runs in whichever process gets it.
+//! - `db`: a table read in pages, rows by key, an update.
+//! - `timer`: periodic work in a process of its own.
+//! - `rpc`: one call of a management command (RPC/MI): arguments, faults,
+//!   records.
+//! - `stats`: counters computed when read.
+//! - `event`: the script's handler for an event the module reports.
 //! - [`Proxy`]: one host as a value (a unit struct per host) whose message
 //!   type the following ports share:
 //!   - `rr`: Record-Route parameters, the Route parameters and direction of
@@ -19,15 +27,21 @@
 //!   - `values`: AVPs named in parameters, per-branch values.
 //!
 //! Callbacks: a flow names a handler type (a unit struct implementing e.g.
-//! `replies::OnReply<P>`); each host registers one generic `extern "C"`
+//! `replies::ReplyHook<P>`); each host registers one generic `extern "C"`
 //! trampoline per handler type that calls it back with the host's `Proxy`
 //! value. No function pointer is cast.
 
+pub mod db;
 pub mod dialog;
+pub mod event;
 pub mod message;
 pub mod replies;
+pub mod request;
+pub mod rpc;
 pub mod rr;
 pub mod shm;
+pub mod stats;
+pub mod timer;
 pub mod transaction;
 pub mod values;
 

@@ -34,8 +34,11 @@ pub trait Replies: Proxy {
 
     /// Runs `H` on every reply of the transaction of `msg` at `when` (the
     /// transaction is made at t_relay() when there is none yet).
-    fn on_replies<H: OnReply<Self>>(&self, msg: &Self::Msg, when: ReplyEvent)
-        -> Result<(), String>;
+    fn on_replies<H: ReplyHook<Self>>(
+        &self,
+        msg: &Self::Msg,
+        when: ReplyEvent,
+    ) -> Result<(), String>;
 
     /// There is a current transaction.
     fn has_transaction(&self) -> bool;
@@ -49,6 +52,6 @@ pub trait Replies: Proxy {
 
 /// A flow run on a reply: `req` is the transaction's request, `rpl` the
 /// reply, which it may change.
-pub trait OnReply<P: Replies> {
+pub trait ReplyHook<P: Replies> {
     fn on_reply(p: &P, req: &P::Stored, rpl: &P::Msg);
 }

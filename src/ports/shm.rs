@@ -33,6 +33,13 @@ use std::ptr::NonNull;
 /// that serves a single process.
 pub unsafe trait ShmAllocator: Allocator + Copy + Default + Send + Sync + 'static {}
 
+/// How full the host's shared-memory pool is: bulk senders hold back when
+/// little is left (the host's transactions need it too).
+pub trait ShmPool {
+    /// True when less than `1/fraction` of the pool is free.
+    fn low(fraction: u64) -> bool;
+}
+
 /// A value that may live in shared memory: it owns nothing outside it.
 ///
 /// # Safety

@@ -64,16 +64,25 @@ impl Field {
         }
     }
 
-    /// The longest value we accept: the 5.6 schema's column sizes.
+    /// The longest value we accept: what the REGISTER can carry, not the
+    /// schema's varchar sizes (stock registers longer values).
     pub fn max_len(self) -> usize {
         match self {
-            Field::AuthHa1 => 128,
-            Field::AuthProxy | Field::ContactAddr => 255,
-            Field::Socket => 128,
-            _ => 64,
+            Field::AuthPassword => MAX_PASSWORD_LEN,
+            _ => MAX_VALUE_LEN,
         }
     }
 }
+
+/// The longest value of a column that goes into the REGISTER (the Contact,
+/// To/From and Request-URI, the Authorization header, the outbound proxy)
+/// or names it: Kamailio's MAX_URI_SIZE, the longest URI the core and the
+/// stock module hold in their buffers.
+pub const MAX_VALUE_LEN: usize = 1024;
+
+/// The longest auth_password: it is only hashed, never sent, and long API
+/// tokens are real carrier passwords.
+pub const MAX_PASSWORD_LEN: usize = 16 * 1024;
 
 /// The 15 columns of the stock query, in its order.
 pub const COLUMNS: [&str; 15] = [
@@ -120,6 +129,19 @@ impl fmt::Display for RowError {
             "uacreg record l_uuid '{}' skipped: {}",
             self.l_uuid, self.reason
         )
+    }
+}
+
+/// A row taken with a value changed to one we support (logged as a warning).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowWarning {
+    pub l_uuid: String,
+    pub reason: String,
+}
+
+impl fmt::Display for RowWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "uacreg record l_uuid '{}': {}", self.l_uuid, self.reason)
     }
 }
 
@@ -232,10 +254,16 @@ impl AccountData {
     }
 
     /// Checks a row: `cells` in [`COLUMNS`] order. `default_contact` replaces
-    /// an empty contact_addr (the `reg_contact_addr` parameter).
-    pub fn from_row(cells: &[Cell], default_contact: &[u8]) -> Result<AccountData, RowError> {
+    /// an empty contact_addr (the `reg_contact_addr` parameter). An expires
+    /// above [`MAX_EXPIRES`] is clamped to it, with a warning.
+    pub fn from_row(
+        cells: &[Cell],
+        default_contact: &[u8],
+    ) -> Result<(AccountData, Option<RowWarning>), RowError> {
         let uuid_text = match cells.first() {
-            Some(Cell::Text(t)) => String::from_utf8_lossy(&t[..t.len().min(64)]).into_owned(),
+            Some(Cell::Text(t)) => {
+                String::from_utf8_lossy(&t[..t.len().min(MAX_VALUE_LEN)]).into_owned()
+            }
             Some(Cell::Int(i)) => i.to_string(),
             _ => String::new(),
         };
@@ -287,12 +315,19 @@ impl AccountData {
         }
         d.check(default_contact).map_err(fail)?;
         let expires = int_of(10).map_err(&fail)?;
-        if !(0..=MAX_EXPIRES as i64).contains(&expires) {
+        // negative: stock would send "Expires: -5", which no registrar takes
+        if expires < 0 {
             return Err(fail(format!(
                 "expires {expires} out of range 0..{MAX_EXPIRES}"
             )));
         }
-        d.expires = expires as u32;
+        let warning = (expires > MAX_EXPIRES as i64).then(|| RowWarning {
+            l_uuid: uuid_text.clone(),
+            reason: format!(
+                "expires {expires} above {MAX_EXPIRES}, registering with {MAX_EXPIRES}"
+            ),
+        });
+        d.expires = expires.min(MAX_EXPIRES as i64) as u32;
         let flags = int_of(11).map_err(&fail)?;
         if !(0..=u32::MAX as i64).contains(&flags) {
             return Err(fail(format!("flags {flags} out of range")));
@@ -303,7 +338,7 @@ impl AccountData {
             return Err(fail(format!("reg_delay {delay} out of range")));
         }
         d.reg_delay = delay as u32;
-        Ok(d)
+        Ok((d, warning))
     }
 
     /// The checks every account passes (from the DB or from `uac.reg_add`).
@@ -427,7 +462,8 @@ mod tests {
 
     #[test]
     fn good_row() {
-        let d = AccountData::from_row(&row("u1"), b"127.0.0.1:5060").unwrap();
+        let (d, w) = AccountData::from_row(&row("u1"), b"127.0.0.1:5060").unwrap();
+        assert_eq!(w, None);
         assert_eq!(d.get(Field::LUuid), b"u1");
         assert_eq!(d.get(Field::ContactAddr), b"127.0.0.1:5060");
         assert_eq!(d.expires, 3600);
@@ -438,7 +474,12 @@ mod tests {
         let cases: Vec<(usize, Cell, &str)> = vec![
             (1, Cell::Null, "l_username"),
             (1, Cell::Text(Vec::new()), "l_username"),
-            (3, Cell::Text(vec![b'a'; 65]), "r_username"),
+            (3, Cell::Text(vec![b'a'; MAX_VALUE_LEN + 1]), "r_username"),
+            (
+                7,
+                Cell::Text(vec![b'a'; MAX_PASSWORD_LEN + 1]),
+                "auth_password",
+            ),
             (4, Cell::Text(b"bad host".to_vec()), "r_domain"),
             (4, Cell::Text(b"h:99999".to_vec()), "r_domain"),
             (9, Cell::Text(b"http://x".to_vec()), "auth_proxy"),
@@ -477,9 +518,36 @@ mod tests {
         let mut r = row("u2");
         r[8] = Cell::Text(b"ABCDEF0123456789abcdef0123456789".to_vec());
         r[11] = Cell::Int(0xff);
-        let d = AccountData::from_row(&r, b"h").unwrap();
+        let d = AccountData::from_row(&r, b"h").unwrap().0;
         assert_eq!(d.get(Field::AuthHa1), b"abcdef0123456789abcdef0123456789");
         assert_eq!(d.flags, FL_DISABLED);
+    }
+
+    /// What stock registers: a 600-byte password, columns over the schema's
+    /// varchar sizes, expires 2147483647 (clamped, with a warning naming the row).
+    #[test]
+    fn long_values_and_huge_expires_load() {
+        let mut r = row("u3");
+        let token = "A".repeat(600);
+        r[7] = Cell::Text(token.clone().into_bytes());
+        r[0] = Cell::Text(vec![b'u'; 200]);
+        r[3] = Cell::Text(vec![b'r'; MAX_VALUE_LEN]);
+        r[9] = Cell::Text(format!("sip:127.0.0.1:5070;x={}", "y".repeat(300)).into_bytes());
+        r[10] = Cell::Int(2147483647);
+        let (d, w) = AccountData::from_row(&r, b"h").unwrap();
+        assert_eq!(d.get(Field::AuthPassword), token.as_bytes());
+        assert_eq!(d.get(Field::LUuid).len(), 200);
+        assert_eq!(d.expires, MAX_EXPIRES);
+        let w = w.unwrap().to_string();
+        assert!(
+            w.starts_with(&format!("uacreg record l_uuid '{}'", "u".repeat(200))),
+            "{w}"
+        );
+        assert!(w.contains("expires 2147483647 above 31536000"), "{w}");
+        // the largest value we keep is taken as it is
+        r[10] = Cell::Int(MAX_EXPIRES as i64);
+        let (d, w) = AccountData::from_row(&r, b"h").unwrap();
+        assert_eq!((d.expires, w), (MAX_EXPIRES, None));
     }
 
     #[test]

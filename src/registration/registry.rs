@@ -11,7 +11,7 @@
 
 use super::account::{
     register_request, AccountData, Field, FL_AUTHSENT, FL_DISABLED, FL_INIT, FL_ONGOING, FL_ONLINE,
-    TEXT_FIELDS,
+    MAX_PASSWORD_LEN, MAX_VALUE_LEN, TEXT_FIELDS,
 };
 use super::reply::{backoff, decide, refresh_at, Decision, ReplyInfo};
 use allocator_api2::alloc::Allocator;
@@ -52,6 +52,9 @@ impl Default for Settings {
         }
     }
 }
+
+// A row's longest text fits the u16 offsets of an Entry.
+const _: () = assert!(MAX_PASSWORD_LEN + (TEXT_FIELDS - 1) * MAX_VALUE_LEN <= u16::MAX as usize);
 
 pub struct Entry<A: Allocator + Clone> {
     /// The text fields, one after the other; `ends[i]` is where field i ends.
@@ -119,6 +122,27 @@ pub struct Ticket {
     pub slot: u32,
     pub gen: u32,
     pub attempt: u32,
+}
+
+impl Ticket {
+    /// The 12 bytes that travel with the request (shared memory).
+    pub fn to_bytes(self) -> [u8; 12] {
+        let mut b = [0u8; 12];
+        b[..4].copy_from_slice(&self.slot.to_le_bytes());
+        b[4..8].copy_from_slice(&self.gen.to_le_bytes());
+        b[8..].copy_from_slice(&self.attempt.to_le_bytes());
+        b
+    }
+
+    pub fn from_bytes(b: &[u8]) -> Option<Ticket> {
+        let b: &[u8; 12] = b.try_into().ok()?;
+        let word = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        Some(Ticket {
+            slot: word(0),
+            gen: word(4),
+            attempt: word(8),
+        })
+    }
 }
 
 impl SendJob {
@@ -873,6 +897,7 @@ mod tests {
             b"",
         )
         .unwrap()
+        .0
     }
 
     fn reg() -> Registry<Global> {

@@ -1,7 +1,7 @@
 //! Checks on the script's arguments before anything in the message changes.
 
 /// Kamailio's MAX_URI_SIZE: the stock module refuses longer URIs (the
-/// Record-Route codec, src/replace/rr_codec.rs, too).
+/// Record-Route codec in rr_codec.rs holds to the same limit).
 pub const MAX_URI_SIZE: usize = 1024;
 
 /// Display names longer than this are refused. The stock module has no limit of

@@ -7,6 +7,7 @@ pub mod dialog;
 use std::fs;
 use std::io::Read;
 use std::net::UdpSocket;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -96,6 +97,7 @@ impl Kamailio {
             .arg(&cfg)
             .arg("-Y")
             .arg(&dir)
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(fs::File::create(&log).unwrap())
             .spawn()
@@ -169,12 +171,24 @@ impl Kamailio {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        kill_group(self.child.id());
         // Wait for the port to be free again (for restart tests).
         let deadline = Instant::now() + Duration::from_secs(5);
         while UdpSocket::bind(("127.0.0.1", self.port)).is_err() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+}
+
+/// SIGKILLs what is left of a server's process group (the server was
+/// started as its leader): a child that hangs in the core's signal handler
+/// at shutdown (seen under load with Kamailio's slow timer and TCP main
+/// processes, stuck on a futex) would otherwise keep the test's port.
+pub fn kill_group(leader: u32) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{leader}")])
+        .stderr(Stdio::null())
+        .status();
 }
 
 impl Drop for Kamailio {

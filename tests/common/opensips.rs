@@ -9,6 +9,7 @@ use super::free_port;
 use std::fs;
 use std::io::{Read, Write};
 use std::net::UdpSocket;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -101,6 +102,7 @@ impl Opensips {
             .arg(&self.dir)
             .arg("-f")
             .arg(&cfg)
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -211,6 +213,7 @@ impl Opensips {
         }
         let _ = child.kill();
         let _ = child.wait();
+        super::kill_group(child.id());
         let _ = fs::remove_file(self.dir.join("fifo"));
         let deadline = Instant::now() + Duration::from_secs(5);
         while UdpSocket::bind(("127.0.0.1", self.port)).is_err() && Instant::now() < deadline {

@@ -8,7 +8,7 @@ use super::policy::{target, watch, which_of, DialogStore, Module, Msg};
 use super::restore::ReplyRestore;
 use crate::ports::dialog::{Dialogs, OnDialogLoaded, OnDialogRequest};
 use crate::ports::message::{Edit, EditMessage, Ident, Mark, SipMessage, Which};
-use crate::ports::replies::{OnReply, Replies, ReplyEvent, StoredRequest};
+use crate::ports::replies::{Replies, ReplyEvent, ReplyHook, StoredRequest};
 use crate::ports::rr::Direction;
 use crate::ports::values::{BranchSet, BranchValues};
 use crate::ports::Proxy;
@@ -238,7 +238,7 @@ impl<F: Module> OnDialogLoaded<F::P> for Loaded<F> {
 /// the original URI from the branch value into the dialog.
 pub struct MoveBranch<F>(PhantomData<F>);
 
-impl<F: Module> OnReply<F::P> for MoveBranch<F> {
+impl<F: Module> ReplyHook<F::P> for MoveBranch<F> {
     fn on_reply(p: &F::P, req: &<F::P as Replies>::Stored, rpl: &<F::P as Proxy>::Msg) {
         if !is_2xx(rpl.buf()) {
             return;

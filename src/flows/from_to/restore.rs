@@ -3,7 +3,7 @@
 
 use super::policy::{param_text, target, Module, Msg};
 use crate::ports::message::{Edit, EditMessage, Mark, SipMessage, Which};
-use crate::ports::replies::{OnReply, Replies, ReplyEvent, StoredRequest};
+use crate::ports::replies::{Replies, ReplyEvent, ReplyHook, StoredRequest};
 use crate::ports::rr::{Direction, OnRouted, RecordRoute};
 use crate::ports::values::Avps;
 use crate::ports::Proxy;
@@ -113,7 +113,7 @@ impl<F: Module> OnRouted<F::P> for Routed<F> {
 /// arrived (or as restore_*_avp kept it), its tag and parameters kept.
 pub struct ReplyRestore<F>(PhantomData<F>);
 
-impl<F: Module> OnReply<F::P> for ReplyRestore<F> {
+impl<F: Module> ReplyHook<F::P> for ReplyRestore<F> {
     fn on_reply(p: &F::P, req: &<F::P as Replies>::Stored, rpl: &<F::P as Proxy>::Msg) {
         for which in [Which::From, Which::To] {
             if !req.has_mark(Mark::of(which)) {

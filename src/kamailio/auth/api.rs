@@ -6,31 +6,34 @@ use super::params::try_config;
 use super::server::{self, AUTH_ERROR, ERROR};
 use crate::digest::challenge::Qop;
 use crate::err;
+use crate::exports::ParamCell;
 use crate::kamailio::host::ffi::{
     self, auth_api_s, check_auth_hdr_t, dig_cred_t, hdr_field, sip_msg, str_,
 };
 use crate::kamailio::host::guard::guarded;
 use crate::kamailio::host::str_bytes;
 use std::os::raw::{c_char, c_int};
-use std::ptr::{addr_of_mut, null_mut};
+use std::ptr::null_mut;
 
 /// The `qop` parameter as the API exposes it (`struct qp*`), filled in
-/// bind_auth_s from the checked configuration.
-static mut API_QOP: ffi::qp = ffi::qp {
+/// bind_auth_s from the checked configuration. Not a modparam, but the same
+/// contract as one: written only while the process starts, then read by the
+/// bound modules through the pointer.
+static API_QOP: ParamCell<ffi::qp> = ParamCell::new(ffi::qp {
     qop_str: str_ {
         s: null_mut(),
         len: 0,
     },
     qop_parsed: 0,
-};
+});
 
 /// # Safety
 /// `s` is NULL or a valid str.
 unsafe fn sv<'a>(s: *const str_) -> &'a [u8] {
-    // SAFETY: caller contract.
     if s.is_null() {
         &[]
     } else {
+        // SAFETY: caller contract: a valid str.
         unsafe { str_bytes(&*s) }
     }
 }
@@ -265,9 +268,11 @@ pub fn set_api_qop() {
         // before our mod_init: the parameter as written, parsed later
         return;
     };
-    // SAFETY: written only in mod_init functions (main process, before fork).
+    // SAFETY: written from our mod_init and from bind_auth_s, which the bound
+    // modules call from their mod_init: at start-up, from the process's one
+    // thread, so no read of the bound modules overlaps the write.
     unsafe {
-        let q = addr_of_mut!(API_QOP);
+        let q = API_QOP.as_ptr();
         (*q).qop_str = str_ {
             s: cfg.qop_str.as_ptr() as *mut c_char,
             len: cfg.qop_str.len() as i32,
@@ -297,7 +302,7 @@ pub unsafe extern "C" fn bind_auth_s(api: *mut auth_api_s) -> c_int {
                 pre_auth: Some(api_pre_auth),
                 post_auth: Some(api_post_auth),
                 build_challenge: Some(api_build_challenge),
-                qop: addr_of_mut!(API_QOP),
+                qop: API_QOP.as_ptr(),
                 calc_HA1: Some(api_calc_ha1),
                 calc_response: Some(api_calc_response),
                 check_response: Some(api_check_response),

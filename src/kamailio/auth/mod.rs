@@ -1,8 +1,8 @@
 //! The `auth` module as Kamailio 5.6.3 sees it: the `exports` table (same
 //! functions, arities, routes, parameters), the KEMI exports, the
 //! `bind_auth_s` C API and mod_init. Every entry point is guarded against
-//! panics. The tables are exported under the C names only in the
-//! `kamailio-auth` build (see `src/kamailio/mod.rs`).
+//! panics. The tables are exported under the C names only in the build of
+//! the `kamailio-auth` feature alone (see `src/kamailio/mod.rs`).
 
 pub mod api;
 pub mod params;
@@ -10,17 +10,19 @@ pub mod server;
 pub mod state;
 
 use crate::err;
-use crate::kamailio::exports::{cstr, kstr, param, CmdFn, Fixup, KI, KN, KS};
+use crate::exports::{cstr, param, table, Param, Table};
+use crate::kamailio::exports::{self, api, cmd, kemi, Cmd, PARAM_INT, PARAM_STR, PARAM_STRING};
 use crate::kamailio::host::digest::{self as hd, AvpIdent};
 use crate::kamailio::host::ffi::{
-    self, cmd_export_t, module_exports, param_export_t, sip_msg, sr_kemi_t, str_,
+    self, cmd_export_t, fixup_spve_null, module_exports, param_export_t, sip_msg, sr_kemi_t, str_,
+    FAILURE_ROUTE, ONREPLY_ROUTE, REQUEST_ROUTE,
 };
 use crate::kamailio::host::guard::{guarded, install_panic_hook};
 use crate::kamailio::host::str_bytes;
 use once_cell::sync::OnceCell;
 use server::AUTH_ERROR;
 use std::os::raw::{c_char, c_int, c_void};
-use std::ptr::{addr_of_mut, null_mut};
+use std::ptr::null_mut;
 
 static CHALLENGE_AVP: OnceCell<AvpIdent> = OnceCell::new();
 
@@ -295,6 +297,8 @@ unsafe fn empty_param(param: *mut *mut c_void, n: c_int) -> bool {
 }
 
 unsafe extern "C" fn fixup_auth_challenge(param: *mut *mut c_void, n: c_int) -> c_int {
+    // SAFETY: the core passes the address of parameter n's value (its C
+    // string before fixup); the core's fixups replace it in place.
     guarded("fixup", -1, || unsafe {
         if empty_param(param, n) {
             return -1;
@@ -308,6 +312,8 @@ unsafe extern "C" fn fixup_auth_challenge(param: *mut *mut c_void, n: c_int) -> 
 }
 
 unsafe extern "C" fn fixup_pv_auth(param: *mut *mut c_void, n: c_int) -> c_int {
+    // SAFETY: the core passes the address of parameter n's value (its C
+    // string before fixup); the core's fixups replace it in place.
     guarded("fixup", -1, || unsafe {
         if empty_param(param, n) {
             return -1;
@@ -321,6 +327,8 @@ unsafe extern "C" fn fixup_pv_auth(param: *mut *mut c_void, n: c_int) -> c_int {
 }
 
 unsafe extern "C" fn fixup_pv_auth_check(param: *mut *mut c_void, n: c_int) -> c_int {
+    // SAFETY: the core passes the address of parameter n's value (its C
+    // string before fixup); the core's fixups replace it in place.
     guarded("fixup", -1, || unsafe {
         if empty_param(param, n) {
             return -1;
@@ -334,6 +342,8 @@ unsafe extern "C" fn fixup_pv_auth_check(param: *mut *mut c_void, n: c_int) -> c
 }
 
 unsafe extern "C" fn fixup_get_www_authenticate(param: *mut *mut c_void, n: c_int) -> c_int {
+    // SAFETY: the core passes the address of parameter n's value (its C
+    // string before fixup); the core's fixups replace it in place.
     guarded("fixup", -1, || unsafe {
         if empty_param(param, n) {
             return -1;
@@ -362,10 +372,10 @@ unsafe extern "C" fn fixup_get_www_authenticate(param: *mut *mut c_void, n: c_in
 /// # Safety
 /// `s` is NULL or a str valid for this call.
 unsafe fn kstr_val(s: *mut str_) -> Vec<u8> {
-    // SAFETY: caller contract.
     if s.is_null() {
         Vec::new()
     } else {
+        // SAFETY: caller contract: a valid str.
         unsafe { str_bytes(&*s) }.to_vec()
     }
 }
@@ -451,291 +461,95 @@ unsafe extern "C" fn mod_destroy() {}
 
 // ---- export tables ----
 
-type Cmd3 = unsafe extern "C" fn(*mut sip_msg, *mut c_char, *mut c_char, *mut c_char) -> c_int;
-type Cmd4 =
-    unsafe extern "C" fn(*mut sip_msg, *mut c_char, *mut c_char, *mut c_char, *mut c_char) -> c_int;
+const RFO: u32 = REQUEST_ROUTE | FAILURE_ROUTE | ONREPLY_ROUTE;
 
-const fn cmd(
-    name: &'static [u8],
-    f: CmdFn,
-    n: c_int,
-    fix: Option<Fixup>,
-    flags: u32,
-) -> cmd_export_t {
-    cmd_export_t {
-        name: cstr(name),
-        function: Some(f),
-        param_no: n,
-        fixup: fix,
-        free_fixup: None,
-        flags,
-    }
+table! {
+    static CMDS: [Cmd] = [
+        cmd!("consume_credentials", w_consume_credentials, 0, 0, 0, REQUEST_ROUTE),
+        cmd!("www_challenge", w_www_challenge, 2, fixup_auth_challenge, 0, RFO),
+        cmd!("proxy_challenge", w_proxy_challenge, 2, fixup_auth_challenge, 0, RFO),
+        cmd!("auth_challenge", w_auth_challenge, 2, fixup_auth_challenge, 0, RFO),
+        cmd!("pv_www_authorize", w_pv_www, 3, fixup_pv_auth, 0, REQUEST_ROUTE),
+        cmd!("pv_www_authenticate", w_pv_www, 3, fixup_pv_auth, 0, REQUEST_ROUTE),
+        cmd!("pv_www_authenticate", w_pv_www4, 4, fixup_pv_auth, 0, REQUEST_ROUTE),
+        cmd!("pv_proxy_authorize", w_pv_proxy, 3, fixup_pv_auth, 0, REQUEST_ROUTE),
+        cmd!("pv_proxy_authenticate", w_pv_proxy, 3, fixup_pv_auth, 0, REQUEST_ROUTE),
+        cmd!("auth_get_www_authenticate", w_auth_get_www_authenticate, 3,
+            fixup_get_www_authenticate, 0, REQUEST_ROUTE),
+        cmd!("has_credentials", w_has_credentials, 1, fixup_spve_null, 0, REQUEST_ROUTE),
+        cmd!("pv_auth_check", w_pv_auth_check, 4, fixup_pv_auth_check, 0, REQUEST_ROUTE),
+        cmd!("auth_panic_probe", w_panic_probe, 0, 0, 0, REQUEST_ROUTE),
+        // Not a script function: auth_db & co. find it with find_export("bind_auth_s").
+        api!("bind_auth_s", api::bind_auth_s, 0),
+    ];
 }
 
-/// The core keeps every script function as cmd_function and calls it with
-/// as many parameters as the entry's param_no says.
-const fn c3(f: Cmd3) -> CmdFn {
-    // SAFETY: same ABI for the leading arguments; the core passes param_no args.
-    unsafe { std::mem::transmute::<Cmd3, CmdFn>(f) }
+table! {
+    static PARAMS: [Param] = [
+        param!("secret", PARAM_STRING, params::SECRET),
+        param!("nonce_expire", PARAM_INT, params::NONCE_EXPIRE),
+        param!("nonce_auth_max_drift", PARAM_INT, params::NONCE_AUTH_MAX_DRIFT),
+        param!("protect_contacts", PARAM_INT, params::PROTECT_CONTACTS),
+        param!("challenge_attr", PARAM_STR, params::CHALLENGE_ATTR),
+        param!("proxy_challenge_header", PARAM_STR, params::PROXY_CHALLENGE_HEADER),
+        param!("www_challenge_header", PARAM_STR, params::WWW_CHALLENGE_HEADER),
+        param!("qop", PARAM_STR, params::QOP),
+        param!("auth_checks_register", PARAM_INT, params::AUTH_CHECKS_REGISTER),
+        param!("auth_checks_no_dlg", PARAM_INT, params::AUTH_CHECKS_NO_DLG),
+        param!("auth_checks_in_dlg", PARAM_INT, params::AUTH_CHECKS_IN_DLG),
+        param!("nonce_count", PARAM_INT, params::NONCE_COUNT),
+        param!("nc_array_size", PARAM_INT, params::NC_ARRAY_SIZE),
+        param!("nc_array_order", PARAM_INT, params::NC_ARRAY_ORDER),
+        param!("one_time_nonce", PARAM_INT, params::ONE_TIME_NONCE),
+        param!("otn_in_flight_no", PARAM_INT, params::OTN_IN_FLIGHT_NO),
+        param!("otn_in_flight_order", PARAM_INT, params::OTN_IN_FLIGHT_ORDER),
+        param!("nid_pool_no", PARAM_INT, params::NID_POOL_NO),
+        param!("force_stateless_reply", PARAM_INT, params::FORCE_STATELESS_REPLY),
+        param!("realm_prefix", PARAM_STRING, params::REALM_PREFIX),
+        param!("use_domain", PARAM_INT, params::USE_DOMAIN),
+        param!("algorithm", PARAM_STR, params::ALGORITHM),
+        param!("add_authinfo_hdr", PARAM_INT, params::ADD_AUTHINFO_HDR),
+        param!("algorithms", PARAM_STR, params::ALGORITHMS),
+        param!("panic_probe", PARAM_INT, params::PANIC_PROBE),
+    ];
 }
-const fn c4(f: Cmd4) -> CmdFn {
-    // SAFETY: as above.
-    unsafe { std::mem::transmute::<Cmd4, CmdFn>(f) }
-}
-
-const RFO: u32 = ffi::REQUEST_ROUTE | ffi::FAILURE_ROUTE | ffi::ONREPLY_ROUTE;
-const RQ: u32 = ffi::REQUEST_ROUTE;
-const CH: Option<Fixup> = Some(fixup_auth_challenge);
-const PVA: Option<Fixup> = Some(fixup_pv_auth);
-
-static mut CMDS: [cmd_export_t; 15] = [
-    cmd(b"consume_credentials\0", w_consume_credentials, 0, None, RQ),
-    cmd(b"www_challenge\0", w_www_challenge, 2, CH, RFO),
-    cmd(b"proxy_challenge\0", w_proxy_challenge, 2, CH, RFO),
-    cmd(b"auth_challenge\0", w_auth_challenge, 2, CH, RFO),
-    cmd(b"pv_www_authorize\0", c3(w_pv_www), 3, PVA, RQ),
-    cmd(b"pv_www_authenticate\0", c3(w_pv_www), 3, PVA, RQ),
-    cmd(b"pv_www_authenticate\0", c4(w_pv_www4), 4, PVA, RQ),
-    cmd(b"pv_proxy_authorize\0", c3(w_pv_proxy), 3, PVA, RQ),
-    cmd(b"pv_proxy_authenticate\0", c3(w_pv_proxy), 3, PVA, RQ),
-    cmd(
-        b"auth_get_www_authenticate\0",
-        c3(w_auth_get_www_authenticate),
-        3,
-        Some(fixup_get_www_authenticate),
-        RQ,
-    ),
-    cmd(
-        b"has_credentials\0",
-        w_has_credentials,
-        1,
-        Some(ffi::fixup_spve_null),
-        RQ,
-    ),
-    cmd(
-        b"pv_auth_check\0",
-        c4(w_pv_auth_check),
-        4,
-        Some(fixup_pv_auth_check),
-        RQ,
-    ),
-    cmd(b"auth_panic_probe\0", w_panic_probe, 0, None, RQ),
-    // Not a script function: auth_db & co. find it with find_export("bind_auth_s").
-    cmd(
-        b"bind_auth_s\0",
-        // SAFETY: the core stores it untyped; callers cast it back to bind_auth_s_t.
-        unsafe {
-            std::mem::transmute::<unsafe extern "C" fn(*mut ffi::auth_api_s) -> c_int, CmdFn>(
-                api::bind_auth_s,
-            )
-        },
-        0,
-        None,
-        0,
-    ),
-    cmd_export_t {
-        name: null_mut(),
-        function: None,
-        param_no: 0,
-        fixup: None,
-        free_fixup: None,
-        flags: 0,
-    },
-];
-
-static mut PARAMS: [param_export_t; 26] = {
-    use params::*;
-    const S: u32 = ffi::PARAM_STRING;
-    const T: u32 = ffi::PARAM_STR;
-    const I: u32 = ffi::PARAM_INT;
-    [
-        param(b"secret\0", S, addr_of_mut!(SECRET) as *mut c_void),
-        param(
-            b"nonce_expire\0",
-            I,
-            addr_of_mut!(NONCE_EXPIRE) as *mut c_void,
-        ),
-        param(
-            b"nonce_auth_max_drift\0",
-            I,
-            addr_of_mut!(NONCE_AUTH_MAX_DRIFT) as *mut c_void,
-        ),
-        param(
-            b"protect_contacts\0",
-            I,
-            addr_of_mut!(PROTECT_CONTACTS) as *mut c_void,
-        ),
-        param(
-            b"challenge_attr\0",
-            T,
-            addr_of_mut!(CHALLENGE_ATTR) as *mut c_void,
-        ),
-        param(
-            b"proxy_challenge_header\0",
-            T,
-            addr_of_mut!(PROXY_CHALLENGE_HEADER) as *mut c_void,
-        ),
-        param(
-            b"www_challenge_header\0",
-            T,
-            addr_of_mut!(WWW_CHALLENGE_HEADER) as *mut c_void,
-        ),
-        param(b"qop\0", T, addr_of_mut!(QOP) as *mut c_void),
-        param(
-            b"auth_checks_register\0",
-            I,
-            addr_of_mut!(AUTH_CHECKS_REGISTER) as *mut c_void,
-        ),
-        param(
-            b"auth_checks_no_dlg\0",
-            I,
-            addr_of_mut!(AUTH_CHECKS_NO_DLG) as *mut c_void,
-        ),
-        param(
-            b"auth_checks_in_dlg\0",
-            I,
-            addr_of_mut!(AUTH_CHECKS_IN_DLG) as *mut c_void,
-        ),
-        param(
-            b"nonce_count\0",
-            I,
-            addr_of_mut!(NONCE_COUNT) as *mut c_void,
-        ),
-        param(
-            b"nc_array_size\0",
-            I,
-            addr_of_mut!(NC_ARRAY_SIZE) as *mut c_void,
-        ),
-        param(
-            b"nc_array_order\0",
-            I,
-            addr_of_mut!(NC_ARRAY_ORDER) as *mut c_void,
-        ),
-        param(
-            b"one_time_nonce\0",
-            I,
-            addr_of_mut!(ONE_TIME_NONCE) as *mut c_void,
-        ),
-        param(
-            b"otn_in_flight_no\0",
-            I,
-            addr_of_mut!(OTN_IN_FLIGHT_NO) as *mut c_void,
-        ),
-        param(
-            b"otn_in_flight_order\0",
-            I,
-            addr_of_mut!(OTN_IN_FLIGHT_ORDER) as *mut c_void,
-        ),
-        param(
-            b"nid_pool_no\0",
-            I,
-            addr_of_mut!(NID_POOL_NO) as *mut c_void,
-        ),
-        param(
-            b"force_stateless_reply\0",
-            I,
-            addr_of_mut!(FORCE_STATELESS_REPLY) as *mut c_void,
-        ),
-        param(
-            b"realm_prefix\0",
-            S,
-            addr_of_mut!(REALM_PREFIX) as *mut c_void,
-        ),
-        param(b"use_domain\0", I, addr_of_mut!(USE_DOMAIN) as *mut c_void),
-        param(b"algorithm\0", T, addr_of_mut!(ALGORITHM) as *mut c_void),
-        param(
-            b"add_authinfo_hdr\0",
-            I,
-            addr_of_mut!(ADD_AUTHINFO_HDR) as *mut c_void,
-        ),
-        param(b"algorithms\0", T, addr_of_mut!(ALGORITHMS) as *mut c_void),
-        param(
-            b"panic_probe\0",
-            I,
-            addr_of_mut!(PANIC_PROBE) as *mut c_void,
-        ),
-        param_export_t {
-            name: null_mut(),
-            type_: 0,
-            param_pointer: null_mut(),
-        },
-    ]
-};
 
 /// The table the core looks up by name after dlopen().
-#[cfg_attr(feature = "kamailio-auth", export_name = "exports")]
-pub static mut EXPORTS: module_exports = module_exports {
-    name: cstr(b"auth\0"),
-    dlflags: 0,
-    cmds: addr_of_mut!(CMDS) as *mut cmd_export_t,
-    params: addr_of_mut!(PARAMS) as *mut param_export_t,
+#[cfg_attr(uac_export = "kamailio-auth", export_name = "exports")]
+pub static EXPORTS: Table<module_exports> = Table::new(module_exports {
+    name: cstr(b"auth\0").cast_mut(),
+    dlflags: 0, // DEFAULT_DLFLAGS
+    cmds: CMDS.as_ptr() as *mut cmd_export_t,
+    params: PARAMS.as_ptr() as *mut param_export_t,
     rpc_methods: null_mut(),
     pv_items: null_mut(),
     response_f: None,
     init_mod_f: Some(mod_init),
     init_child_f: None,
     destroy_mod_f: Some(mod_destroy),
-};
+});
 
-const fn kemi(name: &'static [u8], f: *mut c_void, p: [i32; 4]) -> sr_kemi_t {
-    sr_kemi_t {
-        mname: kstr(b"auth\0"),
-        fname: kstr(name),
-        rtype: ffi::SR_KEMIP_INT as i32,
-        func: f,
-        ptypes: [p[0], p[1], p[2], p[3], KN, KN],
-    }
+table! {
+    static KEMI: [sr_kemi_t] = [
+        kemi!("auth", "consume_credentials", ki_consume_credentials, []),
+        kemi!("auth", "auth_challenge", ki_auth_challenge, [STR, INT]),
+        kemi!("auth", "pv_auth_check", ki_pv_auth_check, [STR, STR, INT, INT]),
+        kemi!("auth", "has_credentials", ki_has_credentials, [STR]),
+    ];
 }
 
-static mut KEMI: [sr_kemi_t; 5] = [
-    kemi(
-        b"consume_credentials\0",
-        ki_consume_credentials as *mut c_void,
-        [KN, KN, KN, KN],
-    ),
-    kemi(
-        b"auth_challenge\0",
-        ki_auth_challenge as *mut c_void,
-        [KS, KI, KN, KN],
-    ),
-    kemi(
-        b"pv_auth_check\0",
-        ki_pv_auth_check as *mut c_void,
-        [KS, KS, KI, KI],
-    ),
-    kemi(
-        b"has_credentials\0",
-        ki_has_credentials as *mut c_void,
-        [KS, KN, KN, KN],
-    ),
-    sr_kemi_t {
-        mname: str_ {
-            s: null_mut(),
-            len: 0,
-        },
-        fname: str_ {
-            s: null_mut(),
-            len: 0,
-        },
-        rtype: 0,
-        func: null_mut(),
-        ptypes: [0; 6],
-    },
-];
-
-/// Called by the core right after dlopen(): registers the KEMI functions.
+/// Called by the core right after dlopen(), before anything else of the
+/// module: installs the logger and registers the KEMI functions.
 ///
 /// # Safety
 /// Called by the core only, once, with its own arguments (unused here).
-#[cfg_attr(feature = "kamailio-auth", export_name = "mod_register")]
+#[cfg_attr(uac_export = "kamailio-auth", export_name = "mod_register")]
 pub unsafe extern "C" fn mod_register(
     _path: *mut c_char,
     _dlflags: *mut c_int,
     _p1: *mut c_void,
     _p2: *mut c_void,
 ) -> c_int {
-    guarded("mod_register", -1, || {
-        // SAFETY: the table is static and terminated; the core keeps the pointer.
-        unsafe { ffi::sr_kemi_modules_add(addr_of_mut!(KEMI) as *mut sr_kemi_t) }
-    })
+    // SAFETY: KEMI is a static table ended by its END entry.
+    unsafe { exports::register(KEMI.as_ptr().cast()) }
 }

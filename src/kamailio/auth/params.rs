@@ -5,8 +5,8 @@
 
 use crate::digest::challenge::{Algorithm, Qop};
 use crate::digest::nonce::{Secrets, MAX_NID_POOL_SIZE, NID_INC};
+use crate::exports::ParamCell;
 use crate::kamailio::host::ffi::str_;
-use crate::kamailio::host::str_bytes;
 use crate::{info, warn};
 use once_cell::sync::OnceCell;
 use std::os::raw::{c_char, c_int};
@@ -20,36 +20,36 @@ const fn lit(s: &'static [u8]) -> str_ {
 
 // Storage the core writes through the param table, only while it reads the
 // config, before mod_init.
-pub static mut SECRET: *mut c_char = std::ptr::null_mut();
-pub static mut NONCE_EXPIRE: c_int = 300;
-pub static mut NONCE_AUTH_MAX_DRIFT: c_int = 3;
+pub static SECRET: ParamCell<*mut c_char> = ParamCell::new(std::ptr::null_mut());
+pub static NONCE_EXPIRE: ParamCell<c_int> = ParamCell::new(300);
+pub static NONCE_AUTH_MAX_DRIFT: ParamCell<c_int> = ParamCell::new(3);
 /// Accepted for compatibility; 5.6.3 reads it nowhere either.
-pub static mut PROTECT_CONTACTS: c_int = 0;
-pub static mut CHALLENGE_ATTR: str_ = lit(b"$digest_challenge");
-pub static mut PROXY_CHALLENGE_HEADER: str_ = lit(b"Proxy-Authenticate");
-pub static mut WWW_CHALLENGE_HEADER: str_ = lit(b"WWW-Authenticate");
-pub static mut QOP: str_ = lit(b"auth");
-pub static mut AUTH_CHECKS_REGISTER: c_int = 0;
-pub static mut AUTH_CHECKS_NO_DLG: c_int = 0;
-pub static mut AUTH_CHECKS_IN_DLG: c_int = 0;
-pub static mut NONCE_COUNT: c_int = 0;
-pub static mut NC_ARRAY_SIZE: c_int = 0;
-pub static mut NC_ARRAY_ORDER: c_int = 0;
-pub static mut ONE_TIME_NONCE: c_int = 0;
-pub static mut OTN_IN_FLIGHT_NO: c_int = 0;
-pub static mut OTN_IN_FLIGHT_ORDER: c_int = 0;
-pub static mut NID_POOL_NO: c_int = 0;
-pub static mut FORCE_STATELESS_REPLY: c_int = 0;
-pub static mut REALM_PREFIX: *mut c_char = std::ptr::null_mut();
-pub static mut USE_DOMAIN: c_int = 0;
-pub static mut ALGORITHM: str_ = lit(b"");
-pub static mut ADD_AUTHINFO_HDR: c_int = 0;
+pub static PROTECT_CONTACTS: ParamCell<c_int> = ParamCell::new(0);
+pub static CHALLENGE_ATTR: ParamCell<str_> = ParamCell::new(lit(b"$digest_challenge"));
+pub static PROXY_CHALLENGE_HEADER: ParamCell<str_> = ParamCell::new(lit(b"Proxy-Authenticate"));
+pub static WWW_CHALLENGE_HEADER: ParamCell<str_> = ParamCell::new(lit(b"WWW-Authenticate"));
+pub static QOP: ParamCell<str_> = ParamCell::new(lit(b"auth"));
+pub static AUTH_CHECKS_REGISTER: ParamCell<c_int> = ParamCell::new(0);
+pub static AUTH_CHECKS_NO_DLG: ParamCell<c_int> = ParamCell::new(0);
+pub static AUTH_CHECKS_IN_DLG: ParamCell<c_int> = ParamCell::new(0);
+pub static NONCE_COUNT: ParamCell<c_int> = ParamCell::new(0);
+pub static NC_ARRAY_SIZE: ParamCell<c_int> = ParamCell::new(0);
+pub static NC_ARRAY_ORDER: ParamCell<c_int> = ParamCell::new(0);
+pub static ONE_TIME_NONCE: ParamCell<c_int> = ParamCell::new(0);
+pub static OTN_IN_FLIGHT_NO: ParamCell<c_int> = ParamCell::new(0);
+pub static OTN_IN_FLIGHT_ORDER: ParamCell<c_int> = ParamCell::new(0);
+pub static NID_POOL_NO: ParamCell<c_int> = ParamCell::new(0);
+pub static FORCE_STATELESS_REPLY: ParamCell<c_int> = ParamCell::new(0);
+pub static REALM_PREFIX: ParamCell<*mut c_char> = ParamCell::new(std::ptr::null_mut());
+pub static USE_DOMAIN: ParamCell<c_int> = ParamCell::new(0);
+pub static ALGORITHM: ParamCell<str_> = ParamCell::new(lit(b""));
+pub static ADD_AUTHINFO_HDR: ParamCell<c_int> = ParamCell::new(0);
 /// Not in 5.6.3: a comma-separated list of algorithms to challenge with, one
 /// header each in the order given (RFC 8760). Empty: the stock behaviour.
-pub static mut ALGORITHMS: str_ = lit(b"");
+pub static ALGORITHMS: ParamCell<str_> = ParamCell::new(lit(b""));
 /// Not in 5.6.3, a test aid: 1 makes `auth_panic_probe()` panic, and the API's
 /// pre_auth panic for the realm [`PANIC_PROBE_REALM`], inside their guards.
-pub static mut PANIC_PROBE: c_int = 0;
+pub static PANIC_PROBE: ParamCell<c_int> = ParamCell::new(0);
 
 /// The realm for which pre_auth panics when `panic_probe` is 1.
 pub const PANIC_PROBE_REALM: &[u8] = b"panic.probe";
@@ -119,17 +119,13 @@ fn parse_alg(a: &[u8]) -> Option<Algorithm> {
 
 /// Reads and checks the parameters; errors are the reasons start-up stops.
 pub fn init() -> Result<&'static Config, String> {
-    // SAFETY: mod_init runs once in the main process after the core has written
-    // the parameters and before any other reader exists.
-    let c = unsafe {
-        let cstr = |p: *mut c_char| -> Option<Vec<u8>> {
-            (!p.is_null()).then(|| std::ffi::CStr::from_ptr(p).to_bytes().to_vec())
-        };
-        let s = |v: &str_| str_bytes(v).to_vec();
-        let secret = cstr(SECRET);
-        let checks_reg = AUTH_CHECKS_REGISTER as u32;
-        let checks_ood = AUTH_CHECKS_NO_DLG as u32;
-        let checks_ind = AUTH_CHECKS_IN_DLG as u32;
+    // mod_init: the core has written the parameters.
+    let c = {
+        let s = |v: &ParamCell<str_>| v.bytes().to_vec();
+        let secret = SECRET.c_str().map(<[u8]>::to_vec);
+        let checks_reg = AUTH_CHECKS_REGISTER.get() as u32;
+        let checks_ood = AUTH_CHECKS_NO_DLG.get() as u32;
+        let checks_ind = AUTH_CHECKS_IN_DLG.get() as u32;
         let any_checks = checks_reg | checks_ood | checks_ind != 0;
         let secrets = match secret {
             Some(sec) => {
@@ -151,14 +147,14 @@ pub fn init() -> Result<&'static Config, String> {
                 Secrets { s1: g(), s2: g() }
             }
         };
-        let challenge_attr = s(&*std::ptr::addr_of!(CHALLENGE_ATTR));
+        let challenge_attr = s(&CHALLENGE_ATTR);
         if challenge_attr.first() != Some(&b'$') || challenge_attr.len() < 2 {
             return Err("Invalid value of challenge_attr module parameter".into());
         }
-        let qop_str = s(&*std::ptr::addr_of!(QOP));
+        let qop_str = s(&QOP);
         let qop = parse_qop(&qop_str)?;
-        let mut nc = NONCE_COUNT != 0;
-        let otn = ONE_TIME_NONCE != 0;
+        let mut nc = NONCE_COUNT.get() != 0;
+        let otn = ONE_TIME_NONCE.get() != 0;
         if nc && qop.is_none() {
             warn!("nonce-count support enabled, but qop not set");
             nc = false;
@@ -166,10 +162,10 @@ pub fn init() -> Result<&'static Config, String> {
             info!("qop set, but nonce-count (nonce_count) support disabled");
         }
         // nid pools: 1 by default, at most 64, rounded down to 2^k
-        let mut pools = if NID_POOL_NO <= 0 {
+        let mut pools = if NID_POOL_NO.get() <= 0 {
             1
         } else {
-            NID_POOL_NO as u32
+            NID_POOL_NO.get() as u32
         };
         if pools > MAX_NID_POOL_SIZE {
             warn!("nid_pool_no too big, truncating to {MAX_NID_POOL_SIZE}");
@@ -195,8 +191,8 @@ pub fn init() -> Result<&'static Config, String> {
         };
         let nc_size = if nc {
             let v = sized(
-                NC_ARRAY_SIZE,
-                NC_ARRAY_ORDER,
+                NC_ARRAY_SIZE.get(),
+                NC_ARRAY_ORDER.get(),
                 DEFAULT_NC_ARRAY_SIZE,
                 "nc_array_size",
             )?;
@@ -214,8 +210,8 @@ pub fn init() -> Result<&'static Config, String> {
         };
         let otn_size = if otn {
             let v = sized(
-                OTN_IN_FLIGHT_NO,
-                OTN_IN_FLIGHT_ORDER,
+                OTN_IN_FLIGHT_NO.get(),
+                OTN_IN_FLIGHT_ORDER.get(),
                 DEFAULT_OTN_IN_FLIGHT,
                 "otn_in_flight_no",
             )?;
@@ -231,7 +227,7 @@ pub fn init() -> Result<&'static Config, String> {
         } else {
             0
         };
-        let algorithm_str = s(&*std::ptr::addr_of!(ALGORITHM));
+        let algorithm_str = s(&ALGORITHM);
         let algorithm = if algorithm_str.is_empty() {
             None
         } else {
@@ -240,7 +236,7 @@ pub fn init() -> Result<&'static Config, String> {
             )?)
         };
         let mut algorithms = Vec::new();
-        for a in s(&*std::ptr::addr_of!(ALGORITHMS)).split(|&b| b == b',') {
+        for a in s(&ALGORITHMS).split(|&b| b == b',') {
             let a = a.trim_ascii();
             if a.is_empty() {
                 continue;
@@ -252,17 +248,17 @@ pub fn init() -> Result<&'static Config, String> {
                 )
             })?);
         }
-        if NONCE_EXPIRE <= 0 {
-            let v = NONCE_EXPIRE;
+        if NONCE_EXPIRE.get() <= 0 {
+            let v = NONCE_EXPIRE.get();
             return Err(format!("invalid nonce_expire {v}"));
         }
         Config {
             secrets,
-            nonce_expire: NONCE_EXPIRE as u32,
-            max_drift: NONCE_AUTH_MAX_DRIFT.max(0) as u32,
+            nonce_expire: NONCE_EXPIRE.get() as u32,
+            max_drift: NONCE_AUTH_MAX_DRIFT.get().max(0) as u32,
             challenge_attr,
-            proxy_hdr: s(&*std::ptr::addr_of!(PROXY_CHALLENGE_HEADER)),
-            www_hdr: s(&*std::ptr::addr_of!(WWW_CHALLENGE_HEADER)),
+            proxy_hdr: s(&PROXY_CHALLENGE_HEADER),
+            www_hdr: s(&WWW_CHALLENGE_HEADER),
             qop,
             qop_str,
             checks_reg,
@@ -273,14 +269,14 @@ pub fn init() -> Result<&'static Config, String> {
             nid_pools: pools,
             nc_size,
             otn_size,
-            stateless: FORCE_STATELESS_REPLY != 0,
-            realm_prefix: cstr(REALM_PREFIX).unwrap_or_default(),
-            use_domain: USE_DOMAIN != 0,
+            stateless: FORCE_STATELESS_REPLY.get() != 0,
+            realm_prefix: REALM_PREFIX.c_str().unwrap_or_default().to_vec(),
+            use_domain: USE_DOMAIN.get() != 0,
             algorithm,
             algorithm_str,
             algorithms,
-            authinfo: ADD_AUTHINFO_HDR != 0,
-            panic_probe: PANIC_PROBE != 0,
+            authinfo: ADD_AUTHINFO_HDR.get() != 0,
+            panic_probe: PANIC_PROBE.get() != 0,
         }
     };
     CONFIG

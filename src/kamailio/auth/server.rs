@@ -12,7 +12,7 @@ use super::state;
 use crate::digest::challenge::{Algorithm, Qop};
 use crate::digest::nonce::{self, CheckCtx, CheckedParts, NonceError, Verified};
 use crate::digest::response::{hash_hex, hex_len};
-use crate::digest::verify::{self, check_creds};
+use crate::digest::verify::{self, check_offered, Offered, Refusal};
 use crate::kamailio::host::digest as hd;
 use crate::kamailio::host::ffi::{self, hdr_field, sip_msg};
 use crate::{dbg, err};
@@ -75,6 +75,22 @@ pub fn strip_realm<'a>(cfg: &Config, realm: &'a [u8]) -> &'a [u8] {
 /// The default algorithm: the `algorithm` parameter, or MD5.
 pub fn default_alg(cfg: &Config) -> Algorithm {
     cfg.algorithm.unwrap_or(Algorithm::Md5)
+}
+
+/// What answers may use: the `algorithms` list, else the `algorithm`
+/// parameter, else MD5 (a challenge that names no algorithm offers MD5):
+/// one rule, whatever is configured.
+pub fn offered(cfg: &Config) -> Offered<'_> {
+    let only = if cfg.algorithms.is_empty() {
+        std::slice::from_ref(cfg.algorithm.as_ref().unwrap_or(&Algorithm::Md5))
+    } else {
+        cfg.algorithms.as_slice()
+    };
+    let only = Some(only);
+    Offered {
+        default: default_alg(cfg),
+        only,
+    }
 }
 
 /// auth_checks_* for this request (REGISTER, in-dialog, out-of-dialog).
@@ -237,7 +253,12 @@ pub fn pre_auth(msg: *mut sip_msg, realm: &[u8], hftype: i32) -> (i32, *mut hdr_
     (check_hdr(msg, h, config()), h)
 }
 
-/// The checks of one credentials header (auth_check_hdr_md5, extended).
+/// The checks of one credentials header (auth_check_hdr_md5, extended), in
+/// stock's order: the directives the core requires, then the nonce, then
+/// (ours) no field over MAX_FIELD_LEN. The checks of the answer itself
+/// (algorithm offered, qop, response format) wait for check_response, as
+/// stock's response-length check does: the user is looked up first, so every
+/// refusal carries stock's return code.
 fn check_hdr(msg: *mut sip_msg, h: *mut hdr_field, cfg: &Config) -> i32 {
     // SAFETY: h was found and parsed by find_credentials for this message.
     let body = unsafe { hd::body(h) };
@@ -248,13 +269,6 @@ fn check_hdr(msg: *mut sip_msg, h: *mut hdr_field, cfg: &Config) -> i32 {
     }
     // SAFETY: as above.
     let c = unsafe { hd::creds(&body.digest) };
-    let (alg, _qop) = match check_creds(&c, default_alg(cfg)) {
-        Ok(v) => v,
-        Err(e) => {
-            err!("Credentials refused: {e}");
-            return BAD_CREDENTIALS;
-        }
-    };
     let checks = auth_checks(cfg, msg);
     let st = state::get();
     let ctx = CheckCtx {
@@ -270,6 +284,17 @@ fn check_hdr(msg: *mut sip_msg, h: *mut hdr_field, cfg: &Config) -> i32 {
     };
     match nonce::check(c.nonce, &ctx, st.as_ref()) {
         Ok(v) => {
+            if let Err(e) = verify::check_lengths(&c) {
+                err!("Credentials refused: {e}");
+                return BAD_CREDENTIALS;
+            }
+            // calc_HA1 hashes with the answer's algorithm; one not offered
+            // (check_response refuses it) gets the default, as stock's one hash
+            let off = offered(cfg);
+            let alg = verify::algorithm_of(&c, off.default)
+                .ok()
+                .filter(|&a| off.allows(a))
+                .unwrap_or(off.default);
             PENDING.with(|p| {
                 *p.borrow_mut() = Some(Pending {
                     nonce_ptr: c.nonce.as_ptr() as usize,
@@ -370,11 +395,14 @@ pub unsafe fn check_response(cred: *mut ffi::dig_cred_t, method: &[u8], ha1: &[u
     let cfg = config();
     // SAFETY: caller contract.
     let c = unsafe { hd::creds(&*cred) };
-    let (alg, qop) = match check_creds(&c, default_alg(cfg)) {
+    let (alg, qop) = match check_offered(&c, &offered(cfg)) {
         Ok(v) => v,
-        Err(e) => {
-            dbg!("credentials refused: {e}");
-            return BAD_CREDENTIALS;
+        Err(r) => {
+            err!("Credentials refused: {}", r.error);
+            return match r.code {
+                Refusal::Unverifiable => BAD_CREDENTIALS,
+                Refusal::Wrong => NOT_AUTHENTICATED,
+            };
         }
     };
     let pending = pending_for(c.nonce.as_ptr() as usize);
@@ -419,8 +447,9 @@ pub unsafe fn check_response(cred: *mut ffi::dig_cred_t, method: &[u8], ha1: &[u
     }
 }
 
-/// post_auth: refuses stale credentials (but ACK/CANCEL), adds
-/// Authentication-Info when configured.
+/// post_auth: refuses stale credentials (but ACK/CANCEL), and credentials
+/// check_response would refuse (for modules that verify without it, as
+/// auth_radius); adds Authentication-Info when configured.
 pub fn post_auth(msg: *mut sip_msg, h: *mut hdr_field, ha1: Option<&[u8]>) -> i32 {
     if h.is_null() {
         return AUTHENTICATED;
@@ -435,39 +464,44 @@ pub fn post_auth(msg: *mut sip_msg, h: *mut hdr_field, ha1: Option<&[u8]>) -> i3
         }
         return NOT_AUTHENTICATED;
     }
+    // SAFETY: as above.
+    let c = unsafe { hd::creds(&body.digest) };
+    let (alg, qop) = match check_offered(&c, &offered(cfg)) {
+        Ok(v) => v,
+        Err(r) => {
+            err!("Credentials refused: {}", r.error);
+            return NOT_AUTHENTICATED;
+        }
+    };
     if cfg.authinfo {
         let Some(ha1) = ha1 else {
             err!("add_authinfo_hdr is configured but the auth_* module you are using does not provide the ha1 value to post_auth");
             return AUTHENTICATED;
         };
-        // SAFETY: as above.
-        let c = unsafe { hd::creds(&body.digest) };
-        if let Ok((alg, qop)) = check_creds(&c, default_alg(cfg)) {
-            let ent = if qop == Some(Qop::AuthInt) {
-                hd::msg_body(msg)
-            } else {
-                b""
-            };
-            let rsp = verify::rspauth(alg, qop, &c, ha1, ent);
-            let next = if cfg.otn {
-                new_nonce(cfg, msg).into_bytes()
-            } else {
-                c.nonce.to_vec()
-            };
-            let mut hdr = b"Authentication-Info: nextnonce=\"".to_vec();
-            hdr.extend_from_slice(&next);
-            hdr.extend_from_slice(b"\", qop=");
-            hdr.extend_from_slice(c.qop);
-            hdr.extend_from_slice(b", rspauth=\"");
-            hdr.extend_from_slice(rsp.as_bytes());
-            hdr.extend_from_slice(b"\", cnonce=\"");
-            hdr.extend_from_slice(c.cnonce);
-            hdr.extend_from_slice(b"\", nc=");
-            hdr.extend_from_slice(c.nc);
-            hdr.extend_from_slice(b"\r\n");
-            if !hd::add_reply_header(msg, &hdr) {
-                err!("failed to add the Authentication-Info header");
-            }
+        let ent = if qop == Some(Qop::AuthInt) {
+            hd::msg_body(msg)
+        } else {
+            b""
+        };
+        let rsp = verify::rspauth(alg, qop, &c, ha1, ent);
+        let next = if cfg.otn {
+            new_nonce(cfg, msg).into_bytes()
+        } else {
+            c.nonce.to_vec()
+        };
+        let mut hdr = b"Authentication-Info: nextnonce=\"".to_vec();
+        hdr.extend_from_slice(&next);
+        hdr.extend_from_slice(b"\", qop=");
+        hdr.extend_from_slice(c.qop);
+        hdr.extend_from_slice(b", rspauth=\"");
+        hdr.extend_from_slice(rsp.as_bytes());
+        hdr.extend_from_slice(b"\", cnonce=\"");
+        hdr.extend_from_slice(c.cnonce);
+        hdr.extend_from_slice(b"\", nc=");
+        hdr.extend_from_slice(c.nc);
+        hdr.extend_from_slice(b"\r\n");
+        if !hd::add_reply_header(msg, &hdr) {
+            err!("failed to add the Authentication-Info header");
         }
     }
     AUTHENTICATED

@@ -13,6 +13,7 @@ pub struct AvpName {
 // SAFETY: the name is either an integer or a str pointing at pkg memory that the
 // core allocated at start-up and never frees; it is only read afterwards.
 unsafe impl Send for AvpName {}
+// SAFETY: as for Send: shared references only read a value that no longer changes.
 unsafe impl Sync for AvpName {}
 
 impl AvpName {

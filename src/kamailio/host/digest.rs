@@ -246,6 +246,7 @@ pub struct AvpIdent(ffi::avp_ident_t);
 
 // SAFETY: parsed before fork and only read; names point at memory kept for good.
 unsafe impl Send for AvpIdent {}
+// SAFETY: as for Send: shared references only read a value that no longer changes.
 unsafe impl Sync for AvpIdent {}
 
 impl AvpIdent {

@@ -1,6 +1,7 @@
 //! Logging through Kamailio's logger: the level is checked before any text is
 //! formatted, and the text always goes in as an argument of `"%.*s"`. The
-//! `err!`/`warn!`/`info!`/`dbg!` macros (src/log.rs) reach it through [`SINK`].
+//! `err!`/`warn!`/`info!`/`dbg!` macros (src/log.rs) reach it through [`SINK`],
+//! which every module's `mod_register` installs ([`install`]).
 
 use super::ffi;
 use crate::log::Level;
@@ -15,6 +16,14 @@ pub static SINK: crate::log::Sink = crate::log::Sink {
     enabled: |l| enabled(level(l)),
     write: |l, loc, text| write(level(l), loc, text),
 };
+
+/// Installs Kamailio's logger for the host-neutral macros. Called first in
+/// every module's `mod_register`, the earliest entry the core calls (right
+/// after dlopen, before the config's modparams: a USE_FUNC parameter such as
+/// uac's `credential` logs before mod_init).
+pub fn install() {
+    crate::log::set_sink(&SINK);
+}
 
 fn level(l: Level) -> i32 {
     match l {

@@ -5,6 +5,7 @@ pub mod avp;
 pub mod db;
 pub mod digest;
 pub mod dlg;
+pub mod event;
 pub mod ffi;
 pub mod guard;
 pub mod lock;
@@ -16,6 +17,7 @@ pub mod pv;
 pub mod rpc;
 pub mod rr;
 pub mod shm;
+pub mod timer;
 pub mod tm;
 
 use ffi::str_;

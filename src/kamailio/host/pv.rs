@@ -10,6 +10,7 @@ pub struct PvSpec(&'static mut pv_spec_t);
 // SAFETY: parsed before fork and only read afterwards (pv_get_spec_value takes
 // a mutable pointer but does not change a parsed spec); each process has its copy.
 unsafe impl Send for PvSpec {}
+// SAFETY: as for Send: after mod_init the spec is only read.
 unsafe impl Sync for PvSpec {}
 
 impl PvSpec {

@@ -65,6 +65,12 @@ pub struct ShmAlloc;
 // workers fork, at the same address in every process.
 unsafe impl crate::ports::shm::ShmAllocator for ShmAlloc {}
 
+// SAFETY: a block comes from Kamailio's shared-memory pool and stays valid, at
+// the same address, until `deallocate` frees it; no `ShmAlloc` value owns
+// blocks (every value and every copy is the same pool, so any of them may free
+// a block another returned); `allocate` returns NULL-checked blocks of exactly
+// `layout.size()` bytes aligned to `layout.align()`, and `deallocate` frees a
+// block the way `allocate` made it for that layout.
 unsafe impl allocator_api2::alloc::Allocator for ShmAlloc {
     fn allocate(
         &self,
@@ -136,4 +142,10 @@ pub fn low(fraction: u64) -> bool {
     // SAFETY: plain reads of the allocator's counters and the pool size.
     let (avail, size) = unsafe { (ffi::uacg_shm_available(), ffi::uacg_shm_size()) };
     size > 0 && avail < size / fraction.max(1)
+}
+
+impl crate::ports::shm::ShmPool for ShmAlloc {
+    fn low(fraction: u64) -> bool {
+        low(fraction)
+    }
 }

@@ -1,7 +1,7 @@
 //! The `uac` module as Kamailio sees it: the `exports` table, the config-file
 //! functions, the KEMI exports, and mod_init. Every entry point is guarded
 //! against panics. The table is exported under the C name `exports` only in the
-//! `kamailio-uac` build (see `src/kamailio/mod.rs`).
+//! build of the `kamailio-uac` feature alone (see `src/kamailio/mod.rs`).
 
 pub mod api;
 pub mod auth;
@@ -13,10 +13,17 @@ pub mod registration;
 pub mod send;
 
 use crate::err;
+use crate::exports::{cstr, param, table, Param, Table};
 use crate::flows::from_to::{self as flow, Loaded, Routed};
-use crate::kamailio::exports::{cstr, kstr, param, CmdFn, Fixup, KI, KN, KS};
+use crate::kamailio::exports::{
+    self, api, cmd, kemi, kstr, Cmd, PARAM_INT, PARAM_STR, PARAM_STRING, PARAM_USE_FUNC,
+};
 use crate::kamailio::host::ffi::{
-    self, cmd_export_t, module_exports, param_export_t, sip_msg, sr_kemi_t, str_,
+    self, cmd_export_t, fixup_free_igp_null, fixup_free_spve_igp, fixup_free_spve_null,
+    fixup_free_spve_pvar, fixup_free_spve_spve, fixup_igp_null, fixup_spve_igp, fixup_spve_null,
+    fixup_spve_pvar, fixup_spve_spve, module_exports, param_export_t, pv_export_t, sip_msg,
+    sr_kemi_t, str_, ANY_ROUTE, BRANCH_FAILURE_ROUTE, BRANCH_ROUTE, EVENT_ROUTE, FAILURE_ROUTE,
+    REQUEST_ROUTE,
 };
 use crate::kamailio::host::guard::{guarded, install_panic_hook};
 use crate::kamailio::host::msg::SipMsg;
@@ -28,7 +35,7 @@ use crate::ports::rr::RecordRoute;
 use from_to::Uac;
 use params::RestoreMode;
 use std::os::raw::{c_char, c_int, c_void};
-use std::ptr::{addr_of_mut, null_mut};
+use std::ptr::null_mut;
 
 /// Script functions return 1 for true and -1 for false.
 fn ret(r: Result<(), String>, what: &str) -> c_int {
@@ -76,11 +83,13 @@ unsafe fn replace_script(which: Which, m: *mut sip_msg, p1: *mut c_char, p2: *mu
         let display = if pd.is_null() {
             None
         } else {
+            // SAFETY: pd is one of our fixed-up parameters (fixup_spve_spve).
             match unsafe { spve(m, pd) } {
                 Some(d) => Some(d),
                 None => return ret(Err("cannot get the display name value".into()), &what),
             }
         };
+        // SAFETY: as above, pu is a fixed-up parameter.
         let Some(uri) = (unsafe { spve(m, pu) }) else {
             return ret(Err("cannot get the uri value".into()), &what);
         };
@@ -92,10 +101,12 @@ unsafe fn replace_script(which: Which, m: *mut sip_msg, p1: *mut c_char, p2: *mu
 }
 
 unsafe extern "C" fn w_replace_from(m: *mut sip_msg, p1: *mut c_char, p2: *mut c_char) -> c_int {
+    // SAFETY: the core calls us with the message and our fixed-up parameters.
     unsafe { replace_script(Which::From, m, p1, p2) }
 }
 
 unsafe extern "C" fn w_replace_to(m: *mut sip_msg, p1: *mut c_char, p2: *mut c_char) -> c_int {
+    // SAFETY: the core calls us with the message and our fixed-up parameters.
     unsafe { replace_script(Which::To, m, p1, p2) }
 }
 
@@ -178,6 +189,7 @@ fn kemi_replace(which: Which, m: *mut sip_msg, dsp: *mut str_, uri: *mut str_) -
         let Some(msg) = (unsafe { SipMsg::from_raw(m) }) else {
             return -1;
         };
+        // SAFETY: KEMI passes NULL or strs valid for this call.
         let (d, u) = unsafe { (kemi_str(dsp), kemi_str(uri)) };
         ret(
             flow::replace::<Uac>(&Kamailio, &msg, which, d.as_deref(), u.as_deref()),
@@ -228,6 +240,9 @@ fn init() -> Result<(), String> {
     let cfg = params::init()?;
     tm::load()?;
     registration::init()?;
+    if registration::enabled() {
+        reg_rpc::init()?;
+    }
     if cfg.from_to.mode == RestoreMode::None {
         return Ok(());
     }
@@ -270,493 +285,142 @@ unsafe extern "C" fn mod_destroy() {}
 
 // ---- export tables ----
 
-const ROUTES_REPLACE: u32 = ffi::REQUEST_ROUTE | ffi::BRANCH_ROUTE;
 /// EVENT_ROUTE lets the config parser accept uac_auth in
 /// event_route[tm:branch-failure]; at run time that route is BRANCH_FAILURE_ROUTE,
 /// and in any other event route uac_auth finds no failed branch and says so.
-const ROUTES_AUTH: u32 = ffi::FAILURE_ROUTE | ffi::BRANCH_FAILURE_ROUTE | ffi::EVENT_ROUTE;
-/// PARAM_USE_FUNC is `1U<<(8*sizeof(int)-1)` (sr_module.h), beyond bindgen's
-/// macro evaluation; int is 32 bits on every platform Kamailio builds for.
-const PARAM_USE_FUNC: u32 = 1 << 31;
-const IGP: Option<Fixup> = Some(ffi::fixup_igp_null);
-const IGP_FREE: Option<Fixup> = Some(ffi::fixup_free_igp_null);
+const AUTH_ROUTES: u32 = FAILURE_ROUTE | BRANCH_FAILURE_ROUTE | EVENT_ROUTE;
 
-const fn cmd(
-    name: &'static [u8],
-    f: CmdFn,
-    n: c_int,
-    fix: Option<Fixup>,
-    free: Option<Fixup>,
-    flags: u32,
-) -> cmd_export_t {
-    cmd_export_t {
-        name: cstr(name),
-        function: Some(f),
-        param_no: n,
-        fixup: fix,
-        free_fixup: free,
-        flags,
-    }
+table! {
+    static CMDS: [Cmd] = [
+        cmd!("uac_replace_from", w_replace_from, 2, fixup_spve_spve, fixup_free_spve_spve,
+            REQUEST_ROUTE | BRANCH_ROUTE),
+        cmd!("uac_replace_from", w_replace_from, 1, fixup_spve_spve, fixup_free_spve_spve,
+            REQUEST_ROUTE | BRANCH_ROUTE),
+        cmd!("uac_restore_from", w_restore_from, 0, 0, 0, REQUEST_ROUTE),
+        cmd!("uac_replace_to", w_replace_to, 2, fixup_spve_spve, fixup_free_spve_spve,
+            REQUEST_ROUTE | BRANCH_ROUTE),
+        cmd!("uac_replace_to", w_replace_to, 1, fixup_spve_spve, fixup_free_spve_spve,
+            REQUEST_ROUTE | BRANCH_ROUTE),
+        cmd!("uac_restore_to", w_restore_to, 0, 0, 0, REQUEST_ROUTE),
+        cmd!("uac_auth", w_uac_auth, 0, 0, 0, AUTH_ROUTES),
+        cmd!("uac_req_send", send::w_uac_req_send, 0, 0, 0, ANY_ROUTE),
+        cmd!("uac_auth", w_uac_auth_mode, 1, fixup_igp_null, fixup_free_igp_null, AUTH_ROUTES),
+        cmd!("uac_auth_mode", w_uac_auth_mode, 1, fixup_igp_null, fixup_free_igp_null,
+            AUTH_ROUTES),
+        cmd!("uac_panic_probe", w_panic_probe, 0, 0, 0, ANY_ROUTE),
+        cmd!("uac_reg_lookup", reg_cmds::w_lookup, 2, fixup_spve_pvar, fixup_free_spve_pvar,
+            ANY_ROUTE),
+        cmd!("uac_reg_lookup_uri", reg_cmds::w_lookup_uri, 2, fixup_spve_pvar,
+            fixup_free_spve_pvar, ANY_ROUTE),
+        cmd!("uac_reg_status", reg_cmds::w_status, 1, fixup_spve_null, 0, ANY_ROUTE),
+        cmd!("uac_reg_request_to", reg_cmds::w_request_to, 2, fixup_spve_igp,
+            fixup_free_spve_igp, REQUEST_ROUTE | FAILURE_ROUTE | BRANCH_ROUTE),
+        cmd!("uac_reg_enable", reg_cmds::w_enable, 2, fixup_spve_spve, fixup_free_spve_spve,
+            ANY_ROUTE),
+        cmd!("uac_reg_disable", reg_cmds::w_disable, 2, fixup_spve_spve, fixup_free_spve_spve,
+            ANY_ROUTE),
+        cmd!("uac_reg_refresh", reg_cmds::w_refresh, 1, fixup_spve_null, fixup_free_spve_null,
+            ANY_ROUTE),
+        // Not a script function: other modules find it with find_export("bind_uac").
+        api!("bind_uac", api::bind_uac, 1),
+    ];
 }
 
-const SPVE: Option<Fixup> = Some(ffi::fixup_spve_spve);
-const SPVE_FREE: Option<Fixup> = Some(ffi::fixup_free_spve_spve);
+table! {
+    static PARAMS: [Param] = [
+        param!("rr_from_store_param", PARAM_STR, params::RR_FROM_PARAM),
+        param!("rr_to_store_param", PARAM_STR, params::RR_TO_PARAM),
+        param!("restore_mode", PARAM_STRING, params::RESTORE_MODE),
+        param!("restore_dlg", PARAM_INT, params::RESTORE_DLG),
+        param!("restore_passwd", PARAM_STR, params::RESTORE_PASSWD),
+        param!("restore_from_avp", PARAM_STR, params::RESTORE_FROM_AVP),
+        param!("restore_to_avp", PARAM_STR, params::RESTORE_TO_AVP),
+        param!("panic_probe", PARAM_INT, params::PANIC_PROBE),
+        param!("event_callback", PARAM_STR, params::EVENT_CALLBACK),
+        param!("default_socket", PARAM_STR, params::DEFAULT_SOCKET),
+        param!("credential", PARAM_STRING | PARAM_USE_FUNC, auth::credential_param),
+        param!("auth_realm_avp", PARAM_STR, params::AUTH_REALM_AVP),
+        param!("auth_username_avp", PARAM_STR, params::AUTH_USERNAME_AVP),
+        param!("auth_password_avp", PARAM_STR, params::AUTH_PASSWORD_AVP),
+        param!("reg_db_url", PARAM_STR, registration::REG_DB_URL),
+        param!("reg_db_table", PARAM_STR, registration::REG_DB_TABLE),
+        param!("reg_contact_addr", PARAM_STR, registration::REG_CONTACT_ADDR),
+        param!("reg_timer_interval", PARAM_INT, registration::REG_TIMER_INTERVAL),
+        param!("reg_retry_interval", PARAM_INT, registration::REG_RETRY_INTERVAL),
+        param!("reg_keep_callid", PARAM_INT, registration::REG_KEEP_CALLID),
+        param!("reg_random_delay", PARAM_INT, registration::REG_RANDOM_DELAY),
+        param!("reg_active", PARAM_INT, registration::REG_ACTIVE),
+        param!("reg_gc_interval", PARAM_INT, registration::REG_GC_INTERVAL),
+        param!("reg_hash_size", PARAM_INT, registration::REG_HASH_SIZE),
+        param!("reg_use_domain", PARAM_INT, registration::REG_USE_DOMAIN),
+        param!("reg_refresh_percent", PARAM_INT, registration::REG_REFRESH_PERCENT),
+    ];
+}
 
-static mut CMDS: [cmd_export_t; 20] = [
-    cmd(
-        b"uac_replace_from\0",
-        w_replace_from,
-        2,
-        SPVE,
-        SPVE_FREE,
-        ROUTES_REPLACE,
-    ),
-    cmd(
-        b"uac_replace_from\0",
-        w_replace_from,
-        1,
-        SPVE,
-        SPVE_FREE,
-        ROUTES_REPLACE,
-    ),
-    cmd(
-        b"uac_restore_from\0",
-        w_restore_from,
-        0,
-        None,
-        None,
-        ffi::REQUEST_ROUTE,
-    ),
-    cmd(
-        b"uac_replace_to\0",
-        w_replace_to,
-        2,
-        SPVE,
-        SPVE_FREE,
-        ROUTES_REPLACE,
-    ),
-    cmd(
-        b"uac_replace_to\0",
-        w_replace_to,
-        1,
-        SPVE,
-        SPVE_FREE,
-        ROUTES_REPLACE,
-    ),
-    cmd(
-        b"uac_restore_to\0",
-        w_restore_to,
-        0,
-        None,
-        None,
-        ffi::REQUEST_ROUTE,
-    ),
-    cmd(b"uac_auth\0", w_uac_auth, 0, None, None, ROUTES_AUTH),
-    cmd(
-        b"uac_req_send\0",
-        send::w_uac_req_send,
-        0,
-        None,
-        None,
-        ffi::ANY_ROUTE,
-    ),
-    cmd(
-        b"uac_auth\0",
-        w_uac_auth_mode,
-        1,
-        IGP,
-        IGP_FREE,
-        ROUTES_AUTH,
-    ),
-    cmd(
-        b"uac_auth_mode\0",
-        w_uac_auth_mode,
-        1,
-        IGP,
-        IGP_FREE,
-        ROUTES_AUTH,
-    ),
-    cmd(
-        b"uac_panic_probe\0",
-        w_panic_probe,
-        0,
-        None,
-        None,
-        ffi::ANY_ROUTE,
-    ),
-    cmd(
-        b"uac_reg_lookup\0",
-        reg_cmds::w_lookup,
-        2,
-        Some(ffi::fixup_spve_pvar),
-        Some(ffi::fixup_free_spve_pvar),
-        ffi::ANY_ROUTE,
-    ),
-    cmd(
-        b"uac_reg_lookup_uri\0",
-        reg_cmds::w_lookup_uri,
-        2,
-        Some(ffi::fixup_spve_pvar),
-        Some(ffi::fixup_free_spve_pvar),
-        ffi::ANY_ROUTE,
-    ),
-    cmd(
-        b"uac_reg_status\0",
-        reg_cmds::w_status,
-        1,
-        Some(ffi::fixup_spve_null),
-        None,
-        ffi::ANY_ROUTE,
-    ),
-    cmd(
-        b"uac_reg_request_to\0",
-        reg_cmds::w_request_to,
-        2,
-        Some(ffi::fixup_spve_igp),
-        Some(ffi::fixup_free_spve_igp),
-        ffi::REQUEST_ROUTE | ffi::FAILURE_ROUTE | ffi::BRANCH_ROUTE,
-    ),
-    cmd(
-        b"uac_reg_enable\0",
-        reg_cmds::w_enable,
-        2,
-        SPVE,
-        SPVE_FREE,
-        ffi::ANY_ROUTE,
-    ),
-    cmd(
-        b"uac_reg_disable\0",
-        reg_cmds::w_disable,
-        2,
-        SPVE,
-        SPVE_FREE,
-        ffi::ANY_ROUTE,
-    ),
-    cmd(
-        b"uac_reg_refresh\0",
-        reg_cmds::w_refresh,
-        1,
-        Some(ffi::fixup_spve_null),
-        Some(ffi::fixup_free_spve_null),
-        ffi::ANY_ROUTE,
-    ),
-    // Not a script function: other modules find it with find_export("bind_uac").
-    cmd(
-        b"bind_uac\0",
-        // SAFETY: the core stores it untyped; callers cast it back to bind_uac_f.
-        unsafe {
-            std::mem::transmute::<unsafe extern "C" fn(*mut api::UacApi) -> c_int, CmdFn>(
-                api::bind_uac,
-            )
+table! {
+    /// $uac_req(key).
+    static PVS: [pv_export_t] = [
+        pv_export_t {
+            name: kstr(b"uac_req\0"),
+            type_: ffi::_pv_type_PVT_OTHER,
+            getf: Some(send::pv_get),
+            setf: Some(send::pv_set),
+            parse_name: Some(send::pv_parse_name),
+            parse_index: None,
+            init_param: None,
+            iparam: 0,
         },
-        1,
-        None,
-        None,
-        0,
-    ),
-    cmd_export_t {
-        name: null_mut(),
-        function: None,
-        param_no: 0,
-        fixup: None,
-        free_fixup: None,
-        flags: 0,
-    },
-];
-
-static mut PARAMS: [param_export_t; 27] = {
-    use params::*;
-    [
-        param(
-            b"rr_from_store_param\0",
-            ffi::PARAM_STR,
-            addr_of_mut!(RR_FROM_PARAM) as *mut c_void,
-        ),
-        param(
-            b"rr_to_store_param\0",
-            ffi::PARAM_STR,
-            addr_of_mut!(RR_TO_PARAM) as *mut c_void,
-        ),
-        param(
-            b"restore_mode\0",
-            ffi::PARAM_STRING,
-            addr_of_mut!(RESTORE_MODE) as *mut c_void,
-        ),
-        param(
-            b"restore_dlg\0",
-            ffi::PARAM_INT,
-            addr_of_mut!(RESTORE_DLG) as *mut c_void,
-        ),
-        param(
-            b"restore_passwd\0",
-            ffi::PARAM_STR,
-            addr_of_mut!(RESTORE_PASSWD) as *mut c_void,
-        ),
-        param(
-            b"restore_from_avp\0",
-            ffi::PARAM_STR,
-            addr_of_mut!(RESTORE_FROM_AVP) as *mut c_void,
-        ),
-        param(
-            b"restore_to_avp\0",
-            ffi::PARAM_STR,
-            addr_of_mut!(RESTORE_TO_AVP) as *mut c_void,
-        ),
-        param(
-            b"panic_probe\0",
-            ffi::PARAM_INT,
-            addr_of_mut!(PANIC_PROBE) as *mut c_void,
-        ),
-        param(
-            b"event_callback\0",
-            ffi::PARAM_STR,
-            addr_of_mut!(EVENT_CALLBACK) as *mut c_void,
-        ),
-        param(
-            b"default_socket\0",
-            ffi::PARAM_STR,
-            addr_of_mut!(DEFAULT_SOCKET) as *mut c_void,
-        ),
-        param(
-            b"credential\0",
-            ffi::PARAM_STRING | PARAM_USE_FUNC,
-            auth::credential_param as *mut c_void,
-        ),
-        param(
-            b"auth_realm_avp\0",
-            ffi::PARAM_STR,
-            addr_of_mut!(AUTH_REALM_AVP) as *mut c_void,
-        ),
-        param(
-            b"auth_username_avp\0",
-            ffi::PARAM_STR,
-            addr_of_mut!(AUTH_USERNAME_AVP) as *mut c_void,
-        ),
-        param(
-            b"auth_password_avp\0",
-            ffi::PARAM_STR,
-            addr_of_mut!(AUTH_PASSWORD_AVP) as *mut c_void,
-        ),
-        param(
-            b"reg_db_url\0",
-            ffi::PARAM_STR,
-            addr_of_mut!(registration::REG_DB_URL) as *mut c_void,
-        ),
-        param(
-            b"reg_db_table\0",
-            ffi::PARAM_STR,
-            addr_of_mut!(registration::REG_DB_TABLE) as *mut c_void,
-        ),
-        param(
-            b"reg_contact_addr\0",
-            ffi::PARAM_STR,
-            addr_of_mut!(registration::REG_CONTACT_ADDR) as *mut c_void,
-        ),
-        param(
-            b"reg_timer_interval\0",
-            ffi::PARAM_INT,
-            addr_of_mut!(registration::REG_TIMER_INTERVAL) as *mut c_void,
-        ),
-        param(
-            b"reg_retry_interval\0",
-            ffi::PARAM_INT,
-            addr_of_mut!(registration::REG_RETRY_INTERVAL) as *mut c_void,
-        ),
-        param(
-            b"reg_keep_callid\0",
-            ffi::PARAM_INT,
-            addr_of_mut!(registration::REG_KEEP_CALLID) as *mut c_void,
-        ),
-        param(
-            b"reg_random_delay\0",
-            ffi::PARAM_INT,
-            addr_of_mut!(registration::REG_RANDOM_DELAY) as *mut c_void,
-        ),
-        param(
-            b"reg_active\0",
-            ffi::PARAM_INT,
-            addr_of_mut!(registration::REG_ACTIVE) as *mut c_void,
-        ),
-        param(
-            b"reg_gc_interval\0",
-            ffi::PARAM_INT,
-            addr_of_mut!(registration::REG_GC_INTERVAL) as *mut c_void,
-        ),
-        param(
-            b"reg_hash_size\0",
-            ffi::PARAM_INT,
-            addr_of_mut!(registration::REG_HASH_SIZE) as *mut c_void,
-        ),
-        param(
-            b"reg_use_domain\0",
-            ffi::PARAM_INT,
-            addr_of_mut!(registration::REG_USE_DOMAIN) as *mut c_void,
-        ),
-        param(
-            b"reg_refresh_percent\0",
-            ffi::PARAM_INT,
-            addr_of_mut!(registration::REG_REFRESH_PERCENT) as *mut c_void,
-        ),
-        param_export_t {
-            name: null_mut(),
-            type_: 0,
-            param_pointer: null_mut(),
-        },
-    ]
-};
-
-/// $uac_req(key).
-static mut PVS: [ffi::pv_export_t; 2] = [
-    ffi::pv_export_t {
-        name: str_ {
-            s: c"uac_req".as_ptr() as *mut c_char,
-            len: 7,
-        },
-        type_: ffi::_pv_type_PVT_OTHER,
-        getf: Some(send::pv_get),
-        setf: Some(send::pv_set),
-        parse_name: Some(send::pv_parse_name),
-        parse_index: None,
-        init_param: None,
-        iparam: 0,
-    },
-    ffi::pv_export_t {
-        name: str_ {
-            s: null_mut(),
-            len: 0,
-        },
-        type_: 0,
-        getf: None,
-        setf: None,
-        parse_name: None,
-        parse_index: None,
-        init_param: None,
-        iparam: 0,
-    },
-];
+    ];
+}
 
 /// The table the core looks up by name after dlopen().
-#[cfg_attr(feature = "kamailio-uac", export_name = "exports")]
-pub static mut EXPORTS: module_exports = module_exports {
-    name: cstr(b"uac\0"),
-    dlflags: 0,
-    cmds: addr_of_mut!(CMDS) as *mut cmd_export_t,
-    params: addr_of_mut!(PARAMS) as *mut param_export_t,
+#[cfg_attr(uac_export = "kamailio-uac", export_name = "exports")]
+pub static EXPORTS: Table<module_exports> = Table::new(module_exports {
+    name: cstr(b"uac\0").cast_mut(),
+    dlflags: 0, // DEFAULT_DLFLAGS
+    cmds: CMDS.as_ptr() as *mut cmd_export_t,
+    params: PARAMS.as_ptr() as *mut param_export_t,
     rpc_methods: null_mut(),
-    pv_items: addr_of_mut!(PVS) as *mut ffi::pv_export_t,
+    pv_items: PVS.as_ptr() as *mut pv_export_t,
     response_f: None,
     init_mod_f: Some(mod_init),
     init_child_f: Some(child_init),
     destroy_mod_f: Some(mod_destroy),
-};
+});
 
-const fn kemi(name: &'static [u8], f: *mut c_void, p: [i32; 2]) -> sr_kemi_t {
-    sr_kemi_t {
-        mname: kstr(b"uac\0"),
-        fname: kstr(name),
-        rtype: ffi::SR_KEMIP_INT as i32,
-        func: f,
-        ptypes: [p[0], p[1], KN, KN, KN, KN],
-    }
+table! {
+    static KEMI: [sr_kemi_t] = [
+        kemi!("uac", "uac_replace_from_uri", ki_replace_from_uri, [STR]),
+        kemi!("uac", "uac_replace_from", ki_replace_from, [STR, STR]),
+        kemi!("uac", "uac_restore_from", ki_restore_from, []),
+        kemi!("uac", "uac_replace_to_uri", ki_replace_to_uri, [STR]),
+        kemi!("uac", "uac_replace_to", ki_replace_to, [STR, STR]),
+        kemi!("uac", "uac_restore_to", ki_restore_to, []),
+        kemi!("uac", "uac_auth", ki_uac_auth, []),
+        kemi!("uac", "uac_req_send", send::ki_uac_req_send, []),
+        kemi!("uac", "uac_auth_mode", ki_uac_auth_mode, [INT]),
+        kemi!("uac", "uac_reg_lookup", reg_cmds::ki_lookup, [STR, STR]),
+        kemi!("uac", "uac_reg_lookup_uri", reg_cmds::ki_lookup_uri, [STR, STR]),
+        kemi!("uac", "uac_reg_status", reg_cmds::ki_status, [STR]),
+        kemi!("uac", "uac_reg_request_to", reg_cmds::ki_request_to, [STR, INT]),
+        kemi!("uac", "uac_reg_enable", reg_cmds::ki_enable, [STR, STR]),
+        kemi!("uac", "uac_reg_disable", reg_cmds::ki_disable, [STR, STR]),
+        kemi!("uac", "uac_reg_refresh", reg_cmds::ki_refresh, [STR]),
+    ];
 }
 
-static mut KEMI: [sr_kemi_t; 17] = [
-    kemi(
-        b"uac_replace_from_uri\0",
-        ki_replace_from_uri as *mut c_void,
-        [KS, KN],
-    ),
-    kemi(
-        b"uac_replace_from\0",
-        ki_replace_from as *mut c_void,
-        [KS, KS],
-    ),
-    kemi(
-        b"uac_restore_from\0",
-        ki_restore_from as *mut c_void,
-        [KN, KN],
-    ),
-    kemi(
-        b"uac_replace_to_uri\0",
-        ki_replace_to_uri as *mut c_void,
-        [KS, KN],
-    ),
-    kemi(b"uac_replace_to\0", ki_replace_to as *mut c_void, [KS, KS]),
-    kemi(b"uac_restore_to\0", ki_restore_to as *mut c_void, [KN, KN]),
-    kemi(b"uac_auth\0", ki_uac_auth as *mut c_void, [KN, KN]),
-    kemi(
-        b"uac_req_send\0",
-        send::ki_uac_req_send as *mut c_void,
-        [KN, KN],
-    ),
-    kemi(
-        b"uac_auth_mode\0",
-        ki_uac_auth_mode as *mut c_void,
-        [KI, KN],
-    ),
-    kemi(
-        b"uac_reg_lookup\0",
-        reg_cmds::ki_lookup as *mut c_void,
-        [KS, KS],
-    ),
-    kemi(
-        b"uac_reg_lookup_uri\0",
-        reg_cmds::ki_lookup_uri as *mut c_void,
-        [KS, KS],
-    ),
-    kemi(
-        b"uac_reg_status\0",
-        reg_cmds::ki_status as *mut c_void,
-        [KS, KN],
-    ),
-    kemi(
-        b"uac_reg_request_to\0",
-        reg_cmds::ki_request_to as *mut c_void,
-        [KS, KI],
-    ),
-    kemi(
-        b"uac_reg_enable\0",
-        reg_cmds::ki_enable as *mut c_void,
-        [KS, KS],
-    ),
-    kemi(
-        b"uac_reg_disable\0",
-        reg_cmds::ki_disable as *mut c_void,
-        [KS, KS],
-    ),
-    kemi(
-        b"uac_reg_refresh\0",
-        reg_cmds::ki_refresh as *mut c_void,
-        [KS, KN],
-    ),
-    sr_kemi_t {
-        mname: str_ {
-            s: null_mut(),
-            len: 0,
-        },
-        fname: str_ {
-            s: null_mut(),
-            len: 0,
-        },
-        rtype: 0,
-        func: null_mut(),
-        ptypes: [0; 6],
-    },
-];
-
-/// Called by the core right after dlopen(): registers the KEMI functions.
+/// Called by the core right after dlopen(), before anything else of the
+/// module: installs the logger and registers the KEMI functions.
 ///
 /// # Safety
 /// Called by the core only, once, with its own arguments (unused here).
-#[cfg_attr(feature = "kamailio-uac", export_name = "mod_register")]
+#[cfg_attr(uac_export = "kamailio-uac", export_name = "mod_register")]
 pub unsafe extern "C" fn mod_register(
     _path: *mut c_char,
     _dlflags: *mut c_int,
     _p1: *mut c_void,
     _p2: *mut c_void,
 ) -> c_int {
-    guarded("mod_register", -1, || {
-        // SAFETY: the table is static and terminated; the core keeps the pointer.
-        unsafe { ffi::sr_kemi_modules_add(addr_of_mut!(KEMI) as *mut sr_kemi_t) }
-    })
+    // SAFETY: KEMI is a static table ended by its END entry.
+    unsafe { exports::register(KEMI.as_ptr().cast()) }
 }

@@ -1,10 +1,10 @@
 //! Module parameters: C-layout storage the core writes during `modparam`, and the
 //! checked [`Config`] built from it in mod_init (before fork, then read-only).
 
+use crate::exports::ParamCell;
 use crate::flows::from_to::Settings;
 use crate::kamailio::host::avp::AvpName;
 use crate::kamailio::host::ffi::str_;
-use crate::kamailio::host::str_bytes;
 use once_cell::sync::OnceCell;
 use std::os::raw::{c_char, c_int};
 
@@ -24,19 +24,19 @@ const NULL_STR: str_ = str_ {
 // Storage the core writes through the param table (PARAM_STR: str, PARAM_STRING:
 // char*, PARAM_INT: int). Only the core writes them, only while it reads the
 // config, before mod_init.
-pub static mut RR_FROM_PARAM: str_ = lit(b"vsf");
-pub static mut RR_TO_PARAM: str_ = lit(b"vst");
-pub static mut RESTORE_MODE: *mut c_char = std::ptr::null_mut();
-pub static mut RESTORE_DLG: c_int = 0;
-pub static mut RESTORE_PASSWD: str_ = lit(b"");
-pub static mut RESTORE_FROM_AVP: str_ = NULL_STR;
-pub static mut RESTORE_TO_AVP: str_ = NULL_STR;
-pub static mut PANIC_PROBE: c_int = 0;
-pub static mut AUTH_REALM_AVP: str_ = NULL_STR;
-pub static mut EVENT_CALLBACK: str_ = NULL_STR;
-pub static mut DEFAULT_SOCKET: str_ = NULL_STR;
-pub static mut AUTH_USERNAME_AVP: str_ = NULL_STR;
-pub static mut AUTH_PASSWORD_AVP: str_ = NULL_STR;
+pub static RR_FROM_PARAM: ParamCell<str_> = ParamCell::new(lit(b"vsf"));
+pub static RR_TO_PARAM: ParamCell<str_> = ParamCell::new(lit(b"vst"));
+pub static RESTORE_MODE: ParamCell<*mut c_char> = ParamCell::new(std::ptr::null_mut());
+pub static RESTORE_DLG: ParamCell<c_int> = ParamCell::new(0);
+pub static RESTORE_PASSWD: ParamCell<str_> = ParamCell::new(lit(b""));
+pub static RESTORE_FROM_AVP: ParamCell<str_> = ParamCell::new(NULL_STR);
+pub static RESTORE_TO_AVP: ParamCell<str_> = ParamCell::new(NULL_STR);
+pub static PANIC_PROBE: ParamCell<c_int> = ParamCell::new(0);
+pub static AUTH_REALM_AVP: ParamCell<str_> = ParamCell::new(NULL_STR);
+pub static EVENT_CALLBACK: ParamCell<str_> = ParamCell::new(NULL_STR);
+pub static DEFAULT_SOCKET: ParamCell<str_> = ParamCell::new(NULL_STR);
+pub static AUTH_USERNAME_AVP: ParamCell<str_> = ParamCell::new(NULL_STR);
+pub static AUTH_PASSWORD_AVP: ParamCell<str_> = ParamCell::new(NULL_STR);
 
 pub struct Config {
     /// What the From/To flow reads (src/flows/from_to).
@@ -53,23 +53,18 @@ pub fn config() -> &'static Config {
 
 /// Reads and checks the parameters; errors are the reasons start-up stops.
 pub fn init() -> Result<&'static Config, String> {
-    // SAFETY: mod_init runs once in the main process after the core has written
-    // the parameters and before any other reader exists.
-    let (from, to, mode, dlg, pw, favp, tavp, probe) = unsafe {
-        let mode = *std::ptr::addr_of!(RESTORE_MODE);
-        let mode = (!mode.is_null()).then(|| std::ffi::CStr::from_ptr(mode).to_bytes().to_vec());
-        let opt = |s: &str_| (!s.s.is_null()).then(|| str_bytes(s).to_vec());
-        (
-            str_bytes(&*std::ptr::addr_of!(RR_FROM_PARAM)).to_vec(),
-            str_bytes(&*std::ptr::addr_of!(RR_TO_PARAM)).to_vec(),
-            mode,
-            *std::ptr::addr_of!(RESTORE_DLG),
-            str_bytes(&*std::ptr::addr_of!(RESTORE_PASSWD)).to_vec(),
-            opt(&*std::ptr::addr_of!(RESTORE_FROM_AVP)),
-            opt(&*std::ptr::addr_of!(RESTORE_TO_AVP)),
-            *std::ptr::addr_of!(PANIC_PROBE),
-        )
-    };
+    // mod_init: the core has written the parameters.
+    let opt = |p: &ParamCell<str_>| p.opt().map(<[u8]>::to_vec);
+    let (from, to, mode, dlg, pw, favp, tavp, probe) = (
+        RR_FROM_PARAM.bytes().to_vec(),
+        RR_TO_PARAM.bytes().to_vec(),
+        RESTORE_MODE.c_str().map(<[u8]>::to_vec),
+        RESTORE_DLG.get(),
+        RESTORE_PASSWD.bytes().to_vec(),
+        opt(&RESTORE_FROM_AVP),
+        opt(&RESTORE_TO_AVP),
+        PANIC_PROBE.get(),
+    );
     let restore_mode = match mode.filter(|m| !m.is_empty()) {
         None => RestoreMode::Auto,
         Some(m) => RestoreMode::parse(&m)?,
@@ -94,22 +89,13 @@ pub fn init() -> Result<&'static Config, String> {
         restore_dlg: dlg != 0,
         panic_probe: probe != 0,
     };
-    // SAFETY: as above, read once before fork.
-    let (realm, user, pass) = unsafe {
-        (
-            super::auth::opt_str(&*std::ptr::addr_of!(AUTH_REALM_AVP)),
-            super::auth::opt_str(&*std::ptr::addr_of!(AUTH_USERNAME_AVP)),
-            super::auth::opt_str(&*std::ptr::addr_of!(AUTH_PASSWORD_AVP)),
-        )
-    };
+    let (realm, user, pass) = (
+        opt(&AUTH_REALM_AVP),
+        opt(&AUTH_USERNAME_AVP),
+        opt(&AUTH_PASSWORD_AVP),
+    );
     super::auth::init(realm, user, pass)?;
-    // SAFETY: as above.
-    let (evcb, sock) = unsafe {
-        (
-            super::auth::opt_str(&*std::ptr::addr_of!(EVENT_CALLBACK)),
-            super::auth::opt_str(&*std::ptr::addr_of!(DEFAULT_SOCKET)),
-        )
-    };
+    let (evcb, sock) = (opt(&EVENT_CALLBACK), opt(&DEFAULT_SOCKET));
     super::send::init(evcb, sock);
     Ok(CONFIG.get_or_init(|| cfg))
 }

@@ -112,7 +112,7 @@ impl Transactions for Tm {
 use super::ffi::sip_msg;
 use super::Opensips;
 use crate::ports::message::Which;
-use crate::ports::replies::{OnReply, Replies, ReplyEvent, StoredRequest};
+use crate::ports::replies::{Replies, ReplyEvent, ReplyHook, StoredRequest};
 use crate::replace::header::through_uri_len;
 
 /// The transaction's copy of a request (tm's, in shared memory): read only.
@@ -143,7 +143,7 @@ impl StoredRequest for TxRequest {
 }
 
 /// tm's reply callback for handler `H`.
-unsafe extern "C" fn replied<H: OnReply<Opensips>>(
+unsafe extern "C" fn replied<H: ReplyHook<Opensips>>(
     t: *mut std::ffi::c_void,
     _ty: i32,
     ps: *mut std::ffi::c_void,
@@ -166,7 +166,7 @@ unsafe extern "C" fn replied<H: OnReply<Opensips>>(
 impl Replies for Opensips {
     type Stored = TxRequest;
 
-    fn on_replies<H: OnReply<Self>>(&self, msg: &SipMsg, when: ReplyEvent) -> Result<(), String> {
+    fn on_replies<H: ReplyHook<Self>>(&self, msg: &SipMsg, when: ReplyEvent) -> Result<(), String> {
         let types = match when {
             ReplyEvent::In => TMCB_RESPONSE_IN,
             ReplyEvent::Forwarded => TMCB_RESPONSE_FWDED,

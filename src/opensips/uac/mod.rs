@@ -1,7 +1,7 @@
 //! The OpenSIPS `uac` module: From/To replacement and restore
 //! (uac_replace_from/to, uac_restore_from/to, restore_mode none/manual/auto
 //! through the Record-Route parameter). The table is exported under the C
-//! name `exports` only in the `opensips-uac` build.
+//! name `exports` only in the build of the `opensips-uac` feature alone.
 //!
 //! uac_auth([algorithms]) answers 401/407 with src/digest (strongest
 //! supported challenge first), uac_inc_cseq(n) raises CSeq.
@@ -13,12 +13,14 @@
 pub mod auth;
 pub mod from_to;
 
+use crate::exports::{param, table, Param, ParamCell, Table};
 use crate::flows::from_to::{self as flow, Loaded, Routed, Settings};
 use crate::log::guarded;
-use crate::opensips::exports::{arg, cstr, module, param, CmdFn, CMD_END, NO_ARG, PARAM_END};
+use crate::opensips::exports::{cmd, module, Cmd, INT_PARAM, STR_PARAM};
 use crate::opensips::host::avp::AvpName;
 use crate::opensips::host::ffi::{
-    self, cmd_export_t, module_exports, param_export_t, sip_msg, str_,
+    self, module_exports, param_export_t, sip_msg, str_, BRANCH_ROUTE, CMD_PARAM_INT,
+    CMD_PARAM_OPT, CMD_PARAM_STR, FAILURE_ROUTE, REQUEST_ROUTE,
 };
 use crate::opensips::host::msg::SipMsg;
 use crate::opensips::host::{c_param, dlg, log, rr, str_bytes, tm, Opensips};
@@ -29,7 +31,7 @@ use crate::{dbg, err};
 use from_to::Uac;
 use once_cell::sync::OnceCell;
 use std::os::raw::{c_char, c_int, c_void};
-use std::ptr::{addr_of_mut, null_mut};
+use std::ptr::null_mut;
 
 pub use crate::flows::from_to::RestoreMode;
 
@@ -53,12 +55,12 @@ pub fn config() -> &'static Settings<AvpName> {
 }
 
 // Parameters the core sets while it reads the config (strdup'ed strings).
-static mut RR_FROM_PARAM: *mut c_char = c"vsf".as_ptr() as *mut c_char;
-static mut RR_TO_PARAM: *mut c_char = c"vst".as_ptr() as *mut c_char;
-static mut RESTORE_MODE: *mut c_char = null_mut();
-static mut RESTORE_PASSWD: *mut c_char = c"".as_ptr() as *mut c_char;
-static mut FORCE_DIALOG: c_int = 0;
-static mut PANIC_PROBE: c_int = 0;
+static RR_FROM_PARAM: ParamCell<*mut c_char> = ParamCell::new(c"vsf".as_ptr() as *mut c_char);
+static RR_TO_PARAM: ParamCell<*mut c_char> = ParamCell::new(c"vst".as_ptr() as *mut c_char);
+static RESTORE_MODE: ParamCell<*mut c_char> = ParamCell::new(null_mut());
+static RESTORE_PASSWD: ParamCell<*mut c_char> = ParamCell::new(c"".as_ptr() as *mut c_char);
+static FORCE_DIALOG: ParamCell<c_int> = ParamCell::new(0);
+static PANIC_PROBE: ParamCell<c_int> = ParamCell::new(0);
 
 unsafe extern "C" fn on_load() -> c_int {
     log::install();
@@ -67,16 +69,14 @@ unsafe extern "C" fn on_load() -> c_int {
 
 fn init() -> Result<(), String> {
     tm::load()?;
-    // SAFETY: the core set these (or left the defaults) before mod_init.
-    let (mode, from, to, passwd, force_dialog) = unsafe {
-        (
-            c_param(RESTORE_MODE),
-            c_param(RR_FROM_PARAM).unwrap_or_default(),
-            c_param(RR_TO_PARAM).unwrap_or_default(),
-            c_param(RESTORE_PASSWD).unwrap_or_default(),
-            FORCE_DIALOG,
-        )
-    };
+    // The core set these (or left the defaults) before mod_init.
+    let (mode, from, to, passwd, force_dialog) = (
+        RESTORE_MODE.c_str(),
+        RR_FROM_PARAM.c_str().unwrap_or_default(),
+        RR_TO_PARAM.c_str().unwrap_or_default(),
+        RESTORE_PASSWD.c_str().unwrap_or_default(),
+        FORCE_DIALOG.get(),
+    );
     let restore = match mode.filter(|m| !m.is_empty()) {
         Some(m) => RestoreMode::parse(m)?,
         None => RestoreMode::Auto,
@@ -182,6 +182,7 @@ fn replace_entry(which: Which, m: *mut sip_msg, dsp: *mut str_, uri: *mut str_) 
         let Some(msg) = (unsafe { SipMsg::from_raw(m) }) else {
             return -1;
         };
+        // SAFETY: as above: NULL or strs valid for this call.
         let (d, u) = unsafe {
             (
                 dsp.as_ref().map(|s| str_bytes(s)),
@@ -230,8 +231,7 @@ unsafe extern "C" fn w_restore_to(m: *mut sip_msg) -> c_int {
 /// show that a panic never reaches OpenSIPS (the guard logs it, returns -1).
 unsafe extern "C" fn w_panic_probe(_m: *mut sip_msg) -> c_int {
     guarded("uac_panic_probe", -1, || {
-        // SAFETY: an int the core set before fork.
-        if unsafe { PANIC_PROBE } != 0 {
+        if PANIC_PROBE.get() != 0 {
             panic!("panic probe");
         }
         err!("uac_panic_probe: disabled (modparam panic_probe is 0)");
@@ -246,10 +246,13 @@ unsafe extern "C" fn w_uac_auth(m: *mut sip_msg, algs: *mut str_) -> c_int {
         let Some(msg) = (unsafe { SipMsg::from_raw(m) }) else {
             return -1;
         };
+        // SAFETY: as above: NULL or a str valid for this call.
         let list = match unsafe { algs.as_ref() } {
             None => None,
             Some(s) => {
-                match auth::parse_algorithms(&String::from_utf8_lossy(unsafe { str_bytes(s) })) {
+                // SAFETY: the str's bytes are valid for this call.
+                let s = unsafe { str_bytes(s) };
+                match auth::parse_algorithms(&String::from_utf8_lossy(s)) {
                     Ok(l) => Some(l),
                     Err(e) => return ret(Err(e)),
                 }
@@ -265,6 +268,7 @@ unsafe extern "C" fn w_uac_inc_cseq(m: *mut sip_msg, n: *mut c_int) -> c_int {
         let Some(msg) = (unsafe { SipMsg::from_raw(m) }) else {
             return -1;
         };
+        // SAFETY: as above: NULL or the int the core fixed up.
         let Some(n) = (unsafe { n.as_ref() }) else {
             err!("scripting bug: uac_inc_cseq() without value!");
             return -10; // E_SCRIPT
@@ -289,159 +293,34 @@ unsafe extern "C" fn fixup_algorithms(param: *mut *mut c_void) -> c_int {
     })
 }
 
-const ROUTES: c_int = (ffi::REQUEST_ROUTE | ffi::BRANCH_ROUTE | ffi::FAILURE_ROUTE) as c_int;
+const ROUTES: u32 = REQUEST_ROUTE | BRANCH_ROUTE | FAILURE_ROUTE;
 
-/// uac_replace_*([display], uri): the display is optional, the URI required.
-const REPLACE_PARAMS: [ffi::cmd_param; 9] = [
-    arg(ffi::CMD_PARAM_STR | ffi::CMD_PARAM_OPT),
-    arg(ffi::CMD_PARAM_STR),
-    NO_ARG,
-    NO_ARG,
-    NO_ARG,
-    NO_ARG,
-    NO_ARG,
-    NO_ARG,
-    NO_ARG,
-];
+table! {
+    static CMDS: [Cmd] = [
+        cmd!("uac_panic_probe", w_panic_probe, [], ROUTES),
+        cmd!("uac_auth", w_uac_auth, [{CMD_PARAM_STR | CMD_PARAM_OPT, fixup_algorithms, 0}],
+            ROUTES),
+        cmd!("uac_inc_cseq", w_uac_inc_cseq, [{CMD_PARAM_INT, 0, 0}], ROUTES),
+        // uac_replace_*([display], uri): the display is optional, the URI required.
+        cmd!("uac_replace_from", w_replace_from,
+            [{CMD_PARAM_STR | CMD_PARAM_OPT, 0, 0}, {CMD_PARAM_STR, 0, 0}], ROUTES),
+        cmd!("uac_restore_from", w_restore_from, [], ROUTES),
+        cmd!("uac_replace_to", w_replace_to,
+            [{CMD_PARAM_STR | CMD_PARAM_OPT, 0, 0}, {CMD_PARAM_STR, 0, 0}], ROUTES),
+        cmd!("uac_restore_to", w_restore_to, [], ROUTES),
+    ];
+}
 
-static mut CMDS: [cmd_export_t; 8] = [
-    cmd_export_t {
-        name: cstr(b"uac_panic_probe\0"),
-        // SAFETY: as for uac_restore_from (no arguments).
-        function: Some(unsafe {
-            std::mem::transmute::<unsafe extern "C" fn(*mut sip_msg) -> c_int, CmdFn>(w_panic_probe)
-        }),
-        params: [NO_ARG; 9],
-        flags: ROUTES,
-    },
-    cmd_export_t {
-        name: cstr(b"uac_auth\0"),
-        // SAFETY: as for uac_replace_from (one optional str*).
-        function: Some(unsafe {
-            std::mem::transmute::<unsafe extern "C" fn(*mut sip_msg, *mut str_) -> c_int, CmdFn>(
-                w_uac_auth,
-            )
-        }),
-        params: [
-            ffi::cmd_param {
-                flags: (ffi::CMD_PARAM_STR | ffi::CMD_PARAM_OPT) as c_int,
-                fixup: Some(fixup_algorithms),
-                free_fixup: None,
-            },
-            NO_ARG,
-            NO_ARG,
-            NO_ARG,
-            NO_ARG,
-            NO_ARG,
-            NO_ARG,
-            NO_ARG,
-            NO_ARG,
-        ],
-        flags: ROUTES,
-    },
-    cmd_export_t {
-        name: cstr(b"uac_inc_cseq\0"),
-        // SAFETY: as above (one int*).
-        function: Some(unsafe {
-            std::mem::transmute::<unsafe extern "C" fn(*mut sip_msg, *mut c_int) -> c_int, CmdFn>(
-                w_uac_inc_cseq,
-            )
-        }),
-        params: [
-            arg(ffi::CMD_PARAM_INT),
-            NO_ARG,
-            NO_ARG,
-            NO_ARG,
-            NO_ARG,
-            NO_ARG,
-            NO_ARG,
-            NO_ARG,
-            NO_ARG,
-        ],
-        flags: ROUTES,
-    },
-    cmd_export_t {
-        name: cstr(b"uac_replace_from\0"),
-        // SAFETY: the core calls a command with as many arguments as it
-        // declares (here two str*); the C calling convention makes the cast
-        // of the pointer type harmless, as in every C module.
-        function: Some(unsafe {
-            std::mem::transmute::<
-                unsafe extern "C" fn(*mut sip_msg, *mut str_, *mut str_) -> c_int,
-                CmdFn,
-            >(w_replace_from)
-        }),
-        params: REPLACE_PARAMS,
-        flags: ROUTES,
-    },
-    cmd_export_t {
-        name: cstr(b"uac_restore_from\0"),
-        // SAFETY: as above, no arguments.
-        function: Some(unsafe {
-            std::mem::transmute::<unsafe extern "C" fn(*mut sip_msg) -> c_int, CmdFn>(
-                w_restore_from,
-            )
-        }),
-        params: [NO_ARG; 9],
-        flags: ROUTES,
-    },
-    cmd_export_t {
-        name: cstr(b"uac_replace_to\0"),
-        // SAFETY: as for uac_replace_from.
-        function: Some(unsafe {
-            std::mem::transmute::<
-                unsafe extern "C" fn(*mut sip_msg, *mut str_, *mut str_) -> c_int,
-                CmdFn,
-            >(w_replace_to)
-        }),
-        params: REPLACE_PARAMS,
-        flags: ROUTES,
-    },
-    cmd_export_t {
-        name: cstr(b"uac_restore_to\0"),
-        // SAFETY: as above, no arguments.
-        function: Some(unsafe {
-            std::mem::transmute::<unsafe extern "C" fn(*mut sip_msg) -> c_int, CmdFn>(w_restore_to)
-        }),
-        params: [NO_ARG; 9],
-        flags: ROUTES,
-    },
-    CMD_END,
-];
-
-static mut PARAMS: [param_export_t; 7] = [
-    param(
-        b"panic_probe\0",
-        ffi::INT_PARAM,
-        addr_of_mut!(PANIC_PROBE) as *mut c_void,
-    ),
-    param(
-        b"rr_from_store_param\0",
-        ffi::STR_PARAM,
-        addr_of_mut!(RR_FROM_PARAM) as *mut c_void,
-    ),
-    param(
-        b"rr_to_store_param\0",
-        ffi::STR_PARAM,
-        addr_of_mut!(RR_TO_PARAM) as *mut c_void,
-    ),
-    param(
-        b"restore_mode\0",
-        ffi::STR_PARAM,
-        addr_of_mut!(RESTORE_MODE) as *mut c_void,
-    ),
-    param(
-        b"restore_passwd\0",
-        ffi::STR_PARAM,
-        addr_of_mut!(RESTORE_PASSWD) as *mut c_void,
-    ),
-    param(
-        b"force_dialog\0",
-        ffi::INT_PARAM,
-        addr_of_mut!(FORCE_DIALOG) as *mut c_void,
-    ),
-    PARAM_END,
-];
+table! {
+    static PARAMS: [Param] = [
+        param!("panic_probe", INT_PARAM, PANIC_PROBE),
+        param!("rr_from_store_param", STR_PARAM, RR_FROM_PARAM),
+        param!("rr_to_store_param", STR_PARAM, RR_TO_PARAM),
+        param!("restore_mode", STR_PARAM, RESTORE_MODE),
+        param!("restore_passwd", STR_PARAM, RESTORE_PASSWD),
+        param!("force_dialog", INT_PARAM, FORCE_DIALOG),
+    ];
+}
 
 /// rr is needed unless restore_mode is none (stock get_deps_restore_mode).
 unsafe extern "C" fn deps_restore_mode(p: *const param_export_t) -> *mut ffi::module_dependency_t {
@@ -517,12 +396,12 @@ static DEPS: Deps = Deps {
 };
 
 /// The table the core looks up by name after dlopen().
-#[cfg_attr(feature = "opensips-uac", export_name = "exports")]
-pub static mut EXPORTS: module_exports = module(
+#[cfg_attr(uac_export = "opensips-uac", export_name = "exports")]
+pub static EXPORTS: Table<module_exports> = Table::new(module(
     b"uac\0",
     &DEPS as *const Deps as *const ffi::dep_export_t,
-    addr_of_mut!(CMDS) as *const cmd_export_t,
-    addr_of_mut!(PARAMS) as *const param_export_t,
+    CMDS.as_ptr() as *const Cmd,
+    PARAMS.as_ptr() as *const Param,
     on_load,
     mod_init,
-);
+));

@@ -188,6 +188,7 @@ pub unsafe extern "C" fn lookup_realm(realm: *mut str_) -> *mut uac_credential {
         let Some(r) = (unsafe { realm.as_ref() }) else {
             return null_mut();
         };
+        // SAFETY: as above: the str's bytes are valid for this call.
         lookup(unsafe { str_bytes(r) })
     })
 }

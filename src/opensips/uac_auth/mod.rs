@@ -1,25 +1,23 @@
 //! The OpenSIPS `uac_auth` module: credentials (`credential`, the auth AVPs)
 //! and the digest client that `uac`, `uac_registrant`, `b2b_entities` and
 //! `msrp_ua` bind to through `load_uac_auth`. The table is exported under the
-//! C name `exports` only in the `opensips-uac-auth` build.
+//! C name `exports` only in the build of the `opensips-uac-auth` feature alone.
 
 pub mod api;
 
 use crate::err;
+use crate::exports::{param, table, Param, ParamCell, Table};
 use crate::log::guarded;
-use crate::opensips::exports::{cstr, module, param, CmdFn, CMD_END, NO_ARG, PARAM_END};
-use crate::opensips::host::ffi::{self, cmd_export_t, module_exports, param_export_t};
+use crate::opensips::exports::{api, module, Cmd, STR_PARAM, USE_FUNC_PARAM};
+use crate::opensips::host::ffi::{self, module_exports};
 use crate::opensips::host::{c_param, log};
 use std::os::raw::{c_char, c_int, c_void};
-use std::ptr::{addr_of_mut, null, null_mut};
-
-/// USE_FUNC_PARAM (`1U << (8*sizeof(int)-1)`; bindgen cannot evaluate sizeof).
-pub const USE_FUNC_PARAM: u32 = 1 << 31;
+use std::ptr::{null, null_mut};
 
 // String parameters the core sets while it reads the config (main process).
-static mut AUTH_USERNAME_AVP: *mut c_char = null_mut();
-static mut AUTH_REALM_AVP: *mut c_char = null_mut();
-static mut AUTH_PASSWORD_AVP: *mut c_char = null_mut();
+static AUTH_USERNAME_AVP: ParamCell<*mut c_char> = ParamCell::new(null_mut());
+static AUTH_REALM_AVP: ParamCell<*mut c_char> = ParamCell::new(null_mut());
+static AUTH_PASSWORD_AVP: ParamCell<*mut c_char> = ParamCell::new(null_mut());
 
 /// The `credential` modparam (STR_PARAM|USE_FUNC_PARAM): one per line.
 unsafe extern "C" fn credential_param(_type: u32, val: *mut c_void) -> c_int {
@@ -53,14 +51,12 @@ unsafe extern "C" fn on_load() -> c_int {
 
 unsafe extern "C" fn mod_init() -> c_int {
     guarded("mod_init", -1, || {
-        // SAFETY: the core set these (or left them NULL) before mod_init.
-        let (u, r, p) = unsafe {
-            (
-                c_param(AUTH_USERNAME_AVP),
-                c_param(AUTH_REALM_AVP),
-                c_param(AUTH_PASSWORD_AVP),
-            )
-        };
+        // The core set these (or left them NULL) before mod_init.
+        let (u, r, p) = (
+            AUTH_USERNAME_AVP.c_str(),
+            AUTH_REALM_AVP.c_str(),
+            AUTH_PASSWORD_AVP.c_str(),
+        );
         match api::init_avps(r, u, p) {
             Ok(()) => 0,
             Err(e) => {
@@ -86,54 +82,30 @@ unsafe extern "C" fn load_uac_auth(api: *mut ffi::uac_auth_api_t) -> c_int {
     })
 }
 
-static mut CMDS: [cmd_export_t; 2] = [
-    cmd_export_t {
-        name: cstr(b"load_uac_auth\0"),
-        // SAFETY: an API export: the core never calls it as a script
-        // function (route flags 0); find_export() hands it out and the binding
-        // module casts it back to load_uac_auth_f, which is its real type.
-        function: Some(unsafe {
-            std::mem::transmute::<unsafe extern "C" fn(*mut ffi::uac_auth_api_t) -> c_int, CmdFn>(
-                load_uac_auth,
-            )
-        }),
-        params: [NO_ARG; 9],
-        flags: 0,
-    },
-    CMD_END,
-];
+table! {
+    static CMDS: [Cmd] = [
+        // An API export (route flags 0): find_export() hands it to uac,
+        // uac_registrant, b2b_entities, msrp_ua.
+        api!("load_uac_auth", load_uac_auth),
+    ];
+}
 
-static mut PARAMS: [param_export_t; 5] = [
-    param(
-        b"credential\0",
-        ffi::STR_PARAM | USE_FUNC_PARAM,
-        credential_param as *mut c_void,
-    ),
-    param(
-        b"auth_username_avp\0",
-        ffi::STR_PARAM,
-        addr_of_mut!(AUTH_USERNAME_AVP) as *mut c_void,
-    ),
-    param(
-        b"auth_realm_avp\0",
-        ffi::STR_PARAM,
-        addr_of_mut!(AUTH_REALM_AVP) as *mut c_void,
-    ),
-    param(
-        b"auth_password_avp\0",
-        ffi::STR_PARAM,
-        addr_of_mut!(AUTH_PASSWORD_AVP) as *mut c_void,
-    ),
-    PARAM_END,
-];
+table! {
+    static PARAMS: [Param] = [
+        param!("credential", STR_PARAM | USE_FUNC_PARAM, credential_param),
+        param!("auth_username_avp", STR_PARAM, AUTH_USERNAME_AVP),
+        param!("auth_realm_avp", STR_PARAM, AUTH_REALM_AVP),
+        param!("auth_password_avp", STR_PARAM, AUTH_PASSWORD_AVP),
+    ];
+}
 
 /// The table the core looks up by name after dlopen().
-#[cfg_attr(feature = "opensips-uac-auth", export_name = "exports")]
-pub static mut EXPORTS: module_exports = module(
+#[cfg_attr(uac_export = "opensips-uac-auth", export_name = "exports")]
+pub static EXPORTS: Table<module_exports> = Table::new(module(
     b"uac_auth\0",
     null(),
-    addr_of_mut!(CMDS) as *const cmd_export_t,
-    addr_of_mut!(PARAMS) as *const param_export_t,
+    CMDS.as_ptr() as *const Cmd,
+    PARAMS.as_ptr() as *const Param,
     on_load,
     mod_init,
-);
+));
