@@ -21,6 +21,15 @@ void osg_pkg_free(void *p);
 /* shared memory: shm_malloc/shm_free macros */
 void *osg_shm_malloc(size_t size);
 void osg_shm_free(void *p);
+/* the shm pool's size and free bytes (SHM_GET_SIZE / SHM_GET_FREE) */
+unsigned long osg_shm_size(void);
+unsigned long osg_shm_free_bytes(void);
+/* a gen_lock_t in shm: lock_alloc + lock_init (NULL when out of shm), get,
+ * release, lock_destroy + lock_dealloc */
+void *osg_lock_new(void);
+void osg_lock_get(void *lock);
+void osg_lock_release(void *lock);
+void osg_lock_free(void *lock);
 
 #endif
 

@@ -348,3 +348,64 @@ mod tests {
         unsafe { m.destroy() };
     }
 }
+
+/// The host functions over the C heap, for testing what `ports::shm` builds
+/// on them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MallocShm;
+
+// SAFETY: tests run in one process; libc's malloc aligns to 16 bytes.
+unsafe impl super::shm::RawShm for MallocShm {
+    const MIN_ALIGN: usize = 16;
+
+    fn malloc(size: usize) -> *mut u8 {
+        // SAFETY: plain malloc.
+        unsafe { libc::malloc(size) as *mut u8 }
+    }
+
+    unsafe fn free(p: *mut u8) {
+        // SAFETY: the caller's contract: a block of malloc, freed once.
+        unsafe { libc::free(p as *mut _) }
+    }
+
+    fn usage() -> (u64, u64) {
+        (10, 100)
+    }
+}
+
+#[cfg(test)]
+mod host_shm_tests {
+    use super::MallocShm;
+    use crate::ports::shm::{HostShm, ShmBlob, ShmPool};
+    use allocator_api2::vec::Vec as AVec;
+
+    #[repr(align(64))]
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    struct Wide(u64);
+
+    #[test]
+    fn over_aligned_blocks_and_blobs() {
+        let a = HostShm::<MallocShm>::new();
+        let mut v: AVec<Wide, _> = AVec::new_in(a);
+        for i in 0..100 {
+            v.push(Wide(i));
+        }
+        assert_eq!(v.as_ptr() as usize % 64, 0);
+        assert_eq!(v[99], Wide(99));
+        let mut small: AVec<u8, _> = AVec::new_in(a);
+        small.extend_from_slice(b"abc");
+        assert_eq!(&small[..], b"abc");
+        // 10 of 100 bytes free: below a sixth, not below a twentieth
+        assert!(HostShm::<MallocShm>::low(6));
+        assert!(!HostShm::<MallocShm>::low(20));
+
+        let b = ShmBlob::<MallocShm>::put(b"state").unwrap();
+        assert_eq!(b.bytes(), b"state");
+        let raw = b.into_raw();
+        // SAFETY: from into_raw just above, taken back once.
+        let back = unsafe { ShmBlob::<MallocShm>::from_raw(raw) }.unwrap();
+        assert_eq!(back.bytes(), b"state");
+        let empty = ShmBlob::<MallocShm>::put(b"").unwrap();
+        assert_eq!(empty.bytes(), b"");
+    }
+}

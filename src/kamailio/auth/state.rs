@@ -24,7 +24,7 @@ fn shm_array(n: usize, init: impl Fn(usize) -> u32) -> Result<&'static [AtomicU3
     if n == 0 {
         return Ok(&[]);
     }
-    let mut b = ShmBox::<[AtomicU32], ShmAlloc>::try_new_uninit_slice_in(n, ShmAlloc)
+    let mut b = ShmBox::<[AtomicU32], ShmAlloc>::try_new_uninit_slice_in(n, ShmAlloc::new())
         .map_err(|_| format!("out of shared memory for {n} nonce slots"))?;
     for (i, slot) in b.iter_mut().enumerate() {
         slot.write(AtomicU32::new(init(i)));

@@ -242,18 +242,6 @@ fn request(o: &Outgoing, within: Within<'_, SipMsg>, cb: Option<Callback>) -> Re
     Ok(())
 }
 
-/// A continuation's state in shm, freed when dropped (also when the handler
-/// panics).
-struct Blob(*mut std::ffi::c_void);
-
-impl Drop for Blob {
-    fn drop(&mut self) {
-        // SAFETY: a blob of shm::put that this callback took from tm's
-        // parameter (so nobody else frees it), freed once.
-        unsafe { super::shm::free(self.0) }
-    }
-}
-
 /// tm's callback for every request sent with a continuation `H`: takes the
 /// state from the callback parameter (tm's DESTROY call that follows finds
 /// NULL), and on the outcome the flags asked for runs `H` with the reply.
@@ -267,8 +255,12 @@ unsafe extern "C" fn continuation<H: OnReply<Tm>>(_t: *mut cell, ty: i32, ps: *m
             }
             let p = *(*ps).param;
             *(*ps).param = std::ptr::null_mut();
-            Blob(p)
+            // SAFETY: send_then gave tm this pointer from Blob::into_raw;
+            // taken from the parameter, it is taken back once, here.
+            super::shm::Blob::from_raw(p)
         };
+        // freed when dropped (also when the handler panics)
+        let Some(blob) = blob else { return };
         if ty as u32 & (ffi::TMCB_LOCAL_COMPLETED | ffi::TMCB_ON_FAILURE) == 0 {
             return; // destroyed without a final reply
         }
@@ -285,11 +277,9 @@ unsafe extern "C" fn continuation<H: OnReply<Tm>>(_t: *mut cell, ty: i32, ps: *m
         };
         // SAFETY: the reply of this callback, valid during it (or NULL).
         let msg = unsafe { SipMsg::from_raw(rpl) };
-        // SAFETY: the blob is ours until it drops at the end of this scope.
-        let state = unsafe { super::shm::get(blob.0) };
         H::on_reply(
             &Tm,
-            state,
+            blob.bytes(),
             Reply {
                 code,
                 msg: msg.as_ref(),
@@ -312,18 +302,18 @@ impl Requests for Tm {
         when: When,
         state: &[u8],
     ) -> Result<(), String> {
-        let p = super::shm::put(state);
-        if p.is_null() {
-            return Err("out of shared memory for the reply continuation".into());
-        }
+        let p = super::shm::Blob::put(state)
+            .ok_or("out of shared memory for the reply continuation")?
+            .into_raw();
         let flags = match when {
             When::Completed => ffi::TMCB_LOCAL_COMPLETED,
             When::Failure => ffi::TMCB_ON_FAILURE,
         } | ffi::TMCB_DESTROY;
         let r = request(out, within, Some((flags, continuation::<H>, p)));
         if r.is_err() {
-            // SAFETY: tm did not take the parameter when the request failed.
-            unsafe { super::shm::free(p) };
+            // SAFETY: tm did not take the parameter when the request failed:
+            // it is still ours, taken back once.
+            drop(unsafe { super::shm::Blob::from_raw(p) });
         }
         r
     }

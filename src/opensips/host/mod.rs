@@ -5,9 +5,11 @@
 pub mod avp;
 pub mod dlg;
 pub mod ffi;
+pub mod lock;
 pub mod log;
 pub mod msg;
 pub mod rr;
+pub mod shm;
 pub mod tm;
 pub mod uac_auth_api;
 pub mod version;
