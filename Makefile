@@ -42,6 +42,7 @@ $(OPENSIPS_SO): build/opensips/%.so: FORCE
 CLIPPY_ALL := $(CARGO) clippy --release --all-targets --all-features --target-dir target/all-features -- -D warnings
 
 check: module
+	scripts/check-layers
 	$(CARGO) fmt --check
 	$(CARGO) clippy --release --all-targets -- -D warnings
 	$(CLIPPY_ALL)
@@ -52,9 +53,11 @@ check: module
 		$(CARGO) clippy --release --no-default-features --features opensips-$$(echo $$m | tr _ -) \
 			--target-dir target/opensips-$$m -- -D warnings || exit 1; done
 
-# Clippy over every host and module, unit tests, then the integration tests
-# that start the real kamailio and opensips.
+# The floors of src/ (no import up, no cycle), clippy over every host and
+# module, unit tests, then the integration tests that start the real kamailio
+# and opensips.
 test: setup module
+	scripts/check-layers
 	$(CLIPPY_ALL)
 	$(CARGO) test --release -- --test-threads=1
 	$(CARGO) test --release --lib --no-default-features --features opensips --target-dir target/opensips-test

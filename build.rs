@@ -91,7 +91,7 @@ fn main() {
         .allowlist_type("sip_msg|to_body|hdr_field|lump|module_exports|cmd_export_t|param_export_t")
         .allowlist_type("sr_kemi_t|rr_binds|tm_binds|dlg_binds|dlg_cb_params|pv_spec_t|tmcb_params|cell")
         .allowlist_var("FL_USE_UAC_FROM|FL_USE_UAC_TO|REQUEST_ROUTE|BRANCH_ROUTE|FAILURE_ROUTE|ONREPLY_ROUTE|ANY_ROUTE")
-        .allowlist_var("PARAM_STR|PARAM_STRING|PARAM_INT|SR_KEMIP_.*|TMCB_RESPONSE_IN|DLGCB_.*|DLG_DIR_.*|RR_FLOW_.*")
+        .allowlist_var("PARAM_STR|PARAM_STRING|PARAM_INT|SR_KEMIP_.*|TMCB_RESPONSE_IN|TMCB_RESPONSE_FWDED|TMCB_RESPONSE_OUT|DLGCB_.*|DLG_DIR_.*|RR_FLOW_.*")
         .allowlist_var("SIP_REQUEST|SIP_REPLY|HDR_TO_F|HDR_FROM_F|AVP_VAL_STR|MAX_URI_SIZE|PVT_AVP")
         .allowlist_var("L_ALERT|L_BUG|L_CRIT2|L_CRIT|L_ERR|L_WARN|L_NOTICE|L_INFO|L_DBG")
         .allowlist_type("auth_api_s|auth_api_s_t|auth_body_t|dig_cred_t|auth_result|auth_result_t|request_method|avp_ident_t|sip_uri|qp")

@@ -60,7 +60,7 @@ mod opensips_build {
             .layout_tests(false)
             .generate_comments(false)
             .allowlist_function("osg_.*")
-            .allowlist_function("pv_parse_spec|pv_get_avp_name|search_first_avp|pv_get_spec_value")
+            .allowlist_function("pv_parse_spec|pv_get_avp_name|search_first_avp|add_avp|pv_get_spec_value")
             .allowlist_function("parse_headers|parse_from_header|parse_to_header|del_lump|anchor_lump")
             .allowlist_function("insert_new_lump_after|insert_new_lump_before|find_export|get_body")
             .allowlist_function("parse_www_authenticate_header|parse_proxy_authenticate_header")

@@ -9,6 +9,7 @@
 #include "dprint.h"
 #include "mem/mem.h"
 #include "mem/shm_mem.h"
+#include "locking.h"
 
 #include "osips_glue.h"
 
@@ -53,6 +54,44 @@ void osg_pkg_free(void *p)
 void *osg_shm_malloc(size_t size)
 {
 	return shm_malloc(size);
+}
+
+unsigned long osg_shm_size(void)
+{
+	return SHM_GET_SIZE(shm_block);
+}
+
+unsigned long osg_shm_free_bytes(void)
+{
+	return SHM_GET_FREE(shm_block);
+}
+
+void *osg_lock_new(void)
+{
+	gen_lock_t *l = lock_alloc();
+	if (l == NULL)
+		return NULL;
+	if (lock_init(l) == NULL) {
+		lock_dealloc(l);
+		return NULL;
+	}
+	return l;
+}
+
+void osg_lock_get(void *lock)
+{
+	lock_get((gen_lock_t *)lock);
+}
+
+void osg_lock_release(void *lock)
+{
+	lock_release((gen_lock_t *)lock);
+}
+
+void osg_lock_free(void *lock)
+{
+	lock_destroy((gen_lock_t *)lock);
+	lock_dealloc((gen_lock_t *)lock);
 }
 
 void osg_shm_free(void *p)
@@ -592,6 +631,9 @@ int osg_dlg_store(void *dlg, const char *name, int nlen, const char *val, int vl
 	str n = {(char *)name, nlen};
 	int_str v;
 
+	if (!val) /* no value: delete it */
+		return osg_dlgb.store_dlg_value((struct dlg_cell *)dlg, &n, NULL,
+				DLG_VAL_TYPE_NONE) < 0 ? -1 : 0;
 	v.s.s = (char *)val;
 	v.s.len = vlen;
 	return osg_dlgb.store_dlg_value((struct dlg_cell *)dlg, &n, &v,

@@ -21,6 +21,15 @@ void osg_pkg_free(void *p);
 /* shared memory: shm_malloc/shm_free macros */
 void *osg_shm_malloc(size_t size);
 void osg_shm_free(void *p);
+/* the shm pool's size and free bytes (SHM_GET_SIZE / SHM_GET_FREE) */
+unsigned long osg_shm_size(void);
+unsigned long osg_shm_free_bytes(void);
+/* a gen_lock_t in shm: lock_alloc + lock_init (NULL when out of shm), get,
+ * release, lock_destroy + lock_dealloc */
+void *osg_lock_new(void);
+void osg_lock_get(void *lock);
+void osg_lock_release(void *lock);
+void osg_lock_free(void *lock);
 
 #endif
 
@@ -134,9 +143,9 @@ int osg_dlg_load(void);
 void *osg_dlg_get(void);
 /* create_dlg(msg, 0); 0 on success */
 int osg_dlg_create(struct sip_msg *msg);
-/* store_dlg_value / fetch_dlg_value of a string value; 0 on success. A
- * fetched value sits in the dialog module's per-process buffer: valid until
- * the next fetch */
+/* store_dlg_value / fetch_dlg_value of a string value; 0 on success (a
+ * NULL val deletes the value). A fetched value sits in the dialog module's
+ * per-process buffer: valid until the next fetch */
 int osg_dlg_store(void *dlg, const char *name, int nlen, const char *val, int vlen);
 int osg_dlg_fetch(void *dlg, const char *name, int nlen, const char **val, int *vlen);
 /* register_dlgcb (dlg NULL: global, e.g. DLGCB_LOADED); the callback gets

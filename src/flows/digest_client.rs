@@ -307,7 +307,7 @@ pub fn uac_auth<T: Transactions, M: EditMessage>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::digest::verify;
     use crate::ports::mock::{MockMsg, MockTx};
@@ -347,7 +347,7 @@ mod tests {
     }
 
     /// Verifies an answer as a server would, for user alice, password secret.
-    fn verifies(header: &[u8], method: &[u8], body: &[u8]) -> bool {
+    pub(crate) fn verifies(header: &[u8], method: &[u8], body: &[u8]) -> bool {
         let p = params(header);
         let get = |n: &str| {
             p.iter()

@@ -7,7 +7,7 @@
 //! traits on its own message wrapper, and `ports::mock` implements them on a
 //! plain buffer for the flows' unit tests.
 
-pub use crate::replace::header::Edit;
+pub use crate::replace::header::{Edit, Ident};
 
 /// The headers flows read by name. Hosts map them to their parsed header types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +48,30 @@ impl Header {
     }
 }
 
+/// Writes a host's `fn hdr_type(h: Header) -> i32`, the core's header type
+/// of a port header name. Both hosts' bindings name those types
+/// `_hdr_types_t_HDR_<NAME>_T` (the parser both inherited from SER), so the
+/// table is written once; `$ffi` is the host's bindings module.
+#[macro_export]
+macro_rules! host_header_types {
+    ($ffi:ident) => {
+        /// The core's header type for a port header name.
+        fn hdr_type(h: $crate::ports::message::Header) -> i32 {
+            use $crate::ports::message::Header;
+            match h {
+                Header::WwwAuthenticate => $ffi::_hdr_types_t_HDR_WWW_AUTHENTICATE_T,
+                Header::ProxyAuthenticate => $ffi::_hdr_types_t_HDR_PROXY_AUTHENTICATE_T,
+                Header::Authorization => $ffi::_hdr_types_t_HDR_AUTHORIZATION_T,
+                Header::ProxyAuthorization => $ffi::_hdr_types_t_HDR_PROXYAUTH_T,
+                Header::Contact => $ffi::_hdr_types_t_HDR_CONTACT_T,
+                Header::Expires => $ffi::_hdr_types_t_HDR_EXPIRES_T,
+                Header::MinExpires => $ffi::_hdr_types_t_HDR_MIN_EXPIRES_T,
+                Header::CallId => $ffi::_hdr_types_t_HDR_CALLID_T,
+            }
+        }
+    };
+}
+
 /// Which identity header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Which {
@@ -78,30 +102,6 @@ impl Which {
             Which::From => Which::To,
             Which::To => Which::From,
         }
-    }
-}
-
-/// Where the parts of a parsed From/To header are: offsets into the message
-/// buffer (`display` and `tag` are None when the header has none).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Ident {
-    /// End of the header name (`From`), where a search back for `<` stops.
-    pub name_end: usize,
-    /// Start of the header body (after `From:` and white space).
-    pub body_start: usize,
-    /// End of the header body (before CRLF).
-    pub body_end: usize,
-    /// The URI (offset, length).
-    pub uri: (usize, usize),
-    /// The display name as the parser saw it, quotes included.
-    pub display: Option<(usize, usize)>,
-    /// The tag parameter's value.
-    pub tag: Option<(usize, usize)>,
-}
-
-impl Ident {
-    pub fn uri_end(&self) -> usize {
-        self.uri.0 + self.uri.1
     }
 }
 
@@ -181,6 +181,22 @@ pub trait EditMessage: SipMessage {
     /// Takes back edits made on this message where they are still present.
     fn remove_edits(&self, lumps: &[Self::Lump]);
 
+    /// Puts `edits` in place of the earlier edits `lumps` were made for
+    /// (the same count, in the same order, each of the same
+    /// [`Edit::form`]); gives the new handles. By default the old edits are
+    /// removed and the new ones applied; a host whose removal leaves the
+    /// deletion in place (OpenSIPS) writes the new text into the old lumps.
+    fn rewrite_edits(
+        &self,
+        lumps: &[Self::Lump],
+        edits: &[Edit],
+    ) -> Result<Vec<Self::Lump>, String> {
+        self.remove_edits(lumps);
+        let mut out = Vec::new();
+        self.apply_edits(edits, &mut out)?;
+        Ok(out)
+    }
+
     /// Adds a whole header line (CRLF included) after the last header.
     fn append_header(&self, line: &[u8]) -> Result<(), String>;
 
@@ -189,4 +205,21 @@ pub trait EditMessage: SipMessage {
 
     /// Sets a mark on this message (and not on the transaction's copy).
     fn set_mark(&self, m: Mark);
+}
+
+/// Where the parts of the CSeq header are (offsets into the message buffer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CseqSpans {
+    /// The number.
+    pub number: (usize, usize),
+    /// Everything after the header name through the method (`: 1 INVITE`),
+    /// which OpenSIPS's uac rewrites whole over the dialog module's change.
+    pub after_name: (usize, usize),
+}
+
+/// The CSeq header of a message a flow renumbers (OpenSIPS's uac_auth()
+/// and uac_inc_cseq()).
+pub trait CseqMessage: EditMessage {
+    /// Parses the CSeq header if needed; None when it is missing or broken.
+    fn cseq_spans(&self) -> Option<CseqSpans>;
 }

@@ -1,6 +1,9 @@
 //! The ports on plain Rust values, for the flows' unit tests: a message is
 //! its text, edits and marks are recorded, and `apply` shows what the host
-//! would send.
+//! would send. The request, DB, RPC, statistics, timer and event ports are
+//! in `mock/io.rs`.
+
+pub mod io;
 
 use super::credentials::{AuthRequest, CredKind, Method, UriOf};
 use super::message::{Edit, EditMessage, Header, Ident, Mark, MsgKey, SipMessage, Which};
@@ -44,16 +47,19 @@ pub struct SentReply {
 }
 
 impl MockMsg {
+    /// A message with an id of its own (as a host numbers the messages a
+    /// process receives).
     pub fn new(text: &str) -> MockMsg {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
         MockMsg {
             text: text.as_bytes().to_vec(),
-            id: 1,
+            id: NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             ..Default::default()
         }
     }
 
     /// The header block's lines (name, value, offset of the value).
-    fn headers(&self) -> Vec<(&[u8], &[u8], usize)> {
+    pub(crate) fn headers(&self) -> Vec<(&[u8], &[u8], usize)> {
         self.header_lines()
             .into_iter()
             .map(|(_, n, v, off)| (n, v, off))
@@ -93,34 +99,7 @@ impl MockMsg {
     /// The text with every recorded edit applied (offsets of the original;
     /// equal offsets in the order made), then the appended headers.
     pub fn sent(&self) -> String {
-        let edits = self.edits.borrow();
-        let mut ordered: Vec<(usize, usize, &Edit)> = edits
-            .iter()
-            .enumerate()
-            .map(|(i, e)| match e {
-                Edit::Replace { offset, .. }
-                | Edit::Delete { offset, .. }
-                | Edit::Insert { offset, .. } => (*offset, i, e),
-            })
-            .collect();
-        ordered.sort_by_key(|(o, i, _)| (*o, *i));
-        let mut out = Vec::new();
-        let mut pos = 0;
-        for (off, _, e) in ordered {
-            if off > pos {
-                out.extend_from_slice(&self.text[pos..off]);
-                pos = off;
-            }
-            match e {
-                Edit::Insert { text, .. } => out.extend_from_slice(text),
-                Edit::Replace { len, text, .. } => {
-                    out.extend_from_slice(text);
-                    pos = pos.max(off + len);
-                }
-                Edit::Delete { len, .. } => pos = pos.max(off + len),
-            }
-        }
-        out.extend_from_slice(&self.text[pos.min(self.text.len())..]);
+        let out = crate::replace::header::apply(&self.text, &self.edits.borrow());
         let mut s = String::from_utf8_lossy(&out).into_owned();
         if let Some(p) = s.find("\r\n\r\n") {
             let extra: String = self
@@ -270,6 +249,18 @@ impl EditMessage for MockMsg {
                 };
             }
         }
+    }
+
+    /// In place, as OpenSIPS does: the handles stay.
+    fn rewrite_edits(&self, lumps: &[usize], edits: &[Edit]) -> Result<Vec<usize>, String> {
+        let mut e = self.edits.borrow_mut();
+        if lumps.len() != edits.len() || lumps.iter().any(|&i| i >= e.len()) {
+            return Err("rewrite of edits of another form".into());
+        }
+        for (&i, x) in lumps.iter().zip(edits) {
+            e[i] = x.clone();
+        }
+        Ok(lumps.to_vec())
     }
 
     fn append_header(&self, line: &[u8]) -> Result<(), String> {
@@ -652,5 +643,66 @@ mod tests {
         assert_eq!(m.lock().len(), 4000);
         // SAFETY: no other user is left.
         unsafe { m.destroy() };
+    }
+}
+
+/// The host functions over the C heap, for testing what `ports::shm` builds
+/// on them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MallocShm;
+
+// SAFETY: tests run in one process; libc's malloc aligns to 16 bytes.
+unsafe impl super::shm::RawShm for MallocShm {
+    const MIN_ALIGN: usize = 16;
+
+    fn malloc(size: usize) -> *mut u8 {
+        // SAFETY: plain malloc.
+        unsafe { libc::malloc(size) as *mut u8 }
+    }
+
+    unsafe fn free(p: *mut u8) {
+        // SAFETY: the caller's contract: a block of malloc, freed once.
+        unsafe { libc::free(p as *mut _) }
+    }
+
+    fn usage() -> (u64, u64) {
+        (10, 100)
+    }
+}
+
+#[cfg(test)]
+mod host_shm_tests {
+    use super::MallocShm;
+    use crate::ports::shm::{HostShm, ShmBlob, ShmPool};
+    use allocator_api2::vec::Vec as AVec;
+
+    #[repr(align(64))]
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    struct Wide(u64);
+
+    #[test]
+    fn over_aligned_blocks_and_blobs() {
+        let a = HostShm::<MallocShm>::new();
+        let mut v: AVec<Wide, _> = AVec::new_in(a);
+        for i in 0..100 {
+            v.push(Wide(i));
+        }
+        assert_eq!(v.as_ptr() as usize % 64, 0);
+        assert_eq!(v[99], Wide(99));
+        let mut small: AVec<u8, _> = AVec::new_in(a);
+        small.extend_from_slice(b"abc");
+        assert_eq!(&small[..], b"abc");
+        // 10 of 100 bytes free: below a sixth, not below a twentieth
+        assert!(HostShm::<MallocShm>::low(6));
+        assert!(!HostShm::<MallocShm>::low(20));
+
+        let b = ShmBlob::<MallocShm>::put(b"state").unwrap();
+        assert_eq!(b.bytes(), b"state");
+        let raw = b.into_raw();
+        // SAFETY: from into_raw just above, taken back once.
+        let back = unsafe { ShmBlob::<MallocShm>::from_raw(raw) }.unwrap();
+        assert_eq!(back.bytes(), b"state");
+        let empty = ShmBlob::<MallocShm>::put(b"").unwrap();
+        assert_eq!(empty.bytes(), b"");
     }
 }

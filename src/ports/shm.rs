@@ -33,6 +33,13 @@ use std::ptr::NonNull;
 /// that serves a single process.
 pub unsafe trait ShmAllocator: Allocator + Copy + Default + Send + Sync + 'static {}
 
+/// How full the host's shared-memory pool is: bulk senders hold back when
+/// little is left (the host's transactions need it too).
+pub trait ShmPool {
+    /// True when less than `1/fraction` of the pool is free.
+    fn low(fraction: u64) -> bool;
+}
+
 /// A value that may live in shared memory: it owns nothing outside it.
 ///
 /// # Safety
@@ -320,3 +327,181 @@ unsafe impl<A: ShmAllocator> ShmSafe for crate::registration::registry::Registry
 /// assert!(m.is_ok());
 /// ```
 pub const NO_STRING_IN_SHM: () = ();
+
+/// The host's shared-memory functions (Kamailio's and OpenSIPS's
+/// `shm_malloc`/`shm_free` and pool counters), from which [`HostShm`] makes
+/// the allocator, the pool check and the byte blobs, once for every host.
+///
+/// # Safety
+/// `malloc` returns NULL or a block of `size` bytes aligned to `MIN_ALIGN`
+/// in memory every process of the host maps at the same address (mapped
+/// before fork); `free` takes back what `malloc` gave.
+pub unsafe trait RawShm: Copy + Default + Send + Sync + 'static {
+    /// The alignment every block has (Kamailio's and OpenSIPS's allocators
+    /// round to at least 8 bytes on 64-bit builds).
+    const MIN_ALIGN: usize;
+
+    fn malloc(size: usize) -> *mut u8;
+
+    /// # Safety
+    /// `p` came from `malloc` and is freed once.
+    unsafe fn free(p: *mut u8);
+
+    /// (free bytes, pool size).
+    fn usage() -> (u64, u64);
+}
+
+/// The allocator over a host's shared memory, for collections every process
+/// reads and changes (`hashbrown::HashTable<T, HostShm<R>>`,
+/// `allocator_api2::vec::Vec<T, HostShm<R>>`...). Blocks aligned beyond
+/// `R::MIN_ALIGN` are over-allocated and keep their real start in the word
+/// before them.
+///
+/// Rules for what lives in shared memory (../shared/DESIGN.md): everything
+/// reachable from a shared structure is allocated with it ([`ShmSafe`]
+/// checks that); shared structures are made in mod_init, before fork, and
+/// reached afterwards through a per-process handle; every access goes
+/// through a [`ShmMutex`] guard; a hash map hashes the same in every process
+/// (`foldhash::fast::FixedState::with_seed`, never a per-process seed).
+#[derive(Debug, Default)]
+pub struct HostShm<R: RawShm>(std::marker::PhantomData<R>);
+
+impl<R: RawShm> Clone for HostShm<R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<R: RawShm> Copy for HostShm<R> {}
+
+impl<R: RawShm> HostShm<R> {
+    pub const fn new() -> Self {
+        HostShm(std::marker::PhantomData)
+    }
+
+    /// A block aligned beyond what the host gives: over-allocate, align
+    /// inside, and store the real start in the word before the aligned
+    /// address.
+    fn over_aligned(layout: Layout) -> *mut u8 {
+        let word = std::mem::size_of::<*mut u8>();
+        let Some(total) = layout.size().checked_add(layout.align() + word) else {
+            return std::ptr::null_mut();
+        };
+        let start = R::malloc(total);
+        if start.is_null() {
+            return start;
+        }
+        let first = start as usize + word;
+        let aligned = (first + layout.align() - 1) & !(layout.align() - 1);
+        let p = aligned as *mut u8;
+        // SAFETY: the aligned address leaves at least one word before it
+        // and `size` bytes after it inside the block of `total` bytes.
+        unsafe { std::ptr::write_unaligned((p as *mut *mut u8).sub(1), start) };
+        p
+    }
+}
+
+// SAFETY: blocks come from the host's shared pool (RawShm's contract) and
+// stay valid, at the same address, until `deallocate`; no value owns blocks
+// (every value is the same pool, so any may free what another returned);
+// `allocate` returns NULL-checked blocks of `layout.size()` bytes aligned to
+// `layout.align()`, and `deallocate` frees a block the way `allocate` made it
+// for that layout.
+unsafe impl<R: RawShm> Allocator for HostShm<R> {
+    fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, allocator_api2::alloc::AllocError> {
+        let size = layout.size();
+        if size == 0 {
+            // A dangling pointer with the right alignment, as std does.
+            let p =
+                NonNull::new(layout.align() as *mut u8).ok_or(allocator_api2::alloc::AllocError)?;
+            return Ok(NonNull::slice_from_raw_parts(p, 0));
+        }
+        let p = if layout.align() <= R::MIN_ALIGN {
+            R::malloc(size)
+        } else {
+            Self::over_aligned(layout)
+        };
+        NonNull::new(p)
+            .map(|p| NonNull::slice_from_raw_parts(p, size))
+            .ok_or(allocator_api2::alloc::AllocError)
+    }
+
+    unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout) {
+        if layout.size() == 0 {
+            return;
+        }
+        // SAFETY: the caller passes a block this allocator returned for this
+        // layout; over-aligned blocks keep the real start just before them.
+        unsafe {
+            if layout.align() <= R::MIN_ALIGN {
+                R::free(ptr.as_ptr());
+            } else {
+                let start = std::ptr::read_unaligned((ptr.as_ptr() as *const *mut u8).sub(1));
+                R::free(start);
+            }
+        }
+    }
+}
+
+// SAFETY: the pool is mapped before the host forks (RawShm's contract).
+unsafe impl<R: RawShm> ShmAllocator for HostShm<R> {}
+
+impl<R: RawShm> ShmPool for HostShm<R> {
+    fn low(fraction: u64) -> bool {
+        let (free, size) = R::usage();
+        size > 0 && free < size / fraction.max(1)
+    }
+}
+
+/// A length-prefixed copy of some bytes in shared memory: state that must
+/// reach whichever process gets a reply (the host's transaction callbacks
+/// run there), handed to the host as an opaque pointer.
+#[derive(Debug)]
+pub struct ShmBlob<R: RawShm>(NonNull<u8>, std::marker::PhantomData<R>);
+
+impl<R: RawShm> ShmBlob<R> {
+    const HEAD: usize = std::mem::size_of::<u64>();
+
+    /// A copy of `bytes`; None when shared memory is exhausted.
+    pub fn put(bytes: &[u8]) -> Option<ShmBlob<R>> {
+        let p = NonNull::new(R::malloc(bytes.len().checked_add(Self::HEAD)?))?;
+        // SAFETY: a fresh block of len + HEAD bytes: the length, then the
+        // bytes.
+        unsafe {
+            std::ptr::write_unaligned(p.as_ptr() as *mut u64, bytes.len() as u64);
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), p.as_ptr().add(Self::HEAD), bytes.len());
+        }
+        Some(ShmBlob(p, std::marker::PhantomData))
+    }
+
+    /// The pointer to hand to the host (it comes back in [`ShmBlob::from_raw`]).
+    pub fn into_raw(self) -> *mut std::ffi::c_void {
+        let p = self.0.as_ptr() as *mut _;
+        std::mem::forget(self);
+        p
+    }
+
+    /// Takes back a blob given to the host with [`ShmBlob::into_raw`].
+    ///
+    /// # Safety
+    /// `p` came from `into_raw` of a blob of the same host and is taken back
+    /// once.
+    pub unsafe fn from_raw(p: *mut std::ffi::c_void) -> Option<ShmBlob<R>> {
+        NonNull::new(p as *mut u8).map(|p| ShmBlob(p, std::marker::PhantomData))
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        // SAFETY: the block holds the length, then that many bytes, until
+        // the blob is dropped.
+        unsafe {
+            let len = std::ptr::read_unaligned(self.0.as_ptr() as *const u64) as usize;
+            std::slice::from_raw_parts(self.0.as_ptr().add(Self::HEAD), len)
+        }
+    }
+}
+
+impl<R: RawShm> Drop for ShmBlob<R> {
+    fn drop(&mut self) {
+        // SAFETY: the blob owns its block, freed once here.
+        unsafe { R::free(self.0.as_ptr()) }
+    }
+}

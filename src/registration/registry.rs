@@ -124,6 +124,27 @@ pub struct Ticket {
     pub attempt: u32,
 }
 
+impl Ticket {
+    /// The 12 bytes that travel with the request (shared memory).
+    pub fn to_bytes(self) -> [u8; 12] {
+        let mut b = [0u8; 12];
+        b[..4].copy_from_slice(&self.slot.to_le_bytes());
+        b[4..8].copy_from_slice(&self.gen.to_le_bytes());
+        b[8..].copy_from_slice(&self.attempt.to_le_bytes());
+        b
+    }
+
+    pub fn from_bytes(b: &[u8]) -> Option<Ticket> {
+        let b: &[u8; 12] = b.try_into().ok()?;
+        let word = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        Some(Ticket {
+            slot: word(0),
+            gen: word(4),
+            attempt: word(8),
+        })
+    }
+}
+
 impl SendJob {
     pub fn ticket(&self) -> Ticket {
         Ticket {

@@ -1,21 +1,39 @@
 //! Where the bytes of a From/To header change when its display name or URI is
 //! replaced, computed on the raw message buffer. The host layer turns each
-//! [`Edit`] into Kamailio lumps, in the order given.
+//! [`Edit`] into its lumps, in the order given.
 
-/// Offsets into the SIP message buffer of one parsed From/To header.
-#[derive(Debug, Clone, Copy)]
-pub struct HeaderSpans {
-    /// End of the header name (`From`), where the search for `<` stops.
+/// Where the parts of a parsed From/To header are: offsets into the message
+/// buffer (`display` and `tag` are None when the header has none).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ident {
+    /// End of the header name (`From`), where a search back for `<` stops.
     pub name_end: usize,
-    /// Start of the header body (after `From:` and spaces).
+    /// Start of the header body (after `From:` and white space).
     pub body_start: usize,
-    /// The display name as the parser saw it (quotes included), if any.
-    pub display: Option<(usize, usize)>,
+    /// End of the header body (before CRLF).
+    pub body_end: usize,
     /// The URI (offset, length).
     pub uri: (usize, usize),
+    /// The display name as the parser saw it, quotes included.
+    pub display: Option<(usize, usize)>,
+    /// The tag parameter's value.
+    pub tag: Option<(usize, usize)>,
 }
 
-/// One change of the message, applied as a Kamailio lump.
+impl Ident {
+    pub fn uri_end(&self) -> usize {
+        self.uri.0 + self.uri.1
+    }
+
+    /// The header body from its start through the URI and a closing `>`
+    /// (see [`through_uri_len`]): what a reply gets back.
+    pub fn through_uri<'b>(&self, buf: &'b [u8]) -> &'b [u8] {
+        let len = through_uri_len(buf, self.body_start, self.uri_end());
+        &buf[self.body_start..(self.body_start + len).min(buf.len())]
+    }
+}
+
+/// One change of the message, applied as a host lump.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Edit {
     /// Delete `len` bytes at `offset` and put `text` in their place.
@@ -30,10 +48,68 @@ pub enum Edit {
     Insert { offset: usize, text: Vec<u8> },
 }
 
+impl Edit {
+    pub fn offset(&self) -> usize {
+        match self {
+            Edit::Replace { offset, .. }
+            | Edit::Delete { offset, .. }
+            | Edit::Insert { offset, .. } => *offset,
+        }
+    }
+
+    /// The new bytes (empty for a deletion).
+    pub fn text(&self) -> &[u8] {
+        match self {
+            Edit::Replace { text, .. } | Edit::Insert { text, .. } => text,
+            Edit::Delete { .. } => &[],
+        }
+    }
+
+    /// The edit without its new bytes: two edits of one form change the
+    /// same bytes (a host can put new text into the lumps of the first).
+    pub fn form(&self) -> (u8, usize, usize, bool) {
+        match self {
+            Edit::Replace { offset, len, text } => (0, *offset, *len, text.is_empty()),
+            Edit::Delete { offset, len } => (1, *offset, *len, true),
+            Edit::Insert { offset, text } => (2, *offset, 0, text.is_empty()),
+        }
+    }
+}
+
+/// What the host sends for `buf` changed by `edits`: sorted by offset, the
+/// order made among equal offsets (as the hosts apply their lumps). For
+/// tests and the ports' mock.
+pub fn apply(buf: &[u8], edits: &[Edit]) -> Vec<u8> {
+    let mut ordered: Vec<(usize, usize, &Edit)> = edits
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.offset(), i, e))
+        .collect();
+    ordered.sort_by_key(|(o, i, _)| (*o, *i));
+    let mut out = Vec::new();
+    let mut pos = 0;
+    for (off, _, e) in ordered {
+        if off > pos {
+            out.extend_from_slice(&buf[pos..off.min(buf.len())]);
+            pos = off;
+        }
+        match e {
+            Edit::Insert { text, .. } => out.extend_from_slice(text),
+            Edit::Replace { len, text, .. } => {
+                out.extend_from_slice(text);
+                pos = pos.max(off + len);
+            }
+            Edit::Delete { len, .. } => pos = pos.max(off + len),
+        }
+    }
+    out.extend_from_slice(&buf[pos.min(buf.len())..]);
+    out
+}
+
 /// The edits that set the display name, as the stock module makes them:
 /// an empty `display` removes the old one; a new one takes the old one's place,
 /// or goes before `<`, or turns a bare URI into `display <uri>`.
-pub fn display_edits(buf: &[u8], h: &HeaderSpans, display: &[u8]) -> Vec<Edit> {
+pub fn display_edits(buf: &[u8], h: &Ident, display: &[u8]) -> Vec<Edit> {
     let mut edits = Vec::new();
     let old = h.display.filter(|&(_, len)| len > 0);
     match (old, display.is_empty()) {
@@ -70,7 +146,7 @@ pub fn display_edits(buf: &[u8], h: &HeaderSpans, display: &[u8]) -> Vec<Edit> {
 }
 
 /// The position of the `<` that opens the URI, if the URI is enclosed.
-fn laquot_before_uri(buf: &[u8], h: &HeaderSpans) -> Option<usize> {
+fn laquot_before_uri(buf: &[u8], h: &Ident) -> Option<usize> {
     let start = h.name_end.min(h.uri.0);
     buf[start..h.uri.0]
         .iter()
@@ -95,7 +171,7 @@ pub fn through_uri_len(buf: &[u8], body_start: usize, uri_end: usize) -> usize {
 mod tests {
     use super::*;
 
-    fn spans(buf: &[u8], name: &str) -> HeaderSpans {
+    fn spans(buf: &[u8], name: &str) -> Ident {
         let s = std::str::from_utf8(buf).unwrap();
         let name_end = s.find(name).unwrap() + name.len();
         let body_start = name_end + 2;
@@ -110,11 +186,13 @@ mod tests {
                 s[body_start + d + 1..].find('"').unwrap() + 2,
             )
         });
-        HeaderSpans {
+        Ident {
             name_end,
             body_start,
-            display,
+            body_end: s[body_start..].find("\r\n").unwrap() + body_start,
             uri: (uri_off, uri_end - uri_off),
+            display,
+            tag: None,
         }
     }
 

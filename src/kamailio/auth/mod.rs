@@ -26,6 +26,7 @@ use crate::kamailio::host::proc::KamProcess;
 use crate::kamailio::host::shm::ShmAlloc;
 use crate::kamailio::host::str_bytes;
 use crate::ports::credentials::{AuthRequest, CredKind};
+use crate::ports::message::SipMessage;
 use once_cell::sync::OnceCell;
 use std::os::raw::{c_char, c_int, c_void};
 use std::ptr::null_mut;

@@ -64,3 +64,34 @@ impl AvpName {
         }
     }
 }
+
+// ---- the values port (src/ports/values.rs) ----
+
+use super::msg::SipMsg;
+use super::Kamailio;
+use crate::ports::message::Which;
+use crate::ports::values::{Avps, BranchSet, BranchValues};
+
+impl Avps for Kamailio {
+    type Name = AvpName;
+
+    fn add_avp(&self, name: &AvpName, v: &[u8]) {
+        name.add(v)
+    }
+
+    fn first_avp(&self, name: &AvpName) -> Option<Vec<u8>> {
+        name.first()
+    }
+}
+
+/// Kamailio keeps no values per branch for the flows: a value goes where it
+/// is meant to go at once (uac stores into the dialog from any route).
+impl BranchValues for Kamailio {
+    fn set_branch_value(&self, _msg: &SipMsg, _which: Which, _v: &[u8]) -> BranchSet {
+        BranchSet::NotInBranch
+    }
+
+    fn branch_value(&self, _msg: &SipMsg, _which: Which) -> Option<Vec<u8>> {
+        None
+    }
+}

@@ -1,5 +1,6 @@
-//! Kamailio's DB layer (srdb1): bind a driver by URL, read a table in pages so
-//! that private memory stays bounded whatever the table's size.
+//! Kamailio's DB layer (srdb1) as the DB port: bind a driver by URL, read a
+//! table in pages so that private memory stays bounded whatever the table's
+//! size, rows by key, an update.
 
 use super::ffi::{self, db1_con_t, db1_res_t, db_func_t, db_val_t, str_};
 use super::str_bytes;
@@ -56,63 +57,6 @@ impl Db {
     fn cap(&self, c: u32) -> bool {
         // SAFETY: reads the capability vector of our dbf copy.
         unsafe { ffi::uacg_db_cap(&self.dbf as *const _ as *mut _, c) != 0 }
-    }
-
-    /// Checks the table's schema version in the `version` table.
-    pub fn check_version(&mut self, table: &[u8], version: u32) -> Result<(), String> {
-        let t = s(table);
-        // SAFETY: open connection and bound functions.
-        if unsafe { ffi::db_check_table_version(&mut self.dbf, self.con, &t, version) } < 0 {
-            return Err(format!(
-                "invalid table version for {} (expected {version}; use kamdbctl to migrate)",
-                String::from_utf8_lossy(table)
-            ));
-        }
-        // The check selected the `version` table on this connection: back to ours.
-        let use_table = self
-            .dbf
-            .use_table
-            .ok_or("database module has no use_table")?;
-        // SAFETY: open connection; the table str lives with it.
-        if unsafe { use_table(self.con, &self._table.1) } < 0 {
-            return Err("failed to use_table".into());
-        }
-        Ok(())
-    }
-
-    /// Calls `row` for every row of `cols` in `table`, at most `page` rows in
-    /// memory at a time: fetch_result where the driver has it, else keyset
-    /// pages on `key` (the first column) through raw SQL, else one query.
-    /// Returns the number of rows read. `ints` names the integer columns
-    /// (with db_sqlite every other column after the key travels packed).
-    pub fn scan(
-        &self,
-        table: &[u8],
-        cols: &[&str],
-        ints: &[&str],
-        page: usize,
-        mut row: impl FnMut(Vec<Cell>),
-    ) -> Result<usize, String> {
-        if self.cap(ffi::db_cap_DB_CAP_FETCH) {
-            return self.scan_fetch(cols, page, &mut row);
-        }
-        if self.cap(ffi::db_cap_DB_CAP_RAW_QUERY) && safe_ident(table) {
-            if self.sqlite && !cols.is_empty() && cols.iter().all(|c| safe_ident(c.as_bytes())) {
-                return self.scan_keyset_packed(table, cols, ints, page, &mut row);
-            }
-            return self.scan_keyset(table, cols, page, &mut row);
-        }
-        self.query_where(cols, None, &mut row)
-    }
-
-    /// The rows whose first column equals `key`.
-    pub fn rows_by_key(
-        &self,
-        cols: &[&str],
-        key: &[u8],
-        mut row: impl FnMut(Vec<Cell>),
-    ) -> Result<usize, String> {
-        self.query_where(cols, Some(key), &mut row)
     }
 
     fn keys(cols: &[&str]) -> (Vec<str_>, Vec<*mut str_>) {
@@ -339,6 +283,136 @@ impl Db {
             // SAFETY: a result of this connection, freed once.
             unsafe { f(self.con, res) };
         }
+    }
+}
+
+/// A text value for a key or an update.
+fn text_val(v: &[u8]) -> db_val_t {
+    let mut d = db_val_t {
+        type_: ffi::db_type_t_DB1_STR,
+        ..Default::default()
+    };
+    d.val.str_val = s(v);
+    d
+}
+
+// ---- the DB port (src/ports/db.rs) ----
+
+use crate::ports::db::{Databases, DbConn};
+
+/// Kamailio's DB layer as the port's connector.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KamDb;
+
+impl Databases for KamDb {
+    type Conn = Db;
+
+    fn connect(&self, url: &[u8], table: &[u8]) -> Result<Db, String> {
+        Db::connect(url, table)
+    }
+}
+
+impl DbConn for Db {
+    /// Checks the table's schema version in the `version` table.
+    fn check_version(&mut self, table: &[u8], version: u32) -> Result<(), String> {
+        let t = s(table);
+        // SAFETY: open connection and bound functions.
+        if unsafe { ffi::db_check_table_version(&mut self.dbf, self.con, &t, version) } < 0 {
+            return Err(format!(
+                "invalid table version for {} (expected {version}; use kamdbctl to migrate)",
+                String::from_utf8_lossy(table)
+            ));
+        }
+        // The check selected the `version` table on this connection: back to ours.
+        let use_table = self
+            .dbf
+            .use_table
+            .ok_or("database module has no use_table")?;
+        // SAFETY: open connection; the table str lives with it.
+        if unsafe { use_table(self.con, &self._table.1) } < 0 {
+            return Err("failed to use_table".into());
+        }
+        Ok(())
+    }
+
+    /// Calls `row` for every row of `cols` in `table`, at most `page` rows in
+    /// memory at a time: fetch_result where the driver has it, else keyset
+    /// pages on `key` (the first column) through raw SQL, else one query.
+    /// Returns the number of rows read. `ints` names the integer columns
+    /// (with db_sqlite every other column after the key travels packed).
+    fn scan(
+        &self,
+        table: &[u8],
+        cols: &[&str],
+        ints: &[&str],
+        page: usize,
+        row: &mut dyn FnMut(Vec<Cell>),
+    ) -> Result<usize, String> {
+        if self.cap(ffi::db_cap_DB_CAP_FETCH) {
+            return self.scan_fetch(cols, page, row);
+        }
+        if self.cap(ffi::db_cap_DB_CAP_RAW_QUERY) && safe_ident(table) {
+            if self.sqlite && !cols.is_empty() && cols.iter().all(|c| safe_ident(c.as_bytes())) {
+                return self.scan_keyset_packed(table, cols, ints, page, row);
+            }
+            return self.scan_keyset(table, cols, page, row);
+        }
+        self.query_where(cols, None, row)
+    }
+
+    /// The rows whose first column equals `key`.
+    fn rows_by_key(
+        &self,
+        cols: &[&str],
+        key: &[u8],
+        row: &mut dyn FnMut(Vec<Cell>),
+    ) -> Result<usize, String> {
+        self.query_where(cols, Some(key), row)
+    }
+
+    /// Sets `column` to `value` in the rows where every key column equals
+    /// its text.
+    fn update(&self, keys: &[(&str, &[u8])], column: &str, value: &Cell) -> Result<(), String> {
+        let update = self.dbf.update.ok_or("database module has no update")?;
+        let mut knames: Vec<str_> = keys.iter().map(|(k, _)| s(k.as_bytes())).collect();
+        let kptrs: Vec<*mut str_> = knames.iter_mut().map(|n| n as *mut str_).collect();
+        let kvals: Vec<db_val_t> = keys.iter().map(|(_, v)| text_val(v)).collect();
+        let mut uname = s(column.as_bytes());
+        let uptr = [&mut uname as *mut str_];
+        let uval = match value {
+            Cell::Null => db_val_t {
+                type_: ffi::db_type_t_DB1_INT,
+                nul: 1,
+                ..Default::default()
+            },
+            Cell::Int(i) => {
+                let mut d = db_val_t {
+                    type_: ffi::db_type_t_DB1_BIGINT,
+                    ..Default::default()
+                };
+                d.val.ll_val = *i;
+                d
+            }
+            Cell::Text(t) => text_val(t),
+        };
+        // SAFETY: the key names, key values, the column name and its value
+        // live through the call; NULL operators mean "=".
+        let r = unsafe {
+            update(
+                self.con,
+                kptrs.as_ptr(),
+                std::ptr::null(),
+                kvals.as_ptr(),
+                uptr.as_ptr(),
+                &uval,
+                keys.len() as i32,
+                1,
+            )
+        };
+        if r < 0 {
+            return Err(format!("failed to update column {column}"));
+        }
+        Ok(())
     }
 }
 

@@ -3,6 +3,7 @@
 use super::ffi::{self, lump};
 use super::msg::SipMsg;
 use super::pkg_dup;
+use crate::ports::message::{EditMessage, Mark};
 use crate::replace::header::Edit;
 
 /// A top-level lump we added to `msg->add_rm`, remembered so that a later
@@ -144,4 +145,51 @@ unsafe fn blank_chain(mut l: *mut lump, text: &[u8]) -> usize {
         }
     }
     n
+}
+
+// ---- the message port's edits (src/ports/message.rs) ----
+
+impl EditMessage for SipMsg {
+    type Lump = OwnLump;
+
+    fn apply_edits(&self, edits: &[Edit], applied: &mut Vec<Self::Lump>) -> Result<(), String> {
+        apply(self, edits, applied)
+    }
+
+    fn remove_edits(&self, lumps: &[Self::Lump]) {
+        remove(self, lumps)
+    }
+
+    /// Adds a whole header line (CRLF included) after the last header.
+    fn append_header(&self, line: &[u8]) -> Result<(), String> {
+        // SAFETY: headers parsed to the end gives msg->unparsed at the end of
+        // the header block; the lump takes ownership of the pkg copy.
+        unsafe {
+            if ffi::uacg_parse_all_headers(self.raw()) < 0 {
+                return Err("failed to parse message".into());
+            }
+            let off = (*self.raw()).unparsed.offset_from((*self.raw()).buf) as i32;
+            let anchor = ffi::anchor_lump(self.raw(), off, 0, 0);
+            if anchor.is_null() {
+                return Err("failed to get anchor".into());
+            }
+            let p = pkg_dup(line);
+            if p.is_null() {
+                return Err("out of pkg memory".into());
+            }
+            if ffi::insert_new_lump_before(anchor, p, line.len() as i32, 0).is_null() {
+                ffi::uacg_pkg_free(p as *mut _);
+                return Err("failed to insert lump".into());
+            }
+        }
+        Ok(())
+    }
+
+    fn set_ruri(&self, uri: &[u8]) -> Result<(), String> {
+        self.rewrite_uri(uri)
+    }
+
+    fn set_mark(&self, m: Mark) {
+        self.set_flag(super::msg::mark_bit(m))
+    }
 }

@@ -5,6 +5,7 @@ pub mod avp;
 pub mod db;
 pub mod digest;
 pub mod dlg;
+pub mod event;
 pub mod ffi;
 pub mod guard;
 pub mod lock;
@@ -16,6 +17,7 @@ pub mod pv;
 pub mod rpc;
 pub mod rr;
 pub mod shm;
+pub mod timer;
 pub mod tm;
 
 use ffi::str_;
@@ -64,4 +66,13 @@ pub fn pkg_dup(b: &[u8]) -> *mut std::os::raw::c_char {
 pub fn route_type() -> u32 {
     // SAFETY: reads the core's global route_type.
     unsafe { ffi::uacg_route_type() as u32 }
+}
+
+/// Kamailio as the flows see it (`crate::ports`): the rr, dialog, tm and AVP
+/// APIs loaded in mod_init, on the host's messages.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Kamailio;
+
+impl crate::ports::Proxy for Kamailio {
+    type Msg = msg::SipMsg;
 }

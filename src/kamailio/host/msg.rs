@@ -3,61 +3,7 @@
 
 use super::ffi::{self, hdr_field, sip_msg, to_body};
 use super::str_bytes;
-use crate::replace::header::HeaderSpans;
-
-/// Which identity header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Which {
-    From,
-    To,
-}
-
-impl Which {
-    pub fn name(self) -> &'static str {
-        match self {
-            Which::From => "from",
-            Which::To => "to",
-        }
-    }
-    /// The msg_flags bit the stock module sets once it changed this header.
-    pub fn flag(self) -> u32 {
-        match self {
-            Which::From => ffi::FL_USE_UAC_FROM,
-            Which::To => ffi::FL_USE_UAC_TO,
-        }
-    }
-    pub fn from_flag(f: u32) -> Option<Which> {
-        match f {
-            ffi::FL_USE_UAC_FROM => Some(Which::From),
-            ffi::FL_USE_UAC_TO => Some(Which::To),
-            _ => None,
-        }
-    }
-}
-
-/// A parsed From/To header: where its parts are in the message buffer.
-pub struct IdentityHeader<'m> {
-    pub buf: &'m [u8],
-    pub spans: HeaderSpans,
-    pub uri: &'m [u8],
-    pub display: &'m [u8],
-    pub tag: &'m [u8],
-    /// End of the header body (the header field's body, without CRLF).
-    pub body_end: usize,
-}
-
-impl IdentityHeader<'_> {
-    /// Header body from its start through the URI and a closing `>`.
-    pub fn through_uri(&self) -> &[u8] {
-        let start = self.spans.body_start;
-        let len = crate::replace::header::through_uri_len(
-            self.buf,
-            start,
-            self.spans.uri.0 + self.spans.uri.1,
-        );
-        &self.buf[start..start + len]
-    }
-}
+use crate::ports::message::{Ident, SipMessage, Which};
 
 pub struct SipMsg {
     raw: *mut sip_msg,
@@ -74,11 +20,6 @@ impl SipMsg {
         self.raw
     }
 
-    pub fn is_request(&self) -> bool {
-        // SAFETY: raw is valid (from_raw contract).
-        unsafe { (*self.raw).first_line.type_ == ffi::SIP_REQUEST as i16 }
-    }
-
     pub fn msg_flags(&self) -> u32 {
         // SAFETY: as above.
         unsafe { (*self.raw).msg_flags }
@@ -93,24 +34,6 @@ impl SipMsg {
     pub fn ctx_id(&self) -> (u32, i32) {
         // SAFETY: as above.
         unsafe { (ffi::uacg_msg_id(self.raw), ffi::uacg_msg_pid(self.raw)) }
-    }
-
-    pub fn buf(&self) -> &[u8] {
-        // SAFETY: buf holds len bytes for the message's lifetime.
-        unsafe {
-            let m = &*self.raw;
-            std::slice::from_raw_parts(m.buf as *const u8, m.len as usize)
-        }
-    }
-
-    /// The request method (empty for a reply).
-    pub fn method(&self) -> &[u8] {
-        if !self.is_request() {
-            return &[];
-        }
-        // SAFETY: for a request, first_line.u.request is the active union member
-        // and points into the message buffer.
-        unsafe { super::str_bytes(&(*self.raw).first_line.u.request.method) }
     }
 
     /// The bodies of every header of `ty` (e.g. WWW-Authenticate), in order,
@@ -160,33 +83,8 @@ impl SipMsg {
         Ok(())
     }
 
-    /// Adds a whole header line (CRLF included) after the last header.
-    pub fn append_header(&self, line: &[u8]) -> Result<(), String> {
-        // SAFETY: headers parsed to the end gives msg->unparsed at the end of
-        // the header block; the lump takes ownership of the pkg copy.
-        unsafe {
-            if ffi::uacg_parse_all_headers(self.raw) < 0 {
-                return Err("failed to parse message".into());
-            }
-            let off = (*self.raw).unparsed.offset_from((*self.raw).buf) as i32;
-            let anchor = ffi::anchor_lump(self.raw, off, 0, 0);
-            if anchor.is_null() {
-                return Err("failed to get anchor".into());
-            }
-            let p = super::pkg_dup(line);
-            if p.is_null() {
-                return Err("out of pkg memory".into());
-            }
-            if ffi::insert_new_lump_before(anchor, p, line.len() as i32, 0).is_null() {
-                ffi::uacg_pkg_free(p as *mut _);
-                return Err("failed to insert lump".into());
-            }
-        }
-        Ok(())
-    }
-
     /// Parses the From or To header; None when it is missing or malformed.
-    pub fn identity(&self, which: Which) -> Option<IdentityHeader<'_>> {
+    pub fn identity(&self, which: Which) -> Option<Ident> {
         // SAFETY: the parse functions take the valid message; the header and its
         // parsed body then live as long as the message.
         unsafe {
@@ -213,7 +111,7 @@ impl SipMsg {
 
     /// The From or To header only if already parsed: for the transaction's copy
     /// of a request in shared memory, which must not be parsed into pkg memory.
-    pub fn identity_parsed(&self, which: Which) -> Option<IdentityHeader<'_>> {
+    pub fn identity_parsed(&self, which: Which) -> Option<Ident> {
         // SAFETY: we only read header pointers the parser has already set.
         unsafe {
             let hdr = match which {
@@ -229,7 +127,7 @@ impl SipMsg {
 
     /// # Safety
     /// `hdr` must be a From/To header of this message with a parsed to_body.
-    unsafe fn header_view(&self, hdr: *mut hdr_field) -> Option<IdentityHeader<'_>> {
+    unsafe fn header_view(&self, hdr: *mut hdr_field) -> Option<Ident> {
         let buf = self.buf();
         let base = buf.as_ptr() as usize;
         // SAFETY: caller contract.
@@ -240,29 +138,21 @@ impl SipMsg {
         if uri_len == 0 || uri_off + uri_len > buf.len() {
             return None;
         }
-        let display = if body.display.len > 0 {
-            Some((off(body.display.s)?, body.display.len as usize))
-        } else {
-            None
+        let span = |s: &ffi::str_| {
+            (s.len > 0)
+                .then(|| off(s.s).map(|o| (o, s.len as usize)))
+                .flatten()
+                .filter(|(o, l)| o + l <= buf.len())
         };
         let body_end = off(h.body.s)? + h.body.len.max(0) as usize;
-        let spans = HeaderSpans {
+        Some(Ident {
             name_end: off(h.name.s)? + h.name.len as usize,
             body_start: off(body.body.s)?,
-            display,
+            body_end: body_end.min(buf.len()),
             uri: (uri_off, uri_len),
-        };
-        // SAFETY: all these point into the message buffer (checked above for uri).
-        unsafe {
-            Some(IdentityHeader {
-                buf,
-                uri: &buf[uri_off..uri_off + uri_len],
-                display: str_bytes(&body.display),
-                tag: str_bytes(&body.tag_value),
-                spans,
-                body_end: body_end.min(buf.len()),
-            })
-        }
+            display: span(&body.display),
+            tag: span(&body.tag_value),
+        })
     }
 }
 
@@ -270,19 +160,7 @@ impl SipMsg {
 
 use crate::ports::message::{self as port, Header, Mark, MsgKey};
 
-/// The host's header type for a port header name.
-fn hdr_type(h: Header) -> i32 {
-    match h {
-        Header::WwwAuthenticate => ffi::_hdr_types_t_HDR_WWW_AUTHENTICATE_T,
-        Header::ProxyAuthenticate => ffi::_hdr_types_t_HDR_PROXY_AUTHENTICATE_T,
-        Header::Authorization => ffi::_hdr_types_t_HDR_AUTHORIZATION_T,
-        Header::ProxyAuthorization => ffi::_hdr_types_t_HDR_PROXYAUTH_T,
-        Header::Contact => ffi::_hdr_types_t_HDR_CONTACT_T,
-        Header::Expires => ffi::_hdr_types_t_HDR_EXPIRES_T,
-        Header::MinExpires => ffi::_hdr_types_t_HDR_MIN_EXPIRES_T,
-        Header::CallId => ffi::_hdr_types_t_HDR_CALLID_T,
-    }
-}
+crate::host_header_types!(ffi);
 
 /// The msg_flags bit of a mark; Kamailio has none for a CSeq change.
 pub(super) fn mark_bit(m: Mark) -> u32 {
@@ -296,15 +174,26 @@ pub(super) fn mark_bit(m: Mark) -> u32 {
 
 impl port::SipMessage for SipMsg {
     fn buf(&self) -> &[u8] {
-        SipMsg::buf(self)
+        // SAFETY: buf holds len bytes for the message's lifetime.
+        unsafe {
+            let m = &*self.raw;
+            std::slice::from_raw_parts(m.buf as *const u8, m.len as usize)
+        }
     }
 
     fn is_request(&self) -> bool {
-        SipMsg::is_request(self)
+        // SAFETY: raw is valid (from_raw contract).
+        unsafe { (*self.raw).first_line.type_ == ffi::SIP_REQUEST as i16 }
     }
 
+    /// The request method (empty for a reply).
     fn method(&self) -> &[u8] {
-        SipMsg::method(self)
+        if !self.is_request() {
+            return &[];
+        }
+        // SAFETY: for a request, first_line.u.request is the active union member
+        // and points into the message buffer.
+        unsafe { super::str_bytes(&(*self.raw).first_line.u.request.method) }
     }
 
     fn header_values(&self, h: Header) -> Result<Vec<&[u8]>, String> {
@@ -324,15 +213,9 @@ impl port::SipMessage for SipMsg {
         }
     }
 
-    fn ident(&self, which: port::Which) -> Result<port::Ident, String> {
-        let w = match which {
-            port::Which::From => Which::From,
-            port::Which::To => Which::To,
-        };
-        let h = self
-            .identity(w)
-            .ok_or_else(|| format!("failed to find/parse {} hdr", which.upper()))?;
-        Ok(h.port_ident())
+    fn ident(&self, which: Which) -> Result<Ident, String> {
+        self.identity(which)
+            .ok_or_else(|| format!("failed to find/parse {} hdr", which.upper()))
     }
 
     fn cseq_number(&self) -> Option<u32> {
@@ -348,52 +231,5 @@ impl port::SipMessage for SipMsg {
     fn has_mark(&self, m: Mark) -> bool {
         let bit = mark_bit(m);
         bit != 0 && self.msg_flags() & bit != 0
-    }
-}
-
-impl port::EditMessage for SipMsg {
-    type Lump = super::lumps::OwnLump;
-
-    fn apply_edits(
-        &self,
-        edits: &[port::Edit],
-        applied: &mut Vec<Self::Lump>,
-    ) -> Result<(), String> {
-        super::lumps::apply(self, edits, applied)
-    }
-
-    fn remove_edits(&self, lumps: &[Self::Lump]) {
-        super::lumps::remove(self, lumps)
-    }
-
-    fn append_header(&self, line: &[u8]) -> Result<(), String> {
-        SipMsg::append_header(self, line)
-    }
-
-    fn set_ruri(&self, uri: &[u8]) -> Result<(), String> {
-        self.rewrite_uri(uri)
-    }
-
-    fn set_mark(&self, m: Mark) {
-        self.set_flag(mark_bit(m))
-    }
-}
-
-impl IdentityHeader<'_> {
-    /// The same positions in the port's shape.
-    pub fn port_ident(&self) -> port::Ident {
-        let base = self.buf.as_ptr() as usize;
-        let tag = (self.tag.as_ptr() as usize)
-            .checked_sub(base)
-            .filter(|o| !self.tag.is_empty() && o + self.tag.len() <= self.buf.len())
-            .map(|o| (o, self.tag.len()));
-        port::Ident {
-            name_end: self.spans.name_end,
-            body_start: self.spans.body_start,
-            body_end: self.body_end,
-            uri: self.spans.uri,
-            display: self.spans.display,
-            tag,
-        }
     }
 }

@@ -1,7 +1,10 @@
 //! The RPC interface (`rpc_t`): what ctl (kamcmd) and jsonrpcs hand to an RPC
-//! command, and counters read through a callback.
+//! command, and counters read through a callback. Implements the RPC and
+//! statistics ports.
 
 use super::ffi::{self, rpc_t, str_};
+use crate::ports::rpc::{AddError, Record, RpcCall, Value};
+use crate::ports::stats::{Computed, Counters};
 use std::ffi::CString;
 use std::os::raw::{c_char, c_int, c_void};
 
@@ -9,12 +12,6 @@ use std::os::raw::{c_char, c_int, c_void};
 pub struct Rpc {
     rpc: *mut rpc_t,
     ctx: *mut c_void,
-}
-
-/// A value of one field of a reply structure.
-pub enum Val<'a> {
-    Str(&'a [u8]),
-    Int(i32),
 }
 
 impl Rpc {
@@ -29,53 +26,88 @@ impl Rpc {
         unsafe { &*self.rpc }
     }
 
-    pub fn fault(&self, code: i32, msg: &str) {
+    /// Adds the fields of `r` to the structure `th`; a nested record becomes
+    /// a nested structure.
+    fn add_fields(&self, th: *mut c_void, r: &Record) -> Result<(), AddError> {
+        let sadd = self.t().struct_add.ok_or(AddError)?;
+        for (name, v) in &r.fields {
+            let n = CString::new(*name).map_err(|_| AddError)?;
+            let res = match v {
+                Value::Str(b) => {
+                    let mut s = super::str_of(b);
+                    // SAFETY: "S" takes a str*, alive during the call.
+                    unsafe {
+                        sadd(
+                            th,
+                            c"S".as_ptr() as *mut c_char,
+                            n.as_ptr(),
+                            &mut s as *mut str_,
+                        )
+                    }
+                }
+                // SAFETY: "d" takes an int.
+                Value::Int(i) => unsafe {
+                    sadd(th, c"d".as_ptr() as *mut c_char, n.as_ptr(), *i as c_int)
+                },
+                Value::Record(sub) => {
+                    let mut sh: *mut c_void = std::ptr::null_mut();
+                    // SAFETY: "{" takes a void** for the nested structure.
+                    let r = unsafe {
+                        sadd(
+                            th,
+                            c"{".as_ptr() as *mut c_char,
+                            n.as_ptr(),
+                            &mut sh as *mut *mut c_void,
+                        )
+                    };
+                    if r < 0 || sh.is_null() {
+                        return Err(AddError);
+                    }
+                    self.add_fields(sh, sub)?;
+                    0
+                }
+            };
+            if res < 0 {
+                return Err(AddError);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl RpcCall for Rpc {
+    fn next_str(&mut self, required: bool) -> Option<Vec<u8>> {
+        let scan = self.t().scan?;
+        let mut v = str_ {
+            s: std::ptr::null_mut(),
+            len: 0,
+        };
+        // "*": optional (no fault when missing).
+        let fmt: &std::ffi::CStr = if required { c"S" } else { c"*S" };
+        // SAFETY: one str* for one "S".
+        let r = unsafe { scan(self.ctx, fmt.as_ptr() as *mut c_char, &mut v as *mut str_) };
+        // SAFETY: the transport's buffer, valid during the call.
+        (r >= 1).then(|| unsafe { super::str_bytes(&v) }.to_vec())
+    }
+
+    fn next_int(&mut self, required: bool) -> Option<i64> {
+        let scan = self.t().scan?;
+        let mut v: c_int = 0;
+        let fmt: &std::ffi::CStr = if required { c"d" } else { c"*d" };
+        // SAFETY: one int* for one "d".
+        let r = unsafe { scan(self.ctx, fmt.as_ptr() as *mut c_char, &mut v as *mut c_int) };
+        (r >= 1).then_some(v as i64)
+    }
+
+    fn fault(&mut self, code: i32, msg: &str) {
         let Some(f) = self.t().fault else { return };
         let m = CString::new(msg.replace('\0', "")).unwrap_or_default();
         // SAFETY: "%s" with a NUL-terminated text.
         unsafe { f(self.ctx, code, c"%s".as_ptr() as *mut c_char, m.as_ptr()) };
     }
 
-    /// Reads up to `n` string parameters; the number read.
-    pub fn scan_strs(&self, n: usize) -> (usize, Vec<Vec<u8>>) {
-        let mut out = Vec::new();
-        let Some(scan) = self.t().scan else {
-            return (0, out);
-        };
-        for i in 0..n {
-            let mut v = str_ {
-                s: std::ptr::null_mut(),
-                len: 0,
-            };
-            // "*" after the first: the rest is optional (no fault when missing).
-            let fmt: &std::ffi::CStr = if i == 0 { c"S" } else { c"*S" };
-            // SAFETY: one str* for one "S".
-            let r = unsafe { scan(self.ctx, fmt.as_ptr() as *mut c_char, &mut v as *mut str_) };
-            if r < 1 {
-                break;
-            }
-            // SAFETY: the transport's buffer, valid during the call.
-            out.push(unsafe { super::str_bytes(&v) }.to_vec());
-        }
-        (out.len(), out)
-    }
-
-    /// Reads one int parameter (required: a missing one is a fault of the
-    /// transport).
-    pub fn scan_int(&self, optional: bool) -> Option<i32> {
-        let scan = self.t().scan?;
-        let mut v: c_int = 0;
-        let fmt: &std::ffi::CStr = if optional { c"*d" } else { c"d" };
-        // SAFETY: one int* for one "d".
-        let r = unsafe { scan(self.ctx, fmt.as_ptr() as *mut c_char, &mut v as *mut c_int) };
-        (r >= 1).then_some(v)
-    }
-
-    /// Adds a structure with these fields (in order) to the reply.
-    pub fn add_struct(&self, fields: &[(&str, Val)]) -> Result<(), RpcError> {
-        let (Some(add), Some(sadd)) = (self.t().add, self.t().struct_add) else {
-            return Err(RpcError);
-        };
+    fn add(&mut self, r: &Record) -> Result<(), AddError> {
+        let add = self.t().add.ok_or(AddError)?;
         let mut th: *mut c_void = std::ptr::null_mut();
         // SAFETY: "{" takes a void** for the new structure handle.
         if unsafe {
@@ -86,38 +118,28 @@ impl Rpc {
             )
         } < 0
         {
-            return Err(RpcError);
+            return Err(AddError);
         }
-        for (name, v) in fields {
-            let n = CString::new(*name).map_err(|_| RpcError)?;
-            // SAFETY: one (name, value) pair per call: "S" takes a str*, "d" an int.
-            let r = unsafe {
-                match v {
-                    Val::Str(b) => {
-                        let mut s = super::str_of(b);
-                        sadd(
-                            th,
-                            c"S".as_ptr() as *mut c_char,
-                            n.as_ptr(),
-                            &mut s as *mut str_,
-                        )
-                    }
-                    Val::Int(i) => sadd(th, c"d".as_ptr() as *mut c_char, n.as_ptr(), *i as c_int),
-                }
-            };
-            if r < 0 {
-                return Err(RpcError);
-            }
-        }
-        Ok(())
+        self.add_fields(th, r)
     }
 }
 
-/// The transport refused to add a value (out of memory in its reply).
-#[derive(Debug)]
-pub struct RpcError;
-
 pub type RpcFn = unsafe extern "C" fn(*mut rpc_t, *mut c_void);
+
+/// Runs an RPC command's body on the port: the panic guard, then `body`
+/// with the call (nothing when the core passed no function table).
+///
+/// # Safety
+/// `rpc` and `ctx` are what the core passed to the RPC function calling
+/// this, used during that call only.
+pub unsafe fn run(name: &str, rpc: *mut rpc_t, ctx: *mut c_void, body: impl FnOnce(&mut Rpc)) {
+    crate::log::guarded(name, (), || {
+        // SAFETY: the caller's contract.
+        if let Some(mut r) = unsafe { Rpc::new(rpc, ctx) } {
+            body(&mut r)
+        }
+    })
+}
 
 /// Registers a NULL-terminated table of RPC commands.
 ///
@@ -159,4 +181,29 @@ pub fn register_counter(
         return Err(format!("cannot register counter {name:?}"));
     }
     Ok(())
+}
+
+// ---- the statistics port (src/ports/stats.rs) ----
+
+/// Kamailio's counters as the statistics port.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KamCounters;
+
+/// The counter callback for `C`: one generic trampoline per counter type.
+unsafe extern "C" fn computed<C: Computed>(
+    _h: ffi::counter_handle_t,
+    _p: *mut c_void,
+) -> std::os::raw::c_long {
+    crate::log::guarded(C::NAME, 0, || C::value() as std::os::raw::c_long)
+}
+
+impl Counters for KamCounters {
+    fn register<C: Computed>(
+        &self,
+        group: &'static std::ffi::CStr,
+        name: &'static std::ffi::CStr,
+        doc: &'static std::ffi::CStr,
+    ) -> Result<(), String> {
+        register_counter(group, name, doc, computed::<C>)
+    }
 }

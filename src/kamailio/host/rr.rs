@@ -1,9 +1,12 @@
-//! The rr module's API: adding our Record-Route parameter, direction of an
-//! in-dialog request, and the loose-route callback.
+//! The rr module's API as the rr port (src/ports/rr.rs): our Record-Route
+//! parameters, the Route parameters and direction of an in-dialog request,
+//! and the loose-route callback.
 
 use super::ffi::{self, rr_binds, sip_msg, str_};
 use super::msg::SipMsg;
-use super::str_of;
+use super::{str_of, Kamailio};
+use crate::ports::message::SipMessage;
+use crate::ports::rr::{Direction, OnRouted, RecordRoute};
 use crate::replace::route_params;
 use once_cell::sync::OnceCell;
 
@@ -24,81 +27,107 @@ fn api() -> Result<&'static rr_binds, String> {
     RR.get().ok_or_else(|| "RR API not loaded".to_string())
 }
 
-/// `modparam("rr", "append_fromtag", 1)` is on.
-pub fn append_fromtag() -> bool {
-    RR.get().is_some_and(|b| b.append_fromtag != 0)
+/// rr's loose-route callback for handler `H`.
+unsafe extern "C" fn routed<H: OnRouted<Kamailio>>(
+    req: *mut sip_msg,
+    _params: *mut str_,
+    _p: *mut std::ffi::c_void,
+) {
+    crate::log::guarded("rr callback", (), || {
+        // SAFETY: rr hands us the routed message for this call.
+        if let Some(msg) = unsafe { SipMsg::from_raw(req) } {
+            H::on_routed(&Kamailio, &msg)
+        }
+    })
 }
 
-/// Adds `;name=value` to the Record-Route of this request.
-pub fn add_param(msg: &SipMsg, param: &[u8]) -> Result<(), String> {
-    let f = api()?.add_rr_param.ok_or("rr API has no add_rr_param")?;
-    let mut s = str_of(param);
-    // SAFETY: rr copies the parameter (static buffer or lump) before returning.
-    if unsafe { f(msg.raw(), &mut s) } != 0 {
-        return Err("add_rr_param failed".into());
+impl RecordRoute for Kamailio {
+    fn append_fromtag(&self) -> bool {
+        RR.get().is_some_and(|b| b.append_fromtag != 0)
     }
-    Ok(())
-}
 
-/// The values of parameter `name` in the Route URI that routes this request to
-/// us, first one first. The first is what rr's get_route_param() finds (from
-/// the parameters loose_route() matched or, before loose_route() has run, from
-/// the top Route header when its URI is this proxy); the others are those that
-/// follow it in the same URI. Empty when there is none.
-pub fn route_param_values(msg: &SipMsg, name: &[u8]) -> Vec<Vec<u8>> {
-    let Some(f) = RR.get().and_then(|b| b.get_route_param) else {
-        return Vec::new();
-    };
-    // rr reads msg->route, which is set only once parsing has reached the Route
-    // header; parse that far (the stock module relies on the script having done it).
-    // SAFETY: valid message; parse_headers stops at the first Route header.
-    if unsafe { ffi::uacg_parse_route(msg.raw()) } < 0 {
-        return Vec::new();
+    fn add_param(&self, msg: &SipMsg, param: &[u8]) -> Result<(), String> {
+        let f = api()?.add_rr_param.ok_or("rr API has no add_rr_param")?;
+        let mut s = str_of(param);
+        // SAFETY: rr copies the parameter (static buffer or lump) before returning.
+        if unsafe { f(msg.raw(), &mut s) } != 0 {
+            return Err("add_rr_param failed".into());
+        }
+        Ok(())
     }
-    let mut n = str_of(name);
-    let mut v = str_ {
-        s: std::ptr::null_mut(),
-        len: 0,
-    };
-    // SAFETY: valid message; rr sets v to point into the message buffer (or
-    // leaves it empty).
-    if unsafe { f(msg.raw(), &mut n, &mut v) } != 0 {
-        return Vec::new();
-    }
-    // SAFETY: as above; the bytes are copied at once.
-    let first = unsafe { super::str_bytes(&v) };
-    let mut values = vec![first.to_vec()];
-    // The parameters after it, when the value lies in the message buffer.
-    let buf = msg.buf();
-    let start = (first.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
-    if !first.is_empty() && start < buf.len() && start + first.len() <= buf.len() {
-        let rest = route_params::rest_of_uri_params(&buf[start + first.len()..]);
-        values.extend(
-            route_params::param_values(rest, name)
-                .into_iter()
-                .map(<[u8]>::to_vec),
-        );
-    }
-    values
-}
 
-/// True when the in-dialog request flows from callee to caller.
-pub fn is_upstream(msg: &SipMsg) -> bool {
-    let Some(f) = RR.get().and_then(|b| b.is_direction) else {
-        return false;
-    };
-    // SAFETY: valid message; is_direction reads the ftag param and the From tag.
-    unsafe { f(msg.raw(), ffi::RR_FLOW_UPSTREAM as i32) == 0 }
-}
-
-pub type RrCallback = unsafe extern "C" fn(*mut sip_msg, *mut str_, *mut std::ffi::c_void);
-
-/// Runs `cb` for every request that loose_route() routes by one of our Route headers.
-pub fn register_callback(cb: RrCallback) -> Result<(), String> {
-    let f = api()?.register_rrcb.ok_or("rr API has no register_rrcb")?;
-    // SAFETY: cb is a plain function valid for the process lifetime.
-    if unsafe { f(Some(cb), std::ptr::null_mut()) } != 0 {
-        return Err("failed to install RR callback".into());
+    /// rr keeps an added parameter in a lump of the Record-Route header once
+    /// record_route() ran: such a lump is emptied (its owner frees it as
+    /// usual), and a non-empty `new` is added again through rr.
+    fn rewrite_param(&self, msg: &SipMsg, old: &[u8], new: &[u8]) -> Result<usize, String> {
+        let n = super::lumps::blank_added_text(msg, old);
+        if n > 0 && !new.is_empty() {
+            self.add_param(msg, new)?;
+        }
+        Ok(n)
     }
-    Ok(())
+
+    /// The first value is what rr's get_route_param() finds (from the
+    /// parameters loose_route() matched or, before loose_route() has run,
+    /// from the top Route header when its URI is this proxy); the others are
+    /// those that follow it in the same URI.
+    fn route_param_values(&self, msg: &SipMsg, name: &[u8]) -> Vec<Vec<u8>> {
+        let Some(f) = RR.get().and_then(|b| b.get_route_param) else {
+            return Vec::new();
+        };
+        // rr reads msg->route, which is set only once parsing has reached the
+        // Route header; parse that far (the stock module relies on the script
+        // having done it).
+        // SAFETY: valid message; parse_headers stops at the first Route header.
+        if unsafe { ffi::uacg_parse_route(msg.raw()) } < 0 {
+            return Vec::new();
+        }
+        let mut n = str_of(name);
+        let mut v = str_ {
+            s: std::ptr::null_mut(),
+            len: 0,
+        };
+        // SAFETY: valid message; rr sets v to point into the message buffer
+        // (or leaves it empty).
+        if unsafe { f(msg.raw(), &mut n, &mut v) } != 0 {
+            return Vec::new();
+        }
+        // SAFETY: as above; the bytes are copied at once.
+        let first = unsafe { super::str_bytes(&v) };
+        let mut values = vec![first.to_vec()];
+        // The parameters after it, when the value lies in the message buffer.
+        let buf = msg.buf();
+        let start = (first.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
+        if !first.is_empty() && start < buf.len() && start + first.len() <= buf.len() {
+            let rest = route_params::rest_of_uri_params(&buf[start + first.len()..]);
+            values.extend(
+                route_params::param_values(rest, name)
+                    .into_iter()
+                    .map(<[u8]>::to_vec),
+            );
+        }
+        values
+    }
+
+    /// Kamailio's rr always tells one (no ftag: downstream).
+    fn direction(&self, msg: &SipMsg) -> Option<Direction> {
+        let f = RR.get().and_then(|b| b.is_direction)?;
+        // SAFETY: valid message; is_direction reads the ftag param and the From tag.
+        let up = unsafe { f(msg.raw(), ffi::RR_FLOW_UPSTREAM as i32) == 0 };
+        Some(if up {
+            Direction::Upstream
+        } else {
+            Direction::Downstream
+        })
+    }
+
+    fn on_routed<H: OnRouted<Self>>(&self) -> Result<(), String> {
+        let f = api()?.register_rrcb.ok_or("rr API has no register_rrcb")?;
+        // SAFETY: the trampoline is a plain function valid for the process
+        // lifetime.
+        if unsafe { f(Some(routed::<H>), std::ptr::null_mut()) } != 0 {
+            return Err("failed to install RR callback".into());
+        }
+        Ok(())
+    }
 }

@@ -1,4 +1,8 @@
-//! The tm module's API: a callback on replies of the current transaction.
+//! The tm module's API: a callback on replies of the current transaction,
+//! the failed branch (the transaction port), and new requests with a reply
+//! continuation (the request port): one generic tm callback per continuation
+//! type takes its state from shared memory in whichever process gets the
+//! final reply.
 
 use super::ffi::{self, cell, sip_msg, tm_binds, tmcb_params};
 use super::msg::SipMsg;
@@ -26,9 +30,9 @@ pub fn load() -> Result<(), String> {
 
 pub type ReplyCallback = unsafe extern "C" fn(*mut cell, i32, *mut tmcb_params);
 
-/// Calls `cb` for each reply received for the transaction of `msg`
-/// (TMCB_RESPONSE_IN). The transaction is created at t_relay if it is not yet.
-pub fn on_replies(msg: &SipMsg, cb: ReplyCallback) -> Result<(), String> {
+/// Calls `cb` for each reply of the transaction of `msg` at `types`
+/// (TMCB_RESPONSE_*). The transaction is created at t_relay if it is not yet.
+fn register(msg: &SipMsg, types: u32, cb: ReplyCallback) -> Result<(), String> {
     let f = TM
         .get()
         .and_then(|b| b.0.register_tmcb)
@@ -38,7 +42,7 @@ pub fn on_replies(msg: &SipMsg, cb: ReplyCallback) -> Result<(), String> {
         f(
             msg.raw(),
             std::ptr::null_mut(),
-            ffi::TMCB_RESPONSE_IN as i32,
+            types as i32,
             Some(cb),
             std::ptr::null_mut(),
             None,
@@ -145,24 +149,20 @@ impl FailedBranch {
     }
 }
 
-/// A request to send with tm: the borrowed parts of $uac_req.
-pub struct Outgoing<'a> {
-    pub method: &'a [u8],
-    pub ruri: &'a [u8],
-    pub to: &'a [u8],
-    pub from: &'a [u8],
-    pub ouri: Option<&'a [u8]>,
-    pub hdrs: Option<&'a [u8]>,
-    pub body: Option<&'a [u8]>,
-    pub sock: Option<&'a [u8]>,
-    pub callid: Option<&'a [u8]>,
-    /// (TMCB flags, callback, parameter in shm).
-    pub callback: Option<(u32, ReplyCallback, *mut std::ffi::c_void)>,
+// ---- the request port (src/ports/request.rs) ----
+
+use crate::ports::request::{OnReply, Outgoing, Reply, Requests, When, Within};
+
+/// (TMCB flags, callback, parameter in shm).
+type Callback = (u32, ReplyCallback, *mut std::ffi::c_void);
+
+fn ptr_of(s: &mut Option<ffi::str_>) -> *mut ffi::str_ {
+    s.as_mut().map_or(std::ptr::null_mut(), |s| s as *mut _)
 }
 
-/// Sends `o` as a new transaction (t_request), or, with `within` = a reply,
-/// inside that reply's dialog (t_request_within, CSeq + 1).
-pub fn request(o: &Outgoing, within: Option<*mut sip_msg>) -> Result<(), String> {
+/// Sends `o` as a new transaction (t_request), inside a reply's dialog
+/// (t_request_within, CSeq + 1), or inside a dialog given by its ids.
+fn request(o: &Outgoing, within: Within<'_, SipMsg>, cb: Option<Callback>) -> Result<(), String> {
     let api = &TM.get().ok_or("TM API not loaded")?.0;
     let mut method = super::str_of(o.method);
     let mut ruri = super::str_of(o.ruri);
@@ -173,40 +173,63 @@ pub fn request(o: &Outgoing, within: Option<*mut sip_msg>) -> Result<(), String>
     let mut body = o.body.map(super::str_of);
     let mut sock = o.sock.map(super::str_of);
     let mut callid = o.callid.map(super::str_of);
-    let ptr = |s: &mut Option<ffi::str_>| s.as_mut().map_or(std::ptr::null_mut(), |s| s as *mut _);
     let mut r = ffi::uac_req_t {
         method: &mut method,
-        headers: ptr(&mut hdrs),
-        body: ptr(&mut body),
-        ssock: ptr(&mut sock),
-        callid: ptr(&mut callid),
+        headers: ptr_of(&mut hdrs),
+        body: ptr_of(&mut body),
+        ssock: ptr_of(&mut sock),
+        callid: ptr_of(&mut callid),
         ..Default::default()
     };
-    if let Some((flags, cb, p)) = o.callback {
+    if let Some((flags, cb, p)) = cb {
         r.cb_flags = flags as i32;
         r.cb = Some(cb);
         r.cbp = p;
     }
+    let mut d = ffi::dlg_t::default();
+    match within {
+        Within::New => {}
+        Within::Reply(rpl) => {
+            // SAFETY: rpl is the reply a continuation was handed (valid for
+            // the call); the glue fills d from it.
+            if unsafe { ffi::uacg_reply_dialog(rpl.raw(), &mut d) } != 0 {
+                return Err("failed to build tm dialog from the reply".into());
+            }
+            d.rem_target = ruri;
+            if let Some(o) = ouri {
+                d.dst_uri = o;
+            }
+        }
+        Within::Dialog(ids) => {
+            // A refresh within the registration's Call-ID: no body, no
+            // Call-ID of its own (the dialog's).
+            r.body = std::ptr::null_mut();
+            r.callid = std::ptr::null_mut();
+            d.id.call_id = super::str_of(ids.callid);
+            d.id.loc_tag = super::str_of(ids.from_tag);
+            d.loc_seq.value = ids.cseq;
+            d.loc_seq.is_set = 1;
+            d.loc_uri = super::str_of(ids.uri);
+            d.rem_uri = super::str_of(ids.uri);
+            d.rem_target = ruri;
+            if let Some(ou) = ouri {
+                d.dst_uri = ou;
+            }
+            d.state = ffi::dlg_state_DLG_CONFIRMED;
+        }
+    }
     // SAFETY: every str points at bytes that outlive the call; tm copies what
-    // it keeps (into the transaction, in shm).
+    // it keeps (into the transaction, in shm); d lives through the call.
     let ret = unsafe {
         match within {
-            None => api.t_request.ok_or("TM API has no t_request")?(
+            Within::New => api.t_request.ok_or("TM API has no t_request")?(
                 &mut r,
                 &mut ruri,
                 &mut to,
                 &mut from,
-                ptr(&mut ouri),
+                ptr_of(&mut ouri),
             ),
-            Some(rpl) => {
-                let mut d = ffi::dlg_t::default();
-                if ffi::uacg_reply_dialog(rpl, &mut d) != 0 {
-                    return Err("failed to build tm dialog from the reply".into());
-                }
-                d.rem_target = ruri;
-                if let Some(o) = ouri {
-                    d.dst_uri = o;
-                }
+            Within::Reply(_) | Within::Dialog(_) => {
                 r.dialog = &mut d;
                 api.t_request_within
                     .ok_or("TM API has no t_request_within")?(&mut r)
@@ -219,57 +242,81 @@ pub fn request(o: &Outgoing, within: Option<*mut sip_msg>) -> Result<(), String>
     Ok(())
 }
 
-/// An existing dialog to send in: Call-ID, From tag, the last CSeq sent (tm
-/// sends the next one), From/To URI.
-pub struct Dialog<'a> {
-    pub callid: &'a [u8],
-    pub from_tag: &'a [u8],
-    pub cseq: u32,
-    pub uri: &'a [u8],
+/// tm's callback for every request sent with a continuation `H`: takes the
+/// state from the callback parameter (tm's DESTROY call that follows finds
+/// NULL), and on the outcome the flags asked for runs `H` with the reply.
+unsafe extern "C" fn continuation<H: OnReply<Tm>>(_t: *mut cell, ty: i32, ps: *mut tmcb_params) {
+    crate::log::guarded(H::NAME, (), || {
+        // SAFETY: tm's parameter block for this callback; *param is NULL or
+        // the blob send_then gave tm.
+        let blob = unsafe {
+            if ps.is_null() || (*ps).param.is_null() || (*(*ps).param).is_null() {
+                return;
+            }
+            let p = *(*ps).param;
+            *(*ps).param = std::ptr::null_mut();
+            // SAFETY: send_then gave tm this pointer from Blob::into_raw;
+            // taken from the parameter, it is taken back once, here.
+            super::shm::Blob::from_raw(p)
+        };
+        // freed when dropped (also when the handler panics)
+        let Some(blob) = blob else { return };
+        if ty as u32 & (ffi::TMCB_LOCAL_COMPLETED | ffi::TMCB_ON_FAILURE) == 0 {
+            return; // destroyed without a final reply
+        }
+        // SAFETY: tm's parameter block: the reply (FAKED_REPLY, -1, for a
+        // local timeout) and its code.
+        let (rpl, code) = unsafe {
+            let rpl = (*ps).rpl;
+            let rpl = if rpl as isize == -1 {
+                std::ptr::null_mut()
+            } else {
+                rpl
+            };
+            (rpl, (*ps).code)
+        };
+        // SAFETY: the reply of this callback, valid during it (or NULL).
+        let msg = unsafe { SipMsg::from_raw(rpl) };
+        H::on_reply(
+            &Tm,
+            blob.bytes(),
+            Reply {
+                code,
+                msg: msg.as_ref(),
+            },
+        );
+    })
 }
 
-/// Sends `o` within `d` (t_request_within), as a registration refresh that
-/// keeps its Call-ID (RFC 3261 10.2.4).
-pub fn request_in(o: &Outgoing, d: &Dialog) -> Result<(), String> {
-    let api = &TM.get().ok_or("TM API not loaded")?.0;
-    let mut method = super::str_of(o.method);
-    let mut hdrs = o.hdrs.map(super::str_of);
-    let mut sock = o.sock.map(super::str_of);
-    let ptr = |s: &mut Option<ffi::str_>| s.as_mut().map_or(std::ptr::null_mut(), |s| s as *mut _);
-    let mut dl = ffi::dlg_t::default();
-    dl.id.call_id = super::str_of(d.callid);
-    dl.id.loc_tag = super::str_of(d.from_tag);
-    dl.loc_seq.value = d.cseq;
-    dl.loc_seq.is_set = 1;
-    dl.loc_uri = super::str_of(d.uri);
-    dl.rem_uri = super::str_of(d.uri);
-    dl.rem_target = super::str_of(o.ruri);
-    if let Some(ou) = o.ouri {
-        dl.dst_uri = super::str_of(ou);
+impl Requests for Tm {
+    type Msg = SipMsg;
+
+    fn send(&self, out: &Outgoing, within: Within<'_, SipMsg>) -> Result<(), String> {
+        request(out, within, None)
     }
-    dl.state = ffi::dlg_state_DLG_CONFIRMED;
-    let mut r = ffi::uac_req_t {
-        method: &mut method,
-        headers: ptr(&mut hdrs),
-        ssock: ptr(&mut sock),
-        dialog: &mut dl,
-        ..Default::default()
-    };
-    if let Some((flags, cb, p)) = o.callback {
-        r.cb_flags = flags as i32;
-        r.cb = Some(cb);
-        r.cbp = p;
+
+    fn send_then<H: OnReply<Tm>>(
+        &self,
+        out: &Outgoing,
+        within: Within<'_, SipMsg>,
+        when: When,
+        state: &[u8],
+    ) -> Result<(), String> {
+        let p = super::shm::Blob::put(state)
+            .ok_or("out of shared memory for the reply continuation")?
+            .into_raw();
+        let flags = match when {
+            When::Completed => ffi::TMCB_LOCAL_COMPLETED,
+            When::Failure => ffi::TMCB_ON_FAILURE,
+        } | ffi::TMCB_DESTROY;
+        let r = request(out, within, Some((flags, continuation::<H>, p)));
+        if r.is_err() {
+            // SAFETY: tm did not take the parameter when the request failed:
+            // it is still ours, taken back once.
+            drop(unsafe { super::shm::Blob::from_raw(p) });
+        }
+        r
     }
-    // SAFETY: every str points at bytes that outlive the call; tm copies what
-    // it keeps.
-    let ret = unsafe {
-        api.t_request_within
-            .ok_or("TM API has no t_request_within")?(&mut r)
-    };
-    if ret < 0 {
-        return Err("tm failed to send the request".into());
-    }
-    Ok(())
 }
 
 // ---- the transaction port (src/ports/transaction.rs) ----
@@ -313,5 +360,94 @@ impl Transactions for Tm {
             // transaction is; msg_flags is a plain field.
             unsafe { (*req).msg_flags |= bit };
         }
+    }
+}
+
+// ---- the reply-hook port (src/ports/replies.rs) ----
+
+use super::Kamailio;
+use crate::ports::message::{SipMessage, Which};
+use crate::ports::replies::{Replies, ReplyEvent, ReplyHook, StoredRequest};
+
+/// The transaction's copy of a request (tm's, in shared memory): read only.
+pub struct TxRequest(*mut sip_msg);
+
+impl StoredRequest for TxRequest {
+    fn has_mark(&self, m: Mark) -> bool {
+        let bit = super::msg::mark_bit(m);
+        // SAFETY: the request lives as long as its transaction, which runs
+        // the callback that made this value; msg_flags is a plain field.
+        bit != 0 && unsafe { (*self.0).msg_flags } & bit != 0
+    }
+
+    fn ident_through_uri(&self, which: Which) -> Option<Vec<u8>> {
+        // SAFETY: as above; identity_parsed only reads what is parsed.
+        let msg = unsafe { SipMsg::from_raw(self.0) }?;
+        let id = msg.identity_parsed(which)?;
+        Some(id.through_uri(msg.buf()).to_vec())
+    }
+
+    fn cseq_number(&self) -> Option<u32> {
+        // SAFETY: as above. tm parsed CSeq when it made the transaction, so
+        // uacg_cseq_number's parse_headers() finds it done and allocates nothing.
+        unsafe {
+            if (*self.0).cseq.is_null() || (*(*self.0).cseq).parsed.is_null() {
+                return None;
+            }
+            u32::try_from(ffi::uacg_cseq_number(self.0)).ok()
+        }
+    }
+}
+
+/// tm's reply callback for handler `H`.
+unsafe extern "C" fn replied<H: ReplyHook<Kamailio>>(
+    t: *mut cell,
+    _type: i32,
+    p: *mut tmcb_params,
+) {
+    crate::log::guarded("reply callback", (), || {
+        // SAFETY: tm passes the transaction and the params of the reply; a
+        // local reply is FAKED_REPLY (-1), not a message.
+        let (req, rpl) = unsafe {
+            if t.is_null() || p.is_null() || (*t).uas.request.is_null() {
+                return;
+            }
+            let rpl = (*p).rpl;
+            if rpl.is_null() || rpl as isize == -1 {
+                return;
+            }
+            match SipMsg::from_raw(rpl) {
+                Some(r) => (TxRequest((*t).uas.request), r),
+                None => return,
+            }
+        };
+        H::on_reply(&Kamailio, &req, &rpl)
+    })
+}
+
+impl Replies for Kamailio {
+    type Stored = TxRequest;
+
+    fn on_replies<H: ReplyHook<Self>>(&self, msg: &SipMsg, when: ReplyEvent) -> Result<(), String> {
+        let types = match when {
+            ReplyEvent::In => ffi::TMCB_RESPONSE_IN,
+            ReplyEvent::Forwarded => ffi::TMCB_RESPONSE_FWDED,
+            ReplyEvent::Out => ffi::TMCB_RESPONSE_OUT,
+        };
+        register(msg, types, replied::<H>)
+    }
+
+    fn has_transaction(&self) -> bool {
+        current_request().is_some()
+    }
+
+    fn mark_request(&self, m: Mark) {
+        Transactions::mark_request(&Tm, m)
+    }
+
+    fn request_has_mark(&self, m: Mark) -> bool {
+        let bit = super::msg::mark_bit(m);
+        // SAFETY: the transaction's request is valid while the transaction is.
+        bit != 0 && current_request().is_some_and(|r| unsafe { (*r).msg_flags } & bit != 0)
     }
 }

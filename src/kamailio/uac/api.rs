@@ -2,12 +2,15 @@
 //! rtjson call replace_from/replace_to through it). Layout of the stock
 //! module's `uac_api_t` (modules/uac/api.h).
 
-use super::identity;
+use super::from_to::Uac;
 use crate::err;
+use crate::flows::from_to as flow;
 use crate::kamailio::host::ffi::{sip_msg, str_};
 use crate::kamailio::host::guard::guarded;
-use crate::kamailio::host::msg::{SipMsg, Which};
+use crate::kamailio::host::msg::SipMsg;
 use crate::kamailio::host::str_bytes;
+use crate::kamailio::host::Kamailio;
+use crate::ports::message::Which;
 use std::os::raw::c_int;
 
 pub type ReplaceFn = unsafe extern "C" fn(*mut sip_msg, *mut str_, *mut str_) -> c_int;
@@ -55,7 +58,13 @@ fn api_replace(which: Which, m: *mut sip_msg, d: *mut str_, u: *mut str_) -> c_i
                 .then(|| unsafe { str_bytes(&*p) }.to_vec())
                 .filter(|v| !v.is_empty())
         };
-        match identity::replace(&msg, which, part(d).as_deref(), part(u).as_deref()) {
+        match flow::replace::<Uac>(
+            &Kamailio,
+            &msg,
+            which,
+            part(d).as_deref(),
+            part(u).as_deref(),
+        ) {
             Ok(()) => 0,
             Err(e) => {
                 err!("uac API replace_{}: {e}", which.name());

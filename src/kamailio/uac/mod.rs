@@ -5,7 +5,7 @@
 
 pub mod api;
 pub mod auth;
-pub mod identity;
+pub mod from_to;
 pub mod params;
 pub mod reg_cmds;
 pub mod reg_rpc;
@@ -14,6 +14,7 @@ pub mod send;
 
 use crate::err;
 use crate::exports::{cstr, param, table, Param, Table};
+use crate::flows::from_to::{self as flow, Loaded, Routed};
 use crate::kamailio::exports::{
     self, api, cmd, kemi, kstr, Cmd, PARAM_INT, PARAM_STR, PARAM_STRING, PARAM_USE_FUNC,
 };
@@ -25,8 +26,13 @@ use crate::kamailio::host::ffi::{
     REQUEST_ROUTE,
 };
 use crate::kamailio::host::guard::guarded;
-use crate::kamailio::host::msg::{SipMsg, Which};
+use crate::kamailio::host::msg::SipMsg;
+use crate::kamailio::host::Kamailio;
 use crate::kamailio::host::{dlg, rr, str_bytes, tm};
+use crate::ports::dialog::Dialogs;
+use crate::ports::message::{SipMessage, Which};
+use crate::ports::rr::RecordRoute;
+use from_to::Uac;
 use params::RestoreMode;
 use std::os::raw::{c_char, c_int, c_void};
 use std::ptr::null_mut;
@@ -88,7 +94,7 @@ unsafe fn replace_script(which: Which, m: *mut sip_msg, p1: *mut c_char, p2: *mu
             return ret(Err("cannot get the uri value".into()), &what);
         };
         ret(
-            identity::replace(&msg, which, display.as_deref(), Some(&uri)),
+            flow::replace::<Uac>(&Kamailio, &msg, which, display.as_deref(), Some(&uri)),
             &what,
         )
     })
@@ -114,7 +120,7 @@ fn restore_entry(which: Which, m: *mut sip_msg) -> c_int {
         if !msg.is_request() {
             return ret(Err("called for something not request".into()), &what);
         }
-        match identity::restore(&msg, which) {
+        match flow::restore::<Uac>(&Kamailio, &msg, which) {
             Ok(true) => 1,
             Ok(false) => -1,
             Err(e) => ret(Err(e), &what),
@@ -186,7 +192,7 @@ fn kemi_replace(which: Which, m: *mut sip_msg, dsp: *mut str_, uri: *mut str_) -
         // SAFETY: KEMI passes NULL or strs valid for this call.
         let (d, u) = unsafe { (kemi_str(dsp), kemi_str(uri)) };
         ret(
-            identity::replace(&msg, which, d.as_deref(), u.as_deref()),
+            flow::replace::<Uac>(&Kamailio, &msg, which, d.as_deref(), u.as_deref()),
             &what,
         )
     })
@@ -227,13 +233,16 @@ fn init() -> Result<(), String> {
     let cfg = params::init()?;
     tm::load()?;
     registration::init()?;
-    if cfg.restore_mode == RestoreMode::None {
+    if registration::enabled() {
+        reg_rpc::init()?;
+    }
+    if cfg.from_to.mode == RestoreMode::None {
         return Ok(());
     }
     rr::load()?;
-    if cfg.restore_mode == RestoreMode::Auto {
+    if cfg.from_to.mode == RestoreMode::Auto {
         if !cfg.restore_dlg {
-            if !rr::append_fromtag() {
+            if !Kamailio.append_fromtag() {
                 return Err(
                     "'append_fromtag' RR param is not enabled! - required by AUTO restore mode"
                         .into(),
@@ -243,16 +252,14 @@ fn init() -> Result<(), String> {
             dlg::load().map_err(|e| {
                 format!("failed to find dialog API - is dialog module loaded? ({e})")
             })?;
-            // SAFETY: NULL dialog registers a global callback type (DLGCB_LOADED).
-            unsafe {
-                dlg::register_raw(null_mut(), ffi::DLGCB_LOADED, identity::on_dialog_loaded, 0)
-            }
-            .map_err(|e| format!("can't register on load callback: {e}"))?;
+            Kamailio
+                .on_loaded::<Loaded<Uac>>()
+                .map_err(|e| format!("can't register on load callback: {e}"))?;
         }
     }
-    if cfg.restore_mode == RestoreMode::Auto {
+    if cfg.from_to.mode == RestoreMode::Auto {
         // Every request loose_route() routes by our Record-Route is restored.
-        rr::register_callback(identity::on_loose_route)?;
+        Kamailio.on_routed::<Routed<Uac>>()?;
     }
     Ok(())
 }

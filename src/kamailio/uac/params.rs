@@ -2,32 +2,13 @@
 //! checked [`Config`] built from it in mod_init (before fork, then read-only).
 
 use crate::exports::ParamCell;
+use crate::flows::from_to::Settings;
 use crate::kamailio::host::avp::AvpName;
 use crate::kamailio::host::ffi::str_;
 use once_cell::sync::OnceCell;
 use std::os::raw::{c_char, c_int};
 
-/// How replaced From/To URIs are restored later in the dialog.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RestoreMode {
-    /// Never.
-    None,
-    /// Replies are restored automatically; requests by uac_restore_*() in the script.
-    Manual,
-    /// Requests and replies, automatically.
-    Auto,
-}
-
-impl RestoreMode {
-    pub fn parse(s: &[u8]) -> Option<RestoreMode> {
-        match s.to_ascii_lowercase().as_slice() {
-            b"none" => Some(RestoreMode::None),
-            b"manual" => Some(RestoreMode::Manual),
-            b"auto" => Some(RestoreMode::Auto),
-            _ => None,
-        }
-    }
-}
+pub use crate::flows::from_to::RestoreMode;
 
 const fn lit(s: &'static [u8]) -> str_ {
     str_ {
@@ -58,13 +39,9 @@ pub static AUTH_USERNAME_AVP: ParamCell<str_> = ParamCell::new(NULL_STR);
 pub static AUTH_PASSWORD_AVP: ParamCell<str_> = ParamCell::new(NULL_STR);
 
 pub struct Config {
-    pub rr_from_param: Vec<u8>,
-    pub rr_to_param: Vec<u8>,
-    pub restore_mode: RestoreMode,
+    /// What the From/To flow reads (src/flows/from_to).
+    pub from_to: Settings<AvpName>,
     pub restore_dlg: bool,
-    pub passwd: Vec<u8>,
-    pub from_avp: Option<AvpName>,
-    pub to_avp: Option<AvpName>,
     pub panic_probe: bool,
 }
 
@@ -90,33 +67,26 @@ pub fn init() -> Result<&'static Config, String> {
     );
     let restore_mode = match mode.filter(|m| !m.is_empty()) {
         None => RestoreMode::Auto,
-        Some(m) => RestoreMode::parse(&m).ok_or_else(|| {
-            format!(
-                "unsupported value '{}' for restore_mode",
-                String::from_utf8_lossy(&m)
-            )
-        })?,
+        Some(m) => RestoreMode::parse(&m)?,
     };
     if (from.is_empty() || to.is_empty()) && restore_mode != RestoreMode::None {
         return Err("rr_store_param cannot be empty if FROM is restoreable".into());
     }
     let avp = |v: Option<Vec<u8>>| v.map(|s| AvpName::parse(&s)).transpose();
+    let restoring = restore_mode != RestoreMode::None;
     let cfg = Config {
-        rr_from_param: from,
-        rr_to_param: to,
-        restore_mode,
+        from_to: Settings {
+            mode: restore_mode,
+            from_param: from,
+            to_param: to,
+            passwd: pw,
+            from_avp: if restoring { avp(favp)? } else { None },
+            to_avp: if restoring { avp(tavp)? } else { None },
+            // mod_init loads the dialog API for exactly this case
+            dialog: dlg != 0 && restore_mode == RestoreMode::Auto,
+            force_dialog: false,
+        },
         restore_dlg: dlg != 0,
-        passwd: pw,
-        from_avp: if restore_mode != RestoreMode::None {
-            avp(favp)?
-        } else {
-            None
-        },
-        to_avp: if restore_mode != RestoreMode::None {
-            avp(tavp)?
-        } else {
-            None
-        },
         panic_probe: probe != 0,
     };
     let (realm, user, pass) = (

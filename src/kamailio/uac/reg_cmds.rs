@@ -1,8 +1,11 @@
-//! Config-file and KEMI entry points of the uac_reg_* functions.
+//! Config-file and KEMI entry points of the uac_reg_* functions: parse the
+//! arguments, call the registrant flow (`flows::registrant::cmds`), map the
+//! result to the return code.
 
-use super::registration as reg;
+use super::registration::registrant;
 use super::{kemi_str, spve};
 use crate::err;
+use crate::flows::registrant::cmds::RequestTo;
 use crate::kamailio::host::ffi::{self, pv_spec_t, sip_msg, str_};
 use crate::kamailio::host::guard::guarded;
 use crate::kamailio::host::msg::SipMsg;
@@ -24,7 +27,8 @@ fn lookup(m: *mut sip_msg, src: Option<Vec<u8>>, dst: *mut pv_spec_t, mode: i32)
             err!("{what}: cannot get the uuid parameter");
             return -1;
         };
-        match reg::lookup(&src, mode) {
+        let Some(reg) = registrant() else { return -1 };
+        match reg.lookup(&src, mode) {
             Ok(v) => {
                 // SAFETY: dst is the fixed-up (or cached) PV spec.
                 match unsafe { pv::set_str(&msg, dst, &v) } {
@@ -66,18 +70,27 @@ fn pv_of(name: *mut str_) -> *mut pv_spec_t {
     unsafe { ffi::pv_cache_get(name) }
 }
 
-pub(crate) unsafe extern "C" fn ki_lookup(
-    m: *mut sip_msg,
-    src: *mut str_,
-    dst: *mut str_,
-) -> c_int {
+/// KSR.uac.uac_reg_lookup(_uri)(src, "$var(dst)").
+///
+/// # Safety
+/// KEMI's arguments: the message and two strs valid during the call.
+unsafe fn ki_lookup_mode(m: *mut sip_msg, src: *mut str_, dst: *mut str_, mode: i32) -> c_int {
     let spec = pv_of(dst);
     if spec.is_null() {
         err!("cannot get pv spec for the destination");
         return -1;
     }
-    // SAFETY: KEMI's str arguments, valid during the call.
-    lookup(m, unsafe { kemi_str(src) }, spec, 0)
+    // SAFETY: the caller's contract.
+    lookup(m, unsafe { kemi_str(src) }, spec, mode)
+}
+
+pub(crate) unsafe extern "C" fn ki_lookup(
+    m: *mut sip_msg,
+    src: *mut str_,
+    dst: *mut str_,
+) -> c_int {
+    // SAFETY: KEMI's arguments for this call.
+    unsafe { ki_lookup_mode(m, src, dst, 0) }
 }
 
 pub(crate) unsafe extern "C" fn ki_lookup_uri(
@@ -85,18 +98,13 @@ pub(crate) unsafe extern "C" fn ki_lookup_uri(
     src: *mut str_,
     dst: *mut str_,
 ) -> c_int {
-    let spec = pv_of(dst);
-    if spec.is_null() {
-        err!("cannot get pv spec for the destination");
-        return -1;
-    }
-    // SAFETY: KEMI's str arguments, valid during the call.
-    lookup(m, unsafe { kemi_str(src) }, spec, 1)
+    // SAFETY: KEMI's arguments for this call.
+    unsafe { ki_lookup_mode(m, src, dst, 1) }
 }
 
 fn status(src: Option<Vec<u8>>) -> c_int {
     guarded("uac_reg_status", -1, || match src {
-        Some(s) => reg::status(&s),
+        Some(s) => registrant().map_or(-1, |r| r.status(&s)),
         None => {
             err!("cannot get the uuid parameter");
             -1
@@ -128,8 +136,33 @@ fn request_to(m: *mut sip_msg, src: Option<Vec<u8>>, mode: Option<i32>) -> c_int
             err!("cannot get the parameters");
             return -1;
         };
-        reg::request_to(&msg, &src, mode)
+        let Some(reg) = registrant() else {
+            return -1;
+        };
+        match reg.request_to(&src, mode) {
+            Ok(to) => apply_request_to(&msg, &to),
+            Err(code) => code,
+        }
     })
+}
+
+/// Sets the R-URI, the destination URI and the auth AVPs.
+fn apply_request_to(msg: &SipMsg, to: &RequestTo) -> c_int {
+    if let Err(e) = msg.rewrite_uri(&to.ruri) {
+        err!("error while setting request uri: {e}");
+        return -1;
+    }
+    let d = crate::kamailio::host::str_of(&to.proxy);
+    // SAFETY: the current message; set_dst_uri copies the URI.
+    if unsafe { ffi::set_dst_uri(msg.raw(), &d) } < 0 {
+        err!("error while setting outbound proxy");
+        return -1;
+    }
+    if let Err(e) = super::auth::set_auth_avps(msg, &to.realm, &to.user, &to.password) {
+        err!("error while setting auth values: {e}");
+        return -1;
+    }
+    1
 }
 
 pub(crate) unsafe extern "C" fn w_request_to(
@@ -160,7 +193,13 @@ pub(crate) unsafe extern "C" fn ki_request_to(
 
 fn set_enabled(a: Option<Vec<u8>>, v: Option<Vec<u8>>, enable: bool) -> c_int {
     guarded("uac_reg_enable/disable", -1, || match (a, v) {
-        (Some(a), Some(v)) => reg::set_enabled(&a, &v, enable),
+        (Some(a), Some(v)) => match registrant() {
+            Some(r) => r.set_enabled(&a, &v, enable),
+            None => {
+                err!("uac remote registrations not enabled");
+                -1
+            }
+        },
         _ => {
             err!("cannot get the filter or value parameter");
             -1
@@ -198,7 +237,16 @@ pub(crate) unsafe extern "C" fn ki_disable(_m: *mut sip_msg, a: *mut str_, v: *m
 
 fn refresh(u: Option<Vec<u8>>) -> c_int {
     guarded("uac_reg_refresh", -1, || match u {
-        Some(u) => reg::refresh(&u),
+        Some(u) => match registrant() {
+            Some(r) => r.refresh(&u),
+            None => {
+                crate::warn!(
+                    "failed to refresh record: {} - remote registrations not enabled",
+                    String::from_utf8_lossy(&u)
+                );
+                -1
+            }
+        },
         None => {
             err!("cannot get the local uuid parameter");
             -1

@@ -53,3 +53,27 @@ impl AvpName {
         }
     }
 }
+
+// ---- the values port (src/ports/values.rs) ----
+
+use super::Opensips;
+use crate::ports::values::Avps;
+
+impl Avps for Opensips {
+    type Name = AvpName;
+
+    fn add_avp(&self, name: &AvpName, v: &[u8]) {
+        let val = int_str {
+            s: str_ {
+                s: v.as_ptr() as *mut _,
+                len: v.len() as i32,
+            },
+        };
+        // SAFETY: add_avp copies the value into the current AVP list.
+        unsafe { ffi::add_avp(name.type_ | ffi::AVP_VAL_STR as u16, name.id, val) };
+    }
+
+    fn first_avp(&self, name: &AvpName) -> Option<Vec<u8>> {
+        name.first_str().map(<[u8]>::to_vec)
+    }
+}

@@ -5,9 +5,11 @@
 pub mod avp;
 pub mod dlg;
 pub mod ffi;
+pub mod lock;
 pub mod log;
 pub mod msg;
 pub mod rr;
+pub mod shm;
 pub mod tm;
 pub mod uac_auth_api;
 pub mod version;
@@ -61,4 +63,13 @@ pub fn pkg_dup(b: &[u8]) -> *mut std::os::raw::c_char {
 pub unsafe fn c_param(p: *const std::os::raw::c_char) -> Option<&'static [u8]> {
     // SAFETY: per the contract.
     (!p.is_null()).then(|| unsafe { std::ffi::CStr::from_ptr(p) }.to_bytes())
+}
+
+/// OpenSIPS as the flows see it (`crate::ports`): the rr, dialog, tm and AVP
+/// APIs loaded in mod_init, on the core's messages.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Opensips;
+
+impl crate::ports::Proxy for Opensips {
+    type Msg = msg::SipMsg;
 }

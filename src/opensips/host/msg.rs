@@ -2,128 +2,60 @@
 //! function or callback, through the glue (opensips-glue/glue.c).
 
 use super::ffi::{self, sip_msg};
-use crate::opensips::uac::edits::{Edit, Ident};
+use crate::ports::message::{Edit, Ident, Which};
 
-/// Which identity header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Which {
-    From,
-    To,
-}
-
-impl Which {
-    pub fn name(self) -> &'static str {
-        match self {
-            Which::From => "FROM",
-            Which::To => "TO",
-        }
-    }
-    fn code(self) -> i32 {
-        match self {
-            Which::From => 0,
-            Which::To => 1,
-        }
-    }
-    /// The msg_flags bit the stock module sets once it changed this header.
-    pub fn flag(self) -> u32 {
-        match self {
-            Which::From => 1 << 6, // FL_USE_UAC_FROM
-            Which::To => 1 << 7,   // FL_USE_UAC_TO
-        }
+/// The glue's code for a header (0 From, 1 To).
+pub(super) fn which_code(w: Which) -> i32 {
+    match w {
+        Which::From => 0,
+        Which::To => 1,
     }
 }
 
+/// A message the core handed to the current call (never NULL).
 pub struct SipMsg {
-    raw: *mut sip_msg,
+    ptr: std::ptr::NonNull<sip_msg>,
 }
 
 impl SipMsg {
     /// # Safety
-    /// `raw` must be a valid message the core handed us for the current call.
+    /// `raw` must be NULL or a valid message the core handed us for the
+    /// current call.
     pub unsafe fn from_raw(raw: *mut sip_msg) -> Option<SipMsg> {
-        (!raw.is_null()).then_some(SipMsg { raw })
+        std::ptr::NonNull::new(raw).map(|ptr| SipMsg { ptr })
     }
 
     pub fn raw(&self) -> *mut sip_msg {
-        self.raw
-    }
-
-    /// The message bytes as received (lumps are applied when it is sent).
-    pub fn buf(&self) -> &[u8] {
-        let mut len = 0;
-        // SAFETY: msg->buf holds msg->len bytes for the life of the message.
-        unsafe {
-            let p = ffi::osg_msg_buf(self.raw, &mut len);
-            if p.is_null() || len <= 0 {
-                return &[];
-            }
-            std::slice::from_raw_parts(p as *const u8, len as usize)
-        }
-    }
-
-    pub fn is_request(&self) -> bool {
-        // SAFETY: raw is valid (from_raw contract).
-        unsafe { ffi::osg_msg_is_request(self.raw) != 0 }
+        self.ptr.as_ptr()
     }
 
     pub fn flags(&self) -> u32 {
         // SAFETY: raw is valid.
-        unsafe { ffi::osg_msg_flags(self.raw) }
+        unsafe { ffi::osg_msg_flags(self.raw()) }
     }
 
     pub fn add_flags(&self, f: u32) {
         // SAFETY: raw is valid; we only set bits.
-        unsafe { ffi::osg_msg_set_flags(self.raw, ffi::osg_msg_flags(self.raw) | f) }
+        unsafe { ffi::osg_msg_set_flags(self.raw(), ffi::osg_msg_flags(self.raw()) | f) }
     }
 
     /// Parses From or To; where its parts are.
     pub fn ident(&self, which: Which) -> Result<Ident, String> {
         let mut id = ffi::osg_ident::default();
         // SAFETY: raw is valid; the glue parses the header and fills id.
-        if unsafe { ffi::osg_ident(self.raw, which.code(), &mut id) } != 0 {
-            return Err(format!("failed to find/parse {} hdr", which.name()));
+        if unsafe { ffi::osg_ident(self.raw(), which_code(which), &mut id) } != 0 {
+            return Err(format!("failed to find/parse {} hdr", which.upper()));
         }
         let u = |v: i32| v.max(0) as usize;
+        let span = |o: i32, l: i32| (l > 0).then_some((u(o), u(l)));
         Ok(Ident {
             name_end: u(id.name_end),
             body_start: u(id.body_start),
             body_end: u(id.body_end),
-            uri_start: u(id.uri_start),
-            uri_len: u(id.uri_len),
-            display_start: u(id.display_start),
-            display_len: u(id.display_len),
-            tag_start: u(id.tag_start),
-            tag_len: u(id.tag_len),
+            uri: (u(id.uri_start), u(id.uri_len)),
+            display: span(id.display_start, id.display_len),
+            tag: span(id.tag_start, id.tag_len),
         })
-    }
-
-    /// Turns edits into lumps, in order.
-    pub fn apply(&self, edits: &[Edit]) -> Result<(), String> {
-        for e in edits {
-            // SAFETY: offsets come from this message's parsed headers; the
-            // glue copies data into pkg memory for the lump.
-            let r = unsafe {
-                match e {
-                    Edit::Replace { off, len, data } => ffi::osg_replace(
-                        self.raw,
-                        *off as i32,
-                        *len as i32,
-                        data.as_ptr() as *const _,
-                        data.len() as i32,
-                    ),
-                    Edit::Insert { off, data } => ffi::osg_insert(
-                        self.raw,
-                        *off as i32,
-                        data.as_ptr() as *const _,
-                        data.len() as i32,
-                    ),
-                }
-            };
-            if r != 0 {
-                return Err("lump insertion failed".into());
-            }
-        }
-        Ok(())
     }
 }
 
@@ -141,7 +73,14 @@ pub unsafe fn shm_request_ident<'a>(req: *mut sip_msg, which: Which) -> Option<S
     let (mut body, mut blen, mut us, mut ul) = (std::ptr::null(), 0, 0, 0);
     // SAFETY: per the contract; the glue only reads the request.
     unsafe {
-        if ffi::osg_shm_req_ident(req, which.code(), &mut body, &mut blen, &mut us, &mut ul) != 0
+        if ffi::osg_shm_req_ident(
+            req,
+            which_code(which),
+            &mut body,
+            &mut blen,
+            &mut us,
+            &mut ul,
+        ) != 0
             || body.is_null()
             || blen < 0
         {
@@ -163,7 +102,7 @@ impl SipMsg {
         let (mut s, mut l, mut off) = (std::ptr::null(), 0, 0);
         // SAFETY: the number points into msg->buf, valid while the message is.
         unsafe {
-            if ffi::osg_cseq(self.raw, parse as i32, &mut s, &mut l, &mut off) != 0
+            if ffi::osg_cseq(self.raw(), parse as i32, &mut s, &mut l, &mut off) != 0
                 || s.is_null()
                 || l < 0
             {
@@ -176,24 +115,9 @@ impl SipMsg {
         }
     }
 
-    /// The message body (empty when none).
-    pub fn body(&self) -> Result<&[u8], String> {
-        let (mut s, mut l) = (std::ptr::null(), 0);
-        // SAFETY: the body points into msg->buf.
-        unsafe {
-            if ffi::osg_body(self.raw, &mut s, &mut l) != 0 {
-                return Err("Failed to get message body".into());
-            }
-            if s.is_null() || l <= 0 {
-                return Ok(&[]);
-            }
-            Ok(std::slice::from_raw_parts(s as *const u8, l as usize))
-        }
-    }
-
     pub fn has_totag(&self) -> bool {
         // SAFETY: raw is valid; the glue parses To if needed.
-        unsafe { ffi::osg_has_totag(self.raw) != 0 }
+        unsafe { ffi::osg_has_totag(self.raw()) != 0 }
     }
 
     /// The To tag (empty when none); Err when To does not parse.
@@ -201,7 +125,7 @@ impl SipMsg {
         let (mut p, mut l) = (std::ptr::null(), 0);
         // SAFETY: the tag points into msg->buf, copied at once.
         unsafe {
-            if ffi::osg_totag(self.raw, &mut p, &mut l) != 0 {
+            if ffi::osg_totag(self.raw(), &mut p, &mut l) != 0 {
                 return Err("failed to parse TO hdr".into());
             }
             if p.is_null() || l <= 0 {
@@ -216,28 +140,11 @@ impl SipMsg {
     pub fn cseq_span(&self) -> Option<(usize, usize)> {
         let (mut off, mut len) = (0, 0);
         // SAFETY: raw is valid; the glue parses CSeq if needed.
-        if unsafe { ffi::osg_cseq_span(self.raw, &mut off, &mut len) } != 0 || off < 0 || len < 0 {
+        if unsafe { ffi::osg_cseq_span(self.raw(), &mut off, &mut len) } != 0 || off < 0 || len < 0
+        {
             return None;
         }
         Some((off as usize, len as usize))
-    }
-
-    /// Sets the request URI for the next branch (new_uri).
-    pub fn set_ruri(&self, uri: &[u8]) -> Result<(), String> {
-        // SAFETY: the glue copies the URI into pkg memory.
-        if unsafe { ffi::osg_set_ruri(self.raw, uri.as_ptr() as *const _, uri.len() as i32) } != 0 {
-            return Err("no more pkg".into());
-        }
-        Ok(())
-    }
-
-    /// Adds a header line (CRLF included) after the last header.
-    pub fn append_header(&self, h: &[u8]) -> Result<(), String> {
-        // SAFETY: the glue copies the line into a pkg lump.
-        if unsafe { ffi::osg_append_hdr(self.raw, h.as_ptr() as *const _, h.len() as i32) } != 0 {
-            return Err("failed to apply changes".into());
-        }
-        Ok(())
     }
 
     /// The bodies of the already parsed headers of a type (no parsing: the
@@ -248,7 +155,7 @@ impl SipMsg {
             let (mut s, mut l) = (std::ptr::null(), 0);
             // SAFETY: header bodies point into msg->buf.
             unsafe {
-                if ffi::osg_hdr_value(self.raw, hdr_type, idx, &mut s, &mut l) != 0
+                if ffi::osg_hdr_value(self.raw(), hdr_type, idx, &mut s, &mut l) != 0
                     || s.is_null()
                     || l < 0
                 {
@@ -270,31 +177,36 @@ impl SipMsg {
     /// msg->id: with the process, identifies the message being processed.
     pub fn id(&self) -> u32 {
         // SAFETY: raw is valid.
-        unsafe { ffi::osg_msg_id(self.raw) }
+        unsafe { ffi::osg_msg_id(self.raw()) }
     }
 
-    /// Like [`SipMsg::apply`], giving the lump holding each edit's new data
-    /// (None for a pure deletion).
+    /// Turns edits into lumps, in order, giving the lump holding each edit's
+    /// new data (None for a pure deletion).
     pub fn apply_kept(&self, edits: &[Edit]) -> Result<Vec<Option<LumpHandle>>, String> {
         let mut out = Vec::with_capacity(edits.len());
         for e in edits {
             let mut h = std::ptr::null_mut();
-            // SAFETY: as in apply; h receives the data lump (or NULL).
+            let text = e.text();
+            // SAFETY: offsets come from this message's parsed headers; the
+            // glue copies the text into pkg memory for the lump; h receives
+            // the data lump (or NULL).
             let r = unsafe {
                 match e {
-                    Edit::Replace { off, len, data } => ffi::osg_replace_h(
-                        self.raw,
-                        *off as i32,
-                        *len as i32,
-                        data.as_ptr() as *const _,
-                        data.len() as i32,
-                        &mut h,
-                    ),
-                    Edit::Insert { off, data } => ffi::osg_insert_h(
-                        self.raw,
-                        *off as i32,
-                        data.as_ptr() as *const _,
-                        data.len() as i32,
+                    Edit::Replace { offset, len, .. } | Edit::Delete { offset, len } => {
+                        ffi::osg_replace_h(
+                            self.raw(),
+                            *offset as i32,
+                            *len as i32,
+                            text.as_ptr() as *const _,
+                            text.len() as i32,
+                            &mut h,
+                        )
+                    }
+                    Edit::Insert { offset, .. } => ffi::osg_insert_h(
+                        self.raw(),
+                        *offset as i32,
+                        text.as_ptr() as *const _,
+                        text.len() as i32,
                         &mut h,
                     ),
                 }
@@ -325,7 +237,7 @@ impl SipMsg {
         // SAFETY: the glue walks this message's lump lists.
         let n = unsafe {
             ffi::osg_rewrite_add_lumps(
-                self.raw,
+                self.raw(),
                 old.as_ptr() as *const _,
                 old.len() as i32,
                 new.as_ptr() as *const _,
@@ -338,21 +250,9 @@ impl SipMsg {
 
 // ---- the message port (src/ports/message.rs) ----
 
-use crate::ports::message::{self as port, Header, Mark, MsgKey};
+use crate::ports::message::{self as port, CseqMessage, CseqSpans, Header, Mark, MsgKey};
 
-/// The core's header type for a port header name.
-fn hdr_type(h: Header) -> i32 {
-    match h {
-        Header::WwwAuthenticate => ffi::_hdr_types_t_HDR_WWW_AUTHENTICATE_T,
-        Header::ProxyAuthenticate => ffi::_hdr_types_t_HDR_PROXY_AUTHENTICATE_T,
-        Header::Authorization => ffi::_hdr_types_t_HDR_AUTHORIZATION_T,
-        Header::ProxyAuthorization => ffi::_hdr_types_t_HDR_PROXYAUTH_T,
-        Header::Contact => ffi::_hdr_types_t_HDR_CONTACT_T,
-        Header::Expires => ffi::_hdr_types_t_HDR_EXPIRES_T,
-        Header::MinExpires => ffi::_hdr_types_t_HDR_MIN_EXPIRES_T,
-        Header::CallId => ffi::_hdr_types_t_HDR_CALLID_T,
-    }
-}
+crate::host_header_types!(ffi);
 
 /// The msg_flags bit of a mark (parser/msg_parser.h); OpenSIPS has no
 /// FL_UAC_AUTH (its uac marks a changed CSeq instead).
@@ -365,20 +265,23 @@ pub(super) fn mark_bit(m: Mark) -> u32 {
     }
 }
 
-fn which_of(w: port::Which) -> Which {
-    match w {
-        port::Which::From => Which::From,
-        port::Which::To => Which::To,
-    }
-}
-
 impl port::SipMessage for SipMsg {
+    /// The message bytes as received (lumps are applied when it is sent).
     fn buf(&self) -> &[u8] {
-        SipMsg::buf(self)
+        let mut len = 0;
+        // SAFETY: msg->buf holds msg->len bytes for the life of the message.
+        unsafe {
+            let p = ffi::osg_msg_buf(self.raw(), &mut len);
+            if p.is_null() || len <= 0 {
+                return &[];
+            }
+            std::slice::from_raw_parts(p as *const u8, len as usize)
+        }
     }
 
     fn is_request(&self) -> bool {
-        SipMsg::is_request(self)
+        // SAFETY: raw is valid (from_raw contract).
+        unsafe { ffi::osg_msg_is_request(self.raw()) != 0 }
     }
 
     /// The first token of a request's first line.
@@ -386,7 +289,7 @@ impl port::SipMessage for SipMsg {
         if !self.is_request() {
             return b"";
         }
-        let buf = SipMsg::buf(self);
+        let buf = self.buf();
         let sp = buf.iter().position(|&c| c == b' ').unwrap_or(0);
         &buf[..sp]
     }
@@ -398,12 +301,23 @@ impl port::SipMessage for SipMsg {
         Ok(SipMsg::header_values(self, hdr_type(h)))
     }
 
+    /// The message body (empty when none).
     fn body(&self) -> Result<&[u8], String> {
-        SipMsg::body(self)
+        let (mut s, mut l) = (std::ptr::null(), 0);
+        // SAFETY: the body points into msg->buf.
+        unsafe {
+            if ffi::osg_body(self.raw(), &mut s, &mut l) != 0 {
+                return Err("Failed to get message body".into());
+            }
+            if s.is_null() || l <= 0 {
+                return Ok(&[]);
+            }
+            Ok(std::slice::from_raw_parts(s as *const u8, l as usize))
+        }
     }
 
-    fn ident(&self, which: port::Which) -> Result<port::Ident, String> {
-        Ok(self.ident(which_of(which))?.port_ident())
+    fn ident(&self, which: Which) -> Result<Ident, String> {
+        SipMsg::ident(self, which)
     }
 
     fn cseq_number(&self) -> Option<u32> {
@@ -427,29 +341,9 @@ impl port::SipMessage for SipMsg {
 impl port::EditMessage for SipMsg {
     type Lump = Option<LumpHandle>;
 
-    fn apply_edits(
-        &self,
-        edits: &[port::Edit],
-        applied: &mut Vec<Self::Lump>,
-    ) -> Result<(), String> {
+    fn apply_edits(&self, edits: &[Edit], applied: &mut Vec<Self::Lump>) -> Result<(), String> {
         for e in edits {
-            let one = match e {
-                port::Edit::Replace { offset, len, text } => Edit::Replace {
-                    off: *offset,
-                    len: *len,
-                    data: text.clone(),
-                },
-                port::Edit::Delete { offset, len } => Edit::Replace {
-                    off: *offset,
-                    len: *len,
-                    data: Vec::new(),
-                },
-                port::Edit::Insert { offset, text } => Edit::Insert {
-                    off: *offset,
-                    data: text.clone(),
-                },
-            };
-            applied.extend(self.apply_kept(std::slice::from_ref(&one))?);
+            applied.extend(self.apply_kept(std::slice::from_ref(e))?);
         }
         Ok(())
     }
@@ -464,12 +358,43 @@ impl port::EditMessage for SipMsg {
         }
     }
 
-    fn append_header(&self, line: &[u8]) -> Result<(), String> {
-        SipMsg::append_header(self, line)
+    /// The new text goes into the lumps already made (a removal would leave
+    /// their deletions in place).
+    fn rewrite_edits(
+        &self,
+        lumps: &[Self::Lump],
+        edits: &[Edit],
+    ) -> Result<Vec<Self::Lump>, String> {
+        if lumps.len() != edits.len() {
+            return Err("edits of another form".into());
+        }
+        for (h, e) in lumps.iter().zip(edits) {
+            if let Some(h) = h {
+                // SAFETY: as in remove_edits: a lump made for this message
+                // (same msg id, same process) by an earlier call.
+                unsafe { self.set_lump(*h, e.text())? };
+            }
+        }
+        Ok(lumps.to_vec())
     }
 
+    /// Adds a header line (CRLF included) after the last header.
+    fn append_header(&self, h: &[u8]) -> Result<(), String> {
+        // SAFETY: the glue copies the line into a pkg lump.
+        if unsafe { ffi::osg_append_hdr(self.raw(), h.as_ptr() as *const _, h.len() as i32) } != 0 {
+            return Err("failed to apply changes".into());
+        }
+        Ok(())
+    }
+
+    /// Sets the request URI for the next branch (new_uri).
     fn set_ruri(&self, uri: &[u8]) -> Result<(), String> {
-        SipMsg::set_ruri(self, uri)
+        // SAFETY: the glue copies the URI into pkg memory.
+        if unsafe { ffi::osg_set_ruri(self.raw(), uri.as_ptr() as *const _, uri.len() as i32) } != 0
+        {
+            return Err("no more pkg".into());
+        }
+        Ok(())
     }
 
     fn set_mark(&self, m: Mark) {
@@ -477,16 +402,12 @@ impl port::EditMessage for SipMsg {
     }
 }
 
-impl Ident {
-    /// The same positions in the port's shape.
-    pub fn port_ident(&self) -> port::Ident {
-        port::Ident {
-            name_end: self.name_end,
-            body_start: self.body_start,
-            body_end: self.body_end,
-            uri: (self.uri_start, self.uri_len),
-            display: (self.display_len > 0).then_some((self.display_start, self.display_len)),
-            tag: (self.tag_len > 0).then_some((self.tag_start, self.tag_len)),
-        }
+impl CseqMessage for SipMsg {
+    fn cseq_spans(&self) -> Option<CseqSpans> {
+        let (num, off) = self.cseq(true)?;
+        Some(CseqSpans {
+            number: (off, num.len()),
+            after_name: self.cseq_span()?,
+        })
     }
 }

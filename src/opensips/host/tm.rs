@@ -106,3 +106,85 @@ impl Transactions for Tm {
         }
     }
 }
+
+// ---- the reply-hook port (src/ports/replies.rs) ----
+
+use super::ffi::sip_msg;
+use super::Opensips;
+use crate::ports::message::Which;
+use crate::ports::replies::{Replies, ReplyEvent, ReplyHook, StoredRequest};
+use crate::replace::header::through_uri_len;
+
+/// The transaction's copy of a request (tm's, in shared memory): read only.
+pub struct TxRequest(*mut sip_msg);
+
+impl StoredRequest for TxRequest {
+    fn has_mark(&self, m: Mark) -> bool {
+        let bit = super::msg::mark_bit(m);
+        // SAFETY: the request lives as long as its transaction, which runs
+        // the callback that made this value.
+        bit != 0 && unsafe { ffi::osg_msg_flags(self.0) } & bit != 0
+    }
+
+    fn ident_through_uri(&self, which: Which) -> Option<Vec<u8>> {
+        // SAFETY: as above; the glue parses an unparsed header into a local
+        // copy, nothing into the shared request.
+        let r = unsafe { super::msg::shm_request_ident(self.0, which) }?;
+        let len = through_uri_len(r.body, 0, r.uri_start + r.uri_len).min(r.body.len());
+        Some(r.body[..len].to_vec())
+    }
+
+    fn cseq_number(&self) -> Option<u32> {
+        // SAFETY: as above; the already parsed CSeq only (no parsing).
+        let msg = unsafe { SipMsg::from_raw(self.0) }?;
+        let (n, _) = msg.cseq(false)?;
+        std::str::from_utf8(n).ok()?.parse().ok()
+    }
+}
+
+/// tm's reply callback for handler `H`.
+unsafe extern "C" fn replied<H: ReplyHook<Opensips>>(
+    t: *mut std::ffi::c_void,
+    _ty: i32,
+    ps: *mut std::ffi::c_void,
+) {
+    crate::log::guarded("reply callback", (), || {
+        // SAFETY: tm calls us with its transaction and callback params; the
+        // glue gives NULL for a missing request and for a missing or faked
+        // reply.
+        let (req, rpl) = unsafe { (ffi::osg_tm_uas_request(t), ffi::osg_tmcb_reply(ps)) };
+        // SAFETY: as above.
+        let Some(rpl) = (unsafe { SipMsg::from_raw(rpl) }) else {
+            return;
+        };
+        if !req.is_null() {
+            H::on_reply(&Opensips, &TxRequest(req), &rpl)
+        }
+    })
+}
+
+impl Replies for Opensips {
+    type Stored = TxRequest;
+
+    fn on_replies<H: ReplyHook<Self>>(&self, msg: &SipMsg, when: ReplyEvent) -> Result<(), String> {
+        let types = match when {
+            ReplyEvent::In => TMCB_RESPONSE_IN,
+            ReplyEvent::Forwarded => TMCB_RESPONSE_FWDED,
+            ReplyEvent::Out => TMCB_RESPONSE_OUT,
+        };
+        register(msg, types, replied::<H>)
+    }
+
+    fn has_transaction(&self) -> bool {
+        has_transaction()
+    }
+
+    fn mark_request(&self, m: Mark) {
+        Transactions::mark_request(&Tm, m)
+    }
+
+    fn request_has_mark(&self, m: Mark) -> bool {
+        let bit = super::msg::mark_bit(m);
+        bit != 0 && request_flags() & bit != 0
+    }
+}

@@ -7,69 +7,51 @@
 //! supported challenge first), uac_inc_cseq(n) raises CSeq.
 //!
 //! With the dialog module, a request that has a dialog keeps the replaced
-//! URIs and the CSeq shift in the dialog instead of Record-Route
-//! (dialog.rs), as stock.
+//! URIs and the CSeq shift in the dialog instead of Record-Route, as stock.
+//! The work is done by the flows (src/flows/from_to, src/flows/cseq).
 
 pub mod auth;
-pub mod dialog;
-pub mod edits;
-pub mod replace;
+pub mod from_to;
 
 use crate::exports::{param, table, Param, ParamCell, Table};
+use crate::flows::from_to::{self as flow, Loaded, Routed, Settings};
 use crate::log::guarded;
 use crate::opensips::exports::{cmd, module, Cmd, INT_PARAM, STR_PARAM};
+use crate::opensips::host::avp::AvpName;
 use crate::opensips::host::ffi::{
     self, module_exports, param_export_t, sip_msg, str_, BRANCH_ROUTE, CMD_PARAM_INT,
     CMD_PARAM_OPT, CMD_PARAM_STR, FAILURE_ROUTE, REQUEST_ROUTE,
 };
-use crate::opensips::host::msg::{SipMsg, Which};
-use crate::opensips::host::{c_param, dlg, log, rr, str_bytes, tm};
+use crate::opensips::host::msg::SipMsg;
+use crate::opensips::host::{c_param, dlg, log, rr, str_bytes, tm, Opensips};
+use crate::ports::dialog::Dialogs;
+use crate::ports::message::{SipMessage, Which};
+use crate::ports::rr::RecordRoute;
 use crate::{dbg, err};
+use from_to::Uac;
 use once_cell::sync::OnceCell;
 use std::os::raw::{c_char, c_int, c_void};
 use std::ptr::null_mut;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RestoreMode {
-    None,
-    Manual,
-    Auto,
-}
+pub use crate::flows::from_to::RestoreMode;
 
-/// The module's configuration, fixed in mod_init (before fork).
-pub struct Config {
-    pub restore: RestoreMode,
-    pub from_param: Vec<u8>,
-    pub to_param: Vec<u8>,
-    pub passwd: Vec<u8>,
-    /// The dialog API is loaded: a request with a dialog keeps its replaced
-    /// URIs (and uac_auth()'s CSeq shift) there (src/opensips/uac/dialog.rs).
-    pub dialog: bool,
-    /// force_dialog: uac_replace_*() creates the dialog when there is none.
-    pub force_dialog: bool,
-}
+/// The module's configuration, fixed in mod_init (before fork): what the
+/// From/To flow reads (OpenSIPS's uac has no restore AVPs). `dialog`: the
+/// dialog API is loaded, so a request with a dialog keeps its replaced URIs
+/// (and uac_auth()'s CSeq shift) there.
+static CONFIG: OnceCell<Settings<AvpName>> = OnceCell::new();
 
-static CONFIG: OnceCell<Config> = OnceCell::new();
-
-pub fn config() -> &'static Config {
-    CONFIG.get_or_init(|| Config {
-        restore: RestoreMode::Auto,
+pub fn config() -> &'static Settings<AvpName> {
+    CONFIG.get_or_init(|| Settings {
+        mode: RestoreMode::Auto,
         from_param: b"vsf".to_vec(),
         to_param: b"vst".to_vec(),
         passwd: Vec::new(),
+        from_avp: None,
+        to_avp: None,
         dialog: false,
         force_dialog: false,
     })
-}
-
-/// restore_mode as the stock module reads it (case-insensitive).
-pub fn parse_restore_mode(s: &str) -> Result<RestoreMode, String> {
-    match s.to_ascii_lowercase().as_str() {
-        "none" => Ok(RestoreMode::None),
-        "manual" => Ok(RestoreMode::Manual),
-        "auto" => Ok(RestoreMode::Auto),
-        _ => Err(format!("unsupported value '{s}' for restore_mode")),
-    }
 }
 
 // Parameters the core sets while it reads the config (strdup'ed strings).
@@ -96,7 +78,7 @@ fn init() -> Result<(), String> {
         FORCE_DIALOG.get(),
     );
     let restore = match mode.filter(|m| !m.is_empty()) {
-        Some(m) => parse_restore_mode(&String::from_utf8_lossy(m))?,
+        Some(m) => RestoreMode::parse(m)?,
         None => RestoreMode::Auto,
     };
     // SAFETY: is_script_func_used reads the parsed script (main process).
@@ -109,7 +91,7 @@ fn init() -> Result<(), String> {
         if restore != RestoreMode::None {
             rr::load()?;
             if restore == RestoreMode::Auto {
-                if force_dialog == 0 && !rr::append_fromtag() {
+                if force_dialog == 0 && !Opensips.append_fromtag() {
                     return Err(
                         "'append_fromtag' RR param is not enabled! - required by AUTO restore mode"
                             .into(),
@@ -124,10 +106,10 @@ fn init() -> Result<(), String> {
                         dialog = true;
                         // dialogs read back from the database get their
                         // callbacks again
-                        dlg::register_global(dlg::DLGCB_LOADED, dialog::restore_loaded)?;
+                        Opensips.on_loaded::<Loaded<Uac>>()?;
                     }
                 }
-                rr::register(replace::rr_checker)?;
+                Opensips.on_routed::<Routed<Uac>>()?;
             }
         }
     } else if restore != RestoreMode::None {
@@ -145,24 +127,26 @@ fn init() -> Result<(), String> {
                 Err(e) => dbg!("no dlg API ({e}): uac_auth() marks the dialog in Record-Route"),
             }
         }
-        if !rr::append_fromtag() {
+        if !Opensips.append_fromtag() {
             return Err(
                 "'append_fromtag' RR param is not enabled! - required by uac_auth() restore mode"
                     .into(),
             );
         }
-        rr::register(auth::rr_uac_auth_checker)?;
+        Opensips.on_routed::<crate::flows::cseq::AciChecker>()?;
     }
     if dialog {
         // Beyond stock (which parses them only in auto mode): the branch AVP
         // specs whenever the dialog keeps the URIs.
         dlg::bavp_init()?;
     }
-    let _ = CONFIG.set(Config {
-        restore,
+    let _ = CONFIG.set(Settings {
+        mode: restore,
         from_param: from.to_vec(),
         to_param: to.to_vec(),
         passwd: passwd.to_vec(),
+        from_avp: None,
+        to_avp: None,
         dialog,
         force_dialog: force_dialog != 0,
     });
@@ -205,7 +189,7 @@ fn replace_entry(which: Which, m: *mut sip_msg, dsp: *mut str_, uri: *mut str_) 
                 uri.as_ref().map(|s| str_bytes(s)),
             )
         };
-        ret(replace::replace(&msg, which, d, u))
+        ret(flow::replace::<Uac>(&Opensips, &msg, which, d, u))
     })
 }
 
@@ -217,7 +201,7 @@ unsafe extern "C" fn w_replace_to(m: *mut sip_msg, dsp: *mut str_, uri: *mut str
     replace_entry(Which::To, m, dsp, uri)
 }
 
-fn restore_entry(to: bool, m: *mut sip_msg) -> c_int {
+fn restore_entry(which: Which, m: *mut sip_msg) -> c_int {
     guarded("uac_restore", -1, || {
         // SAFETY: the core hands us the current message.
         let Some(msg) = (unsafe { SipMsg::from_raw(m) }) else {
@@ -227,7 +211,7 @@ fn restore_entry(to: bool, m: *mut sip_msg) -> c_int {
             err!("called for something not request");
             return -1;
         }
-        match replace::restore(&msg, to) {
+        match flow::restore::<Uac>(&Opensips, &msg, which) {
             Ok(true) => 1,
             Ok(false) => -1,
             Err(e) => ret(Err(e)),
@@ -236,11 +220,11 @@ fn restore_entry(to: bool, m: *mut sip_msg) -> c_int {
 }
 
 unsafe extern "C" fn w_restore_from(m: *mut sip_msg) -> c_int {
-    restore_entry(false, m)
+    restore_entry(Which::From, m)
 }
 
 unsafe extern "C" fn w_restore_to(m: *mut sip_msg) -> c_int {
-    restore_entry(true, m)
+    restore_entry(Which::To, m)
 }
 
 /// uac_panic_probe(): with `modparam("uac", "panic_probe", 1)` it panics, to
@@ -421,16 +405,3 @@ pub static EXPORTS: Table<module_exports> = Table::new(module(
     on_load,
     mod_init,
 ));
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn restore_modes() {
-        assert_eq!(parse_restore_mode("AUTO"), Ok(RestoreMode::Auto));
-        assert_eq!(parse_restore_mode("manual"), Ok(RestoreMode::Manual));
-        assert_eq!(parse_restore_mode("none"), Ok(RestoreMode::None));
-        assert!(parse_restore_mode("sometimes").is_err());
-    }
-}

@@ -1,0 +1,19 @@
+//! uac_replace_from/to and uac_restore_from/to: Kamailio's uac on the one
+//! From/To flow (src/flows/from_to) with Kamailio's policy (the bare URI,
+//! display names in four dialog variables) and this module's parameters.
+
+use super::params::config;
+use crate::flows::from_to::{Module, Policy, Settings};
+use crate::kamailio::host::avp::AvpName;
+use crate::kamailio::host::Kamailio;
+
+/// This module as the flow's hooks see it.
+pub struct Uac;
+
+impl Module for Uac {
+    type P = Kamailio;
+    const POLICY: Policy = Policy::KAMAILIO;
+    fn settings() -> &'static Settings<AvpName> {
+        &config().from_to
+    }
+}
