@@ -4,8 +4,7 @@
 
 pub mod avp;
 pub mod dlg;
-pub mod ffi;
-pub mod lock;
+crate::bindings!("opensips_bindings.rs");
 pub mod log;
 pub mod msg;
 pub mod rr;
