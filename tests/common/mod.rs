@@ -87,12 +87,18 @@ impl Kamailio {
 
     /// Starts kamailio with a rendered config text.
     pub fn start_with(cfg_text: &str, port: u16) -> Kamailio {
+        Self::start_bin(Path::new("kamailio"), cfg_text, port)
+    }
+
+    /// Starts the kamailio binary `bin` (Debian's `kamailio` in PATH, or
+    /// another build such as .cache/kamailio61's) with a config text.
+    pub fn start_bin(bin: &Path, cfg_text: &str, port: u16) -> Kamailio {
         let dir = std::env::temp_dir().join(format!("uac-test-{}-{port}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();
         let cfg = dir.join("kamailio.cfg");
         fs::write(&cfg, cfg_text).unwrap();
         let log = dir.join("kamailio.log");
-        let child = Command::new("kamailio")
+        let child = Command::new(bin)
             .args(["-DD", "-E", "-m", "64", "-M", "8", "-f"])
             .arg(&cfg)
             .arg("-Y")
