@@ -8,8 +8,7 @@
 
 mod common;
 
-use common::{free_port, Kamailio, Msg, Peer};
-use md5::{Digest, Md5};
+use common::{auth_param, field, free_port, md5_hex, reply_with, Kamailio, Msg, Peer};
 use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -60,24 +59,6 @@ const MODULES: [&str; 27] = [
     "app_jsdt",
     "uac",
 ];
-
-fn md5_hex(s: &str) -> String {
-    Md5::digest(s.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn auth_param(h: &str, name: &str) -> String {
-    h.split(',')
-        .find_map(|p| {
-            let p = p.trim().trim_start_matches("Digest ").trim();
-            p.strip_prefix(&format!("{name}="))
-        })
-        .unwrap_or("")
-        .trim_matches('"')
-        .to_string()
-}
 
 /// A SQLite file with 6.1.4's version and uacreg tables and one row that
 /// registers alice with the registrar on `registrar`.
@@ -141,30 +122,6 @@ fn kamcmd(dir: &Path, args: &[&str]) -> String {
     )
 }
 
-/// The value of `name: v` in kamcmd's structure output.
-fn field(out: &str, name: &str) -> String {
-    out.lines()
-        .find_map(|l| l.trim().strip_prefix(&format!("{name}:")))
-        .unwrap_or_else(|| panic!("no {name} in:\n{out}"))
-        .trim()
-        .to_string()
-}
-
-fn reply(peer: &Peer, req: &Msg, code: u16, extra: &str) {
-    let r = peer.reply(req, code, "regtag", false).replace(
-        "Content-Length: 0\r\n",
-        &format!("{extra}Content-Length: 0\r\n"),
-    );
-    let via = req.hdr("Via");
-    let port: u16 = via
-        .split(';')
-        .next()
-        .and_then(|h| h.rsplit(':').next())
-        .and_then(|p| p.trim().parse().ok())
-        .unwrap();
-    peer.send(port, &r);
-}
-
 /// The next REGISTER that is not a retransmission of one in `seen` (tm
 /// retransmits over UDP until our reply arrives).
 fn register(peer: &Peer, seen: &mut HashSet<String>, what: &str) -> Msg {
@@ -196,7 +153,7 @@ fn stock_modules_start_register_and_answer_rpc() {
     let mut seen = HashSet::new();
     let r = register(&peer, &mut seen, "first");
     assert_eq!(r.hdr("Expires"), "60");
-    reply(
+    reply_with(
         &peer,
         &r,
         401,
@@ -213,7 +170,7 @@ fn stock_modules_start_register_and_answer_rpc() {
         auth_param(&a, "cnonce")
     ));
     assert_eq!(auth_param(&a, "response"), want, "{a}");
-    reply(
+    reply_with(
         &peer,
         &r2,
         200,

@@ -7,7 +7,7 @@
 mod common;
 
 use common::*;
-use md5::{Digest, Md5};
+use sha2::Digest;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -242,15 +242,6 @@ impl Node {
     }
 }
 
-/// The value of `field: v` in kamcmd's structure output.
-fn field(out: &str, name: &str) -> String {
-    out.lines()
-        .find_map(|l| l.trim().strip_prefix(&format!("{name}:")))
-        .unwrap_or_else(|| panic!("no {name} in:\n{out}"))
-        .trim()
-        .to_string()
-}
-
 /// The field names of each structure, in order.
 fn field_names(out: &str) -> Vec<String> {
     out.lines()
@@ -420,41 +411,8 @@ fn expect_register(peer: &Peer, what: &str) -> Msg {
     }
 }
 
-fn reply_with(peer: &Peer, req: &Msg, code: u16, extra: &str) {
-    let r = peer.reply(req, code, "regtag", false).replace(
-        "Content-Length: 0\r\n",
-        &format!("{extra}Content-Length: 0\r\n"),
-    );
-    let via = req.hdr("Via");
-    let port: u16 = via
-        .split(';')
-        .next()
-        .and_then(|h| h.rsplit(':').next())
-        .and_then(|p| p.trim().parse().ok())
-        .unwrap();
-    peer.send(port, &r);
-}
-
 fn ok_for(req: &Msg, granted: u32) -> String {
     format!("Contact: {};expires={granted}\r\n", req.hdr("Contact"))
-}
-
-fn md5_hex(s: &str) -> String {
-    Md5::digest(s.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn auth_param(h: &str, name: &str) -> String {
-    h.split(',')
-        .find_map(|p| {
-            let p = p.trim().trim_start_matches("Digest ").trim();
-            p.strip_prefix(&format!("{name}="))
-        })
-        .unwrap_or("")
-        .trim_matches('"')
-        .to_string()
 }
 
 #[test]

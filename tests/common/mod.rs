@@ -367,6 +367,54 @@ impl Default for Peer {
     }
 }
 
+/// MD5 as lowercase hex, for checking digest answers in the tests.
+pub fn md5_hex(s: &str) -> String {
+    use md5::{Digest, Md5};
+    Md5::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A parameter of a digest header value (`Digest a="b", c=d`), unquoted;
+/// empty when absent.
+pub fn auth_param(h: &str, name: &str) -> String {
+    h.split(',')
+        .find_map(|p| {
+            let p = p.trim().trim_start_matches("Digest ").trim();
+            p.strip_prefix(&format!("{name}="))
+        })
+        .unwrap_or("")
+        .trim_matches('"')
+        .to_string()
+}
+
+/// The value of `name: v` in kamcmd's structure output.
+pub fn field(out: &str, name: &str) -> String {
+    out.lines()
+        .find_map(|l| l.trim().strip_prefix(&format!("{name}:")))
+        .unwrap_or_else(|| panic!("no {name} in:\n{out}"))
+        .trim()
+        .to_string()
+}
+
+/// `peer`'s reply `code` to `req` (To tag "regtag", `extra` header lines
+/// added), sent to the port of the request's top Via.
+pub fn reply_with(peer: &Peer, req: &Msg, code: u16, extra: &str) {
+    let r = peer.reply(req, code, "regtag", false).replace(
+        "Content-Length: 0\r\n",
+        &format!("{extra}Content-Length: 0\r\n"),
+    );
+    let via = req.hdr("Via");
+    let port: u16 = via
+        .split(';')
+        .next()
+        .and_then(|h| h.rsplit(':').next())
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap();
+    peer.send(port, &r);
+}
+
 /// Builds a request from A. `route` and `to_tag` for in-dialog requests.
 #[allow(clippy::too_many_arguments)]
 pub fn request(
