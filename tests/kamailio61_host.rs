@@ -8,7 +8,9 @@
 
 mod common;
 
-use common::{auth_param, field, free_port, md5_hex, reply_with, Kamailio, Msg, Peer};
+use common::{
+    auth_param, field, free_port, kamcmd_at, md5_qop_auth_response, reply_with, Kamailio, Msg, Peer,
+};
 use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -109,17 +111,8 @@ fn kdir(port: u16) -> PathBuf {
 
 /// 6.1.4's kamcmd on the node's ctl socket: its output.
 fn kamcmd(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(prefix().join("sbin/kamcmd"))
-        .arg("-s")
-        .arg(format!("unix:{}", dir.join("ctl.sock").display()))
-        .args(args)
-        .output()
-        .expect("kamcmd");
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    let ctl = format!("unix:{}", dir.join("ctl.sock").display());
+    kamcmd_at(&prefix().join("sbin/kamcmd"), &ctl, args)
 }
 
 /// The next REGISTER that is not a retransmission of one in `seen` (tm
@@ -162,13 +155,8 @@ fn stock_modules_start_register_and_answer_rpc() {
     let r2 = register(&peer, &mut seen, "with credentials");
     assert_eq!(r2.hdr("Call-ID"), r.hdr("Call-ID"));
     let a = r2.hdr("Authorization").to_string();
-    let ha1 = md5_hex("alice:peer.test:secret");
-    let ha2 = md5_hex(&format!("REGISTER:sip:127.0.0.1:{p}"));
-    let want = md5_hex(&format!(
-        "{ha1}:k61nonce:{}:{}:auth:{ha2}",
-        auth_param(&a, "nc"),
-        auth_param(&a, "cnonce")
-    ));
+    let uri = format!("sip:127.0.0.1:{p}");
+    let want = md5_qop_auth_response(&a, "alice:peer.test:secret", "REGISTER", &uri, "k61nonce");
     assert_eq!(auth_param(&a, "response"), want, "{a}");
     reply_with(
         &peer,

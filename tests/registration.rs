@@ -182,17 +182,7 @@ impl Node {
     }
 
     fn kamcmd(&self, args: &[&str]) -> String {
-        let out = Command::new("kamcmd")
-            .arg("-s")
-            .arg(&self.ctl)
-            .args(args)
-            .output()
-            .expect("kamcmd");
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
+        kamcmd_at(Path::new("kamcmd"), &self.ctl, args)
     }
 
     fn stat(&self, name: &str) -> i64 {
@@ -450,13 +440,8 @@ fn interval_too_brief_failure_retry_and_rpc() {
     let r2 = expect_register(&peer, "with credentials");
     assert_eq!(r2.hdr("Call-ID"), r.hdr("Call-ID"));
     let a = r2.hdr("Authorization").to_string();
-    let ha1 = md5_hex("alice:peer.test:secret");
-    let ha2 = md5_hex(&format!("REGISTER:sip:127.0.0.1:{p}"));
-    let want = md5_hex(&format!(
-        "{ha1}:n0nce1:{}:{}:auth:{ha2}",
-        auth_param(&a, "nc"),
-        auth_param(&a, "cnonce")
-    ));
+    let uri = format!("sip:127.0.0.1:{p}");
+    let want = md5_qop_auth_response(&a, "alice:peer.test:secret", "REGISTER", &uri, "n0nce1");
     assert_eq!(auth_param(&a, "response"), want, "{a}");
     assert_eq!(auth_param(&a, "uri"), format!("sip:127.0.0.1:{p}"));
     // a 200 without Contact is a failure: retried

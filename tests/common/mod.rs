@@ -389,6 +389,40 @@ pub fn auth_param(h: &str, name: &str) -> String {
         .to_string()
 }
 
+/// The MD5 `response` a qop=auth digest answer must carry: `ha1_input` is
+/// `user:realm:password`; nc and cnonce are taken from `authorization` itself.
+pub fn md5_qop_auth_response(
+    authorization: &str,
+    ha1_input: &str,
+    method: &str,
+    uri: &str,
+    nonce: &str,
+) -> String {
+    let ha1 = md5_hex(ha1_input);
+    let ha2 = md5_hex(&format!("{method}:{uri}"));
+    md5_hex(&format!(
+        "{ha1}:{nonce}:{}:{}:auth:{ha2}",
+        auth_param(authorization, "nc"),
+        auth_param(authorization, "cnonce")
+    ))
+}
+
+/// `kamcmd` (the binary `bin`) on the ctl socket `ctl` (`unix:/path`): its
+/// output, stderr after stdout.
+pub fn kamcmd_at(bin: &Path, ctl: &str, args: &[&str]) -> String {
+    let out = Command::new(bin)
+        .arg("-s")
+        .arg(ctl)
+        .args(args)
+        .output()
+        .expect("kamcmd");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 /// The value of `name: v` in kamcmd's structure output.
 pub fn field(out: &str, name: &str) -> String {
     out.lines()
