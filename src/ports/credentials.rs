@@ -109,6 +109,14 @@ pub trait AuthRequest: SipMessage {
     /// Proxy-Authorization).
     fn authorized(&self) -> Option<Self::Cred>;
 
+    /// The credentials marked authorized among the headers of `kind` (what
+    /// an OpenSIPS challenge reads its stale flag from). By default the
+    /// first of [`AuthRequest::authorized`], whatever its kind.
+    fn authorized_of(&self, kind: CredKind) -> Option<Self::Cred> {
+        let _ = kind;
+        self.authorized()
+    }
+
     /// Removes the whole credentials header from the request as it is
     /// forwarded.
     fn remove_credentials(&self, h: Self::Cred) -> Result<(), String>;

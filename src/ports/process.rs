@@ -17,4 +17,13 @@ pub trait Process {
             .map(|d| d.as_secs() as u32)
             .unwrap_or(0)
     }
+
+    /// Now, in microseconds since the epoch (nonces that expire to the
+    /// microsecond, as OpenSIPS's).
+    fn now_us(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros() as u64)
+            .unwrap_or(0)
+    }
 }
