@@ -157,6 +157,12 @@ fn init() -> Result<(), String> {
         index,
     };
     let rpid_avp = match RPID_AVP.c_str().filter(|s| !s.is_empty()) {
+        Some(s) if !s.starts_with(b"$avp(") => {
+            return Err(format!(
+                "malformed or non AVP {} AVP definition",
+                String::from_utf8_lossy(s)
+            ))
+        }
         Some(s) => Some(AvpName::parse(s).map_err(|e| {
             format!(
                 "malformed or non AVP {} AVP definition ({e})",
