@@ -552,3 +552,78 @@ fn memory_stable_over_authenticated_registers() {
     let (before, after) = memory_over_rounds(&s.o, &round);
     assert_eq!(before, after, "pkg/shm before {before:?} after {after:?}");
 }
+
+/// A node of a two-node cluster: ours with `cluster_id` (or without, the
+/// control), clusterer over proto_bin on loopback.
+fn cluster_node(me: (u32, u16), other: (u32, u16), shared: bool) -> Server {
+    let extra = format!(
+        "socket=bin:127.0.0.1:{mp}\nloadmodule \"proto_bin.so\"\nloadmodule \"clusterer.so\"\n\
+         modparam(\"clusterer\", \"db_mode\", 0)\n\
+         modparam(\"clusterer\", \"my_node_id\", {mi})\n\
+         modparam(\"clusterer\", \"my_node_info\", \"cluster_id=1, url=bin:127.0.0.1:{mp}\")\n\
+         modparam(\"clusterer\", \"neighbor_node_info\", \"cluster_id=1, node_id={oi}, url=bin:127.0.0.1:{op}\")\n\
+         modparam(\"clusterer\", \"ping_interval\", 1)\n{cid}",
+        mi = me.0,
+        mp = me.1,
+        oi = other.0,
+        op = other.1,
+        cid = if shared {
+            "modparam(\"auth\", \"cluster_id\", 1)"
+        } else {
+            ""
+        }
+    );
+    server(false, 9, &extra, "")
+}
+
+/// Waits until the node sees the other one up (MI clusterer_list).
+fn link_up(s: &Server) -> bool {
+    for _ in 0..100 {
+        let l = s.o.mi("clusterer_list", "[]");
+        if l.contains("\"Up\"") {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    false
+}
+
+/// Replay protection across two OpenSIPS nodes: with `cluster_id`, a use on
+/// node A reaches node B through the clusterer and B refuses the replay
+/// (stale); without it (the control) B accepts the replay once.
+#[test]
+fn two_nodes_share_the_nonce_index_through_the_clusterer() {
+    let mut results = Vec::new();
+    for shared in [true, false] {
+        let (pa, pb) = (free_port(), free_port());
+        let a = cluster_node((1, pa), (2, pb), shared);
+        let b = cluster_node((2, pb), (1, pa), shared);
+        assert!(
+            link_up(&a) && link_up(&b),
+            "cluster link not up:\n{}",
+            a.o.log()
+        );
+        let p = Peer::new();
+        let (_, c) = challenged(&p, a.o.port, "alice", "cl1");
+        let auth = authz(&c[0], "REGISTER", "alice", "alicepw");
+        let first = register_with(&p, a.o.port, "alice", "cl1", 2, &auth);
+        assert_eq!(first.status(), Some(200), "{}", first.raw);
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let replay = register_with(&p, b.o.port, "alice", "cl1", 3, &auth);
+        // and the other way: B's own challenge, used on B, replayed on A
+        let (_, c) = challenged(&p, b.o.port, "alice", "cl2");
+        let auth = authz(&c[0], "REGISTER", "alice", "alicepw");
+        let on_b = register_with(&p, b.o.port, "alice", "cl2", 2, &auth);
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let back = register_with(&p, a.o.port, "alice", "cl2", 3, &auth);
+        results.push((result(&replay), result(&on_b), result(&back)));
+    }
+    assert_eq!(
+        results[0],
+        ("-3".to_string(), "1".to_string(), "-3".to_string())
+    );
+    assert_eq!(
+        results[1],
+        ("1".to_string(), "1".to_string(), "1".to_string())
+    );
+}

@@ -23,7 +23,7 @@ use crate::opensips::exports::{
 use crate::opensips::host::auth::{join_cluster, load_signaling, Clusterer, OsProcess, PvSpec};
 use crate::opensips::host::avp::AvpName;
 use crate::opensips::host::ffi::{
-    module_exports, sip_msg, str_, BRANCH_ROUTE, CMD_PARAM_OPT, CMD_PARAM_STR, FAILURE_ROUTE,
+    self, module_exports, sip_msg, str_, BRANCH_ROUTE, CMD_PARAM_OPT, CMD_PARAM_STR, FAILURE_ROUTE,
     REQUEST_ROUTE,
 };
 use crate::opensips::host::msg::SipMsg;
@@ -500,7 +500,36 @@ table! {
     ];
 }
 
-static DEPS: Deps<1> = Deps::new(&[(b"signaling\0", DEP_ABORT)], [END_PARAM_DEP]);
+/// clusterer is initialised first when cluster_id is set (stock modules'
+/// get_deps_clusterer).
+unsafe extern "C" fn deps_cluster_id(
+    _p: *const ffi::param_export_t,
+) -> *mut ffi::module_dependency_t {
+    guarded("deps_cluster_id", null_mut(), || {
+        if CLUSTER_ID.get() <= 0 {
+            return null_mut();
+        }
+        // SAFETY: the core frees the pkg dependency it gets back.
+        unsafe {
+            ffi::alloc_module_dep(
+                ffi::module_type::MOD_TYPE_DEFAULT,
+                c"clusterer".as_ptr() as *mut c_char,
+                DEP_ABORT,
+            )
+        }
+    })
+}
+
+static DEPS: Deps<2> = Deps::new(
+    &[(b"signaling\0", DEP_ABORT)],
+    [
+        ffi::modparam_dependency_t {
+            script_param: c"cluster_id".as_ptr() as *mut c_char,
+            get_deps_f: Some(deps_cluster_id),
+        },
+        END_PARAM_DEP,
+    ],
+);
 
 /// The table the core looks up by name after dlopen().
 #[cfg_attr(uac_export = "opensips-auth", export_name = "exports")]
