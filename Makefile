@@ -91,6 +91,7 @@ bench: setup module
 	command -v valgrind >/dev/null || apt-get install -y -q valgrind
 	python3 bench/run.py
 	python3 bench/opensips.py
+	python3 bench/opensips_auth.py
 
 clean:
 	$(CARGO) clean

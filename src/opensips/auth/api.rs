@@ -122,7 +122,7 @@ unsafe extern "C" fn api_pre_auth(
         };
         // SAFETY: the caller's realm str, valid for the call.
         let given = unsafe { sv(realm) };
-        let (pre, used) = server().pre_auth_skip(&m, given, cred_kind(hftype as i32), skip);
+        let (pre, used) = server().pre_auth_skip(&m, given, cred_kind(hftype), skip);
         // SAFETY: the caller's out pointers; the realm used points into the
         // caller's str or the message (its parsed URI), both alive while
         // the caller handles the request (stock hands out the same).

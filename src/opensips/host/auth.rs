@@ -15,8 +15,8 @@ use crate::ports::reply::{Reply, Sending};
 use std::os::raw::{c_char, c_int};
 use std::ptr::{null, null_mut, NonNull};
 
-pub const HDR_AUTHORIZATION: i32 = ffi::_hdr_types_t_HDR_AUTHORIZATION_T as i32;
-pub const HDR_PROXYAUTH: i32 = ffi::_hdr_types_t_HDR_PROXYAUTH_T as i32;
+pub const HDR_AUTHORIZATION: i32 = ffi::_hdr_types_t_HDR_AUTHORIZATION_T;
+pub const HDR_PROXYAUTH: i32 = ffi::_hdr_types_t_HDR_PROXYAUTH_T;
 
 /// The kind of a header type the API passes (Proxy-Authorization for
 /// HDR_PROXYAUTH_T, Authorization for any other, as stock).
@@ -82,10 +82,10 @@ pub unsafe fn creds_of<'a>(d: *const ffi::dig_cred_t) -> Creds<'a> {
 }
 
 /// A part of the message through a glue getter (None when absent).
-fn part<'a>(
-    msg: &'a SipMsg,
+fn part(
+    msg: &SipMsg,
     f: unsafe extern "C" fn(*mut sip_msg, *mut c_int) -> *const c_char,
-) -> Option<&'a [u8]> {
+) -> Option<&[u8]> {
     let mut len = 0;
     // SAFETY: the getter returns NULL or len bytes that live as long as the
     // message (its buffer, new_uri, or the core's static address buffer,
@@ -384,7 +384,7 @@ impl PvSpec {
             return Err("failed to parse spec".into());
         }
         // PVT_NONE, PVT_EMPTY, PVT_NULL: nothing to read
-        if (sp.type_ as u32) <= 2 {
+        if sp.type_ <= 2 {
             return Err("invalid spec".into());
         }
         Ok(PvSpec(sp))
