@@ -306,3 +306,34 @@ impl<const N: usize> Deps<N> {
         self as *const Deps<N> as *const ffi::dep_export_t
     }
 }
+
+/// A modparam dependency entry: `get_deps` decides from the parameter's
+/// value which module must be initialised first.
+pub const fn param_dep(
+    name: &'static std::ffi::CStr,
+    get_deps: unsafe extern "C" fn(*const param_export_t) -> *mut ffi::module_dependency_t,
+) -> ffi::modparam_dependency_t {
+    ffi::modparam_dependency_t {
+        script_param: name.as_ptr() as *mut c_char,
+        get_deps_f: Some(get_deps),
+    }
+}
+
+/// What a modparam dependency function returns: `module` needed first
+/// (DEP_ABORT) when `needed`, else nothing.
+pub fn module_dep_if(
+    needed: bool,
+    module: &'static std::ffi::CStr,
+) -> *mut ffi::module_dependency_t {
+    if !needed {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: the core frees the pkg dependency it gets back; the name is static.
+    unsafe {
+        ffi::alloc_module_dep(
+            ffi::module_type::MOD_TYPE_DEFAULT,
+            module.as_ptr() as *mut c_char,
+            DEP_ABORT,
+        )
+    }
+}

@@ -141,3 +141,95 @@ pub trait AuthRequest: SipMessage {
     /// the URI cannot be parsed.
     fn uri_user_host(&self, which: UriOf) -> Option<(&[u8], &[u8])>;
 }
+
+/// Declares a host's handle on its core's parsed credentials: the two
+/// header-type constants, `cred_kind`/`hdr_type` between them and
+/// [`CredKind`], `CredHdr` (a credentials header whose `hdr->parsed` is the
+/// core's `auth_body_t`) and `creds_of` (the fields of a `dig_cred_t` as
+/// [`Creds`]). Kamailio's and OpenSIPS's cores name these structs and
+/// fields alike; each host invokes it once in its `host/` with its own
+/// bindings:
+///
+/// ```ignore
+/// crate::host_credentials!(super::ffi, super::str_bytes,
+///     ffi::_hdr_types_t_HDR_AUTHORIZATION_T, ffi::_hdr_types_t_HDR_PROXYAUTH_T);
+/// ```
+#[macro_export]
+macro_rules! host_credentials {
+    ($ffi:path, $str_bytes:path, $auth:expr, $proxy:expr) => {
+        use $ffi as cred_ffi;
+
+        pub const HDR_AUTHORIZATION: i32 = $auth;
+        pub const HDR_PROXYAUTH: i32 = $proxy;
+
+        /// The credentials kind of a header type a module passes:
+        /// Proxy-Authorization for HDR_PROXYAUTH_T, Authorization for any
+        /// other (as the stock modules pick the challenge header).
+        pub fn cred_kind(hftype: i32) -> $crate::ports::credentials::CredKind {
+            if hftype == HDR_PROXYAUTH {
+                $crate::ports::credentials::CredKind::ProxyAuthorization
+            } else {
+                $crate::ports::credentials::CredKind::Authorization
+            }
+        }
+
+        pub fn hdr_type(kind: $crate::ports::credentials::CredKind) -> i32 {
+            match kind {
+                $crate::ports::credentials::CredKind::Authorization => HDR_AUTHORIZATION,
+                $crate::ports::credentials::CredKind::ProxyAuthorization => HDR_PROXYAUTH,
+            }
+        }
+
+        /// A credentials header of the current message, parsed by the core
+        /// (hdr->parsed is its `auth_body_t`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct CredHdr(::std::ptr::NonNull<cred_ffi::hdr_field>);
+
+        impl CredHdr {
+            /// # Safety
+            /// `h` must be NULL or a credentials header of the message being
+            /// handled whose credentials are parsed (pre_auth found it).
+            pub unsafe fn from_raw(h: *mut cred_ffi::hdr_field) -> Option<CredHdr> {
+                ::std::ptr::NonNull::new(h).map(CredHdr)
+            }
+
+            pub fn raw(self) -> *mut cred_ffi::hdr_field {
+                self.0.as_ptr()
+            }
+
+            /// The parsed credentials.
+            fn body(self) -> *mut cred_ffi::auth_body_t {
+                // SAFETY: from_raw's contract: a parsed credentials header of
+                // a live message.
+                unsafe { (*self.0.as_ptr()).parsed as *mut cred_ffi::auth_body_t }
+            }
+        }
+
+        /// The fields verification needs, borrowed from parsed credentials.
+        ///
+        /// # Safety
+        /// `d` must be parsed credentials of the current message (or of a
+        /// copy the caller keeps alive); the slices borrow its buffers.
+        pub unsafe fn creds_of<'a>(
+            d: *const cred_ffi::dig_cred_t,
+        ) -> $crate::digest::verify::Creds<'a> {
+            use $str_bytes as sb;
+            // SAFETY: caller contract: every str points into the message
+            // buffer (or is NULL/empty).
+            unsafe {
+                let d = &*d;
+                $crate::digest::verify::Creds {
+                    username: sb(&d.username.whole),
+                    realm: sb(&d.realm),
+                    nonce: sb(&d.nonce),
+                    uri: sb(&d.uri),
+                    response: sb(&d.response),
+                    algorithm: sb(&d.alg.alg_str),
+                    qop: sb(&d.qop.qop_str),
+                    cnonce: sb(&d.cnonce),
+                    nc: sb(&d.nc),
+                }
+            }
+        }
+    };
+}

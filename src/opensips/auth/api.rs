@@ -33,6 +33,9 @@ use std::cell::{Cell, UnsafeCell};
 use std::os::raw::{c_char, c_int, c_uint};
 use std::ptr::null_mut;
 
+type Msg = *mut sip_msg;
+type Str = *mut str_;
+
 /// What pre_auth checked for the credentials of the request being handled.
 #[derive(Clone, Copy)]
 struct Pending {
@@ -100,13 +103,11 @@ fn qop_offer(q: ffi::qop_type_t) -> QopOffer {
     }
 }
 
-unsafe extern "C" fn api_pre_auth(
-    msg: *mut sip_msg,
-    realm: *mut str_,
-    hftype: ffi::hdr_types_t,
-    hdr: *mut *mut hdr_field,
-    skip: c_uint,
-) -> ffi::auth_result_t {
+/// pre_auth's out parameter: the credentials header found.
+type HdrOut = *mut *mut hdr_field;
+
+unsafe extern "C" fn api_pre_auth(m: Msg, r: Str, hf: c_int, h: HdrOut, skip: c_uint) -> c_int {
+    let (msg, realm, hdr) = (m, r, h);
     guarded("pre_auth", AUTH_ERROR, || {
         PENDING.set(None);
         // SAFETY: the calling module's message (or NULL).
@@ -122,7 +123,7 @@ unsafe extern "C" fn api_pre_auth(
         };
         // SAFETY: the caller's realm str, valid for the call.
         let given = unsafe { sv(realm) };
-        let (pre, used) = server().pre_auth_skip(&m, given, cred_kind(hftype), skip);
+        let (pre, used) = server().pre_auth_skip(&m, given, cred_kind(hf), skip);
         // SAFETY: the caller's out pointers; the realm used points into the
         // caller's str or the message (its parsed URI), both alive while
         // the caller handles the request (stock hands out the same).

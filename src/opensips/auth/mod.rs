@@ -18,7 +18,8 @@ use crate::flows::auth_server::{
 };
 use crate::log::guarded;
 use crate::opensips::exports::{
-    api, cmd, module, Cmd, Deps, DEP_ABORT, END_PARAM_DEP, INT_PARAM, STR_PARAM,
+    api, cmd, module, module_dep_if, param_dep, Cmd, Deps, DEP_ABORT, END_PARAM_DEP, INT_PARAM,
+    STR_PARAM,
 };
 use crate::opensips::host::auth::{join_cluster, load_signaling, Clusterer, OsProcess, PvSpec};
 use crate::opensips::host::avp::AvpName;
@@ -506,29 +507,13 @@ unsafe extern "C" fn deps_cluster_id(
     _p: *const ffi::param_export_t,
 ) -> *mut ffi::module_dependency_t {
     guarded("deps_cluster_id", null_mut(), || {
-        if CLUSTER_ID.get() <= 0 {
-            return null_mut();
-        }
-        // SAFETY: the core frees the pkg dependency it gets back.
-        unsafe {
-            ffi::alloc_module_dep(
-                ffi::module_type::MOD_TYPE_DEFAULT,
-                c"clusterer".as_ptr() as *mut c_char,
-                DEP_ABORT,
-            )
-        }
+        module_dep_if(CLUSTER_ID.get() > 0, c"clusterer")
     })
 }
 
 static DEPS: Deps<2> = Deps::new(
     &[(b"signaling\0", DEP_ABORT)],
-    [
-        ffi::modparam_dependency_t {
-            script_param: c"cluster_id".as_ptr() as *mut c_char,
-            get_deps_f: Some(deps_cluster_id),
-        },
-        END_PARAM_DEP,
-    ],
+    [param_dep(c"cluster_id", deps_cluster_id), END_PARAM_DEP],
 );
 
 /// The table the core looks up by name after dlopen().

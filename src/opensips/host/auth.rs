@@ -4,7 +4,7 @@
 //! replies through the signaling module; this process and the core's start
 //! time; the clusterer as the replication port.
 
-use super::ffi::{self, auth_body_t, hdr_field, sip_msg};
+use super::ffi::{self, hdr_field, sip_msg};
 use super::msg::SipMsg;
 use super::str_bytes;
 use crate::digest::verify::Creds;
@@ -15,71 +15,12 @@ use crate::ports::reply::{Reply, Sending};
 use std::os::raw::{c_char, c_int};
 use std::ptr::{null, null_mut, NonNull};
 
-pub const HDR_AUTHORIZATION: i32 = ffi::_hdr_types_t_HDR_AUTHORIZATION_T;
-pub const HDR_PROXYAUTH: i32 = ffi::_hdr_types_t_HDR_PROXYAUTH_T;
-
-/// The kind of a header type the API passes (Proxy-Authorization for
-/// HDR_PROXYAUTH_T, Authorization for any other, as stock).
-pub fn cred_kind(hftype: i32) -> CredKind {
-    if hftype == HDR_PROXYAUTH {
-        CredKind::ProxyAuthorization
-    } else {
-        CredKind::Authorization
-    }
-}
-
-pub fn hdr_type(kind: CredKind) -> i32 {
-    match kind {
-        CredKind::Authorization => HDR_AUTHORIZATION,
-        CredKind::ProxyAuthorization => HDR_PROXYAUTH,
-    }
-}
-
-/// A credentials header of the current message, parsed by the core.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CredHdr(NonNull<hdr_field>);
-
-impl CredHdr {
-    /// # Safety
-    /// `h` must be NULL or a credentials header of the message being
-    /// handled whose credentials are parsed (pre_auth found it).
-    pub unsafe fn from_raw(h: *mut hdr_field) -> Option<CredHdr> {
-        NonNull::new(h).map(CredHdr)
-    }
-
-    pub fn raw(self) -> *mut hdr_field {
-        self.0.as_ptr()
-    }
-
-    fn body(self) -> *mut auth_body_t {
-        // SAFETY: from_raw's contract: a parsed credentials header of a live
-        // message (hdr->parsed is its auth_body_t).
-        unsafe { (*self.0.as_ptr()).parsed as *mut auth_body_t }
-    }
-}
-
-/// The fields of parsed credentials.
-///
-/// # Safety
-/// `d` must be credentials parsed from the current message (or a copy the
-/// caller keeps alive): the slices borrow its buffers.
-pub unsafe fn creds_of<'a>(d: *const ffi::dig_cred_t) -> Creds<'a> {
-    // SAFETY: caller contract; every str points into the message or is empty.
-    unsafe {
-        let d = &*d;
-        Creds {
-            username: str_bytes(&d.username.whole),
-            realm: str_bytes(&d.realm),
-            nonce: str_bytes(&d.nonce),
-            uri: str_bytes(&d.uri),
-            response: str_bytes(&d.response),
-            algorithm: str_bytes(&d.alg.alg_str),
-            qop: str_bytes(&d.qop.qop_str),
-            cnonce: str_bytes(&d.cnonce),
-            nc: str_bytes(&d.nc),
-        }
-    }
-}
+crate::host_credentials!(
+    super::ffi,
+    super::str_bytes,
+    ffi::_hdr_types_t_HDR_AUTHORIZATION_T,
+    ffi::_hdr_types_t_HDR_PROXYAUTH_T
+);
 
 /// A part of the message through a glue getter (None when absent).
 fn part(
@@ -279,21 +220,7 @@ pub fn load_signaling() -> Result<(), String> {
     Ok(())
 }
 
-/// This OpenSIPS process, as the process port.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct OsProcess;
-
-impl crate::ports::process::Process for OsProcess {
-    fn process_no(&self) -> u32 {
-        // SAFETY: reads the core's per-process global.
-        unsafe { ffi::osg_process_no() as u32 }
-    }
-
-    fn up_since(&self) -> u32 {
-        // SAFETY: reads a core global set before fork.
-        unsafe { ffi::osg_startup_time() as u32 }
-    }
-}
+crate::host_process!(OsProcess, super::ffi => osg_process_no osg_startup_time);
 
 /// The clusterer as the replication port: one capability of one cluster.
 #[derive(Debug, Clone, Copy, Default)]
