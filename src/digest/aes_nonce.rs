@@ -127,11 +127,13 @@ impl NonceKey {
         b64_encode(&d)
     }
 
-    /// A fresh nonce for `p` (the random block from the OS).
+    /// A fresh nonce for `p`: the random block from the process's CSPRNG
+    /// (ChaCha seeded from the OS, reseeded after fork), as stock takes it
+    /// from OpenSSL's.
     pub fn issue(&self, p: &NonceParams) -> String {
         use rand::RngCore;
         let mut iv = [0u8; 16];
-        rand::rngs::OsRng.fill_bytes(&mut iv);
+        rand::thread_rng().fill_bytes(&mut iv);
         self.encode(iv, p)
     }
 

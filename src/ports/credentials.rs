@@ -233,3 +233,46 @@ macro_rules! host_credentials {
         }
     };
 }
+
+/// Inside `impl AuthRequest for SipMsg` of a host that declared
+/// [`host_credentials!`]: the methods that only read or mark the core's
+/// parsed credentials (`creds`, `cred_user`, `creds_complete`, `is_stale`,
+/// `set_stale`, `mark_authorized`), the same on both cores.
+#[macro_export]
+macro_rules! parsed_credentials_methods {
+    () => {
+        fn creds(&self, h: CredHdr) -> $crate::digest::verify::Creds<'_> {
+            // SAFETY: a parsed credentials header of this message.
+            unsafe { creds_of(&(*h.body()).digest) }
+        }
+
+        fn cred_user(&self, h: CredHdr) -> &[u8] {
+            // SAFETY: as above; the user points into the message buffer.
+            unsafe { str_bytes(&(*h.body()).digest.username.user) }
+        }
+
+        fn creds_complete(&self, h: CredHdr) -> bool {
+            // SAFETY: as above; check_dig_cred only reads the fields.
+            unsafe { cred_ffi::check_dig_cred(&mut (*h.body()).digest) == 0 }
+        }
+
+        fn is_stale(&self, h: CredHdr) -> bool {
+            // SAFETY: as above.
+            unsafe { (*h.body()).stale != 0 }
+        }
+
+        fn set_stale(&self, h: CredHdr) {
+            // SAFETY: as above; a plain field of the parsed body, which the
+            // worker alone handles.
+            unsafe { (*h.body()).stale = 1 }
+        }
+
+        fn mark_authorized(&self, h: CredHdr) -> Result<(), String> {
+            // SAFETY: valid message and one of its credentials headers.
+            if unsafe { cred_ffi::mark_authorized_cred(self.raw(), h.raw()) } < 0 {
+                return Err("mark_authorized_cred failed".into());
+            }
+            Ok(())
+        }
+    };
+}

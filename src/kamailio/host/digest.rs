@@ -7,7 +7,6 @@
 use super::ffi::{self, hdr_field, sip_msg, str_};
 use super::msg::SipMsg;
 use super::{str_bytes, str_of};
-use crate::digest::verify::Creds;
 use crate::ports::credentials::{AuthRequest, CredKind, Method, UriOf};
 use crate::ports::message::Which;
 use crate::ports::reply::{Reply, Sending};
@@ -77,39 +76,7 @@ impl AuthRequest for SipMsg {
         }
     }
 
-    fn creds(&self, h: CredHdr) -> Creds<'_> {
-        // SAFETY: a parsed credentials header of this message.
-        unsafe { creds_of(&(*h.body()).digest) }
-    }
-
-    fn cred_user(&self, h: CredHdr) -> &[u8] {
-        // SAFETY: as above; the user points into the message buffer.
-        unsafe { str_bytes(&(*h.body()).digest.username.user) }
-    }
-
-    fn creds_complete(&self, h: CredHdr) -> bool {
-        // SAFETY: as above; check_dig_cred only reads the fields.
-        unsafe { ffi::check_dig_cred(&mut (*h.body()).digest) == 0 }
-    }
-
-    fn is_stale(&self, h: CredHdr) -> bool {
-        // SAFETY: as above.
-        unsafe { (*h.body()).stale != 0 }
-    }
-
-    fn set_stale(&self, h: CredHdr) {
-        // SAFETY: as above; a plain field of the parsed body, which the
-        // worker alone handles.
-        unsafe { (*h.body()).stale = 1 }
-    }
-
-    fn mark_authorized(&self, h: CredHdr) -> Result<(), String> {
-        // SAFETY: valid message and one of its credentials headers.
-        if unsafe { ffi::mark_authorized_cred(self.raw(), h.raw()) } < 0 {
-            return Err("mark_authorized_cred failed".into());
-        }
-        Ok(())
-    }
+    crate::parsed_credentials_methods!();
 
     /// get_authorized_cred on Authorization, then Proxy-Authorization.
     fn authorized(&self) -> Option<CredHdr> {

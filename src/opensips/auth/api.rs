@@ -45,6 +45,25 @@ struct Pending {
     checked: Checked<Option<AesChecked>>,
 }
 
+impl Pending {
+    /// What pre_auth found and checked (None: nothing to commit later).
+    fn of(
+        m: &SipMsg,
+        msg: Msg,
+        hdr: Option<CredHdr>,
+        checked: Option<Checked<Option<AesChecked>>>,
+    ) -> Option<Pending> {
+        let (hdr, checked) = (hdr?, checked?);
+        let nonce_ptr = m.creds(hdr).nonce.as_ptr() as usize;
+        Some(Pending {
+            nonce_ptr,
+            hdr,
+            msg,
+            checked,
+        })
+    }
+}
+
 thread_local! {
     static PENDING: Cell<Option<Pending>> = const { Cell::new(None) };
 }
@@ -134,14 +153,7 @@ unsafe extern "C" fn api_pre_auth(m: Msg, r: Str, hf: c_int, h: HdrOut, skip: c_
                 (*realm).len = used.len() as c_int;
             }
         }
-        if let (Some(h), Some(checked)) = (pre.hdr, pre.checked) {
-            PENDING.set(Some(Pending {
-                nonce_ptr: m.creds(h).nonce.as_ptr() as usize,
-                hdr: h,
-                msg,
-                checked,
-            }));
-        }
+        PENDING.set(Pending::of(&m, msg, pre.hdr, pre.checked));
         code(pre.result)
     })
 }

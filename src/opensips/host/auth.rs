@@ -7,7 +7,6 @@
 use super::ffi::{self, hdr_field, sip_msg};
 use super::msg::SipMsg;
 use super::str_bytes;
-use crate::digest::verify::Creds;
 use crate::ports::credentials::{AuthRequest, CredKind, Method, UriOf};
 use crate::ports::message::{SipMessage, Which};
 use crate::ports::replicate::{OnReplicated, Replicate};
@@ -76,38 +75,7 @@ impl AuthRequest for SipMsg {
         }
     }
 
-    fn creds(&self, h: CredHdr) -> Creds<'_> {
-        // SAFETY: a parsed credentials header of this message.
-        unsafe { creds_of(&(*h.body()).digest) }
-    }
-
-    fn cred_user(&self, h: CredHdr) -> &[u8] {
-        // SAFETY: as above.
-        unsafe { str_bytes(&(*h.body()).digest.username.user) }
-    }
-
-    fn creds_complete(&self, h: CredHdr) -> bool {
-        // SAFETY: as above; check_dig_cred only reads the fields.
-        unsafe { ffi::check_dig_cred(&mut (*h.body()).digest) == 0 }
-    }
-
-    fn is_stale(&self, h: CredHdr) -> bool {
-        // SAFETY: as above.
-        unsafe { (*h.body()).stale != 0 }
-    }
-
-    fn set_stale(&self, h: CredHdr) {
-        // SAFETY: as above; a plain field of the parsed body.
-        unsafe { (*h.body()).stale = 1 }
-    }
-
-    fn mark_authorized(&self, h: CredHdr) -> Result<(), String> {
-        // SAFETY: valid message and one of its credentials headers.
-        if unsafe { ffi::mark_authorized_cred(self.raw(), h.raw()) } < 0 {
-            return Err("mark_authorized_cred failed".into());
-        }
-        Ok(())
-    }
+    crate::parsed_credentials_methods!();
 
     fn authorized(&self) -> Option<CredHdr> {
         self.authorized_of(CredKind::Authorization)
@@ -195,20 +163,21 @@ impl Reply for SipMsg {
     /// signaling's reply: through tm when the request has a transaction,
     /// else stateless (OpenSIPS has no forced-stateless mode here).
     fn send_reply(&self, code: u16, reason: &str, _how: Sending) -> Result<(), String> {
-        // SAFETY: valid request; signaling's API was loaded in mod_init.
-        let r = unsafe {
-            ffi::osg_sig_reply(
-                self.raw(),
-                code as c_int,
-                reason.as_ptr() as *const c_char,
-                reason.len() as c_int,
-            )
-        };
-        if r < 0 {
-            return Err(format!("failed to send {code} reply"));
-        }
-        Ok(())
+        sig_reply(self, code.into(), Some(reason))
     }
+}
+
+/// signaling's reply with `reason` (None: the core's text for the code).
+fn sig_reply(msg: &SipMsg, code: c_int, reason: Option<&str>) -> Result<(), String> {
+    let (p, len) = reason.map_or((null(), 0), |r| {
+        (r.as_ptr() as *const c_char, r.len() as c_int)
+    });
+    // SAFETY: valid request; signaling's API was loaded in mod_init; the
+    // reason (or NULL) is valid for the call.
+    if unsafe { ffi::osg_sig_reply(msg.raw(), code, p, len) } < 0 {
+        return Err(format!("failed to send {code} reply"));
+    }
+    Ok(())
 }
 
 /// Loads the signaling module's API (mod_init).
@@ -340,9 +309,5 @@ impl PvSpec {
 /// A reply with the core's reason text for `code` (the API's send_resp
 /// without a reason).
 pub fn reply_default(msg: &SipMsg, code: c_int) -> Result<(), String> {
-    // SAFETY: valid request; NULL reason: the glue takes error_text(code).
-    if unsafe { ffi::osg_sig_reply(msg.raw(), code, null(), 0) } < 0 {
-        return Err(format!("failed to send {code} reply"));
-    }
-    Ok(())
+    sig_reply(msg, code, None)
 }
