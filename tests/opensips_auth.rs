@@ -850,3 +850,67 @@ fn msrp_relay_auth_and_send_through_ours() {
     assert_eq!(seen[0], seen[1]);
     assert_eq!(seen[1], [401, 403, 423, 200, 200]);
 }
+
+/// pv_www_authorize with username_spec / password_spec (plain-text password,
+/// calculate_ha1): no credentials -4, right 1, wrong password -2, another
+/// user in the variable -1, as stock; the replay: stale with ours.
+#[test]
+fn pv_www_authorize_as_stock() {
+    let mut seen = Vec::new();
+    for stock in [true, false] {
+        let body = format!(
+            r#"loadmodule "sl.so"
+loadmodule "signaling.so"
+loadmodule "sipmsgops.so"
+loadmodule "{auth}"
+modparam("auth", "secret", "{SECRET}")
+modparam("auth", "username_spec", "$var(user)")
+modparam("auth", "password_spec", "$var(pw)")
+modparam("auth", "calculate_ha1", 1)
+route {{
+    $var(user) = $hdr(X-User);
+    $var(pw) = "alicepw";
+    if (!pv_www_authorize("")) {{
+        $var(r) = $rc;
+        append_to_reply("X-Auth-Result: $var(r)\r\n");
+        www_challenge("", "auth");
+        exit;
+    }}
+    append_to_reply("X-Auth-Result: 1\r\n");
+    sl_send_reply(200, "OK");
+}}
+"#,
+            auth = module("auth", stock)
+        );
+        let o = Opensips::start_free(&body);
+        let p = Peer::new();
+        let send = |call: &str, cseq: u32, user: &str, auth: Option<&str>| {
+            let mut extra = vec![format!("X-User: {user}")];
+            extra.extend(auth.map(str::to_string));
+            p.send(
+                o.port,
+                &request(&p, "REGISTER", "alice", call, cseq, &extra),
+            );
+            p.recv()
+        };
+        let r = send("pv1", 1, "alice", None);
+        let c = challenges(&r);
+        let mut run = vec![result(&r)];
+        let good = authz(&c[0], "REGISTER", "alice", "alicepw");
+        run.push(result(&send("pv1", 2, "bob", Some(&good))));
+        run.push(result(&send(
+            "pv1",
+            3,
+            "alice",
+            Some(&authz(&c[0], "REGISTER", "alice", "x")),
+        )));
+        let (_, c) = challenged(&p, o.port, "alice", "pv2");
+        let good = authz(&c[0], "REGISTER", "alice", "alicepw");
+        run.push(result(&send("pv2", 2, "alice", Some(&good))));
+        let replay = result(&send("pv2", 3, "alice", Some(&good)));
+        seen.push((run, replay));
+    }
+    assert_eq!(seen[0].0, seen[1].0);
+    assert_eq!(seen[1].0, ["-4", "-1", "-2", "1"]);
+    assert_eq!(seen[1].1, "-3");
+}
