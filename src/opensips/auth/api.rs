@@ -12,8 +12,9 @@
 //! calc_HA1, check_response and post_auth in a row for one request.
 
 use super::{code, server, AUTH_ERROR};
-use crate::digest::aes_nonce::{NonceKey, NonceParams};
+use crate::digest::aes_nonce::{NonceKey, NonceParams, NONCE_LEN};
 use crate::digest::challenge::Algorithm;
+use crate::digest::response::hex_len;
 use crate::err;
 use crate::flows::auth_server::opensips_nonces::AesChecked;
 use crate::flows::auth_server::{
@@ -37,9 +38,12 @@ type Msg = *mut sip_msg;
 type Str = *mut str_;
 
 /// What pre_auth checked for the credentials of the request being handled.
+/// Found again by the nonce's address and text: a later call about other
+/// credentials (msrp_relay's own) never takes it.
 #[derive(Clone, Copy)]
 struct Pending {
     nonce_ptr: usize,
+    nonce: [u8; NONCE_LEN],
     hdr: CredHdr,
     msg: *mut sip_msg,
     checked: Checked<Option<AesChecked>>,
@@ -54,9 +58,11 @@ impl Pending {
         checked: Option<Checked<Option<AesChecked>>>,
     ) -> Option<Pending> {
         let (hdr, checked) = (hdr?, checked?);
-        let nonce_ptr = m.creds(hdr).nonce.as_ptr() as usize;
+        let n = m.creds(hdr).nonce;
         Some(Pending {
-            nonce_ptr,
+            nonce_ptr: n.as_ptr() as usize,
+            // a checked nonce decoded: it has the format's length
+            nonce: n.try_into().ok()?,
             hdr,
             msg,
             checked,
@@ -68,10 +74,12 @@ thread_local! {
     static PENDING: Cell<Option<Pending>> = const { Cell::new(None) };
 }
 
-/// The record for credentials whose nonce is at `nonce_ptr`, taken (a
+/// The record for credentials with this nonce (at this address), taken (a
 /// commit happens once).
-fn take_pending(nonce_ptr: usize) -> Option<Pending> {
-    let p = PENDING.get().filter(|p| p.nonce_ptr == nonce_ptr)?;
+fn take_pending(nonce: &[u8]) -> Option<Pending> {
+    let p = PENDING
+        .get()
+        .filter(|p| p.nonce_ptr == nonce.as_ptr() as usize && p.nonce[..] == *nonce)?;
     PENDING.set(None);
     Some(p)
 }
@@ -167,8 +175,7 @@ unsafe extern "C" fn api_post_auth(msg: *mut sip_msg, hdr: *mut hdr_field) -> ff
         let srv = server();
         // verified elsewhere (auth_aaa): the use pre_auth checked is recorded now
         if let Some(h) = h {
-            let nonce = m.creds(h).nonce.as_ptr() as usize;
-            if let Some(p) = take_pending(nonce).filter(|p| p.msg == msg) {
+            if let Some(p) = take_pending(m.creds(h).nonce).filter(|p| p.msg == msg) {
                 let r = srv.commit(Some((&m, h)), Some(&p.checked));
                 if r != AuthResult::Authenticated {
                     return code(r);
@@ -208,11 +215,11 @@ unsafe extern "C" fn api_calc_ha1(params: *const ffi::calc_HA1_arg, out: *mut HA
         let hex = if p.use_hashed != 0 {
             // SAFETY: with use_hashed the union holds the HA1 str.
             let h = unsafe { sv(p.creds.ha1) };
-            if h.len() != crate::digest::response::hex_len(alg) {
+            if h.len() != hex_len(alg) {
                 err!(
                     "Incorrect length of pre-hashed credentials for the algorithm \"{}\": {} expected, {} provided",
                     alg.name(),
-                    crate::digest::response::hex_len(alg),
+                    hex_len(alg),
                     h.len()
                 );
                 return -1;
@@ -253,17 +260,24 @@ unsafe extern "C" fn api_check_response(
         if cred.is_null() || ha1.is_null() {
             return -1;
         }
-        // SAFETY: the credentials the caller parsed (pre_auth's, or its own
-        // as msrp_relay), its method, and the NUL-terminated key.
+        // the key has the length of the credentials' algorithm, NUL or not
+        // (msrp_relay fills it with the digest library's HA1, unterminated)
+        // SAFETY: the credentials the caller parsed (pre_auth's, or its own).
+        let Some(alg) = algorithm(unsafe { (*cred).alg.alg_parsed }) else {
+            err!("digest algorithm unsupported");
+            return -1;
+        };
+        // SAFETY: the caller's credentials and method; its HASHHEX holds at
+        // least the algorithm's hex length.
         let (c, meth, key, int) = unsafe {
             (
                 creds_of(cred),
                 sv(method),
-                std::ffi::CStr::from_ptr(ha1 as *const c_char).to_bytes(),
+                std::slice::from_raw_parts(ha1 as *const u8, hex_len(alg)),
                 (*cred).qop.qop_parsed == ffi::qop_type_QOP_AUTHINT_D,
             )
         };
-        let pending = take_pending(c.nonce.as_ptr() as usize);
+        let pending = take_pending(c.nonce);
         // SAFETY: the message pre_auth checked these credentials of, in this
         // same request's handling (the nonce's address matched).
         let m = pending.and_then(|p| unsafe { SipMsg::from_raw(p.msg) });
