@@ -26,7 +26,8 @@ pub const SECRET_LEN: usize = 32;
 pub const QOP_UNSPEC: u8 = 0;
 pub const QOP_AUTH: u8 = 1;
 pub const QOP_AUTHINT: u8 = 2;
-/// `qop="auth-int,auth"` and `qop="auth,auth-int"`: either answer is good.
+/// Both qops: either answer is good. Stock prints QOP_AUTHINT_AUTH as
+/// `qop="auth,auth-int"` and QOP_AUTH_AUTHINT as `qop="auth-int,auth"`.
 pub const QOP_AUTHINT_AUTH: u8 = 3;
 pub const QOP_AUTH_AUTHINT: u8 = 4;
 

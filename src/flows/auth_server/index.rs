@@ -15,6 +15,13 @@
 //! which record it too: a nonce used on one node is refused on the others
 //! once the record has arrived (a replay within that delay, about a
 //! network round trip, still passes on another node).
+//!
+//! A node knows nothing of the uses before it started, so it refuses the
+//! nonces issued before then. A node that (re)joins a cluster gets a
+//! snapshot from another: every live use, then the *horizon*, the time
+//! since which the donor knows every use of the cluster. From then on the
+//! joining node knows the uses since that horizon too, and takes the
+//! nonces issued since then (once each).
 
 use crate::ports::replicate::Replicate;
 use crate::ports::shm::{RawLock, ShmMutex};
@@ -22,6 +29,10 @@ use foldhash::fast::FixedState;
 
 /// Nonces used (by random block), with their expiry in microseconds.
 type Used<A> = hashbrown::HashMap<u128, u64, FixedState, A>;
+
+/// What the index holds in shared memory: the uses, and the earliest
+/// horizon a snapshot brought (microseconds; `u64::MAX`: none yet).
+type State<A> = (Used<A>, u64);
 
 /// Why a nonce cannot be recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +47,19 @@ pub enum MarkError {
 /// expiry, little-endian.
 pub const RECORD_LEN: usize = 24;
 
+/// The last record of a snapshot: a tag and the horizon, little-endian.
+pub const HORIZON_LEN: usize = 9;
+const HORIZON_TAG: u8 = b'h';
+
+/// A record from another node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Record {
+    /// A nonce used (random block, expiry in microseconds).
+    Use(u128, u64),
+    /// The sender knows every use since this time (microseconds).
+    Horizon(u64),
+}
+
 pub fn record(key: u128, expires_us: u64) -> [u8; RECORD_LEN] {
     let mut r = [0u8; RECORD_LEN];
     r[..16].copy_from_slice(&key.to_le_bytes());
@@ -43,19 +67,29 @@ pub fn record(key: u128, expires_us: u64) -> [u8; RECORD_LEN] {
     r
 }
 
-pub fn parse_record(r: &[u8]) -> Option<(u128, u64)> {
-    if r.len() != RECORD_LEN {
-        return None;
+pub fn horizon_record(since_us: u64) -> [u8; HORIZON_LEN] {
+    let mut r = [HORIZON_TAG; HORIZON_LEN];
+    r[1..].copy_from_slice(&since_us.to_le_bytes());
+    r
+}
+
+pub fn parse_record(r: &[u8]) -> Option<Record> {
+    match r.len() {
+        RECORD_LEN => Some(Record::Use(
+            u128::from_le_bytes(r[..16].try_into().ok()?),
+            u64::from_le_bytes(r[16..].try_into().ok()?),
+        )),
+        HORIZON_LEN if r[0] == HORIZON_TAG => {
+            Some(Record::Horizon(u64::from_le_bytes(r[1..].try_into().ok()?)))
+        }
+        _ => None,
     }
-    let key = u128::from_le_bytes(r[..16].try_into().ok()?);
-    let exp = u64::from_le_bytes(r[16..].try_into().ok()?);
-    Some((key, exp))
 }
 
 /// The used nonces, in shared memory behind the host's lock; the handle is
 /// copied into every process at fork.
 pub struct NonceIndex<L: RawLock, R: Replicate> {
-    used: ShmMutex<Used<L::Alloc>, L>,
+    used: ShmMutex<State<L::Alloc>, L>,
     replicate: R,
 }
 
@@ -64,20 +98,27 @@ impl<L: RawLock, R: Replicate> NonceIndex<L, R> {
     pub fn new(replicate: R) -> Result<NonceIndex<L, R>, String> {
         let map = Used::with_hasher_in(FixedState::with_seed(0x6e6f6e6365), L::Alloc::default());
         Ok(NonceIndex {
-            used: ShmMutex::new(map)?,
+            used: ShmMutex::new((map, u64::MAX))?,
             replicate,
         })
     }
 
     /// Whether the nonce with this random block was used.
     pub fn is_used(&self, key: u128) -> bool {
-        self.used.lock().contains_key(&key)
+        self.used.lock().0.contains_key(&key)
+    }
+
+    /// Since when this node knows every use: its own start, or the earliest
+    /// horizon of a snapshot it received.
+    pub fn known_since(&self, start_us: u64) -> u64 {
+        start_us.min(self.used.lock().1)
     }
 
     /// Records a use here (without sending it): expired entries make room
     /// first, so that memory follows the live uses.
     fn insert(&self, key: u128, expires_us: u64, now_us: u64) -> Result<(), MarkError> {
-        let mut m = self.used.lock();
+        let mut g = self.used.lock();
+        let m = &mut g.0;
         if m.contains_key(&key) {
             return Err(MarkError::Used);
         }
@@ -100,37 +141,47 @@ impl<L: RawLock, R: Replicate> NonceIndex<L, R> {
         Ok(())
     }
 
-    /// A use another node recorded (ignored when expired or known).
+    /// A record from another node: a use (ignored when expired or known),
+    /// or the horizon that ends a snapshot.
     pub fn apply(&self, rec: &[u8], now_us: u64) -> Result<(), String> {
-        let (key, exp) = parse_record(rec).ok_or("malformed nonce-index record")?;
-        if exp <= now_us {
-            return Ok(());
-        }
-        match self.insert(key, exp, now_us) {
-            Ok(()) | Err(MarkError::Used) => Ok(()),
-            Err(MarkError::Full) => Err("out of shared memory for the nonce index".into()),
-        }
-    }
-
-    /// Every live use, for a node that joins.
-    pub fn snapshot(&self, now_us: u64, push: &mut dyn FnMut(&[u8]) -> bool) {
-        let live: Vec<(u128, u64)> = {
-            let m = self.used.lock();
-            m.iter()
-                .filter(|(_, exp)| **exp > now_us)
-                .map(|(k, e)| (*k, *e))
-                .collect()
-        };
-        for (k, e) in live {
-            if !push(&record(k, e)) {
-                break;
+        match parse_record(rec).ok_or("malformed nonce-index record")? {
+            Record::Use(_, exp) if exp <= now_us => Ok(()),
+            Record::Use(key, exp) => match self.insert(key, exp, now_us) {
+                Ok(()) | Err(MarkError::Used) => Ok(()),
+                Err(MarkError::Full) => Err("out of shared memory for the nonce index".into()),
+            },
+            Record::Horizon(since) => {
+                let mut g = self.used.lock();
+                g.1 = g.1.min(since);
+                Ok(())
             }
         }
     }
 
+    /// Every live use, then the horizon (since when this node, started at
+    /// `start_us`, knows every use), for a node that joins. A snapshot the
+    /// host could not take whole ends without its horizon.
+    pub fn snapshot(&self, now_us: u64, start_us: u64, push: &mut dyn FnMut(&[u8]) -> bool) {
+        let (live, since): (Vec<(u128, u64)>, u64) = {
+            let g = self.used.lock();
+            let live =
+                g.0.iter()
+                    .filter(|(_, exp)| **exp > now_us)
+                    .map(|(k, e)| (*k, *e))
+                    .collect();
+            (live, start_us.min(g.1))
+        };
+        for (k, e) in live {
+            if !push(&record(k, e)) {
+                return;
+            }
+        }
+        push(&horizon_record(since));
+    }
+
     /// How many uses are kept (live or not yet swept).
     pub fn len(&self) -> usize {
-        self.used.lock().len()
+        self.used.lock().0.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -205,9 +256,34 @@ mod tests {
         assert!(b.apply(b"short", 1_000).is_err());
         b.apply(&record(44, 900), 1_000).unwrap();
         assert!(!b.is_used(44));
-        // a node that joins later: the live uses only
+        // a node that joins later (started at 1_800): the live uses, then
+        // the horizon of the donor (started at 500)
         let c = NonceIndex::<MockLock, _>::new(NoReplication).unwrap();
-        a.snapshot(2_000, &mut |r| c.apply(r, 2_000).is_ok());
+        assert_eq!(c.known_since(1_800), 1_800);
+        let mut sent = Vec::new();
+        a.snapshot(2_000, 500, &mut |r| {
+            sent.push(r.to_vec());
+            c.apply(r, 2_000).is_ok()
+        });
         assert!(c.is_used(42) && !c.is_used(43));
+        assert_eq!(
+            parse_record(sent.last().unwrap()),
+            Some(Record::Horizon(500))
+        );
+        assert_eq!(c.known_since(1_800), 500);
+        // a horizon never moves forward; its own start bounds it
+        c.apply(&horizon_record(900), 2_000).unwrap();
+        assert_eq!(c.known_since(1_800), 500);
+        assert_eq!(c.known_since(300), 300);
+        // a snapshot the host could not take whole has no horizon
+        let d = NonceIndex::<MockLock, _>::new(NoReplication).unwrap();
+        let mut n = 0;
+        a.snapshot(2_000, 500, &mut |r| {
+            n += 1;
+            d.apply(r, 2_000).unwrap();
+            false
+        });
+        assert_eq!((n, d.known_since(1_800)), (1, 1_800));
+        assert!(d.apply(&[b'x'; HORIZON_LEN], 2_000).is_err());
     }
 }

@@ -101,9 +101,30 @@ impl<P: Process, L: RawLock, R: Replicate> OpensipsNonces<P, L, R> {
         })
     }
 
-    /// The index, when on (the cluster handler applies the others' uses).
+    /// The index, when on.
     pub fn index(&self) -> Option<&NonceIndex<L, R>> {
         self.index.as_ref()
+    }
+
+    /// This node's start, in microseconds.
+    fn start_us(&self) -> u64 {
+        self.process.up_since() as u64 * 1_000_000
+    }
+
+    /// A record from another node of the cluster (nothing without the index).
+    pub fn apply_record(&self, rec: &[u8]) -> Result<(), String> {
+        match &self.index {
+            Some(ix) => ix.apply(rec, self.process.now_us()),
+            None => Ok(()),
+        }
+    }
+
+    /// What a node that joins the cluster needs: the live uses and the
+    /// horizon since which this node knows every use.
+    pub fn snapshot(&self, push: &mut dyn FnMut(&[u8]) -> bool) {
+        if let Some(ix) = &self.index {
+            ix.snapshot(self.process.now_us(), self.start_us(), push);
+        }
     }
 
     pub fn process(&self) -> &P {
@@ -128,14 +149,16 @@ impl<P: Process, L: RawLock, R: Replicate> OpensipsNonces<P, L, R> {
     }
 }
 
-/// `qop_type_t` of what a challenge line offers.
+/// `qop_type_t` of what a challenge line offers, as stock numbers what it
+/// prints (get_qop_param: QOP_AUTHINT_AUTH_D is `qop="auth,auth-int"`,
+/// QOP_AUTH_AUTHINT_D `qop="auth-int,auth"`).
 pub fn qop_number(q: QopOffer) -> u8 {
     match q {
         QopOffer::None => aes::QOP_UNSPEC,
         QopOffer::Auth => aes::QOP_AUTH,
         QopOffer::AuthInt => aes::QOP_AUTHINT,
-        QopOffer::AuthIntAuth => aes::QOP_AUTHINT_AUTH,
-        QopOffer::AuthAuthInt => aes::QOP_AUTH_AUTHINT,
+        QopOffer::AuthIntAuth => aes::QOP_AUTH_AUTHINT,
+        QopOffer::AuthAuthInt => aes::QOP_AUTHINT_AUTH,
     }
 }
 
@@ -186,7 +209,8 @@ impl<P: Process, L: RawLock, R: Replicate> NonceScheme for OpensipsNonces<P, L, 
     /// Stock's checks in stock's order (decodes, algorithm, qop, expiry,
     /// index), but the index is only looked at: the use is recorded by
     /// [`NonceScheme::commit`]. Beyond stock: a nonce issued before this
-    /// node started is refused (nothing says whether it was used).
+    /// node knows the uses (its start, or the horizon of a cluster
+    /// snapshot) is refused: nothing says whether it was used.
     fn check<M: AuthRequest>(
         &self,
         _req: Option<&M>,
@@ -221,7 +245,7 @@ impl<P: Process, L: RawLock, R: Replicate> NonceScheme for OpensipsNonces<P, L, 
             .params
             .expires_us()
             .saturating_sub(self.expire as u64 * 1_000_000);
-        if issued < self.process.up_since() as u64 * 1_000_000 {
+        if issued < ix.known_since(self.start_us()) {
             return Err(stale(refused::BEFORE_START));
         }
         let key = u128::from_le_bytes(d.iv);

@@ -118,9 +118,12 @@ fn challenges_as_stock_prints_them() {
     // MD5 alone does not force qop (stock adds it for any list)
     let h = challenge(&srv, QopOffer::None, Some(&[Algorithm::Md5]));
     assert!(!h.contains("qop"), "{h}");
-    // both qops, as configured
+    // both qops, numbered in the nonce as stock numbers what it prints
     let h = challenge(&srv, QopOffer::AuthAuthInt, None);
     assert!(h.contains(", qop=\"auth,auth-int\"\r\n"), "{h}");
+    assert_eq!(decoded(&h).qop, aes::QOP_AUTHINT_AUTH);
+    let h = challenge(&srv, QopOffer::AuthIntAuth, None);
+    assert!(h.contains(", qop=\"auth-int,auth\"\r\n"), "{h}");
     assert_eq!(decoded(&h).qop, aes::QOP_AUTH_AUTHINT);
 }
 
@@ -366,6 +369,55 @@ fn without_the_index_and_across_a_restart() {
     );
     on.nonces.process().now.set(NOW + 30);
     assert_eq!(verify(&on, &register(&a), "secret"), AuthResult::StaleNonce);
+}
+
+/// A node that restarts refuses the nonces issued before its start until a
+/// snapshot from another node of its cluster told it the uses since the
+/// other's start: then the unused one passes (once) and the used one stays
+/// refused.
+#[test]
+fn a_restarted_node_takes_older_nonces_after_a_snapshot() {
+    let donor = server(true);
+    let used = answer(
+        challenge(&donor, QopOffer::Auth, None).as_bytes(),
+        "alice",
+        "secret",
+        "REGISTER",
+        "",
+    );
+    let unused = answer(
+        challenge(&donor, QopOffer::Auth, None).as_bytes(),
+        "alice",
+        "secret",
+        "REGISTER",
+        "",
+    );
+    assert_eq!(
+        verify(&donor, &register(&used), "secret"),
+        AuthResult::Authenticated
+    );
+    let mut p = MockProcess::at(NOW + 5);
+    p.up_since = NOW + 1;
+    let joined = server_at(true, p);
+    assert_eq!(
+        verify(&joined, &register(&unused), "secret"),
+        AuthResult::StaleNonce
+    );
+    donor
+        .nonces
+        .snapshot(&mut |r| joined.nonces.apply_record(r).is_ok());
+    assert_eq!(
+        verify(&joined, &register(&used), "secret"),
+        AuthResult::StaleNonce
+    );
+    assert_eq!(
+        verify(&joined, &register(&unused), "secret"),
+        AuthResult::Authenticated
+    );
+    assert_eq!(
+        verify(&joined, &register(&unused), "secret"),
+        AuthResult::StaleNonce
+    );
 }
 
 #[test]

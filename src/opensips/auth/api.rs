@@ -124,8 +124,9 @@ fn qop_offer(q: ffi::qop_type_t) -> QopOffer {
     match q {
         1 => QopOffer::Auth,
         2 => QopOffer::AuthInt,
-        3 => QopOffer::AuthIntAuth,
-        4 => QopOffer::AuthAuthInt,
+        // stock's get_qop_param: QOP_AUTHINT_AUTH_D prints "auth,auth-int"
+        3 => QopOffer::AuthAuthInt,
+        4 => QopOffer::AuthIntAuth,
         _ => QopOffer::None,
     }
 }

@@ -31,7 +31,6 @@ use crate::opensips::host::msg::SipMsg;
 use crate::opensips::host::shm::OsLock;
 use crate::opensips::host::{log, str_bytes, Opensips};
 use crate::ports::credentials::CredKind;
-use crate::ports::process::Process;
 use crate::ports::replicate::{OnReplicated, Replicate};
 use crate::{err, info};
 use once_cell::sync::OnceCell;
@@ -104,17 +103,14 @@ struct IndexSync;
 impl OnReplicated for IndexSync {
     fn received(record: &[u8]) {
         let Some(srv) = SERVER.get() else { return };
-        if let Some(ix) = srv.nonces.index() {
-            if let Err(e) = ix.apply(record, srv.nonces.process().now_us()) {
-                err!("nonce-index record from the cluster: {e}");
-            }
+        if let Err(e) = srv.nonces.apply_record(record) {
+            err!("nonce-index record from the cluster: {e}");
         }
     }
 
     fn snapshot(push: &mut dyn FnMut(&[u8]) -> bool) {
-        let Some(srv) = SERVER.get() else { return };
-        if let Some(ix) = srv.nonces.index() {
-            ix.snapshot(srv.nonces.process().now_us(), push);
+        if let Some(srv) = SERVER.get() {
+            srv.nonces.snapshot(push);
         }
     }
 }
@@ -235,14 +231,17 @@ pub fn code(r: AuthResult) -> c_int {
 
 // ---- fixups: the qop list and the algorithm list, parsed at start-up ----
 
-/// A qop parameter: `auth`, `auth-int`, or both in the order given.
+/// A qop parameter: `auth`, `auth-int`, or both. Both are printed the other
+/// way round, as stock does: its fixup numbers `auth,auth-int` as
+/// QOP_AUTH_AUTHINT_D, which it prints `qop="auth-int,auth"` (and puts in
+/// the nonce as such); either answer is good.
 fn parse_qop(v: &[u8]) -> Option<QopOffer> {
     let mut q = QopOffer::None;
     for t in v.split(|&c| c == b',').map(<[u8]>::trim_ascii) {
         q = match (t, q) {
-            (b"auth", QopOffer::AuthInt) => QopOffer::AuthIntAuth,
+            (b"auth", QopOffer::AuthInt) => QopOffer::AuthAuthInt,
             (b"auth", _) => QopOffer::Auth,
-            (b"auth-int", QopOffer::Auth) => QopOffer::AuthAuthInt,
+            (b"auth-int", QopOffer::Auth) => QopOffer::AuthIntAuth,
             (b"auth-int", _) => QopOffer::AuthInt,
             _ => return None,
         };
@@ -548,8 +547,8 @@ mod tests {
     fn qop_and_algorithm_lists() {
         assert_eq!(parse_qop(b"auth"), Some(QopOffer::Auth));
         assert_eq!(parse_qop(b"auth-int"), Some(QopOffer::AuthInt));
-        assert_eq!(parse_qop(b"auth,auth-int"), Some(QopOffer::AuthAuthInt));
-        assert_eq!(parse_qop(b"auth-int, auth"), Some(QopOffer::AuthIntAuth));
+        assert_eq!(parse_qop(b"auth,auth-int"), Some(QopOffer::AuthIntAuth));
+        assert_eq!(parse_qop(b"auth-int, auth"), Some(QopOffer::AuthAuthInt));
         assert_eq!(parse_qop(b"auth-conf"), None);
         assert_eq!(
             parse_algorithms(b"MD5,SHA-256,sha-512-256-sess"),
