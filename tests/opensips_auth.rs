@@ -40,12 +40,13 @@ fn db(dir: &Path) -> String {
 
 /// The registrar/proxy cfg: REGISTER and INVITE through auth_db, the result
 /// of the check in X-Auth-Result, INVITE forwarded to `next` after
-/// consume_credentials() and append_rpid_hf().
-fn cfg(stock: bool, db_url: &str, next: u16, auth_params: &str, algs: &str) -> String {
+/// consume_credentials() and append_rpid_hf(); challenges with `qop` (and
+/// the algorithm list `algs`, when given).
+fn cfg(stock: bool, db_url: &str, next: u16, auth_params: &str, qop: &str, algs: &str) -> String {
     let challenge_args = if algs.is_empty() {
-        "\"\", \"auth\"".to_string()
+        format!("\"\", \"{qop}\"")
     } else {
-        format!("\"\", \"auth\", \"{algs}\"")
+        format!("\"\", \"{qop}\", \"{algs}\"")
     };
     format!(
         r#"loadmodule "sl.so"
@@ -109,16 +110,34 @@ struct Server {
 }
 
 fn server(stock: bool, next: u16, auth_params: &str, algs: &str) -> Server {
+    server_qop(stock, next, auth_params, "auth", algs)
+}
+
+/// A server whose challenges offer `qop`.
+fn server_qop(stock: bool, next: u16, auth_params: &str, qop: &str, algs: &str) -> Server {
     let port = free_port();
     let dir = std::env::temp_dir().join(format!("osips-auth-db-{}-{port}", std::process::id()));
     let url = db(&dir);
     Server {
-        o: Opensips::start(port, &cfg(stock, &url, next, auth_params, algs)),
+        o: Opensips::start(port, &cfg(stock, &url, next, auth_params, qop, algs)),
         stock,
     }
 }
 
 fn request(p: &Peer, method: &str, user: &str, call: &str, cseq: u32, extra: &[String]) -> String {
+    request_body(p, method, user, call, cseq, extra, "")
+}
+
+/// A request with a body (an SDP offer for an INVITE).
+fn request_body(
+    p: &Peer,
+    method: &str,
+    user: &str,
+    call: &str,
+    cseq: u32,
+    extra: &[String],
+    body: &str,
+) -> String {
     let (ruri, to) = if method == "REGISTER" {
         (format!("sip:{REALM}"), format!("<sip:{user}@{REALM}>"))
     } else {
@@ -136,7 +155,10 @@ fn request(p: &Peer, method: &str, user: &str, call: &str, cseq: u32, extra: &[S
         r += e;
         r += "\r\n";
     }
-    r + "Content-Length: 0\r\n\r\n"
+    if !body.is_empty() {
+        r += "Content-Type: application/sdp\r\n";
+    }
+    r + &format!("Content-Length: {}\r\n\r\n{body}", body.len())
 }
 
 fn challenges(m: &Msg) -> Vec<Challenge> {
@@ -161,6 +183,11 @@ fn result(m: &Msg) -> String {
 
 /// The credentials header answering `ch` (its own algorithm and qop).
 fn authz(ch: &Challenge, method: &str, user: &str, pw: &str) -> String {
+    authz_body(ch, method, user, pw, "")
+}
+
+/// The same over a body (what qop auth-int hashes).
+fn authz_body(ch: &Challenge, method: &str, user: &str, pw: &str, body: &str) -> String {
     let uri = if method == "REGISTER" {
         format!("sip:{REALM}")
     } else {
@@ -169,7 +196,7 @@ fn authz(ch: &Challenge, method: &str, user: &str, pw: &str) -> String {
     let r = RequestInfo {
         method: method.as_bytes(),
         uri: uri.as_bytes(),
-        body: b"",
+        body: body.as_bytes(),
     };
     let a = answer(
         ch,
@@ -913,4 +940,201 @@ route {{
     assert_eq!(seen[0].0, seen[1].0);
     assert_eq!(seen[1].0, ["-4", "-1", "-2", "1"]);
     assert_eq!(seen[1].1, "-3");
+}
+
+// ---- qop auth-int over an INVITE body ----
+
+const SDP: &str = "v=0\r\no=alice 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+const OTHER_SDP: &str = "v=0\r\no=alice 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 10.6.6.6\r\nt=0 0\r\nm=audio 6666 RTP/AVP 0\r\n";
+
+/// An INVITE from alice with `body` (and credentials); the reply, or the
+/// request forwarded to `next` when the proxy relayed it.
+fn invite(
+    s: &Server,
+    p: &Peer,
+    next: &Peer,
+    call: &str,
+    cseq: u32,
+    body: &str,
+    auth: Option<String>,
+) -> Msg {
+    let extra: Vec<String> = auth.into_iter().collect();
+    p.send(
+        s.o.port,
+        &request_body(p, "INVITE", "alice", call, cseq, &extra, body),
+    );
+    if cseq > 1 {
+        if let Some(m) = forwarded(next, call) {
+            return m;
+        }
+    }
+    p.recv()
+}
+
+/// The INVITE of this call as `next` receives it (tm's retransmissions of
+/// earlier calls skipped); None within a second.
+fn forwarded(next: &Peer, call: &str) -> Option<Msg> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    while std::time::Instant::now() < deadline {
+        if let Some(m) = next.recv_within(1) {
+            if m.hdr("Call-ID") == call {
+                return Some(m);
+            }
+        }
+    }
+    None
+}
+
+/// The challenge as answered with `qop` (an offer of both may be answered
+/// either way).
+fn with_qop(ch: &Challenge, qop: Qop) -> Challenge {
+    Challenge {
+        qop: Ok(Some(qop)),
+        ..ch.clone()
+    }
+}
+
+/// What a reply or a forwarded request shows: the status (0: forwarded),
+/// X-Auth-Result, and the forwarded body.
+fn outcome(m: &Msg) -> (u16, String, String) {
+    match m.status() {
+        Some(code) => (code, result(m), String::new()),
+        None => (
+            0,
+            String::new(),
+            m.raw.split_once("\r\n\r\n").map_or("", |b| b.1).to_string(),
+        ),
+    }
+}
+
+/// qop auth-int through auth_db, ours beside stock: the response is checked
+/// over the INVITE's real body (a response computed over another body is
+/// refused, as is the right response on a request whose body was changed);
+/// a `qop="auth,auth-int"` challenge answered with auth and with auth-int.
+#[test]
+fn auth_int_over_the_invite_body_as_stock() {
+    let mut seen = Vec::new();
+    for stock in [true, false] {
+        let next = Peer::new();
+        let mut run = Vec::new();
+        // auth-int alone
+        let s = server_qop(stock, next.port, "", "auth-int", "");
+        let p = Peer::new();
+        let r = invite(&s, &p, &next, "ai1", 1, SDP, None);
+        let offer = auth_param_of(&r, "qop");
+        run.push((r.status().unwrap_or(0), offer, String::new()));
+        let c = challenges(&r);
+        assert_eq!(c[0].qop, Ok(Some(Qop::AuthInt)), "{}", r.raw);
+        let over_other = authz_body(&c[0], "INVITE", "alice", "alicepw", OTHER_SDP);
+        run.push(outcome(&invite(
+            &s,
+            &p,
+            &next,
+            "ai1",
+            2,
+            SDP,
+            Some(over_other),
+        )));
+        let good = authz_body(&c[0], "INVITE", "alice", "alicepw", SDP);
+        run.push(outcome(&invite(&s, &p, &next, "ai1", 3, SDP, Some(good))));
+        let c = challenges(&invite(&s, &p, &next, "ai2", 1, SDP, None));
+        let good = authz_body(&c[0], "INVITE", "alice", "alicepw", SDP);
+        run.push(outcome(&invite(
+            &s,
+            &p,
+            &next,
+            "ai2",
+            2,
+            OTHER_SDP,
+            Some(good),
+        )));
+        drop(s);
+        // auth,auth-int: either answer
+        let s = server_qop(stock, next.port, "", "auth,auth-int", "");
+        let r = invite(&s, &p, &next, "ab1", 1, SDP, None);
+        run.push((
+            r.status().unwrap_or(0),
+            auth_param_of(&r, "qop"),
+            String::new(),
+        ));
+        let c = challenges(&r);
+        let a = authz_body(
+            &with_qop(&c[0], Qop::Auth),
+            "INVITE",
+            "alice",
+            "alicepw",
+            SDP,
+        );
+        assert!(a.contains("qop=auth,"), "{a}");
+        run.push(outcome(&invite(&s, &p, &next, "ab1", 2, SDP, Some(a))));
+        let c = challenges(&invite(&s, &p, &next, "ab2", 1, SDP, None));
+        let a = authz_body(
+            &with_qop(&c[0], Qop::AuthInt),
+            "INVITE",
+            "alice",
+            "alicepw",
+            SDP,
+        );
+        assert!(a.contains("qop=auth-int,"), "{a}");
+        run.push(outcome(&invite(
+            &s,
+            &p,
+            &next,
+            "ab2",
+            2,
+            SDP,
+            Some(a.clone()),
+        )));
+        // the same auth-int answer on a changed body: refused
+        let c = challenges(&invite(&s, &p, &next, "ab3", 1, SDP, None));
+        let a = authz_body(
+            &with_qop(&c[0], Qop::AuthInt),
+            "INVITE",
+            "alice",
+            "alicepw",
+            SDP,
+        );
+        run.push(outcome(&invite(
+            &s,
+            &p,
+            &next,
+            "ab3",
+            2,
+            OTHER_SDP,
+            Some(a),
+        )));
+        assert!(s.o.log().matches("CRITICAL").count() == 0);
+        seen.push(run);
+    }
+    assert_eq!(seen[0], seen[1], "stock / ours");
+    let s = |v: &str| v.to_string();
+    assert_eq!(
+        seen[1],
+        [
+            (407, s("\"auth-int\""), s("")),
+            (407, s("-2"), s("")),
+            (0, s(""), s(SDP)),
+            (407, s("-2"), s("")),
+            // stock prints its "auth,auth-int" the other way round
+            (407, s("\"auth-int,auth\""), s("")),
+            (0, s(""), s(SDP)),
+            (0, s(""), s(SDP)),
+            (407, s("-2"), s("")),
+        ]
+    );
+}
+
+/// A parameter of the first challenge header, as written.
+fn auth_param_of(m: &Msg, name: &str) -> String {
+    let h = m
+        .all("Proxy-Authenticate")
+        .into_iter()
+        .chain(m.all("WWW-Authenticate"))
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    h.split(", ")
+        .flat_map(|p| p.split(' '))
+        .find_map(|p| p.strip_prefix(&format!("{name}=")).map(str::to_string))
+        .unwrap_or_default()
 }
