@@ -1234,3 +1234,195 @@ fn a_node_that_joins_gets_the_nonce_index() {
     // alone: B refuses what was issued before its start, A takes the replay
     assert_eq!(results[1], s(&["-3", "-3", "-3", "1", "1", "-3", "-3"]));
 }
+
+// ---- auth_aaa through a real FreeRADIUS ----
+
+/// Debian's FreeRADIUS 3.2 on loopback (tests/fixtures/freeradius/radiusd.conf
+/// in a folder of its own, a free port), with alice's password in its users
+/// file; stopped on drop.
+struct Radius {
+    child: std::process::Child,
+    dir: std::path::PathBuf,
+    port: u16,
+}
+
+impl Radius {
+    fn start() -> Radius {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("osips-radius-{}-{port}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/freeradius");
+        let fill = |name: &str| {
+            let t = std::fs::read_to_string(fx.join(name)).unwrap();
+            let t = t
+                .replace("@DIR@", &dir.display().to_string())
+                .replace("@PORT@", &port.to_string())
+                .replace(
+                    "@OPENSIPS_DICT@",
+                    &common::opensips::prefix()
+                        .join("etc/opensips/dictionary.opensips")
+                        .display()
+                        .to_string(),
+                );
+            std::fs::write(dir.join(name), t).unwrap();
+        };
+        for f in [
+            "radiusd.conf",
+            "dictionary",
+            "radiusclient.conf",
+            "radcli-dictionary",
+        ] {
+            fill(f);
+        }
+        std::fs::write(dir.join("servers"), "127.0.0.1\ttesting123\n").unwrap();
+        std::fs::write(
+            dir.join("users"),
+            "\"alice@sip.test\" Cleartext-Password := \"alicepw\"\n",
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.join("radiusd.log")).unwrap();
+        let child = std::process::Command::new("freeradius")
+            .args(["-f", "-X", "-d"])
+            .arg(&dir)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("cannot start freeradius (make setup installs it)");
+        let r = Radius { child, dir, port };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !r.log().contains("Ready to process requests") {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "freeradius not ready:\n{}",
+                r.log()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        r
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("radiusd.log")).unwrap_or_default()
+    }
+
+    fn client_conf(&self) -> String {
+        self.dir.join("radiusclient.conf").display().to_string()
+    }
+}
+
+impl Drop for Radius {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!(
+                "---- freeradius log (port {}) ----\n{}",
+                self.port,
+                self.log()
+            );
+        }
+    }
+}
+
+/// The stock auth_aaa (over aaa_radius) bound to `auth`: REGISTER checked
+/// by aaa_www_authorize against the RADIUS server, INVITE by
+/// aaa_proxy_authorize; the result in X-Auth-Result.
+fn aaa_cfg(stock: bool, radius: &Radius) -> String {
+    format!(
+        r#"loadmodule "sl.so"
+loadmodule "signaling.so"
+loadmodule "sipmsgops.so"
+loadmodule "{auth}"
+loadmodule "aaa_radius.so"
+loadmodule "auth_aaa.so"
+modparam("auth", "secret", "{SECRET}")
+modparam("auth_aaa", "aaa_url", "radius:{conf}")
+route {{
+    if (is_method("REGISTER")) {{
+        if (!aaa_www_authorize("{REALM}")) {{
+            $var(r) = $rc;
+            append_to_reply("X-Auth-Result: $var(r)\r\n");
+            www_challenge("{REALM}", "auth");
+            exit;
+        }}
+    }} else if (!aaa_proxy_authorize("{REALM}")) {{
+        $var(r) = $rc;
+        append_to_reply("X-Auth-Result: $var(r)\r\n");
+        proxy_challenge("{REALM}", "auth");
+        exit;
+    }}
+    append_to_reply("X-Auth-Result: 1\r\n");
+    sl_send_reply(200, "OK");
+}}
+"#,
+        auth = module("auth", stock),
+        conf = radius.client_conf()
+    )
+}
+
+/// The stock auth_aaa bound to our auth.so (and, side by side, to stock's)
+/// authenticates through a real FreeRADIUS: challenged REGISTER and INVITE,
+/// the right password accepted (Access-Accept), a wrong one refused
+/// (Access-Reject), the same codes as stock; the replay of the used
+/// credentials is refused by ours (stale) before any RADIUS request, while
+/// stock, in its first nonce_expire seconds, sends it to the RADIUS server
+/// and accepts it.
+#[test]
+fn auth_aaa_through_freeradius_as_stock() {
+    let radius = Radius::start();
+    let mut seen = Vec::new();
+    for stock in [true, false] {
+        let o = Opensips::start_free(&aaa_cfg(stock, &radius));
+        let p = Peer::new();
+        let mut run = Vec::new();
+        for (method, call) in [("REGISTER", "aaa1"), ("INVITE", "aaa2")] {
+            p.send(o.port, &request(&p, method, "alice", call, 1, &[]));
+            let r = p.recv();
+            run.push(format!("{} {}", r.status().unwrap_or(0), result(&r)));
+            let c = challenges(&r);
+            assert_eq!(c.len(), 1, "{}", r.raw);
+            let wrong = authz(&c[0], method, "alice", "nope");
+            p.send(o.port, &request(&p, method, "alice", call, 2, &[wrong]));
+            run.push(result(&p.recv()));
+            let right = authz(&c[0], method, "alice", "alicepw");
+            p.send(
+                o.port,
+                &request(&p, method, "alice", call, 3, &[right.clone()]),
+            );
+            let ok = p.recv();
+            run.push(format!("{} {}", ok.status().unwrap_or(0), result(&ok)));
+            let before = radius.log().matches("Received Access-Request").count();
+            p.send(o.port, &request(&p, method, "alice", call, 4, &[right]));
+            let replay = result(&p.recv());
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            let asked = radius.log().matches("Received Access-Request").count() - before;
+            seen.push((stock, method, replay, asked));
+        }
+        assert_eq!(o.log().matches("CRITICAL").count(), 0);
+        assert!(!o.log().contains("ERROR:aaa_radius"), "{}", o.log());
+        seen.push((stock, "run", run.join("|"), 0));
+    }
+    let log = radius.log();
+    assert!(log.contains("Sent Access-Accept"), "{log}");
+    assert!(log.contains("Sent Access-Reject"), "{log}");
+    let run = |stock: bool| {
+        seen.iter()
+            .find(|s| s.0 == stock && s.1 == "run")
+            .unwrap()
+            .2
+            .clone()
+    };
+    assert_eq!(run(true), run(false), "stock / ours");
+    let replays: Vec<_> = seen.iter().filter(|s| s.1 != "run").cloned().collect();
+    assert_eq!(
+        replays,
+        [
+            (true, "REGISTER", "1".to_string(), 1),
+            (true, "INVITE", "1".to_string(), 1),
+            (false, "REGISTER", "-3".to_string(), 0),
+            (false, "INVITE", "-3".to_string(), 0),
+        ]
+    );
+    assert_eq!(run(false), "401 -4|-5|200 1|407 -4|-5|200 1");
+}
