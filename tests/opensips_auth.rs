@@ -2,7 +2,8 @@
 //! over a SQLite subscriber table bound to each, driven by a digest client
 //! in the test (every algorithm, replays, hostile headers); the mixed pair
 //! (stock issues, ours verifies, and back); two nodes sharing the nonce
-//! index through the clusterer; stock msrp_relay's AUTH through ours.
+//! index through the clusterer; stock msrp_relay's AUTH through ours; stock
+//! auth_aaa through ours against a real FreeRADIUS.
 
 mod common;
 
@@ -690,18 +691,24 @@ mod msrp {
     }
 
     pub fn read_frame(s: &mut TcpStream) -> String {
+        try_read_frame(s).expect("no MSRP frame (timeout or connection closed)")
+    }
+
+    /// A whole frame; None when the connection closes or times out first.
+    pub fn try_read_frame(s: &mut TcpStream) -> Option<String> {
         let mut got = Vec::new();
         let mut buf = [0u8; 4096];
         loop {
             let text = String::from_utf8_lossy(&got).to_string();
             if let Some(tid) = text.split_whitespace().nth(1) {
                 if text.contains(&format!("-------{tid}$\r\n")) {
-                    return text;
+                    return Some(text);
                 }
             }
-            let n = s.read(&mut buf).expect("no MSRP frame");
-            assert!(n > 0, "connection closed: {text}");
-            got.extend_from_slice(&buf[..n]);
+            match s.read(&mut buf) {
+                Ok(n) if n > 0 => got.extend_from_slice(&buf[..n]),
+                _ => return None,
+            }
         }
     }
 
@@ -724,6 +731,19 @@ mod msrp {
             extra: &[String],
             body: &str,
         ) -> String {
+            self.try_frame(method, to_path, extra, body)
+                .expect("no MSRP reply (timeout or connection closed)")
+        }
+
+        /// A frame sent; the reply, or None when the relay closed the
+        /// connection or did not answer.
+        pub fn try_frame(
+            &mut self,
+            method: &str,
+            to_path: &str,
+            extra: &[String],
+            body: &str,
+        ) -> Option<String> {
             self.n += 1;
             let tid = format!("t{}x{}", std::process::id(), self.n);
             let mut f = format!(
@@ -738,8 +758,8 @@ mod msrp {
                 f += &format!("Message-ID: m{}\r\nByte-Range: 1-{}/{}\r\nContent-Type: text/plain\r\n\r\n{body}\r\n", self.n, body.len(), body.len());
             }
             f += &format!("-------{tid}$\r\n");
-            self.s.write_all(f.as_bytes()).unwrap();
-            read_frame(&mut self.s)
+            self.s.write_all(f.as_bytes()).ok()?;
+            try_read_frame(&mut self.s)
         }
 
         pub fn auth(&mut self, extra: &[String]) -> String {
@@ -1321,6 +1341,8 @@ impl Drop for Radius {
                 self.port,
                 self.log()
             );
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
 }
@@ -1388,7 +1410,7 @@ fn auth_aaa_through_freeradius_as_stock() {
             let right = authz(&c[0], method, "alice", "alicepw");
             p.send(
                 o.port,
-                &request(&p, method, "alice", call, 3, &[right.clone()]),
+                &request(&p, method, "alice", call, 3, std::slice::from_ref(&right)),
             );
             let ok = p.recv();
             run.push(format!("{} {}", ok.status().unwrap_or(0), result(&ok)));
@@ -1425,4 +1447,140 @@ fn auth_aaa_through_freeradius_as_stock() {
         ]
     );
     assert_eq!(run(false), "401 -4|-5|200 1|407 -4|-5|200 1");
+}
+
+/// `good` with `from` replaced by `to` (which must be in it: a case that
+/// did not change would test the good header).
+fn swap(good: &str, from: &str, to: &str) -> String {
+    assert!(good.contains(from), "{from:?} not in {good}");
+    good.replacen(from, to, 1)
+}
+
+/// Hostile MSRP AUTH frames to the stock msrp_relay bound to ours, side by
+/// side with stock: missing fields, duplicates, 4 KB values, bad hex, an
+/// unknown algorithm or qop, foreign, truncated and non-base64 nonces. Each
+/// gets stock's status (no 200 but for a wrong value followed by the right
+/// one: the core's parser keeps the last), nothing crashes, and the relay still
+/// challenges and authenticates a client afterwards. Last, a non-Digest
+/// Authorization: the stock msrp_relay itself crashes on it, with stock's
+/// auth.so as with ours, before it calls the auth API (msrp_relay/auth.c
+/// takes parse_credentials' "not Digest" return, 1, for parsed and reads
+/// the freed credentials).
+#[test]
+fn msrp_relay_hostile_auth_frames_as_stock() {
+    let mut seen = Vec::new();
+    for stock in [true, false] {
+        let (mut o, port) = msrp_relay(stock);
+        let mut a = msrp::Client::connect(port, "alice");
+        let r = a.auth(&[]);
+        assert_eq!(msrp::status(&r), 401, "{r}");
+        let good = msrp_authz(&a, &r, "alice", "msrp-pw");
+        let v = msrp::header(&r, "WWW-Authenticate").unwrap();
+        let nonce = parse_header(v.as_bytes()).unwrap().remove(0).unwrap().nonce;
+        let response = good
+            .split("response=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap()
+            .to_string();
+        let big = "a".repeat(4096);
+        let foreign = "6itGmkUU4YZh6Cvtpy9fsQNf9oMzQEgipcZjrLpjCn8A";
+        let cases = [
+            "Authorization: Digest username=\"alice\", realm=\"msrp.test\"".to_string(),
+            swap(&good, "response=", "xresponse="),
+            swap(&good, "nonce=", "xnonce="),
+            // duplicates: another value after the right one, and the
+            // wrong one first
+            format!("{good}, nonce=\"{foreign}\""),
+            format!("{good}, response=\"{}\"", "0".repeat(32)),
+            swap(
+                &good,
+                "response=",
+                &format!("response=\"{}\", response=", "0".repeat(32)),
+            ),
+            swap(&good, "username=\"alice\"", &format!("username=\"{big}\"")),
+            swap(&good, "realm=\"msrp.test\"", &format!("realm=\"{big}\"")),
+            swap(&good, "cnonce=\"cn0\"", &format!("cnonce=\"{big}\"")),
+            swap(&good, &response, &"zz".repeat(16)),
+            swap(&good, &response, &response[..20]),
+            format!("{good}, algorithm=SHA-1"),
+            swap(&good, "qop=auth", "qop=auth-conf"),
+            swap(&good, &nonce, foreign),
+            swap(&good, &nonce, &nonce[..40]),
+            swap(&good, &nonce, &"!".repeat(44)),
+            swap(&good, &nonce, "abc"),
+            swap(&good, &nonce, &big),
+        ];
+        let mut codes = Vec::new();
+        let send = |o: &mut Opensips, name: &str, h: &str| {
+            // each on a connection of its own: a closed one is an outcome
+            let mut c = msrp::Client::connect(port, name);
+            let to = c.relay.clone();
+            let st = c
+                .try_frame("AUTH", &to, &[h.to_string()], "")
+                .map_or(0, |f| msrp::status(&f) as i32);
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            if o.alive() {
+                st
+            } else {
+                o.restart();
+                -1
+            }
+        };
+        for (i, h) in cases.iter().enumerate() {
+            codes.push(send(&mut o, &format!("h{i}"), h));
+        }
+        assert!(o.alive(), "opensips died (stock={stock})");
+        assert_eq!(o.log().matches("CRITICAL").count(), 0, "{}", o.log());
+        if !stock {
+            // ours loses no memory over rounds of them (one connection; not
+            // the one that authenticates: msrp_relay keeps its session)
+            let c = std::cell::RefCell::new(msrp::Client::connect(port, "mem"));
+            let refused: Vec<&String> = cases
+                .iter()
+                .zip(&codes)
+                .filter(|(_, &st)| st != 200)
+                .map(|(h, _)| h)
+                .collect();
+            let round = || {
+                for _ in 0..3 {
+                    for h in &refused {
+                        let mut c = c.borrow_mut();
+                        let to = c.relay.clone();
+                        let f = c.frame("AUTH", &to, &[h.to_string()], "");
+                        assert_ne!(msrp::status(&f), 0);
+                    }
+                }
+            };
+            let (before, after) = memory_over_rounds(&o, &round);
+            assert_eq!(before, after, "pkg/shm before {before:?} after {after:?}");
+        }
+        // msrp_relay's own crash on a non-Digest scheme
+        codes.push(send(
+            &mut o,
+            "basic",
+            "Authorization: Basic YWxpY2U6bXNycC1wdw==",
+        ));
+        // still serving: challenged, then authenticated
+        let mut b = msrp::Client::connect(port, "bob");
+        let r = b.auth(&[]);
+        codes.push(msrp::status(&r) as i32);
+        let right = msrp_authz(&b, &r, "bob", "msrp-pw");
+        codes.push(msrp::status(&b.auth(&[right])) as i32);
+        seen.push(codes);
+    }
+    assert_eq!(seen[0], seen[1], "stock / ours");
+    assert_eq!(
+        seen[1],
+        [
+            400, 400, 400, // missing fields
+            400, 403, 200, // duplicates: the last value counts
+            403, 400, 403, // 4 KB username, realm, cnonce
+            403, 403, // bad hex, short response
+            400, 403, // unknown algorithm, unknown qop
+            400, 400, 400, 400, 400, // foreign, truncated, non-base64, short, 4 KB nonces
+            -1,  // Basic: stock msrp_relay crashes
+            401, 200
+        ]
+    );
 }
