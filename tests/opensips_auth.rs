@@ -1055,40 +1055,35 @@ fn auth_int_over_the_invite_body_as_stock() {
     let mut seen = Vec::new();
     for stock in [true, false] {
         let next = Peer::new();
-        let mut run = Vec::new();
-        // auth-int alone
-        let s = server_qop(stock, next.port, "", "auth-int", "");
         let p = Peer::new();
+        let mut run = Vec::new();
+        // A fresh challenge on `call`, answered (with `qop`, when the offer
+        // has both) over `hashed`, sent with the body `sent`.
+        let once = |s: &Server, call: &str, qop: Option<Qop>, hashed: &str, sent: &str| {
+            let c = challenges(&invite(s, &p, &next, call, 1, SDP, None));
+            let ch = qop.map_or_else(|| c[0].clone(), |q| with_qop(&c[0], q));
+            let a = authz_body(&ch, "INVITE", "alice", "alicepw", hashed);
+            outcome(&invite(s, &p, &next, call, 2, sent, Some(a)))
+        };
+        // auth-int alone: an answer over another body refused, then the
+        // right one on the same challenge taken; the right answer on a
+        // changed body refused
+        let s = server_qop(stock, next.port, "", "auth-int", "");
         let r = invite(&s, &p, &next, "ai1", 1, SDP, None);
-        let offer = auth_param_of(&r, "qop");
-        run.push((r.status().unwrap_or(0), offer, String::new()));
+        run.push((
+            r.status().unwrap_or(0),
+            auth_param_of(&r, "qop"),
+            String::new(),
+        ));
         let c = challenges(&r);
         assert_eq!(c[0].qop, Ok(Some(Qop::AuthInt)), "{}", r.raw);
-        let over_other = authz_body(&c[0], "INVITE", "alice", "alicepw", OTHER_SDP);
-        run.push(outcome(&invite(
-            &s,
-            &p,
-            &next,
-            "ai1",
-            2,
-            SDP,
-            Some(over_other),
-        )));
-        let good = authz_body(&c[0], "INVITE", "alice", "alicepw", SDP);
-        run.push(outcome(&invite(&s, &p, &next, "ai1", 3, SDP, Some(good))));
-        let c = challenges(&invite(&s, &p, &next, "ai2", 1, SDP, None));
-        let good = authz_body(&c[0], "INVITE", "alice", "alicepw", SDP);
-        run.push(outcome(&invite(
-            &s,
-            &p,
-            &next,
-            "ai2",
-            2,
-            OTHER_SDP,
-            Some(good),
-        )));
+        for (cseq, hashed) in [(2, OTHER_SDP), (3, SDP)] {
+            let a = authz_body(&c[0], "INVITE", "alice", "alicepw", hashed);
+            run.push(outcome(&invite(&s, &p, &next, "ai1", cseq, SDP, Some(a))));
+        }
+        run.push(once(&s, "ai2", None, SDP, OTHER_SDP));
         drop(s);
-        // auth,auth-int: either answer
+        // auth,auth-int: either answer; auth-int still over the real body
         let s = server_qop(stock, next.port, "", "auth,auth-int", "");
         let r = invite(&s, &p, &next, "ab1", 1, SDP, None);
         run.push((
@@ -1096,52 +1091,9 @@ fn auth_int_over_the_invite_body_as_stock() {
             auth_param_of(&r, "qop"),
             String::new(),
         ));
-        let c = challenges(&r);
-        let a = authz_body(
-            &with_qop(&c[0], Qop::Auth),
-            "INVITE",
-            "alice",
-            "alicepw",
-            SDP,
-        );
-        assert!(a.contains("qop=auth,"), "{a}");
-        run.push(outcome(&invite(&s, &p, &next, "ab1", 2, SDP, Some(a))));
-        let c = challenges(&invite(&s, &p, &next, "ab2", 1, SDP, None));
-        let a = authz_body(
-            &with_qop(&c[0], Qop::AuthInt),
-            "INVITE",
-            "alice",
-            "alicepw",
-            SDP,
-        );
-        assert!(a.contains("qop=auth-int,"), "{a}");
-        run.push(outcome(&invite(
-            &s,
-            &p,
-            &next,
-            "ab2",
-            2,
-            SDP,
-            Some(a.clone()),
-        )));
-        // the same auth-int answer on a changed body: refused
-        let c = challenges(&invite(&s, &p, &next, "ab3", 1, SDP, None));
-        let a = authz_body(
-            &with_qop(&c[0], Qop::AuthInt),
-            "INVITE",
-            "alice",
-            "alicepw",
-            SDP,
-        );
-        run.push(outcome(&invite(
-            &s,
-            &p,
-            &next,
-            "ab3",
-            2,
-            OTHER_SDP,
-            Some(a),
-        )));
+        run.push(once(&s, "ab2", Some(Qop::Auth), SDP, SDP));
+        run.push(once(&s, "ab3", Some(Qop::AuthInt), SDP, SDP));
+        run.push(once(&s, "ab4", Some(Qop::AuthInt), SDP, OTHER_SDP));
         assert!(s.o.log().matches("CRITICAL").count() == 0);
         seen.push(run);
     }
