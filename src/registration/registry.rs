@@ -10,10 +10,10 @@
 //!   tick with nothing due looks at the heap's top only.
 
 use super::account::{
-    register_request, AccountData, Field, FL_AUTHSENT, FL_DISABLED, FL_INIT, FL_ONGOING, FL_ONLINE,
-    MAX_PASSWORD_LEN, MAX_VALUE_LEN, TEXT_FIELDS,
+    AccountData, Field, FieldId, RegField, Shape, FL_AUTHSENT, FL_DISABLED, FL_INIT, FL_ONGOING,
+    FL_ONLINE, MAX_PASSWORD_LEN, MAX_VALUE_LEN, TEXT_FIELDS,
 };
-use super::reply::{backoff, decide, refresh_at, Decision, ReplyInfo};
+use super::reply::{backoff, decide_with, refresh_at, Decision, ReplyInfo};
 use allocator_api2::alloc::Allocator;
 use allocator_api2::boxed::Box as ABox;
 use allocator_api2::vec::Vec as AVec;
@@ -37,6 +37,17 @@ pub struct Settings {
     /// reg_refresh_percent: refresh at this percentage of the granted
     /// expiry; 0 = the stock rule (see `reply::refresh_at`).
     pub refresh_percent: u32,
+    /// The table's layout (REGISTER, identity, credentials).
+    pub shape: Shape,
+    /// Some(secret): the registry names each account's Call-ID and From tag
+    /// (derived from the secret, the account and its call number), keeps
+    /// them across refreshes and challenges with a rising CSeq and takes new
+    /// ones after a failure (OpenSIPS uac_registrant). None: the host makes
+    /// them (Kamailio uac; with `keep_callid` the last 200's are kept).
+    pub own_callid: Option<u64>,
+    /// With `retry_interval` 0: retry a failed account after its expires
+    /// less the timer interval (OpenSIPS) instead of disabling it (Kamailio).
+    pub retry_after_expires: bool,
 }
 
 impl Default for Settings {
@@ -49,6 +60,9 @@ impl Default for Settings {
             random_delay: 0,
             max_inflight: 500,
             refresh_percent: 0,
+            shape: Shape::Uacreg,
+            own_callid: None,
+            retry_after_expires: false,
         }
     }
 }
@@ -78,21 +92,105 @@ pub struct Entry<A: Allocator + Clone> {
     /// Expires of the request in flight.
     pub sent_expires: u32,
     seen: u32,
+    /// With own Call-IDs: the call number (a new Call-ID after a failure).
+    pub cid: u32,
+    /// The sharing tag (1-based index into the registry's tags), 0: none.
+    pub tag: u16,
+    /// What the last failure was (for the management output).
+    pub last_fail: FailKind,
+    /// When the last REGISTER left (0: never).
+    pub last_sent: i64,
+    /// When the next REGISTER is due (0: none scheduled).
+    pub due: i64,
+}
+
+/// Why an attempt failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FailKind {
+    #[default]
+    None,
+    /// No final reply (tm's local 408) or a 408.
+    Timeout,
+    /// Credentials refused (challenged again) or not provisioned.
+    Credentials,
+    /// Any other final reply we cannot use.
+    Registrar,
+    /// Local: the request could not be built or sent, or its 200 was unusable.
+    Internal,
+}
+
+/// What an account is doing, as OpenSIPS's uac_registrant names its states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegState {
+    NotRegistered,
+    Registering,
+    Authenticating,
+    Registered,
+    Timeout,
+    InternalError,
+    WrongCredentials,
+    RegistrarError,
+    Unregistering,
+    AuthenticatingUnregister,
+}
+
+impl RegState {
+    /// The state's name in OpenSIPS's `reg_list`.
+    pub fn name(self) -> &'static str {
+        match self {
+            RegState::NotRegistered => "NOT_REGISTERED_STATE",
+            RegState::Registering => "REGISTERING_STATE",
+            RegState::Authenticating => "AUTHENTICATING_STATE",
+            RegState::Registered => "REGISTERED_STATE",
+            RegState::Timeout => "REGISTER_TIMEOUT_STATE",
+            RegState::InternalError => "INTERNAL_ERROR_STATE",
+            RegState::WrongCredentials => "WRONG_CREDENTIALS_STATE",
+            RegState::RegistrarError => "REGISTRAR_ERROR_STATE",
+            RegState::Unregistering => "UNREGISTERING_STATE",
+            RegState::AuthenticatingUnregister => "AUTHENTICATING_UNREGISTER_STATE",
+        }
+    }
 }
 
 impl<A: Allocator + Clone> Entry<A> {
-    pub fn get(&self, f: Field) -> &[u8] {
-        let i = f as usize;
+    pub fn get(&self, f: impl FieldId) -> &[u8] {
+        self.text(f.index())
+    }
+
+    fn text(&self, i: usize) -> &[u8] {
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
         &self.buf[start..self.ends[i] as usize]
+    }
+
+    /// The account's state, in uac_registrant's terms.
+    pub fn state(&self) -> RegState {
+        let (ongoing, auth) = (
+            self.flags & FL_ONGOING != 0,
+            self.flags & FL_AUTHSENT != 0,
+        );
+        match (ongoing, auth, self.sent_expires == 0) {
+            (true, false, true) => RegState::Unregistering,
+            (true, true, true) => RegState::AuthenticatingUnregister,
+            (true, false, false) => RegState::Registering,
+            (true, true, false) => RegState::Authenticating,
+            _ if self.flags & FL_ONLINE != 0 => RegState::Registered,
+            _ => match self.last_fail {
+                FailKind::None => RegState::NotRegistered,
+                FailKind::Timeout => RegState::Timeout,
+                FailKind::Credentials => RegState::WrongCredentials,
+                FailKind::Registrar => RegState::RegistrarError,
+                FailKind::Internal => RegState::InternalError,
+            },
+        }
     }
 
     pub fn callid(&self) -> &[u8] {
         &self.callid
     }
 
-    fn same_data(&self, d: &AccountData) -> bool {
-        Field::ALL.iter().all(|&f| self.get(f) == d.get(f))
+    fn same_data(&self, d: &AccountData, cluster: i32) -> bool {
+        (0..TEXT_FIELDS).all(|i| self.text(i) == &d.text[i][..])
+            && cluster == d.cluster_id
             && self.expires == d.expires
             && self.reg_delay == d.reg_delay
             && (self.flags & FL_DISABLED) == (d.flags & FL_DISABLED)
@@ -105,9 +203,14 @@ pub struct SendJob {
     pub slot: u32,
     pub gen: u32,
     pub attempt: u32,
+    /// What log lines call the account (uacreg: its l_uuid).
     pub l_uuid: Vec<u8>,
     pub ruri: Vec<u8>,
+    /// To.
     pub aor: Vec<u8>,
+    pub from: Vec<u8>,
+    /// With own Call-IDs: the From tag (empty: the host makes one).
+    pub from_tag: Vec<u8>,
     pub headers: Vec<u8>,
     pub proxy: Vec<u8>,
     pub socket: Vec<u8>,
@@ -212,6 +315,47 @@ fn key_hash<A: Allocator + Clone>(
     h.hash_one(slot_ref(slots, s).map_or(&[][..], |e| e.get(f)))
 }
 
+/// The hash of the identity (`fields`) of the account in slot `s`.
+fn ident_hash<A: Allocator + Clone>(
+    slots: &[ABox<Chunk<A>, A>],
+    h: &foldhash::fast::FixedState,
+    s: u32,
+    fields: &[usize],
+) -> u64 {
+    match slot_ref(slots, s) {
+        Some(e) => parts_hash(h, fields.iter().map(|&i| e.text(i))),
+        None => 0,
+    }
+}
+
+/// The hash of an identity given as its parts.
+fn parts_hash<'a>(
+    h: &foldhash::fast::FixedState,
+    parts: impl Iterator<Item = &'a [u8]>,
+) -> u64 {
+    use std::hash::Hasher;
+    let mut st = h.build_hasher();
+    for p in parts {
+        st.write_usize(p.len());
+        st.write(p);
+    }
+    st.finish()
+}
+
+/// A sharing tag the accounts of a clustered table name: only the node
+/// where it is active registers them.
+pub struct Tag<A: Allocator + Clone> {
+    name: AVec<u8, A>,
+    pub cluster: i32,
+    pub active: bool,
+}
+
+impl<A: Allocator + Clone> Tag<A> {
+    pub fn name(&self) -> &[u8] {
+        &self.name
+    }
+}
+
 pub struct Registry<A: Allocator + Clone> {
     alloc: A,
     /// The slab, in chunks of CHUNK entries: one allocation per chunk (not
@@ -224,6 +368,8 @@ pub struct Registry<A: Allocator + Clone> {
     by_user: HashTable<u32, A>,
     by_ruser: HashTable<u32, A>,
     heap: AVec<(i64, u32, u32), A>,
+    /// The sharing tags the accounts name (few: looked through in order).
+    tags: AVec<Tag<A>, A>,
     hasher: foldhash::fast::FixedState,
     next_gen: u32,
     epoch: u32,
@@ -254,6 +400,7 @@ impl<A: Allocator + Clone> Registry<A> {
             by_user: HashTable::new_in(alloc.clone()),
             by_ruser: HashTable::new_in(alloc.clone()),
             heap: AVec::new_in(alloc.clone()),
+            tags: AVec::new_in(alloc.clone()),
             alloc,
             hasher: foldhash::fast::FixedState::with_seed(0x5eed_acc0_u64),
             next_gen: 1,
@@ -321,13 +468,103 @@ impl<A: Allocator + Clone> Registry<A> {
         self.ongoing
     }
 
+    /// By l_uuid (a uacreg table).
     pub fn find_uuid(&self, uuid: &[u8]) -> Option<u32> {
-        let h = self.h(uuid);
+        self.find_key(&[uuid])
+    }
+
+    /// By the table's identity (its shape's key fields, in order).
+    pub fn find_key(&self, key: &[&[u8]]) -> Option<u32> {
+        let fields = self.settings.shape.key_fields();
+        if key.len() != fields.len() {
+            return None;
+        }
+        let h = parts_hash(&self.hasher, key.iter().copied());
         self.by_uuid
             .find(h, |&s| {
-                self.entry(s).is_some_and(|e| e.get(Field::LUuid) == uuid)
+                self.entry(s)
+                    .is_some_and(|e| fields.iter().zip(key).all(|(&i, k)| e.text(i) == *k))
             })
             .copied()
+    }
+
+    /// The sharing tags named so far (index + 1 is an entry's `tag`).
+    pub fn tags(&self) -> &[Tag<A>] {
+        &self.tags
+    }
+
+    /// The tag's index + 1 (0 for none), added when new.
+    fn tag_of(&mut self, name: &[u8], cluster: i32) -> Result<u16, InsertError> {
+        if name.is_empty() || cluster <= 0 {
+            return Ok(0);
+        }
+        if let Some(i) = self
+            .tags
+            .iter()
+            .position(|t| t.cluster == cluster && &t.name[..] == name)
+        {
+            return Ok(i as u16 + 1);
+        }
+        if self.tags.len() >= u16::MAX as usize - 1 {
+            return Err(InsertError::NoMemory);
+        }
+        let mut n = AVec::new_in(self.alloc.clone());
+        n.try_reserve_exact(name.len())
+            .map_err(|_| InsertError::NoMemory)?;
+        n.extend_from_slice(name);
+        self.tags
+            .try_reserve(1)
+            .map_err(|_| InsertError::NoMemory)?;
+        // A new tag counts as backup until the host says otherwise (the
+        // timer asks before it sends anything).
+        self.tags.push(Tag {
+            name: n,
+            cluster,
+            active: false,
+        });
+        Ok(self.tags.len() as u16)
+    }
+
+    /// Whether this node registers the account: it names no tag, or its
+    /// tag is active here.
+    fn owned(&self, e: &Entry<A>) -> bool {
+        e.tag == 0 || self.tags.get(e.tag as usize - 1).is_some_and(|t| t.active)
+    }
+
+    /// The host says tag `i` (0-based) is `active` here (or not). Becoming
+    /// active, its enabled accounts are due now; becoming backup, they stop
+    /// (no REGISTER, no unregister: the active node owns the binding) and
+    /// show as not registered. Returns how many accounts changed hands.
+    pub fn set_tag_active(&mut self, i: usize, active: bool, now: i64) -> usize {
+        let Some(t) = self.tags.get_mut(i) else {
+            return 0;
+        };
+        if t.active == active {
+            return 0;
+        }
+        t.active = active;
+        let mine: Vec<u32> = self
+            .slots()
+            .filter(|&s| self.entry(s).is_some_and(|e| e.tag as usize == i + 1))
+            .collect();
+        for &s in &mine {
+            let Some(e) = self.entry_mut(s) else { continue };
+            let (enabled, exp) = (e.flags & FL_DISABLED == 0, e.expires);
+            if active {
+                if enabled && exp > 0 {
+                    let _ = self.schedule(s, now);
+                }
+            } else {
+                e.cseq = 0;
+                e.cid = e.cid.wrapping_add(1);
+                e.fails = 0;
+                e.last_fail = FailKind::None;
+                let f = e.flags & !(FL_ONGOING | FL_AUTHSENT | FL_ONLINE);
+                self.set_flags(s, f);
+                self.unschedule(s);
+            }
+        }
+        mine.len()
     }
 
     /// By l_username, and l_domain when given (reg_use_domain).
@@ -378,6 +615,7 @@ impl<A: Allocator + Clone> Registry<A> {
         e.stamp = e.stamp.wrapping_add(1);
         let stamp = e.stamp;
         e.timer_expires = due;
+        e.due = due;
         // Stale entries pile up only with frequent rescheduling; rebuild then.
         if self.heap.len() > 4 * self.total + 1024 {
             self.compact();
@@ -394,6 +632,7 @@ impl<A: Allocator + Clone> Registry<A> {
     fn unschedule(&mut self, slot: u32) {
         if let Some(e) = self.entry_mut(slot) {
             e.stamp = e.stamp.wrapping_add(1);
+            e.due = 0;
         }
     }
 
@@ -409,9 +648,14 @@ impl<A: Allocator + Clone> Registry<A> {
     /// Adds an account; the first REGISTER is due after its reg_delay (or a
     /// random one below reg_random_delay). `rand` is a random number.
     pub fn insert(&mut self, d: &AccountData, now: i64, rand: u32) -> Result<u32, InsertError> {
-        if self.find_uuid(d.get(Field::LUuid)).is_some() {
+        let shape = self.settings.shape;
+        if self.find_key(&d.key(shape)).is_some() {
             return Err(InsertError::Duplicate);
         }
+        let tag = match shape {
+            Shape::Registrant => self.tag_of(d.get(RegField::ShTag), d.cluster_id)?,
+            Shape::Uacreg => 0,
+        };
         let len: usize = d.text.iter().map(|t| t.len()).sum();
         let mut buf = AVec::new_in(self.alloc.clone());
         buf.try_reserve_exact(len)
@@ -446,13 +690,22 @@ impl<A: Allocator + Clone> Registry<A> {
             fails: 0,
             sent_expires: 0,
             seen: self.epoch,
+            cid: 0,
+            tag,
+            last_fail: FailKind::None,
+            last_sent: 0,
+            due: 0,
         };
         // The indexes rehash with the real keys when they grow.
+        let uacreg = shape == Shape::Uacreg;
         {
-            let (slots, hs) = (&self.slots, &self.hasher);
+            let (slots, hs, kf) = (&self.slots, &self.hasher, shape.key_fields());
             self.by_uuid
-                .try_reserve(1, |&s| key_hash(slots, hs, s, Field::LUuid))
+                .try_reserve(1, |&s| ident_hash(slots, hs, s, kf))
                 .map_err(|_| InsertError::NoMemory)?;
+        }
+        if uacreg {
+            let (slots, hs) = (&self.slots, &self.hasher);
             self.by_user
                 .try_reserve(1, |&s| key_hash(slots, hs, s, Field::LUsername))
                 .map_err(|_| InsertError::NoMemory)?;
@@ -477,15 +730,18 @@ impl<A: Allocator + Clone> Registry<A> {
             }
         };
         *self.slot_mut(slot).expect("slot in the slab") = Some(e);
-        let (hu, hl, hr) = (
-            self.h(d.get(Field::LUuid)),
-            self.h(d.get(Field::LUsername)),
-            self.h_lower(d.get(Field::RUsername)),
-        );
+        let hu = parts_hash(&self.hasher, d.key(shape).into_iter());
         {
-            let (slots, hs) = (&self.slots, &self.hasher);
+            let (slots, hs, kf) = (&self.slots, &self.hasher, shape.key_fields());
             self.by_uuid
-                .insert_unique(hu, slot, |&s| key_hash(slots, hs, s, Field::LUuid));
+                .insert_unique(hu, slot, |&s| ident_hash(slots, hs, s, kf));
+        }
+        if uacreg {
+            let (hl, hr) = (
+                self.h(d.get(Field::LUsername)),
+                self.h_lower(d.get(Field::RUsername)),
+            );
+            let (slots, hs) = (&self.slots, &self.hasher);
             self.by_user
                 .insert_unique(hl, slot, |&s| key_hash(slots, hs, s, Field::LUsername));
             self.by_ruser
@@ -505,8 +761,9 @@ impl<A: Allocator + Clone> Registry<A> {
     /// registered (the caller decides whether to send it).
     pub fn remove(&mut self, slot: u32) -> Option<SendJob> {
         let e = self.entry(slot)?;
+        let kf = self.settings.shape.key_fields();
         let (hu, hl, hr) = (
-            self.h(e.get(Field::LUuid)),
+            parts_hash(&self.hasher, kf.iter().map(|&i| e.text(i))),
             self.h(e.get(Field::LUsername)),
             self.h_lower(e.get(Field::RUsername)),
         );
@@ -534,24 +791,29 @@ impl<A: Allocator + Clone> Registry<A> {
 
     fn job(&self, slot: u32, expires: u32, within: bool) -> SendJob {
         let e = self.entry(slot).expect("job for an empty slot");
-        let r = register_request(
-            e.get(Field::LUuid),
-            e.get(Field::ContactAddr),
-            e.get(Field::RUsername),
-            e.get(Field::RDomain),
-            expires,
-        );
+        let shape = self.settings.shape;
+        let r = shape.request(|i| e.text(i), expires);
+        let (proxy, socket) = shape.route_fields();
+        let (within, from_tag) = match self.settings.own_callid {
+            Some(secret) => {
+                let (callid, tag) = own_callid(secret, slot, e.gen, e.cid);
+                (Some((callid, e.cseq)), tag)
+            }
+            None => (within.then(|| (e.callid.to_vec(), e.cseq)), Vec::new()),
+        };
         SendJob {
             slot,
             gen: e.gen,
             attempt: e.attempt,
-            l_uuid: e.get(Field::LUuid).to_vec(),
+            l_uuid: shape.name_of(|i| e.text(i)).into_bytes(),
             ruri: r.ruri,
             aor: r.aor,
+            from: r.from,
+            from_tag,
             headers: r.headers,
-            proxy: e.get(Field::AuthProxy).to_vec(),
-            socket: e.get(Field::Socket).to_vec(),
-            within: within.then(|| (e.callid.to_vec(), e.cseq)),
+            proxy: e.text(proxy).to_vec(),
+            socket: e.text(socket).to_vec(),
+            within,
             expires,
         }
     }
@@ -580,6 +842,7 @@ impl<A: Allocator + Clone> Registry<A> {
         // `timer_expires` shows when the attempt started, as stock.
         if let Some(e) = self.entry_mut(slot) {
             e.timer_expires = now;
+            e.last_sent = now;
         }
         Some(job)
     }
@@ -604,6 +867,11 @@ impl<A: Allocator + Clone> Registry<A> {
             pop(&mut self.heap);
             let Some(e) = self.entry(slot) else { continue };
             if e.stamp != stamp || e.flags & FL_DISABLED != 0 || e.expires == 0 {
+                continue;
+            }
+            if !self.owned(e) {
+                // parked until its tag is active here (set_tag_active)
+                self.unschedule(slot);
                 continue;
             }
             if e.flags & FL_ONGOING != 0 {
@@ -631,20 +899,29 @@ impl<A: Allocator + Clone> Registry<A> {
             .entry(slot)
             .is_some_and(|e| e.gen == gen && e.attempt == attempt)
         {
-            self.fail(slot, now, rand);
+            self.fail(slot, now, rand, FailKind::Internal);
         }
     }
 
-    fn fail(&mut self, slot: u32, now: i64, rand: u32) {
-        let retry = self.settings.retry_interval;
+    fn fail(&mut self, slot: u32, now: i64, rand: u32, kind: FailKind) {
+        let (retry, ti) = (self.settings.retry_interval, self.settings.timer_interval);
+        let after_expires = self.settings.retry_after_expires;
         let Some(e) = self.entry_mut(slot) else {
             return;
         };
         e.cseq = 0;
+        e.cid = e.cid.wrapping_add(1);
+        e.last_fail = kind;
         e.fails = e.fails.saturating_add(1);
         let fails = e.fails;
+        let expires = e.expires;
         let mut f = e.flags & !(FL_ONGOING | FL_AUTHSENT | FL_ONLINE);
-        if retry == 0 {
+        if retry == 0 && after_expires {
+            // OpenSIPS: again after the account's expires (less a tick)
+            self.set_flags(slot, f);
+            let wait = (expires as i64 - ti as i64).max(1);
+            let _ = self.schedule(slot, now + wait);
+        } else if retry == 0 {
             // stock: without reg_retry_interval a failed account is disabled
             f |= FL_DISABLED;
             self.set_flags(slot, f);
@@ -672,13 +949,20 @@ impl<A: Allocator + Clone> Registry<A> {
         if e.gen != gen || e.attempt != attempt || e.flags & FL_ONGOING == 0 {
             return Err("reply to an attempt no longer in progress".into());
         }
-        let l_uuid_lossy = String::from_utf8_lossy(e.get(Field::LUuid)).into_owned();
-        let d = decide(
+        let shape = self.settings.shape;
+        let l_uuid_lossy = shape.name_of(|i| e.text(i));
+        let auth_sent = e.flags & FL_AUTHSENT != 0;
+        let d = decide_with(
             r,
-            e.get(Field::LUuid),
+            |uri| shape.is_ours(|i| e.text(i), uri),
             e.sent_expires,
-            e.flags & FL_AUTHSENT != 0,
+            auth_sent,
         );
+        if self.settings.own_callid.is_some() {
+            // the next request in this Call-ID goes with a higher CSeq
+            let e = self.entry_mut(slot).unwrap();
+            e.cseq = e.cseq.max(cseq);
+        }
         let (ti, pct) = (self.settings.timer_interval, self.settings.refresh_percent);
         match d {
             Decision::Registered(g) => {
@@ -686,6 +970,7 @@ impl<A: Allocator + Clone> Registry<A> {
                 let e = self.entry_mut(slot).unwrap();
                 let sent = e.timer_expires;
                 e.fails = 0;
+                e.last_fail = FailKind::None;
                 if keep && callid.len() < 90 {
                     e.callid.clear();
                     e.callid.extend_from_slice(callid);
@@ -701,8 +986,13 @@ impl<A: Allocator + Clone> Registry<A> {
                 Ok(AfterReply::Nothing)
             }
             Decision::Unregistered => {
+                let own = self.settings.own_callid.is_some();
                 let e = self.entry_mut(slot).unwrap();
-                e.cseq = 0;
+                if !own {
+                    e.cseq = 0;
+                }
+                e.fails = 0;
+                e.last_fail = FailKind::None;
                 let f = e.flags & !(FL_ONGOING | FL_AUTHSENT | FL_ONLINE);
                 self.set_flags(slot, f);
                 self.unschedule(slot);
@@ -710,13 +1000,20 @@ impl<A: Allocator + Clone> Registry<A> {
             }
             Decision::Answer => {
                 let e = self.entry(slot).unwrap();
-                let realm = e.get(Field::Realm).to_vec();
+                let (realm, user, password, ha1) = shape.cred_fields();
+                let opt = |f: Option<usize>| f.map_or(Vec::new(), |i| e.text(i).to_vec());
+                if e.text(user).is_empty() || e.text(password).is_empty() && opt(ha1).is_empty() {
+                    self.fail(slot, now, rand, FailKind::Credentials);
+                    return Err(format!(
+                        "registration of '{l_uuid_lossy}' failed: challenged, credentials not provisioned"
+                    ));
+                }
                 let job = AuthJob {
                     job: self.job(slot, e.sent_expires, false),
-                    realm,
-                    user: e.get(Field::AuthUsername).to_vec(),
-                    password: e.get(Field::AuthPassword).to_vec(),
-                    ha1: e.get(Field::AuthHa1).to_vec(),
+                    realm: opt(realm),
+                    user: e.text(user).to_vec(),
+                    password: e.text(password).to_vec(),
+                    ha1: opt(ha1),
                 };
                 let f = e.flags | FL_AUTHSENT;
                 self.set_flags(slot, f);
@@ -732,7 +1029,13 @@ impl<A: Allocator + Clone> Registry<A> {
                 Ok(AfterReply::Nothing)
             }
             Decision::Failed(why) => {
-                self.fail(slot, now, rand);
+                let kind = match r.code {
+                    401 | 407 => FailKind::Credentials,
+                    408 => FailKind::Timeout,
+                    200..=299 => FailKind::Internal,
+                    _ => FailKind::Registrar,
+                };
+                self.fail(slot, now, rand, kind);
                 Err(format!("registration of '{l_uuid_lossy}' failed: {why}"))
             }
         }
@@ -741,6 +1044,28 @@ impl<A: Allocator + Clone> Registry<A> {
     /// The authenticated request could not be built or sent.
     pub fn auth_failed(&mut self, slot: u32, gen: u32, attempt: u32, now: i64, rand: u32) {
         self.send_failed(slot, gen, attempt, now, rand)
+    }
+
+    /// OpenSIPS's reg_disable: no more REGISTERs, and a registered account
+    /// is unregistered now (its expires stays for a later enable).
+    pub fn disable_unregister(&mut self, slot: u32, now: i64) -> Option<SendJob> {
+        let e = self.entry(slot)?;
+        let registered = e.flags & FL_ONLINE != 0 && self.owned(e);
+        self.disable(slot, now);
+        if !registered {
+            return None;
+        }
+        self.start_attempt(slot, 0, now)
+    }
+
+    /// OpenSIPS's reg_force_register: an enabled account is due now.
+    pub fn force(&mut self, slot: u32, now: i64) {
+        if self
+            .entry(slot)
+            .is_some_and(|e| e.flags & FL_DISABLED == 0 && e.expires > 0)
+        {
+            let _ = self.schedule(slot, now);
+        }
     }
 
     /// uac.reg_enable / uac_reg_enable: due in a second.
@@ -775,10 +1100,10 @@ impl<A: Allocator + Clone> Registry<A> {
     /// as is; other data -> a new instance, registered again now.
     pub fn upsert(&mut self, d: &AccountData, now: i64, rand: u32) -> Result<Upsert, InsertError> {
         let epoch = self.epoch;
-        if let Some(slot) = self.find_uuid(d.get(Field::LUuid)) {
+        if let Some(slot) = self.find_key(&d.key(self.settings.shape)) {
             let e = self.entry_mut(slot).unwrap();
             e.seen = epoch;
-            if e.same_data(d) {
+            if e.same_data(d, d.cluster_id) {
                 return Ok(Upsert::Unchanged);
             }
             self.remove(slot);
@@ -818,6 +1143,28 @@ impl<A: Allocator + Clone> Registry<A> {
             .collect();
         gone.into_iter().filter_map(|s| self.remove(s)).collect()
     }
+}
+
+/// The Call-ID and From tag of an account's call number `cid` when the
+/// registry names them: the stock OpenSIPS shape (an MD5 in hex: 27
+/// characters of Call-ID, 5 of tag), from a secret of this start of the
+/// node, so that two nodes or two starts never share a Call-ID.
+pub fn own_callid(secret: u64, slot: u32, gen: u32, cid: u32) -> (Vec<u8>, Vec<u8>) {
+    use md5::{Digest, Md5};
+    let mut h = Md5::new();
+    h.update(secret.to_le_bytes());
+    h.update(slot.to_le_bytes());
+    h.update(gen.to_le_bytes());
+    h.update(cid.to_le_bytes());
+    let hex: Vec<u8> = h
+        .finalize()
+        .iter()
+        .flat_map(|b| {
+            let d = b"0123456789abcdef";
+            [d[(b >> 4) as usize], d[(b & 15) as usize]]
+        })
+        .collect();
+    (hex[..27].to_vec(), hex[27..].to_vec())
 }
 
 #[derive(Debug, PartialEq, Eq)]
