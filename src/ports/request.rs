@@ -39,8 +39,10 @@ pub struct DialogIds<'a> {
     pub from_tag: &'a [u8],
     /// The last CSeq sent: the request goes with the next one.
     pub cseq: u32,
-    /// From and To URI.
+    /// To URI.
     pub uri: &'a [u8],
+    /// From URI (the To URI but for a third-party registration).
+    pub from: &'a [u8],
 }
 
 /// Where the request goes.

@@ -180,9 +180,7 @@ impl Shape {
     /// Whether a contact URI of a 200 is the account's own binding.
     pub fn is_ours<'a>(self, get: impl Fn(usize) -> &'a [u8], uri: &[u8]) -> bool {
         match self {
-            Shape::Uacreg => {
-                super::reply::uri_user(uri) == Some(get(Field::LUuid as usize))
-            }
+            Shape::Uacreg => super::reply::uri_user(uri) == Some(get(Field::LUuid as usize)),
             Shape::Registrant => super::reply::same_uri(uri, get(RegField::Binding as usize)),
         }
     }
@@ -371,7 +369,7 @@ fn check_hostport(v: &[u8]) -> Result<(), String> {
 
 /// A SIP URI we can hand to tm as an outbound proxy: sip:/sips:, no spaces or
 /// control characters, a host.
-fn check_sip_uri(v: &[u8]) -> Result<(), String> {
+pub fn check_sip_uri(v: &[u8]) -> Result<(), String> {
     let rest = v
         .strip_prefix(b"sip:")
         .or_else(|| v.strip_prefix(b"sips:"))
@@ -417,7 +415,11 @@ impl AccountData {
 
     /// The identity of the account in a table of `shape`.
     pub fn key(&self, shape: Shape) -> Vec<&[u8]> {
-        shape.key_fields().iter().map(|&i| &self.text[i][..]).collect()
+        shape
+            .key_fields()
+            .iter()
+            .map(|&i| &self.text[i][..])
+            .collect()
     }
 
     /// What log lines call the account.

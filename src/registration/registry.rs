@@ -164,10 +164,7 @@ impl<A: Allocator + Clone> Entry<A> {
 
     /// The account's state, in uac_registrant's terms.
     pub fn state(&self) -> RegState {
-        let (ongoing, auth) = (
-            self.flags & FL_ONGOING != 0,
-            self.flags & FL_AUTHSENT != 0,
-        );
+        let (ongoing, auth) = (self.flags & FL_ONGOING != 0, self.flags & FL_AUTHSENT != 0);
         match (ongoing, auth, self.sent_expires == 0) {
             (true, false, true) => RegState::Unregistering,
             (true, true, true) => RegState::AuthenticatingUnregister,
@@ -329,10 +326,7 @@ fn ident_hash<A: Allocator + Clone>(
 }
 
 /// The hash of an identity given as its parts.
-fn parts_hash<'a>(
-    h: &foldhash::fast::FixedState,
-    parts: impl Iterator<Item = &'a [u8]>,
-) -> u64 {
+fn parts_hash<'a>(h: &foldhash::fast::FixedState, parts: impl Iterator<Item = &'a [u8]>) -> u64 {
     use std::hash::Hasher;
     let mut st = h.build_hasher();
     for p in parts {

@@ -12,7 +12,9 @@ use crate::ports::request::When;
 use crate::ports::rpc::Value;
 use crate::ports::stats::Counters;
 use crate::ports::timer::{Next, Timers};
-use crate::registration::account::{Field, FL_AUTHSENT, FL_DISABLED, FL_ONGOING, FL_ONLINE};
+use crate::registration::account::{
+    Field, COLUMNS, FL_AUTHSENT, FL_DISABLED, FL_ONGOING, FL_ONLINE, INT_COLUMNS,
+};
 use crate::registration::reply::{backoff, refresh_at};
 use allocator_api2::alloc::Global;
 use std::cell::Cell as StdCell;
@@ -62,6 +64,7 @@ macro_rules! host {
             type Req = MockRequests;
             type Db = MockDb;
             type Table = $table;
+            type Cluster = crate::ports::cluster::NoCluster;
 
             fn get() -> Option<&'static Registrant<$name>> {
                 $reg.with(|c| c.get())
@@ -714,11 +717,11 @@ impl Table for Stateful {
     fn version(&self) -> u32 {
         TABLE_VERSION
     }
-    fn columns(&self) -> &'static [&'static str] {
-        Uacreg.columns()
+    fn columns(&self) -> &[&str] {
+        &COLUMNS
     }
-    fn int_columns(&self) -> &'static [&'static str] {
-        Uacreg.int_columns()
+    fn int_columns(&self) -> &[&str] {
+        &INT_COLUMNS
     }
     fn account(
         &self,

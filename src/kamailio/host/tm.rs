@@ -209,7 +209,7 @@ fn request(o: &Outgoing, within: Within<'_, SipMsg>, cb: Option<Callback>) -> Re
             d.id.loc_tag = super::str_of(ids.from_tag);
             d.loc_seq.value = ids.cseq;
             d.loc_seq.is_set = 1;
-            d.loc_uri = super::str_of(ids.uri);
+            d.loc_uri = super::str_of(ids.from);
             d.rem_uri = super::str_of(ids.uri);
             d.rem_target = ruri;
             if let Some(ou) = ouri {

@@ -15,6 +15,7 @@ use crate::kamailio::host::proc;
 use crate::kamailio::host::shm::ShmAlloc;
 use crate::kamailio::host::timer::KamTimers;
 use crate::kamailio::host::tm::Tm;
+use crate::ports::cluster::NoCluster;
 use crate::ports::timer::Timers;
 use crate::registration::registry::Settings;
 use once_cell::sync::OnceCell;
@@ -56,6 +57,7 @@ impl RegHost for UacReg {
     type Req = Tm;
     type Db = KamDb;
     type Table = Uacreg;
+    type Cluster = NoCluster;
 
     fn get() -> Option<&'static Registrant<UacReg>> {
         REG.get()

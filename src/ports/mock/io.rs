@@ -300,16 +300,26 @@ impl DbConn for MockDb {
 
     fn rows_by_key(
         &self,
-        _cols: &[&str],
-        key: &[u8],
+        cols: &[&str],
+        keys: &[(&str, &[u8])],
         row: &mut dyn FnMut(Vec<Cell>),
     ) -> Result<usize, String> {
+        let at: Vec<(usize, Cell)> = keys
+            .iter()
+            .map(|(k, v)| {
+                let i = cols
+                    .iter()
+                    .position(|c| c == k)
+                    .expect("key among the columns");
+                (i, Cell::Text(v.to_vec()))
+            })
+            .collect();
         let rows: Vec<Vec<Cell>> = self
             .0
             .rows
             .borrow()
             .iter()
-            .filter(|r| r.first() == Some(&Cell::Text(key.to_vec())))
+            .filter(|r| at.iter().all(|(i, v)| r.get(*i) == Some(v)))
             .cloned()
             .collect();
         for r in &rows {
