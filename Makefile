@@ -12,7 +12,7 @@ CARGO ?= cargo
 KAMAILIO_MODULES := uac auth
 MODULES := $(KAMAILIO_MODULES:%=build/kamailio/%.so)
 # OpenSIPS: build/opensips/<module>.so from feature opensips-<module, _ as ->
-OPENSIPS_MODULES := uac_auth uac
+OPENSIPS_MODULES := uac_auth uac uac_registrant
 OPENSIPS_SO := $(OPENSIPS_MODULES:%=build/opensips/%.so)
 
 .PHONY: all setup module test check run run-opensips call call-opensips deb clean bench FORCE bench-reg run-reg

@@ -126,11 +126,12 @@ fn main() {
 }
 
 /// The module features, one per `.so` (see Cargo.toml).
-const MODULE_FEATURES: [&str; 4] = [
+const MODULE_FEATURES: [&str; 5] = [
     "kamailio-uac",
     "kamailio-auth",
     "opensips-uac",
     "opensips-uac-auth",
+    "opensips-uac-registrant",
 ];
 
 /// `cfg(uac_export = "<feature>")` when exactly one module feature is on: only
