@@ -160,7 +160,10 @@ fn registers(stock: bool, stock_auth: bool) -> Vec<String> {
             ("username", q("alice")),
             ("password", q("secret")),
             ("binding_URI", q(&format!("sip:alice@127.0.0.1:{forced}"))),
-            ("binding_params", q(";reg-id=1;+sip.instance=\"<urn:uuid:1>\"")),
+            (
+                "binding_params",
+                q(";reg-id=1;+sip.instance=\"<urn:uuid:1>\""),
+            ),
             ("expiry", "3600".into()),
             ("forced_socket", q(&format!("udp:127.0.0.1:{forced}"))),
         ]),
@@ -206,9 +209,21 @@ fn registers_on_the_wire_as_stock_with_both_uac_auths() {
         .collect();
     let got: Vec<Vec<String>> = runs.into_iter().map(|h| h.join().unwrap()).collect();
     let ours = &got[0];
-    assert!(ours[0].starts_with("REGISTER sip:registrar.example.com SIP/2.0\n"), "{}", ours[0]);
-    assert!(ours[0].contains("\nFrom: <sip:admin@example.com>;tag=<tag>\n"), "{}", ours[0]);
-    assert!(ours[0].contains("\nTo: <sip:alice@example.com>\n"), "{}", ours[0]);
+    assert!(
+        ours[0].starts_with("REGISTER sip:registrar.example.com SIP/2.0\n"),
+        "{}",
+        ours[0]
+    );
+    assert!(
+        ours[0].contains("\nFrom: <sip:admin@example.com>;tag=<tag>\n"),
+        "{}",
+        ours[0]
+    );
+    assert!(
+        ours[0].contains("\nTo: <sip:alice@example.com>\n"),
+        "{}",
+        ours[0]
+    );
     assert!(
         ours[0].contains(
             "\nContact: <sip:alice@127.0.0.1:<ua>>;reg-id=1;+sip.instance=\"<urn:uuid:1>\";expires=3600\n"
@@ -216,13 +231,384 @@ fn registers_on_the_wire_as_stock_with_both_uac_auths() {
         "{}",
         ours[0]
     );
-    assert!(ours[0].contains("\nVia: SIP/2.0/UDP 127.0.0.1:<ua>\n"), "forced socket: {}", ours[0]);
+    assert!(
+        ours[0].contains("\nVia: SIP/2.0/UDP 127.0.0.1:<ua>\n"),
+        "forced socket: {}",
+        ours[0]
+    );
     for (i, m) in ours.iter().enumerate() {
         assert!(m.contains(&format!("\nCSeq: {} REGISTER\n", i + 1)), "{m}");
     }
-    assert!(ours[1].contains("\nAuthorization: Digest username=\"alice\", realm=\"example.com\""), "{}", ours[1]);
-    assert!(ours[1].contains("uri=\"sip:registrar.example.com\""), "{}", ours[1]);
+    assert!(
+        ours[1].contains("\nAuthorization: Digest username=\"alice\", realm=\"example.com\""),
+        "{}",
+        ours[1]
+    );
+    assert!(
+        ours[1].contains("uri=\"sip:registrar.example.com\""),
+        "{}",
+        ours[1]
+    );
     for (i, g) in got.iter().enumerate().skip(1) {
         assert_eq!(ours, g, "run {i} differs from ours with our uac_auth");
     }
+}
+
+/// A registrar that accepts every REGISTER (granting what is asked) and
+/// keeps what it got; stops when dropped.
+struct AutoRegistrar {
+    pub port: u16,
+    got: std::sync::Arc<std::sync::Mutex<Vec<Msg>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl AutoRegistrar {
+    fn start() -> AutoRegistrar {
+        let peer = Peer::new();
+        let port = peer.port;
+        let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (g, s) = (got.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut seen = HashSet::new();
+            while !s.load(std::sync::atomic::Ordering::Relaxed) {
+                let Some(m) = peer.recv_within(1) else {
+                    continue;
+                };
+                if m.method() != "REGISTER" {
+                    continue;
+                }
+                let granted = m
+                    .hdr("Contact")
+                    .rsplit(";expires=")
+                    .next()
+                    .and_then(|e| e.trim().parse().ok())
+                    .unwrap_or(3600);
+                let extra = if granted == 0 {
+                    String::new()
+                } else {
+                    ok_for(&m, granted)
+                };
+                reply_with(&peer, &m, 200, &extra);
+                if seen.insert(m.hdr("Via").to_string()) {
+                    g.lock().unwrap().push(m);
+                }
+            }
+        });
+        AutoRegistrar { port, got, stop }
+    }
+
+    /// The Contact headers of the REGISTERs received so far.
+    fn contacts(&self) -> Vec<String> {
+        self.got
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|m| m.hdr("Contact").to_string())
+            .collect()
+    }
+
+    /// Waits until `n` REGISTERs whose Contact contains `what` arrived.
+    fn wait_for(&self, what: &str, n: usize, secs: u64) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < deadline {
+            if self.contacts().iter().filter(|c| c.contains(what)).count() >= n {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    }
+}
+
+impl Drop for AutoRegistrar {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// The `"name":value` pairs of an MI reply, in order (nesting flattened).
+fn mi_fields(json: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let b = json.as_bytes();
+    let mut i = 0;
+    let read_str = |mut j: usize| -> (String, usize) {
+        let mut s = String::new();
+        j += 1;
+        while j < b.len() && b[j] != b'"' {
+            if b[j] == b'\\' {
+                j += 1;
+            }
+            s.push(b[j] as char);
+            j += 1;
+        }
+        (s, j + 1)
+    };
+    while i < b.len() {
+        if b[i] != b'"' {
+            i += 1;
+            continue;
+        }
+        let (key, j) = read_str(i);
+        if b.get(j) != Some(&b':') {
+            i = j;
+            continue;
+        }
+        let k = j + 1;
+        if matches!(b.get(k), Some(b'{') | Some(b'[')) {
+            i = k;
+            continue;
+        }
+        if b.get(k) == Some(&b'"') {
+            let (v, e) = read_str(k);
+            out.push((key, v));
+            i = e;
+        } else {
+            let e = (k..b.len())
+                .find(|&e| b",}]".contains(&b[e]))
+                .unwrap_or(b.len());
+            out.push((key, json[k..e].to_string()));
+            i = e;
+        }
+    }
+    out
+}
+
+/// The value of `name` in the record of `aor` in a reg_list reply.
+fn rec_field(list: &str, aor: &str, name: &str) -> Option<String> {
+    let f = mi_fields(list);
+    let start = f.iter().position(|(k, v)| k == "AOR" && v == aor)?;
+    f[start..]
+        .iter()
+        .skip(1)
+        .take_while(|(k, _)| k != "AOR")
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+}
+
+/// A reply without its JSON-RPC id.
+fn no_id(r: &str) -> String {
+    match r.find(",\"id\"") {
+        Some(i) => r[..i].to_string(),
+        None => r.to_string(),
+    }
+}
+
+fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out: {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn sql_state(db: &Path, aor: &str) -> String {
+    let o = std::process::Command::new("sqlite3")
+        .arg(db)
+        .arg(format!("SELECT state FROM registrant WHERE aor = '{aor}';"))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+/// The MI commands on one module (stock or ours): what each answers (ids
+/// left out, times left out of records), and what the registrar and the DB
+/// saw.
+fn mi_session(stock: bool) -> Vec<String> {
+    let dir = tmpdir("mi");
+    let reg = AutoRegistrar::start();
+    let port = free_port();
+    let r = format!("sip:127.0.0.1:{}", reg.port);
+    let row = |aor: &str, extra: &[(&str, String)]| {
+        let mut c = vec![
+            ("registrar", q(&r)),
+            ("aor", q(aor)),
+            (
+                "binding_URI",
+                q(&format!(
+                    "{}@127.0.0.1:{port}",
+                    aor.replace("@example.com", "")
+                )),
+            ),
+            ("expiry", "3600".into()),
+        ];
+        c.extend(extra.iter().cloned());
+        insert(&c)
+    };
+    let sql = row(
+        "sip:alice@example.com",
+        &[
+            ("third_party_registrant", q("sip:admin@example.com")),
+            ("binding_params", q(";reg-id=1")),
+            ("proxy", q(&r)),
+        ],
+    ) + &row("sip:bob@example.com", &[("state", "1".into())])
+        + &row("sip:carol@example.com", &[("cluster_shtag", q("vip/1"))]);
+    let db = reg_db(&dir, &sql);
+    let o = ua(
+        port,
+        stock,
+        false,
+        &format!("sqlite://{}", db.display()),
+        "",
+    );
+    let mut out = Vec::new();
+    assert!(reg.wait_for("alice", 1, 15), "alice registers");
+    wait_until(10, "alice REGISTERED", || {
+        o.mi("reg_list", "{}").contains("REGISTERED_STATE\"")
+    });
+    let list = o.mi("reg_list", "{}");
+    for aor in [
+        "sip:alice@example.com",
+        "sip:bob@example.com",
+        "sip:carol@example.com",
+    ] {
+        let f = mi_fields(&list);
+        let start = f
+            .iter()
+            .position(|(k, v)| k == "AOR" && v == aor)
+            .unwrap_or_else(|| panic!("{aor} in {list}"));
+        let rec: Vec<String> = f[start..]
+            .iter()
+            .enumerate()
+            .take_while(|(i, (k, _))| *i == 0 || (k != "AOR" && k != "id"))
+            // Not ours (see doc/opensips.md): stock also shows the socket
+            // tm picked and the registrar's IP address once it sent.
+            .filter(|(_, (k, _))| !(stock && ["dst_IP", "ip"].contains(&k.as_str())))
+            .filter(|(_, (k, v))| {
+                !(stock && k == "socket" && !v.is_empty() && aor.contains("alice"))
+            })
+            .map(|(_, (k, v))| match k.as_str() {
+                "last_register_sent" | "registration_t_out" => format!("{k}=<time>"),
+                _ => format!("{k}={v}"),
+            })
+            .collect();
+        out.push(
+            rec.join(" ")
+                .replace(&reg.port.to_string(), "<reg>")
+                .replace(&port.to_string(), "<ua>"),
+        );
+    }
+    assert!(
+        list.starts_with("{\"jsonrpc\":\"2.0\",\"result\":{\"Records\":["),
+        "{list}"
+    );
+    let coords = |aor: &str, user: &str| {
+        format!("{{\"aor\":\"{aor}\",\"contact\":\"sip:{user}@127.0.0.1:{port}\",\"registrar\":\"{r}\"}}")
+    };
+    let alice = coords("sip:alice@example.com", "alice");
+    let one = o.mi("reg_list", &alice);
+    out.push(
+        no_id(&one)
+            .replace(&reg.port.to_string(), "<reg>")
+            .replace(&port.to_string(), "<ua>")
+            .split("\"last_register_sent\"")
+            .next()
+            .unwrap()
+            .to_string(),
+    );
+    for (cmd, params) in [
+        ("reg_list", coords("sip:nobody@example.com", "nobody")),
+        (
+            "reg_list",
+            format!("{{\"aor\":\"sip:alice@example.com\",\"contact\":\"x\"}}"),
+        ),
+        ("reg_enable", "{}".to_string()),
+        ("reg_disable", coords("sip:nobody@example.com", "nobody")),
+        (
+            "reg_force_register",
+            coords("sip:nobody@example.com", "nobody"),
+        ),
+        ("reg_reload", coords("sip:nobody@example.com", "nobody")),
+    ] {
+        out.push(
+            format!("{cmd} {params}: {}", no_id(&o.mi(cmd, &params)))
+                .replace(&port.to_string(), "<ua>")
+                .replace(&reg.port.to_string(), "<reg>"),
+        );
+    }
+    // disable: unregistered now, state 1 written back
+    let before = reg.contacts().len();
+    out.push(format!("disable: {}", no_id(&o.mi("reg_disable", &alice))));
+    assert!(
+        reg.wait_for(";expires=0", 1, 5),
+        "{stock}: unregister: {:?}",
+        reg.contacts()
+    );
+    out.push(format!(
+        "state after disable: {}",
+        sql_state(&db, "sip:alice@example.com")
+    ));
+    wait_until(5, "disabled", || {
+        rec_field(&o.mi("reg_list", "{}"), "sip:alice@example.com", "enabled").as_deref()
+            == Some("no")
+    });
+    // enable: registered again now, state 0
+    out.push(format!("enable: {}", no_id(&o.mi("reg_enable", &alice))));
+    assert!(reg.wait_for(
+        "alice",
+        before + 1
+            - reg
+                .contacts()
+                .iter()
+                .filter(|c| !c.contains("alice"))
+                .count(),
+        5
+    ));
+    wait_until(5, "registered again", || reg.contacts().len() >= before + 2);
+    out.push(format!(
+        "state after enable: {}",
+        sql_state(&db, "sip:alice@example.com")
+    ));
+    wait_until(5, "alice registered again", || {
+        rec_field(&o.mi("reg_list", "{}"), "sip:alice@example.com", "state").as_deref()
+            == Some("REGISTERED_STATE")
+    });
+    // force_register: a REGISTER within a timer tick
+    let n = reg.contacts().len();
+    out.push(format!(
+        "force: {}",
+        no_id(&o.mi("reg_force_register", &alice))
+    ));
+    wait_until(15, "forced REGISTER", || reg.contacts().len() > n);
+    // reload: the whole table again
+    out.push(format!("reload: {}", no_id(&o.mi("reg_reload", "{}"))));
+    out.push(format!(
+        "reload alice: {}",
+        no_id(&o.mi("reg_reload", &alice))
+    ));
+    let unregs = reg
+        .contacts()
+        .iter()
+        .filter(|c| c.contains(";expires=0"))
+        .count();
+    out.push(format!("unregisters: {unregs}"));
+    assert!(!o.log().contains("ERROR:uac_registrant"), "{}", o.log());
+    out
+}
+
+/// The MI commands answer as stock's: reg_list's records (the same fields
+/// in the same order, the same states), the single-record form, the errors
+/// for unknown records and missing parameters; reg_disable unregisters and
+/// writes state 1, reg_enable registers and writes 0, reg_force_register
+/// registers now, reg_reload reloads.
+#[test]
+fn mi_commands_as_stock() {
+    let h = std::thread::spawn(|| mi_session(true));
+    let ours = mi_session(false);
+    let stock = h.join().unwrap();
+    assert!(
+        ours[0].starts_with(
+            "AOR=sip:alice@example.com expires=3600 state=REGISTERED_STATE enabled=yes"
+        ),
+        "{}",
+        ours[0]
+    );
+    assert!(
+        ours[1].contains("state=NOT_REGISTERED_STATE enabled=no"),
+        "{}",
+        ours[1]
+    );
+    assert!(ours[2].contains("shtag=vip"), "{}", ours[2]);
+    assert_eq!(ours, stock);
 }

@@ -96,6 +96,8 @@ pub struct Entry<A: Allocator + Clone> {
     pub cid: u32,
     /// The sharing tag (1-based index into the registry's tags), 0: none.
     pub tag: u16,
+    /// The tag's cluster (0: none).
+    pub cluster_id: i32,
     /// What the last failure was (for the management output).
     pub last_fail: FailKind,
     /// When the last REGISTER left (0: never).
@@ -686,6 +688,7 @@ impl<A: Allocator + Clone> Registry<A> {
             seen: self.epoch,
             cid: 0,
             tag,
+            cluster_id: if tag > 0 { d.cluster_id } else { 0 },
             last_fail: FailKind::None,
             last_sent: 0,
             due: 0,

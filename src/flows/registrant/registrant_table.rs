@@ -182,7 +182,9 @@ impl Table for RegistrantTable {
             }
         }
         if !g(RegField::ShTag).is_empty() {
-            r = r.str("shtag", g(RegField::ShTag));
+            r = r
+                .str("shtag", g(RegField::ShTag))
+                .int("cluster_id", e.cluster_id as i64);
         }
         r
     }
