@@ -612,3 +612,158 @@ fn mi_commands_as_stock() {
     assert!(ours[2].contains("shtag=vip"), "{}", ours[2]);
     assert_eq!(ours, stock);
 }
+
+/// A registrar of stock modules (registrar, usrloc in memory): saves every
+/// REGISTER; MI ul_dump shows the bindings.
+fn stock_registrar() -> Opensips {
+    Opensips::start_free(
+        r#"loadmodule "sl.so"
+loadmodule "tm.so"
+loadmodule "signaling.so"
+loadmodule "usrloc.so"
+loadmodule "registrar.so"
+modparam("usrloc", "working_mode_preset", "single-instance-no-db")
+route {
+    if ($rm == "REGISTER") { save("location"); exit; }
+    sl_send_reply(404, "Not here");
+}
+"#,
+    )
+}
+
+/// AOR -> its contacts, from the registrar's ul_dump.
+fn bindings(registrar: &Opensips) -> std::collections::HashMap<String, Vec<String>> {
+    let mut out: std::collections::HashMap<String, Vec<String>> = Default::default();
+    let mut aor = String::new();
+    for (k, v) in mi_fields(&registrar.mi("ul_dump", "{}")) {
+        match k.as_str() {
+            "AOR" => {
+                aor = v.clone();
+                out.entry(v).or_default();
+            }
+            "Contact" => out.entry(aor.clone()).or_default().push(v),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Node `id` of the example cluster (examples/opensips-registrant-cluster.cfg).
+fn node(id: u32, sip: u16, bin: (u16, u16), tags: (&str, &str), db: &Path) -> Opensips {
+    let tpl = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/opensips-registrant-cluster.cfg"
+    ))
+    .unwrap();
+    Opensips::start_full(sip, |dir| {
+        tpl.replace("BIN_LISTEN", &format!("bin:127.0.0.1:{}", bin.0))
+            .replace("PEER_BIN_URL", &format!("bin:127.0.0.1:{}", bin.1))
+            .replace("BIN_URL", &format!("bin:127.0.0.1:{}", bin.0))
+            .replace("LISTEN", &format!("udp:127.0.0.1:{sip}"))
+            .replace("PEER_ID", &(3 - id).to_string())
+            .replace("NODE_ID", &id.to_string())
+            .replace("TAG_A", tags.0)
+            .replace("TAG_B", tags.1)
+            .replace("MPATH", &mpath())
+            .replace("UAC_AUTH_MODULE", &module("uac_auth", false))
+            .replace("REGISTRANT_MODULE", &module("uac_registrant", false))
+            .replace("DB_URL", &format!("sqlite://{}", db.display()))
+            .replace("REPLY_DIR", &format!("{}/", dir.display()))
+            .replace("FIFO", &dir.join("fifo").display().to_string())
+    })
+}
+
+/// Two nodes (the example cfg) share 200 rows by sharing tag: each
+/// registers its half (reg_list: REGISTERED there, NOT_REGISTERED on the
+/// other); node A stops, its tag is activated on B, and B registers A's
+/// rows within a refresh interval, with one binding per AOR at the
+/// registrar.
+#[test]
+fn two_nodes_share_by_sharing_tag_and_take_over() {
+    let registrar = stock_registrar();
+    let dir = tmpdir("cluster");
+    let (sip_a, sip_b) = (free_port(), free_port());
+    let (bin_a, bin_b) = (free_port(), free_port());
+    let mut sql = String::from("BEGIN;\n");
+    for i in 0..200 {
+        let (tag, port) = if i % 2 == 0 {
+            ("node_a/1", sip_a)
+        } else {
+            ("node_b/1", sip_b)
+        };
+        sql += &insert(&[
+            ("registrar", q(&format!("sip:127.0.0.1:{}", registrar.port))),
+            ("aor", q(&format!("sip:user{i}@example.com"))),
+            // the same binding whichever node registers it
+            ("binding_URI", q(&format!("sip:user{i}@trunks.example.com"))),
+            ("expiry", "60".into()),
+            ("cluster_shtag", q(tag)),
+        ]);
+        let _ = port;
+    }
+    sql += "COMMIT;\n";
+    let db = reg_db(&dir, &sql);
+    let mut a = node(1, sip_a, (bin_a, bin_b), ("active", "backup"), &db);
+    let b = node(2, sip_b, (bin_b, bin_a), ("backup", "active"), &db);
+    wait_until(30, "200 AORs registered", || {
+        bindings(&registrar).len() == 200
+    });
+    let state = |o: &Opensips, i: usize| {
+        rec_field(
+            &o.mi("reg_list", "{}"),
+            &format!("sip:user{i}@example.com"),
+            "state",
+        )
+    };
+    let (la, lb) = (a.mi("reg_list", "{}"), b.mi("reg_list", "{}"));
+    for i in [0usize, 2, 198] {
+        let aor = format!("sip:user{i}@example.com");
+        assert_eq!(
+            rec_field(&la, &aor, "state").as_deref(),
+            Some("REGISTERED_STATE")
+        );
+        assert_eq!(
+            rec_field(&lb, &aor, "state").as_deref(),
+            Some("NOT_REGISTERED_STATE")
+        );
+        assert_eq!(rec_field(&la, &aor, "shtag").as_deref(), Some("node_a"));
+    }
+    for i in [1usize, 3, 199] {
+        let aor = format!("sip:user{i}@example.com");
+        assert_eq!(
+            rec_field(&la, &aor, "state").as_deref(),
+            Some("NOT_REGISTERED_STATE")
+        );
+        assert_eq!(
+            rec_field(&lb, &aor, "state").as_deref(),
+            Some("REGISTERED_STATE")
+        );
+    }
+    // A stops; its tag is activated on B, which takes A's rows over
+    a.stop();
+    let t0 = Instant::now();
+    let r = b.mi("clusterer_shtag_set_active", "{\"tag\":\"node_a/1\"}");
+    assert!(r.contains("OK"), "{r}");
+    wait_until(50, "B registers A's rows", || {
+        (0..200)
+            .step_by(2)
+            .all(|i| state(&b, i).as_deref() == Some("REGISTERED_STATE"))
+    });
+    let took = t0.elapsed();
+    assert!(
+        took < Duration::from_secs(47),
+        "within a refresh interval: {took:?}"
+    );
+    let bs = bindings(&registrar);
+    assert_eq!(bs.len(), 200);
+    for (aor, c) in &bs {
+        assert_eq!(c.len(), 1, "one binding for {aor}: {c:?}");
+    }
+    assert!(
+        b.log()
+            .contains("sharing tag node_a/1 is active here: 100 registrations taken over"),
+        "{}",
+        b.log()
+    );
+    assert!(!b.log().contains("ERROR:uac_registrant"), "{}", b.log());
+}
