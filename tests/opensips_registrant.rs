@@ -767,3 +767,81 @@ fn two_nodes_share_by_sharing_tag_and_take_over() {
     );
     assert!(!b.log().contains("ERROR:uac_registrant"), "{}", b.log());
 }
+
+fn psql_out(pg: &Postgres, sql: &str) -> String {
+    let o = pg
+        .cmd("psql")
+        .args(["-tA", "-h", "127.0.0.1", "-U", "postgres"])
+        .args(["-p", &pg.port.to_string(), "-d", "opensips", "-c", sql])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+/// The registrant table on PostgreSQL (db_postgres reads it with
+/// fetch_result): good rows register, a broken one is skipped with one log
+/// line naming it, reg_disable writes the state back there.
+#[test]
+fn postgres_registrant() {
+    let pg = Postgres::start();
+    pg.psql("postgres", "CREATE DATABASE opensips;");
+    let share = common::opensips::prefix().join("share/opensips/postgres");
+    let mut sql = std::fs::read_to_string(share.join("standard-create.sql")).unwrap();
+    sql += &std::fs::read_to_string(share.join("registrant-create.sql")).unwrap();
+    let reg = AutoRegistrar::start();
+    let port = free_port();
+    for i in 0..3 {
+        sql += &insert(&[
+            ("registrar", q(&format!("sip:127.0.0.1:{}", reg.port))),
+            ("aor", q(&format!("sip:pg{i}@example.com"))),
+            ("binding_URI", q(&format!("sip:pg{i}@127.0.0.1:{port}"))),
+            ("expiry", "600".into()),
+        ]);
+    }
+    sql += &insert(&[
+        ("registrar", q(&format!("sip:127.0.0.1:{}", reg.port))),
+        ("aor", q("sip:broken@example.com")),
+        ("binding_URI", q("not a uri")),
+        ("expiry", "600".into()),
+    ]);
+    pg.psql("opensips", &sql);
+    let url = format!("postgres://postgres@127.0.0.1:{}/opensips", pg.port);
+    let o = Opensips::start(
+        port,
+        &format!(
+            r#"loadmodule "tm.so"
+loadmodule "db_postgres.so"
+loadmodule "{}"
+loadmodule "{}"
+modparam("uac_registrant", "db_url", "{url}")
+modparam("uac_registrant", "timer_interval", 10)
+route {{ exit; }}
+"#,
+            module("uac_auth", false),
+            module("uac_registrant", false)
+        ),
+    );
+    for i in 0..3 {
+        assert!(reg.wait_for(&format!("pg{i}@"), 1, 10), "pg{i}: {:?}", reg.contacts());
+    }
+    let log = o.log();
+    let bad: Vec<&str> = log.lines().filter(|l| l.contains("broken@example.com")).collect();
+    assert_eq!(bad.len(), 1, "{log}");
+    assert!(bad[0].contains("ERROR") && bad[0].contains("binding_URI"), "{}", bad[0]);
+    assert!(log.contains("registrant: 4 rows read, 3 loaded, 1 skipped"), "{log}");
+    let coords = format!(
+        "{{\"aor\":\"sip:pg1@example.com\",\"contact\":\"sip:pg1@127.0.0.1:{port}\",\"registrar\":\"sip:127.0.0.1:{}\"}}",
+        reg.port
+    );
+    assert!(o.mi("reg_disable", &coords).contains("\"OK\""));
+    wait_until(5, "state 1 in PostgreSQL", || {
+        psql_out(&pg, "SELECT state FROM registrant WHERE aor = 'sip:pg1@example.com';") == "1"
+    });
+    assert!(reg.wait_for(";expires=0", 1, 5), "{:?}", reg.contacts());
+    // reload one record from PostgreSQL
+    psql_out(&pg, "UPDATE registrant SET expiry = 900 WHERE aor = 'sip:pg2@example.com';");
+    let c2 = coords.replace("pg1", "pg2");
+    assert!(o.mi("reg_reload", &c2).contains("\"OK\""));
+    assert!(reg.wait_for("pg2@127.0.0.1", 2, 5), "{:?}", reg.contacts());
+    assert!(reg.contacts().iter().any(|c| c.contains("pg2@") && c.ends_with(";expires=900")), "{:?}", reg.contacts());
+}

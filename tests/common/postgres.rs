@@ -17,7 +17,7 @@ pub struct Postgres {
 }
 
 impl Postgres {
-    fn cmd(&self, prog: &str) -> Command {
+    pub fn cmd(&self, prog: &str) -> Command {
         let exe = self.bin.join(prog);
         if self.as_postgres {
             let mut c = Command::new("runuser");
