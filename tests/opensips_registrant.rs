@@ -845,3 +845,187 @@ route {{ exit; }}
     assert!(reg.wait_for("pg2@127.0.0.1", 2, 5), "{:?}", reg.contacts());
     assert!(reg.contacts().iter().any(|c| c.contains("pg2@") && c.ends_with(";expires=900")), "{:?}", reg.contacts());
 }
+
+/// Start-up checks as stock's: each of these configs stops OpenSIPS with
+/// stock's module and with ours.
+#[test]
+fn bad_parameters_stop_start_up_as_stock() {
+    let dir = tmpdir("params");
+    let db = reg_db(&dir, "");
+    let empty = sqlite_db(&tmpdir("nodb"), &[], "");
+    let url = format!("sqlite://{}", db.display());
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("timer_interval 5", format!("modparam(\"uac_registrant\", \"db_url\", \"{url}\")\nmodparam(\"uac_registrant\", \"timer_interval\", 5)"), "timer_interval to short"),
+        ("default_expires 10", format!("modparam(\"uac_registrant\", \"db_url\", \"{url}\")\nmodparam(\"uac_registrant\", \"default_expires\", 10)"), "default_expires to short"),
+        ("hash_size 5 for 10 s", format!("modparam(\"uac_registrant\", \"db_url\", \"{url}\")\nmodparam(\"uac_registrant\", \"timer_interval\", 10)\nmodparam(\"uac_registrant\", \"hash_size\", 5)"), "MUST be at least as big as reg_hsize"),
+        ("no table", format!("modparam(\"uac_registrant\", \"db_url\", \"sqlite://{}\")", empty.display()), "table version"),
+        ("clustering without clusterer", format!("modparam(\"uac_registrant\", \"db_url\", \"{url}\")\nmodparam(\"uac_registrant\", \"enable_clustering\", 1)"), "clusterer"),
+    ];
+    for stock in [false, true] {
+        for (what, params, why) in &cases {
+            let body = format!(
+                "loadmodule \"tm.so\"\nloadmodule \"db_sqlite.so\"\nloadmodule \"{}\"\nloadmodule \"{}\"\n{params}\nroute {{ exit; }}\n",
+                module("uac_auth", false),
+                module("uac_registrant", stock)
+            );
+            let log = start_fails(&body);
+            if !stock {
+                assert!(log.contains(why), "{what}: {log}");
+            }
+        }
+        // without uac_auth: the core's dependency check stops it
+        let body = format!(
+            "loadmodule \"tm.so\"\nloadmodule \"db_sqlite.so\"\nloadmodule \"{}\"\nmodparam(\"uac_registrant\", \"db_url\", \"{url}\")\nroute {{ exit; }}\n",
+            module("uac_registrant", stock)
+        );
+        let log = start_fails(&body);
+        assert!(log.contains("uac_auth"), "stock {stock}: {log}");
+    }
+}
+
+/// Broken rows (a table of its own with nullable columns, named by the
+/// table_name and *_column parameters): one error line each, naming the
+/// row; the good rows register. Hostile registrar replies and wrong MI
+/// arguments: clean failures, no crash, the next attempts work.
+#[test]
+fn bad_rows_hostile_replies_and_wrong_mi_arguments() {
+    let dir = tmpdir("bad");
+    let reg = Peer::new();
+    let port = free_port();
+    let registrar = format!("sip:127.0.0.1:{}", reg.port);
+    let mut sql = String::from(
+        "INSERT INTO version (table_name, table_version) VALUES ('myreg', '3');\n\
+         CREATE TABLE myreg (id INTEGER PRIMARY KEY AUTOINCREMENT, registrar TEXT, proxy TEXT, \
+         the_aor TEXT, third_party_registrant TEXT, username TEXT, password TEXT, binding_URI TEXT, \
+         binding_params TEXT, expiry INTEGER, forced_socket TEXT, cluster_shtag TEXT, state INTEGER);\n",
+    );
+    let row = |aor: &str, fields: &[(&str, String)]| {
+        let mut c = vec![
+            ("registrar", q(&registrar)),
+            ("the_aor", q(aor)),
+            ("username", q("alice")),
+            ("password", q("secret")),
+            ("binding_URI", q(&format!("{}@127.0.0.1:{port}", aor.replace("@example.com", "")))),
+            ("expiry", "3600".into()),
+            ("state", "0".into()),
+        ];
+        for (k, v) in fields {
+            c.retain(|(n, _)| n != k);
+            c.push((k, v.clone()));
+        }
+        insert(&c).replace("INTO registrant", "INTO myreg")
+    };
+    for i in 1..=6 {
+        sql += &row(&format!("sip:good{i}@example.com"), &[]);
+    }
+    let broken: Vec<(&str, Vec<(&str, String)>)> = vec![
+        ("sip:nullreg@example.com", vec![("registrar", "NULL".into())]),
+        ("sip:badreg@example.com", vec![("registrar", q("http://x"))]),
+        ("sip:userreg@example.com", vec![("registrar", q("sip:u@127.0.0.1"))]),
+        ("sip:long@example.com", vec![("password", q(&"p".repeat(20000)))]),
+        ("sip:crlf@example.com", vec![("binding_URI", q("sip:x@h\r\nX-Injected: 1"))]),
+        ("sip:sock@example.com", vec![("forced_socket", q("udp:10.9.9.9:5060"))]),
+        ("sip:tag@example.com", vec![("cluster_shtag", q("noslash"))]),
+        ("sip:short@example.com", vec![("expiry", "5".into())]),
+        ("sip:nan@example.com", vec![("expiry", q("soon"))]),
+        ("sip:params@example.com", vec![("binding_params", q("no-semicolon"))]),
+    ];
+    for (aor, f) in &broken {
+        sql += &row(aor, f);
+    }
+    sql += &row("sip:odd@example.com", &[("state", "7".into())]);
+    let db = sqlite_db(&dir, &[], &sql);
+    let o = ua(
+        port,
+        false,
+        false,
+        &format!("sqlite://{}", db.display()),
+        "modparam(\"uac_registrant\", \"table_name\", \"myreg\")\nmodparam(\"uac_registrant\", \"aor_column\", \"the_aor\")\nmodparam(\"uac_registrant\", \"failure_retry_interval\", 1)",
+    );
+    // the six good rows register; each gets another kind of hostile reply first
+    let mut first = std::collections::HashMap::new();
+    for _ in 0..6 {
+        let m = expect_register(&reg, 10, "good rows");
+        let user = m.hdr("To").split('@').next().unwrap().trim_start_matches("<sip:").to_string();
+        first.insert(user, m);
+    }
+    let m = |u: &str| first.get(u).unwrap_or_else(|| panic!("{u}: {:?}", first.keys()));
+    // 1: a 200 with an unusable Expires
+    reply_with(&reg, m("good1"), 200, &format!("Contact: {}\r\nExpires: abc\r\n", m("good1").hdr("Contact").split(';').next().unwrap()));
+    // 2: a 200 listing 500 contacts, ours last
+    let mut many: String = (0..500).map(|i| format!("Contact: <sip:other{i}@10.0.0.1>;expires=60\r\n")).collect();
+    many += &ok_for(m("good2"), 120);
+    reply_with(&reg, m("good2"), 200, &many);
+    // 3: a 401 without a challenge
+    reply_with(&reg, m("good3"), 401, "");
+    // 4: several challenges: one of an algorithm nobody has, then MD5
+    reply_with(
+        &reg,
+        m("good4"),
+        401,
+        &format!("WWW-Authenticate: Digest realm=\"example.com\", nonce=\"x\", algorithm=XYZ-999\r\n{CHALLENGE}"),
+    );
+    // 5: a truncated reply (no headers after the status line)
+    let via_port: u16 = m("good5").hdr("Via").split(';').next().unwrap().rsplit(':').next().unwrap().parse().unwrap();
+    reg.send(via_port, "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1");
+    reply_with(&reg, m("good5"), 200, &ok_for(m("good5"), 120));
+    // 6: a 423 with an absurd Min-Expires
+    reply_with(&reg, m("good6"), 423, "Min-Expires: 99999999999999\r\n");
+    // what comes next: good4 answered, failures retried after a second
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(12);
+    while Instant::now() < deadline {
+        let Some(r) = reg.recv_within(1) else { continue };
+        if r.method() != "REGISTER" || !SEEN.with(|s| s.borrow_mut().insert(r.hdr("Via").to_string())) {
+            continue;
+        }
+        let user = r.hdr("To").split('@').next().unwrap().trim_start_matches("<sip:").to_string();
+        // the reply to an older attempt (good2's first 200 again) is ignored
+        if user == "good1" {
+            reply_with(&reg, m("good2"), 200, &ok_for(m("good2"), 120));
+        }
+        if r.all("Authorization").is_empty() && user == "good4" {
+            reply_with(&reg, &r, 401, CHALLENGE);
+        } else {
+            reply_with(&reg, &r, 200, &ok_for(&r, 120));
+        }
+        seen.push((user, r.all("Authorization").len()));
+    }
+    assert!(seen.iter().any(|(u, a)| u == "good4" && *a == 1), "good4 answered the MD5 challenge: {seen:?}");
+    for u in ["good1", "good3", "good6"] {
+        assert!(seen.iter().any(|(s, _)| s == u), "{u} retried: {seen:?}");
+    }
+    let list = o.mi("reg_list", "{}");
+    for i in 1..=6 {
+        let aor = format!("sip:good{i}@example.com");
+        assert_eq!(rec_field(&list, &aor, "state").as_deref(), Some("REGISTERED_STATE"), "{aor}: {list}");
+    }
+    let log = o.log();
+    for (aor, _) in &broken {
+        let lines: Vec<&str> = log.lines().filter(|l| l.contains(aor) && l.contains("skipped")).collect();
+        assert_eq!(lines.len(), 1, "{aor}:\n{log}");
+        assert!(lines[0].contains("ERROR:uac_registrant"), "{}", lines[0]);
+    }
+    assert!(log.contains("registrant: 17 rows read, 7 loaded, 10 skipped"), "{log}");
+    assert_eq!(rec_field(&list, "sip:odd@example.com", "enabled").as_deref(), Some("no"));
+    let odd: Vec<&str> = log.lines().filter(|l| l.contains("sip:odd@example.com")).collect();
+    assert_eq!(odd.len(), 1, "{log}");
+    assert!(odd[0].contains("WARNING") && odd[0].contains("unknown state 7"), "{}", odd[0]);
+    assert!(!log.contains("panic"), "{log}");
+    assert!(log.contains("Unable to extract authentication info"), "{log}");
+    // wrong MI arguments
+    // numbers are taken as their text (the core's get_mi_string_param)
+    let nums = o.mi("reg_enable", "{\"aor\":1,\"contact\":2,\"registrar\":3}");
+    assert!(nums.contains("No such registrant"), "{nums}");
+    let arr = o.mi("reg_enable", "{\"aor\":[1],\"contact\":{},\"registrar\":null}");
+    assert!(arr.contains("-32602"), "{arr}");
+    let names = o.mi("reg_disable", "{\"aor\":\"a\",\"contact\":\"b\",\"wrong\":\"c\"}");
+    assert!(names.contains("-32602"), "{names}");
+    let long = "x".repeat(1500);
+    let r = o.mi("reg_list", &format!("{{\"aor\":\"{long}\",\"contact\":\"b\",\"registrar\":\"c\"}}"));
+    assert!(r.contains("No such registrant"), "{r}");
+    let (shm, _) = memory(&o);
+    assert!(shm > 0);
+    let mut o = o;
+    assert!(o.alive());
+}

@@ -216,9 +216,17 @@ fn account(
             Cell::Int(n) => Some(n.to_string().into_bytes()),
         }
     };
+    // a log line stays one line: control characters escaped
     let shown = |v: Option<Vec<u8>>| {
         let v = v.unwrap_or_default();
-        String::from_utf8_lossy(&v[..v.len().min(MAX_VALUE_LEN)]).into_owned()
+        String::from_utf8_lossy(&v[..v.len().min(MAX_VALUE_LEN)])
+            .chars()
+            .flat_map(|c| {
+                let esc = c.is_control();
+                let e: Vec<char> = if esc { c.escape_default().collect() } else { vec![c] };
+                e
+            })
+            .collect::<String>()
     };
     let name = format!("{} -> {}", shown(text(2)), shown(text(6)));
     let fail = |reason: String| RowError {
@@ -306,11 +314,12 @@ fn account(
             t.timer_interval
         )));
     }
-    let warning = (expiry > MAX_EXPIRES as i64).then(|| RowWarning {
-        record: RECORD,
-        l_uuid: name.clone(),
-        reason: format!("expires {expiry} above {MAX_EXPIRES}, registering with {MAX_EXPIRES}"),
-    });
+    let mut warnings = Vec::new();
+    if expiry > MAX_EXPIRES as i64 {
+        warnings.push(format!(
+            "expires {expiry} above {MAX_EXPIRES}, registering with {MAX_EXPIRES}"
+        ));
+    }
     d.expires = expiry.min(MAX_EXPIRES as i64) as u32;
     let sock = d.get(RegField::Socket);
     if !sock.is_empty() && !(t.socket_ok)(sock) {
@@ -344,5 +353,13 @@ fn account(
     if state != 0 {
         d.flags = FL_DISABLED;
     }
+    if state != 0 && state != 1 {
+        warnings.push(format!("unknown state {state}, taken as disabled (as stock)"));
+    }
+    let warning = (!warnings.is_empty()).then(|| RowWarning {
+        record: RECORD,
+        l_uuid: name.clone(),
+        reason: warnings.join("; "),
+    });
     Ok((d, warning))
 }
