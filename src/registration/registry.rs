@@ -67,27 +67,41 @@ impl Default for Settings {
     }
 }
 
-// A row's longest text fits the u16 offsets of an Entry.
-const _: () = assert!(MAX_PASSWORD_LEN + (TEXT_FIELDS - 1) * MAX_VALUE_LEN <= u16::MAX as usize);
+// A row's longest text (its fields and the NULs between them) fits a text
+// chunk, and its length a u16.
+const _: () = assert!(
+    MAX_PASSWORD_LEN + (TEXT_FIELDS - 1) * (MAX_VALUE_LEN + 1) <= u16::MAX as usize
+        && (u16::MAX as usize) < TEXT_CHUNK
+);
 
-pub struct Entry<A: Allocator + Clone> {
-    /// The text fields, one after the other; `ends[i]` is where field i ends.
-    buf: AVec<u8, A>,
-    ends: [u16; TEXT_FIELDS],
+/// Bytes of the chunks the accounts' texts are kept in.
+const TEXT_CHUNK: usize = 64 * 1024;
+
+/// Not in the schedule (an account's `hpos`).
+const NOWHERE: u32 = u32::MAX;
+
+/// One account as the registry keeps it. Its text fields live in the
+/// registry's text chunks (one allocation per 64 KiB of texts, not one per
+/// account: the host allocator's per-block overhead would cost more than the
+/// texts), joined by NUL bytes (no field may hold one); [`Entry`] shows them.
+pub struct Account<A: Allocator + Clone> {
+    chunk: u32,
+    off: u32,
+    len: u16,
     pub expires: u32,
     pub flags: u32,
     pub reg_delay: u32,
     pub reg_init: i64,
     pub timer_expires: i64,
     /// reg_keep_callid: the Call-ID and CSeq of the last 200.
-    callid: AVec<u8, A>,
+    callid: Option<ABox<[u8], A>>,
     pub cseq: u32,
     /// Identity of this account instance (a removed and re-added l_uuid gets a new one).
     pub gen: u32,
     /// Number of the attempt in flight: replies to an older attempt are ignored.
     pub attempt: u32,
-    /// Matches the heap entry that is current for this account.
-    stamp: u32,
+    /// Where the account is in the schedule (NOWHERE: not scheduled).
+    hpos: u32,
     pub fails: u32,
     /// Expires of the request in flight.
     pub sent_expires: u32,
@@ -102,8 +116,28 @@ pub struct Entry<A: Allocator + Clone> {
     pub last_fail: FailKind,
     /// When the last REGISTER left (0: never).
     pub last_sent: i64,
+}
+
+/// An account as the registry shows it: its fields, its texts and when its
+/// next REGISTER is due.
+pub struct Entry<'a, A: Allocator + Clone> {
+    acc: &'a Account<A>,
+    text: &'a [u8],
     /// When the next REGISTER is due (0: none scheduled).
     pub due: i64,
+}
+
+impl<A: Allocator + Clone> std::ops::Deref for Entry<'_, A> {
+    type Target = Account<A>;
+
+    fn deref(&self) -> &Account<A> {
+        self.acc
+    }
+}
+
+/// Field `i` of a joined text.
+fn field(text: &[u8], i: usize) -> &[u8] {
+    text.split(|&b| b == 0).nth(i).unwrap_or_default()
 }
 
 /// Why an attempt failed.
@@ -154,14 +188,13 @@ impl RegState {
     }
 }
 
-impl<A: Allocator + Clone> Entry<A> {
-    pub fn get(&self, f: impl FieldId) -> &[u8] {
+impl<'a, A: Allocator + Clone> Entry<'a, A> {
+    pub fn get(&self, f: impl FieldId) -> &'a [u8] {
         self.text(f.index())
     }
 
-    fn text(&self, i: usize) -> &[u8] {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        &self.buf[start..self.ends[i] as usize]
+    fn text(&self, i: usize) -> &'a [u8] {
+        field(self.text, i)
     }
 
     /// The account's state, in uac_registrant's terms.
@@ -184,7 +217,7 @@ impl<A: Allocator + Clone> Entry<A> {
     }
 
     pub fn callid(&self) -> &[u8] {
-        &self.callid
+        self.acc.callid.as_deref().unwrap_or_default()
     }
 
     fn same_data(&self, d: &AccountData, cluster: i32) -> bool {
@@ -295,36 +328,126 @@ impl Filter {
 }
 
 const CHUNK: usize = 256;
-type Chunk<A> = [Option<Entry<A>>; CHUNK];
+type Chunk<A> = [Option<Account<A>>; CHUNK];
 
-fn slot_ref<A: Allocator + Clone>(slots: &[ABox<Chunk<A>, A>], s: u32) -> Option<&Entry<A>> {
+fn slot_ref<A: Allocator + Clone>(slots: &[ABox<Chunk<A>, A>], s: u32) -> Option<&Account<A>> {
     slots
         .get(s as usize / CHUNK)
         .and_then(|c| c[s as usize % CHUNK].as_ref())
 }
 
-/// The hash of field `f` of the account in slot `s` (for the indexes'
-/// rehashing when they grow).
+/// The texts of every account, in chunks of TEXT_CHUNK bytes filled one
+/// after the other; a chunk whose texts are all gone is freed.
+struct Texts<A: Allocator + Clone> {
+    chunks: AVec<AVec<u8, A>, A>,
+    /// Bytes of live texts per chunk.
+    live: AVec<u32, A>,
+    /// The chunk being filled.
+    cur: usize,
+}
+
+impl<A: Allocator + Clone> Texts<A> {
+    fn new_in(alloc: A) -> Texts<A> {
+        Texts {
+            chunks: AVec::new_in(alloc.clone()),
+            live: AVec::new_in(alloc),
+            cur: 0,
+        }
+    }
+
+    fn get(&self, a: &Account<A>) -> &[u8] {
+        let (o, l) = (a.off as usize, a.len as usize);
+        self.chunks
+            .get(a.chunk as usize)
+            .and_then(|c| c.get(o..o + l))
+            .unwrap_or_default()
+    }
+
+    /// Stores `parts` joined by NULs: (chunk, offset, length).
+    fn put(&mut self, parts: &[Vec<u8>], alloc: &A) -> Result<(u32, u32, u16), InsertError> {
+        let len = parts.iter().map(|p| p.len() + 1).sum::<usize>() - 1;
+        let fits = |c: &AVec<u8, A>| c.capacity() > 0 && c.capacity() - c.len() >= len;
+        if !self.chunks.get(self.cur).is_some_and(fits) {
+            // an emptied chunk's place, or a new one
+            let i = self
+                .chunks
+                .iter()
+                .position(|c| c.capacity() == 0)
+                .unwrap_or(self.chunks.len());
+            let mut c = AVec::new_in(alloc.clone());
+            c.try_reserve_exact(TEXT_CHUNK)
+                .map_err(|_| InsertError::NoMemory)?;
+            if i == self.chunks.len() {
+                self.chunks
+                    .try_reserve(1)
+                    .map_err(|_| InsertError::NoMemory)?;
+                self.live
+                    .try_reserve(1)
+                    .map_err(|_| InsertError::NoMemory)?;
+                self.chunks.push(c);
+                self.live.push(0);
+            } else {
+                self.chunks[i] = c;
+            }
+            self.cur = i;
+        }
+        let c = &mut self.chunks[self.cur];
+        let off = c.len();
+        for (i, p) in parts.iter().enumerate() {
+            if i > 0 {
+                c.push(0);
+            }
+            c.extend_from_slice(p);
+        }
+        self.live[self.cur] += len as u32;
+        Ok((self.cur as u32, off as u32, len as u16))
+    }
+
+    /// The texts of `a` are gone; their chunk is freed once empty (but the
+    /// one being filled).
+    fn release(&mut self, a: &Account<A>, alloc: &A) {
+        let i = a.chunk as usize;
+        let Some(l) = self.live.get_mut(i) else {
+            return;
+        };
+        *l = l.saturating_sub(a.len as u32);
+        if *l == 0 && i != self.cur {
+            self.chunks[i] = AVec::new_in(alloc.clone());
+        }
+    }
+}
+
+/// Field `f` of the account in slot `s` (for the indexes' rehashing when
+/// they grow).
+fn field_of<'a, A: Allocator + Clone>(
+    slots: &'a [ABox<Chunk<A>, A>],
+    texts: &'a Texts<A>,
+    s: u32,
+    f: usize,
+) -> &'a [u8] {
+    slot_ref(slots, s).map_or(&[][..], |a| field(texts.get(a), f))
+}
+
+/// The hash of field `f` of the account in slot `s`.
 fn key_hash<A: Allocator + Clone>(
     slots: &[ABox<Chunk<A>, A>],
+    texts: &Texts<A>,
     h: &foldhash::fast::FixedState,
     s: u32,
     f: Field,
 ) -> u64 {
-    h.hash_one(slot_ref(slots, s).map_or(&[][..], |e| e.get(f)))
+    h.hash_one(field_of(slots, texts, s, f as usize))
 }
 
 /// The hash of the identity (`fields`) of the account in slot `s`.
 fn ident_hash<A: Allocator + Clone>(
     slots: &[ABox<Chunk<A>, A>],
+    texts: &Texts<A>,
     h: &foldhash::fast::FixedState,
     s: u32,
     fields: &[usize],
 ) -> u64 {
-    match slot_ref(slots, s) {
-        Some(e) => parts_hash(h, fields.iter().map(|&i| e.text(i))),
-        None => 0,
-    }
+    parts_hash(h, fields.iter().map(|&i| field_of(slots, texts, s, i)))
 }
 
 /// The hash of an identity given as its parts.
@@ -363,7 +486,12 @@ pub struct Registry<A: Allocator + Clone> {
     by_uuid: HashTable<u32, A>,
     by_user: HashTable<u32, A>,
     by_ruser: HashTable<u32, A>,
-    heap: AVec<(i64, u32, u32), A>,
+    /// The schedule: a binary min-heap of (due - base, slot), one entry per
+    /// scheduled account (which knows its place: `hpos`).
+    heap: AVec<(u32, u32), A>,
+    /// The time the heap's due times count from.
+    base: i64,
+    texts: Texts<A>,
     /// The sharing tags the accounts name (few: looked through in order).
     tags: AVec<Tag<A>, A>,
     hasher: foldhash::fast::FixedState,
@@ -384,6 +512,8 @@ pub struct Registry<A: Allocator + Clone> {
 pub enum InsertError {
     Duplicate,
     NoMemory,
+    /// A text field holds a NUL byte (the row checks refuse them first).
+    Invalid,
 }
 
 impl<A: Allocator + Clone> Registry<A> {
@@ -396,6 +526,8 @@ impl<A: Allocator + Clone> Registry<A> {
             by_user: HashTable::new_in(alloc.clone()),
             by_ruser: HashTable::new_in(alloc.clone()),
             heap: AVec::new_in(alloc.clone()),
+            base: 0,
+            texts: Texts::new_in(alloc.clone()),
             tags: AVec::new_in(alloc.clone()),
             alloc,
             hasher: foldhash::fast::FixedState::with_seed(0x5eed_acc0_u64),
@@ -432,15 +564,24 @@ impl<A: Allocator + Clone> Registry<A> {
         self.hasher.hash_one(v)
     }
 
-    pub fn entry(&self, slot: u32) -> Option<&Entry<A>> {
-        slot_ref(&self.slots, slot)
+    pub fn entry(&self, slot: u32) -> Option<Entry<'_, A>> {
+        let acc = slot_ref(&self.slots, slot)?;
+        let due = match self.heap.get(acc.hpos as usize) {
+            Some(&(rel, _)) if acc.hpos != NOWHERE => self.base + rel as i64,
+            _ => 0,
+        };
+        Some(Entry {
+            acc,
+            text: self.texts.get(acc),
+            due,
+        })
     }
 
-    fn entry_mut(&mut self, slot: u32) -> Option<&mut Entry<A>> {
+    fn entry_mut(&mut self, slot: u32) -> Option<&mut Account<A>> {
         self.slot_mut(slot).and_then(|e| e.as_mut())
     }
 
-    fn slot_mut(&mut self, slot: u32) -> Option<&mut Option<Entry<A>>> {
+    fn slot_mut(&mut self, slot: u32) -> Option<&mut Option<Account<A>>> {
         self.slots
             .get_mut(slot as usize / CHUNK)
             .map(|c| &mut c[slot as usize % CHUNK])
@@ -604,41 +745,134 @@ impl<A: Allocator + Clone> Registry<A> {
         (0..self.high).filter(|&s| self.entry(s).is_some())
     }
 
+    /// Tells the account at heap place `i` where it is.
+    fn placed(&mut self, i: usize) {
+        let s = self.heap[i].1;
+        if let Some(a) = self.entry_mut(s) {
+            a.hpos = i as u32;
+        }
+    }
+
+    fn sift_up(&mut self, mut i: usize) {
+        while i > 0 {
+            let p = (i - 1) / 2;
+            if self.heap[i] >= self.heap[p] {
+                break;
+            }
+            self.heap.swap(i, p);
+            self.placed(i);
+            i = p;
+        }
+        self.placed(i);
+    }
+
+    fn sift_down(&mut self, mut i: usize) {
+        loop {
+            let (l, r) = (2 * i + 1, 2 * i + 2);
+            let mut m = i;
+            if l < self.heap.len() && self.heap[l] < self.heap[m] {
+                m = l;
+            }
+            if r < self.heap.len() && self.heap[r] < self.heap[m] {
+                m = r;
+            }
+            if m == i {
+                break;
+            }
+            self.heap.swap(i, m);
+            self.placed(i);
+            i = m;
+        }
+        self.placed(i);
+    }
+
+    /// Takes heap place `i` out; its account is then unscheduled.
+    fn heap_remove(&mut self, i: usize) -> Option<(u32, u32)> {
+        let last = self.heap.len().checked_sub(1)?;
+        if i > last {
+            return None;
+        }
+        self.heap.swap(i, last);
+        let v = self.heap.pop();
+        if i < self.heap.len() {
+            self.sift_down(i);
+            self.sift_up(i);
+        }
+        if let Some((_, s)) = v {
+            if let Some(a) = self.entry_mut(s) {
+                a.hpos = NOWHERE;
+            }
+        }
+        v
+    }
+
+    /// The next REGISTER of `slot` is due at `due` (moved when scheduled).
     fn schedule(&mut self, slot: u32, due: i64) -> Result<(), InsertError> {
-        let Some(e) = self.entry_mut(slot) else {
+        if self.base == 0 {
+            // due times around now fit a u32 for 68 years either way
+            self.base = due - (1 << 31);
+        }
+        let rel = (due - self.base).clamp(0, u32::MAX as i64) as u32;
+        let Some(a) = self.entry_mut(slot) else {
             return Ok(());
         };
-        e.stamp = e.stamp.wrapping_add(1);
-        let stamp = e.stamp;
-        e.timer_expires = due;
-        e.due = due;
-        // Stale entries pile up only with frequent rescheduling; rebuild then.
-        if self.heap.len() > 4 * self.total + 1024 {
-            self.compact();
+        a.timer_expires = due;
+        let pos = a.hpos;
+        if pos != NOWHERE {
+            self.heap[pos as usize].0 = rel;
+            self.sift_down(pos as usize);
+            self.sift_up(pos as usize);
+            return Ok(());
         }
         self.heap
             .try_reserve(1)
             .map_err(|_| InsertError::NoMemory)?;
-        self.heap.push((due, slot, stamp));
-        let last = self.heap.len() - 1;
-        sift_up(&mut self.heap, last);
+        self.heap.push((rel, slot));
+        self.sift_up(self.heap.len() - 1);
         Ok(())
     }
 
     fn unschedule(&mut self, slot: u32) {
-        if let Some(e) = self.entry_mut(slot) {
-            e.stamp = e.stamp.wrapping_add(1);
-            e.due = 0;
+        if let Some(pos) = self.entry_mut(slot).map(|a| a.hpos) {
+            if pos != NOWHERE {
+                self.heap_remove(pos as usize);
+            }
         }
     }
 
-    fn compact(&mut self) {
-        let slots = &self.slots;
-        self.heap
-            .retain(|&(_, s, st)| slot_ref(slots, s).is_some_and(|e| e.stamp == st));
-        for i in (0..self.heap.len() / 2).rev() {
-            sift_down(&mut self.heap, i);
+    /// Room for one more account in the indexes (they rehash with the real
+    /// keys when they grow).
+    fn reserve_indexes(&mut self, shape: Shape) -> Result<(), InsertError> {
+        let (slots, tx, hs, kf) = (&self.slots, &self.texts, &self.hasher, shape.key_fields());
+        self.by_uuid
+            .try_reserve(1, |&s| ident_hash(slots, tx, hs, s, kf))
+            .map_err(|_| InsertError::NoMemory)?;
+        if shape == Shape::Uacreg {
+            self.by_user
+                .try_reserve(1, |&s| key_hash(slots, tx, hs, s, Field::LUsername))
+                .map_err(|_| InsertError::NoMemory)?;
+            self.by_ruser
+                .try_reserve(1, |&s| key_hash(slots, tx, hs, s, Field::RUsername))
+                .map_err(|_| InsertError::NoMemory)?;
         }
+        Ok(())
+    }
+
+    /// A free slot (the slab grows by a chunk when needed).
+    fn take_slot(&mut self) -> Result<u32, InsertError> {
+        if let Some(s) = self.free.pop() {
+            return Ok(s);
+        }
+        if self.high as usize == self.slots.len() * CHUNK {
+            self.slots
+                .try_reserve(1)
+                .map_err(|_| InsertError::NoMemory)?;
+            let chunk: Chunk<A> = std::array::from_fn(|_| None);
+            let b = ABox::try_new_in(chunk, self.alloc.clone()).map_err(|_| InsertError::NoMemory)?;
+            self.slots.push(b);
+        }
+        self.high += 1;
+        Ok(self.high - 1)
     }
 
     /// Adds an account; the first REGISTER is due after its reg_delay (or a
@@ -652,14 +886,8 @@ impl<A: Allocator + Clone> Registry<A> {
             Shape::Registrant => self.tag_of(d.get(RegField::ShTag), d.cluster_id)?,
             Shape::Uacreg => 0,
         };
-        let len: usize = d.text.iter().map(|t| t.len()).sum();
-        let mut buf = AVec::new_in(self.alloc.clone());
-        buf.try_reserve_exact(len)
-            .map_err(|_| InsertError::NoMemory)?;
-        let mut ends = [0u16; TEXT_FIELDS];
-        for (i, t) in d.text.iter().enumerate() {
-            buf.extend_from_slice(t);
-            ends[i] = buf.len() as u16;
+        if d.text.iter().any(|t| t.contains(&0)) {
+            return Err(InsertError::Invalid);
         }
         let reg_delay = if d.reg_delay > 0 {
             d.reg_delay
@@ -670,19 +898,29 @@ impl<A: Allocator + Clone> Registry<A> {
         };
         let gen = self.next_gen;
         self.next_gen = self.next_gen.wrapping_add(1).max(1);
-        let e = Entry {
-            buf,
-            ends,
+        self.reserve_indexes(shape)?;
+        let slot = self.take_slot()?;
+        let (chunk, off, len) = match self.texts.put(&d.text, &self.alloc) {
+            Ok(t) => t,
+            Err(e) => {
+                let _ = self.free.try_reserve(1).map(|_| self.free.push(slot));
+                return Err(e);
+            }
+        };
+        let e = Account {
+            chunk,
+            off,
+            len,
             expires: d.expires,
             flags: 0,
             reg_delay,
             reg_init: now,
             timer_expires: now,
-            callid: AVec::new_in(self.alloc.clone()),
+            callid: None,
             cseq: 0,
             gen,
             attempt: 0,
-            stamp: 0,
+            hpos: NOWHERE,
             fails: 0,
             sent_expires: 0,
             seen: self.epoch,
@@ -691,58 +929,24 @@ impl<A: Allocator + Clone> Registry<A> {
             cluster_id: if tag > 0 { d.cluster_id } else { 0 },
             last_fail: FailKind::None,
             last_sent: 0,
-            due: 0,
-        };
-        // The indexes rehash with the real keys when they grow.
-        let uacreg = shape == Shape::Uacreg;
-        {
-            let (slots, hs, kf) = (&self.slots, &self.hasher, shape.key_fields());
-            self.by_uuid
-                .try_reserve(1, |&s| ident_hash(slots, hs, s, kf))
-                .map_err(|_| InsertError::NoMemory)?;
-        }
-        if uacreg {
-            let (slots, hs) = (&self.slots, &self.hasher);
-            self.by_user
-                .try_reserve(1, |&s| key_hash(slots, hs, s, Field::LUsername))
-                .map_err(|_| InsertError::NoMemory)?;
-            self.by_ruser
-                .try_reserve(1, |&s| key_hash(slots, hs, s, Field::RUsername))
-                .map_err(|_| InsertError::NoMemory)?;
-        }
-        let slot = match self.free.pop() {
-            Some(s) => s,
-            None => {
-                if self.high as usize == self.slots.len() * CHUNK {
-                    self.slots
-                        .try_reserve(1)
-                        .map_err(|_| InsertError::NoMemory)?;
-                    let chunk: Chunk<A> = std::array::from_fn(|_| None);
-                    let b = ABox::try_new_in(chunk, self.alloc.clone())
-                        .map_err(|_| InsertError::NoMemory)?;
-                    self.slots.push(b);
-                }
-                self.high += 1;
-                self.high - 1
-            }
         };
         *self.slot_mut(slot).expect("slot in the slab") = Some(e);
         let hu = parts_hash(&self.hasher, d.key(shape).into_iter());
         {
-            let (slots, hs, kf) = (&self.slots, &self.hasher, shape.key_fields());
+            let (slots, tx, hs, kf) = (&self.slots, &self.texts, &self.hasher, shape.key_fields());
             self.by_uuid
-                .insert_unique(hu, slot, |&s| ident_hash(slots, hs, s, kf));
+                .insert_unique(hu, slot, |&s| ident_hash(slots, tx, hs, s, kf));
         }
-        if uacreg {
+        if shape == Shape::Uacreg {
             let (hl, hr) = (
                 self.h(d.get(Field::LUsername)),
                 self.h_lower(d.get(Field::RUsername)),
             );
-            let (slots, hs) = (&self.slots, &self.hasher);
+            let (slots, tx, hs) = (&self.slots, &self.texts, &self.hasher);
             self.by_user
-                .insert_unique(hl, slot, |&s| key_hash(slots, hs, s, Field::LUsername));
+                .insert_unique(hl, slot, |&s| key_hash(slots, tx, hs, s, Field::LUsername));
             self.by_ruser
-                .insert_unique(hr, slot, |&s| key_hash(slots, hs, s, Field::RUsername));
+                .insert_unique(hr, slot, |&s| key_hash(slots, tx, hs, s, Field::RUsername));
         }
         self.total += 1;
         if d.flags & FL_DISABLED != 0 {
@@ -775,8 +979,9 @@ impl<A: Allocator + Clone> Registry<A> {
         if let Ok(o) = self.by_ruser.find_entry(hr, |&s| s == slot) {
             o.remove();
         }
-        if let Some(e) = self.slot_mut(slot) {
-            *e = None;
+        self.unschedule(slot);
+        if let Some(a) = self.slot_mut(slot).and_then(|e| e.take()) {
+            self.texts.release(&a, &self.alloc);
         }
         // Without memory for the free list the slot is just not reused.
         if self.free.try_reserve(1).is_ok() {
@@ -796,7 +1001,7 @@ impl<A: Allocator + Clone> Registry<A> {
                 let (callid, tag) = own_callid(secret, slot, e.gen, e.cid);
                 (Some((callid, e.cseq)), tag)
             }
-            None => (within.then(|| (e.callid.to_vec(), e.cseq)), Vec::new()),
+            None => (within.then(|| (e.callid().to_vec(), e.cseq)), Vec::new()),
         };
         SendJob {
             slot,
@@ -832,7 +1037,7 @@ impl<A: Allocator + Clone> Registry<A> {
             && e.flags & FL_ONLINE != 0
             && e.cseq > 0
             && e.cseq < 2_147_483_638
-            && !e.callid.is_empty();
+            && !e.callid().is_empty();
         let job = self.job(slot, expires, within);
         // Watchdog: an attempt without a final reply is started again.
         let _ = self.schedule(slot, now + ONGOING_TIMEOUT);
@@ -855,20 +1060,19 @@ impl<A: Allocator + Clone> Registry<A> {
             if self.ongoing >= self.settings.max_inflight.max(1) {
                 break;
             }
-            let Some(&(due, slot, stamp)) = self.heap.first() else {
+            let Some(&(rel, slot)) = self.heap.first() else {
                 break;
             };
-            if due > now {
+            if self.base + rel as i64 > now {
                 break;
             }
-            pop(&mut self.heap);
+            self.heap_remove(0);
             let Some(e) = self.entry(slot) else { continue };
-            if e.stamp != stamp || e.flags & FL_DISABLED != 0 || e.expires == 0 {
+            if e.flags & FL_DISABLED != 0 || e.expires == 0 {
                 continue;
             }
-            if !self.owned(e) {
+            if !self.owned(&e) {
                 // parked until its tag is active here (set_tag_active)
-                self.unschedule(slot);
                 continue;
             }
             if e.flags & FL_ONGOING != 0 {
@@ -887,7 +1091,7 @@ impl<A: Allocator + Clone> Registry<A> {
     /// Something is due at `now` but waits (for the in-flight cap or the next
     /// batch): the timer should come back soon rather than in a second.
     pub fn pending(&self, now: i64) -> bool {
-        self.active && self.heap.first().is_some_and(|&(due, _, _)| due <= now)
+        self.active && self.heap.first().is_some_and(|&(rel, _)| self.base + rel as i64 <= now)
     }
 
     /// A send failed locally (tm refused it).
@@ -964,13 +1168,17 @@ impl<A: Allocator + Clone> Registry<A> {
         match d {
             Decision::Registered(g) => {
                 let keep = self.settings.keep_callid;
+                let alloc = self.alloc.clone();
                 let e = self.entry_mut(slot).unwrap();
                 let sent = e.timer_expires;
                 e.fails = 0;
                 e.last_fail = FailKind::None;
                 if keep && callid.len() < 90 {
-                    e.callid.clear();
-                    e.callid.extend_from_slice(callid);
+                    let mut c = AVec::new_in(alloc);
+                    if c.try_reserve_exact(callid.len()).is_ok() {
+                        c.extend_from_slice(callid);
+                        e.callid = Some(c.into_boxed_slice());
+                    }
                     e.cseq = cseq;
                 }
                 let f = (e.flags | FL_ONLINE) & !(FL_ONGOING | FL_AUTHSENT);
@@ -1047,7 +1255,7 @@ impl<A: Allocator + Clone> Registry<A> {
     /// is unregistered now (its expires stays for a later enable).
     pub fn disable_unregister(&mut self, slot: u32, now: i64) -> Option<SendJob> {
         let e = self.entry(slot)?;
-        let registered = e.flags & FL_ONLINE != 0 && self.owned(e);
+        let registered = e.flags & FL_ONLINE != 0 && self.owned(&e);
         self.disable(slot, now);
         if !registered {
             return None;
@@ -1098,9 +1306,10 @@ impl<A: Allocator + Clone> Registry<A> {
     pub fn upsert(&mut self, d: &AccountData, now: i64, rand: u32) -> Result<Upsert, InsertError> {
         let epoch = self.epoch;
         if let Some(slot) = self.find_key(&d.key(self.settings.shape)) {
-            let e = self.entry_mut(slot).unwrap();
-            e.seen = epoch;
-            if e.same_data(d, d.cluster_id) {
+            if let Some(e) = self.entry_mut(slot) {
+                e.seen = epoch;
+            }
+            if self.entry(slot).is_some_and(|e| e.same_data(d, d.cluster_id)) {
                 return Ok(Upsert::Unchanged);
             }
             self.remove(slot);
@@ -1169,47 +1378,6 @@ pub enum Upsert {
     Added,
     Changed,
     Unchanged,
-}
-
-fn sift_up<T: PartialOrd + Copy, A: Allocator>(h: &mut AVec<T, A>, mut i: usize) {
-    while i > 0 {
-        let p = (i - 1) / 2;
-        if h[i] < h[p] {
-            h.swap(i, p);
-            i = p;
-        } else {
-            break;
-        }
-    }
-}
-
-fn sift_down<T: PartialOrd + Copy, A: Allocator>(h: &mut AVec<T, A>, mut i: usize) {
-    loop {
-        let (l, r) = (2 * i + 1, 2 * i + 2);
-        let mut m = i;
-        if l < h.len() && h[l] < h[m] {
-            m = l;
-        }
-        if r < h.len() && h[r] < h[m] {
-            m = r;
-        }
-        if m == i {
-            break;
-        }
-        h.swap(i, m);
-        i = m;
-    }
-}
-
-fn pop<T: PartialOrd + Copy, A: Allocator>(h: &mut AVec<T, A>) -> Option<T> {
-    if h.is_empty() {
-        return None;
-    }
-    let last = h.len() - 1;
-    h.swap(0, last);
-    let v = h.pop();
-    sift_down(h, 0);
-    v
 }
 
 #[cfg(test)]
@@ -1536,5 +1704,14 @@ mod tests {
             }
         }
         assert!(r.heap_len() <= 4 * r.total() + 1025);
+    }
+}
+#[cfg(test)]
+mod size_probe {
+    /// What one account costs in the slab (its texts are in the chunks).
+    #[test]
+    fn account_is_small() {
+        let n = std::mem::size_of::<Option<super::Account<allocator_api2::alloc::Global>>>();
+        assert!(n <= 112, "{n}");
     }
 }

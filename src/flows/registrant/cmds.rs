@@ -107,7 +107,7 @@ impl<H: RegHost> Registrant<H> {
         } else {
             r.disable(slot, H::now());
         }
-        let update = r.entry(slot).and_then(|e| self.table.state_update(e));
+        let update = r.entry(slot).and_then(|e| self.table.state_update(&e));
         drop(r);
         if let Some(j) = job {
             self.send_or_fail(&j);

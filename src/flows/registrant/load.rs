@@ -110,6 +110,7 @@ impl<H: RegHost> Registrant<H> {
                 }
                 Err(InsertError::Duplicate) => "l_uuid already loaded",
                 Err(InsertError::NoMemory) => "out of shared memory",
+                Err(InsertError::Invalid) => "a NUL byte in a column",
             };
             *bad += 1;
             match self.table.shape() {

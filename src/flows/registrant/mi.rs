@@ -58,7 +58,7 @@ pub fn list<H: RegHost>(reg: &Registrant<H>, call: &mut impl RpcCall) {
             let g = reg.lock();
             chunk
                 .iter()
-                .filter_map(|&s| g.entry(s).map(|e| reg.table.record(e, now)))
+                .filter_map(|&s| g.entry(s).map(|e| reg.table.record(&e, now)))
                 .collect()
         };
         for r in &records {
@@ -76,7 +76,7 @@ pub fn list_record<H: RegHost>(reg: &Registrant<H>, call: &mut impl RpcCall) {
     let Some((g, s)) = found(reg, call, "reg_list") else {
         return;
     };
-    let r = g.entry(s).map(|e| reg.table.record(e, H::now()));
+    let r = g.entry(s).map(|e| reg.table.record(&e, H::now()));
     drop(g);
     if let Some(r) = r {
         if call.add(&r).is_err() {

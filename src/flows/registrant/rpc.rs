@@ -41,7 +41,7 @@ pub fn dump<H: RegHost>(reg: &Registrant<H>, call: &mut impl RpcCall) {
             let g = reg.lock();
             chunk
                 .iter()
-                .filter_map(|&s| g.entry(s).map(|e| reg.table.record(e, now)))
+                .filter_map(|&s| g.entry(s).map(|e| reg.table.record(&e, now)))
                 .collect()
         };
         for r in &records {
@@ -97,7 +97,7 @@ pub fn info<H: RegHost>(reg: &Registrant<H>, call: &mut impl RpcCall) {
     let Some((g, s)) = filter_slot(reg, call, "uac.reg_info") else {
         return;
     };
-    let record = g.entry(s).map(|e| reg.table.record(e, H::now()));
+    let record = g.entry(s).map(|e| reg.table.record(&e, H::now()));
     drop(g);
     match record {
         None => call.fault(404, "Record not found"),
@@ -237,6 +237,7 @@ pub fn add<H: RegHost>(reg: &Registrant<H>, call: &mut impl RpcCall) {
         Ok(_) => {}
         Err(InsertError::Duplicate) => call.fault(409, "uuid already exists"),
         Err(InsertError::NoMemory) => call.fault(500, "Failed to add record - check log messages"),
+        Err(InsertError::Invalid) => call.fault(400, "Invalid Parameter Values"),
     }
 }
 
