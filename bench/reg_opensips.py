@@ -283,6 +283,9 @@ def main():
             results.append(run(f"stock -m {stock_mem[0]} -M {stock_mem[1]}", STOCK, n, stock_mem, idle))
     if "ours" in which:
         results.append(run("ours (default -m 32 -M 16)", OURS, n, None, idle))
+    if os.environ.get("OUR_MEM"):
+        m = os.environ["OUR_MEM"].split()
+        results.append(run(f"ours -m {m[0]} -M {m[1]}", OURS, n, m, idle))
     print(f"\nOpenSIPS 3.6.8: N = {n} registrant rows, sipp registrar challenging every REGISTER,"
           f" idle window {idle} s")
     print(f"{'module':30} {'registered':>10} {'secs':>8} {'CPU s':>8} {'shm B/acct':>11} "

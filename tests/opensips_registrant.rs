@@ -822,28 +822,54 @@ route {{ exit; }}
         ),
     );
     for i in 0..3 {
-        assert!(reg.wait_for(&format!("pg{i}@"), 1, 10), "pg{i}: {:?}", reg.contacts());
+        assert!(
+            reg.wait_for(&format!("pg{i}@"), 1, 10),
+            "pg{i}: {:?}",
+            reg.contacts()
+        );
     }
     let log = o.log();
-    let bad: Vec<&str> = log.lines().filter(|l| l.contains("broken@example.com")).collect();
+    let bad: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("broken@example.com"))
+        .collect();
     assert_eq!(bad.len(), 1, "{log}");
-    assert!(bad[0].contains("ERROR") && bad[0].contains("binding_URI"), "{}", bad[0]);
-    assert!(log.contains("registrant: 4 rows read, 3 loaded, 1 skipped"), "{log}");
+    assert!(
+        bad[0].contains("ERROR") && bad[0].contains("binding_URI"),
+        "{}",
+        bad[0]
+    );
+    assert!(
+        log.contains("registrant: 4 rows read, 3 loaded, 1 skipped"),
+        "{log}"
+    );
     let coords = format!(
         "{{\"aor\":\"sip:pg1@example.com\",\"contact\":\"sip:pg1@127.0.0.1:{port}\",\"registrar\":\"sip:127.0.0.1:{}\"}}",
         reg.port
     );
     assert!(o.mi("reg_disable", &coords).contains("\"OK\""));
     wait_until(5, "state 1 in PostgreSQL", || {
-        psql_out(&pg, "SELECT state FROM registrant WHERE aor = 'sip:pg1@example.com';") == "1"
+        psql_out(
+            &pg,
+            "SELECT state FROM registrant WHERE aor = 'sip:pg1@example.com';",
+        ) == "1"
     });
     assert!(reg.wait_for(";expires=0", 1, 5), "{:?}", reg.contacts());
     // reload one record from PostgreSQL
-    psql_out(&pg, "UPDATE registrant SET expiry = 900 WHERE aor = 'sip:pg2@example.com';");
+    psql_out(
+        &pg,
+        "UPDATE registrant SET expiry = 900 WHERE aor = 'sip:pg2@example.com';",
+    );
     let c2 = coords.replace("pg1", "pg2");
     assert!(o.mi("reg_reload", &c2).contains("\"OK\""));
     assert!(reg.wait_for("pg2@127.0.0.1", 2, 5), "{:?}", reg.contacts());
-    assert!(reg.contacts().iter().any(|c| c.contains("pg2@") && c.ends_with(";expires=900")), "{:?}", reg.contacts());
+    assert!(
+        reg.contacts()
+            .iter()
+            .any(|c| c.contains("pg2@") && c.ends_with(";expires=900")),
+        "{:?}",
+        reg.contacts()
+    );
 }
 
 /// Start-up checks as stock's: each of these configs stops OpenSIPS with
@@ -905,7 +931,13 @@ fn bad_rows_hostile_replies_and_wrong_mi_arguments() {
             ("the_aor", q(aor)),
             ("username", q("alice")),
             ("password", q("secret")),
-            ("binding_URI", q(&format!("{}@127.0.0.1:{port}", aor.replace("@example.com", "")))),
+            (
+                "binding_URI",
+                q(&format!(
+                    "{}@127.0.0.1:{port}",
+                    aor.replace("@example.com", "")
+                )),
+            ),
             ("expiry", "3600".into()),
             ("state", "0".into()),
         ];
@@ -919,16 +951,34 @@ fn bad_rows_hostile_replies_and_wrong_mi_arguments() {
         sql += &row(&format!("sip:good{i}@example.com"), &[]);
     }
     let broken: Vec<(&str, Vec<(&str, String)>)> = vec![
-        ("sip:nullreg@example.com", vec![("registrar", "NULL".into())]),
+        (
+            "sip:nullreg@example.com",
+            vec![("registrar", "NULL".into())],
+        ),
         ("sip:badreg@example.com", vec![("registrar", q("http://x"))]),
-        ("sip:userreg@example.com", vec![("registrar", q("sip:u@127.0.0.1"))]),
-        ("sip:long@example.com", vec![("password", q(&"p".repeat(20000)))]),
-        ("sip:crlf@example.com", vec![("binding_URI", q("sip:x@h\r\nX-Injected: 1"))]),
-        ("sip:sock@example.com", vec![("forced_socket", q("udp:10.9.9.9:5060"))]),
+        (
+            "sip:userreg@example.com",
+            vec![("registrar", q("sip:u@127.0.0.1"))],
+        ),
+        (
+            "sip:long@example.com",
+            vec![("password", q(&"p".repeat(20000)))],
+        ),
+        (
+            "sip:crlf@example.com",
+            vec![("binding_URI", q("sip:x@h\r\nX-Injected: 1"))],
+        ),
+        (
+            "sip:sock@example.com",
+            vec![("forced_socket", q("udp:10.9.9.9:5060"))],
+        ),
         ("sip:tag@example.com", vec![("cluster_shtag", q("noslash"))]),
         ("sip:short@example.com", vec![("expiry", "5".into())]),
         ("sip:nan@example.com", vec![("expiry", q("soon"))]),
-        ("sip:params@example.com", vec![("binding_params", q("no-semicolon"))]),
+        (
+            "sip:params@example.com",
+            vec![("binding_params", q("no-semicolon"))],
+        ),
     ];
     for (aor, f) in &broken {
         sql += &row(aor, f);
@@ -946,14 +996,34 @@ fn bad_rows_hostile_replies_and_wrong_mi_arguments() {
     let mut first = std::collections::HashMap::new();
     for _ in 0..6 {
         let m = expect_register(&reg, 10, "good rows");
-        let user = m.hdr("To").split('@').next().unwrap().trim_start_matches("<sip:").to_string();
+        let user = m
+            .hdr("To")
+            .split('@')
+            .next()
+            .unwrap()
+            .trim_start_matches("<sip:")
+            .to_string();
         first.insert(user, m);
     }
-    let m = |u: &str| first.get(u).unwrap_or_else(|| panic!("{u}: {:?}", first.keys()));
+    let m = |u: &str| {
+        first
+            .get(u)
+            .unwrap_or_else(|| panic!("{u}: {:?}", first.keys()))
+    };
     // 1: a 200 with an unusable Expires
-    reply_with(&reg, m("good1"), 200, &format!("Contact: {}\r\nExpires: abc\r\n", m("good1").hdr("Contact").split(';').next().unwrap()));
+    reply_with(
+        &reg,
+        m("good1"),
+        200,
+        &format!(
+            "Contact: {}\r\nExpires: abc\r\n",
+            m("good1").hdr("Contact").split(';').next().unwrap()
+        ),
+    );
     // 2: a 200 listing 500 contacts, ours last
-    let mut many: String = (0..500).map(|i| format!("Contact: <sip:other{i}@10.0.0.1>;expires=60\r\n")).collect();
+    let mut many: String = (0..500)
+        .map(|i| format!("Contact: <sip:other{i}@10.0.0.1>;expires=60\r\n"))
+        .collect();
     many += &ok_for(m("good2"), 120);
     reply_with(&reg, m("good2"), 200, &many);
     // 3: a 401 without a challenge
@@ -966,7 +1036,16 @@ fn bad_rows_hostile_replies_and_wrong_mi_arguments() {
         &format!("WWW-Authenticate: Digest realm=\"example.com\", nonce=\"x\", algorithm=XYZ-999\r\n{CHALLENGE}"),
     );
     // 5: a truncated reply (no headers after the status line)
-    let via_port: u16 = m("good5").hdr("Via").split(';').next().unwrap().rsplit(':').next().unwrap().parse().unwrap();
+    let via_port: u16 = m("good5")
+        .hdr("Via")
+        .split(';')
+        .next()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     reg.send(via_port, "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1");
     reply_with(&reg, m("good5"), 200, &ok_for(m("good5"), 120));
     // 6: a 423 with an absurd Min-Expires
@@ -975,11 +1054,21 @@ fn bad_rows_hostile_replies_and_wrong_mi_arguments() {
     let mut seen = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(12);
     while Instant::now() < deadline {
-        let Some(r) = reg.recv_within(1) else { continue };
-        if r.method() != "REGISTER" || !SEEN.with(|s| s.borrow_mut().insert(r.hdr("Via").to_string())) {
+        let Some(r) = reg.recv_within(1) else {
+            continue;
+        };
+        if r.method() != "REGISTER"
+            || !SEEN.with(|s| s.borrow_mut().insert(r.hdr("Via").to_string()))
+        {
             continue;
         }
-        let user = r.hdr("To").split('@').next().unwrap().trim_start_matches("<sip:").to_string();
+        let user = r
+            .hdr("To")
+            .split('@')
+            .next()
+            .unwrap()
+            .trim_start_matches("<sip:")
+            .to_string();
         // the reply to an older attempt (good2's first 200 again) is ignored
         if user == "good1" {
             reply_with(&reg, m("good2"), 200, &ok_for(m("good2"), 120));
@@ -991,38 +1080,73 @@ fn bad_rows_hostile_replies_and_wrong_mi_arguments() {
         }
         seen.push((user, r.all("Authorization").len()));
     }
-    assert!(seen.iter().any(|(u, a)| u == "good4" && *a == 1), "good4 answered the MD5 challenge: {seen:?}");
+    assert!(
+        seen.iter().any(|(u, a)| u == "good4" && *a == 1),
+        "good4 answered the MD5 challenge: {seen:?}"
+    );
     for u in ["good1", "good3", "good6"] {
         assert!(seen.iter().any(|(s, _)| s == u), "{u} retried: {seen:?}");
     }
     let list = o.mi("reg_list", "{}");
     for i in 1..=6 {
         let aor = format!("sip:good{i}@example.com");
-        assert_eq!(rec_field(&list, &aor, "state").as_deref(), Some("REGISTERED_STATE"), "{aor}: {list}");
+        assert_eq!(
+            rec_field(&list, &aor, "state").as_deref(),
+            Some("REGISTERED_STATE"),
+            "{aor}: {list}"
+        );
     }
     let log = o.log();
     for (aor, _) in &broken {
-        let lines: Vec<&str> = log.lines().filter(|l| l.contains(aor) && l.contains("skipped")).collect();
+        let lines: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains(aor) && l.contains("skipped"))
+            .collect();
         assert_eq!(lines.len(), 1, "{aor}:\n{log}");
         assert!(lines[0].contains("ERROR:uac_registrant"), "{}", lines[0]);
     }
-    assert!(log.contains("registrant: 17 rows read, 7 loaded, 10 skipped"), "{log}");
-    assert_eq!(rec_field(&list, "sip:odd@example.com", "enabled").as_deref(), Some("no"));
-    let odd: Vec<&str> = log.lines().filter(|l| l.contains("sip:odd@example.com")).collect();
+    assert!(
+        log.contains("registrant: 17 rows read, 7 loaded, 10 skipped"),
+        "{log}"
+    );
+    assert_eq!(
+        rec_field(&list, "sip:odd@example.com", "enabled").as_deref(),
+        Some("no")
+    );
+    let odd: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("sip:odd@example.com"))
+        .collect();
     assert_eq!(odd.len(), 1, "{log}");
-    assert!(odd[0].contains("WARNING") && odd[0].contains("unknown state 7"), "{}", odd[0]);
+    assert!(
+        odd[0].contains("WARNING") && odd[0].contains("unknown state 7"),
+        "{}",
+        odd[0]
+    );
     assert!(!log.contains("panic"), "{log}");
-    assert!(log.contains("Unable to extract authentication info"), "{log}");
+    assert!(
+        log.contains("Unable to extract authentication info"),
+        "{log}"
+    );
     // wrong MI arguments
     // numbers are taken as their text (the core's get_mi_string_param)
     let nums = o.mi("reg_enable", "{\"aor\":1,\"contact\":2,\"registrar\":3}");
     assert!(nums.contains("No such registrant"), "{nums}");
-    let arr = o.mi("reg_enable", "{\"aor\":[1],\"contact\":{},\"registrar\":null}");
+    let arr = o.mi(
+        "reg_enable",
+        "{\"aor\":[1],\"contact\":{},\"registrar\":null}",
+    );
     assert!(arr.contains("-32602"), "{arr}");
-    let names = o.mi("reg_disable", "{\"aor\":\"a\",\"contact\":\"b\",\"wrong\":\"c\"}");
+    let names = o.mi(
+        "reg_disable",
+        "{\"aor\":\"a\",\"contact\":\"b\",\"wrong\":\"c\"}",
+    );
     assert!(names.contains("-32602"), "{names}");
     let long = "x".repeat(1500);
-    let r = o.mi("reg_list", &format!("{{\"aor\":\"{long}\",\"contact\":\"b\",\"registrar\":\"c\"}}"));
+    let r = o.mi(
+        "reg_list",
+        &format!("{{\"aor\":\"{long}\",\"contact\":\"b\",\"registrar\":\"c\"}}"),
+    );
     assert!(r.contains("No such registrant"), "{r}");
     let (shm, _) = memory(&o);
     assert!(shm > 0);

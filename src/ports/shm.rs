@@ -271,8 +271,9 @@ macro_rules! shm_safe {
 }
 
 // SAFETY: the registry allocates only through its allocator A (the rule of
-// src/registration/registry.rs: slots, indexes, heap and account text are
-// A-allocated collections; every other field is plain data).
+// src/registration/registry.rs: slots, indexes, heap, the text chunks, the
+// sharing tags and the kept Call-IDs are A-allocated collections; every other
+// field is plain data).
 unsafe impl<A: ShmAllocator> ShmSafe for crate::registration::registry::Registry<A> {}
 
 /// A `String` (or `Box`, or `std::vec::Vec`) points into one process's heap:

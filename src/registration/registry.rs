@@ -48,6 +48,10 @@ pub struct Settings {
     /// With `retry_interval` 0: retry a failed account after its expires
     /// less the timer interval (OpenSIPS) instead of disabling it (Kamailio).
     pub retry_after_expires: bool,
+    /// No new REGISTER while less than 1/`shm_reserve` of the host's shared
+    /// memory is free (its transactions need it: 6 on Kamailio; OpenSIPS,
+    /// whose default pool is half as large, keeps 1/16 = 2 MB).
+    pub shm_reserve: u64,
 }
 
 impl Default for Settings {
@@ -63,6 +67,7 @@ impl Default for Settings {
             shape: Shape::Uacreg,
             own_callid: None,
             retry_after_expires: false,
+            shm_reserve: 6,
         }
     }
 }
@@ -868,7 +873,8 @@ impl<A: Allocator + Clone> Registry<A> {
                 .try_reserve(1)
                 .map_err(|_| InsertError::NoMemory)?;
             let chunk: Chunk<A> = std::array::from_fn(|_| None);
-            let b = ABox::try_new_in(chunk, self.alloc.clone()).map_err(|_| InsertError::NoMemory)?;
+            let b =
+                ABox::try_new_in(chunk, self.alloc.clone()).map_err(|_| InsertError::NoMemory)?;
             self.slots.push(b);
         }
         self.high += 1;
@@ -1091,7 +1097,11 @@ impl<A: Allocator + Clone> Registry<A> {
     /// Something is due at `now` but waits (for the in-flight cap or the next
     /// batch): the timer should come back soon rather than in a second.
     pub fn pending(&self, now: i64) -> bool {
-        self.active && self.heap.first().is_some_and(|&(rel, _)| self.base + rel as i64 <= now)
+        self.active
+            && self
+                .heap
+                .first()
+                .is_some_and(|&(rel, _)| self.base + rel as i64 <= now)
     }
 
     /// A send failed locally (tm refused it).
@@ -1309,7 +1319,10 @@ impl<A: Allocator + Clone> Registry<A> {
             if let Some(e) = self.entry_mut(slot) {
                 e.seen = epoch;
             }
-            if self.entry(slot).is_some_and(|e| e.same_data(d, d.cluster_id)) {
+            if self
+                .entry(slot)
+                .is_some_and(|e| e.same_data(d, d.cluster_id))
+            {
                 return Ok(Upsert::Unchanged);
             }
             self.remove(slot);
@@ -1713,5 +1726,157 @@ mod size_probe {
     fn account_is_small() {
         let n = std::mem::size_of::<Option<super::Account<allocator_api2::alloc::Global>>>();
         assert!(n <= 112, "{n}");
+    }
+}
+
+#[cfg(test)]
+mod registrant_shape {
+    use super::super::account::{AccountData, RegField, Shape};
+    use super::*;
+    use allocator_api2::alloc::Global;
+
+    fn acct(aor: &str, tag: &str, cluster: i32) -> AccountData {
+        let mut d = AccountData::default();
+        let mut set = |f: RegField, v: &str| d.text[f as usize] = v.as_bytes().to_vec();
+        set(RegField::Registrar, "sip:reg.example");
+        set(RegField::Aor, aor);
+        set(RegField::ThirdParty, "sip:admin@example.com");
+        set(RegField::Username, "alice");
+        set(RegField::Password, "secret");
+        set(
+            RegField::Binding,
+            &format!("{}@10.0.0.1", aor.replace("@example.com", "")),
+        );
+        set(RegField::BindingParams, ";reg-id=1");
+        set(RegField::ShTag, tag);
+        d.expires = 600;
+        d.cluster_id = cluster;
+        d
+    }
+
+    fn reg() -> Registry<Global> {
+        Registry::new_in(
+            Settings {
+                shape: Shape::Registrant,
+                own_callid: Some(42),
+                retry_after_expires: true,
+                timer_interval: 10,
+                ..Default::default()
+            },
+            Global,
+        )
+    }
+
+    /// The REGISTER as stock lays it out, one Call-ID with rising CSeqs, a
+    /// new one after a failure; the identity is (aor, binding, registrar).
+    #[test]
+    fn register_callid_and_identity() {
+        let mut r = reg();
+        let s = r.insert(&acct("sip:a@example.com", "", 0), 100, 0).unwrap();
+        assert_eq!(
+            r.insert(&acct("sip:a@example.com", "", 0), 100, 0),
+            Err(InsertError::Duplicate)
+        );
+        assert_eq!(
+            r.find_key(&[b"sip:a@example.com", b"sip:a@10.0.0.1", b"sip:reg.example"]),
+            Some(s)
+        );
+        let j = r.due(100, 10).remove(0);
+        assert_eq!(j.ruri, b"sip:reg.example");
+        assert_eq!(j.aor, b"sip:a@example.com");
+        assert_eq!(j.from, b"sip:admin@example.com");
+        assert_eq!(
+            j.headers,
+            b"Contact: <sip:a@10.0.0.1>;reg-id=1;expires=600\r\n"
+        );
+        let (cid, cseq) = j.within.clone().unwrap();
+        assert_eq!((cid.len(), j.from_tag.len(), cseq), (27, 5, 0));
+        // challenged, answered (CSeq 2 in the reply's Call-ID), registered
+        let c = ReplyInfo {
+            code: 401,
+            cseq: 1,
+            ..Default::default()
+        };
+        assert!(matches!(
+            r.on_reply(j.ticket(), &c, 100, 0),
+            Ok(AfterReply::SendAuth(_))
+        ));
+        let contact = b"<sip:a@10.0.0.1>;expires=600".to_vec();
+        let ok = ReplyInfo {
+            code: 200,
+            contacts: vec![&contact],
+            cseq: 2,
+            ..Default::default()
+        };
+        r.on_reply(j.ticket(), &ok, 101, 0).unwrap();
+        assert_eq!(r.entry(s).unwrap().state(), RegState::Registered);
+        let j2 = r.due(1000, 10).remove(0);
+        assert_eq!(
+            j2.within,
+            Some((cid.clone(), 2)),
+            "same Call-ID, after CSeq 2"
+        );
+        assert_eq!(j2.from_tag, j.from_tag);
+        // a timeout: a new Call-ID, retried after expires - timer_interval
+        let t = ReplyInfo {
+            code: 408,
+            ..Default::default()
+        };
+        assert!(r.on_reply(j2.ticket(), &t, 1000, 0).is_err());
+        assert_eq!(r.entry(s).unwrap().state(), RegState::Timeout);
+        assert!(r.due(1589, 10).is_empty());
+        let j3 = r.due(1590, 10).remove(0);
+        assert_ne!(j3.within.unwrap().0, cid);
+    }
+
+    /// Accounts of a backup tag are parked; activating the tag schedules
+    /// them, going backup again stops them.
+    #[test]
+    fn tags_park_and_hand_over() {
+        let mut r = reg();
+        let a = r
+            .insert(&acct("sip:a@example.com", "node_a", 1), 100, 0)
+            .unwrap();
+        let b = r.insert(&acct("sip:b@example.com", "", 0), 100, 0).unwrap();
+        assert_eq!(r.tags().len(), 1);
+        let jobs = r.due(100, 10);
+        assert_eq!(jobs.len(), 1, "only the untagged account");
+        assert_eq!(jobs[0].slot, b);
+        assert_eq!(r.set_tag_active(0, true, 105), 1);
+        let jobs = r.due(105, 10);
+        assert_eq!(jobs.iter().map(|j| j.slot).collect::<Vec<_>>(), [a]);
+        assert_eq!(r.set_tag_active(0, false, 106), 1);
+        assert_eq!(r.entry(a).unwrap().state(), RegState::NotRegistered);
+        assert!(r.due(10_000, 10).iter().all(|j| j.slot != a));
+        assert_eq!(r.ongoing(), 1, "b's attempt only");
+    }
+
+    /// Removed accounts free their text chunk; the schedule holds one entry
+    /// per scheduled account.
+    #[test]
+    fn texts_and_schedule_stay_bounded() {
+        let mut r = reg();
+        for i in 0..3000 {
+            r.insert(&acct(&format!("sip:u{i}@example.com"), "", 0), 100, 0)
+                .unwrap();
+        }
+        assert_eq!(r.heap_len(), 3000);
+        for _ in 0..5 {
+            for s in 0..3000 {
+                r.force(s, 200);
+            }
+        }
+        assert_eq!(r.heap_len(), 3000);
+        let chunks = r.texts.chunks.iter().filter(|c| c.capacity() > 0).count();
+        assert!(chunks >= 2, "{chunks}");
+        for s in 0..3000 {
+            r.remove(s);
+        }
+        assert_eq!(r.heap_len(), 0);
+        let left = r.texts.chunks.iter().filter(|c| c.capacity() > 0).count();
+        assert_eq!(left, 1, "only the chunk being filled stays");
+        // and they come back
+        let s = r.insert(&acct("sip:z@example.com", "", 0), 300, 0).unwrap();
+        assert_eq!(r.entry(s).unwrap().get(RegField::Aor), b"sip:z@example.com");
     }
 }

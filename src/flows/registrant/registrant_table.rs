@@ -223,7 +223,11 @@ fn account(
             .chars()
             .flat_map(|c| {
                 let esc = c.is_control();
-                let e: Vec<char> = if esc { c.escape_default().collect() } else { vec![c] };
+                let e: Vec<char> = if esc {
+                    c.escape_default().collect()
+                } else {
+                    vec![c]
+                };
                 e
             })
             .collect::<String>()
@@ -354,7 +358,9 @@ fn account(
         d.flags = FL_DISABLED;
     }
     if state != 0 && state != 1 {
-        warnings.push(format!("unknown state {state}, taken as disabled (as stock)"));
+        warnings.push(format!(
+            "unknown state {state}, taken as disabled (as stock)"
+        ));
     }
     let warning = (!warnings.is_empty()).then(|| RowWarning {
         record: RECORD,

@@ -17,9 +17,6 @@ use std::marker::PhantomData;
 
 /// REGISTERs sent per lock hold in a tick.
 pub const SEND_BATCH: usize = 256;
-/// Back-pressure: no new REGISTER while less than 1/6 of shared memory is
-/// free (the host keeps every transaction there, and a while after it ends).
-const SHM_LOW_FRACTION: u64 = 6;
 /// A tick gives the rest to the next one after this long.
 const TICK_BUDGET_MS: u128 = 900;
 
@@ -36,8 +33,11 @@ impl<H: RegHost> Registrant<H> {
     pub fn tick(&self) -> Next {
         let start = std::time::Instant::now();
         self.sync_tags();
+        // Back-pressure: the host keeps every transaction in shared memory,
+        // and a while after it ends.
+        let reserve = self.lock().settings.shm_reserve;
         loop {
-            if H::Alloc::low(SHM_LOW_FRACTION) {
+            if H::Alloc::low(reserve) {
                 return self.next();
             }
             let jobs = self.lock().due(H::now(), SEND_BATCH);

@@ -173,6 +173,7 @@ fn init() -> Result<(), String> {
         timer_interval: ti as u32,
         retry_interval: fri as u32,
         retry_after_expires: true,
+        shm_reserve: 16,
         own_callid: Some(crate::opensips::host::random_u64()),
         ..Default::default()
     };
