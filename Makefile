@@ -98,10 +98,15 @@ clean:
 
 # Remote registrations: N uacreg rows in SQLite registered against a sipp
 # registrar that challenges every REGISTER, stock uac.so against ours: seconds
-# until all are registered, CPU, shm per account, idle CPU (see bench/reg.py).
+# until all are registered, CPU, shm per account, idle CPU (see bench/reg.py);
+# then the same for OpenSIPS's uac_registrant, stock against ours, with
+# OPENSIPS_N rows (default 100,000) on OpenSIPS's default memory, and two
+# nodes of ours sharing them (bench/reg_opensips.py).
 N ?= 10000
+OPENSIPS_N ?= 100000
 bench-reg: setup module
 	N=$(N) python3 bench/reg.py
+	N=$(OPENSIPS_N) python3 bench/reg_opensips.py
 
 # The remote registrations example (what `make run` runs by default).
 run-reg: setup module

@@ -511,7 +511,7 @@ fn mi_session(stock: bool) -> Vec<String> {
         ("reg_list", coords("sip:nobody@example.com", "nobody")),
         (
             "reg_list",
-            format!("{{\"aor\":\"sip:alice@example.com\",\"contact\":\"x\"}}"),
+            "{\"aor\":\"sip:alice@example.com\",\"contact\":\"x\"}".to_string(),
         ),
         ("reg_enable", "{}".to_string()),
         ("reg_disable", coords("sip:nobody@example.com", "nobody")),
@@ -594,9 +594,13 @@ fn mi_session(stock: bool) -> Vec<String> {
 /// registers now, reg_reload reloads.
 #[test]
 fn mi_commands_as_stock() {
-    let h = std::thread::spawn(|| mi_session(true));
-    let ours = mi_session(false);
-    let stock = h.join().unwrap();
+    // both in threads, both joined: a failure stops both servers first
+    let (h_stock, h_ours) = (
+        std::thread::spawn(|| mi_session(true)),
+        std::thread::spawn(|| mi_session(false)),
+    );
+    let (stock, ours) = (h_stock.join(), h_ours.join());
+    let (stock, ours) = (stock.unwrap(), ours.unwrap());
     assert!(
         ours[0].starts_with(
             "AOR=sip:alice@example.com expires=3600 state=REGISTERED_STATE enabled=yes"

@@ -176,14 +176,6 @@ impl Shape {
             ),
         }
     }
-
-    /// Whether a contact URI of a 200 is the account's own binding.
-    pub fn is_ours<'a>(self, get: impl Fn(usize) -> &'a [u8], uri: &[u8]) -> bool {
-        match self {
-            Shape::Uacreg => super::reply::uri_user(uri) == Some(get(Field::LUuid as usize)),
-            Shape::Registrant => super::reply::same_uri(uri, get(RegField::Binding as usize)),
-        }
-    }
 }
 
 impl Field {

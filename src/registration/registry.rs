@@ -13,7 +13,7 @@ use super::account::{
     AccountData, Field, FieldId, RegField, Shape, FL_AUTHSENT, FL_DISABLED, FL_INIT, FL_ONGOING,
     FL_ONLINE, MAX_PASSWORD_LEN, MAX_VALUE_LEN, TEXT_FIELDS,
 };
-use super::reply::{backoff, decide_with, refresh_at, Decision, ReplyInfo};
+use super::reply::{backoff, decide_with, is_ours, refresh_at, Decision, ReplyInfo};
 use allocator_api2::alloc::Allocator;
 use allocator_api2::boxed::Box as ABox;
 use allocator_api2::vec::Vec as AVec;
@@ -1165,7 +1165,7 @@ impl<A: Allocator + Clone> Registry<A> {
         let auth_sent = e.flags & FL_AUTHSENT != 0;
         let d = decide_with(
             r,
-            |uri| shape.is_ours(|i| e.text(i), uri),
+            |uri| is_ours(shape, |i| e.text(i), uri),
             e.sent_expires,
             auth_sent,
         );

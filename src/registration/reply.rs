@@ -1,7 +1,7 @@
 //! What a registrar's reply to our REGISTER means for the account, and when the
 //! next attempt is due. Pure: the host layer extracts the header values.
 
-use super::account::MAX_EXPIRES;
+use super::account::{Field, RegField, Shape, MAX_EXPIRES};
 
 /// The parts of a reply the decision needs (header bodies as received).
 #[derive(Debug, Default, Clone)]
@@ -88,9 +88,12 @@ pub fn uri_user(uri: &[u8]) -> Option<&[u8]> {
     Some(&rest[..at])
 }
 
-/// (scheme, user info, host, port) of a SIP URI, parameters and headers
-/// left out.
-fn uri_parts(uri: &[u8]) -> Option<(&[u8], &[u8], &[u8], &[u8])> {
+/// (scheme, user info, host, port) of a SIP URI.
+type UriParts<'a> = (&'a [u8], &'a [u8], &'a [u8], &'a [u8]);
+
+/// The parts of a SIP URI that name a binding, parameters and headers left
+/// out.
+fn uri_parts(uri: &[u8]) -> Option<UriParts<'_>> {
     let colon = uri.iter().position(|&b| b == b':')?;
     let (scheme, rest) = (&uri[..colon], &uri[colon + 1..]);
     let end = rest
@@ -144,6 +147,15 @@ pub fn delta_seconds(v: &[u8]) -> Option<u32> {
     Some(v.iter().fold(0u32, |n, &d| {
         n.saturating_mul(10).saturating_add(u32::from(d - b'0'))
     }))
+}
+
+/// Whether a contact URI of a 200 is the account's own binding: the one
+/// whose user part is the l_uuid (uacreg), the binding URI (registrant).
+pub fn is_ours<'a>(shape: Shape, get: impl Fn(usize) -> &'a [u8], uri: &[u8]) -> bool {
+    match shape {
+        Shape::Uacreg => uri_user(uri) == Some(get(Field::LUuid as usize)),
+        Shape::Registrant => same_uri(uri, get(RegField::Binding as usize)),
+    }
 }
 
 /// Decides what a final reply means. `requested` is the expires we asked for;

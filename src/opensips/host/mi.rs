@@ -74,8 +74,8 @@ impl MiCall {
                 }
             }
             None if !resp.is_null() => resp,
-            // SAFETY: a new response for the core.
             None => match self.answer {
+                // SAFETY: a new response for the core.
                 Answer::Ok => unsafe { ffi::osg_mi_ok() },
                 _ => {
                     // an empty container
