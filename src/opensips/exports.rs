@@ -292,3 +292,67 @@ impl End for ffi::mi_export_t {
         recipes: [NO_RECIPE; ffi::MAX_MI_RECIPES as usize],
     };
 }
+
+/// A `dep_export_t`: the modules a module needs (as the C table `{ {
+/// MOD_TYPE_DEFAULT, "tm", DEP_ABORT }, ... }`) and at most one modparam
+/// whose value adds one (`{ "restore_mode", get_deps_restore_mode }`), its
+/// flexible modparam array filled in.
+#[repr(C)]
+pub struct Deps {
+    md: [ffi::module_dependency_t; 10],
+    mpd: [ffi::modparam_dependency_t; 2],
+}
+
+// SAFETY: immutable static data (pointers to static strings and functions).
+unsafe impl Sync for Deps {}
+
+/// The module is not loaded: ignore silently / stop OpenSIPS.
+pub const DEP_SILENT: u32 = 1 << 0;
+pub const DEP_ABORT: u32 = 1 << 2;
+
+/// A modparam's dependency function.
+pub type ParamDeps = unsafe extern "C" fn(*const param_export_t) -> *mut ffi::module_dependency_t;
+
+/// One needed module (`name` NUL-terminated) and what its absence does.
+pub const fn dep(name: &'static [u8], ty: u32) -> ffi::module_dependency_t {
+    ffi::module_dependency_t {
+        mod_type: ffi::module_type::MOD_TYPE_DEFAULT,
+        mod_name: cstr(name) as *mut c_char,
+        type_: ty,
+    }
+}
+
+const NO_DEP: ffi::module_dependency_t = ffi::module_dependency_t {
+    mod_type: ffi::module_type::MOD_TYPE_NULL,
+    mod_name: std::ptr::null_mut(),
+    type_: 0,
+};
+
+const NO_PARAM_DEP: ffi::modparam_dependency_t = ffi::modparam_dependency_t {
+    script_param: std::ptr::null_mut(),
+    get_deps_f: None,
+};
+
+impl Deps {
+    pub const fn new(
+        modules: &[ffi::module_dependency_t],
+        param: Option<(&'static std::ffi::CStr, ParamDeps)>,
+    ) -> Deps {
+        let mpd = match param {
+            Some((name, f)) => ffi::modparam_dependency_t {
+                script_param: name.as_ptr() as *mut c_char,
+                get_deps_f: Some(f),
+            },
+            None => NO_PARAM_DEP,
+        };
+        Deps {
+            md: padded(modules, NO_DEP),
+            mpd: [mpd, NO_PARAM_DEP],
+        }
+    }
+
+    /// The address for `module()`.
+    pub const fn as_ptr(&'static self) -> *const ffi::dep_export_t {
+        self as *const Deps as *const ffi::dep_export_t
+    }
+}

@@ -12,6 +12,12 @@
 pub use crate::registration::account::Cell;
 use crate::registration::packed::{packed_expr, unpack};
 
+/// What a query calls for each row (its cells in column order).
+pub type Rows<'a> = &'a mut dyn FnMut(Vec<Cell>);
+
+/// Key columns and their texts (`WHERE k1 = v1 AND ...`).
+pub type Keys<'a> = &'a [(&'a str, &'a [u8])];
+
 /// Opens connections.
 pub trait Databases {
     type Conn: DbConn;
@@ -62,24 +68,19 @@ pub trait SqlApi {
     fn check_version(&mut self, table: &[u8], version: u32) -> Result<(), String>;
 
     /// `SELECT cols WHERE keys` (none: every row), all rows at once.
-    fn query(
-        &self,
-        cols: &[&str],
-        keys: &[(&str, &[u8])],
-        row: &mut dyn FnMut(Vec<Cell>),
-    ) -> Result<usize, String>;
+    fn query(&self, cols: &[&str], keys: Keys, row: Rows) -> Result<usize, String>;
 
     /// Starts `SELECT cols` for [`SqlApi::fetch`].
     fn query_fetch(&self, cols: &[&str]) -> Result<(), String>;
 
     /// The next page of at most `page` rows of the query begun by
     /// [`SqlApi::query_fetch`]; 0 at the end.
-    fn fetch(&self, page: usize, row: &mut dyn FnMut(Vec<Cell>)) -> Result<usize, String>;
+    fn fetch(&self, page: usize, row: Rows) -> Result<usize, String>;
 
     /// Raw SQL returning rows.
-    fn raw(&self, sql: &str, row: &mut dyn FnMut(Vec<Cell>)) -> Result<usize, String>;
+    fn raw(&self, sql: &str, row: Rows) -> Result<usize, String>;
 
-    fn update(&self, keys: &[(&str, &[u8])], column: &str, value: &Cell) -> Result<(), String>;
+    fn update(&self, keys: Keys, column: &str, value: &Cell) -> Result<(), String>;
 }
 
 /// A host's [`SqlApi`] as the port's connection.

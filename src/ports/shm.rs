@@ -490,6 +490,30 @@ impl<R: RawShm> ShmBlob<R> {
         NonNull::new(p as *mut u8).map(|p| ShmBlob(p, std::marker::PhantomData))
     }
 
+    /// Hands a copy of `bytes` to the host for `call`, which passes the
+    /// pointer to a host API (a transaction's callback parameter): when the
+    /// call succeeds the host owns the blob (it comes back through
+    /// [`ShmBlob::from_raw`] in the callback); when it fails, the blob is
+    /// taken back and freed here.
+    ///
+    /// # Safety
+    /// A failed `call` must leave the pointer with nobody (the host did not
+    /// keep it).
+    pub unsafe fn lend<T>(
+        bytes: &[u8],
+        call: impl FnOnce(*mut std::ffi::c_void) -> Result<T, String>,
+    ) -> Result<T, String> {
+        let p = Self::put(bytes)
+            .ok_or("out of shared memory for the reply continuation")?
+            .into_raw();
+        let r = call(p);
+        if r.is_err() {
+            // SAFETY: the caller's contract: nobody kept p; taken back once.
+            drop(unsafe { Self::from_raw(p) });
+        }
+        r
+    }
+
     pub fn bytes(&self) -> &[u8] {
         // SAFETY: the block holds the length, then that many bytes, until
         // the blob is dropped.

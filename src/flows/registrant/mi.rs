@@ -51,23 +51,10 @@ fn found<'r, H: RegHost>(
 
 /// reg_list: every record.
 pub fn list<H: RegHost>(reg: &Registrant<H>, call: &mut impl RpcCall) {
-    let now = H::now();
     let slots: Vec<u32> = reg.lock().slots().collect();
-    for chunk in slots.chunks(256) {
-        let records: Vec<_> = {
-            let g = reg.lock();
-            chunk
-                .iter()
-                .filter_map(|&s| g.entry(s).map(|e| reg.table.record(&e, now)))
-                .collect()
-        };
-        for r in &records {
-            if call.add(r).is_err() {
-                err!("reg_list: unable to create reply");
-                call.fault(INTERNAL, "Internal error");
-                return;
-            }
-        }
+    if super::rpc::add_records(reg, call, &slots).is_err() {
+        err!("reg_list: unable to create reply");
+        call.fault(INTERNAL, "Internal error");
     }
 }
 

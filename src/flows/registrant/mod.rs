@@ -134,6 +134,31 @@ pub trait RegHost: Sized + 'static {
     }
 }
 
+/// A host module's registrant: the unit struct `$host`, the static `$cell`
+/// that mod_init fills (before fork: every process then holds the same
+/// shared-memory pointer) and the [`RegHost`] impl naming the host's ports,
+/// with any further items of the impl after them.
+macro_rules! registrant_host {
+    ($(#[$m:meta])* $host:ident in $cell:ident { $($ty:ident = $t:ty;)* } $($extra:tt)*) => {
+        $(#[$m])*
+        pub struct $host;
+
+        static $cell: once_cell::sync::OnceCell<$crate::flows::registrant::Registrant<$host>> =
+            once_cell::sync::OnceCell::new();
+
+        impl $crate::flows::registrant::RegHost for $host {
+            $(type $ty = $t;)*
+
+            fn get() -> Option<&'static $crate::flows::registrant::Registrant<$host>> {
+                $cell.get()
+            }
+
+            $($extra)*
+        }
+    };
+}
+pub(crate) use registrant_host;
+
 /// Fixed at start-up.
 #[derive(Debug, Clone, Default)]
 pub struct Config {

@@ -6,7 +6,7 @@
 use super::cmds::{find_by, UnknownFilter};
 use super::{Guard, RegHost, Registrant, Table};
 use crate::err;
-use crate::ports::rpc::{self, ArgError, Record, RpcCall};
+use crate::ports::rpc::{self, AddError, ArgError, Record, RpcCall};
 use crate::registration::account::{AccountData, Field, FL_DISABLED};
 use crate::registration::registry::InsertError;
 
@@ -30,12 +30,27 @@ fn bad_args(call: &mut impl RpcCall, cmd: &str, e: ArgError) {
 /// uac.reg_dump [start [count]]: every record (beyond stock: a page of
 /// them; a whole dump of 100,000 records does not fit an RPC reply).
 pub fn dump<H: RegHost>(reg: &Registrant<H>, call: &mut impl RpcCall) {
-    let now = H::now();
     let start = call.next_int(false).unwrap_or(0).max(0) as usize;
     let count = call
         .next_int(false)
         .map_or(usize::MAX, |c| c.max(0) as usize);
     let slots: Vec<u32> = reg.lock().slots().skip(start).take(count).collect();
+    if add_records(reg, call, &slots).is_err() {
+        call.fault(
+            500,
+            "Internal error adding item (for a large table: uac.reg_dump <start> <count>)",
+        );
+    }
+}
+
+/// Adds the records of `slots` to the answer, copied a chunk per lock hold
+/// (the transport allocates while it adds, so never under the lock).
+pub(super) fn add_records<H: RegHost>(
+    reg: &Registrant<H>,
+    call: &mut impl RpcCall,
+    slots: &[u32],
+) -> Result<(), AddError> {
+    let now = H::now();
     for chunk in slots.chunks(DUMP_CHUNK) {
         let records: Vec<Record> = {
             let g = reg.lock();
@@ -45,15 +60,10 @@ pub fn dump<H: RegHost>(reg: &Registrant<H>, call: &mut impl RpcCall) {
                 .collect()
         };
         for r in &records {
-            if call.add(r).is_err() {
-                call.fault(
-                    500,
-                    "Internal error adding item (for a large table: uac.reg_dump <start> <count>)",
-                );
-                return;
-            }
+            call.add(r)?;
         }
     }
+    Ok(())
 }
 
 /// The (filter, value) arguments: the account they find, under the lock

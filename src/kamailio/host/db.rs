@@ -152,7 +152,7 @@ fn text_val(v: &[u8]) -> db_val_t {
 
 // ---- the DB port (src/ports/db.rs) ----
 
-use crate::ports::db::{Databases, Sql, SqlApi};
+use crate::ports::db::{Databases, Keys, Rows, Sql, SqlApi};
 
 /// Kamailio's DB layer as the port's connector.
 #[derive(Debug, Clone, Copy, Default)]
@@ -201,12 +201,7 @@ impl SqlApi for Db {
         Ok(())
     }
 
-    fn query(
-        &self,
-        cols: &[&str],
-        keys: &[(&str, &[u8])],
-        row: &mut dyn FnMut(Vec<Cell>),
-    ) -> Result<usize, String> {
+    fn query(&self, cols: &[&str], keys: Keys, row: Rows) -> Result<usize, String> {
         self.query_where(cols, keys, row)
     }
 
@@ -235,7 +230,7 @@ impl SqlApi for Db {
         Ok(())
     }
 
-    fn fetch(&self, page: usize, row: &mut dyn FnMut(Vec<Cell>)) -> Result<usize, String> {
+    fn fetch(&self, page: usize, row: Rows) -> Result<usize, String> {
         let fetch = self.dbf.fetch_result.ok_or("no fetch_result")?;
         let (ncols, mut res) = self.fetched.get();
         // SAFETY: res is NULL or the previous page, which the driver frees
@@ -254,7 +249,7 @@ impl SqlApi for Db {
         Ok(n)
     }
 
-    fn raw(&self, sql: &str, row: &mut dyn FnMut(Vec<Cell>)) -> Result<usize, String> {
+    fn raw(&self, sql: &str, row: Rows) -> Result<usize, String> {
         let raw = self.dbf.raw_query.ok_or("no raw_query")?;
         let q = s(sql.as_bytes());
         let mut res: *mut db1_res_t = std::ptr::null_mut();
@@ -271,7 +266,7 @@ impl SqlApi for Db {
 
     /// Sets `column` to `value` in the rows where every key column equals
     /// its text.
-    fn update(&self, keys: &[(&str, &[u8])], column: &str, value: &Cell) -> Result<(), String> {
+    fn update(&self, keys: Keys, column: &str, value: &Cell) -> Result<(), String> {
         let update = self.dbf.update.ok_or("database module has no update")?;
         let mut knames: Vec<str_> = keys.iter().map(|(k, _)| s(k.as_bytes())).collect();
         let kptrs: Vec<*mut str_> = knames.iter_mut().map(|n| n as *mut str_).collect();

@@ -302,20 +302,16 @@ impl Requests for Tm {
         when: When,
         state: &[u8],
     ) -> Result<(), String> {
-        let p = super::shm::Blob::put(state)
-            .ok_or("out of shared memory for the reply continuation")?
-            .into_raw();
         let flags = match when {
             When::Completed => ffi::TMCB_LOCAL_COMPLETED,
             When::Failure => ffi::TMCB_ON_FAILURE,
         } | ffi::TMCB_DESTROY;
-        let r = request(out, within, Some((flags, continuation::<H>, p)));
-        if r.is_err() {
-            // SAFETY: tm did not take the parameter when the request failed:
-            // it is still ours, taken back once.
-            drop(unsafe { super::shm::Blob::from_raw(p) });
+        // SAFETY: tm does not take the parameter when the request fails.
+        unsafe {
+            super::shm::Blob::lend(state, |p| {
+                request(out, within, Some((flags, continuation::<H>, p)))
+            })
         }
-        r
     }
 }
 

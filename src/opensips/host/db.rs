@@ -4,7 +4,7 @@
 //! here hand results over in pages (fetch_result).
 
 use super::ffi;
-use crate::ports::db::{Cell, Databases, Sql, SqlApi};
+use crate::ports::db::{Cell, Databases, Keys, Rows, Sql, SqlApi};
 use std::os::raw::{c_char, c_int, c_void};
 
 /// One open connection on one table (the glue's handle) and the column
@@ -106,12 +106,7 @@ impl SqlApi for OsDb {
         Ok(())
     }
 
-    fn query(
-        &self,
-        cols: &[&str],
-        keys: &[(&str, &[u8])],
-        row: &mut dyn FnMut(Vec<Cell>),
-    ) -> Result<usize, String> {
+    fn query(&self, cols: &[&str], keys: Keys, row: Rows) -> Result<usize, String> {
         let (c, cl) = texts(cols.iter().map(|c| c.as_bytes()));
         let (k, kl) = texts(keys.iter().map(|(k, _)| k.as_bytes()));
         let (v, vl) = texts(keys.iter().map(|(_, v)| *v));
@@ -167,7 +162,7 @@ impl SqlApi for OsDb {
         Ok(())
     }
 
-    fn fetch(&self, page: usize, row: &mut dyn FnMut(Vec<Cell>)) -> Result<usize, String> {
+    fn fetch(&self, page: usize, row: Rows) -> Result<usize, String> {
         let mut res = std::ptr::null_mut();
         // SAFETY: the fetch query of this handle; the page stays the glue's.
         if unsafe { ffi::osg_db_fetch(self.h(), page as c_int, &mut res) } < 0 {
@@ -176,11 +171,11 @@ impl SqlApi for OsDb {
         Ok(self.rows(res, row, self.1.get()))
     }
 
-    fn raw(&self, _sql: &str, _row: &mut dyn FnMut(Vec<Cell>)) -> Result<usize, String> {
+    fn raw(&self, _sql: &str, _row: Rows) -> Result<usize, String> {
         Err("raw queries are not used on OpenSIPS".into())
     }
 
-    fn update(&self, keys: &[(&str, &[u8])], column: &str, value: &Cell) -> Result<(), String> {
+    fn update(&self, keys: Keys, column: &str, value: &Cell) -> Result<(), String> {
         let (k, kl) = texts(keys.iter().map(|(k, _)| k.as_bytes()));
         let (v, vl) = texts(keys.iter().map(|(_, v)| *v));
         let (null, iv) = match value {

@@ -313,15 +313,12 @@ impl Requests for Tm {
             When::Completed => 0,
             When::Failure => FAILURE,
         };
-        let p = Blob::put(&[&[flag][..], state].concat())
-            .ok_or("out of shared memory for the reply continuation")?
-            .into_raw();
-        let r = request(out, within, Some((Some(completed::<H>), p)));
-        if r.is_err() {
-            // SAFETY: tm did not keep the parameter of a failed send (it
-            // clears the release function then): still ours, taken once.
-            drop(unsafe { Blob::from_raw(p) });
+        // SAFETY: tm does not keep the parameter of a failed send (it
+        // clears the release function then).
+        unsafe {
+            Blob::lend(&[&[flag][..], state].concat(), |p| {
+                request(out, within, Some((Some(completed::<H>), p)))
+            })
         }
-        r
     }
 }

@@ -12,9 +12,11 @@ pub mod mi;
 use crate::exports::{param, table, Param, ParamCell, Table};
 use crate::flows::registrant::registrant_table::{RegistrantTable, COLUMNS, TABLE_VERSION};
 use crate::flows::registrant::run::{Count, RegTimer, DISABLED, ONLINE, TOTAL};
-use crate::flows::registrant::{Config, RegHost, Registrant};
+use crate::flows::registrant::{registrant_host, Config, Registrant};
 use crate::log::guarded;
-use crate::opensips::exports::{module, with_tables, Cmd, INT_PARAM, STR_PARAM};
+use crate::opensips::exports::{
+    dep, module, with_tables, Cmd, Deps, DEP_ABORT, INT_PARAM, STR_PARAM,
+};
 use crate::opensips::host::cluster::{self, Clusterer};
 use crate::opensips::host::db::OsDatabases;
 use crate::opensips::host::ffi::{self, module_exports, param_export_t};
@@ -27,7 +29,6 @@ use crate::opensips::host::{ctime, log, tm, uac_auth_api};
 use crate::ports::db::{Databases, DbConn};
 use crate::registration::registry::{AuthJob, Settings};
 use crate::{err, info};
-use once_cell::sync::OnceCell;
 use std::os::raw::{c_char, c_int};
 use std::ptr::null_mut;
 
@@ -69,23 +70,10 @@ columns! {
 
 // ---- the registrant on OpenSIPS's ports ----
 
-/// The uac_registrant module's registrant.
-pub struct Ureg;
-
-/// Made in mod_init (before fork): every process holds the same shm pointer.
-static REG: OnceCell<Registrant<Ureg>> = OnceCell::new();
-
-impl RegHost for Ureg {
-    type Alloc = ShmAlloc;
-    type Lock = OsLock;
-    type Req = Tm;
-    type Db = OsDatabases;
-    type Table = RegistrantTable;
-    type Cluster = Clusterer;
-
-    fn get() -> Option<&'static Registrant<Ureg>> {
-        REG.get()
-    }
+registrant_host! {
+    /// The uac_registrant module's registrant: OpenSIPS's ports and the
+    /// `registrant` table.
+    Ureg in REG { Alloc = ShmAlloc; Lock = OsLock; Req = Tm; Db = OsDatabases; Table = RegistrantTable; Cluster = Clusterer; }
 
     /// As stock: through the loaded uac_auth module's API.
     fn authorize(
@@ -255,62 +243,17 @@ unsafe extern "C" fn deps_clustering(p: *const param_export_t) -> *mut ffi::modu
     })
 }
 
-const DEP_ABORT: u32 = 1 << 2;
-
-/// dep_export_t with its flexible modparam array filled in.
-#[repr(C)]
-pub struct Deps {
-    md: [ffi::module_dependency_t; 10],
-    mpd: [ffi::modparam_dependency_t; 2],
-}
-// SAFETY: immutable static data (pointers to static strings and functions).
-unsafe impl Sync for Deps {}
-
-const fn dep(name: &'static [u8]) -> ffi::module_dependency_t {
-    ffi::module_dependency_t {
-        mod_type: ffi::module_type::MOD_TYPE_DEFAULT,
-        mod_name: name.as_ptr() as *mut c_char,
-        type_: DEP_ABORT,
-    }
-}
-
-const NO_DEP: ffi::module_dependency_t = ffi::module_dependency_t {
-    mod_type: ffi::module_type::MOD_TYPE_NULL,
-    mod_name: null_mut(),
-    type_: 0,
-};
-
-static DEPS: Deps = Deps {
-    md: [
-        dep(b"tm\0"),
-        dep(b"uac_auth\0"),
-        NO_DEP,
-        NO_DEP,
-        NO_DEP,
-        NO_DEP,
-        NO_DEP,
-        NO_DEP,
-        NO_DEP,
-        NO_DEP,
-    ],
-    mpd: [
-        ffi::modparam_dependency_t {
-            script_param: c"enable_clustering".as_ptr() as *mut c_char,
-            get_deps_f: Some(deps_clustering),
-        },
-        ffi::modparam_dependency_t {
-            script_param: null_mut(),
-            get_deps_f: None,
-        },
-    ],
-};
+static DEPS: Deps = Deps::new(
+    &[dep(b"tm\0", DEP_ABORT), dep(b"uac_auth\0", DEP_ABORT)],
+    Some((c"enable_clustering", deps_clustering)),
+);
 
 /// The table the core looks up by name after dlopen().
 #[cfg_attr(uac_export = "opensips-uac-registrant", export_name = "exports")]
 pub static EXPORTS: Table<module_exports> = Table::new(with_tables(
     module(
         b"uac_registrant\0",
-        &DEPS as *const Deps as *const ffi::dep_export_t,
+        DEPS.as_ptr(),
         CMDS.as_ptr() as *const Cmd,
         PARAMS.as_ptr() as *const Param,
         on_load,
