@@ -1157,3 +1157,83 @@ fn bad_rows_hostile_replies_and_wrong_mi_arguments() {
     let mut o = o;
     assert!(o.alive());
 }
+
+/// Hostile replies, round after round (a 401 without a challenge, a 200
+/// without a usable expiry, one listing 300 contacts, a truncated reply,
+/// a 423 with an absurd Min-Expires, then a challenge answered and a 200):
+/// shared and private memory come back to where they were.
+#[test]
+fn hostile_replies_lose_no_memory() {
+    let dir = tmpdir("mem");
+    let reg = Peer::new();
+    let port = free_port();
+    let registrar = format!("sip:127.0.0.1:{}", reg.port);
+    let db = reg_db(
+        &dir,
+        &insert(&[
+            ("registrar", q(&registrar)),
+            ("aor", q("sip:mem@example.com")),
+            ("username", q("alice")),
+            ("password", q("secret")),
+            ("binding_URI", q(&format!("sip:mem@127.0.0.1:{port}"))),
+            ("expiry", "3600".into()),
+        ]),
+    );
+    let o = ua(
+        port,
+        false,
+        false,
+        &format!("sqlite://{}", db.display()),
+        "modparam(\"tm\", \"wt_timer\", 2)\nmodparam(\"uac_registrant\", \"failure_retry_interval\", 3600)",
+    );
+    let coords = format!(
+        "{{\"aor\":\"sip:mem@example.com\",\"contact\":\"sip:mem@127.0.0.1:{port}\",\"registrar\":\"{registrar}\"}}"
+    );
+    let first = expect_register(&reg, 10, "first");
+    reply_with(&reg, &first, 200, &ok_for(&first, 3600));
+    let many: String = (0..300)
+        .map(|i| format!("Contact: <sip:other{i}@10.0.0.1>;expires=60\r\n"))
+        .collect();
+    let round = || {
+        let hostile: [&dyn Fn(&Msg); 5] = [
+            &|m| reply_with(&reg, m, 401, ""),
+            &|m| reply_with(&reg, m, 200, "Expires: soon\r\n"),
+            &|m| reply_with(&reg, m, 200, &many),
+            &|m| {
+                let p: u16 = m
+                    .hdr("Via")
+                    .split(';')
+                    .next()
+                    .unwrap()
+                    .rsplit(':')
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                reg.send(p, "SIP/2.0 401 Unauthorized\r\nVia: SIP/2.0/UDP 127.0.0.1");
+                reply_with(&reg, m, 423, "Min-Expires: 99999999999999\r\n");
+            },
+            &|m| {
+                reply_with(&reg, m, 401, CHALLENGE);
+                let a = expect_register(&reg, 5, "answer");
+                reply_with(&reg, &a, 200, &ok_for(&a, 3600));
+            },
+        ];
+        for h in hostile {
+            assert!(o.mi("reg_force_register", &coords).contains("\"OK\""));
+            let m = expect_register(&reg, 15, "forced");
+            h(&m);
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        wait_until(5, "registered again", || {
+            rec_field(&o.mi("reg_list", "{}"), "sip:mem@example.com", "state").as_deref()
+                == Some("REGISTERED_STATE")
+        });
+    };
+    let (before, after) = common::opensips::memory_over_rounds(&o, &round);
+    assert_eq!(
+        before, after,
+        "shm and pkg (SIP workers) before and after a round"
+    );
+    assert!(!o.log().contains("panic"), "{}", o.log());
+}
