@@ -192,12 +192,12 @@ impl Replies for Opensips {
 // ---- the request port (src/ports/request.rs) ----
 
 use super::shm::Blob;
-use crate::ports::request::{OnReply, Outgoing, Reply, Requests, When, Within};
+use crate::ports::request::{resume, HostRequests, OnReply, Outgoing, When, Within};
 
 /// tm's completion callback for continuation `H`: takes the state (the
 /// release function then finds nothing) and runs `H` on the final reply;
-/// with [`When::Failure`] only for a failure (the state says which).
-unsafe extern "C" fn completed<H: OnReply<Tm>>(
+/// with FAILURE_ONLY only for a failure ([`When::Failure`]).
+unsafe extern "C" fn completed<H: OnReply<Tm>, const FAILURE_ONLY: bool>(
     _t: *mut std::ffi::c_void,
     _ty: i32,
     ps: *mut std::ffi::c_void,
@@ -216,18 +216,10 @@ unsafe extern "C" fn completed<H: OnReply<Tm>>(
                 SipMsg::from_raw(ffi::osg_tmcb_reply(ps)),
             )
         };
-        let (&when, state) = blob.bytes().split_first().unwrap_or((&0, &[]));
-        if code < 200 || (when == FAILURE && code < 300) {
+        if code < 200 || (FAILURE_ONLY && code < 300) {
             return;
         }
-        H::on_reply(
-            &Tm,
-            state,
-            Reply {
-                code,
-                msg: msg.as_ref(),
-            },
-        );
+        resume::<Tm, H>(&Tm, blob.bytes(), code, msg.as_ref());
     })
 }
 
@@ -239,8 +231,6 @@ unsafe extern "C" fn release(p: *mut std::ffi::c_void) {
         drop(unsafe { Blob::from_raw(p) });
     })
 }
-
-const FAILURE: u8 = 1;
 
 /// Sends through t_request_within: within the Call-ID of a reply or of
 /// given dialog ids (OpenSIPS's tm makes a new Call-ID only for t_request,
@@ -295,30 +285,28 @@ fn request(
     }
 }
 
-impl Requests for Tm {
+// SAFETY: tm does not keep the parameter of a failed send (it clears the
+// release function then).
+unsafe impl HostRequests for Tm {
     type Msg = SipMsg;
+    type Shm = super::shm::OsShm;
+    type Callback = ffi::osg_tmcb_f;
 
-    fn send(&self, out: &Outgoing, within: Within<'_, SipMsg>) -> Result<(), String> {
-        request(out, within, None)
+    /// tm runs a local request's callback on its completion only: a
+    /// failure-only continuation checks the code itself.
+    fn callback<H: OnReply<Tm>>(when: When) -> ffi::osg_tmcb_f {
+        match when {
+            When::Completed => Some(completed::<H, false>),
+            When::Failure => Some(completed::<H, true>),
+        }
     }
 
-    fn send_then<H: OnReply<Tm>>(
+    fn request(
         &self,
         out: &Outgoing,
         within: Within<'_, SipMsg>,
-        when: When,
-        state: &[u8],
+        cb: Option<(ffi::osg_tmcb_f, *mut std::ffi::c_void)>,
     ) -> Result<(), String> {
-        let flag = match when {
-            When::Completed => 0,
-            When::Failure => FAILURE,
-        };
-        // SAFETY: tm does not keep the parameter of a failed send (it
-        // clears the release function then).
-        unsafe {
-            Blob::lend(&[&[flag][..], state].concat(), |p| {
-                request(out, within, Some((Some(completed::<H>), p)))
-            })
-        }
+        request(out, within, cb)
     }
 }
