@@ -12,7 +12,7 @@ CARGO ?= cargo
 KAMAILIO_MODULES := uac auth
 MODULES := $(KAMAILIO_MODULES:%=build/kamailio/%.so)
 # OpenSIPS: build/opensips/<module>.so from feature opensips-<module, _ as ->
-OPENSIPS_MODULES := uac_auth uac uac_registrant
+OPENSIPS_MODULES := uac_auth uac auth uac_registrant
 OPENSIPS_SO := $(OPENSIPS_MODULES:%=build/opensips/%.so)
 
 .PHONY: all setup module test check run run-opensips call call-opensips deb clean bench FORCE bench-reg run-reg
@@ -91,6 +91,7 @@ bench: setup module
 	command -v valgrind >/dev/null || apt-get install -y -q valgrind
 	python3 bench/run.py
 	python3 bench/opensips.py
+	python3 bench/opensips_auth.py
 
 clean:
 	$(CARGO) clean

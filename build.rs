@@ -126,12 +126,13 @@ fn main() {
 }
 
 /// The module features, one per `.so` (see Cargo.toml).
-const MODULE_FEATURES: [&str; 5] = [
+const MODULE_FEATURES: [&str; 6] = [
     "kamailio-uac",
     "kamailio-auth",
     "opensips-uac",
     "opensips-uac-auth",
     "opensips-uac-registrant",
+    "opensips-auth",
 ];
 
 /// `cfg(uac_export = "<feature>")` when exactly one module feature is on: only

@@ -34,6 +34,8 @@ mod opensips_build {
             "uac_auth"
         } else if env::var_os("CARGO_FEATURE_OPENSIPS_UAC_REGISTRANT").is_some() {
             "uac_registrant"
+        } else if env::var_os("CARGO_FEATURE_OPENSIPS_AUTH").is_some() {
+            "auth"
         } else {
             "uac"
         };
@@ -87,6 +89,11 @@ mod opensips_build {
             .allowlist_type("mi_export_t|mi_recipe_t|stat_export_t|proc_export_t|osg_req")
             .allowlist_var("MAX_MI_PARAMS|MAX_MI_RECIPES|STAT_IS_FUNC|STAT_NO_RESET|PROC_FLAG_.*")
             .allowlist_function("alloc_module_dep")
+            // auth: the API table (modules/auth/api.h) and the parsed credentials
+            .allowlist_type("auth_api_t|auth_body_t|dig_cred_t|calc_HA1_arg|nonce_context|nonce_params")
+            .allowlist_type("request_method")
+            .allowlist_function("check_dig_cred|mark_authorized_cred|pv_get_spec_value|pv_value_destroy")
+            .allowlist_var("AUTH_SKIP_.*")
             .rustified_enum("module_type")
             .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()));
         for (k, v) in &defines {

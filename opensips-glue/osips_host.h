@@ -18,5 +18,6 @@
 #include "modules/dialog/dlg_load.h"
 #include "mi/mi.h"
 #include "statistics.h"
+#include "modules/auth/api.h"
 
 #include "osips_glue.h"

@@ -4,11 +4,15 @@
 //! picks which module a build makes (`kamailio-uac`, `kamailio-auth`,
 //! `opensips-uac`, `opensips-uac-auth`); the Makefile builds each `.so`.
 //!
-//! The pure logic (`digest`, `replace`, `send`, `registration`) knows no host;
-//! each host has its own folder (`kamailio/`, `opensips/`) with its host layer
-//! (`host/`, the only raw host pointers), its export-table builders and one
-//! folder per module. The README's Layout section has the whole map.
+//! Floors, bottom up (doc/architecture.md): the pure logic (`digest`,
+//! `replace`, `send`, `registration`) knows no host; `ports` are the safe
+//! traits a flow needs from a proxy; `flows` are what a module function does,
+//! written once; each host (`kamailio/`, `opensips/`) implements the ports in
+//! `host/` (the only raw host pointers) and has one folder per module with
+//! its export table and thin entry points.
 
+pub mod bindings;
+#[cfg(any(feature = "kamailio", feature = "opensips"))]
 pub mod exports;
 pub mod log;
 

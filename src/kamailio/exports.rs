@@ -321,3 +321,17 @@ pub unsafe fn register(kemi: *mut sr_kemi_t) -> c_int {
         unsafe { ffi::sr_kemi_modules_add(kemi) }
     })
 }
+
+/// What every module's `mod_init` does: the panic hook, then the module's
+/// `init` inside the guard; its error is logged and the core gets -1 (the
+/// module refuses to start).
+pub fn init_module(init: fn() -> Result<(), String>) -> c_int {
+    crate::log::install_panic_hook();
+    guarded("mod_init", -1, || match init() {
+        Ok(()) => 0,
+        Err(e) => {
+            crate::err!("{e}");
+            -1
+        }
+    })
+}

@@ -99,6 +99,16 @@ impl Cmd {
         Cmd::new(name, f as *const c_void, &params, flags)
     }
 
+    /// A script function of three parameters.
+    pub const fn script3<A, B, C>(
+        name: &'static [u8],
+        f: unsafe extern "C" fn(Msg, *mut A, *mut B, *mut C) -> c_int,
+        params: [cmd_param; 3],
+        flags: u32,
+    ) -> Cmd {
+        Cmd::new(name, f as *const c_void, &params, flags)
+    }
+
     /// An API export (`load_uac_auth`): route flags 0, so no script can call
     /// it; other modules find it with `find_export` and call it with their
     /// API struct.
@@ -161,6 +171,18 @@ macro_rules! cmd {
             [
                 $crate::opensips::exports::cmd!(@arg $a),
                 $crate::opensips::exports::cmd!(@arg $b),
+            ],
+            $flags,
+        )
+    };
+    ($name:literal, $f:expr, [$a:tt, $b:tt, $c:tt], $flags:expr $(,)?) => {
+        $crate::opensips::exports::Cmd::script3(
+            $crate::exports::cname!($name),
+            $f,
+            [
+                $crate::opensips::exports::cmd!(@arg $a),
+                $crate::opensips::exports::cmd!(@arg $b),
+                $crate::opensips::exports::cmd!(@arg $c),
             ],
             $flags,
         )
@@ -293,66 +315,89 @@ impl End for ffi::mi_export_t {
     };
 }
 
-/// A `dep_export_t`: the modules a module needs (as the C table `{ {
-/// MOD_TYPE_DEFAULT, "tm", DEP_ABORT }, ... }`) and at most one modparam
-/// whose value adds one (`{ "restore_mode", get_deps_restore_mode }`), its
-/// flexible modparam array filled in.
-#[repr(C)]
-pub struct Deps {
-    md: [ffi::module_dependency_t; 10],
-    mpd: [ffi::modparam_dependency_t; 2],
-}
-
-// SAFETY: immutable static data (pointers to static strings and functions).
-unsafe impl Sync for Deps {}
-
-/// The module is not loaded: ignore silently / stop OpenSIPS.
+/// `dep_export_t`'s DEP_* flags (sr_module.h).
 pub const DEP_SILENT: u32 = 1 << 0;
 pub const DEP_ABORT: u32 = 1 << 2;
 
-/// A modparam's dependency function.
-pub type ParamDeps = unsafe extern "C" fn(*const param_export_t) -> *mut ffi::module_dependency_t;
+/// MAX_MOD_DEPS of sr_module.h.
+const MAX_MOD_DEPS: usize = 10;
 
-/// One needed module (`name` NUL-terminated) and what its absence does.
-pub const fn dep(name: &'static [u8], ty: u32) -> ffi::module_dependency_t {
-    ffi::module_dependency_t {
-        mod_type: ffi::module_type::MOD_TYPE_DEFAULT,
-        mod_name: cstr(name) as *mut c_char,
-        type_: ty,
-    }
+/// A module's `dep_export_t`: the modules it needs loaded (and initialised)
+/// first, and its modparam dependencies, whose flexible array holds `N`
+/// entries (the last one the end marker).
+#[repr(C)]
+pub struct Deps<const N: usize> {
+    md: [ffi::module_dependency_t; MAX_MOD_DEPS],
+    mpd: [ffi::modparam_dependency_t; N],
 }
 
-const NO_DEP: ffi::module_dependency_t = ffi::module_dependency_t {
-    mod_type: ffi::module_type::MOD_TYPE_NULL,
-    mod_name: std::ptr::null_mut(),
-    type_: 0,
-};
+// SAFETY: immutable static data (pointers to static strings and functions).
+unsafe impl<const N: usize> Sync for Deps<N> {}
 
-const NO_PARAM_DEP: ffi::modparam_dependency_t = ffi::modparam_dependency_t {
+/// The end of a modparam dependency list.
+pub const END_PARAM_DEP: ffi::modparam_dependency_t = ffi::modparam_dependency_t {
     script_param: std::ptr::null_mut(),
     get_deps_f: None,
 };
 
-impl Deps {
+impl<const N: usize> Deps<N> {
+    /// `modules`: (NUL-terminated name, DEP_* flags); `params` ends with
+    /// [`END_PARAM_DEP`].
     pub const fn new(
-        modules: &[ffi::module_dependency_t],
-        param: Option<(&'static std::ffi::CStr, ParamDeps)>,
-    ) -> Deps {
-        let mpd = match param {
-            Some((name, f)) => ffi::modparam_dependency_t {
-                script_param: name.as_ptr() as *mut c_char,
-                get_deps_f: Some(f),
-            },
-            None => NO_PARAM_DEP,
+        modules: &[(&'static [u8], u32)],
+        params: [ffi::modparam_dependency_t; N],
+    ) -> Deps<N> {
+        assert!(modules.len() < MAX_MOD_DEPS);
+        let none = ffi::module_dependency_t {
+            mod_type: ffi::module_type::MOD_TYPE_NULL,
+            mod_name: std::ptr::null_mut(),
+            type_: 0,
         };
-        Deps {
-            md: padded(modules, NO_DEP),
-            mpd: [mpd, NO_PARAM_DEP],
+        let mut md = [none; MAX_MOD_DEPS];
+        let mut i = 0;
+        while i < modules.len() {
+            md[i] = ffi::module_dependency_t {
+                mod_type: ffi::module_type::MOD_TYPE_DEFAULT,
+                mod_name: cstr(modules[i].0) as *mut c_char,
+                type_: modules[i].1,
+            };
+            i += 1;
         }
+        Deps { md, mpd: params }
     }
 
-    /// The address for `module()`.
     pub const fn as_ptr(&'static self) -> *const ffi::dep_export_t {
-        self as *const Deps as *const ffi::dep_export_t
+        self as *const Deps<N> as *const ffi::dep_export_t
+    }
+}
+
+/// A modparam dependency entry: `get_deps` decides from the parameter's
+/// value which module must be initialised first.
+pub const fn param_dep(
+    name: &'static std::ffi::CStr,
+    get_deps: unsafe extern "C" fn(*const param_export_t) -> *mut ffi::module_dependency_t,
+) -> ffi::modparam_dependency_t {
+    ffi::modparam_dependency_t {
+        script_param: name.as_ptr() as *mut c_char,
+        get_deps_f: Some(get_deps),
+    }
+}
+
+/// What a modparam dependency function returns: `module` needed first
+/// (DEP_ABORT) when `needed`, else nothing.
+pub fn module_dep_if(
+    needed: bool,
+    module: &'static std::ffi::CStr,
+) -> *mut ffi::module_dependency_t {
+    if !needed {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: the core frees the pkg dependency it gets back; the name is static.
+    unsafe {
+        ffi::alloc_module_dep(
+            ffi::module_type::MOD_TYPE_DEFAULT,
+            module.as_ptr() as *mut c_char,
+            DEP_ABORT,
+        )
     }
 }

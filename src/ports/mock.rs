@@ -5,9 +5,13 @@
 
 pub mod io;
 
+use super::credentials::{AuthRequest, CredKind, Method, UriOf};
 use super::message::{Edit, EditMessage, Header, Ident, Mark, MsgKey, SipMessage, Which};
+use super::process::Process;
+use super::reply::{Reply, Sending};
 use super::transaction::{FailedBranch, Transactions};
-use std::cell::RefCell;
+use crate::digest::verify::Creds;
+use std::cell::{Cell, RefCell};
 
 /// A message given as text (CRLF line ends). What a flow changes is recorded.
 #[derive(Debug, Default)]
@@ -18,6 +22,28 @@ pub struct MockMsg {
     pub appended: RefCell<Vec<Vec<u8>>>,
     pub ruri: RefCell<Option<Vec<u8>>>,
     pub marks: RefCell<Vec<Mark>>,
+    // ---- the auth server's view (credentials, replies) ----
+    /// Credentials headers (by value offset) marked stale.
+    pub stale: RefCell<Vec<usize>>,
+    /// The credentials header marked authorized (by value offset).
+    pub authorized: Cell<Option<usize>>,
+    /// Header lines added to the reply to come.
+    pub reply_headers: RefCell<Vec<Vec<u8>>>,
+    /// Replies sent.
+    pub replies: RefCell<Vec<SentReply>>,
+    /// The source IP (nonces may be bound to it).
+    pub src_ip: Vec<u8>,
+    /// As in a failure route: the credentials cannot be read here.
+    pub in_failure_route: bool,
+}
+
+/// A reply the flow sent: with the reply headers added before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentReply {
+    pub code: u16,
+    pub reason: String,
+    pub how: Sending,
+    pub headers: String,
 }
 
 impl MockMsg {
@@ -34,6 +60,15 @@ impl MockMsg {
 
     /// The header block's lines (name, value, offset of the value).
     pub(crate) fn headers(&self) -> Vec<(&[u8], &[u8], usize)> {
+        self.header_lines()
+            .into_iter()
+            .map(|(_, n, v, off)| (n, v, off))
+            .collect()
+    }
+
+    /// The header block's lines (offset of the line, name, value, offset of
+    /// the value).
+    fn header_lines(&self) -> Vec<(usize, &[u8], &[u8], usize)> {
         let mut out = Vec::new();
         let mut pos = 0;
         let mut first = true;
@@ -52,7 +87,7 @@ impl MockMsg {
                     while line.get(v) == Some(&b' ') {
                         v += 1;
                     }
-                    out.push((line[..c].trim_ascii(), &line[v..], pos + v));
+                    out.push((pos, line[..c].trim_ascii(), &line[v..], pos + v));
                 }
             }
             first = false;
@@ -240,6 +275,279 @@ impl EditMessage for MockMsg {
 
     fn set_mark(&self, m: Mark) {
         self.marks.borrow_mut().push(m);
+    }
+}
+
+// ---- the auth server's ports: credentials parsed from the text ----
+
+/// The directives of a `Digest k=v, k="v"` value (quotes removed); None
+/// when it is not Digest credentials or a quote is open.
+fn digest_params(v: &[u8]) -> Option<Vec<(&[u8], &[u8])>> {
+    let v = v.trim_ascii();
+    if v.len() < 7 || !v[..7].eq_ignore_ascii_case(b"Digest ") {
+        return None;
+    }
+    let mut rest = &v[7..];
+    let mut out = Vec::new();
+    loop {
+        rest = rest.trim_ascii_start();
+        if rest.is_empty() {
+            return Some(out);
+        }
+        let eq = rest.iter().position(|&c| c == b'=')?;
+        let name = rest[..eq].trim_ascii();
+        rest = rest[eq + 1..].trim_ascii_start();
+        let (val, after) = if rest.first() == Some(&b'"') {
+            let close = rest[1..].iter().position(|&c| c == b'"')? + 1;
+            (&rest[1..close], &rest[close + 1..])
+        } else {
+            let end = rest.iter().position(|&c| c == b',').unwrap_or(rest.len());
+            (rest[..end].trim_ascii(), &rest[end..])
+        };
+        out.push((name, val));
+        rest = after.trim_ascii_start();
+        rest = rest.strip_prefix(b",").unwrap_or(rest);
+    }
+}
+
+/// `sip:user@host:port;params` -> (user, host).
+fn user_host(uri: &[u8]) -> Option<(&[u8], &[u8])> {
+    let colon = uri.iter().position(|&c| c == b':')?;
+    let rest = &uri[colon + 1..];
+    let (user, host) = match rest.iter().position(|&c| c == b'@') {
+        Some(at) => (&rest[..at], &rest[at + 1..]),
+        None => (&b""[..], rest),
+    };
+    let end = host
+        .iter()
+        .position(|&c| c == b':' || c == b';' || c == b'>')
+        .unwrap_or(host.len());
+    Some((user, &host[..end]))
+}
+
+impl MockMsg {
+    /// The value of the credentials header whose value starts at `h`.
+    fn cred_value(&self, h: usize) -> &[u8] {
+        self.headers()
+            .into_iter()
+            .find(|(_, _, off)| *off == h)
+            .map_or(&[][..], |(_, v, _)| v)
+    }
+
+    fn cred_params(&self, h: usize) -> Vec<(&[u8], &[u8])> {
+        digest_params(self.cred_value(h)).unwrap_or_default()
+    }
+
+    /// The request line's URI.
+    fn request_uri(&self) -> &[u8] {
+        let line = self.text.split(|&c| c == b'\r').next().unwrap_or(&[]);
+        line.split(|&c| c == b' ').nth(1).unwrap_or(&[])
+    }
+}
+
+impl AuthRequest for MockMsg {
+    /// The offset of the header's value in the text.
+    type Cred = usize;
+
+    fn method_kind(&self) -> Method {
+        match self.method() {
+            b"" => Method::None,
+            b"ACK" => Method::Ack,
+            b"CANCEL" => Method::Cancel,
+            b"PRACK" => Method::Prack,
+            b"REGISTER" => Method::Register,
+            b"PUBLISH" => Method::Publish,
+            _ => Method::Other,
+        }
+    }
+
+    fn find_credentials(&self, realm: &[u8], kind: CredKind) -> Result<Option<usize>, String> {
+        for (n, v, off) in self.headers() {
+            if !n.eq_ignore_ascii_case(kind.name().as_bytes()) {
+                continue;
+            }
+            let p = digest_params(v).ok_or("failed to parse credentials")?;
+            if p.iter()
+                .any(|(k, r)| k.eq_ignore_ascii_case(b"realm") && r.eq_ignore_ascii_case(realm))
+            {
+                return Ok(Some(off));
+            }
+        }
+        Ok(None)
+    }
+
+    fn creds(&self, h: usize) -> Creds<'_> {
+        let mut c = Creds::default();
+        for (k, v) in self.cred_params(h) {
+            let slot = match k.to_ascii_lowercase().as_slice() {
+                b"username" => &mut c.username,
+                b"realm" => &mut c.realm,
+                b"nonce" => &mut c.nonce,
+                b"uri" => &mut c.uri,
+                b"response" => &mut c.response,
+                b"algorithm" => &mut c.algorithm,
+                b"qop" => &mut c.qop,
+                b"cnonce" => &mut c.cnonce,
+                b"nc" => &mut c.nc,
+                _ => continue,
+            };
+            *slot = v;
+        }
+        c
+    }
+
+    fn cred_user(&self, h: usize) -> &[u8] {
+        let u = self.creds(h).username;
+        u.split(|&c| c == b'@').next().unwrap_or(u)
+    }
+
+    /// As the cores' check_dig_cred: the directives are there (maybe empty).
+    fn creds_complete(&self, h: usize) -> bool {
+        let p = self.cred_params(h);
+        let has = |n: &[u8]| p.iter().any(|(k, _)| k.eq_ignore_ascii_case(n));
+        let qop = p
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(b"qop"))
+            .is_some_and(|(_, v)| {
+                v.eq_ignore_ascii_case(b"auth") || v.eq_ignore_ascii_case(b"auth-int")
+            });
+        [&b"username"[..], b"realm", b"nonce", b"uri", b"response"]
+            .iter()
+            .all(|n| has(n))
+            && (!qop || (has(b"cnonce") && has(b"nc")))
+    }
+
+    fn is_stale(&self, h: usize) -> bool {
+        self.stale.borrow().contains(&h)
+    }
+
+    fn set_stale(&self, h: usize) {
+        self.stale.borrow_mut().push(h);
+    }
+
+    fn mark_authorized(&self, h: usize) -> Result<(), String> {
+        self.authorized.set(Some(h));
+        Ok(())
+    }
+
+    fn authorized(&self) -> Option<usize> {
+        self.authorized.get()
+    }
+
+    fn authorized_of(&self, kind: CredKind) -> Option<usize> {
+        let h = self.authorized.get()?;
+        self.headers()
+            .into_iter()
+            .any(|(n, _, off)| off == h && n.eq_ignore_ascii_case(kind.name().as_bytes()))
+            .then_some(h)
+    }
+
+    /// A delete edit over the whole line, CRLF included.
+    fn remove_credentials(&self, h: usize) -> Result<(), String> {
+        let (start, _, v, off) = self
+            .header_lines()
+            .into_iter()
+            .find(|(_, _, _, off)| *off == h)
+            .ok_or("no such header")?;
+        self.edits.borrow_mut().push(Edit::Delete {
+            offset: start,
+            len: off + v.len() + 2 - start,
+        });
+        Ok(())
+    }
+
+    fn credentials_readable(&self) -> bool {
+        !self.in_failure_route
+    }
+
+    fn ruri(&self) -> &[u8] {
+        self.request_uri()
+    }
+
+    fn callid(&self) -> Option<&[u8]> {
+        self.header_values(Header::CallId).ok()?.first().copied()
+    }
+
+    fn tag(&self, which: Which) -> Option<&[u8]> {
+        let t = self.ident(which).ok()?.tag?;
+        Some(&self.text[t.0..t.0 + t.1])
+    }
+
+    fn src_ip(&self) -> Option<&[u8]> {
+        (!self.src_ip.is_empty()).then_some(self.src_ip.as_slice())
+    }
+
+    fn uri_user_host(&self, which: UriOf) -> Option<(&[u8], &[u8])> {
+        let uri = match which {
+            UriOf::Request => self.request_uri(),
+            UriOf::From | UriOf::To => {
+                let w = if which == UriOf::From {
+                    Which::From
+                } else {
+                    Which::To
+                };
+                let i = self.ident(w).ok()?;
+                &self.text[i.uri.0..i.uri_end()]
+            }
+        };
+        user_host(uri)
+    }
+}
+
+impl Reply for MockMsg {
+    fn add_reply_header(&self, lines: &[u8]) -> Result<(), String> {
+        self.reply_headers.borrow_mut().push(lines.to_vec());
+        Ok(())
+    }
+
+    fn send_reply(&self, code: u16, reason: &str, how: Sending) -> Result<(), String> {
+        let hdrs: Vec<u8> = self
+            .reply_headers
+            .borrow_mut()
+            .drain(..)
+            .flatten()
+            .collect();
+        self.replies.borrow_mut().push(SentReply {
+            code,
+            reason: reason.to_string(),
+            how,
+            headers: String::from_utf8_lossy(&hdrs).into_owned(),
+        });
+        Ok(())
+    }
+}
+
+/// A process whose clock the test sets.
+#[derive(Debug)]
+pub struct MockProcess {
+    pub no: u32,
+    pub up_since: u32,
+    pub now: Cell<u32>,
+}
+
+impl MockProcess {
+    /// Process 1, started 100 s before `now`.
+    pub fn at(now: u32) -> MockProcess {
+        MockProcess {
+            no: 1,
+            up_since: now - 100,
+            now: Cell::new(now),
+        }
+    }
+}
+
+impl Process for MockProcess {
+    fn process_no(&self) -> u32 {
+        self.no
+    }
+    fn up_since(&self) -> u32 {
+        self.up_since
+    }
+    fn now(&self) -> u32 {
+        self.now.get()
+    }
+    fn now_us(&self) -> u64 {
+        self.now.get() as u64 * 1_000_000
     }
 }
 

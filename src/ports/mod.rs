@@ -6,6 +6,13 @@
 //!   positions, edits (lumps), the request URI, marks; the CSeq positions.
 //! - `transaction`: the failed branch a failure route runs for; marks on the
 //!   transaction's request.
+//! - `credentials`: what the auth server reads from a request: the host's
+//!   parsed credentials (find, fields, marks, removal), the method, the
+//!   parts a nonce can be bound to, the From/To/R-URI users.
+//! - `reply`: replying to a request, headers for the reply to come.
+//! - `process`: this process's number and the proxy's start time.
+//! - `replicate`: records sent to the other nodes of a cluster and received
+//!   from them (with a snapshot for a node that joins).
 //! - `shm`: shared memory: the allocator, the `ShmSafe` marker, a lock in
 //!   shared memory and the `ShmMutex` over them.
 //! - `request`: sending a request in a transaction, with a continuation for
@@ -33,11 +40,15 @@
 //! value. No function pointer is cast.
 
 pub mod cluster;
+pub mod credentials;
 pub mod db;
 pub mod dialog;
 pub mod event;
 pub mod message;
+pub mod process;
+pub mod replicate;
 pub mod replies;
+pub mod reply;
 pub mod request;
 pub mod rpc;
 pub mod rr;

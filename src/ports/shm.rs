@@ -530,3 +530,104 @@ impl<R: RawShm> Drop for ShmBlob<R> {
         unsafe { R::free(self.0.as_ptr()) }
     }
 }
+
+/// A host's shared memory and lock for the port, from its glue functions
+/// (both hosts' glue has the same shapes: `malloc(size)`, `free(p)`, free
+/// bytes, pool size, and a `gen_lock_t` made, taken, released, freed):
+///
+/// ```ignore
+/// crate::host_shm!(KamShm, KamLock, super::ffi =>
+///     uacg_shm_malloc uacg_shm_free uacg_shm_available uacg_shm_size
+///     uacg_lock_new uacg_lock_get uacg_lock_release uacg_lock_free);
+/// ```
+///
+/// (the glue's malloc, free, free bytes, pool size; lock new, get, release,
+/// free)
+///
+/// declares the `RawShm` type `KamShm`, the `RawLock` type `KamLock`, and the
+/// aliases `ShmAlloc` (the allocator), `Blob` (bytes in shared memory),
+/// `ShmMutex<T>` and `ShmGuard<'a, T>`. The host promises what `RawShm` asks:
+/// its pool is mapped before it forks, at the same address in every process,
+/// and its allocators round blocks to at least 8 bytes on 64-bit builds.
+#[macro_export]
+macro_rules! host_shm {
+    ($shm:ident, $lock:ident, $ffi:path =>
+        $malloc:ident $free:ident $avail:ident $size:ident
+        $lnew:ident $lget:ident $lrel:ident $lfree:ident) => {
+        /// The core's shm_malloc / shm_free and pool counters.
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+        pub struct $shm;
+
+        // SAFETY: the host maps its shm pool before it forks its workers, at
+        // the same address in every process; its allocators round blocks to
+        // at least 8 bytes on 64-bit builds (the host module's promise).
+        unsafe impl $crate::ports::shm::RawShm for $shm {
+            const MIN_ALIGN: usize = 8;
+
+            fn malloc(size: usize) -> *mut u8 {
+                use $ffi as ffi;
+                // SAFETY: shm_malloc returns NULL or a block of `size` bytes.
+                unsafe { ffi::$malloc(size) as *mut u8 }
+            }
+
+            unsafe fn free(p: *mut u8) {
+                use $ffi as ffi;
+                // SAFETY: the caller's contract: a block of malloc, freed once.
+                unsafe { ffi::$free(p as *mut _) }
+            }
+
+            fn usage() -> (u64, u64) {
+                use $ffi as ffi;
+                // SAFETY: plain reads of the allocator's counters.
+                unsafe { (ffi::$avail() as u64, ffi::$size() as u64) }
+            }
+        }
+
+        /// A `gen_lock_t` of the core in shared memory.
+        #[derive(Debug, Clone, Copy)]
+        pub struct $lock(::std::ptr::NonNull<::std::ffi::c_void>);
+
+        // SAFETY: the lock lives in shared memory and is made for use from
+        // every process and thread.
+        unsafe impl Send for $lock {}
+        // SAFETY: as above.
+        unsafe impl Sync for $lock {}
+
+        impl $crate::ports::shm::RawLock for $lock {
+            type Alloc = ShmAlloc;
+
+            fn create() -> Option<$lock> {
+                use $ffi as ffi;
+                // SAFETY: allocates and initialises a gen_lock_t in shm (or NULL).
+                ::std::ptr::NonNull::new(unsafe { ffi::$lnew() }).map($lock)
+            }
+
+            fn acquire(&self) {
+                use $ffi as ffi;
+                // SAFETY: a lock made by create(), alive until destroy().
+                unsafe { ffi::$lget(self.0.as_ptr()) }
+            }
+
+            fn release(&self) {
+                use $ffi as ffi;
+                // SAFETY: as above; the caller holds it.
+                unsafe { ffi::$lrel(self.0.as_ptr()) }
+            }
+
+            unsafe fn destroy(self) {
+                use $ffi as ffi;
+                // SAFETY: the caller's contract: once, unused by every process.
+                unsafe { ffi::$lfree(self.0.as_ptr()) }
+            }
+        }
+
+        /// The allocator over the core's shared memory.
+        pub type ShmAlloc = $crate::ports::shm::HostShm<$shm>;
+        /// Bytes in the core's shared memory (a callback's state).
+        pub type Blob = $crate::ports::shm::ShmBlob<$shm>;
+        /// A value in shared memory behind one of the core's locks.
+        pub type ShmMutex<T> = $crate::ports::shm::ShmMutex<T, $lock>;
+        /// Access to a [`ShmMutex`]'s value; unlocks on drop.
+        pub type ShmGuard<'a, T> = $crate::ports::shm::ShmGuard<'a, T, $lock>;
+    };
+}

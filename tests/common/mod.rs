@@ -87,12 +87,18 @@ impl Kamailio {
 
     /// Starts kamailio with a rendered config text.
     pub fn start_with(cfg_text: &str, port: u16) -> Kamailio {
+        Self::start_bin(Path::new("kamailio"), cfg_text, port)
+    }
+
+    /// Starts the kamailio binary `bin` (Debian's `kamailio` in PATH, or
+    /// another build such as .cache/kamailio61's) with a config text.
+    pub fn start_bin(bin: &Path, cfg_text: &str, port: u16) -> Kamailio {
         let dir = std::env::temp_dir().join(format!("uac-test-{}-{port}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();
         let cfg = dir.join("kamailio.cfg");
         fs::write(&cfg, cfg_text).unwrap();
         let log = dir.join("kamailio.log");
-        let child = Command::new("kamailio")
+        let child = Command::new(bin)
             .args(["-DD", "-E", "-m", "64", "-M", "8", "-f"])
             .arg(&cfg)
             .arg("-Y")
@@ -359,6 +365,88 @@ impl Default for Peer {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// MD5 as lowercase hex, for checking digest answers in the tests.
+pub fn md5_hex(s: &str) -> String {
+    use md5::{Digest, Md5};
+    Md5::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A parameter of a digest header value (`Digest a="b", c=d`), unquoted;
+/// empty when absent.
+pub fn auth_param(h: &str, name: &str) -> String {
+    h.split(',')
+        .find_map(|p| {
+            let p = p.trim().trim_start_matches("Digest ").trim();
+            p.strip_prefix(&format!("{name}="))
+        })
+        .unwrap_or("")
+        .trim_matches('"')
+        .to_string()
+}
+
+/// The MD5 `response` a qop=auth digest answer must carry: `ha1_input` is
+/// `user:realm:password`; nc and cnonce are taken from `authorization` itself.
+pub fn md5_qop_auth_response(
+    authorization: &str,
+    ha1_input: &str,
+    method: &str,
+    uri: &str,
+    nonce: &str,
+) -> String {
+    let ha1 = md5_hex(ha1_input);
+    let ha2 = md5_hex(&format!("{method}:{uri}"));
+    md5_hex(&format!(
+        "{ha1}:{nonce}:{}:{}:auth:{ha2}",
+        auth_param(authorization, "nc"),
+        auth_param(authorization, "cnonce")
+    ))
+}
+
+/// `kamcmd` (the binary `bin`) on the ctl socket `ctl` (`unix:/path`): its
+/// output, stderr after stdout.
+pub fn kamcmd_at(bin: &Path, ctl: &str, args: &[&str]) -> String {
+    let out = Command::new(bin)
+        .arg("-s")
+        .arg(ctl)
+        .args(args)
+        .output()
+        .expect("kamcmd");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The value of `name: v` in kamcmd's structure output.
+pub fn field(out: &str, name: &str) -> String {
+    out.lines()
+        .find_map(|l| l.trim().strip_prefix(&format!("{name}:")))
+        .unwrap_or_else(|| panic!("no {name} in:\n{out}"))
+        .trim()
+        .to_string()
+}
+
+/// `peer`'s reply `code` to `req` (To tag "regtag", `extra` header lines
+/// added), sent to the port of the request's top Via.
+pub fn reply_with(peer: &Peer, req: &Msg, code: u16, extra: &str) {
+    let r = peer.reply(req, code, "regtag", false).replace(
+        "Content-Length: 0\r\n",
+        &format!("{extra}Content-Length: 0\r\n"),
+    );
+    let via = req.hdr("Via");
+    let port: u16 = via
+        .split(';')
+        .next()
+        .and_then(|h| h.rsplit(':').next())
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap();
+    peer.send(port, &r);
 }
 
 /// Builds a request from A. `route` and `to_tag` for in-dialog requests.

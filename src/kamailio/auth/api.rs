@@ -1,17 +1,26 @@
-//! `bind_auth_s`: the C API auth_db, auth_ephemeral and auth_radius load with
-//! `auth_load_api()`. The table is bindgen's `auth_api_s` from the installed
-//! modules/auth/api.h, so its layout is 5.6.3's by construction.
+//! `bind_auth_s`: the C API auth_db, auth_ephemeral, auth_radius and msrp
+//! load with `auth_load_api()`. The table is bindgen's `auth_api_s` from the
+//! installed modules/auth/api.h, so its layout is 5.6.3's by construction.
+//! Each function parses its C arguments and calls the auth-server flow.
 
 use super::params::try_config;
-use super::server::{self, AUTH_ERROR, ERROR};
-use crate::digest::challenge::Qop;
+use super::{api_code, challenge_code, pv_result, server, store_challenge, try_server};
+use super::{API_ERROR, AUTH_ERROR};
+use crate::digest::challenge::{Algorithm, Qop};
+use crate::digest::nonce::Verified;
 use crate::err;
 use crate::exports::ParamCell;
+use crate::flows::auth_server::{self as flow, AuthResult, Checked};
+use crate::kamailio::host::digest::{cred_kind, creds_of, CredHdr};
 use crate::kamailio::host::ffi::{
     self, auth_api_s, check_auth_hdr_t, dig_cred_t, hdr_field, sip_msg, str_,
 };
 use crate::kamailio::host::guard::guarded;
+use crate::kamailio::host::msg::SipMsg;
 use crate::kamailio::host::str_bytes;
+use crate::ports::credentials::AuthRequest;
+use crate::ports::message::SipMessage;
+use std::cell::Cell;
 use std::os::raw::{c_char, c_int};
 use std::ptr::null_mut;
 
@@ -26,6 +35,36 @@ static API_QOP: ParamCell<ffi::qp> = ParamCell::new(ffi::qp {
     },
     qop_parsed: 0,
 });
+
+/// What pre_auth checked for the credentials being checked now. Workers are
+/// single-threaded and auth_db / auth_ephemeral call pre_auth, calc_HA1,
+/// check_response and post_auth in a row for one request, so a per-process
+/// record (keyed by the nonce's address) carries the algorithm to calc_HA1
+/// and the message, header and checked nonce to check_response.
+#[derive(Clone, Copy)]
+struct Pending {
+    nonce_ptr: usize,
+    hdr: CredHdr,
+    msg: *mut sip_msg,
+    checked: Checked<Verified>,
+}
+
+thread_local! {
+    static PENDING: Cell<Option<Pending>> = const { Cell::new(None) };
+}
+
+fn pending_for(nonce_ptr: usize) -> Option<Pending> {
+    PENDING.get().filter(|p| p.nonce_ptr == nonce_ptr)
+}
+
+/// The algorithm of the credentials pre_auth checked, else the default.
+fn pending_alg() -> Algorithm {
+    PENDING
+        .get()
+        .map(|p| p.checked.alg)
+        .or_else(|| try_server().map(|s| s.default_alg()))
+        .unwrap_or(Algorithm::Md5)
+}
 
 /// # Safety
 /// `s` is NULL or a valid str.
@@ -68,38 +107,52 @@ unsafe extern "C" fn api_pre_auth(
     hdr: *mut *mut hdr_field,
     check: check_auth_hdr_t,
 ) -> ffi::auth_result_t {
-    guarded("pre_auth", ERROR, || {
-        if msg.is_null() || realm.is_null() || hdr.is_null() {
-            return ERROR;
+    guarded("pre_auth", API_ERROR, || {
+        PENDING.set(None);
+        if realm.is_null() || hdr.is_null() {
+            return API_ERROR;
         }
-        // SAFETY: the calling module passes its message, realm and out pointer.
+        // SAFETY: the calling module passes its message (or NULL).
+        let Some(m) = (unsafe { SipMsg::from_raw(msg) }) else {
+            return API_ERROR;
+        };
+        let srv = server();
+        let kind = cred_kind(hftype);
+        // SAFETY: the calling module's realm and out pointer.
         unsafe {
-            let cfg = super::params::config();
             let r = str_bytes(&*realm);
-            if cfg.panic_probe && r == super::params::PANIC_PROBE_REALM {
+            if super::params::config().panic_probe && r == super::params::PANIC_PROBE_REALM {
                 panic!("panic probe triggered in pre_auth (called from C)");
             }
-            let stripped = server::strip_realm(cfg, r);
+            let stripped = srv.strip_realm(r);
             // strip_realm changes the caller's realm, as the stock module does
             let cut = (r.len() - stripped.len()) as i32;
             (*realm).s = (*realm).s.add(cut as usize);
             (*realm).len -= cut;
             if let Some(f) = check {
                 // an external header check (IMS modules): find and mark, then theirs
-                let (res, h) = server::pre_auth_find(msg, stripped, hftype);
-                *hdr = h;
-                if res != server::DO_AUTHENTICATION {
-                    return res;
-                }
+                let (res, h) = srv.pre_auth_find(&m, stripped, kind);
+                *hdr = h.map_or(null_mut(), CredHdr::raw);
+                let Some(h) = h.filter(|_| res == AuthResult::DoAuthentication) else {
+                    return api_code(res);
+                };
                 let mut rv: ffi::auth_result_t = 0;
-                if f(msg, (*h).parsed as *mut ffi::auth_body_t, &mut rv) == 0 {
+                if f(msg, (*h.raw()).parsed as *mut ffi::auth_body_t, &mut rv) == 0 {
                     return rv;
                 }
-                return server::DO_AUTHENTICATION;
+                return api_code(AuthResult::DoAuthentication);
             }
-            let (res, h) = server::pre_auth(msg, stripped, hftype);
-            *hdr = h;
-            res
+            let pre = srv.pre_auth(&m, stripped, kind);
+            *hdr = pre.hdr.map_or(null_mut(), CredHdr::raw);
+            if let (Some(h), Some(checked)) = (pre.hdr, pre.checked) {
+                PENDING.set(Some(Pending {
+                    nonce_ptr: m.creds(h).nonce.as_ptr() as usize,
+                    hdr: h,
+                    msg,
+                    checked,
+                }));
+            }
+            api_code(pre.result)
         }
     })
 }
@@ -109,13 +162,20 @@ unsafe extern "C" fn api_post_auth(
     hdr: *mut hdr_field,
     ha1: *mut c_char,
 ) -> ffi::auth_result_t {
-    guarded("post_auth", ERROR, || {
-        if msg.is_null() {
-            return ERROR;
-        }
-        // SAFETY: ha1 is NULL or the NUL-terminated HA1 the caller computed.
-        let h1 = unsafe { cstr_bytes(ha1) };
-        server::post_auth(msg, hdr, h1)
+    guarded("post_auth", API_ERROR, || {
+        // SAFETY: the calling module's message, the header pre_auth gave it
+        // (or NULL), and NULL or the NUL-terminated HA1 it computed.
+        let (m, h, h1) = unsafe {
+            (
+                SipMsg::from_raw(msg),
+                CredHdr::from_raw(hdr),
+                cstr_bytes(ha1),
+            )
+        };
+        let Some(m) = m else {
+            return API_ERROR;
+        };
+        api_code(server().post_auth(&m, h, h1))
     })
 }
 
@@ -129,15 +189,24 @@ unsafe extern "C" fn api_build_challenge(
 ) -> c_int {
     guarded("build_challenge", -1, || {
         // msg may be NULL (as stock): then no auth_checks go into the nonce
-        // SAFETY: strs from the calling module, NULL or valid.
-        let (r, n, a) = unsafe {
+        // SAFETY: the calling module's message (or NULL) and strs (NULL or
+        // valid).
+        let (m, r, n, a) = unsafe {
             (
+                SipMsg::from_raw(msg),
                 sv(realm),
                 (!nonce.is_null()).then(|| sv(nonce)),
                 (!algorithm.is_null()).then(|| sv(algorithm)),
             )
         };
-        server::build_challenge(msg, stale != 0, r, n, a, hftype)
+        store_challenge(server().build_challenge(
+            m.as_ref(),
+            stale != 0,
+            r,
+            n,
+            a,
+            cred_kind(hftype),
+        ))
     })
 }
 
@@ -153,7 +222,8 @@ unsafe extern "C" fn api_calc_ha1(
     guarded("calc_HA1", (), || {
         // SAFETY: strs from the calling module; out is its HA1 buffer.
         unsafe {
-            let h = server::calc_ha1(
+            let h = flow::calc_ha1(
+                pending_alg(),
                 alg == ffi::ha_alg_t_HA_MD5_SESS,
                 sv(user),
                 sv(realm),
@@ -188,7 +258,8 @@ unsafe extern "C" fn api_calc_response(
             } else {
                 b""
             };
-            let r = server::calc_response(
+            let r = flow::calc_response(
+                pending_alg(),
                 h,
                 sv(nonce),
                 sv(nc),
@@ -209,15 +280,32 @@ unsafe extern "C" fn api_check_response(
     method: *mut str_,
     ha1: *mut c_char,
 ) -> c_int {
-    guarded("check_response", ERROR, || {
+    guarded("check_response", API_ERROR, || {
         if cred.is_null() {
-            return ERROR;
+            return API_ERROR;
         }
         // SAFETY: the credentials pre_auth returned; method str; NUL-terminated HA1.
-        unsafe {
-            let h = cstr_bytes(ha1).unwrap_or(b"");
-            server::check_response(cred, sv(method), h)
+        let (c, meth, h) = unsafe { (creds_of(cred), sv(method), cstr_bytes(ha1).unwrap_or(b"")) };
+        let pending = pending_for(c.nonce.as_ptr() as usize);
+        // SAFETY: the message pre_auth checked these credentials of, in this
+        // same request's processing (the nonce's address matched).
+        let m = pending.and_then(|p| unsafe { SipMsg::from_raw(p.msg) });
+        let found = m.as_ref().zip(pending.map(|p| p.hdr));
+        // auth-int hashes the body of the message pre_auth checked
+        let body = || m.as_ref().map_or(&[][..], |m| m.body().unwrap_or_default());
+        let r = server().check_response(
+            found,
+            &c,
+            meth,
+            h,
+            body,
+            pending.as_ref().map(|p| &p.checked),
+        );
+        if r == AuthResult::Authenticated && pending.is_some() {
+            // used up: a second check_response on it must not commit again
+            PENDING.set(None);
         }
+        api_code(r)
     })
 }
 
@@ -228,12 +316,11 @@ unsafe extern "C" fn api_auth_challenge_hftype(
     hftype: c_int,
 ) -> c_int {
     guarded("auth_challenge_hftype", -1, || {
-        if msg.is_null() {
+        // SAFETY: the caller's message and realm.
+        let (Some(m), r) = (unsafe { (SipMsg::from_raw(msg), sv(realm)) }) else {
             return -1;
-        }
-        // SAFETY: the caller's realm.
-        let r = unsafe { sv(realm) }.to_vec();
-        server::challenge(msg, &r, flags, hftype, None)
+        };
+        challenge_code(server().challenge(&m, r, flags, cred_kind(hftype), None))
     })
 }
 
@@ -246,18 +333,23 @@ unsafe extern "C" fn api_pv_authenticate(
     method: *mut str_,
 ) -> c_int {
     guarded("pv_authenticate", AUTH_ERROR, || {
-        if msg.is_null() {
+        // SAFETY: the caller's message and strs.
+        let (Some(m), r, p, me) =
+            (unsafe { (SipMsg::from_raw(msg), sv(realm), sv(passwd), sv(method)) })
+        else {
             return AUTH_ERROR;
-        }
-        // SAFETY: the caller's strs.
-        let (r, p, m) = unsafe { (sv(realm).to_vec(), sv(passwd).to_vec(), sv(method).to_vec()) };
-        server::pv_authenticate(msg, &r, &p, flags, hftype, &m)
+        };
+        pv_result(server().pv_authenticate(&m, r, p, flags, cred_kind(hftype), me))
     })
 }
 
 unsafe extern "C" fn api_consume_credentials(msg: *mut sip_msg) -> c_int {
     guarded("consume_credentials", -1, || {
-        server::consume_credentials(msg)
+        // SAFETY: the caller's message.
+        let Some(m) = (unsafe { SipMsg::from_raw(msg) }) else {
+            return -1;
+        };
+        super::consume(&m)
     })
 }
 
@@ -277,7 +369,7 @@ pub fn set_api_qop() {
             s: cfg.qop_str.as_ptr() as *mut c_char,
             len: cfg.qop_str.len() as i32,
         };
-        (*q).qop_parsed = match cfg.qop {
+        (*q).qop_parsed = match cfg.policy.qop {
             None => ffi::qop_type_QOP_UNSPEC,
             Some(Qop::Auth) => ffi::qop_type_QOP_AUTH,
             Some(Qop::AuthInt) => ffi::qop_type_QOP_AUTHINT,

@@ -1,36 +1,137 @@
 //! The `auth` module as Kamailio 5.6.3 sees it: the `exports` table (same
 //! functions, arities, routes, parameters), the KEMI exports, the
-//! `bind_auth_s` C API and mod_init. Every entry point is guarded against
-//! panics. The tables are exported under the C names only in the build of
-//! the `kamailio-auth` feature alone (see `src/kamailio/mod.rs`).
+//! `bind_auth_s` C API and mod_init. What the functions do is the
+//! auth-server flow (`crate::flows::auth_server`) with Kamailio 5.6.3's
+//! nonces; the entry points here parse arguments, call it and give its
+//! results Kamailio's numbers. Every entry point is guarded against panics.
+//! The tables are exported under the C names only in the build of the
+//! `kamailio-auth` feature alone (see `src/kamailio/mod.rs`).
 
 pub mod api;
 pub mod params;
-pub mod server;
-pub mod state;
 
 use crate::err;
 use crate::exports::{cstr, param, table, Param, Table};
+use crate::flows::auth_server::nonce::KamailioNonces;
+use crate::flows::auth_server::{AuthResult, AuthServer, PvAuth, Verdict};
 use crate::kamailio::exports::{self, api, cmd, kemi, Cmd, PARAM_INT, PARAM_STR, PARAM_STRING};
 use crate::kamailio::host::digest::{self as hd, AvpIdent};
 use crate::kamailio::host::ffi::{
     self, cmd_export_t, fixup_spve_null, module_exports, param_export_t, sip_msg, sr_kemi_t, str_,
     FAILURE_ROUTE, ONREPLY_ROUTE, REQUEST_ROUTE,
 };
-use crate::kamailio::host::guard::{guarded, install_panic_hook};
+use crate::kamailio::host::guard::guarded;
+use crate::kamailio::host::msg::SipMsg;
+use crate::kamailio::host::proc::KamProcess;
+use crate::kamailio::host::shm::ShmAlloc;
 use crate::kamailio::host::str_bytes;
+use crate::ports::credentials::{AuthRequest, CredKind};
+use crate::ports::message::SipMessage;
 use once_cell::sync::OnceCell;
-use server::AUTH_ERROR;
 use std::os::raw::{c_char, c_int, c_void};
 use std::ptr::null_mut;
 
+/// The auth server of this module: Kamailio 5.6.3's nonces, their state in
+/// Kamailio's shared memory.
+pub type Server = AuthServer<KamailioNonces<KamProcess>>;
+
+static SERVER: OnceCell<Server> = OnceCell::new();
 static CHALLENGE_AVP: OnceCell<AvpIdent> = OnceCell::new();
 
+/// The server (made in mod_init).
+pub fn server() -> &'static Server {
+    SERVER.get().expect("auth server used before mod_init")
+}
+
+pub fn try_server() -> Option<&'static Server> {
+    SERVER.get()
+}
+
 /// The AVP challenge_attr names (parsed in mod_init).
-pub fn challenge_avp() -> &'static AvpIdent {
+fn challenge_avp() -> &'static AvpIdent {
     CHALLENGE_AVP
         .get()
         .expect("auth challenge_attr read before mod_init")
+}
+
+// ---- results in Kamailio's numbers ----
+
+/// auth_result_t of the C API (modules/auth/api.h).
+pub fn api_code(r: AuthResult) -> c_int {
+    match r {
+        AuthResult::NonceReused => ffi::auth_result_NONCE_REUSED,
+        AuthResult::NoCredentials => ffi::auth_result_NO_CREDENTIALS,
+        AuthResult::StaleNonce => ffi::auth_result_STALE_NONCE,
+        AuthResult::Error => ffi::auth_result_ERROR,
+        AuthResult::NotAuthenticated => ffi::auth_result_NOT_AUTHENTICATED,
+        AuthResult::DoAuthentication => ffi::auth_result_DO_AUTHENTICATION,
+        AuthResult::Authenticated => ffi::auth_result_AUTHENTICATED,
+        AuthResult::BadCredentials => ffi::auth_result_BAD_CREDENTIALS,
+    }
+}
+
+/// The API's ERROR, for entry points that fail before the flow runs.
+pub const API_ERROR: c_int = ffi::auth_result_ERROR;
+
+/// Script return codes (auth_cfg_result_t).
+pub const AUTH_ERROR: c_int = -1;
+
+fn script_code(v: Verdict) -> c_int {
+    match v {
+        Verdict::UserMismatch => -8,
+        Verdict::NonceReused => -6,
+        Verdict::NoCredentials => -5,
+        Verdict::StaleNonce => -4,
+        Verdict::InvalidPassword => -2,
+        Verdict::Error => AUTH_ERROR,
+        Verdict::Ok => 1,
+    }
+}
+
+/// The challenge header (when built) into the challenge AVP, then the
+/// verdict as the script sees it.
+pub fn pv_result(r: PvAuth) -> c_int {
+    if let Some(hf) = r.challenge {
+        if !challenge_avp().add_str(&hf) {
+            err!("Error while creating attribute with challenge");
+            return AUTH_ERROR;
+        }
+    }
+    script_code(r.verdict)
+}
+
+/// A challenge header for the API's build_challenge into the challenge AVP.
+pub fn store_challenge(hf: Result<Vec<u8>, String>) -> c_int {
+    let ok = match hf {
+        Ok(hf) => challenge_avp().add_str(&hf),
+        Err(e) => {
+            err!("{e}");
+            false
+        }
+    };
+    if !ok {
+        err!("Error while creating attribute with challenge");
+        return -1;
+    }
+    0
+}
+
+/// challenge(): 1 sent, -3 not.
+pub fn challenge_code(sent: bool) -> c_int {
+    if sent {
+        1
+    } else {
+        -3
+    }
+}
+
+/// The message of the current call.
+///
+/// # Safety
+/// `m` is NULL or the message the core handed the current call.
+unsafe fn msg(m: *mut sip_msg) -> Option<SipMsg> {
+    // SAFETY: caller contract.
+    unsafe { SipMsg::from_raw(m) }
 }
 
 /// A string parameter fixed up by fixup_var_*_12 (may hold variables).
@@ -62,6 +163,24 @@ unsafe fn iparam(msg: *mut sip_msg, p: *mut c_char) -> Option<c_int> {
     }
 }
 
+/// consume_credentials(): 1 removed, -1 not.
+fn consume(m: &SipMsg) -> c_int {
+    if server().consume_credentials(m) {
+        1
+    } else {
+        -1
+    }
+}
+
+/// has_credentials(realm): 1 or -1.
+fn has_credentials(m: &SipMsg, realm: &[u8]) -> c_int {
+    if server().has_credentials(m, realm) {
+        1
+    } else {
+        -1
+    }
+}
+
 // ---- script functions ----
 
 unsafe extern "C" fn w_consume_credentials(
@@ -69,66 +188,81 @@ unsafe extern "C" fn w_consume_credentials(
     _: *mut c_char,
     _: *mut c_char,
 ) -> c_int {
-    guarded("consume_credentials", -1, || server::consume_credentials(m))
+    guarded("consume_credentials", -1, || {
+        // SAFETY: the core's message for this call.
+        let Some(msg) = (unsafe { msg(m) }) else {
+            return -1;
+        };
+        consume(&msg)
+    })
 }
 
 unsafe extern "C" fn w_has_credentials(m: *mut sip_msg, r: *mut c_char, _: *mut c_char) -> c_int {
     guarded("has_credentials", -1, || {
-        // SAFETY: r is our fixed-up parameter.
-        let Some(realm) = (unsafe { sparam(m, r) }) else {
+        // SAFETY: r is our fixed-up parameter; m the core's message.
+        let (Some(realm), Some(msg)) = (unsafe { (sparam(m, r), msg(m)) }) else {
             err!("failed to get realm value");
             return -1;
         };
-        server::has_credentials(m, &realm)
+        has_credentials(&msg, &realm)
     })
 }
 
-/// www_challenge / proxy_challenge / auth_challenge (hftype 0: by method).
+/// www_challenge / proxy_challenge / auth_challenge (kind None: by method).
 fn challenge_entry(
     what: &str,
     m: *mut sip_msg,
     r: *mut c_char,
     f: *mut c_char,
-    hftype: i32,
+    kind: Option<CredKind>,
 ) -> c_int {
     guarded(what, -1, || {
-        if hftype == 0 && server_skip_ack_cancel(m) {
+        // SAFETY: the core's message for this call.
+        let Some(msg) = (unsafe { msg(m) }) else {
+            return -1;
+        };
+        if kind.is_none() && msg.method_kind().is_ack_or_cancel() {
             return 1;
         }
         // SAFETY: r and f are our fixed-up parameters.
         let (realm, flags) = unsafe { (sparam(m, r), iparam(m, f)) };
+        let srv = server();
         let Some(realm) = realm.filter(|r| !r.is_empty()) else {
             err!("invalid realm value - empty content");
-            return server::challenge_param_error(m, flags.unwrap_or(0));
+            return param_error(srv, &msg, flags.unwrap_or(0));
         };
         let Some(flags) = flags else {
             err!("invalid flags value");
-            return server::challenge_param_error(m, 0);
+            return param_error(srv, &msg, 0);
         };
-        let t = if hftype != 0 {
-            hftype
-        } else if hd::method(m) == hd::METHOD_REGISTER {
-            hd::HDR_AUTHORIZATION
-        } else {
-            hd::HDR_PROXYAUTH
-        };
-        server::challenge(m, &realm, flags, t, None)
+        let kind = kind.unwrap_or_else(|| CredKind::for_method(msg.method_kind()));
+        challenge_code(srv.challenge(&msg, &realm, flags, kind, None))
     })
 }
 
-fn server_skip_ack_cancel(m: *mut sip_msg) -> bool {
-    let me = hd::method(m);
-    me == hd::METHOD_ACK || me == hd::METHOD_CANCEL
+/// -1 after the 500 (or none with flag 4); -4 when it could not be sent.
+fn param_error(srv: &Server, msg: &SipMsg, flags: c_int) -> c_int {
+    if srv.param_error_reply(msg, flags) {
+        -1
+    } else {
+        -4
+    }
 }
 
 unsafe extern "C" fn w_www_challenge(m: *mut sip_msg, r: *mut c_char, f: *mut c_char) -> c_int {
-    challenge_entry("www_challenge", m, r, f, hd::HDR_AUTHORIZATION)
+    challenge_entry("www_challenge", m, r, f, Some(CredKind::Authorization))
 }
 unsafe extern "C" fn w_proxy_challenge(m: *mut sip_msg, r: *mut c_char, f: *mut c_char) -> c_int {
-    challenge_entry("proxy_challenge", m, r, f, hd::HDR_PROXYAUTH)
+    challenge_entry(
+        "proxy_challenge",
+        m,
+        r,
+        f,
+        Some(CredKind::ProxyAuthorization),
+    )
 }
 unsafe extern "C" fn w_auth_challenge(m: *mut sip_msg, r: *mut c_char, f: *mut c_char) -> c_int {
-    challenge_entry("auth_challenge", m, r, f, 0)
+    challenge_entry("auth_challenge", m, r, f, None)
 }
 
 /// pv_{www,proxy}_authenticate with 3 params, and with a method (4).
@@ -138,9 +272,13 @@ fn pv_auth_entry(
     p: *mut c_char,
     f: *mut c_char,
     method: *mut c_char,
-    hftype: i32,
+    kind: CredKind,
 ) -> c_int {
     guarded("pv_authenticate", AUTH_ERROR, || {
+        // SAFETY: the core's message for this call.
+        let Some(msg) = (unsafe { msg(m) }) else {
+            return AUTH_ERROR;
+        };
         // SAFETY: our fixed-up parameters.
         let (realm, pw, flags) = unsafe { (sparam(m, r), sparam(m, p), iparam(m, f)) };
         let Some(realm) = realm.filter(|v| !v.is_empty()) else {
@@ -156,7 +294,7 @@ fn pv_auth_entry(
             return AUTH_ERROR;
         };
         let meth = if method.is_null() {
-            hd::method_str(m)
+            msg.method().to_vec()
         } else {
             // SAFETY: as above.
             match unsafe { sparam(m, method) }.filter(|v| !v.is_empty()) {
@@ -167,7 +305,7 @@ fn pv_auth_entry(
                 }
             }
         };
-        server::pv_authenticate(m, &realm, &pw, flags, hftype, &meth)
+        pv_result(server().pv_authenticate(&msg, &realm, &pw, flags, kind, &meth))
     })
 }
 
@@ -177,7 +315,7 @@ unsafe extern "C" fn w_pv_www(
     p: *mut c_char,
     f: *mut c_char,
 ) -> c_int {
-    pv_auth_entry(m, r, p, f, null_mut(), hd::HDR_AUTHORIZATION)
+    pv_auth_entry(m, r, p, f, null_mut(), CredKind::Authorization)
 }
 unsafe extern "C" fn w_pv_www4(
     m: *mut sip_msg,
@@ -186,7 +324,7 @@ unsafe extern "C" fn w_pv_www4(
     f: *mut c_char,
     me: *mut c_char,
 ) -> c_int {
-    pv_auth_entry(m, r, p, f, me, hd::HDR_AUTHORIZATION)
+    pv_auth_entry(m, r, p, f, me, CredKind::Authorization)
 }
 unsafe extern "C" fn w_pv_proxy(
     m: *mut sip_msg,
@@ -194,7 +332,7 @@ unsafe extern "C" fn w_pv_proxy(
     p: *mut c_char,
     f: *mut c_char,
 ) -> c_int {
-    pv_auth_entry(m, r, p, f, null_mut(), hd::HDR_PROXYAUTH)
+    pv_auth_entry(m, r, p, f, null_mut(), CredKind::ProxyAuthorization)
 }
 
 unsafe extern "C" fn w_pv_auth_check(
@@ -205,10 +343,11 @@ unsafe extern "C" fn w_pv_auth_check(
     c: *mut c_char,
 ) -> c_int {
     guarded("pv_auth_check", AUTH_ERROR, || {
-        if m.is_null() {
+        // SAFETY: the core's message for this call.
+        let Some(msg) = (unsafe { msg(m) }) else {
             return AUTH_ERROR;
-        }
-        if server_skip_ack_cancel(m) {
+        };
+        if msg.method_kind().is_ack_or_cancel() {
             return 1;
         }
         // SAFETY: our fixed-up parameters.
@@ -223,7 +362,7 @@ unsafe extern "C" fn w_pv_auth_check(
             err!("invalid parameters (empty realm or password, or bad flags/checks)");
             return AUTH_ERROR;
         };
-        server::pv_auth_check(m, &realm, &pw, flags, checks)
+        pv_result(server().pv_auth_check(&msg, &realm, &pw, flags, checks))
     })
 }
 
@@ -244,30 +383,30 @@ unsafe extern "C" fn w_auth_get_www_authenticate(
             err!("invalid flags value");
             return -1;
         };
-        let mut hf = Vec::new();
         // as the stock module the nonce is made without the message (no
         // auth_checks); beyond it, stale credentials in the request give
         // stale=true without flag 16
-        let flags = if !m.is_null() && server::sent_stale(m, &realm, hd::HDR_AUTHORIZATION) {
-            flags | 16
-        } else {
-            flags
-        };
-        let ret = server::challenge(
-            null_mut(),
+        // SAFETY: the core's message for this call (or NULL).
+        let msg = unsafe { msg(m) };
+        let hf = match server().challenge_header(
+            msg.as_ref(),
+            false,
             &realm,
             flags,
-            hd::HDR_AUTHORIZATION,
-            Some(&mut hf),
-        );
-        if ret < 0 {
-            return ret;
-        }
+            CredKind::Authorization,
+            None,
+        ) {
+            Ok(hf) => hf,
+            Err(e) => {
+                err!("failed to build the challenge: {e}");
+                return -3;
+            }
+        };
         // SAFETY: dst is the writable pv_spec_t our fixup checked.
         if !unsafe { hd::pv_set(dst as *mut ffi::pv_spec_t, m, &hf) } {
             err!("failed to set the result variable");
         }
-        ret
+        1
     })
 }
 
@@ -285,73 +424,38 @@ unsafe extern "C" fn w_panic_probe(_m: *mut sip_msg, _: *mut c_char, _: *mut c_c
 
 // ---- fixups: refuse empty parameters, then the core's fixups ----
 
+/// The core's fixup a parameter gets.
+#[derive(Clone, Copy)]
+enum Fix {
+    /// A string that may hold variables (fixup_var_str_12).
+    Str,
+    /// A string with pseudo-variables (fixup_var_pve_str_12).
+    PveStr,
+    /// An int that may be a variable (fixup_var_int_12).
+    Int,
+    /// The result pseudo-variable, which must be writable.
+    WritablePv,
+}
+
+/// Refuses an empty parameter, then fixes it up as `fix` says (None:
+/// nothing to do).
+///
 /// # Safety
-/// `param` points at the parameter's C string (before fixup).
-unsafe fn empty_param(param: *mut *mut c_void, n: c_int) -> bool {
-    // SAFETY: caller contract.
-    let empty = unsafe { (*param).is_null() || *(*param as *const c_char) == 0 };
-    if empty {
-        err!("empty parameter {n} not allowed");
-    }
-    empty
-}
-
-unsafe extern "C" fn fixup_auth_challenge(param: *mut *mut c_void, n: c_int) -> c_int {
-    // SAFETY: the core passes the address of parameter n's value (its C
-    // string before fixup); the core's fixups replace it in place.
+/// `param` is the address of parameter n's value the core passes (its C
+/// string before fixup).
+unsafe fn fixup(param: *mut *mut c_void, n: c_int, fix: Option<Fix>) -> c_int {
+    // SAFETY: caller contract; the core's fixups replace the value in place.
     guarded("fixup", -1, || unsafe {
-        if empty_param(param, n) {
+        if (*param).is_null() || *(*param as *const c_char) == 0 {
+            err!("empty parameter {n} not allowed");
             return -1;
         }
-        match n {
-            1 => ffi::fixup_var_str_12(param, 1),
-            2 => ffi::fixup_var_int_12(param, 1),
-            _ => 0,
-        }
-    })
-}
-
-unsafe extern "C" fn fixup_pv_auth(param: *mut *mut c_void, n: c_int) -> c_int {
-    // SAFETY: the core passes the address of parameter n's value (its C
-    // string before fixup); the core's fixups replace it in place.
-    guarded("fixup", -1, || unsafe {
-        if empty_param(param, n) {
-            return -1;
-        }
-        match n {
-            1 | 2 | 4 => ffi::fixup_var_pve_str_12(param, 1),
-            3 => ffi::fixup_var_int_12(param, 1),
-            _ => 0,
-        }
-    })
-}
-
-unsafe extern "C" fn fixup_pv_auth_check(param: *mut *mut c_void, n: c_int) -> c_int {
-    // SAFETY: the core passes the address of parameter n's value (its C
-    // string before fixup); the core's fixups replace it in place.
-    guarded("fixup", -1, || unsafe {
-        if empty_param(param, n) {
-            return -1;
-        }
-        match n {
-            1 | 2 => ffi::fixup_var_pve_str_12(param, 1),
-            3 | 4 => ffi::fixup_var_int_12(param, 1),
-            _ => 0,
-        }
-    })
-}
-
-unsafe extern "C" fn fixup_get_www_authenticate(param: *mut *mut c_void, n: c_int) -> c_int {
-    // SAFETY: the core passes the address of parameter n's value (its C
-    // string before fixup); the core's fixups replace it in place.
-    guarded("fixup", -1, || unsafe {
-        if empty_param(param, n) {
-            return -1;
-        }
-        match n {
-            1 => ffi::fixup_var_str_12(param, 1),
-            2 => ffi::fixup_var_int_12(param, 1),
-            3 => {
+        match fix {
+            None => 0,
+            Some(Fix::Str) => ffi::fixup_var_str_12(param, 1),
+            Some(Fix::PveStr) => ffi::fixup_var_pve_str_12(param, 1),
+            Some(Fix::Int) => ffi::fixup_var_int_12(param, 1),
+            Some(Fix::WritablePv) => {
                 if ffi::fixup_pvar_null(param, 1) != 0 {
                     err!("failed to fixup result pvar");
                     return -1;
@@ -362,9 +466,49 @@ unsafe extern "C" fn fixup_get_www_authenticate(param: *mut *mut c_void, n: c_in
                 }
                 0
             }
-            _ => 0,
         }
     })
+}
+
+unsafe extern "C" fn fixup_auth_challenge(param: *mut *mut c_void, n: c_int) -> c_int {
+    let fix = match n {
+        1 => Some(Fix::Str),
+        2 => Some(Fix::Int),
+        _ => None,
+    };
+    // SAFETY: called by the core with parameter n's address.
+    unsafe { fixup(param, n, fix) }
+}
+
+unsafe extern "C" fn fixup_pv_auth(param: *mut *mut c_void, n: c_int) -> c_int {
+    let fix = match n {
+        1 | 2 | 4 => Some(Fix::PveStr),
+        3 => Some(Fix::Int),
+        _ => None,
+    };
+    // SAFETY: called by the core with parameter n's address.
+    unsafe { fixup(param, n, fix) }
+}
+
+unsafe extern "C" fn fixup_pv_auth_check(param: *mut *mut c_void, n: c_int) -> c_int {
+    let fix = match n {
+        1 | 2 => Some(Fix::PveStr),
+        3 | 4 => Some(Fix::Int),
+        _ => None,
+    };
+    // SAFETY: called by the core with parameter n's address.
+    unsafe { fixup(param, n, fix) }
+}
+
+unsafe extern "C" fn fixup_get_www_authenticate(param: *mut *mut c_void, n: c_int) -> c_int {
+    let fix = match n {
+        1 => Some(Fix::Str),
+        2 => Some(Fix::Int),
+        3 => Some(Fix::WritablePv),
+        _ => None,
+    };
+    // SAFETY: called by the core with parameter n's address.
+    unsafe { fixup(param, n, fix) }
 }
 
 // ---- KEMI: KSR.auth.* ----
@@ -382,25 +526,21 @@ unsafe fn kstr_val(s: *mut str_) -> Vec<u8> {
 
 unsafe extern "C" fn ki_consume_credentials(m: *mut sip_msg) -> c_int {
     guarded("consume_credentials", -1, || {
-        if m.is_null() {
+        // SAFETY: KEMI passes the message of the call.
+        let Some(msg) = (unsafe { msg(m) }) else {
             return -1;
-        }
-        server::consume_credentials(m)
+        };
+        consume(&msg)
     })
 }
 unsafe extern "C" fn ki_auth_challenge(m: *mut sip_msg, r: *mut str_, flags: c_int) -> c_int {
     guarded("auth_challenge", -1, || {
-        if m.is_null() {
+        // SAFETY: KEMI passes the message of the call and valid strs.
+        let (Some(msg), realm) = (unsafe { (msg(m), kstr_val(r)) }) else {
             return -1;
-        }
-        // SAFETY: KEMI passes valid strs.
-        let realm = unsafe { kstr_val(r) };
-        let t = if hd::method(m) == hd::METHOD_REGISTER {
-            hd::HDR_AUTHORIZATION
-        } else {
-            hd::HDR_PROXYAUTH
         };
-        server::challenge(m, &realm, flags, t, None)
+        let kind = CredKind::for_method(msg.method_kind());
+        challenge_code(server().challenge(&msg, &realm, flags, kind, None))
     })
 }
 unsafe extern "C" fn ki_pv_auth_check(
@@ -411,36 +551,27 @@ unsafe extern "C" fn ki_pv_auth_check(
     checks: c_int,
 ) -> c_int {
     guarded("pv_auth_check", AUTH_ERROR, || {
-        if m.is_null() {
+        // SAFETY: KEMI passes the message of the call and valid strs.
+        let (Some(msg), realm, pw) = (unsafe { (msg(m), kstr_val(r), kstr_val(p)) }) else {
             return AUTH_ERROR;
-        }
-        // SAFETY: KEMI passes valid strs.
-        let (realm, pw) = unsafe { (kstr_val(r), kstr_val(p)) };
-        server::pv_auth_check(m, &realm, &pw, flags, checks)
+        };
+        pv_result(server().pv_auth_check(&msg, &realm, &pw, flags, checks))
     })
 }
 unsafe extern "C" fn ki_has_credentials(m: *mut sip_msg, r: *mut str_) -> c_int {
     guarded("has_credentials", -1, || {
-        if m.is_null() {
+        // SAFETY: KEMI passes the message of the call and valid strs.
+        let (Some(msg), realm) = (unsafe { (msg(m), kstr_val(r)) }) else {
             return -1;
-        }
-        // SAFETY: KEMI passes valid strs.
-        let realm = unsafe { kstr_val(r) };
-        server::has_credentials(m, &realm)
+        };
+        has_credentials(&msg, &realm)
     })
 }
 
 // ---- start-up ----
 
 unsafe extern "C" fn mod_init() -> c_int {
-    install_panic_hook();
-    guarded("mod_init", -1, || match init() {
-        Ok(()) => 0,
-        Err(e) => {
-            err!("{e}");
-            -1
-        }
-    })
+    exports::init_module(init)
 }
 
 fn init() -> Result<(), String> {
@@ -454,7 +585,10 @@ fn init() -> Result<(), String> {
     })?;
     let _ = CHALLENGE_AVP.set(id);
     api::set_api_qop();
-    state::init(cfg)
+    let nonces = KamailioNonces::new::<ShmAlloc>(cfg.nonces.clone(), KamProcess)?;
+    SERVER
+        .set(AuthServer::new(cfg.policy.clone(), nonces))
+        .map_err(|_| "auth mod_init ran twice".to_string())
 }
 
 unsafe extern "C" fn mod_destroy() {}

@@ -1,12 +1,17 @@
 //! Module parameters of Kamailio 5.6.3's `auth`, with the same names, types,
 //! defaults and start-up checks, plus `algorithms` (RFC 8760: several
 //! challenges at once). C-layout storage the core writes during `modparam`;
-//! [`init`] checks it in mod_init (before fork) and fixes a [`Config`].
+//! [`init`] checks it in mod_init (before fork) and fixes a [`Config`]: the
+//! auth-server flow's policy and nonce configuration, and what only this
+//! module uses.
 
 use crate::digest::challenge::{Algorithm, Qop};
 use crate::digest::nonce::{Secrets, MAX_NID_POOL_SIZE, NID_INC};
 use crate::exports::ParamCell;
+use crate::flows::auth_server::nonce::KamailioNonceConfig;
+use crate::flows::auth_server::{HostRules, Policy};
 use crate::kamailio::host::ffi::str_;
+use crate::ports::reply::Sending;
 use crate::{info, warn};
 use once_cell::sync::OnceCell;
 use std::os::raw::{c_char, c_int};
@@ -58,33 +63,14 @@ pub const DEFAULT_NC_ARRAY_SIZE: u32 = 1024 * 1024;
 pub const DEFAULT_OTN_IN_FLIGHT: u32 = 1024 * 1024;
 const RAND_SECRET_LEN: usize = 32;
 
+/// The checked parameters: the flow's policy and nonce configuration, and
+/// what only this module uses.
 pub struct Config {
-    pub secrets: Secrets,
-    pub nonce_expire: u32,
-    pub max_drift: u32,
+    pub policy: Policy,
+    pub nonces: KamailioNonceConfig,
     pub challenge_attr: Vec<u8>,
-    pub proxy_hdr: Vec<u8>,
-    pub www_hdr: Vec<u8>,
-    /// The `qop` parameter (the API's qop and build_challenge).
-    pub qop: Option<Qop>,
+    /// The `qop` parameter as written (the API's `qop`).
     pub qop_str: Vec<u8>,
-    pub checks_reg: u32,
-    pub checks_ood: u32,
-    pub checks_ind: u32,
-    pub nc: bool,
-    pub otn: bool,
-    pub nid_pools: u32,
-    pub nc_size: u32,
-    pub otn_size: u32,
-    pub stateless: bool,
-    pub realm_prefix: Vec<u8>,
-    pub use_domain: bool,
-    /// `algorithm`: None prints no algorithm (stock default, MD5).
-    pub algorithm: Option<Algorithm>,
-    pub algorithm_str: Vec<u8>,
-    /// `algorithms`: empty unless set.
-    pub algorithms: Vec<Algorithm>,
-    pub authinfo: bool,
     /// `panic_probe` (a test aid).
     pub panic_probe: bool,
 }
@@ -253,29 +239,38 @@ pub fn init() -> Result<&'static Config, String> {
             return Err(format!("invalid nonce_expire {v}"));
         }
         Config {
-            secrets,
-            nonce_expire: NONCE_EXPIRE.get() as u32,
-            max_drift: NONCE_AUTH_MAX_DRIFT.get().max(0) as u32,
+            policy: Policy {
+                realm_prefix: REALM_PREFIX.c_str().unwrap_or_default().to_vec(),
+                www_header: s(&WWW_CHALLENGE_HEADER),
+                proxy_header: s(&PROXY_CHALLENGE_HEADER),
+                algorithm,
+                algorithm_str,
+                algorithms,
+                qop,
+                sending: if FORCE_STATELESS_REPLY.get() != 0 {
+                    Sending::Stateless
+                } else {
+                    Sending::Auto
+                },
+                use_domain: USE_DOMAIN.get() != 0,
+                authinfo: ADD_AUTHINFO_HDR.get() != 0,
+                rules: HostRules::KAMAILIO,
+            },
+            nonces: KamailioNonceConfig {
+                secrets,
+                expire: NONCE_EXPIRE.get() as u32,
+                max_drift: NONCE_AUTH_MAX_DRIFT.get().max(0) as u32,
+                checks_reg,
+                checks_ood,
+                checks_ind,
+                nc,
+                otn,
+                pools,
+                nc_size,
+                otn_size,
+            },
             challenge_attr,
-            proxy_hdr: s(&PROXY_CHALLENGE_HEADER),
-            www_hdr: s(&WWW_CHALLENGE_HEADER),
-            qop,
             qop_str,
-            checks_reg,
-            checks_ood,
-            checks_ind,
-            nc,
-            otn,
-            nid_pools: pools,
-            nc_size,
-            otn_size,
-            stateless: FORCE_STATELESS_REPLY.get() != 0,
-            realm_prefix: REALM_PREFIX.c_str().unwrap_or_default().to_vec(),
-            use_domain: USE_DOMAIN.get() != 0,
-            algorithm,
-            algorithm_str,
-            algorithms,
-            authinfo: ADD_AUTHINFO_HDR.get() != 0,
             panic_probe: PANIC_PROBE.get() != 0,
         }
     };

@@ -1,242 +1,210 @@
-//! The server side of digest on a request: the core's parsed credentials
-//! (`auth_body_t` in hdr->parsed, which `$au`, `$ar` and other modules read),
-//! the request parts the nonce checks cover, replies and reply headers.
+//! The auth server's ports on a Kamailio request ([`SipMsg`]): the core's
+//! parsed credentials (`auth_body_t` in hdr->parsed, which `$au`, `$ar` and
+//! other modules read), the request parts the nonce checks cover, replies
+//! and reply headers; plus the challenge AVP and the result pseudo-variable
+//! of the auth module's functions.
 
-// Every `*mut sip_msg` / `*mut hdr_field` here is the message (or one of its
-// headers) the host handed to the current entry point, valid for the call;
-// the entry points check for NULL. Hence plain (not unsafe) functions.
-#![allow(clippy::not_unsafe_ptr_arg_deref)]
-
-use super::ffi::{self, auth_body_t, hdr_field, sip_msg, str_};
+use super::ffi::{self, hdr_field, sip_msg, str_};
+use super::msg::SipMsg;
 use super::{str_bytes, str_of};
-use crate::digest::verify::Creds;
-use std::ptr::null_mut;
+use crate::ports::credentials::{AuthRequest, CredKind, Method, UriOf};
+use crate::ports::message::Which;
+use crate::ports::reply::{Reply, Sending};
+use std::ptr::{null_mut, NonNull};
 
-pub const HDR_AUTHORIZATION: i32 = ffi::_hdr_types_t_HDR_AUTHORIZATION_T;
-pub const HDR_PROXYAUTH: i32 = ffi::_hdr_types_t_HDR_PROXYAUTH_T;
-pub const METHOD_ACK: i32 = ffi::request_method_METHOD_ACK as i32;
-pub const METHOD_CANCEL: i32 = ffi::request_method_METHOD_CANCEL as i32;
-pub const METHOD_PRACK: i32 = ffi::request_method_METHOD_PRACK as i32;
-pub const METHOD_REGISTER: i32 = ffi::request_method_METHOD_REGISTER as i32;
-pub const METHOD_PUBLISH: i32 = ffi::request_method_METHOD_PUBLISH as i32;
+const METHOD_ACK: i32 = ffi::request_method_METHOD_ACK as i32;
+const METHOD_CANCEL: i32 = ffi::request_method_METHOD_CANCEL as i32;
+const METHOD_PRACK: i32 = ffi::request_method_METHOD_PRACK as i32;
+const METHOD_REGISTER: i32 = ffi::request_method_METHOD_REGISTER as i32;
+const METHOD_PUBLISH: i32 = ffi::request_method_METHOD_PUBLISH as i32;
 
-/// The request's method value (0 for a reply or no message).
-pub fn method(msg: *mut sip_msg) -> i32 {
-    if msg.is_null() {
-        return 0;
-    }
-    // SAFETY: msg is the valid message of the current call.
-    unsafe { ffi::uacg_req_method(msg) }
-}
-
-/// The request method text.
-pub fn method_str(msg: *mut sip_msg) -> Vec<u8> {
-    // SAFETY: for a request the first line's method points into the buffer.
-    unsafe {
-        if msg.is_null() || (*msg).first_line.type_ != ffi::SIP_REQUEST as i16 {
-            return Vec::new();
-        }
-        str_bytes(&(*msg).first_line.u.request.method).to_vec()
-    }
-}
-
-/// find_credentials: Ok(Some(hdr)) for credentials with `realm`, Ok(None)
-/// when there are none, Err on a parse error.
-pub fn find(
-    msg: *mut sip_msg,
-    realm: &[u8],
-    hftype: i32,
-) -> Result<Option<*mut hdr_field>, String> {
-    let mut r = str_of(realm);
-    let mut h: *mut hdr_field = null_mut();
-    // SAFETY: valid message; the core parses the headers and their credentials
-    // into pkg memory that lives with the message.
-    let ret = unsafe { ffi::find_credentials(msg, &mut r, hftype as ffi::hdr_types_t, &mut h) };
-    match ret {
-        0 if !h.is_null() => Ok(Some(h)),
-        r if r > 0 => Ok(None),
-        r => Err(format!("find_credentials failed ({r})")),
-    }
-}
-
-/// The parsed credentials of a header find() returned.
-///
-/// # Safety
-/// `h` must be a credentials header of the current message, parsed.
-pub unsafe fn body<'a>(h: *mut hdr_field) -> &'a mut auth_body_t {
-    // SAFETY: caller contract: parsed points at the core's auth_body_t.
-    unsafe { &mut *((*h).parsed as *mut auth_body_t) }
-}
-
-/// The fields verification needs, borrowed from the parsed credentials.
-///
-/// # Safety
-/// `d` must be parsed credentials of the current message.
-pub unsafe fn creds<'a>(d: &ffi::dig_cred_t) -> Creds<'a> {
-    // SAFETY: all point into the message buffer (or are NULL/empty).
-    unsafe {
-        Creds {
-            username: str_bytes(&d.username.whole),
-            realm: str_bytes(&d.realm),
-            nonce: str_bytes(&d.nonce),
-            uri: str_bytes(&d.uri),
-            response: str_bytes(&d.response),
-            algorithm: str_bytes(&d.alg.alg_str),
-            qop: str_bytes(&d.qop.qop_str),
-            cnonce: str_bytes(&d.cnonce),
-            nc: str_bytes(&d.nc),
-        }
-    }
-}
-
-/// mark_authorized_cred: later functions ($au, consume_credentials) use it.
-pub fn mark_authorized(msg: *mut sip_msg, h: *mut hdr_field) -> bool {
-    // SAFETY: valid message and one of its credentials headers.
-    unsafe { ffi::mark_authorized_cred(msg, h) >= 0 }
-}
-
-/// check_dig_cred: 0 when every required field is there.
-///
-/// # Safety
-/// `d` must be parsed credentials.
-pub unsafe fn check_dig_cred(d: &mut ffi::dig_cred_t) -> u32 {
-    // SAFETY: caller contract.
-    unsafe { ffi::check_dig_cred(d) }
-}
-
-/// The credentials marked authorized (Authorization first, then Proxy-).
-pub fn authorized(msg: *mut sip_msg) -> Option<*mut hdr_field> {
-    // SAFETY: valid message; get_authorized_cred only reads parsed pointers.
-    unsafe {
-        for f in [(*msg).authorization, (*msg).proxy_auth] {
-            let mut h: *mut hdr_field = null_mut();
-            ffi::get_authorized_cred(f, &mut h);
-            if !h.is_null() {
-                return Some(h);
-            }
-        }
-    }
-    None
-}
-
-/// Removes a whole header from the message (a del lump).
-pub fn remove_header(msg: *mut sip_msg, h: *mut hdr_field) -> bool {
-    // SAFETY: h is a header of msg; its name points into msg->buf.
-    unsafe {
-        let off = (*h).name.s.offset_from((*msg).buf) as i32;
-        !ffi::del_lump(msg, off, (*h).len, 0).is_null()
-    }
-}
-
-/// The message body (empty when none).
-pub fn msg_body<'a>(msg: *mut sip_msg) -> &'a [u8] {
-    let mut s = str_ {
-        s: null_mut(),
-        len: 0,
-    };
-    // SAFETY: the body points into the message buffer.
-    unsafe {
-        ffi::uacg_msg_body(msg, &mut s);
-        str_bytes(&s)
-    }
-}
-
-/// The current R-URI, Call-ID, From tag and source IP bytes.
-pub fn ruri<'a>(msg: *mut sip_msg) -> &'a [u8] {
-    let mut s = str_ {
-        s: null_mut(),
-        len: 0,
-    };
-    // SAFETY: GET_RURI points into the message or its new_uri.
-    unsafe {
-        ffi::uacg_get_ruri(msg, &mut s);
-        str_bytes(&s)
-    }
-}
+crate::host_credentials!(
+    super::ffi,
+    super::str_bytes,
+    ffi::_hdr_types_t_HDR_AUTHORIZATION_T,
+    ffi::_hdr_types_t_HDR_PROXYAUTH_T
+);
 
 fn get_with(
-    msg: *mut sip_msg,
+    msg: &SipMsg,
     f: unsafe extern "C" fn(*mut sip_msg, *mut str_) -> i32,
-) -> Option<&'static [u8]> {
+) -> Option<&[u8]> {
     let mut s = str_ {
         s: null_mut(),
         len: 0,
     };
-    // SAFETY: the glue fills s with a part of the message (valid for the call;
-    // callers use it only during the current function).
-    unsafe { (f(msg, &mut s) == 0).then(|| str_bytes(&s)) }
+    // SAFETY: the glue fills s with a part of the message (valid while the
+    // message is, which the borrow of msg covers).
+    unsafe { (f(msg.raw(), &mut s) == 0).then(|| str_bytes(&s)) }
 }
 
-pub fn callid(msg: *mut sip_msg) -> Option<&'static [u8]> {
-    get_with(msg, ffi::uacg_callid)
-}
-pub fn from_tag(msg: *mut sip_msg) -> Option<&'static [u8]> {
-    get_with(msg, ffi::uacg_from_tag)
-}
-pub fn src_ip(msg: *mut sip_msg) -> Option<&'static [u8]> {
-    get_with(msg, ffi::uacg_src_ip)
-}
+impl AuthRequest for SipMsg {
+    type Cred = CredHdr;
 
-/// The To tag (empty when none or unparsable).
-pub fn to_tag(msg: *mut sip_msg) -> Vec<u8> {
-    // SAFETY: uacg_parse_to parses To into the message; to_body lives with it.
-    unsafe {
-        if ffi::uacg_parse_to(msg) < 0 || (*msg).to.is_null() || (*(*msg).to).parsed.is_null() {
-            return Vec::new();
+    fn method_kind(&self) -> Method {
+        // SAFETY: a valid message (SipMsg's contract).
+        let m = unsafe { ffi::uacg_req_method(self.raw()) };
+        match m {
+            0 => Method::None,
+            METHOD_ACK => Method::Ack,
+            METHOD_CANCEL => Method::Cancel,
+            METHOD_PRACK => Method::Prack,
+            METHOD_REGISTER => Method::Register,
+            METHOD_PUBLISH => Method::Publish,
+            _ => Method::Other,
         }
-        str_bytes(&(*((*(*msg).to).parsed as *const ffi::to_body)).tag_value).to_vec()
     }
-}
 
-/// User and host of the From / To URI or the R-URI.
-pub enum UriOf {
-    From,
-    To,
-    Request,
-}
-
-pub fn uri_user_host(msg: *mut sip_msg, which: UriOf) -> Option<(Vec<u8>, Vec<u8>)> {
-    // SAFETY: the parse functions return NULL or a parsed URI kept in the message.
-    unsafe {
-        let u: *mut ffi::sip_uri = match which {
-            UriOf::From => ffi::parse_from_uri(msg),
-            UriOf::To => ffi::parse_to_uri(msg),
-            UriOf::Request => {
-                if ffi::parse_sip_msg_uri(msg) < 0 {
-                    return None;
-                }
-                &mut (*msg).parsed_uri
-            }
+    /// find_credentials of the core: parses the headers and their
+    /// credentials into pkg memory that lives with the message.
+    fn find_credentials(&self, realm: &[u8], kind: CredKind) -> Result<Option<CredHdr>, String> {
+        let mut r = str_of(realm);
+        let mut h: *mut hdr_field = null_mut();
+        // SAFETY: valid message; the core only reads realm.
+        let ret = unsafe {
+            ffi::find_credentials(
+                self.raw(),
+                &mut r,
+                hdr_type(kind) as ffi::hdr_types_t,
+                &mut h,
+            )
         };
-        if u.is_null() {
-            return None;
+        match ret {
+            0 if !h.is_null() => Ok(NonNull::new(h).map(CredHdr)),
+            r if r > 0 => Ok(None),
+            r => Err(format!("find_credentials failed ({r})")),
         }
-        Some((
-            str_bytes(&(*u).user).to_vec(),
-            str_bytes(&(*u).host).to_vec(),
-        ))
+    }
+
+    crate::parsed_credentials_methods!();
+
+    /// get_authorized_cred on Authorization, then Proxy-Authorization.
+    fn authorized(&self) -> Option<CredHdr> {
+        // SAFETY: valid message; get_authorized_cred only reads parsed pointers.
+        unsafe {
+            let m = self.raw();
+            for f in [(*m).authorization, (*m).proxy_auth] {
+                let mut h: *mut hdr_field = null_mut();
+                ffi::get_authorized_cred(f, &mut h);
+                if let Some(h) = NonNull::new(h) {
+                    return Some(CredHdr(h));
+                }
+            }
+        }
+        None
+    }
+
+    /// A del lump over the whole header.
+    fn remove_credentials(&self, h: CredHdr) -> Result<(), String> {
+        // SAFETY: h is a header of this message; its name points into msg->buf.
+        unsafe {
+            let m = self.raw();
+            let off = (*h.raw()).name.s.offset_from((*m).buf) as i32;
+            if ffi::del_lump(m, off, (*h.raw()).len, 0).is_null() {
+                return Err("del_lump failed".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Only in request and event routes (MSRP): in failure and reply routes
+    /// the message is tm's copy (or a reply) and its credentials are not
+    /// parsed here.
+    fn credentials_readable(&self) -> bool {
+        super::route_type() & (ffi::REQUEST_ROUTE | ffi::EVENT_ROUTE) != 0
+    }
+
+    /// GET_RURI: the message's URI or its new_uri.
+    fn ruri(&self) -> &[u8] {
+        let mut s = str_ {
+            s: null_mut(),
+            len: 0,
+        };
+        // SAFETY: GET_RURI points into the message or its new_uri, which live
+        // as long as the message.
+        unsafe {
+            ffi::uacg_get_ruri(self.raw(), &mut s);
+            str_bytes(&s)
+        }
+    }
+
+    fn callid(&self) -> Option<&[u8]> {
+        get_with(self, ffi::uacg_callid)
+    }
+
+    fn tag(&self, which: Which) -> Option<&[u8]> {
+        if which == Which::From {
+            return get_with(self, ffi::uacg_from_tag);
+        }
+        // SAFETY: uacg_parse_to parses To into the message; to_body lives with it.
+        unsafe {
+            let m = self.raw();
+            if ffi::uacg_parse_to(m) < 0 || (*m).to.is_null() || (*(*m).to).parsed.is_null() {
+                return None;
+            }
+            let t = str_bytes(&(*((*(*m).to).parsed as *const ffi::to_body)).tag_value);
+            (!t.is_empty()).then_some(t)
+        }
+    }
+
+    fn src_ip(&self) -> Option<&[u8]> {
+        get_with(self, ffi::uacg_src_ip)
+    }
+
+    fn uri_user_host(&self, which: UriOf) -> Option<(&[u8], &[u8])> {
+        // SAFETY: the parse functions return NULL or a parsed URI kept in the
+        // message (From's and To's in their parsed bodies, the R-URI's in
+        // msg->parsed_uri).
+        unsafe {
+            let m = self.raw();
+            let u: *mut ffi::sip_uri = match which {
+                UriOf::From => ffi::parse_from_uri(m),
+                UriOf::To => ffi::parse_to_uri(m),
+                UriOf::Request => {
+                    if ffi::parse_sip_msg_uri(m) < 0 {
+                        return None;
+                    }
+                    &mut (*m).parsed_uri
+                }
+            };
+            if u.is_null() {
+                return None;
+            }
+            Some((str_bytes(&(*u).user), str_bytes(&(*u).host)))
+        }
     }
 }
 
-/// Sends a reply to the request (sl: stateless, or stateful when a
-/// transaction exists unless `stateless`).
-pub fn reply(msg: *mut sip_msg, code: i32, reason: &str, stateless: bool) -> bool {
-    // SAFETY: valid request; the glue's sl API was bound in mod_init.
-    unsafe {
-        ffi::uacg_sl_reply(
-            msg,
-            code,
-            reason.as_ptr() as *const _,
-            reason.len() as i32,
-            stateless as i32,
-        ) >= 0
+impl Reply for SipMsg {
+    fn add_reply_header(&self, lines: &[u8]) -> Result<(), String> {
+        // SAFETY: valid request; add_lump_rpl copies the bytes.
+        let r = unsafe {
+            ffi::uacg_add_rpl_hdr(self.raw(), lines.as_ptr() as *const _, lines.len() as i32)
+        };
+        if r != 0 {
+            return Err("add_lump_rpl failed".into());
+        }
+        Ok(())
     }
-}
 
-/// Adds header lines (CRLF included) to the reply this request will get.
-pub fn add_reply_header(msg: *mut sip_msg, hdr: &[u8]) -> bool {
-    // SAFETY: add_lump_rpl copies the bytes.
-    unsafe { ffi::uacg_add_rpl_hdr(msg, hdr.as_ptr() as *const _, hdr.len() as i32) == 0 }
+    /// sl's reply: through tm when the request has a transaction (unless
+    /// stateless), else stateless.
+    fn send_reply(&self, code: u16, reason: &str, how: Sending) -> Result<(), String> {
+        // SAFETY: valid request; the glue's sl API was bound in mod_init.
+        let r = unsafe {
+            ffi::uacg_sl_reply(
+                self.raw(),
+                code as i32,
+                reason.as_ptr() as *const _,
+                reason.len() as i32,
+                (how == Sending::Stateless) as i32,
+            )
+        };
+        if r < 0 {
+            return Err(format!("failed to send the {code} reply"));
+        }
+        Ok(())
+    }
 }
 
 /// An AVP named by an identifier like `digest_challenge` (challenge_attr
@@ -272,19 +240,9 @@ impl AvpIdent {
 /// Sets a writable pseudo-variable to a string.
 ///
 /// # Safety
-/// `pv` must be a pv_spec_t the fixup made.
+/// `pv` must be a pv_spec_t the fixup made; `msg` the current message.
 pub unsafe fn pv_set(pv: *mut ffi::pv_spec_t, msg: *mut sip_msg, v: &[u8]) -> bool {
     let mut s = str_of(v);
     // SAFETY: caller contract; setf copies the value.
     unsafe { ffi::uacg_pv_set_str(pv, msg, &mut s) == 0 }
-}
-
-/// The core's start time and this process's number.
-pub fn up_since() -> i64 {
-    // SAFETY: reads a core global.
-    unsafe { ffi::uacg_up_since() as i64 }
-}
-pub fn process_no() -> u32 {
-    // SAFETY: reads a core global.
-    unsafe { ffi::uacg_process_no() as u32 }
 }

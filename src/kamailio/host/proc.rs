@@ -27,3 +27,5 @@ pub fn cfg_update() {
 
 /// The core's rank of the main process (PROC_MAIN).
 pub const PROC_MAIN: i32 = ffi::PROC_MAIN as i32;
+
+crate::host_process!(KamProcess, super::ffi => uacg_process_no uacg_up_since);

@@ -25,7 +25,7 @@ use crate::kamailio::host::ffi::{
     sr_kemi_t, str_, ANY_ROUTE, BRANCH_FAILURE_ROUTE, BRANCH_ROUTE, EVENT_ROUTE, FAILURE_ROUTE,
     REQUEST_ROUTE,
 };
-use crate::kamailio::host::guard::{guarded, install_panic_hook};
+use crate::kamailio::host::guard::guarded;
 use crate::kamailio::host::msg::SipMsg;
 use crate::kamailio::host::Kamailio;
 use crate::kamailio::host::{dlg, rr, str_bytes, tm};
@@ -226,14 +226,7 @@ unsafe extern "C" fn ki_uac_auth_mode(m: *mut sip_msg, mode: c_int) -> c_int {
 // ---- start-up ----
 
 unsafe extern "C" fn mod_init() -> c_int {
-    install_panic_hook();
-    guarded("mod_init", -1, || match init() {
-        Ok(()) => 0,
-        Err(e) => {
-            err!("{e}");
-            -1
-        }
-    })
+    exports::init_module(init)
 }
 
 fn init() -> Result<(), String> {

@@ -2,12 +2,12 @@
 //! why it is sound; the modules above work on safe wrappers. Nothing here is
 //! shared with the Kamailio host layer: the two cores' structs differ.
 
+pub mod auth;
 pub mod avp;
 pub mod cluster;
 pub mod db;
 pub mod dlg;
-pub mod ffi;
-pub mod lock;
+crate::bindings!("opensips_bindings.rs");
 pub mod log;
 pub mod mi;
 pub mod msg;

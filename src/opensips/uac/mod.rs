@@ -17,7 +17,8 @@ use crate::exports::{param, table, Param, ParamCell, Table};
 use crate::flows::from_to::{self as flow, Loaded, Routed, Settings};
 use crate::log::guarded;
 use crate::opensips::exports::{
-    cmd, dep, module, Cmd, Deps, DEP_ABORT, DEP_SILENT, INT_PARAM, STR_PARAM,
+    cmd, module, module_dep_if, param_dep, Cmd, Deps, DEP_ABORT, DEP_SILENT, END_PARAM_DEP,
+    INT_PARAM, STR_PARAM,
 };
 use crate::opensips::host::avp::AvpName;
 use crate::opensips::host::ffi::{
@@ -330,29 +331,17 @@ unsafe extern "C" fn deps_restore_mode(p: *const param_export_t) -> *mut ffi::mo
         // SAFETY: the core passes our restore_mode entry; its pointer holds
         // the C string the config set (or NULL).
         let mode = unsafe { c_param(*((*p).param_pointer as *const *const c_char)) };
-        match mode {
-            Some(m) if !m.is_empty() && m != b"none" => {
-                // SAFETY: the core frees the pkg dependency it gets back.
-                unsafe {
-                    ffi::alloc_module_dep(
-                        ffi::module_type::MOD_TYPE_DEFAULT,
-                        c"rr".as_ptr() as *mut c_char,
-                        DEP_ABORT,
-                    )
-                }
-            }
-            _ => null_mut(),
-        }
+        module_dep_if(mode.is_some_and(|m| !m.is_empty() && m != b"none"), c"rr")
     })
 }
 
-static DEPS: Deps = Deps::new(
+static DEPS: Deps<2> = Deps::new(
     &[
-        dep(b"tm\0", DEP_ABORT),
-        dep(b"dialog\0", DEP_SILENT),
-        dep(b"uac_auth\0", DEP_SILENT),
+        (b"tm\0", DEP_ABORT),
+        (b"dialog\0", DEP_SILENT),
+        (b"uac_auth\0", DEP_SILENT),
     ],
-    Some((c"restore_mode", deps_restore_mode)),
+    [param_dep(c"restore_mode", deps_restore_mode), END_PARAM_DEP],
 );
 
 /// The table the core looks up by name after dlopen().

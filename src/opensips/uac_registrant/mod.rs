@@ -15,13 +15,13 @@ use crate::flows::registrant::run::{Count, RegTimer, DISABLED, ONLINE, TOTAL};
 use crate::flows::registrant::{registrant_host, Config, Registrant};
 use crate::log::guarded;
 use crate::opensips::exports::{
-    dep, module, with_tables, Cmd, Deps, DEP_ABORT, INT_PARAM, STR_PARAM,
+    module, module_dep_if, param_dep, with_tables, Cmd, Deps, DEP_ABORT, END_PARAM_DEP, INT_PARAM,
+    STR_PARAM,
 };
 use crate::opensips::host::cluster::{self, Clusterer};
 use crate::opensips::host::db::OsDatabases;
 use crate::opensips::host::ffi::{self, module_exports, param_export_t};
-use crate::opensips::host::lock::OsLock;
-use crate::opensips::host::shm::ShmAlloc;
+use crate::opensips::host::shm::{OsLock, ShmAlloc};
 use crate::opensips::host::stats::stat;
 use crate::opensips::host::timer::process;
 use crate::opensips::host::tm::Tm;
@@ -234,18 +234,20 @@ table! {
     ];
 }
 
-/// The clusterer is needed when enable_clustering is set (stock's
+/// The clusterer is needed first when enable_clustering is set (stock's
 /// get_deps_clusterer).
-unsafe extern "C" fn deps_clustering(p: *const param_export_t) -> *mut ffi::module_dependency_t {
+unsafe extern "C" fn deps_clustering(_p: *const param_export_t) -> *mut ffi::module_dependency_t {
     guarded("deps_clustering", null_mut(), || {
-        // SAFETY: the core passes our enable_clustering entry.
-        unsafe { ffi::osg_deps_clusterer(p as *const _) as *mut _ }
+        module_dep_if(ENABLE_CLUSTERING.get() > 0, c"clusterer")
     })
 }
 
-static DEPS: Deps = Deps::new(
-    &[dep(b"tm\0", DEP_ABORT), dep(b"uac_auth\0", DEP_ABORT)],
-    Some((c"enable_clustering", deps_clustering)),
+static DEPS: Deps<2> = Deps::new(
+    &[(b"tm\0", DEP_ABORT), (b"uac_auth\0", DEP_ABORT)],
+    [
+        param_dep(c"enable_clustering", deps_clustering),
+        END_PARAM_DEP,
+    ],
 );
 
 /// The table the core looks up by name after dlopen().
