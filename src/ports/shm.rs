@@ -36,8 +36,9 @@ pub unsafe trait ShmAllocator: Allocator + Copy + Default + Send + Sync + 'stati
 /// How full the host's shared-memory pool is: bulk senders hold back when
 /// little is left (the host's transactions need it too).
 pub trait ShmPool {
-    /// True when less than `1/fraction` of the pool is free.
-    fn low(fraction: u64) -> bool;
+    /// True when less than `1/fraction` of the pool plus `extra` bytes is
+    /// free.
+    fn low(fraction: u64, extra: u64) -> bool;
 }
 
 /// A value that may live in shared memory: it owns nothing outside it.
@@ -447,9 +448,9 @@ unsafe impl<R: RawShm> Allocator for HostShm<R> {
 unsafe impl<R: RawShm> ShmAllocator for HostShm<R> {}
 
 impl<R: RawShm> ShmPool for HostShm<R> {
-    fn low(fraction: u64) -> bool {
+    fn low(fraction: u64, extra: u64) -> bool {
         let (free, size) = R::usage();
-        size > 0 && free < size / fraction.max(1)
+        size > 0 && free < (size / fraction.max(1)).saturating_add(extra)
     }
 }
 

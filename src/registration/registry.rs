@@ -52,6 +52,12 @@ pub struct Settings {
     /// memory is free (its transactions need it: 6 on Kamailio; OpenSIPS,
     /// whose default pool is half as large, keeps 1/16 = 2 MB).
     pub shm_reserve: u64,
+    /// Bytes of shared memory kept free for each attempt in flight beyond
+    /// that reserve (0: none). OpenSIPS: the tm cell of the answer to a
+    /// challenge (about 7 KB) and the reply's copy; its cells also stay 5 s
+    /// after they end, so a burst sized by the free memory alone overshoots
+    /// and runs the pool dry for the proxy's other traffic.
+    pub shm_per_attempt: u64,
 }
 
 impl Default for Settings {
@@ -68,6 +74,7 @@ impl Default for Settings {
             own_callid: None,
             retry_after_expires: false,
             shm_reserve: 6,
+            shm_per_attempt: 0,
         }
     }
 }

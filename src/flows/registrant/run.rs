@@ -17,6 +17,9 @@ use std::marker::PhantomData;
 
 /// REGISTERs sent per lock hold in a tick.
 pub const SEND_BATCH: usize = 256;
+/// With a per-attempt memory reserve: REGISTERs per batch, each batch
+/// checked against the free memory first.
+pub const PACED_BATCH: usize = 32;
 /// A tick gives the rest to the next one after this long.
 const TICK_BUDGET_MS: u128 = 900;
 
@@ -34,18 +37,25 @@ impl<H: RegHost> Registrant<H> {
         let start = std::time::Instant::now();
         self.sync_tags();
         // Back-pressure: the host keeps every transaction in shared memory,
-        // and a while after it ends.
-        let reserve = self.lock().settings.shm_reserve;
+        // and a while after it ends. With a per-attempt reserve, the
+        // attempts in flight and the batch to come must fit beside it too
+        // (their answers to challenges will need cells of their own).
+        let (reserve, per) = {
+            let g = self.lock();
+            (g.settings.shm_reserve, g.settings.shm_per_attempt)
+        };
+        let batch = if per > 0 { PACED_BATCH } else { SEND_BATCH };
         loop {
-            if H::Alloc::low(reserve) {
+            let ahead = (self.lock().ongoing() + batch) as u64;
+            if H::Alloc::low(reserve, ahead.saturating_mul(per)) {
                 return self.next();
             }
-            let jobs = self.lock().due(H::now(), SEND_BATCH);
+            let jobs = self.lock().due(H::now(), batch);
             for j in &jobs {
                 self.send_or_fail(j);
             }
             // Leave the rest for the next tick when a burst takes long.
-            if jobs.len() < SEND_BATCH || start.elapsed().as_millis() > TICK_BUDGET_MS {
+            if jobs.len() < batch || start.elapsed().as_millis() > TICK_BUDGET_MS {
                 break;
             }
         }

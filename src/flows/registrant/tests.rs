@@ -5,7 +5,9 @@ use super::run::{Count, RegTimer, DISABLED, ONLINE, TOTAL};
 use super::uacreg::{Uacreg, TABLE_VERSION};
 use super::*;
 use crate::flows::digest_client::tests::verifies;
-use crate::ports::mock::io::{set_shm_low, Arg, MockCounters, MockDb, MockRequests, MockRpc};
+use crate::ports::mock::io::{
+    set_shm_bytes, set_shm_low, Arg, MockCounters, MockDb, MockRequests, MockRpc,
+};
 use crate::ports::mock::io::{MockTimers, MockWithin};
 use crate::ports::mock::MockLock;
 use crate::ports::request::When;
@@ -246,6 +248,35 @@ fn low_shared_memory_holds_every_register_back() {
     set_shm_low(false);
     assert_eq!(reg.tick(), Next::Idle);
     assert_eq!(reg.requests.len(), 1);
+}
+
+/// With a per-attempt reserve, a batch leaves only while the attempts in
+/// flight and the batch fit beside the reserve: of 100 due, one batch of
+/// 32 goes (100,000 bytes, 60,000 free: 6,250 + 64 x 1,000 does not fit
+/// after it); the rest waits for replies.
+#[test]
+fn per_attempt_reserve_paces_the_batches() {
+    let rows = (0..100).map(|i| row(&format!("u{i}"), 3600)).collect();
+    let reg = Kam::make(
+        rows,
+        Settings {
+            shm_reserve: 16,
+            shm_per_attempt: 1000,
+            ..settings()
+        },
+    );
+    reg.load(false).unwrap();
+    set_shm_bytes(Some((60_000, 100_000)));
+    assert_eq!(reg.tick(), Next::Soon);
+    assert_eq!(reg.requests.len(), super::run::PACED_BATCH);
+    // nothing more while they are in flight
+    assert_eq!(reg.tick(), Next::Soon);
+    assert_eq!(reg.requests.len(), super::run::PACED_BATCH);
+    // room for the lot
+    set_shm_bytes(Some((10_000_000, 10_000_000)));
+    reg.tick();
+    assert_eq!(reg.requests.len(), 100);
+    set_shm_bytes(None);
 }
 
 /// A 401 is answered within its dialog (same Call-ID, CSeq + 1) with an

@@ -162,6 +162,7 @@ fn init() -> Result<(), String> {
         retry_interval: fri as u32,
         retry_after_expires: true,
         shm_reserve: 16,
+        shm_per_attempt: 8 * 1024,
         own_callid: Some(crate::opensips::host::random_u64()),
         ..Default::default()
     };

@@ -488,6 +488,7 @@ impl ScriptEvent for MockEvent {
 
 thread_local! {
     static SHM_LOW: StdCell<bool> = const { StdCell::new(false) };
+    static SHM_BYTES: StdCell<Option<(u64, u64)>> = const { StdCell::new(None) };
 }
 
 /// Makes the mock's shared memory look (nearly) full, for this thread.
@@ -495,8 +496,17 @@ pub fn set_shm_low(low: bool) {
     SHM_LOW.with(|l| l.set(low));
 }
 
+/// Makes the mock's shared memory a pool of `size` bytes with `free` free,
+/// for this thread (None: only [`set_shm_low`] counts).
+pub fn set_shm_bytes(v: Option<(u64, u64)>) {
+    SHM_BYTES.with(|b| b.set(v));
+}
+
 impl ShmPool for allocator_api2::alloc::Global {
-    fn low(_fraction: u64) -> bool {
-        SHM_LOW.with(|l| l.get())
+    fn low(fraction: u64, extra: u64) -> bool {
+        match SHM_BYTES.with(|b| b.get()) {
+            Some((free, size)) => free < size / fraction.max(1) + extra,
+            None => SHM_LOW.with(|l| l.get()),
+        }
     }
 }
