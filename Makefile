@@ -12,7 +12,7 @@ CARGO ?= cargo
 KAMAILIO_MODULES := uac auth
 MODULES := $(KAMAILIO_MODULES:%=build/kamailio/%.so)
 # OpenSIPS: build/opensips/<module>.so from feature opensips-<module, _ as ->
-OPENSIPS_MODULES := uac_auth uac auth
+OPENSIPS_MODULES := uac_auth uac auth uac_registrant
 OPENSIPS_SO := $(OPENSIPS_MODULES:%=build/opensips/%.so)
 
 .PHONY: all setup module test check run run-opensips call call-opensips deb clean bench FORCE bench-reg run-reg
@@ -99,10 +99,15 @@ clean:
 
 # Remote registrations: N uacreg rows in SQLite registered against a sipp
 # registrar that challenges every REGISTER, stock uac.so against ours: seconds
-# until all are registered, CPU, shm per account, idle CPU (see bench/reg.py).
+# until all are registered, CPU, shm per account, idle CPU (see bench/reg.py);
+# then the same for OpenSIPS's uac_registrant, stock against ours, with
+# OPENSIPS_N rows (default 100,000) on OpenSIPS's default memory, and two
+# nodes of ours sharing them (bench/reg_opensips.py).
 N ?= 10000
+OPENSIPS_N ?= 100000
 bench-reg: setup module
 	N=$(N) python3 bench/reg.py
+	N=$(OPENSIPS_N) python3 bench/reg_opensips.py
 
 # The remote registrations example (what `make run` runs by default).
 run-reg: setup module

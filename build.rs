@@ -126,11 +126,12 @@ fn main() {
 }
 
 /// The module features, one per `.so` (see Cargo.toml).
-const MODULE_FEATURES: [&str; 5] = [
+const MODULE_FEATURES: [&str; 6] = [
     "kamailio-uac",
     "kamailio-auth",
     "opensips-uac",
     "opensips-uac-auth",
+    "opensips-uac-registrant",
     "opensips-auth",
 ];
 

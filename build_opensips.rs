@@ -32,6 +32,8 @@ mod opensips_build {
         // The module name goes into the log prefix (LOG_PREFIX stringifies it).
         let mod_name = if env::var_os("CARGO_FEATURE_OPENSIPS_UAC_AUTH").is_some() {
             "uac_auth"
+        } else if env::var_os("CARGO_FEATURE_OPENSIPS_UAC_REGISTRANT").is_some() {
+            "uac_registrant"
         } else if env::var_os("CARGO_FEATURE_OPENSIPS_AUTH").is_some() {
             "auth"
         } else {
@@ -53,6 +55,13 @@ mod opensips_build {
             glue.define(k, v.as_deref());
         }
         glue.compile("osipsglue");
+        if mod_name == "uac_registrant" {
+            // stock uac_registrant's challenge matching (dauth_algorithm_check):
+            // the tree's own helper library, as its Makefile links it
+            let lib = src.join("lib/digest_auth/libdigest_auth.a");
+            println!("cargo:rerun-if-changed={}", lib.display());
+            println!("cargo:rustc-cdylib-link-arg={}", lib.display());
+        }
 
         let mut b = bindgen::Builder::default()
             .header(manifest.join("opensips-glue/osips_host.h").to_string_lossy())
@@ -76,6 +85,9 @@ mod opensips_build {
             .allowlist_var("CMD_PARAM_.*|SIP_REQUEST|SIP_REPLY|HDR_.*_F|PV_VAL_STR|FL_USE_UAC_.*")
             .allowlist_var("TMCB_.*|DLGCB_.*|DLG_DIR_.*|T_UNDEFINED|T_NULL_CELL")
             .allowlist_type("osg_ident|module_dependency_t|modparam_dependency_t")
+            // uac_registrant: MI, statistics, processes, requests
+            .allowlist_type("mi_export_t|mi_recipe_t|stat_export_t|proc_export_t|osg_req")
+            .allowlist_var("MAX_MI_PARAMS|MAX_MI_RECIPES|STAT_IS_FUNC|STAT_NO_RESET|PROC_FLAG_.*")
             .allowlist_function("alloc_module_dep")
             // auth: the API table (modules/auth/api.h) and the parsed credentials
             .allowlist_type("auth_api_t|auth_body_t|dig_cred_t|calc_HA1_arg|nonce_context|nonce_params")

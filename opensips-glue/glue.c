@@ -769,6 +769,426 @@ int osg_totag(struct sip_msg *msg, const char **s, int *len)
 	return 0;
 }
 
+/* ---- for the uac_registrant module ---- */
+#include "context.h"
+#include "socket_info.h"
+#include "db/db.h"
+#include "mi/item.h"
+#include "parser/parse_authenticate.h"
+#include "lib/digest_auth/digest_auth.h"
+#include "modules/clusterer/api.h"
+
+/* a local socket named "proto:host:port", NULL when we do not listen on it */
+static const struct socket_info *osg_sock(const char *s, int len)
+{
+	str spec;
+	char buf[256];
+
+	if (!s || len <= 0 || len >= (int)sizeof buf)
+		return NULL;
+	/* parse_sock_info may write into the spec: work on a copy */
+	memcpy(buf, s, len);
+	buf[len] = 0;
+	spec.s = buf;
+	spec.len = len;
+	return parse_sock_info(&spec);
+}
+
+int osg_socket_ok(const char *s, int len)
+{
+	return osg_sock(s, len) != NULL;
+}
+
+/* fills the dialog of a request within the Call-ID of reply rpl (CSeq of
+ * rpl, its From tag, From and To URIs) */
+static int osg_reply_ids(struct sip_msg *rpl, dlg_t *d)
+{
+	if (parse_headers(rpl, HDR_EOH_F, 0) < 0 || !rpl->callid || !rpl->cseq
+			|| !rpl->from || !rpl->to || parse_from_header(rpl) < 0)
+		return -1;
+	if (str2int(&get_cseq(rpl)->number, &d->loc_seq.value) < 0)
+		return -1;
+	d->id.call_id = rpl->callid->body;
+	trim(&d->id.call_id);
+	d->id.loc_tag = get_from(rpl)->tag_value;
+	d->loc_uri = get_from(rpl)->uri;
+	d->rem_uri = get_to(rpl)->uri;
+	return 0;
+}
+
+int osg_tm_request(const struct osg_req *r, osg_tmcb_f *cb, void *cbp,
+		osg_release_f *release)
+{
+	str method = {(char *)r->method, r->method_len};
+	str ruri = {(char *)r->ruri, r->ruri_len};
+	str to = {(char *)r->to, r->to_len};
+	str from = {(char *)r->from, r->from_len};
+	str ouri = {(char *)r->ouri, r->ouri_len};
+	str hdrs = {(char *)r->hdrs, r->hdrs_len};
+	str body = {(char *)r->body, r->body_len};
+	const struct socket_info *sock = NULL;
+	dlg_t d;
+	int ret;
+
+	if (r->sock_len > 0 && !(sock = osg_sock(r->sock, r->sock_len)))
+		return -2;
+	if (!osg_tmb.t_request_within)
+		return -1;
+	memset(&d, 0, sizeof d);
+	if (r->mode == 1) {
+		if (osg_reply_ids(r->rpl, &d) < 0)
+			return -3;
+	} else {
+		if (r->mode == 0 || r->callid_len <= 0)
+			return -1; /* a new Call-ID is the caller's */
+		d.id.call_id.s = (char *)r->callid;
+		d.id.call_id.len = r->callid_len;
+		d.id.loc_tag.s = (char *)r->ftag;
+		d.id.loc_tag.len = r->ftag_len;
+		d.loc_seq.value = r->cseq;
+		d.loc_uri = from;
+		d.rem_uri = to;
+	}
+	d.loc_seq.is_set = 1;
+	d.rem_target = ruri;
+	if (ouri.len > 0)
+		d.obp = ouri;
+	d.state = DLG_CONFIRMED;
+	d.send_sock = sock;
+	/* a context of its own, as stock uac_registrant sends from timers */
+	if (!push_new_global_context())
+		return -1;
+	memset(current_processing_ctx, 0, context_size(CONTEXT_GLOBAL));
+	ret = osg_tmb.t_request_within(&method, hdrs.len ? &hdrs : NULL,
+			body.len ? &body : NULL, &d, (transaction_cb *)cb, cbp,
+			(release_tmcb_param *)release);
+	pop_pushed_global_context();
+	return ret < 1 ? -1 : 0;
+}
+
+int osg_tmcb_code(void *ps)
+{
+	return ((struct tmcb_params *)ps)->code;
+}
+
+void *osg_tmcb_take_param(void *ps)
+{
+	struct tmcb_params *p = ps;
+	void *v;
+
+	if (!p || !p->param || !*p->param)
+		return NULL;
+	v = *p->param;
+	*p->param = NULL;
+	return v;
+}
+
+/* the answer to challenge rpl (a 401/407) through the uac_auth API, as the
+ * stock uac_registrant builds it; *hdr is pkg memory for the caller */
+int osg_uac_auth_answer(struct sip_msg *rpl, int code, const char *uri, int ulen,
+		const char *user, int userlen, const char *pw, int pwlen,
+		char **hdr, int *hlen)
+{
+	struct authenticate_body *auth = NULL;
+	struct authenticate_nc_cnonce nc;
+	struct digest_auth_response response;
+	struct uac_credential crd;
+	static str method = str_init("REGISTER");
+	str body = {NULL, 0};
+	str u = {(char *)uri, ulen};
+	str *h;
+
+	if (!osg_uac_auth_api._do_uac_auth || !osg_uac_auth_api._build_authorization_hdr)
+		return -1;
+	if (code == 401)
+		parse_www_authenticate_header(rpl, DAUTH_AHFM_ANYSUP, &auth);
+	else
+		parse_proxy_authenticate_header(rpl, DAUTH_AHFM_ANYSUP, &auth);
+	if (!auth)
+		return -2;
+	if (!auth->realm.s || !auth->realm.len)
+		return -3;
+	memset(&crd, 0, sizeof crd);
+	crd.auth_data.realm = auth->realm;
+	crd.auth_data.user.s = (char *)user;
+	crd.auth_data.user.len = userlen;
+	crd.auth_data.passwd.s = (char *)pw;
+	crd.auth_data.passwd.len = pwlen;
+	if ((auth->flags & QOP_AUTH_INT) && get_body(rpl, &body) < 0)
+		return -4;
+	memset(&nc, 0, sizeof nc);
+	if (osg_uac_auth_api._do_uac_auth(&body, &method, &u, &crd, auth, &nc, &response) != 0)
+		return -5;
+	h = osg_uac_auth_api._build_authorization_hdr(code, &u, &crd, auth, &nc, &response);
+	if (!h || !h->s)
+		return -6;
+	*hdr = h->s;
+	*hlen = h->len;
+	return 0;
+}
+
+/* ---- the DB API ---- */
+struct osg_db {
+	db_func_t dbf;
+	db_con_t *con;
+	str table;
+	db_res_t *res; /* a fetch_result query under way */
+};
+
+void *osg_db_open(const char *url, int ulen, const char *table, int tlen)
+{
+	str u = {(char *)url, ulen};
+	struct osg_db *h = pkg_malloc(sizeof *h + tlen);
+
+	if (!h)
+		return NULL;
+	memset(h, 0, sizeof *h);
+	h->table.s = (char *)(h + 1);
+	memcpy(h->table.s, table, tlen);
+	h->table.len = tlen;
+	if (db_bind_mod(&u, &h->dbf) < 0 || !(h->con = h->dbf.init(&u))) {
+		pkg_free(h);
+		return NULL;
+	}
+	if (h->dbf.use_table(h->con, &h->table) < 0) {
+		h->dbf.close(h->con);
+		pkg_free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void osg_db_close(void *db)
+{
+	struct osg_db *h = db;
+
+	if (h->res)
+		h->dbf.free_result(h->con, h->res);
+	h->dbf.close(h->con);
+	pkg_free(h);
+}
+
+int osg_db_can_fetch(void *db)
+{
+	return DB_CAPABILITY(((struct osg_db *)db)->dbf, DB_CAP_FETCH) ? 1 : 0;
+}
+
+int osg_db_check_version(void *db, unsigned int version)
+{
+	struct osg_db *h = db;
+	int r = db_check_table_version(&h->dbf, h->con, &h->table, version);
+
+	h->dbf.use_table(h->con, &h->table);
+	return r < 0 ? -1 : 0;
+}
+
+/* SELECT cols WHERE keys = vals; fetch: start a fetch_result query (rows
+ * then come from osg_db_fetch); else *res holds every row */
+int osg_db_query(void *db, const char **cols, const int *clens, int ncols,
+		const char **keys, const int *klens, const char **vals,
+		const int *vlens, int nkeys, int fetch, void **res)
+{
+	struct osg_db *h = db;
+	str cn[32], kn[8];
+	db_key_t ck[32], kk[8];
+	db_val_t kv[8];
+	db_res_t *r = NULL;
+	int i;
+
+	if (ncols > 32 || nkeys > 8)
+		return -1;
+	for (i = 0; i < ncols; i++) {
+		cn[i].s = (char *)cols[i];
+		cn[i].len = clens[i];
+		ck[i] = &cn[i];
+	}
+	for (i = 0; i < nkeys; i++) {
+		kn[i].s = (char *)keys[i];
+		kn[i].len = klens[i];
+		kk[i] = &kn[i];
+		memset(&kv[i], 0, sizeof kv[i]);
+		VAL_TYPE(&kv[i]) = DB_STR;
+		VAL_STR(&kv[i]).s = (char *)vals[i];
+		VAL_STR(&kv[i]).len = vlens[i];
+	}
+	if (h->res) {
+		h->dbf.free_result(h->con, h->res);
+		h->res = NULL;
+	}
+	if (h->dbf.query(h->con, nkeys ? kk : NULL, NULL, nkeys ? kv : NULL, ck,
+			nkeys, ncols, NULL, fetch ? NULL : &r) < 0)
+		return -1;
+	*res = r;
+	return 0;
+}
+
+/* the next page of a fetch query (NULL at the end; it stays ours until the
+ * next call or close) */
+int osg_db_fetch(void *db, int n, void **res)
+{
+	struct osg_db *h = db;
+
+	if (h->dbf.fetch_result(h->con, &h->res, n) < 0)
+		return -1;
+	*res = h->res;
+	return 0;
+}
+
+void osg_db_free(void *db, void *res)
+{
+	struct osg_db *h = db;
+
+	if (res && res != h->res)
+		h->dbf.free_result(h->con, res);
+}
+
+int osg_db_rows(void *res)
+{
+	return res ? RES_ROW_N((db_res_t *)res) : 0;
+}
+
+/* cell (row, col): 0 NULL, 1 integer in *i, 2 text in *s/*len */
+int osg_db_cell(void *res, int row, int col, long long *i, const char **s, int *len)
+{
+	db_row_t *rw = RES_ROWS((db_res_t *)res) + row;
+	db_val_t *v;
+
+	if (col >= ROW_N(rw))
+		return 0;
+	v = ROW_VALUES(rw) + col;
+	if (VAL_NULL(v))
+		return 0;
+	switch (VAL_TYPE(v)) {
+	case DB_INT: *i = VAL_INT(v); return 1;
+	case DB_BIGINT: *i = VAL_BIGINT(v); return 1;
+	case DB_BITMAP: *i = VAL_BITMAP(v); return 1;
+	case DB_DOUBLE: *i = (long long)VAL_DOUBLE(v); return 1;
+	case DB_DATETIME: *i = VAL_TIME(v); return 1;
+	case DB_STRING:
+		if (!VAL_STRING(v))
+			return 0;
+		*s = VAL_STRING(v);
+		*len = strlen(*s);
+		return 2;
+	case DB_STR: *s = VAL_STR(v).s; *len = VAL_STR(v).len; return *s ? 2 : 0;
+	case DB_BLOB: *s = VAL_BLOB(v).s; *len = VAL_BLOB(v).len; return *s ? 2 : 0;
+	default: return 0;
+	}
+}
+
+/* UPDATE SET col = ival (NULL when isnull) WHERE keys = vals */
+int osg_db_update(void *db, const char **keys, const int *klens, const char **vals,
+		const int *vlens, int nkeys, const char *col, int clen, int isnull,
+		long long ival)
+{
+	struct osg_db *h = db;
+	str kn[8], cn = {(char *)col, clen};
+	db_key_t kk[8], uk = &cn;
+	db_val_t kv[8], uv;
+	int i;
+
+	if (nkeys > 8)
+		return -1;
+	for (i = 0; i < nkeys; i++) {
+		kn[i].s = (char *)keys[i];
+		kn[i].len = klens[i];
+		kk[i] = &kn[i];
+		memset(&kv[i], 0, sizeof kv[i]);
+		VAL_TYPE(&kv[i]) = DB_STR;
+		VAL_STR(&kv[i]).s = (char *)vals[i];
+		VAL_STR(&kv[i]).len = vlens[i];
+	}
+	memset(&uv, 0, sizeof uv);
+	VAL_TYPE(&uv) = DB_INT;
+	VAL_NULL(&uv) = isnull ? 1 : 0;
+	VAL_INT(&uv) = (int)ival;
+	h->dbf.use_table(h->con, &h->table);
+	return h->dbf.update(h->con, kk, NULL, kv, &uk, &uv, nkeys, 1) < 0 ? -1 : 0;
+}
+
+/* ---- MI ---- */
+int osg_mi_str_param(const void *params, const char *name, const char **s, int *len)
+{
+	char *v;
+	int l;
+
+	if (get_mi_string_param((const mi_params_t *)params, (char *)name, &v, &l) < 0)
+		return -1;
+	*s = v;
+	*len = l;
+	return 0;
+}
+
+void *osg_mi_result_object(void **obj)
+{
+	return init_mi_result_object((mi_item_t **)obj);
+}
+
+void *osg_mi_add_array(void *to, const char *name, int len)
+{
+	return add_mi_array(to, (char *)name, len);
+}
+
+void *osg_mi_add_object(void *to, const char *name, int len)
+{
+	return add_mi_object(to, (char *)name, len);
+}
+
+int osg_mi_add_string(void *to, const char *name, int nlen, const char *v, int vlen)
+{
+	return add_mi_string(to, (char *)name, nlen, (char *)v, vlen);
+}
+
+int osg_mi_add_number(void *to, const char *name, int nlen, double v)
+{
+	return add_mi_number(to, (char *)name, nlen, v);
+}
+
+void *osg_mi_ok(void)
+{
+	return init_mi_result_ok();
+}
+
+void *osg_mi_error(int code, const char *msg, int len)
+{
+	return init_mi_error(code, msg, len);
+}
+
+void *osg_mi_param_error(void)
+{
+	return init_mi_param_error();
+}
+
+void osg_mi_free(void *resp)
+{
+	free_mi_response(resp);
+}
+
+/* ---- clusterer: sharing tags ---- */
+static struct clusterer_binds osg_clb;
+static int osg_clb_loaded;
+
+int osg_cl_load(void)
+{
+	if (load_clusterer_api(&osg_clb) != 0)
+		return -1;
+	osg_clb_loaded = 1;
+	return 0;
+}
+
+int osg_cl_shtag_active(const char *tag, int len, int cluster)
+{
+	str t = {(char *)tag, len};
+
+	return osg_clb_loaded && osg_clb.shtag_get(&t, cluster) == SHTAG_STATE_ACTIVE;
+}
+
+/* the core's db_default_url (NULL when not set) */
+const char *osg_db_default_url(void)
+{
+	return db_default_url;
+}
+
 /* ---- the auth module (server side) ---- */
 #include "parser/digest/digest.h"
 #include "parser/parse_uri.h"
@@ -776,7 +1196,6 @@ int osg_totag(struct sip_msg *msg, const char **s, int *len)
 #include "globals.h"
 #include "pt.h"
 #include "modules/signaling/signaling.h"
-#include "modules/clusterer/api.h"
 #include "error.h"
 
 static struct sig_binds osg_sigb;
@@ -924,8 +1343,7 @@ long osg_startup_time(void)
 }
 
 /* clusterer: one capability whose packets carry one str each (type 1), and
- * whose sync packets carry one str per chunk */
-static struct clusterer_binds osg_clb;
+ * whose sync packets carry one str per chunk (osg_clb: the binding above) */
 static str osg_clu_cap;
 static int osg_clu_id;
 static osg_clu_recv_f *osg_clu_recv;
@@ -955,7 +1373,7 @@ static void osg_clu_event(enum clusterer_event ev, int node_id)
 
 int osg_clu_init(int cluster_id, const char *cap, osg_clu_recv_f *recv, osg_clu_sync_f *sync)
 {
-	if (load_clusterer_api(&osg_clb) < 0)
+	if (osg_cl_load() < 0)
 		return -1;
 	osg_clu_cap.s = (char *)cap;
 	osg_clu_cap.len = strlen(cap);

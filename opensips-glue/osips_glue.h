@@ -173,6 +173,72 @@ int osg_cseq_span(struct sip_msg *msg, int *off, int *len);
 /* the To tag of msg (len 0 when none); 0 when To parses */
 int osg_totag(struct sip_msg *msg, const char **s, int *len);
 
+/* ---- the uac_registrant module ---- */
+/* a request for osg_tm_request: mode 0 a new Call-ID (not supported: the
+ * caller names it), 1 within the Call-ID of reply rpl (CSeq + 1), 2 within
+ * callid/ftag after cseq */
+struct osg_req {
+	int mode;
+	struct sip_msg *rpl;
+	const char *method; int method_len;
+	const char *ruri; int ruri_len;
+	const char *to; int to_len;
+	const char *from; int from_len;
+	const char *ouri; int ouri_len;
+	const char *hdrs; int hdrs_len;
+	const char *body; int body_len;
+	const char *sock; int sock_len;
+	const char *callid; int callid_len;
+	const char *ftag; int ftag_len;
+	unsigned int cseq;
+};
+typedef void (osg_release_f)(void *param);
+/* t_request_within in a context of its own; cb runs on the final reply
+ * (TMCB_LOCAL_COMPLETED) with cbp, release frees what cb did not take;
+ * 0 sent, -2 unknown socket, -3 unusable reply, -1 other */
+int osg_tm_request(const struct osg_req *r, osg_tmcb_f *cb, void *cbp,
+		osg_release_f *release);
+int osg_tmcb_code(void *ps);
+/* *ps->param, set to NULL (the release function then gets NULL) */
+void *osg_tmcb_take_param(void *ps);
+int osg_socket_ok(const char *s, int len);
+int osg_uac_auth_answer(struct sip_msg *rpl, int code, const char *uri, int ulen,
+		const char *user, int userlen, const char *pw, int pwlen,
+		char **hdr, int *hlen);
+
+/* the DB API: a connection on one table (pkg), NULL on failure */
+void *osg_db_open(const char *url, int ulen, const char *table, int tlen);
+void osg_db_close(void *db);
+int osg_db_can_fetch(void *db);
+int osg_db_check_version(void *db, unsigned int version);
+int osg_db_query(void *db, const char **cols, const int *clens, int ncols,
+		const char **keys, const int *klens, const char **vals,
+		const int *vlens, int nkeys, int fetch, void **res);
+int osg_db_fetch(void *db, int n, void **res);
+void osg_db_free(void *db, void *res);
+int osg_db_rows(void *res);
+int osg_db_cell(void *res, int row, int col, long long *i, const char **s, int *len);
+int osg_db_update(void *db, const char **keys, const int *klens, const char **vals,
+		const int *vlens, int nkeys, const char *col, int clen, int isnull,
+		long long ival);
+
+/* MI: parameters and the response */
+int osg_mi_str_param(const void *params, const char *name, const char **s, int *len);
+void *osg_mi_result_object(void **obj);
+void *osg_mi_add_array(void *to, const char *name, int len);
+void *osg_mi_add_object(void *to, const char *name, int len);
+int osg_mi_add_string(void *to, const char *name, int nlen, const char *v, int vlen);
+int osg_mi_add_number(void *to, const char *name, int nlen, double v);
+void *osg_mi_ok(void);
+void *osg_mi_error(int code, const char *msg, int len);
+void *osg_mi_param_error(void);
+void osg_mi_free(void *resp);
+
+/* clusterer */
+int osg_cl_load(void);
+int osg_cl_shtag_active(const char *tag, int len, int cluster);
+const char *osg_db_default_url(void);
+
 /* ---- the auth module (server side) ---- */
 struct hdr_field;
 /* signaling's reply (stateful when there is a transaction; reason NULL: the

@@ -16,6 +16,8 @@
 #include "lib/digest_auth/digest_auth.h"
 #include "modules/uac_auth/uac_auth.h"
 #include "modules/dialog/dlg_load.h"
+#include "mi/mi.h"
+#include "statistics.h"
 #include "modules/auth/api.h"
 
 #include "osips_glue.h"

@@ -251,6 +251,70 @@ pub const fn module(
     }
 }
 
+/// A module's `exports` with the tables stock modules of that kind have
+/// beyond the script functions and parameters: statistics, MI commands and
+/// processes of its own (`with_tables(module(...), STATS, MI, PROCS)`).
+pub const fn with_tables(
+    m: module_exports,
+    stats: *const ffi::stat_export_t,
+    mi_cmds: *const ffi::mi_export_t,
+    procs: *const ffi::proc_export_t,
+) -> module_exports {
+    module_exports {
+        stats,
+        mi_cmds,
+        procs,
+        ..m
+    }
+}
+
+/// An MI handler as the core calls it.
+pub type MiCmd =
+    unsafe extern "C" fn(*const ffi::mi_params_t, *mut ffi::mi_handler) -> *mut ffi::mi_response_t;
+
+/// One recipe of an MI command: its handler and the names of the
+/// parameters it takes (as the C table `{mi_reg_list_record, {"aor",
+/// "contact", "registrar", 0}}`).
+pub const fn recipe(cmd: MiCmd, params: &[&'static std::ffi::CStr]) -> ffi::mi_recipe_t {
+    assert!(params.len() < ffi::MAX_MI_PARAMS as usize);
+    let mut p = [std::ptr::null_mut::<c_char>(); ffi::MAX_MI_PARAMS as usize];
+    let mut i = 0;
+    while i < params.len() {
+        p[i] = params[i].as_ptr() as *mut c_char;
+        i += 1;
+    }
+    ffi::mi_recipe_t {
+        cmd: Some(cmd),
+        params: p,
+    }
+}
+
+const NO_RECIPE: ffi::mi_recipe_t = ffi::mi_recipe_t {
+    cmd: None,
+    params: [std::ptr::null_mut(); ffi::MAX_MI_PARAMS as usize],
+};
+
+/// An MI command: its name and recipes (`{"reg_list", 0, 0, 0, {...}}`).
+pub const fn mi_command(name: &'static [u8], recipes: &[ffi::mi_recipe_t]) -> ffi::mi_export_t {
+    ffi::mi_export_t {
+        name: cstr(name) as *mut c_char,
+        help: std::ptr::null_mut(),
+        flags: 0,
+        init_f: None,
+        recipes: padded(recipes, NO_RECIPE),
+    }
+}
+
+impl End for ffi::mi_export_t {
+    const END: ffi::mi_export_t = ffi::mi_export_t {
+        name: std::ptr::null_mut(),
+        help: std::ptr::null_mut(),
+        flags: 0,
+        init_f: None,
+        recipes: [NO_RECIPE; ffi::MAX_MI_RECIPES as usize],
+    };
+}
+
 /// `dep_export_t`'s DEP_* flags (sr_module.h).
 pub const DEP_SILENT: u32 = 1 << 0;
 pub const DEP_ABORT: u32 = 1 << 2;

@@ -13,3 +13,4 @@ pub mod exports;
 pub mod host;
 pub mod uac;
 pub mod uac_auth;
+pub mod uac_registrant;

@@ -704,8 +704,11 @@ mod host_shm_tests {
         small.extend_from_slice(b"abc");
         assert_eq!(&small[..], b"abc");
         // 10 of 100 bytes free: below a sixth, not below a twentieth
-        assert!(HostShm::<MallocShm>::low(6));
-        assert!(!HostShm::<MallocShm>::low(20));
+        assert!(HostShm::<MallocShm>::low(6, 0));
+        assert!(!HostShm::<MallocShm>::low(20, 0));
+        // a twentieth (5) and 5 bytes more: 10 is not below; 6 more is
+        assert!(!HostShm::<MallocShm>::low(20, 5));
+        assert!(HostShm::<MallocShm>::low(20, 6));
 
         let b = ShmBlob::<MallocShm>::put(b"state").unwrap();
         assert_eq!(b.bytes(), b"state");

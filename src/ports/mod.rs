@@ -23,6 +23,7 @@
 //!   records.
 //! - `stats`: counters computed when read.
 //! - `event`: the script's handler for an event the module reports.
+//! - `cluster`: which sharing tags are active on this node.
 //! - [`Proxy`]: one host as a value (a unit struct per host) whose message
 //!   type the following ports share:
 //!   - `rr`: Record-Route parameters, the Route parameters and direction of
@@ -38,6 +39,7 @@
 //! trampoline per handler type that calls it back with the host's `Proxy`
 //! value. No function pointer is cast.
 
+pub mod cluster;
 pub mod credentials;
 pub mod db;
 pub mod dialog;

@@ -39,8 +39,10 @@ pub struct DialogIds<'a> {
     pub from_tag: &'a [u8],
     /// The last CSeq sent: the request goes with the next one.
     pub cseq: u32,
-    /// From and To URI.
+    /// To URI.
     pub uri: &'a [u8],
+    /// From URI (the To URI but for a third-party registration).
+    pub from: &'a [u8],
 }
 
 /// Where the request goes.
@@ -101,4 +103,60 @@ pub trait Requests {
         when: When,
         state: &[u8],
     ) -> Result<(), String>;
+}
+
+/// A host's tm below the request port: a send with the host's own callback
+/// for a continuation. [`Requests`] is written once over it: the
+/// continuation's state goes into the host's shared memory as a blob that
+/// the callback takes back in whichever process gets the reply.
+///
+/// # Safety
+/// `request` hands `param` to the host with the callback; when it fails, the
+/// host must not have kept it (it is freed then).
+pub unsafe trait HostRequests: Sized + 'static {
+    type Msg: SipMessage;
+    /// The host's shared memory (the state's blob).
+    type Shm: super::shm::RawShm;
+    /// What the host registers for a continuation (its callback, flags).
+    type Callback;
+
+    /// The callback that runs `H` on the outcome `when`.
+    fn callback<H: OnReply<Self>>(when: When) -> Self::Callback;
+
+    /// Sends `out`; with a callback, `param` is the continuation's state
+    /// for it.
+    fn request(
+        &self,
+        out: &Outgoing,
+        within: Within<'_, Self::Msg>,
+        cb: Option<(Self::Callback, *mut std::ffi::c_void)>,
+    ) -> Result<(), String>;
+}
+
+impl<T: HostRequests> Requests for T {
+    type Msg = T::Msg;
+
+    fn send(&self, out: &Outgoing, within: Within<'_, T::Msg>) -> Result<(), String> {
+        self.request(out, within, None)
+    }
+
+    fn send_then<H: OnReply<Self>>(
+        &self,
+        out: &Outgoing,
+        within: Within<'_, T::Msg>,
+        when: When,
+        state: &[u8],
+    ) -> Result<(), String> {
+        let cb = T::callback::<H>(when);
+        // SAFETY: HostRequests' contract: a failed request kept nothing.
+        unsafe {
+            super::shm::ShmBlob::<T::Shm>::lend(state, |p| self.request(out, within, Some((cb, p))))
+        }
+    }
+}
+
+/// Runs continuation `H` with its state on a final reply (or a local
+/// timeout: no message): what every host's callback ends with.
+pub fn resume<R: Requests, H: OnReply<R>>(r: &R, state: &[u8], code: i32, msg: Option<&R::Msg>) {
+    H::on_reply(r, state, Reply { code, msg })
 }

@@ -36,8 +36,9 @@ pub unsafe trait ShmAllocator: Allocator + Copy + Default + Send + Sync + 'stati
 /// How full the host's shared-memory pool is: bulk senders hold back when
 /// little is left (the host's transactions need it too).
 pub trait ShmPool {
-    /// True when less than `1/fraction` of the pool is free.
-    fn low(fraction: u64) -> bool;
+    /// True when less than `1/fraction` of the pool plus `extra` bytes is
+    /// free.
+    fn low(fraction: u64, extra: u64) -> bool;
 }
 
 /// A value that may live in shared memory: it owns nothing outside it.
@@ -271,8 +272,9 @@ macro_rules! shm_safe {
 }
 
 // SAFETY: the registry allocates only through its allocator A (the rule of
-// src/registration/registry.rs: slots, indexes, heap and account text are
-// A-allocated collections; every other field is plain data).
+// src/registration/registry.rs: slots, indexes, heap, the text chunks, the
+// sharing tags and the kept Call-IDs are A-allocated collections; every other
+// field is plain data).
 unsafe impl<A: ShmAllocator> ShmSafe for crate::registration::registry::Registry<A> {}
 
 /// A `String` (or `Box`, or `std::vec::Vec`) points into one process's heap:
@@ -446,9 +448,9 @@ unsafe impl<R: RawShm> Allocator for HostShm<R> {
 unsafe impl<R: RawShm> ShmAllocator for HostShm<R> {}
 
 impl<R: RawShm> ShmPool for HostShm<R> {
-    fn low(fraction: u64) -> bool {
+    fn low(fraction: u64, extra: u64) -> bool {
         let (free, size) = R::usage();
-        size > 0 && free < size / fraction.max(1)
+        size > 0 && free < (size / fraction.max(1)).saturating_add(extra)
     }
 }
 
@@ -487,6 +489,30 @@ impl<R: RawShm> ShmBlob<R> {
     /// once.
     pub unsafe fn from_raw(p: *mut std::ffi::c_void) -> Option<ShmBlob<R>> {
         NonNull::new(p as *mut u8).map(|p| ShmBlob(p, std::marker::PhantomData))
+    }
+
+    /// Hands a copy of `bytes` to the host for `call`, which passes the
+    /// pointer to a host API (a transaction's callback parameter): when the
+    /// call succeeds the host owns the blob (it comes back through
+    /// [`ShmBlob::from_raw`] in the callback); when it fails, the blob is
+    /// taken back and freed here.
+    ///
+    /// # Safety
+    /// A failed `call` must leave the pointer with nobody (the host did not
+    /// keep it).
+    pub unsafe fn lend<T>(
+        bytes: &[u8],
+        call: impl FnOnce(*mut std::ffi::c_void) -> Result<T, String>,
+    ) -> Result<T, String> {
+        let p = Self::put(bytes)
+            .ok_or("out of shared memory for the reply continuation")?
+            .into_raw();
+        let r = call(p);
+        if r.is_err() {
+            // SAFETY: the caller's contract: nobody kept p; taken back once.
+            drop(unsafe { Self::from_raw(p) });
+        }
+        r
     }
 
     pub fn bytes(&self) -> &[u8] {

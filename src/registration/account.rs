@@ -31,6 +31,153 @@ pub enum Field {
 
 pub const TEXT_FIELDS: usize = 12;
 
+/// A text field of an account: an index into its texts. The uacreg table's
+/// [`Field`] and the registrant table's [`RegField`] both name them.
+pub trait FieldId: Copy {
+    fn index(self) -> usize;
+}
+
+impl FieldId for Field {
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The text columns of OpenSIPS's `registrant` table (uac_registrant), as
+/// an account keeps them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegField {
+    /// The registrar URI: the Request-URI (and the digest uri).
+    Registrar = 0,
+    /// The outbound proxy (empty: none).
+    Proxy,
+    /// The address of record: To (and From without a third party).
+    Aor,
+    /// The third-party registrant: From (empty: the AOR).
+    ThirdParty,
+    Username,
+    Password,
+    /// The Contact URI.
+    Binding,
+    /// Contact parameters after the URI (`;reg-id=1...`, empty: none).
+    BindingParams,
+    /// The local socket (`udp:127.0.0.1:5060`, empty: the host picks).
+    Socket,
+    /// The sharing tag's name (empty: none; its cluster is
+    /// [`AccountData::cluster_id`]).
+    ShTag,
+}
+
+impl FieldId for RegField {
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// How an account's REGISTER looks and which contact of a 200 is ours: the
+/// stock module's layout on each host. The registry keeps one per table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Shape {
+    /// Kamailio uac's `uacreg` ([`Field`]): Request-URI `sip:r_domain`,
+    /// From = To = `sip:r_username@r_domain`, `Contact:
+    /// <sip:l_uuid@contact_addr>` and an `Expires` header; our contact is
+    /// the one whose user part is the l_uuid. Identity: the l_uuid.
+    #[default]
+    Uacreg,
+    /// OpenSIPS uac_registrant's `registrant` ([`RegField`]): Request-URI =
+    /// registrar, To = aor, From = the third party (or the aor), `Contact:
+    /// <binding_URI>binding_params;expires=N`; our contact is the binding
+    /// URI. Identity: (aor, binding URI, registrar), as stock.
+    Registrant,
+}
+
+impl Shape {
+    /// The fields that identify an account (unique in a table).
+    pub fn key_fields(self) -> &'static [usize] {
+        match self {
+            Shape::Uacreg => &[Field::LUuid as usize],
+            Shape::Registrant => &[
+                RegField::Aor as usize,
+                RegField::Binding as usize,
+                RegField::Registrar as usize,
+            ],
+        }
+    }
+
+    /// What log lines call an account: its l_uuid, or its AOR and binding.
+    pub fn name_of<'a>(self, get: impl Fn(usize) -> &'a [u8]) -> String {
+        match self {
+            Shape::Uacreg => String::from_utf8_lossy(get(Field::LUuid as usize)).into_owned(),
+            Shape::Registrant => format!(
+                "{} -> {}",
+                String::from_utf8_lossy(get(RegField::Aor as usize)),
+                String::from_utf8_lossy(get(RegField::Binding as usize))
+            ),
+        }
+    }
+
+    /// The REGISTER of an account for `expires` (0: unregister).
+    pub fn request<'a>(self, get: impl Fn(usize) -> &'a [u8], expires: u32) -> RegisterRequest {
+        match self {
+            Shape::Uacreg => register_request(
+                get(Field::LUuid as usize),
+                get(Field::ContactAddr as usize),
+                get(Field::RUsername as usize),
+                get(Field::RDomain as usize),
+                expires,
+            ),
+            Shape::Registrant => {
+                let g = |f: RegField| get(f as usize);
+                let third = g(RegField::ThirdParty);
+                let mut headers = Vec::with_capacity(40 + g(RegField::Binding).len());
+                headers.extend_from_slice(b"Contact: <");
+                headers.extend_from_slice(g(RegField::Binding));
+                headers.push(b'>');
+                headers.extend_from_slice(g(RegField::BindingParams));
+                headers.extend_from_slice(b";expires=");
+                headers.extend_from_slice(expires.to_string().as_bytes());
+                headers.extend_from_slice(b"\r\n");
+                RegisterRequest {
+                    ruri: g(RegField::Registrar).to_vec(),
+                    aor: g(RegField::Aor).to_vec(),
+                    from: if third.is_empty() {
+                        g(RegField::Aor).to_vec()
+                    } else {
+                        third.to_vec()
+                    },
+                    headers,
+                }
+            }
+        }
+    }
+
+    /// (outbound proxy, socket) fields.
+    pub fn route_fields(self) -> (usize, usize) {
+        match self {
+            Shape::Uacreg => (Field::AuthProxy as usize, Field::Socket as usize),
+            Shape::Registrant => (RegField::Proxy as usize, RegField::Socket as usize),
+        }
+    }
+
+    /// (realm, user, password, ha1) fields; None where the table has none.
+    pub fn cred_fields(self) -> (Option<usize>, usize, usize, Option<usize>) {
+        match self {
+            Shape::Uacreg => (
+                Some(Field::Realm as usize),
+                Field::AuthUsername as usize,
+                Field::AuthPassword as usize,
+                Some(Field::AuthHa1 as usize),
+            ),
+            Shape::Registrant => (
+                None,
+                RegField::Username as usize,
+                RegField::Password as usize,
+                None,
+            ),
+        }
+    }
+}
+
 impl Field {
     pub const ALL: [Field; TEXT_FIELDS] = [
         Field::LUuid,
@@ -117,17 +264,23 @@ pub enum Cell {
 /// Why a row (or an RPC `reg_add`) is refused. The message names the column.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowError {
-    /// The row's l_uuid as far as it could be read ("" when that is the problem).
+    /// How the table names a record in log lines (`uacreg record l_uuid`).
+    pub record: &'static str,
+    /// The row's l_uuid (or the table's identity of the row) as far as it
+    /// could be read ("" when that is the problem).
     pub l_uuid: String,
     pub reason: String,
 }
+
+/// How the uacreg table names a record in log lines.
+pub const UACREG_RECORD: &str = "uacreg record l_uuid";
 
 impl fmt::Display for RowError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "uacreg record l_uuid '{}' skipped: {}",
-            self.l_uuid, self.reason
+            "{} '{}' skipped: {}",
+            self.record, self.l_uuid, self.reason
         )
     }
 }
@@ -135,13 +288,14 @@ impl fmt::Display for RowError {
 /// A row taken with a value changed to one we support (logged as a warning).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowWarning {
+    pub record: &'static str,
     pub l_uuid: String,
     pub reason: String,
 }
 
 impl fmt::Display for RowWarning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "uacreg record l_uuid '{}': {}", self.l_uuid, self.reason)
+        write!(f, "{} '{}': {}", self.record, self.l_uuid, self.reason)
     }
 }
 
@@ -153,6 +307,8 @@ pub struct AccountData {
     /// Only the DISABLED bit of the row is kept: the others are run-time states.
     pub flags: u32,
     pub reg_delay: u32,
+    /// The cluster of the sharing tag (RegField::ShTag), 0 without one.
+    pub cluster_id: i32,
 }
 
 /// Longest expires we take from a row or a registrar (about 68 years is what
@@ -205,7 +361,7 @@ fn check_hostport(v: &[u8]) -> Result<(), String> {
 
 /// A SIP URI we can hand to tm as an outbound proxy: sip:/sips:, no spaces or
 /// control characters, a host.
-fn check_sip_uri(v: &[u8]) -> Result<(), String> {
+pub fn check_sip_uri(v: &[u8]) -> Result<(), String> {
     let rest = v
         .strip_prefix(b"sip:")
         .or_else(|| v.strip_prefix(b"sips:"))
@@ -245,8 +401,22 @@ fn check_socket(v: &[u8]) -> Result<(), String> {
 }
 
 impl AccountData {
-    pub fn get(&self, f: Field) -> &[u8] {
-        &self.text[f as usize]
+    pub fn get(&self, f: impl FieldId) -> &[u8] {
+        &self.text[f.index()]
+    }
+
+    /// The identity of the account in a table of `shape`.
+    pub fn key(&self, shape: Shape) -> Vec<&[u8]> {
+        shape
+            .key_fields()
+            .iter()
+            .map(|&i| &self.text[i][..])
+            .collect()
+    }
+
+    /// What log lines call the account.
+    pub fn name(&self, shape: Shape) -> String {
+        shape.name_of(|i| &self.text[i])
     }
 
     pub fn l_uuid_lossy(&self) -> String {
@@ -268,6 +438,7 @@ impl AccountData {
             _ => String::new(),
         };
         let fail = |reason: String| RowError {
+            record: UACREG_RECORD,
             l_uuid: uuid_text.clone(),
             reason,
         };
@@ -322,6 +493,7 @@ impl AccountData {
             )));
         }
         let warning = (expires > MAX_EXPIRES as i64).then(|| RowWarning {
+            record: UACREG_RECORD,
             l_uuid: uuid_text.clone(),
             reason: format!(
                 "expires {expires} above {MAX_EXPIRES}, registering with {MAX_EXPIRES}"
@@ -408,8 +580,10 @@ impl AccountData {
 pub struct RegisterRequest {
     /// `sip:` r_domain: the Request-URI and the digest uri.
     pub ruri: Vec<u8>,
-    /// `sip:` r_username `@` r_domain: From and To.
+    /// `sip:` r_username `@` r_domain: To (and From).
     pub aor: Vec<u8>,
+    /// From (the AOR but for a third-party registration).
+    pub from: Vec<u8>,
     /// `Contact: <sip:l_uuid@contact_addr>` and `Expires: N` lines (CRLF each).
     pub headers: Vec<u8>,
 }
@@ -432,7 +606,12 @@ pub fn register_request(
     headers.extend_from_slice(b">\r\nExpires: ");
     headers.extend_from_slice(expires.to_string().as_bytes());
     headers.extend_from_slice(b"\r\n");
-    RegisterRequest { ruri, aor, headers }
+    RegisterRequest {
+        ruri,
+        from: aor.clone(),
+        aor,
+        headers,
+    }
 }
 
 #[cfg(test)]

@@ -10,10 +10,10 @@
 //!   tick with nothing due looks at the heap's top only.
 
 use super::account::{
-    register_request, AccountData, Field, FL_AUTHSENT, FL_DISABLED, FL_INIT, FL_ONGOING, FL_ONLINE,
-    MAX_PASSWORD_LEN, MAX_VALUE_LEN, TEXT_FIELDS,
+    AccountData, Field, FieldId, RegField, Shape, FL_AUTHSENT, FL_DISABLED, FL_INIT, FL_ONGOING,
+    FL_ONLINE, MAX_PASSWORD_LEN, MAX_VALUE_LEN, TEXT_FIELDS,
 };
-use super::reply::{backoff, decide, refresh_at, Decision, ReplyInfo};
+use super::reply::{backoff, decide_with, is_ours, refresh_at, Decision, ReplyInfo};
 use allocator_api2::alloc::Allocator;
 use allocator_api2::boxed::Box as ABox;
 use allocator_api2::vec::Vec as AVec;
@@ -37,6 +37,27 @@ pub struct Settings {
     /// reg_refresh_percent: refresh at this percentage of the granted
     /// expiry; 0 = the stock rule (see `reply::refresh_at`).
     pub refresh_percent: u32,
+    /// The table's layout (REGISTER, identity, credentials).
+    pub shape: Shape,
+    /// Some(secret): the registry names each account's Call-ID and From tag
+    /// (derived from the secret, the account and its call number), keeps
+    /// them across refreshes and challenges with a rising CSeq and takes new
+    /// ones after a failure (OpenSIPS uac_registrant). None: the host makes
+    /// them (Kamailio uac; with `keep_callid` the last 200's are kept).
+    pub own_callid: Option<u64>,
+    /// With `retry_interval` 0: retry a failed account after its expires
+    /// less the timer interval (OpenSIPS) instead of disabling it (Kamailio).
+    pub retry_after_expires: bool,
+    /// No new REGISTER while less than 1/`shm_reserve` of the host's shared
+    /// memory is free (its transactions need it: 6 on Kamailio; OpenSIPS,
+    /// whose default pool is half as large, keeps 1/16 = 2 MB).
+    pub shm_reserve: u64,
+    /// Bytes of shared memory kept free for each attempt in flight beyond
+    /// that reserve (0: none). OpenSIPS: the tm cell of the answer to a
+    /// challenge (about 7 KB) and the reply's copy; its cells also stay 5 s
+    /// after they end, so a burst sized by the free memory alone overshoots
+    /// and runs the pool dry for the proxy's other traffic.
+    pub shm_per_attempt: u64,
 }
 
 impl Default for Settings {
@@ -49,50 +70,171 @@ impl Default for Settings {
             random_delay: 0,
             max_inflight: 500,
             refresh_percent: 0,
+            shape: Shape::Uacreg,
+            own_callid: None,
+            retry_after_expires: false,
+            shm_reserve: 6,
+            shm_per_attempt: 0,
         }
     }
 }
 
-// A row's longest text fits the u16 offsets of an Entry.
-const _: () = assert!(MAX_PASSWORD_LEN + (TEXT_FIELDS - 1) * MAX_VALUE_LEN <= u16::MAX as usize);
+// A row's longest text (its fields and the NULs between them) fits a text
+// chunk, and its length a u16.
+const _: () = assert!(
+    MAX_PASSWORD_LEN + (TEXT_FIELDS - 1) * (MAX_VALUE_LEN + 1) <= u16::MAX as usize
+        && (u16::MAX as usize) < TEXT_CHUNK
+);
 
-pub struct Entry<A: Allocator + Clone> {
-    /// The text fields, one after the other; `ends[i]` is where field i ends.
-    buf: AVec<u8, A>,
-    ends: [u16; TEXT_FIELDS],
+/// Bytes of the chunks the accounts' texts are kept in.
+const TEXT_CHUNK: usize = 64 * 1024;
+
+/// Not in the schedule (an account's `hpos`).
+const NOWHERE: u32 = u32::MAX;
+
+/// One account as the registry keeps it. Its text fields live in the
+/// registry's text chunks (one allocation per 64 KiB of texts, not one per
+/// account: the host allocator's per-block overhead would cost more than the
+/// texts), joined by NUL bytes (no field may hold one); [`Entry`] shows them.
+pub struct Account<A: Allocator + Clone> {
+    chunk: u32,
+    off: u32,
+    len: u16,
     pub expires: u32,
     pub flags: u32,
     pub reg_delay: u32,
     pub reg_init: i64,
     pub timer_expires: i64,
     /// reg_keep_callid: the Call-ID and CSeq of the last 200.
-    callid: AVec<u8, A>,
+    callid: Option<ABox<[u8], A>>,
     pub cseq: u32,
     /// Identity of this account instance (a removed and re-added l_uuid gets a new one).
     pub gen: u32,
     /// Number of the attempt in flight: replies to an older attempt are ignored.
     pub attempt: u32,
-    /// Matches the heap entry that is current for this account.
-    stamp: u32,
+    /// Where the account is in the schedule (NOWHERE: not scheduled).
+    hpos: u32,
     pub fails: u32,
     /// Expires of the request in flight.
     pub sent_expires: u32,
     seen: u32,
+    /// With own Call-IDs: the call number (a new Call-ID after a failure).
+    pub cid: u32,
+    /// The sharing tag (1-based index into the registry's tags), 0: none.
+    pub tag: u16,
+    /// The tag's cluster (0: none).
+    pub cluster_id: i32,
+    /// What the last failure was (for the management output).
+    pub last_fail: FailKind,
+    /// When the last REGISTER left (0: never).
+    pub last_sent: i64,
 }
 
-impl<A: Allocator + Clone> Entry<A> {
-    pub fn get(&self, f: Field) -> &[u8] {
-        let i = f as usize;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        &self.buf[start..self.ends[i] as usize]
+/// An account as the registry shows it: its fields, its texts and when its
+/// next REGISTER is due.
+pub struct Entry<'a, A: Allocator + Clone> {
+    acc: &'a Account<A>,
+    text: &'a [u8],
+    /// When the next REGISTER is due (0: none scheduled).
+    pub due: i64,
+}
+
+impl<A: Allocator + Clone> std::ops::Deref for Entry<'_, A> {
+    type Target = Account<A>;
+
+    fn deref(&self) -> &Account<A> {
+        self.acc
+    }
+}
+
+/// Field `i` of a joined text.
+fn field(text: &[u8], i: usize) -> &[u8] {
+    text.split(|&b| b == 0).nth(i).unwrap_or_default()
+}
+
+/// Why an attempt failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FailKind {
+    #[default]
+    None,
+    /// No final reply (tm's local 408) or a 408.
+    Timeout,
+    /// Credentials refused (challenged again) or not provisioned.
+    Credentials,
+    /// Any other final reply we cannot use.
+    Registrar,
+    /// Local: the request could not be built or sent, or its 200 was unusable.
+    Internal,
+}
+
+/// What an account is doing, as OpenSIPS's uac_registrant names its states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegState {
+    NotRegistered,
+    Registering,
+    Authenticating,
+    Registered,
+    Timeout,
+    InternalError,
+    WrongCredentials,
+    RegistrarError,
+    Unregistering,
+    AuthenticatingUnregister,
+}
+
+impl RegState {
+    /// The state's name in OpenSIPS's `reg_list`.
+    pub fn name(self) -> &'static str {
+        match self {
+            RegState::NotRegistered => "NOT_REGISTERED_STATE",
+            RegState::Registering => "REGISTERING_STATE",
+            RegState::Authenticating => "AUTHENTICATING_STATE",
+            RegState::Registered => "REGISTERED_STATE",
+            RegState::Timeout => "REGISTER_TIMEOUT_STATE",
+            RegState::InternalError => "INTERNAL_ERROR_STATE",
+            RegState::WrongCredentials => "WRONG_CREDENTIALS_STATE",
+            RegState::RegistrarError => "REGISTRAR_ERROR_STATE",
+            RegState::Unregistering => "UNREGISTERING_STATE",
+            RegState::AuthenticatingUnregister => "AUTHENTICATING_UNREGISTER_STATE",
+        }
+    }
+}
+
+impl<'a, A: Allocator + Clone> Entry<'a, A> {
+    pub fn get(&self, f: impl FieldId) -> &'a [u8] {
+        self.text(f.index())
+    }
+
+    fn text(&self, i: usize) -> &'a [u8] {
+        field(self.text, i)
+    }
+
+    /// The account's state, in uac_registrant's terms.
+    pub fn state(&self) -> RegState {
+        let (ongoing, auth) = (self.flags & FL_ONGOING != 0, self.flags & FL_AUTHSENT != 0);
+        match (ongoing, auth, self.sent_expires == 0) {
+            (true, false, true) => RegState::Unregistering,
+            (true, true, true) => RegState::AuthenticatingUnregister,
+            (true, false, false) => RegState::Registering,
+            (true, true, false) => RegState::Authenticating,
+            _ if self.flags & FL_ONLINE != 0 => RegState::Registered,
+            _ => match self.last_fail {
+                FailKind::None => RegState::NotRegistered,
+                FailKind::Timeout => RegState::Timeout,
+                FailKind::Credentials => RegState::WrongCredentials,
+                FailKind::Registrar => RegState::RegistrarError,
+                FailKind::Internal => RegState::InternalError,
+            },
+        }
     }
 
     pub fn callid(&self) -> &[u8] {
-        &self.callid
+        self.acc.callid.as_deref().unwrap_or_default()
     }
 
-    fn same_data(&self, d: &AccountData) -> bool {
-        Field::ALL.iter().all(|&f| self.get(f) == d.get(f))
+    fn same_data(&self, d: &AccountData, cluster: i32) -> bool {
+        (0..TEXT_FIELDS).all(|i| self.text(i) == &d.text[i][..])
+            && cluster == d.cluster_id
             && self.expires == d.expires
             && self.reg_delay == d.reg_delay
             && (self.flags & FL_DISABLED) == (d.flags & FL_DISABLED)
@@ -105,9 +247,14 @@ pub struct SendJob {
     pub slot: u32,
     pub gen: u32,
     pub attempt: u32,
+    /// What log lines call the account (uacreg: its l_uuid).
     pub l_uuid: Vec<u8>,
     pub ruri: Vec<u8>,
+    /// To.
     pub aor: Vec<u8>,
+    pub from: Vec<u8>,
+    /// With own Call-IDs: the From tag (empty: the host makes one).
+    pub from_tag: Vec<u8>,
     pub headers: Vec<u8>,
     pub proxy: Vec<u8>,
     pub socket: Vec<u8>,
@@ -193,23 +340,151 @@ impl Filter {
 }
 
 const CHUNK: usize = 256;
-type Chunk<A> = [Option<Entry<A>>; CHUNK];
+type Chunk<A> = [Option<Account<A>>; CHUNK];
 
-fn slot_ref<A: Allocator + Clone>(slots: &[ABox<Chunk<A>, A>], s: u32) -> Option<&Entry<A>> {
+fn slot_ref<A: Allocator + Clone>(slots: &[ABox<Chunk<A>, A>], s: u32) -> Option<&Account<A>> {
     slots
         .get(s as usize / CHUNK)
         .and_then(|c| c[s as usize % CHUNK].as_ref())
 }
 
-/// The hash of field `f` of the account in slot `s` (for the indexes'
-/// rehashing when they grow).
+/// The texts of every account, in chunks of TEXT_CHUNK bytes filled one
+/// after the other; a chunk whose texts are all gone is freed.
+struct Texts<A: Allocator + Clone> {
+    chunks: AVec<AVec<u8, A>, A>,
+    /// Bytes of live texts per chunk.
+    live: AVec<u32, A>,
+    /// The chunk being filled.
+    cur: usize,
+}
+
+impl<A: Allocator + Clone> Texts<A> {
+    fn new_in(alloc: A) -> Texts<A> {
+        Texts {
+            chunks: AVec::new_in(alloc.clone()),
+            live: AVec::new_in(alloc),
+            cur: 0,
+        }
+    }
+
+    fn get(&self, a: &Account<A>) -> &[u8] {
+        let (o, l) = (a.off as usize, a.len as usize);
+        self.chunks
+            .get(a.chunk as usize)
+            .and_then(|c| c.get(o..o + l))
+            .unwrap_or_default()
+    }
+
+    /// Stores `parts` joined by NULs: (chunk, offset, length).
+    fn put(&mut self, parts: &[Vec<u8>], alloc: &A) -> Result<(u32, u32, u16), InsertError> {
+        let len = parts.iter().map(|p| p.len() + 1).sum::<usize>() - 1;
+        let fits = |c: &AVec<u8, A>| c.capacity() > 0 && c.capacity() - c.len() >= len;
+        if !self.chunks.get(self.cur).is_some_and(fits) {
+            // an emptied chunk's place, or a new one
+            let i = self
+                .chunks
+                .iter()
+                .position(|c| c.capacity() == 0)
+                .unwrap_or(self.chunks.len());
+            let mut c = AVec::new_in(alloc.clone());
+            c.try_reserve_exact(TEXT_CHUNK)
+                .map_err(|_| InsertError::NoMemory)?;
+            if i == self.chunks.len() {
+                self.chunks
+                    .try_reserve(1)
+                    .map_err(|_| InsertError::NoMemory)?;
+                self.live
+                    .try_reserve(1)
+                    .map_err(|_| InsertError::NoMemory)?;
+                self.chunks.push(c);
+                self.live.push(0);
+            } else {
+                self.chunks[i] = c;
+            }
+            self.cur = i;
+        }
+        let c = &mut self.chunks[self.cur];
+        let off = c.len();
+        for (i, p) in parts.iter().enumerate() {
+            if i > 0 {
+                c.push(0);
+            }
+            c.extend_from_slice(p);
+        }
+        self.live[self.cur] += len as u32;
+        Ok((self.cur as u32, off as u32, len as u16))
+    }
+
+    /// The texts of `a` are gone; their chunk is freed once empty (but the
+    /// one being filled).
+    fn release(&mut self, a: &Account<A>, alloc: &A) {
+        let i = a.chunk as usize;
+        let Some(l) = self.live.get_mut(i) else {
+            return;
+        };
+        *l = l.saturating_sub(a.len as u32);
+        if *l == 0 && i != self.cur {
+            self.chunks[i] = AVec::new_in(alloc.clone());
+        }
+    }
+}
+
+/// Field `f` of the account in slot `s` (for the indexes' rehashing when
+/// they grow).
+fn field_of<'a, A: Allocator + Clone>(
+    slots: &'a [ABox<Chunk<A>, A>],
+    texts: &'a Texts<A>,
+    s: u32,
+    f: usize,
+) -> &'a [u8] {
+    slot_ref(slots, s).map_or(&[][..], |a| field(texts.get(a), f))
+}
+
+/// The hash of field `f` of the account in slot `s`.
 fn key_hash<A: Allocator + Clone>(
     slots: &[ABox<Chunk<A>, A>],
+    texts: &Texts<A>,
     h: &foldhash::fast::FixedState,
     s: u32,
     f: Field,
 ) -> u64 {
-    h.hash_one(slot_ref(slots, s).map_or(&[][..], |e| e.get(f)))
+    h.hash_one(field_of(slots, texts, s, f as usize))
+}
+
+/// The hash of the identity (`fields`) of the account in slot `s`.
+fn ident_hash<A: Allocator + Clone>(
+    slots: &[ABox<Chunk<A>, A>],
+    texts: &Texts<A>,
+    h: &foldhash::fast::FixedState,
+    s: u32,
+    fields: &[usize],
+) -> u64 {
+    parts_hash(h, fields.iter().map(|&i| field_of(slots, texts, s, i)))
+}
+
+/// The hash of an identity given as its parts.
+fn parts_hash<'a>(h: &foldhash::fast::FixedState, parts: impl Iterator<Item = &'a [u8]>) -> u64 {
+    use std::hash::Hasher;
+    let mut st = h.build_hasher();
+    for p in parts {
+        st.write_usize(p.len());
+        st.write(p);
+    }
+    st.finish()
+}
+
+/// A sharing tag the accounts of a clustered table name: only the node
+/// where it is active registers them.
+pub struct Tag<A: Allocator + Clone> {
+    name: AVec<u8, A>,
+    pub cluster: i32,
+    pub active: bool,
+}
+
+impl<A: Allocator + Clone> Tag<A> {
+    pub fn name(&self) -> &[u8] {
+        &self.name
+    }
 }
 
 pub struct Registry<A: Allocator + Clone> {
@@ -223,7 +498,14 @@ pub struct Registry<A: Allocator + Clone> {
     by_uuid: HashTable<u32, A>,
     by_user: HashTable<u32, A>,
     by_ruser: HashTable<u32, A>,
-    heap: AVec<(i64, u32, u32), A>,
+    /// The schedule: a binary min-heap of (due - base, slot), one entry per
+    /// scheduled account (which knows its place: `hpos`).
+    heap: AVec<(u32, u32), A>,
+    /// The time the heap's due times count from.
+    base: i64,
+    texts: Texts<A>,
+    /// The sharing tags the accounts name (few: looked through in order).
+    tags: AVec<Tag<A>, A>,
     hasher: foldhash::fast::FixedState,
     next_gen: u32,
     epoch: u32,
@@ -242,6 +524,8 @@ pub struct Registry<A: Allocator + Clone> {
 pub enum InsertError {
     Duplicate,
     NoMemory,
+    /// A text field holds a NUL byte (the row checks refuse them first).
+    Invalid,
 }
 
 impl<A: Allocator + Clone> Registry<A> {
@@ -254,6 +538,9 @@ impl<A: Allocator + Clone> Registry<A> {
             by_user: HashTable::new_in(alloc.clone()),
             by_ruser: HashTable::new_in(alloc.clone()),
             heap: AVec::new_in(alloc.clone()),
+            base: 0,
+            texts: Texts::new_in(alloc.clone()),
+            tags: AVec::new_in(alloc.clone()),
             alloc,
             hasher: foldhash::fast::FixedState::with_seed(0x5eed_acc0_u64),
             next_gen: 1,
@@ -289,15 +576,24 @@ impl<A: Allocator + Clone> Registry<A> {
         self.hasher.hash_one(v)
     }
 
-    pub fn entry(&self, slot: u32) -> Option<&Entry<A>> {
-        slot_ref(&self.slots, slot)
+    pub fn entry(&self, slot: u32) -> Option<Entry<'_, A>> {
+        let acc = slot_ref(&self.slots, slot)?;
+        let due = match self.heap.get(acc.hpos as usize) {
+            Some(&(rel, _)) if acc.hpos != NOWHERE => self.base + rel as i64,
+            _ => 0,
+        };
+        Some(Entry {
+            acc,
+            text: self.texts.get(acc),
+            due,
+        })
     }
 
-    fn entry_mut(&mut self, slot: u32) -> Option<&mut Entry<A>> {
+    fn entry_mut(&mut self, slot: u32) -> Option<&mut Account<A>> {
         self.slot_mut(slot).and_then(|e| e.as_mut())
     }
 
-    fn slot_mut(&mut self, slot: u32) -> Option<&mut Option<Entry<A>>> {
+    fn slot_mut(&mut self, slot: u32) -> Option<&mut Option<Account<A>>> {
         self.slots
             .get_mut(slot as usize / CHUNK)
             .map(|c| &mut c[slot as usize % CHUNK])
@@ -321,13 +617,103 @@ impl<A: Allocator + Clone> Registry<A> {
         self.ongoing
     }
 
+    /// By l_uuid (a uacreg table).
     pub fn find_uuid(&self, uuid: &[u8]) -> Option<u32> {
-        let h = self.h(uuid);
+        self.find_key(&[uuid])
+    }
+
+    /// By the table's identity (its shape's key fields, in order).
+    pub fn find_key(&self, key: &[&[u8]]) -> Option<u32> {
+        let fields = self.settings.shape.key_fields();
+        if key.len() != fields.len() {
+            return None;
+        }
+        let h = parts_hash(&self.hasher, key.iter().copied());
         self.by_uuid
             .find(h, |&s| {
-                self.entry(s).is_some_and(|e| e.get(Field::LUuid) == uuid)
+                self.entry(s)
+                    .is_some_and(|e| fields.iter().zip(key).all(|(&i, k)| e.text(i) == *k))
             })
             .copied()
+    }
+
+    /// The sharing tags named so far (index + 1 is an entry's `tag`).
+    pub fn tags(&self) -> &[Tag<A>] {
+        &self.tags
+    }
+
+    /// The tag's index + 1 (0 for none), added when new.
+    fn tag_of(&mut self, name: &[u8], cluster: i32) -> Result<u16, InsertError> {
+        if name.is_empty() || cluster <= 0 {
+            return Ok(0);
+        }
+        if let Some(i) = self
+            .tags
+            .iter()
+            .position(|t| t.cluster == cluster && &t.name[..] == name)
+        {
+            return Ok(i as u16 + 1);
+        }
+        if self.tags.len() >= u16::MAX as usize - 1 {
+            return Err(InsertError::NoMemory);
+        }
+        let mut n = AVec::new_in(self.alloc.clone());
+        n.try_reserve_exact(name.len())
+            .map_err(|_| InsertError::NoMemory)?;
+        n.extend_from_slice(name);
+        self.tags
+            .try_reserve(1)
+            .map_err(|_| InsertError::NoMemory)?;
+        // A new tag counts as backup until the host says otherwise (the
+        // timer asks before it sends anything).
+        self.tags.push(Tag {
+            name: n,
+            cluster,
+            active: false,
+        });
+        Ok(self.tags.len() as u16)
+    }
+
+    /// Whether this node registers the account: it names no tag, or its
+    /// tag is active here.
+    fn owned(&self, e: &Entry<A>) -> bool {
+        e.tag == 0 || self.tags.get(e.tag as usize - 1).is_some_and(|t| t.active)
+    }
+
+    /// The host says tag `i` (0-based) is `active` here (or not). Becoming
+    /// active, its enabled accounts are due now; becoming backup, they stop
+    /// (no REGISTER, no unregister: the active node owns the binding) and
+    /// show as not registered. Returns how many accounts changed hands.
+    pub fn set_tag_active(&mut self, i: usize, active: bool, now: i64) -> usize {
+        let Some(t) = self.tags.get_mut(i) else {
+            return 0;
+        };
+        if t.active == active {
+            return 0;
+        }
+        t.active = active;
+        let mine: Vec<u32> = self
+            .slots()
+            .filter(|&s| self.entry(s).is_some_and(|e| e.tag as usize == i + 1))
+            .collect();
+        for &s in &mine {
+            let Some(e) = self.entry_mut(s) else { continue };
+            let (enabled, exp) = (e.flags & FL_DISABLED == 0, e.expires);
+            if active {
+                if enabled && exp > 0 {
+                    let _ = self.schedule(s, now);
+                }
+            } else {
+                e.cseq = 0;
+                e.cid = e.cid.wrapping_add(1);
+                e.fails = 0;
+                e.last_fail = FailKind::None;
+                let f = e.flags & !(FL_ONGOING | FL_AUTHSENT | FL_ONLINE);
+                self.set_flags(s, f);
+                self.unschedule(s);
+            }
+        }
+        mine.len()
     }
 
     /// By l_username, and l_domain when given (reg_use_domain).
@@ -371,55 +757,150 @@ impl<A: Allocator + Clone> Registry<A> {
         (0..self.high).filter(|&s| self.entry(s).is_some())
     }
 
+    /// Tells the account at heap place `i` where it is.
+    fn placed(&mut self, i: usize) {
+        let s = self.heap[i].1;
+        if let Some(a) = self.entry_mut(s) {
+            a.hpos = i as u32;
+        }
+    }
+
+    fn sift_up(&mut self, mut i: usize) {
+        while i > 0 {
+            let p = (i - 1) / 2;
+            if self.heap[i] >= self.heap[p] {
+                break;
+            }
+            self.heap.swap(i, p);
+            self.placed(i);
+            i = p;
+        }
+        self.placed(i);
+    }
+
+    fn sift_down(&mut self, mut i: usize) {
+        loop {
+            let (l, r) = (2 * i + 1, 2 * i + 2);
+            let mut m = i;
+            if l < self.heap.len() && self.heap[l] < self.heap[m] {
+                m = l;
+            }
+            if r < self.heap.len() && self.heap[r] < self.heap[m] {
+                m = r;
+            }
+            if m == i {
+                break;
+            }
+            self.heap.swap(i, m);
+            self.placed(i);
+            i = m;
+        }
+        self.placed(i);
+    }
+
+    /// Takes heap place `i` out; its account is then unscheduled.
+    fn heap_remove(&mut self, i: usize) -> Option<(u32, u32)> {
+        let last = self.heap.len().checked_sub(1)?;
+        if i > last {
+            return None;
+        }
+        self.heap.swap(i, last);
+        let v = self.heap.pop();
+        if i < self.heap.len() {
+            self.sift_down(i);
+            self.sift_up(i);
+        }
+        if let Some((_, s)) = v {
+            if let Some(a) = self.entry_mut(s) {
+                a.hpos = NOWHERE;
+            }
+        }
+        v
+    }
+
+    /// The next REGISTER of `slot` is due at `due` (moved when scheduled).
     fn schedule(&mut self, slot: u32, due: i64) -> Result<(), InsertError> {
-        let Some(e) = self.entry_mut(slot) else {
+        if self.base == 0 {
+            // due times around now fit a u32 for 68 years either way
+            self.base = due - (1 << 31);
+        }
+        let rel = (due - self.base).clamp(0, u32::MAX as i64) as u32;
+        let Some(a) = self.entry_mut(slot) else {
             return Ok(());
         };
-        e.stamp = e.stamp.wrapping_add(1);
-        let stamp = e.stamp;
-        e.timer_expires = due;
-        // Stale entries pile up only with frequent rescheduling; rebuild then.
-        if self.heap.len() > 4 * self.total + 1024 {
-            self.compact();
+        a.timer_expires = due;
+        let pos = a.hpos;
+        if pos != NOWHERE {
+            self.heap[pos as usize].0 = rel;
+            self.sift_down(pos as usize);
+            self.sift_up(pos as usize);
+            return Ok(());
         }
         self.heap
             .try_reserve(1)
             .map_err(|_| InsertError::NoMemory)?;
-        self.heap.push((due, slot, stamp));
-        let last = self.heap.len() - 1;
-        sift_up(&mut self.heap, last);
+        self.heap.push((rel, slot));
+        self.sift_up(self.heap.len() - 1);
         Ok(())
     }
 
     fn unschedule(&mut self, slot: u32) {
-        if let Some(e) = self.entry_mut(slot) {
-            e.stamp = e.stamp.wrapping_add(1);
+        if let Some(pos) = self.entry_mut(slot).map(|a| a.hpos) {
+            if pos != NOWHERE {
+                self.heap_remove(pos as usize);
+            }
         }
     }
 
-    fn compact(&mut self) {
-        let slots = &self.slots;
-        self.heap
-            .retain(|&(_, s, st)| slot_ref(slots, s).is_some_and(|e| e.stamp == st));
-        for i in (0..self.heap.len() / 2).rev() {
-            sift_down(&mut self.heap, i);
+    /// Room for one more account in the indexes (they rehash with the real
+    /// keys when they grow).
+    fn reserve_indexes(&mut self, shape: Shape) -> Result<(), InsertError> {
+        let (slots, tx, hs, kf) = (&self.slots, &self.texts, &self.hasher, shape.key_fields());
+        self.by_uuid
+            .try_reserve(1, |&s| ident_hash(slots, tx, hs, s, kf))
+            .map_err(|_| InsertError::NoMemory)?;
+        if shape == Shape::Uacreg {
+            self.by_user
+                .try_reserve(1, |&s| key_hash(slots, tx, hs, s, Field::LUsername))
+                .map_err(|_| InsertError::NoMemory)?;
+            self.by_ruser
+                .try_reserve(1, |&s| key_hash(slots, tx, hs, s, Field::RUsername))
+                .map_err(|_| InsertError::NoMemory)?;
         }
+        Ok(())
+    }
+
+    /// A free slot (the slab grows by a chunk when needed).
+    fn take_slot(&mut self) -> Result<u32, InsertError> {
+        if let Some(s) = self.free.pop() {
+            return Ok(s);
+        }
+        if self.high as usize == self.slots.len() * CHUNK {
+            self.slots
+                .try_reserve(1)
+                .map_err(|_| InsertError::NoMemory)?;
+            let chunk: Chunk<A> = std::array::from_fn(|_| None);
+            let b =
+                ABox::try_new_in(chunk, self.alloc.clone()).map_err(|_| InsertError::NoMemory)?;
+            self.slots.push(b);
+        }
+        self.high += 1;
+        Ok(self.high - 1)
     }
 
     /// Adds an account; the first REGISTER is due after its reg_delay (or a
     /// random one below reg_random_delay). `rand` is a random number.
     pub fn insert(&mut self, d: &AccountData, now: i64, rand: u32) -> Result<u32, InsertError> {
-        if self.find_uuid(d.get(Field::LUuid)).is_some() {
+        let shape = self.settings.shape;
+        if self.find_key(&d.key(shape)).is_some() {
             return Err(InsertError::Duplicate);
         }
-        let len: usize = d.text.iter().map(|t| t.len()).sum();
-        let mut buf = AVec::new_in(self.alloc.clone());
-        buf.try_reserve_exact(len)
-            .map_err(|_| InsertError::NoMemory)?;
-        let mut ends = [0u16; TEXT_FIELDS];
-        for (i, t) in d.text.iter().enumerate() {
-            buf.extend_from_slice(t);
-            ends[i] = buf.len() as u16;
+        let tag = match shape {
+            Shape::Registrant => self.tag_of(d.get(RegField::ShTag), d.cluster_id)?,
+            Shape::Uacreg => 0,
+        };
+        if d.text.iter().any(|t| t.contains(&0)) {
+            return Err(InsertError::Invalid);
         }
         let reg_delay = if d.reg_delay > 0 {
             d.reg_delay
@@ -430,66 +911,55 @@ impl<A: Allocator + Clone> Registry<A> {
         };
         let gen = self.next_gen;
         self.next_gen = self.next_gen.wrapping_add(1).max(1);
-        let e = Entry {
-            buf,
-            ends,
+        self.reserve_indexes(shape)?;
+        let slot = self.take_slot()?;
+        let (chunk, off, len) = match self.texts.put(&d.text, &self.alloc) {
+            Ok(t) => t,
+            Err(e) => {
+                let _ = self.free.try_reserve(1).map(|_| self.free.push(slot));
+                return Err(e);
+            }
+        };
+        let e = Account {
+            chunk,
+            off,
+            len,
             expires: d.expires,
             flags: 0,
             reg_delay,
             reg_init: now,
             timer_expires: now,
-            callid: AVec::new_in(self.alloc.clone()),
+            callid: None,
             cseq: 0,
             gen,
             attempt: 0,
-            stamp: 0,
+            hpos: NOWHERE,
             fails: 0,
             sent_expires: 0,
             seen: self.epoch,
-        };
-        // The indexes rehash with the real keys when they grow.
-        {
-            let (slots, hs) = (&self.slots, &self.hasher);
-            self.by_uuid
-                .try_reserve(1, |&s| key_hash(slots, hs, s, Field::LUuid))
-                .map_err(|_| InsertError::NoMemory)?;
-            self.by_user
-                .try_reserve(1, |&s| key_hash(slots, hs, s, Field::LUsername))
-                .map_err(|_| InsertError::NoMemory)?;
-            self.by_ruser
-                .try_reserve(1, |&s| key_hash(slots, hs, s, Field::RUsername))
-                .map_err(|_| InsertError::NoMemory)?;
-        }
-        let slot = match self.free.pop() {
-            Some(s) => s,
-            None => {
-                if self.high as usize == self.slots.len() * CHUNK {
-                    self.slots
-                        .try_reserve(1)
-                        .map_err(|_| InsertError::NoMemory)?;
-                    let chunk: Chunk<A> = std::array::from_fn(|_| None);
-                    let b = ABox::try_new_in(chunk, self.alloc.clone())
-                        .map_err(|_| InsertError::NoMemory)?;
-                    self.slots.push(b);
-                }
-                self.high += 1;
-                self.high - 1
-            }
+            cid: 0,
+            tag,
+            cluster_id: if tag > 0 { d.cluster_id } else { 0 },
+            last_fail: FailKind::None,
+            last_sent: 0,
         };
         *self.slot_mut(slot).expect("slot in the slab") = Some(e);
-        let (hu, hl, hr) = (
-            self.h(d.get(Field::LUuid)),
-            self.h(d.get(Field::LUsername)),
-            self.h_lower(d.get(Field::RUsername)),
-        );
+        let hu = parts_hash(&self.hasher, d.key(shape).into_iter());
         {
-            let (slots, hs) = (&self.slots, &self.hasher);
+            let (slots, tx, hs, kf) = (&self.slots, &self.texts, &self.hasher, shape.key_fields());
             self.by_uuid
-                .insert_unique(hu, slot, |&s| key_hash(slots, hs, s, Field::LUuid));
+                .insert_unique(hu, slot, |&s| ident_hash(slots, tx, hs, s, kf));
+        }
+        if shape == Shape::Uacreg {
+            let (hl, hr) = (
+                self.h(d.get(Field::LUsername)),
+                self.h_lower(d.get(Field::RUsername)),
+            );
+            let (slots, tx, hs) = (&self.slots, &self.texts, &self.hasher);
             self.by_user
-                .insert_unique(hl, slot, |&s| key_hash(slots, hs, s, Field::LUsername));
+                .insert_unique(hl, slot, |&s| key_hash(slots, tx, hs, s, Field::LUsername));
             self.by_ruser
-                .insert_unique(hr, slot, |&s| key_hash(slots, hs, s, Field::RUsername));
+                .insert_unique(hr, slot, |&s| key_hash(slots, tx, hs, s, Field::RUsername));
         }
         self.total += 1;
         if d.flags & FL_DISABLED != 0 {
@@ -505,8 +975,9 @@ impl<A: Allocator + Clone> Registry<A> {
     /// registered (the caller decides whether to send it).
     pub fn remove(&mut self, slot: u32) -> Option<SendJob> {
         let e = self.entry(slot)?;
+        let kf = self.settings.shape.key_fields();
         let (hu, hl, hr) = (
-            self.h(e.get(Field::LUuid)),
+            parts_hash(&self.hasher, kf.iter().map(|&i| e.text(i))),
             self.h(e.get(Field::LUsername)),
             self.h_lower(e.get(Field::RUsername)),
         );
@@ -521,8 +992,9 @@ impl<A: Allocator + Clone> Registry<A> {
         if let Ok(o) = self.by_ruser.find_entry(hr, |&s| s == slot) {
             o.remove();
         }
-        if let Some(e) = self.slot_mut(slot) {
-            *e = None;
+        self.unschedule(slot);
+        if let Some(a) = self.slot_mut(slot).and_then(|e| e.take()) {
+            self.texts.release(&a, &self.alloc);
         }
         // Without memory for the free list the slot is just not reused.
         if self.free.try_reserve(1).is_ok() {
@@ -534,24 +1006,29 @@ impl<A: Allocator + Clone> Registry<A> {
 
     fn job(&self, slot: u32, expires: u32, within: bool) -> SendJob {
         let e = self.entry(slot).expect("job for an empty slot");
-        let r = register_request(
-            e.get(Field::LUuid),
-            e.get(Field::ContactAddr),
-            e.get(Field::RUsername),
-            e.get(Field::RDomain),
-            expires,
-        );
+        let shape = self.settings.shape;
+        let r = shape.request(|i| e.text(i), expires);
+        let (proxy, socket) = shape.route_fields();
+        let (within, from_tag) = match self.settings.own_callid {
+            Some(secret) => {
+                let (callid, tag) = own_callid(secret, slot, e.gen, e.cid);
+                (Some((callid, e.cseq)), tag)
+            }
+            None => (within.then(|| (e.callid().to_vec(), e.cseq)), Vec::new()),
+        };
         SendJob {
             slot,
             gen: e.gen,
             attempt: e.attempt,
-            l_uuid: e.get(Field::LUuid).to_vec(),
+            l_uuid: shape.name_of(|i| e.text(i)).into_bytes(),
             ruri: r.ruri,
             aor: r.aor,
+            from: r.from,
+            from_tag,
             headers: r.headers,
-            proxy: e.get(Field::AuthProxy).to_vec(),
-            socket: e.get(Field::Socket).to_vec(),
-            within: within.then(|| (e.callid.to_vec(), e.cseq)),
+            proxy: e.text(proxy).to_vec(),
+            socket: e.text(socket).to_vec(),
+            within,
             expires,
         }
     }
@@ -573,13 +1050,14 @@ impl<A: Allocator + Clone> Registry<A> {
             && e.flags & FL_ONLINE != 0
             && e.cseq > 0
             && e.cseq < 2_147_483_638
-            && !e.callid.is_empty();
+            && !e.callid().is_empty();
         let job = self.job(slot, expires, within);
         // Watchdog: an attempt without a final reply is started again.
         let _ = self.schedule(slot, now + ONGOING_TIMEOUT);
         // `timer_expires` shows when the attempt started, as stock.
         if let Some(e) = self.entry_mut(slot) {
             e.timer_expires = now;
+            e.last_sent = now;
         }
         Some(job)
     }
@@ -595,15 +1073,19 @@ impl<A: Allocator + Clone> Registry<A> {
             if self.ongoing >= self.settings.max_inflight.max(1) {
                 break;
             }
-            let Some(&(due, slot, stamp)) = self.heap.first() else {
+            let Some(&(rel, slot)) = self.heap.first() else {
                 break;
             };
-            if due > now {
+            if self.base + rel as i64 > now {
                 break;
             }
-            pop(&mut self.heap);
+            self.heap_remove(0);
             let Some(e) = self.entry(slot) else { continue };
-            if e.stamp != stamp || e.flags & FL_DISABLED != 0 || e.expires == 0 {
+            if e.flags & FL_DISABLED != 0 || e.expires == 0 {
+                continue;
+            }
+            if !self.owned(&e) {
+                // parked until its tag is active here (set_tag_active)
                 continue;
             }
             if e.flags & FL_ONGOING != 0 {
@@ -622,7 +1104,11 @@ impl<A: Allocator + Clone> Registry<A> {
     /// Something is due at `now` but waits (for the in-flight cap or the next
     /// batch): the timer should come back soon rather than in a second.
     pub fn pending(&self, now: i64) -> bool {
-        self.active && self.heap.first().is_some_and(|&(due, _, _)| due <= now)
+        self.active
+            && self
+                .heap
+                .first()
+                .is_some_and(|&(rel, _)| self.base + rel as i64 <= now)
     }
 
     /// A send failed locally (tm refused it).
@@ -631,20 +1117,29 @@ impl<A: Allocator + Clone> Registry<A> {
             .entry(slot)
             .is_some_and(|e| e.gen == gen && e.attempt == attempt)
         {
-            self.fail(slot, now, rand);
+            self.fail(slot, now, rand, FailKind::Internal);
         }
     }
 
-    fn fail(&mut self, slot: u32, now: i64, rand: u32) {
-        let retry = self.settings.retry_interval;
+    fn fail(&mut self, slot: u32, now: i64, rand: u32, kind: FailKind) {
+        let (retry, ti) = (self.settings.retry_interval, self.settings.timer_interval);
+        let after_expires = self.settings.retry_after_expires;
         let Some(e) = self.entry_mut(slot) else {
             return;
         };
         e.cseq = 0;
+        e.cid = e.cid.wrapping_add(1);
+        e.last_fail = kind;
         e.fails = e.fails.saturating_add(1);
         let fails = e.fails;
+        let expires = e.expires;
         let mut f = e.flags & !(FL_ONGOING | FL_AUTHSENT | FL_ONLINE);
-        if retry == 0 {
+        if retry == 0 && after_expires {
+            // OpenSIPS: again after the account's expires (less a tick)
+            self.set_flags(slot, f);
+            let wait = (expires as i64 - ti as i64).max(1);
+            let _ = self.schedule(slot, now + wait);
+        } else if retry == 0 {
             // stock: without reg_retry_interval a failed account is disabled
             f |= FL_DISABLED;
             self.set_flags(slot, f);
@@ -672,23 +1167,35 @@ impl<A: Allocator + Clone> Registry<A> {
         if e.gen != gen || e.attempt != attempt || e.flags & FL_ONGOING == 0 {
             return Err("reply to an attempt no longer in progress".into());
         }
-        let l_uuid_lossy = String::from_utf8_lossy(e.get(Field::LUuid)).into_owned();
-        let d = decide(
+        let shape = self.settings.shape;
+        let l_uuid_lossy = shape.name_of(|i| e.text(i));
+        let auth_sent = e.flags & FL_AUTHSENT != 0;
+        let d = decide_with(
             r,
-            e.get(Field::LUuid),
+            |uri| is_ours(shape, |i| e.text(i), uri),
             e.sent_expires,
-            e.flags & FL_AUTHSENT != 0,
+            auth_sent,
         );
+        if self.settings.own_callid.is_some() {
+            // the next request in this Call-ID goes with a higher CSeq
+            let e = self.entry_mut(slot).unwrap();
+            e.cseq = e.cseq.max(cseq);
+        }
         let (ti, pct) = (self.settings.timer_interval, self.settings.refresh_percent);
         match d {
             Decision::Registered(g) => {
                 let keep = self.settings.keep_callid;
+                let alloc = self.alloc.clone();
                 let e = self.entry_mut(slot).unwrap();
                 let sent = e.timer_expires;
                 e.fails = 0;
+                e.last_fail = FailKind::None;
                 if keep && callid.len() < 90 {
-                    e.callid.clear();
-                    e.callid.extend_from_slice(callid);
+                    let mut c = AVec::new_in(alloc);
+                    if c.try_reserve_exact(callid.len()).is_ok() {
+                        c.extend_from_slice(callid);
+                        e.callid = Some(c.into_boxed_slice());
+                    }
                     e.cseq = cseq;
                 }
                 let f = (e.flags | FL_ONLINE) & !(FL_ONGOING | FL_AUTHSENT);
@@ -701,8 +1208,13 @@ impl<A: Allocator + Clone> Registry<A> {
                 Ok(AfterReply::Nothing)
             }
             Decision::Unregistered => {
+                let own = self.settings.own_callid.is_some();
                 let e = self.entry_mut(slot).unwrap();
-                e.cseq = 0;
+                if !own {
+                    e.cseq = 0;
+                }
+                e.fails = 0;
+                e.last_fail = FailKind::None;
                 let f = e.flags & !(FL_ONGOING | FL_AUTHSENT | FL_ONLINE);
                 self.set_flags(slot, f);
                 self.unschedule(slot);
@@ -710,13 +1222,20 @@ impl<A: Allocator + Clone> Registry<A> {
             }
             Decision::Answer => {
                 let e = self.entry(slot).unwrap();
-                let realm = e.get(Field::Realm).to_vec();
+                let (realm, user, password, ha1) = shape.cred_fields();
+                let opt = |f: Option<usize>| f.map_or(Vec::new(), |i| e.text(i).to_vec());
+                if e.text(user).is_empty() || e.text(password).is_empty() && opt(ha1).is_empty() {
+                    self.fail(slot, now, rand, FailKind::Credentials);
+                    return Err(format!(
+                        "registration of '{l_uuid_lossy}' failed: challenged, credentials not provisioned"
+                    ));
+                }
                 let job = AuthJob {
                     job: self.job(slot, e.sent_expires, false),
-                    realm,
-                    user: e.get(Field::AuthUsername).to_vec(),
-                    password: e.get(Field::AuthPassword).to_vec(),
-                    ha1: e.get(Field::AuthHa1).to_vec(),
+                    realm: opt(realm),
+                    user: e.text(user).to_vec(),
+                    password: e.text(password).to_vec(),
+                    ha1: opt(ha1),
                 };
                 let f = e.flags | FL_AUTHSENT;
                 self.set_flags(slot, f);
@@ -732,7 +1251,13 @@ impl<A: Allocator + Clone> Registry<A> {
                 Ok(AfterReply::Nothing)
             }
             Decision::Failed(why) => {
-                self.fail(slot, now, rand);
+                let kind = match r.code {
+                    401 | 407 => FailKind::Credentials,
+                    408 => FailKind::Timeout,
+                    200..=299 => FailKind::Internal,
+                    _ => FailKind::Registrar,
+                };
+                self.fail(slot, now, rand, kind);
                 Err(format!("registration of '{l_uuid_lossy}' failed: {why}"))
             }
         }
@@ -741,6 +1266,28 @@ impl<A: Allocator + Clone> Registry<A> {
     /// The authenticated request could not be built or sent.
     pub fn auth_failed(&mut self, slot: u32, gen: u32, attempt: u32, now: i64, rand: u32) {
         self.send_failed(slot, gen, attempt, now, rand)
+    }
+
+    /// OpenSIPS's reg_disable: no more REGISTERs, and a registered account
+    /// is unregistered now (its expires stays for a later enable).
+    pub fn disable_unregister(&mut self, slot: u32, now: i64) -> Option<SendJob> {
+        let e = self.entry(slot)?;
+        let registered = e.flags & FL_ONLINE != 0 && self.owned(&e);
+        self.disable(slot, now);
+        if !registered {
+            return None;
+        }
+        self.start_attempt(slot, 0, now)
+    }
+
+    /// OpenSIPS's reg_force_register: an enabled account is due now.
+    pub fn force(&mut self, slot: u32, now: i64) {
+        if self
+            .entry(slot)
+            .is_some_and(|e| e.flags & FL_DISABLED == 0 && e.expires > 0)
+        {
+            let _ = self.schedule(slot, now);
+        }
     }
 
     /// uac.reg_enable / uac_reg_enable: due in a second.
@@ -775,10 +1322,14 @@ impl<A: Allocator + Clone> Registry<A> {
     /// as is; other data -> a new instance, registered again now.
     pub fn upsert(&mut self, d: &AccountData, now: i64, rand: u32) -> Result<Upsert, InsertError> {
         let epoch = self.epoch;
-        if let Some(slot) = self.find_uuid(d.get(Field::LUuid)) {
-            let e = self.entry_mut(slot).unwrap();
-            e.seen = epoch;
-            if e.same_data(d) {
+        if let Some(slot) = self.find_key(&d.key(self.settings.shape)) {
+            if let Some(e) = self.entry_mut(slot) {
+                e.seen = epoch;
+            }
+            if self
+                .entry(slot)
+                .is_some_and(|e| e.same_data(d, d.cluster_id))
+            {
                 return Ok(Upsert::Unchanged);
             }
             self.remove(slot);
@@ -820,52 +1371,33 @@ impl<A: Allocator + Clone> Registry<A> {
     }
 }
 
+/// The Call-ID and From tag of an account's call number `cid` when the
+/// registry names them: the stock OpenSIPS shape (an MD5 in hex: 27
+/// characters of Call-ID, 5 of tag), from a secret of this start of the
+/// node, so that two nodes or two starts never share a Call-ID.
+pub fn own_callid(secret: u64, slot: u32, gen: u32, cid: u32) -> (Vec<u8>, Vec<u8>) {
+    use md5::{Digest, Md5};
+    let mut h = Md5::new();
+    h.update(secret.to_le_bytes());
+    h.update(slot.to_le_bytes());
+    h.update(gen.to_le_bytes());
+    h.update(cid.to_le_bytes());
+    let hex: Vec<u8> = h
+        .finalize()
+        .iter()
+        .flat_map(|b| {
+            let d = b"0123456789abcdef";
+            [d[(b >> 4) as usize], d[(b & 15) as usize]]
+        })
+        .collect();
+    (hex[..27].to_vec(), hex[27..].to_vec())
+}
+
 #[derive(Debug, PartialEq, Eq)]
 pub enum Upsert {
     Added,
     Changed,
     Unchanged,
-}
-
-fn sift_up<T: PartialOrd + Copy, A: Allocator>(h: &mut AVec<T, A>, mut i: usize) {
-    while i > 0 {
-        let p = (i - 1) / 2;
-        if h[i] < h[p] {
-            h.swap(i, p);
-            i = p;
-        } else {
-            break;
-        }
-    }
-}
-
-fn sift_down<T: PartialOrd + Copy, A: Allocator>(h: &mut AVec<T, A>, mut i: usize) {
-    loop {
-        let (l, r) = (2 * i + 1, 2 * i + 2);
-        let mut m = i;
-        if l < h.len() && h[l] < h[m] {
-            m = l;
-        }
-        if r < h.len() && h[r] < h[m] {
-            m = r;
-        }
-        if m == i {
-            break;
-        }
-        h.swap(i, m);
-        i = m;
-    }
-}
-
-fn pop<T: PartialOrd + Copy, A: Allocator>(h: &mut AVec<T, A>) -> Option<T> {
-    if h.is_empty() {
-        return None;
-    }
-    let last = h.len() - 1;
-    h.swap(0, last);
-    let v = h.pop();
-    sift_down(h, 0);
-    v
 }
 
 #[cfg(test)]
@@ -1192,5 +1724,166 @@ mod tests {
             }
         }
         assert!(r.heap_len() <= 4 * r.total() + 1025);
+    }
+}
+#[cfg(test)]
+mod size_probe {
+    /// What one account costs in the slab (its texts are in the chunks).
+    #[test]
+    fn account_is_small() {
+        let n = std::mem::size_of::<Option<super::Account<allocator_api2::alloc::Global>>>();
+        assert!(n <= 112, "{n}");
+    }
+}
+
+#[cfg(test)]
+mod registrant_shape {
+    use super::super::account::{AccountData, RegField, Shape};
+    use super::*;
+    use allocator_api2::alloc::Global;
+
+    fn acct(aor: &str, tag: &str, cluster: i32) -> AccountData {
+        let mut d = AccountData::default();
+        let mut set = |f: RegField, v: &str| d.text[f as usize] = v.as_bytes().to_vec();
+        set(RegField::Registrar, "sip:reg.example");
+        set(RegField::Aor, aor);
+        set(RegField::ThirdParty, "sip:admin@example.com");
+        set(RegField::Username, "alice");
+        set(RegField::Password, "secret");
+        set(
+            RegField::Binding,
+            &format!("{}@10.0.0.1", aor.replace("@example.com", "")),
+        );
+        set(RegField::BindingParams, ";reg-id=1");
+        set(RegField::ShTag, tag);
+        d.expires = 600;
+        d.cluster_id = cluster;
+        d
+    }
+
+    fn reg() -> Registry<Global> {
+        Registry::new_in(
+            Settings {
+                shape: Shape::Registrant,
+                own_callid: Some(42),
+                retry_after_expires: true,
+                timer_interval: 10,
+                ..Default::default()
+            },
+            Global,
+        )
+    }
+
+    /// The REGISTER as stock lays it out, one Call-ID with rising CSeqs, a
+    /// new one after a failure; the identity is (aor, binding, registrar).
+    #[test]
+    fn register_callid_and_identity() {
+        let mut r = reg();
+        let s = r.insert(&acct("sip:a@example.com", "", 0), 100, 0).unwrap();
+        assert_eq!(
+            r.insert(&acct("sip:a@example.com", "", 0), 100, 0),
+            Err(InsertError::Duplicate)
+        );
+        assert_eq!(
+            r.find_key(&[b"sip:a@example.com", b"sip:a@10.0.0.1", b"sip:reg.example"]),
+            Some(s)
+        );
+        let j = r.due(100, 10).remove(0);
+        assert_eq!(j.ruri, b"sip:reg.example");
+        assert_eq!(j.aor, b"sip:a@example.com");
+        assert_eq!(j.from, b"sip:admin@example.com");
+        assert_eq!(
+            j.headers,
+            b"Contact: <sip:a@10.0.0.1>;reg-id=1;expires=600\r\n"
+        );
+        let (cid, cseq) = j.within.clone().unwrap();
+        assert_eq!((cid.len(), j.from_tag.len(), cseq), (27, 5, 0));
+        // challenged, answered (CSeq 2 in the reply's Call-ID), registered
+        let c = ReplyInfo {
+            code: 401,
+            cseq: 1,
+            ..Default::default()
+        };
+        assert!(matches!(
+            r.on_reply(j.ticket(), &c, 100, 0),
+            Ok(AfterReply::SendAuth(_))
+        ));
+        let contact = b"<sip:a@10.0.0.1>;expires=600".to_vec();
+        let ok = ReplyInfo {
+            code: 200,
+            contacts: vec![&contact],
+            cseq: 2,
+            ..Default::default()
+        };
+        r.on_reply(j.ticket(), &ok, 101, 0).unwrap();
+        assert_eq!(r.entry(s).unwrap().state(), RegState::Registered);
+        let j2 = r.due(1000, 10).remove(0);
+        assert_eq!(
+            j2.within,
+            Some((cid.clone(), 2)),
+            "same Call-ID, after CSeq 2"
+        );
+        assert_eq!(j2.from_tag, j.from_tag);
+        // a timeout: a new Call-ID, retried after expires - timer_interval
+        let t = ReplyInfo {
+            code: 408,
+            ..Default::default()
+        };
+        assert!(r.on_reply(j2.ticket(), &t, 1000, 0).is_err());
+        assert_eq!(r.entry(s).unwrap().state(), RegState::Timeout);
+        assert!(r.due(1589, 10).is_empty());
+        let j3 = r.due(1590, 10).remove(0);
+        assert_ne!(j3.within.unwrap().0, cid);
+    }
+
+    /// Accounts of a backup tag are parked; activating the tag schedules
+    /// them, going backup again stops them.
+    #[test]
+    fn tags_park_and_hand_over() {
+        let mut r = reg();
+        let a = r
+            .insert(&acct("sip:a@example.com", "node_a", 1), 100, 0)
+            .unwrap();
+        let b = r.insert(&acct("sip:b@example.com", "", 0), 100, 0).unwrap();
+        assert_eq!(r.tags().len(), 1);
+        let jobs = r.due(100, 10);
+        assert_eq!(jobs.len(), 1, "only the untagged account");
+        assert_eq!(jobs[0].slot, b);
+        assert_eq!(r.set_tag_active(0, true, 105), 1);
+        let jobs = r.due(105, 10);
+        assert_eq!(jobs.iter().map(|j| j.slot).collect::<Vec<_>>(), [a]);
+        assert_eq!(r.set_tag_active(0, false, 106), 1);
+        assert_eq!(r.entry(a).unwrap().state(), RegState::NotRegistered);
+        assert!(r.due(10_000, 10).iter().all(|j| j.slot != a));
+        assert_eq!(r.ongoing(), 1, "b's attempt only");
+    }
+
+    /// Removed accounts free their text chunk; the schedule holds one entry
+    /// per scheduled account.
+    #[test]
+    fn texts_and_schedule_stay_bounded() {
+        let mut r = reg();
+        for i in 0..3000 {
+            r.insert(&acct(&format!("sip:u{i}@example.com"), "", 0), 100, 0)
+                .unwrap();
+        }
+        assert_eq!(r.heap_len(), 3000);
+        for _ in 0..5 {
+            for s in 0..3000 {
+                r.force(s, 200);
+            }
+        }
+        assert_eq!(r.heap_len(), 3000);
+        let chunks = r.texts.chunks.iter().filter(|c| c.capacity() > 0).count();
+        assert!(chunks >= 2, "{chunks}");
+        for s in 0..3000 {
+            r.remove(s);
+        }
+        assert_eq!(r.heap_len(), 0);
+        let left = r.texts.chunks.iter().filter(|c| c.capacity() > 0).count();
+        assert_eq!(left, 1, "only the chunk being filled stays");
+        // and they come back
+        let s = r.insert(&acct("sip:z@example.com", "", 0), 300, 0).unwrap();
+        assert_eq!(r.entry(s).unwrap().get(RegField::Aor), b"sip:z@example.com");
     }
 }

@@ -1,7 +1,7 @@
 //! What a registrar's reply to our REGISTER means for the account, and when the
 //! next attempt is due. Pure: the host layer extracts the header values.
 
-use super::account::MAX_EXPIRES;
+use super::account::{Field, RegField, Shape, MAX_EXPIRES};
 
 /// The parts of a reply the decision needs (header bodies as received).
 #[derive(Debug, Default, Clone)]
@@ -88,6 +88,43 @@ pub fn uri_user(uri: &[u8]) -> Option<&[u8]> {
     Some(&rest[..at])
 }
 
+/// (scheme, user info, host, port) of a SIP URI.
+type UriParts<'a> = (&'a [u8], &'a [u8], &'a [u8], &'a [u8]);
+
+/// The parts of a SIP URI that name a binding, parameters and headers left
+/// out.
+fn uri_parts(uri: &[u8]) -> Option<UriParts<'_>> {
+    let colon = uri.iter().position(|&b| b == b':')?;
+    let (scheme, rest) = (&uri[..colon], &uri[colon + 1..]);
+    let end = rest
+        .iter()
+        .position(|&b| b == b';' || b == b'?')
+        .unwrap_or(rest.len());
+    let rest = &rest[..end];
+    let (user, hostport) = match rest.iter().rposition(|&b| b == b'@') {
+        Some(at) => (&rest[..at], &rest[at + 1..]),
+        None => (&[][..], rest),
+    };
+    let (host, port) = match hostport.iter().rposition(|&b| b == b':') {
+        Some(i) if !hostport[i + 1..].contains(&b']') => (&hostport[..i], &hostport[i + 1..]),
+        _ => (hostport, &[][..]),
+    };
+    (!host.is_empty()).then_some((scheme, user, host, port))
+}
+
+/// Whether two SIP URIs name the same binding (RFC 3261 19.1.4 as far as a
+/// registrar's echo of a contact needs): scheme and host case-insensitive,
+/// user info exact, the same port (an absent port only equals an absent
+/// one); parameters and headers are not compared.
+pub fn same_uri(a: &[u8], b: &[u8]) -> bool {
+    match (uri_parts(trim(a)), uri_parts(trim(b))) {
+        (Some((sa, ua, ha, pa)), Some((sb, ub, hb, pb))) => {
+            sa.eq_ignore_ascii_case(sb) && ua == ub && ha.eq_ignore_ascii_case(hb) && pa == pb
+        }
+        _ => false,
+    }
+}
+
 fn param<'a>(params: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
     params.split(|&b| b == b';').find_map(|p| {
         let p = trim(p);
@@ -112,9 +149,29 @@ pub fn delta_seconds(v: &[u8]) -> Option<u32> {
     }))
 }
 
+/// Whether a contact URI of a 200 is the account's own binding: the one
+/// whose user part is the l_uuid (uacreg), the binding URI (registrant).
+pub fn is_ours<'a>(shape: Shape, get: impl Fn(usize) -> &'a [u8], uri: &[u8]) -> bool {
+    match shape {
+        Shape::Uacreg => uri_user(uri) == Some(get(Field::LUuid as usize)),
+        Shape::Registrant => same_uri(uri, get(RegField::Binding as usize)),
+    }
+}
+
 /// Decides what a final reply means. `requested` is the expires we asked for;
-/// `auth_sent` says whether this request already carried credentials.
+/// `auth_sent` says whether this request already carried credentials. Our
+/// contact is the one whose user part is `l_uuid` (uacreg).
 pub fn decide(r: &ReplyInfo, l_uuid: &[u8], requested: u32, auth_sent: bool) -> Decision {
+    decide_with(r, |uri| uri_user(uri) == Some(l_uuid), requested, auth_sent)
+}
+
+/// [`decide`] with `ours` telling which contact URI of a 200 is ours.
+pub fn decide_with(
+    r: &ReplyInfo,
+    ours: impl Fn(&[u8]) -> bool,
+    requested: u32,
+    auth_sent: bool,
+) -> Decision {
     match r.code {
         200..=299 => {
             if requested == 0 {
@@ -126,7 +183,7 @@ pub fn decide(r: &ReplyInfo, l_uuid: &[u8], requested: u32, auth_sent: bool) -> 
             }
             for c in all {
                 let (uri, params) = contact_parts(c);
-                if uri_user(uri) != Some(l_uuid) {
+                if !ours(uri) {
                     continue;
                 }
                 let granted = match param(params, b"expires") {
@@ -225,6 +282,30 @@ mod tests {
         assert_eq!(decide(&r, b"u1", 3600, false), Decision::Registered(3600));
         let r = ok(&[b"<sip:u1@h>"], Some(b"99999999999"));
         assert_eq!(decide(&r, b"u1", 60, false), Decision::Registered(60));
+    }
+
+    #[test]
+    fn same_uri_compares_the_binding() {
+        let b = b"sip:alice@127.0.0.1:5060";
+        assert!(same_uri(b"sip:alice@127.0.0.1:5060", b));
+        assert!(same_uri(b"SIP:alice@127.0.0.1:5060;transport=udp", b));
+        assert!(same_uri(b"sip:alice@LOCALHOST", b"sip:alice@localhost"));
+        assert!(!same_uri(b"sip:Alice@127.0.0.1:5060", b));
+        assert!(!same_uri(b"sip:alice@127.0.0.1", b));
+        assert!(!same_uri(b"sip:alice@127.0.0.2:5060", b));
+        assert!(!same_uri(b"sip:bob@127.0.0.1:5060", b));
+        assert!(!same_uri(b"garbage", b));
+        assert!(same_uri(b"sip:[::1]:5070", b"sip:[::1]:5070"));
+        assert!(!same_uri(b"sip:[::1]", b"sip:[::1]:5070"));
+        let r = ReplyInfo {
+            code: 200,
+            contacts: vec![b"<sip:alice@127.0.0.1:5060>;expires=60"],
+            ..Default::default()
+        };
+        assert_eq!(
+            decide_with(&r, |u| same_uri(u, b), 120, false),
+            Decision::Registered(60)
+        );
     }
 
     #[test]

@@ -542,6 +542,7 @@ impl Drop for SippUas {
     }
 }
 pub mod opensips;
+pub mod postgres;
 
 /// Kamailio with `example` (a file of examples/, or "fixtures/..." for
 /// tests/fixtures/) rendered for `module` with `restore_mode`, `passwd` and

@@ -84,6 +84,25 @@ impl Opensips {
         o
     }
 
+    /// Starts opensips on `port` with a whole config of its own: `render`
+    /// gets the temp dir (for the FIFO) and gives the config text.
+    pub fn start_full(port: u16, render: impl FnOnce(&Path) -> String) -> Opensips {
+        let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("osips-test-{}-{port}-{n}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let cfg = render(&dir);
+        let mut o = Opensips {
+            child: None,
+            port,
+            log: dir.join("opensips.log"),
+            dir,
+            cfg,
+        };
+        o.launch();
+        o
+    }
+
     /// A free port and a started server.
     pub fn start_free(body: &str) -> Opensips {
         Self::start(free_port(), body)

@@ -92,14 +92,26 @@ impl<H: RegHost> Registrant<H> {
     /// Enables (due in a second) or disables (no more REGISTERs) the account
     /// in `slot`, found under the lock `r`; a table with a state column gets
     /// it written back (after the lock is released).
-    pub fn enable_found(&self, mut r: Guard<'_, H>, slot: u32, enable: bool) {
+    pub fn enable_found(&self, r: Guard<'_, H>, slot: u32, enable: bool) {
+        self.switch_found(r, slot, enable, false)
+    }
+
+    /// [`Registrant::enable_found`]; with `unregister`, disabling a
+    /// registered account also unregisters it now (OpenSIPS's reg_disable).
+    pub fn switch_found(&self, mut r: Guard<'_, H>, slot: u32, enable: bool, unregister: bool) {
+        let mut job = None;
         if enable {
             r.enable(slot, H::now());
+        } else if unregister {
+            job = r.disable_unregister(slot, H::now());
         } else {
             r.disable(slot, H::now());
         }
-        let update = r.entry(slot).and_then(|e| self.table.state_update(e));
+        let update = r.entry(slot).and_then(|e| self.table.state_update(&e));
         drop(r);
+        if let Some(j) = job {
+            self.send_or_fail(&j);
+        }
         let Some(u) = update else { return };
         let keys: Vec<(&str, &[u8])> = u.keys.iter().map(|(k, v)| (*k, &v[..])).collect();
         let written = self

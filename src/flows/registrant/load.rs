@@ -3,7 +3,7 @@
 
 use super::{RegHost, Registrant, Table};
 use crate::ports::db::{Databases, DbConn};
-use crate::registration::account::{AccountData, Field};
+use crate::registration::account::{AccountData, Shape};
 use crate::registration::registry::{InsertError, Upsert};
 use crate::{err, info, warn};
 
@@ -44,14 +44,22 @@ impl<H: RegHost> Registrant<H> {
                     if let Some(w) = warning {
                         warn!("{w}");
                     }
-                    // an l_uuid twice in one load (the reload diff cannot tell)
-                    if !seen.insert(d.get(Field::LUuid).to_vec()) {
+                    // an identity twice in one load (the reload diff cannot tell)
+                    let shape = table.shape();
+                    if !seen.insert(d.key(shape).concat()) {
                         bad += 1;
-                        err!(
-                            "{} record l_uuid '{}' skipped: l_uuid appears twice",
-                            table.name(),
-                            d.l_uuid_lossy()
-                        );
+                        match shape {
+                            Shape::Uacreg => err!(
+                                "{} record l_uuid '{}' skipped: l_uuid appears twice",
+                                table.name(),
+                                d.l_uuid_lossy()
+                            ),
+                            Shape::Registrant => err!(
+                                "{} record '{}' skipped: (aor, binding, registrar) appears twice",
+                                table.name(),
+                                d.name(shape)
+                            ),
+                        }
                         return;
                     }
                     page.push(d);
@@ -102,23 +110,44 @@ impl<H: RegHost> Registrant<H> {
                 }
                 Err(InsertError::Duplicate) => "l_uuid already loaded",
                 Err(InsertError::NoMemory) => "out of shared memory",
+                Err(InsertError::Invalid) => "a NUL byte in a column",
             };
             *bad += 1;
-            err!(
-                "{} record l_uuid '{}' skipped: {why}",
-                self.table.name(),
-                d.l_uuid_lossy()
-            );
+            match self.table.shape() {
+                Shape::Uacreg => err!(
+                    "{} record l_uuid '{}' skipped: {why}",
+                    self.table.name(),
+                    d.l_uuid_lossy()
+                ),
+                s => err!(
+                    "{} record '{}' skipped: {why}",
+                    self.table.name(),
+                    d.name(s)
+                ),
+            }
         }
     }
 
     /// Reloads one row from the DB (uac_reg_refresh, uac.reg_refresh).
     /// Ok(false) when the DB has no such row.
     pub fn refresh_one(&self, l_uuid: &[u8]) -> Result<bool, String> {
+        self.refresh_key(&[l_uuid])
+    }
+
+    /// Reloads the row whose identity (the table's key columns) is `key`;
+    /// the first when the DB has several. Ok(false) when it has none.
+    pub fn refresh_key(&self, key: &[&[u8]]) -> Result<bool, String> {
         let cfg = &self.cfg;
         let db = self.db.connect(&cfg.db_url, &cfg.db_table)?;
         let mut rows = Vec::new();
-        db.rows_by_key(self.table.columns(), l_uuid, &mut |c| rows.push(c))?;
+        let keys: Vec<(&str, &[u8])> = self
+            .table
+            .key_columns()
+            .iter()
+            .copied()
+            .zip(key.iter().copied())
+            .collect();
+        db.rows_by_key(self.table.columns(), &keys, &mut |c| rows.push(c))?;
         let Some(cells) = rows.into_iter().next() else {
             return Ok(false);
         };

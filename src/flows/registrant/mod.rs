@@ -12,7 +12,10 @@
 //!   request_to, refresh, unregister);
 //! - `rpc`: the management commands over the RPC port;
 //! - `uacreg`: Kamailio's table and record shape, the one [`Table`] policy
-//!   the uac module passes.
+//!   the uac module passes;
+//! - `registrant_table`: OpenSIPS's `registrant` table (uac_registrant), its
+//!   [`Table`] policy and its MI records;
+//! - `mi`: uac_registrant's MI commands over the RPC port.
 //!
 //! The registry (`crate::registration::registry`) is pure: this flow puts it
 //! in shared memory behind the host's lock, and never holds that lock while
@@ -20,6 +23,8 @@
 
 pub mod cmds;
 pub mod load;
+pub mod mi;
+pub mod registrant_table;
 pub mod rpc;
 pub mod run;
 pub mod uacreg;
@@ -27,12 +32,13 @@ pub mod uacreg;
 #[cfg(test)]
 mod tests;
 
+use crate::ports::cluster::Cluster;
 use crate::ports::db::{Cell, Databases};
 use crate::ports::request::Requests;
 use crate::ports::rpc::Record;
 use crate::ports::shm::{RawLock, ShmAllocator, ShmGuard, ShmMutex, ShmPool};
-use crate::registration::account::{AccountData, RowError, RowWarning};
-use crate::registration::registry::{Entry, Registry, Settings};
+use crate::registration::account::{AccountData, RowError, RowWarning, Shape};
+use crate::registration::registry::{AuthJob, Entry, Registry, Settings};
 use allocator_api2::alloc::Allocator;
 
 /// What differs between the tables (and management outputs) of the hosts'
@@ -45,10 +51,21 @@ pub trait Table {
     fn version(&self) -> u32;
 
     /// The columns read, in the order [`Table::account`] takes them.
-    fn columns(&self) -> &'static [&'static str];
+    fn columns(&self) -> &[&str];
 
     /// Which of them are integers.
-    fn int_columns(&self) -> &'static [&'static str];
+    fn int_columns(&self) -> &[&str];
+
+    /// The columns that identify a row, in the order of the shape's key
+    /// fields (uacreg: the l_uuid, the first column).
+    fn key_columns(&self) -> &[&str] {
+        &self.columns()[..1]
+    }
+
+    /// The layout of the accounts' REGISTERs.
+    fn shape(&self) -> Shape {
+        Shape::Uacreg
+    }
 
     /// Checks a row; `default_contact` stands for an empty contact. A row
     /// that is used with a change (an expires clamped) comes with the
@@ -84,6 +101,7 @@ pub trait RegHost: Sized + 'static {
     type Req: Requests;
     type Db: Databases;
     type Table: Table;
+    type Cluster: Cluster;
 
     /// This process's handle on the registrant (made in mod_init, before
     /// fork); None when remote registrations are off.
@@ -101,7 +119,45 @@ pub trait RegHost: Sized + 'static {
         use rand::RngCore;
         rand::rngs::OsRng.next_u32()
     }
+
+    /// Answers the challenge `reply` (a 401/407, `code`) for `a`: the
+    /// Authorization (or Proxy-Authorization) line, CRLF included. None:
+    /// the flow's digest client answers (Kamailio's uac); a host whose stock
+    /// module answers through another module (OpenSIPS's uac_auth API)
+    /// gives its own answer.
+    fn authorize(
+        _reply: &<Self::Req as Requests>::Msg,
+        _code: i32,
+        _a: &AuthJob,
+    ) -> Option<Result<Vec<u8>, String>> {
+        None
+    }
 }
+
+/// A host module's registrant: the unit struct `$host`, the static `$cell`
+/// that mod_init fills (before fork: every process then holds the same
+/// shared-memory pointer) and the [`RegHost`] impl naming the host's ports,
+/// with any further items of the impl after them.
+macro_rules! registrant_host {
+    ($(#[$m:meta])* $host:ident in $cell:ident { $($ty:ident = $t:ty;)* } $($extra:tt)*) => {
+        $(#[$m])*
+        pub struct $host;
+
+        static $cell: once_cell::sync::OnceCell<$crate::flows::registrant::Registrant<$host>> =
+            once_cell::sync::OnceCell::new();
+
+        impl $crate::flows::registrant::RegHost for $host {
+            $(type $ty = $t;)*
+
+            fn get() -> Option<&'static $crate::flows::registrant::Registrant<$host>> {
+                $cell.get()
+            }
+
+            $($extra)*
+        }
+    };
+}
+pub(crate) use registrant_host;
 
 /// Fixed at start-up.
 #[derive(Debug, Clone, Default)]
@@ -121,6 +177,7 @@ pub struct Registrant<H: RegHost> {
     pub table: H::Table,
     pub requests: H::Req,
     pub db: H::Db,
+    pub cluster: H::Cluster,
 }
 
 /// The locked registry.
@@ -135,7 +192,35 @@ impl<H: RegHost> Registrant<H> {
         table: H::Table,
         requests: H::Req,
         db: H::Db,
+    ) -> Result<Registrant<H>, String>
+    where
+        H::Cluster: Default,
+    {
+        Self::with_cluster(
+            settings,
+            active,
+            cfg,
+            table,
+            requests,
+            db,
+            Default::default(),
+        )
+    }
+
+    /// [`Registrant::new`] for a host in a cluster.
+    pub fn with_cluster(
+        settings: Settings,
+        active: bool,
+        cfg: Config,
+        table: H::Table,
+        requests: H::Req,
+        db: H::Db,
+        cluster: H::Cluster,
     ) -> Result<Registrant<H>, String> {
+        let settings = Settings {
+            shape: table.shape(),
+            ..settings
+        };
         let mut reg = Registry::new_in(settings, H::Alloc::default());
         reg.active = active;
         Ok(Registrant {
@@ -144,6 +229,7 @@ impl<H: RegHost> Registrant<H> {
             table,
             requests,
             db,
+            cluster,
         })
     }
 

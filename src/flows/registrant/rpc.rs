@@ -6,7 +6,7 @@
 use super::cmds::{find_by, UnknownFilter};
 use super::{Guard, RegHost, Registrant, Table};
 use crate::err;
-use crate::ports::rpc::{self, ArgError, Record, RpcCall};
+use crate::ports::rpc::{self, AddError, ArgError, Record, RpcCall};
 use crate::registration::account::{AccountData, Field, FL_DISABLED};
 use crate::registration::registry::InsertError;
 
@@ -30,30 +30,40 @@ fn bad_args(call: &mut impl RpcCall, cmd: &str, e: ArgError) {
 /// uac.reg_dump [start [count]]: every record (beyond stock: a page of
 /// them; a whole dump of 100,000 records does not fit an RPC reply).
 pub fn dump<H: RegHost>(reg: &Registrant<H>, call: &mut impl RpcCall) {
-    let now = H::now();
     let start = call.next_int(false).unwrap_or(0).max(0) as usize;
     let count = call
         .next_int(false)
         .map_or(usize::MAX, |c| c.max(0) as usize);
     let slots: Vec<u32> = reg.lock().slots().skip(start).take(count).collect();
+    if add_records(reg, call, &slots).is_err() {
+        call.fault(
+            500,
+            "Internal error adding item (for a large table: uac.reg_dump <start> <count>)",
+        );
+    }
+}
+
+/// Adds the records of `slots` to the answer, copied a chunk per lock hold
+/// (the transport allocates while it adds, so never under the lock).
+pub(super) fn add_records<H: RegHost>(
+    reg: &Registrant<H>,
+    call: &mut impl RpcCall,
+    slots: &[u32],
+) -> Result<(), AddError> {
+    let now = H::now();
     for chunk in slots.chunks(DUMP_CHUNK) {
         let records: Vec<Record> = {
             let g = reg.lock();
             chunk
                 .iter()
-                .filter_map(|&s| g.entry(s).map(|e| reg.table.record(e, now)))
+                .filter_map(|&s| g.entry(s).map(|e| reg.table.record(&e, now)))
                 .collect()
         };
         for r in &records {
-            if call.add(r).is_err() {
-                call.fault(
-                    500,
-                    "Internal error adding item (for a large table: uac.reg_dump <start> <count>)",
-                );
-                return;
-            }
+            call.add(r)?;
         }
     }
+    Ok(())
 }
 
 /// The (filter, value) arguments: the account they find, under the lock
@@ -97,7 +107,7 @@ pub fn info<H: RegHost>(reg: &Registrant<H>, call: &mut impl RpcCall) {
     let Some((g, s)) = filter_slot(reg, call, "uac.reg_info") else {
         return;
     };
-    let record = g.entry(s).map(|e| reg.table.record(e, H::now()));
+    let record = g.entry(s).map(|e| reg.table.record(&e, H::now()));
     drop(g);
     match record {
         None => call.fault(404, "Record not found"),
@@ -237,6 +247,7 @@ pub fn add<H: RegHost>(reg: &Registrant<H>, call: &mut impl RpcCall) {
         Ok(_) => {}
         Err(InsertError::Duplicate) => call.fault(409, "uuid already exists"),
         Err(InsertError::NoMemory) => call.fault(500, "Failed to add record - check log messages"),
+        Err(InsertError::Invalid) => call.fault(400, "Invalid Parameter Values"),
     }
 }
 

@@ -4,6 +4,7 @@ use super::{RegHost, Registrant, Table};
 use crate::digest::challenge::Challenge;
 use crate::digest::response::RequestInfo;
 use crate::flows::digest_client::{self, Creds, Policy, Stored};
+use crate::ports::cluster::Cluster;
 use crate::ports::message::{Header, SipMessage};
 use crate::ports::request::{DialogIds, OnReply, Outgoing, Reply, Requests, When, Within};
 use crate::ports::shm::ShmPool;
@@ -11,14 +12,14 @@ use crate::ports::stats::Computed;
 use crate::ports::timer::{Next, Periodic};
 use crate::registration::registry::{AfterReply, AuthJob, SendJob, Ticket};
 use crate::registration::reply::ReplyInfo;
-use crate::{dbg, err};
+use crate::{dbg, err, info};
 use std::marker::PhantomData;
 
 /// REGISTERs sent per lock hold in a tick.
 pub const SEND_BATCH: usize = 256;
-/// Back-pressure: no new REGISTER while less than 1/6 of shared memory is
-/// free (the host keeps every transaction there, and a while after it ends).
-const SHM_LOW_FRACTION: u64 = 6;
+/// With a per-attempt memory reserve: REGISTERs per batch, each batch
+/// checked against the free memory first.
+pub const PACED_BATCH: usize = 32;
 /// A tick gives the rest to the next one after this long.
 const TICK_BUDGET_MS: u128 = 900;
 
@@ -34,20 +35,59 @@ impl<H: RegHost> Registrant<H> {
     /// it costs one lock and a look at the heap's top.
     pub fn tick(&self) -> Next {
         let start = std::time::Instant::now();
+        self.sync_tags();
+        // Back-pressure: the host keeps every transaction in shared memory,
+        // and a while after it ends. With a per-attempt reserve, the
+        // attempts in flight and the batch to come must fit beside it too
+        // (their answers to challenges will need cells of their own).
+        let (reserve, per) = {
+            let g = self.lock();
+            (g.settings.shm_reserve, g.settings.shm_per_attempt)
+        };
+        let batch = if per > 0 { PACED_BATCH } else { SEND_BATCH };
         loop {
-            if H::Alloc::low(SHM_LOW_FRACTION) {
+            let ahead = (self.lock().ongoing() + batch) as u64;
+            if H::Alloc::low(reserve, ahead.saturating_mul(per)) {
                 return self.next();
             }
-            let jobs = self.lock().due(H::now(), SEND_BATCH);
+            let jobs = self.lock().due(H::now(), batch);
             for j in &jobs {
                 self.send_or_fail(j);
             }
             // Leave the rest for the next tick when a burst takes long.
-            if jobs.len() < SEND_BATCH || start.elapsed().as_millis() > TICK_BUDGET_MS {
+            if jobs.len() < batch || start.elapsed().as_millis() > TICK_BUDGET_MS {
                 break;
             }
         }
         self.next()
+    }
+
+    /// Asks the host about every sharing tag the accounts name (few) and
+    /// hands over the accounts of those that changed: registered here when
+    /// their tag became active, parked when it became backup.
+    pub fn sync_tags(&self) {
+        let tags: Vec<(Vec<u8>, i32, bool)> = self
+            .lock()
+            .tags()
+            .iter()
+            .map(|t| (t.name().to_vec(), t.cluster, t.active))
+            .collect();
+        for (i, (name, cluster, was)) in tags.into_iter().enumerate() {
+            let now_active = self.cluster.tag_active(&name, cluster);
+            if now_active != was {
+                let n = self.lock().set_tag_active(i, now_active, H::now());
+                info!(
+                    "sharing tag {}/{cluster} is {} here: {n} registrations {}",
+                    lossy(&name),
+                    if now_active { "active" } else { "backup" },
+                    if now_active {
+                        "taken over"
+                    } else {
+                        "left to the active node"
+                    }
+                );
+            }
+        }
     }
 
     /// Soon when due records wait (held back by the in-flight cap, a batch or
@@ -84,7 +124,7 @@ impl<H: RegHost> Registrant<H> {
             method: b"REGISTER",
             ruri: &j.ruri,
             to: &j.aor,
-            from: &j.aor,
+            from: &j.from,
             ouri: (!j.proxy.is_empty()).then_some(&j.proxy[..]),
             hdrs: Some(&hdrs),
             body: None,
@@ -95,12 +135,17 @@ impl<H: RegHost> Registrant<H> {
         let within = match (auth, &j.within) {
             (Some((_, rpl)), _) => Within::Reply(rpl),
             (None, Some((callid, cseq))) => {
-                tag = format!("{:08x}", H::rand());
+                tag = if j.from_tag.is_empty() {
+                    format!("{:08x}", H::rand()).into_bytes()
+                } else {
+                    j.from_tag.clone()
+                };
                 Within::Dialog(DialogIds {
                     callid,
-                    from_tag: tag.as_bytes(),
+                    from_tag: &tag,
                     cseq: *cseq,
                     uri: &j.aor,
+                    from: &j.from,
                 })
             }
             (None, None) => Within::New,
@@ -146,6 +191,9 @@ impl<H: RegHost> Registrant<H> {
     /// realm must match the challenge's, as stock) and sends again.
     fn answer_challenge(&self, a: &AuthJob, msg: Option<&Msg<H>>, code: i32) -> Result<(), String> {
         let msg = msg.ok_or("no reply")?;
+        if let Some(hdr) = H::authorize(msg, code, a) {
+            return self.send(&a.job, Some((&hdr?, msg)));
+        }
         let lookup = |c: &Challenge| {
             (a.realm.is_empty() || c.realm.as_bytes() == &a.realm[..]).then(|| Creds {
                 user: a.user.to_vec(),

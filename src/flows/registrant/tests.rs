@@ -5,14 +5,18 @@ use super::run::{Count, RegTimer, DISABLED, ONLINE, TOTAL};
 use super::uacreg::{Uacreg, TABLE_VERSION};
 use super::*;
 use crate::flows::digest_client::tests::verifies;
-use crate::ports::mock::io::{set_shm_low, Arg, MockCounters, MockDb, MockRequests, MockRpc};
+use crate::ports::mock::io::{
+    set_shm_bytes, set_shm_low, Arg, MockCounters, MockDb, MockRequests, MockRpc,
+};
 use crate::ports::mock::io::{MockTimers, MockWithin};
 use crate::ports::mock::MockLock;
 use crate::ports::request::When;
 use crate::ports::rpc::Value;
 use crate::ports::stats::Counters;
 use crate::ports::timer::{Next, Timers};
-use crate::registration::account::{Field, FL_AUTHSENT, FL_DISABLED, FL_ONGOING, FL_ONLINE};
+use crate::registration::account::{
+    Field, COLUMNS, FL_AUTHSENT, FL_DISABLED, FL_ONGOING, FL_ONLINE, INT_COLUMNS,
+};
 use crate::registration::reply::{backoff, refresh_at};
 use allocator_api2::alloc::Global;
 use std::cell::Cell as StdCell;
@@ -62,6 +66,7 @@ macro_rules! host {
             type Req = MockRequests;
             type Db = MockDb;
             type Table = $table;
+            type Cluster = crate::ports::cluster::NoCluster;
 
             fn get() -> Option<&'static Registrant<$name>> {
                 $reg.with(|c| c.get())
@@ -243,6 +248,35 @@ fn low_shared_memory_holds_every_register_back() {
     set_shm_low(false);
     assert_eq!(reg.tick(), Next::Idle);
     assert_eq!(reg.requests.len(), 1);
+}
+
+/// With a per-attempt reserve, a batch leaves only while the attempts in
+/// flight and the batch fit beside the reserve: of 100 due, one batch of
+/// 32 goes (100,000 bytes, 60,000 free: 6,250 + 64 x 1,000 does not fit
+/// after it); the rest waits for replies.
+#[test]
+fn per_attempt_reserve_paces_the_batches() {
+    let rows = (0..100).map(|i| row(&format!("u{i}"), 3600)).collect();
+    let reg = Kam::make(
+        rows,
+        Settings {
+            shm_reserve: 16,
+            shm_per_attempt: 1000,
+            ..settings()
+        },
+    );
+    reg.load(false).unwrap();
+    set_shm_bytes(Some((60_000, 100_000)));
+    assert_eq!(reg.tick(), Next::Soon);
+    assert_eq!(reg.requests.len(), super::run::PACED_BATCH);
+    // nothing more while they are in flight
+    assert_eq!(reg.tick(), Next::Soon);
+    assert_eq!(reg.requests.len(), super::run::PACED_BATCH);
+    // room for the lot
+    set_shm_bytes(Some((10_000_000, 10_000_000)));
+    reg.tick();
+    assert_eq!(reg.requests.len(), 100);
+    set_shm_bytes(None);
 }
 
 /// A 401 is answered within its dialog (same Call-ID, CSeq + 1) with an
@@ -714,11 +748,11 @@ impl Table for Stateful {
     fn version(&self) -> u32 {
         TABLE_VERSION
     }
-    fn columns(&self) -> &'static [&'static str] {
-        Uacreg.columns()
+    fn columns(&self) -> &[&str] {
+        &COLUMNS
     }
-    fn int_columns(&self) -> &'static [&'static str] {
-        Uacreg.int_columns()
+    fn int_columns(&self) -> &[&str] {
+        &INT_COLUMNS
     }
     fn account(
         &self,

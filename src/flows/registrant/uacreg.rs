@@ -27,11 +27,11 @@ impl Table for Uacreg {
         TABLE_VERSION
     }
 
-    fn columns(&self) -> &'static [&'static str] {
+    fn columns(&self) -> &[&str] {
         &COLUMNS
     }
 
-    fn int_columns(&self) -> &'static [&'static str] {
+    fn int_columns(&self) -> &[&str] {
         &INT_COLUMNS
     }
 

@@ -5,7 +5,6 @@
 use super::ffi::{self, db1_con_t, db1_res_t, db_func_t, db_val_t, str_};
 use super::str_bytes;
 use crate::registration::account::Cell;
-use crate::registration::packed::{packed_expr, unpack};
 
 /// One open connection; closed on drop.
 pub struct Db {
@@ -16,6 +15,8 @@ pub struct Db {
     _table: Box<(Vec<u8>, str_)>,
     /// db_sqlite: its keyset pages pack the text columns into one value.
     sqlite: bool,
+    /// A fetch_result query under way: its column count and current page.
+    fetched: std::cell::Cell<(usize, *mut db1_res_t)>,
 }
 
 fn s(b: &[u8]) -> str_ {
@@ -44,6 +45,7 @@ impl Db {
             con,
             _table: tb,
             sqlite: url.starts_with(b"sqlite:"),
+            fetched: std::cell::Cell::new((0, std::ptr::null_mut())),
         };
         let use_table = db.dbf.use_table.ok_or("database module has no use_table")?;
         // SAFETY: open connection; the driver keeps the str pointer, which
@@ -68,36 +70,34 @@ impl Db {
     fn query_where(
         &self,
         cols: &[&str],
-        key: Option<&[u8]>,
+        keys: &[(&str, &[u8])],
         row: &mut dyn FnMut(Vec<Cell>),
     ) -> Result<usize, String> {
         let query = self.dbf.query.ok_or("database module has no query")?;
         let (_names, mut ptrs) = Self::keys(cols);
-        let mut kname = s(cols[0].as_bytes());
-        let mut kptr = [&mut kname as *mut str_];
-        let mut kval = db_val_t {
-            type_: ffi::db_type_t_DB1_STR,
-            ..Default::default()
-        };
-        kval.val.str_val = key.map(s).unwrap_or(s(b""));
+        let knames: Vec<&str> = keys.iter().map(|(k, _)| *k).collect();
+        let (_kn, mut kptrs) = Self::keys(&knames);
+        let mut kvals: Vec<db_val_t> = keys.iter().map(|(_, v)| text_val(v)).collect();
+        let keyed = !keys.is_empty();
         let mut res: *mut db1_res_t = std::ptr::null_mut();
-        // SAFETY: arrays of column names and one key, alive during the call.
+        // SAFETY: arrays of column names, key names and key values, alive
+        // during the call (NULL when there are no keys).
         let r = unsafe {
             query(
                 self.con,
-                if key.is_some() {
-                    kptr.as_mut_ptr()
+                if keyed {
+                    kptrs.as_mut_ptr()
                 } else {
                     std::ptr::null_mut()
                 },
                 std::ptr::null_mut(),
-                if key.is_some() {
-                    &mut kval
+                if keyed {
+                    kvals.as_mut_ptr()
                 } else {
                     std::ptr::null_mut()
                 },
                 ptrs.as_mut_ptr(),
-                key.is_some() as i32,
+                keys.len() as i32,
                 cols.len() as i32,
                 std::ptr::null_mut(),
                 &mut res,
@@ -110,152 +110,6 @@ impl Db {
         let n = self.rows(res, cols.len(), row);
         self.free(res);
         Ok(n)
-    }
-
-    fn scan_fetch(
-        &self,
-        cols: &[&str],
-        page: usize,
-        row: &mut dyn FnMut(Vec<Cell>),
-    ) -> Result<usize, String> {
-        let query = self.dbf.query.ok_or("database module has no query")?;
-        let fetch = self.dbf.fetch_result.ok_or("no fetch_result")?;
-        let (_names, mut ptrs) = Self::keys(cols);
-        // SAFETY: column name array alive during the call; a NULL result
-        // pointer asks the driver to keep the result for fetch_result.
-        let r = unsafe {
-            query(
-                self.con,
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                ptrs.as_mut_ptr(),
-                0,
-                cols.len() as i32,
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-            )
-        };
-        if r < 0 {
-            return Err("error while querying the database".into());
-        }
-        let mut total = 0;
-        let mut res: *mut db1_res_t = std::ptr::null_mut();
-        loop {
-            // SAFETY: res is NULL or the previous page, which the driver frees
-            // or reuses.
-            if unsafe { fetch(self.con, &mut res, page as i32) } < 0 {
-                self.free(res);
-                return Err("error while fetching rows".into());
-            }
-            if res.is_null() {
-                break;
-            }
-            let n = self.rows(res, cols.len(), row);
-            total += n;
-            if n == 0 {
-                break;
-            }
-        }
-        self.free(res);
-        Ok(total)
-    }
-
-    fn scan_keyset(
-        &self,
-        table: &[u8],
-        cols: &[&str],
-        page: usize,
-        row: &mut dyn FnMut(Vec<Cell>),
-    ) -> Result<usize, String> {
-        let raw = self.dbf.raw_query.ok_or("no raw_query")?;
-        let table = String::from_utf8_lossy(table);
-        let mut last: Option<Vec<u8>> = None;
-        let mut total = 0;
-        loop {
-            let cond = match &last {
-                None => String::new(),
-                Some(k) => format!(" WHERE {} > '{}'", cols[0], sql_quote(k)),
-            };
-            let sql = format!(
-                "SELECT {} FROM {table}{cond} ORDER BY {} LIMIT {page}",
-                cols.join(","),
-                cols[0]
-            );
-            let q = s(sql.as_bytes());
-            let mut res: *mut db1_res_t = std::ptr::null_mut();
-            // SAFETY: the SQL text lives during the call; the result is ours
-            // until free_result.
-            if unsafe { raw(self.con, &q, &mut res) } != 0 {
-                self.free(res);
-                return Err("error while querying the database".into());
-            }
-            let mut page_last = None;
-            let n = self.rows(res, cols.len(), &mut |cells: Vec<Cell>| {
-                if let Some(Cell::Text(k)) = cells.first() {
-                    page_last = Some(k.clone());
-                }
-                row(cells)
-            });
-            self.free(res);
-            total += n;
-            if n < page {
-                break;
-            }
-            match page_last {
-                Some(k) => last = Some(k),
-                None => break,
-            }
-        }
-        Ok(total)
-    }
-
-    /// scan_keyset for db_sqlite: `SELECT key, <the other text columns
-    /// packed>, <ints>`, so that the driver copies three values per row into
-    /// private memory instead of one per column; the cells are handed over in
-    /// `cols` order as scan_keyset would.
-    fn scan_keyset_packed(
-        &self,
-        table: &[u8],
-        cols: &[&str],
-        ints: &[&str],
-        page: usize,
-        row: &mut dyn FnMut(Vec<Cell>),
-    ) -> Result<usize, String> {
-        let texts: Vec<&str> = cols[1..]
-            .iter()
-            .copied()
-            .filter(|c| !ints.contains(c))
-            .collect();
-        let int_cols: Vec<&str> = cols[1..]
-            .iter()
-            .copied()
-            .filter(|c| ints.contains(c))
-            .collect();
-        let mut sel = vec![cols[0].to_string(), packed_expr(&texts)];
-        sel.extend(int_cols.iter().map(|c| c.to_string()));
-        let sel: Vec<&str> = sel.iter().map(|c| c.as_str()).collect();
-        self.scan_keyset(table, &sel, page, &mut |cells: Vec<Cell>| {
-            let mut it = cells.into_iter();
-            let key = it.next().unwrap_or(Cell::Null);
-            let mut vals = match it.next() {
-                Some(Cell::Text(p)) => unpack(&p, texts.len()),
-                _ => None,
-            }
-            .unwrap_or_else(|| vec![None; texts.len()])
-            .into_iter();
-            let mut ivals = it;
-            let out = std::iter::once(key)
-                .chain(cols[1..].iter().map(|c| {
-                    if ints.contains(c) {
-                        ivals.next().unwrap_or(Cell::Null)
-                    } else {
-                        vals.next().flatten().map_or(Cell::Null, Cell::Text)
-                    }
-                }))
-                .collect();
-            row(out)
-        })
     }
 
     fn rows(&self, res: *mut db1_res_t, ncols: usize, row: &mut dyn FnMut(Vec<Cell>)) -> usize {
@@ -298,21 +152,33 @@ fn text_val(v: &[u8]) -> db_val_t {
 
 // ---- the DB port (src/ports/db.rs) ----
 
-use crate::ports::db::{Databases, DbConn};
+use crate::ports::db::{Databases, Keys, Rows, Sql, SqlApi};
 
 /// Kamailio's DB layer as the port's connector.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct KamDb;
 
 impl Databases for KamDb {
-    type Conn = Db;
+    type Conn = Sql<Db>;
 
-    fn connect(&self, url: &[u8], table: &[u8]) -> Result<Db, String> {
-        Db::connect(url, table)
+    fn connect(&self, url: &[u8], table: &[u8]) -> Result<Sql<Db>, String> {
+        Db::connect(url, table).map(Sql)
     }
 }
 
-impl DbConn for Db {
+impl SqlApi for Db {
+    fn can_fetch(&self) -> bool {
+        self.cap(ffi::db_cap_DB_CAP_FETCH)
+    }
+
+    fn can_raw(&self) -> bool {
+        self.cap(ffi::db_cap_DB_CAP_RAW_QUERY)
+    }
+
+    fn is_sqlite(&self) -> bool {
+        self.sqlite
+    }
+
     /// Checks the table's schema version in the `version` table.
     fn check_version(&mut self, table: &[u8], version: u32) -> Result<(), String> {
         let t = s(table);
@@ -335,44 +201,72 @@ impl DbConn for Db {
         Ok(())
     }
 
-    /// Calls `row` for every row of `cols` in `table`, at most `page` rows in
-    /// memory at a time: fetch_result where the driver has it, else keyset
-    /// pages on `key` (the first column) through raw SQL, else one query.
-    /// Returns the number of rows read. `ints` names the integer columns
-    /// (with db_sqlite every other column after the key travels packed).
-    fn scan(
-        &self,
-        table: &[u8],
-        cols: &[&str],
-        ints: &[&str],
-        page: usize,
-        row: &mut dyn FnMut(Vec<Cell>),
-    ) -> Result<usize, String> {
-        if self.cap(ffi::db_cap_DB_CAP_FETCH) {
-            return self.scan_fetch(cols, page, row);
-        }
-        if self.cap(ffi::db_cap_DB_CAP_RAW_QUERY) && safe_ident(table) {
-            if self.sqlite && !cols.is_empty() && cols.iter().all(|c| safe_ident(c.as_bytes())) {
-                return self.scan_keyset_packed(table, cols, ints, page, row);
-            }
-            return self.scan_keyset(table, cols, page, row);
-        }
-        self.query_where(cols, None, row)
+    fn query(&self, cols: &[&str], keys: Keys, row: Rows) -> Result<usize, String> {
+        self.query_where(cols, keys, row)
     }
 
-    /// The rows whose first column equals `key`.
-    fn rows_by_key(
-        &self,
-        cols: &[&str],
-        key: &[u8],
-        row: &mut dyn FnMut(Vec<Cell>),
-    ) -> Result<usize, String> {
-        self.query_where(cols, Some(key), row)
+    fn query_fetch(&self, cols: &[&str]) -> Result<(), String> {
+        let query = self.dbf.query.ok_or("database module has no query")?;
+        let (_names, mut ptrs) = Self::keys(cols);
+        // SAFETY: column name array alive during the call; a NULL result
+        // pointer asks the driver to keep the result for fetch_result.
+        let r = unsafe {
+            query(
+                self.con,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                ptrs.as_mut_ptr(),
+                0,
+                cols.len() as i32,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            )
+        };
+        if r < 0 {
+            return Err("error while querying the database".into());
+        }
+        self.fetched.set((cols.len(), std::ptr::null_mut()));
+        Ok(())
+    }
+
+    fn fetch(&self, page: usize, row: Rows) -> Result<usize, String> {
+        let fetch = self.dbf.fetch_result.ok_or("no fetch_result")?;
+        let (ncols, mut res) = self.fetched.get();
+        // SAFETY: res is NULL or the previous page, which the driver frees
+        // or reuses.
+        if unsafe { fetch(self.con, &mut res, page as i32) } < 0 {
+            self.free(res);
+            self.fetched.set((0, std::ptr::null_mut()));
+            return Err("error while fetching rows".into());
+        }
+        let n = self.rows(res, ncols, row);
+        if n == 0 {
+            self.free(res);
+            res = std::ptr::null_mut();
+        }
+        self.fetched.set((ncols, res));
+        Ok(n)
+    }
+
+    fn raw(&self, sql: &str, row: Rows) -> Result<usize, String> {
+        let raw = self.dbf.raw_query.ok_or("no raw_query")?;
+        let q = s(sql.as_bytes());
+        let mut res: *mut db1_res_t = std::ptr::null_mut();
+        // SAFETY: the SQL text lives during the call; the result is ours
+        // until free_result.
+        if unsafe { raw(self.con, &q, &mut res) } != 0 {
+            self.free(res);
+            return Err("error while querying the database".into());
+        }
+        let n = self.rows(res, usize::MAX, row);
+        self.free(res);
+        Ok(n)
     }
 
     /// Sets `column` to `value` in the rows where every key column equals
     /// its text.
-    fn update(&self, keys: &[(&str, &[u8])], column: &str, value: &Cell) -> Result<(), String> {
+    fn update(&self, keys: Keys, column: &str, value: &Cell) -> Result<(), String> {
         let update = self.dbf.update.ok_or("database module has no update")?;
         let mut knames: Vec<str_> = keys.iter().map(|(k, _)| s(k.as_bytes())).collect();
         let kptrs: Vec<*mut str_> = knames.iter_mut().map(|n| n as *mut str_).collect();
@@ -418,6 +312,7 @@ impl DbConn for Db {
 
 impl Drop for Db {
     fn drop(&mut self) {
+        self.free(self.fetched.get().1);
         if let Some(c) = self.dbf.close {
             // SAFETY: our connection, closed once.
             unsafe { c(self.con) };
@@ -455,19 +350,4 @@ unsafe fn cell(v: &db_val_t) -> Cell {
             _ => Cell::Null,
         }
     }
-}
-
-/// A table name we put into SQL text as is.
-fn safe_ident(t: &[u8]) -> bool {
-    !t.is_empty()
-        && t.iter()
-            .all(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.')
-}
-
-/// A string literal's content: quotes doubled (SQL standard; SQLite and
-/// PostgreSQL with standard_conforming_strings), NUL refused by the caller's data.
-fn sql_quote(v: &[u8]) -> String {
-    String::from_utf8_lossy(v)
-        .replace('\'', "''")
-        .replace('\0', "")
 }

@@ -151,7 +151,7 @@ impl FailedBranch {
 
 // ---- the request port (src/ports/request.rs) ----
 
-use crate::ports::request::{OnReply, Outgoing, Reply, Requests, When, Within};
+use crate::ports::request::{resume, HostRequests, OnReply, Outgoing, When, Within};
 
 /// (TMCB flags, callback, parameter in shm).
 type Callback = (u32, ReplyCallback, *mut std::ffi::c_void);
@@ -209,7 +209,7 @@ fn request(o: &Outgoing, within: Within<'_, SipMsg>, cb: Option<Callback>) -> Re
             d.id.loc_tag = super::str_of(ids.from_tag);
             d.loc_seq.value = ids.cseq;
             d.loc_seq.is_set = 1;
-            d.loc_uri = super::str_of(ids.uri);
+            d.loc_uri = super::str_of(ids.from);
             d.rem_uri = super::str_of(ids.uri);
             d.rem_target = ruri;
             if let Some(ou) = ouri {
@@ -277,45 +277,32 @@ unsafe extern "C" fn continuation<H: OnReply<Tm>>(_t: *mut cell, ty: i32, ps: *m
         };
         // SAFETY: the reply of this callback, valid during it (or NULL).
         let msg = unsafe { SipMsg::from_raw(rpl) };
-        H::on_reply(
-            &Tm,
-            blob.bytes(),
-            Reply {
-                code,
-                msg: msg.as_ref(),
-            },
-        );
+        resume::<Tm, H>(&Tm, blob.bytes(), code, msg.as_ref());
     })
 }
 
-impl Requests for Tm {
+// SAFETY: tm does not take the parameter when the request fails.
+unsafe impl HostRequests for Tm {
     type Msg = SipMsg;
+    type Shm = super::shm::KamShm;
+    /// TMCB flags and the callback.
+    type Callback = (u32, ReplyCallback);
 
-    fn send(&self, out: &Outgoing, within: Within<'_, SipMsg>) -> Result<(), String> {
-        request(out, within, None)
-    }
-
-    fn send_then<H: OnReply<Tm>>(
-        &self,
-        out: &Outgoing,
-        within: Within<'_, SipMsg>,
-        when: When,
-        state: &[u8],
-    ) -> Result<(), String> {
-        let p = super::shm::Blob::put(state)
-            .ok_or("out of shared memory for the reply continuation")?
-            .into_raw();
+    fn callback<H: OnReply<Tm>>(when: When) -> (u32, ReplyCallback) {
         let flags = match when {
             When::Completed => ffi::TMCB_LOCAL_COMPLETED,
             When::Failure => ffi::TMCB_ON_FAILURE,
         } | ffi::TMCB_DESTROY;
-        let r = request(out, within, Some((flags, continuation::<H>, p)));
-        if r.is_err() {
-            // SAFETY: tm did not take the parameter when the request failed:
-            // it is still ours, taken back once.
-            drop(unsafe { super::shm::Blob::from_raw(p) });
-        }
-        r
+        (flags, continuation::<H>)
+    }
+
+    fn request(
+        &self,
+        out: &Outgoing,
+        within: Within<'_, SipMsg>,
+        cb: Option<((u32, ReplyCallback), *mut std::ffi::c_void)>,
+    ) -> Result<(), String> {
+        request(out, within, cb.map(|((flags, f), p)| (flags, f, p)))
     }
 }
 

@@ -7,7 +7,7 @@
 use crate::exports::ParamCell;
 use crate::flows::registrant::run::RegTimer;
 use crate::flows::registrant::uacreg::Uacreg;
-use crate::flows::registrant::{Config, RegHost, Registrant};
+use crate::flows::registrant::{registrant_host, Config, Registrant};
 use crate::kamailio::host::db::KamDb;
 use crate::kamailio::host::ffi;
 use crate::kamailio::host::proc;
@@ -15,9 +15,9 @@ use crate::kamailio::host::shm::KamLock;
 use crate::kamailio::host::shm::ShmAlloc;
 use crate::kamailio::host::timer::KamTimers;
 use crate::kamailio::host::tm::Tm;
+use crate::ports::cluster::NoCluster;
 use crate::ports::timer::Timers;
 use crate::registration::registry::Settings;
-use once_cell::sync::OnceCell;
 use std::os::raw::{c_char, c_int};
 use std::ptr::null_mut;
 
@@ -44,22 +44,9 @@ pub static REG_USE_DOMAIN: ParamCell<c_int> = ParamCell::new(0);
 /// Beyond stock: refresh at this percentage of the granted expiry (0: stock rule).
 pub static REG_REFRESH_PERCENT: ParamCell<c_int> = ParamCell::new(0);
 
-/// The uac module's registrant: Kamailio's ports and the `uacreg` table.
-pub struct UacReg;
-
-/// Made in mod_init (before fork): every process holds the same shm pointer.
-static REG: OnceCell<Registrant<UacReg>> = OnceCell::new();
-
-impl RegHost for UacReg {
-    type Alloc = ShmAlloc;
-    type Lock = KamLock;
-    type Req = Tm;
-    type Db = KamDb;
-    type Table = Uacreg;
-
-    fn get() -> Option<&'static Registrant<UacReg>> {
-        REG.get()
-    }
+registrant_host! {
+    /// The uac module's registrant: Kamailio's ports and the `uacreg` table.
+    UacReg in REG { Alloc = ShmAlloc; Lock = KamLock; Req = Tm; Db = KamDb; Table = Uacreg; Cluster = NoCluster; }
 }
 
 /// The registrant; None when remote registrations are off (no reg_db_url).

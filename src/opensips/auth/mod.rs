@@ -21,8 +21,9 @@ use crate::opensips::exports::{
     api, cmd, module, module_dep_if, param_dep, Cmd, Deps, DEP_ABORT, END_PARAM_DEP, INT_PARAM,
     STR_PARAM,
 };
-use crate::opensips::host::auth::{join_cluster, load_signaling, Clusterer, OsProcess, PvSpec};
+use crate::opensips::host::auth::{load_signaling, OsProcess, PvSpec};
 use crate::opensips::host::avp::AvpName;
+use crate::opensips::host::cluster::{join_cluster, Clusterer};
 use crate::opensips::host::ffi::{
     self, module_exports, sip_msg, str_, BRANCH_ROUTE, CMD_PARAM_OPT, CMD_PARAM_STR, FAILURE_ROUTE,
     REQUEST_ROUTE,

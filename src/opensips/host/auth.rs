@@ -9,7 +9,6 @@ use super::msg::SipMsg;
 use super::str_bytes;
 use crate::ports::credentials::{AuthRequest, CredKind, Method, UriOf};
 use crate::ports::message::{SipMessage, Which};
-use crate::ports::replicate::{OnReplicated, Replicate};
 use crate::ports::reply::{Reply, Sending};
 use std::os::raw::{c_char, c_int};
 use std::ptr::{null, null_mut, NonNull};
@@ -190,70 +189,6 @@ pub fn load_signaling() -> Result<(), String> {
 }
 
 crate::host_process!(OsProcess, super::ffi => osg_process_no osg_startup_time);
-
-/// The clusterer as the replication port: one capability of one cluster.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Clusterer;
-
-impl Replicate for Clusterer {
-    fn send_all(&self, record: &[u8]) -> Result<(), String> {
-        // SAFETY: the glue copies the record into a BIN packet.
-        let r =
-            unsafe { ffi::osg_clu_send(record.as_ptr() as *const c_char, record.len() as c_int) };
-        match r {
-            0 => Ok(()),
-            1 => Err("this node is disabled in the cluster".into()),
-            -1 => Err("every other node is down".into()),
-            r => Err(format!("clusterer send failed ({r})")),
-        }
-    }
-}
-
-unsafe extern "C" fn on_record<H: OnReplicated>(data: *const c_char, len: c_int) {
-    crate::log::guarded("cluster record", (), || {
-        if data.is_null() || len < 0 {
-            return;
-        }
-        // SAFETY: the glue passes the str it popped from the packet, valid
-        // for this call.
-        H::received(unsafe { std::slice::from_raw_parts(data as *const u8, len as usize) })
-    })
-}
-
-unsafe extern "C" fn on_sync<H: OnReplicated>(node_id: c_int) {
-    crate::log::guarded("cluster sync", (), || {
-        H::snapshot(&mut |rec| {
-            // SAFETY: the glue copies the record into the sync packet.
-            unsafe {
-                ffi::osg_clu_sync_push(node_id, rec.as_ptr() as *const c_char, rec.len() as c_int)
-                    == 0
-            }
-        })
-    })
-}
-
-/// Joins cluster `cluster_id` under capability `cap` (mod_init): records
-/// and sync requests go to `H`; a sync is asked for at once.
-pub fn join_cluster<H: OnReplicated>(
-    cluster_id: i32,
-    cap: &'static std::ffi::CStr,
-) -> Result<(), String> {
-    // SAFETY: in mod_init; the glue keeps cap (static) and the callbacks.
-    let r = unsafe {
-        ffi::osg_clu_init(
-            cluster_id,
-            cap.as_ptr(),
-            Some(on_record::<H>),
-            Some(on_sync::<H>),
-        )
-    };
-    match r {
-        0 => Ok(()),
-        -1 => Err("failed to load the clusterer API - is the clusterer module loaded?".into()),
-        -2 => Err("cannot register the nonce-index capability with the clusterer".into()),
-        _ => Err("nonce-index sync request failed".into()),
-    }
-}
 
 /// A pseudo-variable named in a module parameter (`username_spec`,
 /// `password_spec`), parsed at mod_init.

@@ -4,12 +4,17 @@
 
 pub mod auth;
 pub mod avp;
+pub mod cluster;
+pub mod db;
 pub mod dlg;
 crate::bindings!("opensips_bindings.rs");
 pub mod log;
+pub mod mi;
 pub mod msg;
 pub mod rr;
 pub mod shm;
+pub mod stats;
+pub mod timer;
 pub mod tm;
 pub mod uac_auth_api;
 pub mod version;
@@ -72,4 +77,37 @@ pub struct Opensips;
 
 impl crate::ports::Proxy for Opensips {
     type Msg = msg::SipMsg;
+}
+
+/// A time as ctime(3) prints it in local time, without the newline (how
+/// stock MI output shows times).
+pub fn ctime(t: i64) -> String {
+    let mut buf = [0 as std::os::raw::c_char; 64];
+    let tt = t as libc::time_t;
+    // SAFETY: ctime_r writes at most 26 bytes into our buffer.
+    let p = unsafe { libc::ctime_r(&tt, buf.as_mut_ptr()) };
+    if p.is_null() {
+        return String::new();
+    }
+    // SAFETY: ctime_r wrote a NUL-terminated text into buf.
+    let s = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
+    s.to_string_lossy().trim_end().to_string()
+}
+
+/// Whether OpenSIPS listens on socket `s` (`proto:host:port`).
+pub fn socket_ok(s: &[u8]) -> bool {
+    // SAFETY: the glue copies s before parsing it.
+    unsafe { ffi::osg_socket_ok(s.as_ptr() as *const _, s.len() as i32) != 0 }
+}
+
+/// The core's db_default_url, when set.
+pub fn default_db_url() -> Option<&'static [u8]> {
+    // SAFETY: NULL or the core's NUL-terminated setting, kept for ever.
+    unsafe { c_param(ffi::osg_db_default_url()) }
+}
+
+/// A random number from the operating system (a secret of this start).
+pub fn random_u64() -> u64 {
+    use rand::RngCore;
+    rand::rngs::OsRng.next_u64()
 }

@@ -188,3 +188,125 @@ impl Replies for Opensips {
         bit != 0 && request_flags() & bit != 0
     }
 }
+
+// ---- the request port (src/ports/request.rs) ----
+
+use super::shm::Blob;
+use crate::ports::request::{resume, HostRequests, OnReply, Outgoing, When, Within};
+
+/// tm's completion callback for continuation `H`: takes the state (the
+/// release function then finds nothing) and runs `H` on the final reply;
+/// with FAILURE_ONLY only for a failure ([`When::Failure`]).
+unsafe extern "C" fn completed<H: OnReply<Tm>, const FAILURE_ONLY: bool>(
+    _t: *mut std::ffi::c_void,
+    _ty: i32,
+    ps: *mut std::ffi::c_void,
+) {
+    crate::log::guarded(H::NAME, (), || {
+        // SAFETY: tm's params of this callback; the parameter is NULL or the
+        // blob send_then handed over (Blob::into_raw), taken back once here.
+        let Some(blob) = (unsafe { Blob::from_raw(ffi::osg_tmcb_take_param(ps)) }) else {
+            return;
+        };
+        // SAFETY: as above: the code and the reply (NULL when faked) of the
+        // callback, valid during it.
+        let (code, msg) = unsafe {
+            (
+                ffi::osg_tmcb_code(ps),
+                SipMsg::from_raw(ffi::osg_tmcb_reply(ps)),
+            )
+        };
+        if code < 200 || (FAILURE_ONLY && code < 300) {
+            return;
+        }
+        resume::<Tm, H>(&Tm, blob.bytes(), code, msg.as_ref());
+    })
+}
+
+/// tm's release of a callback parameter the callback did not take (the
+/// transaction ended without a final reply reaching us).
+unsafe extern "C" fn release(p: *mut std::ffi::c_void) {
+    crate::log::guarded("tm param release", (), || {
+        // SAFETY: NULL or a blob of send_then that nobody took back.
+        drop(unsafe { Blob::from_raw(p) });
+    })
+}
+
+/// Sends through t_request_within: within the Call-ID of a reply or of
+/// given dialog ids (OpenSIPS's tm makes a new Call-ID only for t_request,
+/// which has no socket: the registrant names its Call-IDs itself).
+fn request(
+    out: &Outgoing,
+    within: Within<'_, SipMsg>,
+    cb: Option<(ffi::osg_tmcb_f, *mut std::ffi::c_void)>,
+) -> Result<(), String> {
+    let part = |b: Option<&[u8]>| {
+        let b = b.unwrap_or_default();
+        (b.as_ptr() as *const std::os::raw::c_char, b.len() as i32)
+    };
+    let mut r = ffi::osg_req::default();
+    (r.method, r.method_len) = part(Some(out.method));
+    (r.ruri, r.ruri_len) = part(Some(out.ruri));
+    (r.to, r.to_len) = part(Some(out.to));
+    (r.from, r.from_len) = part(Some(out.from));
+    (r.ouri, r.ouri_len) = part(out.ouri);
+    (r.hdrs, r.hdrs_len) = part(out.hdrs);
+    (r.body, r.body_len) = part(out.body);
+    (r.sock, r.sock_len) = part(out.sock);
+    match within {
+        Within::New => return Err("a new Call-ID must be named by the sender".into()),
+        Within::Reply(rpl) => {
+            r.mode = 1;
+            r.rpl = rpl.raw();
+        }
+        Within::Dialog(ids) => {
+            r.mode = 2;
+            (r.callid, r.callid_len) = part(Some(ids.callid));
+            (r.ftag, r.ftag_len) = part(Some(ids.from_tag));
+            (r.to, r.to_len) = part(Some(ids.uri));
+            (r.from, r.from_len) = part(Some(ids.from));
+            r.cseq = ids.cseq;
+        }
+    }
+    let (f, p) = cb.unwrap_or((None, std::ptr::null_mut()));
+    // SAFETY: every pointer in r refers to bytes that outlive the call (tm
+    // copies what it keeps into the transaction); f and release are our
+    // callbacks for p, which tm owns from here unless the send fails.
+    let ret =
+        unsafe { ffi::osg_tm_request(&r, f, p, if f.is_some() { Some(release) } else { None }) };
+    match ret {
+        0 => Ok(()),
+        -2 => Err(format!(
+            "unknown socket {}",
+            String::from_utf8_lossy(out.sock.unwrap_or_default())
+        )),
+        -3 => Err("cannot send within an unparsable reply".into()),
+        _ => Err("tm failed to send the request".into()),
+    }
+}
+
+// SAFETY: tm does not keep the parameter of a failed send (it clears the
+// release function then).
+unsafe impl HostRequests for Tm {
+    type Msg = SipMsg;
+    type Shm = super::shm::OsShm;
+    type Callback = ffi::osg_tmcb_f;
+
+    /// tm runs a local request's callback on its completion only: a
+    /// failure-only continuation checks the code itself.
+    fn callback<H: OnReply<Tm>>(when: When) -> ffi::osg_tmcb_f {
+        match when {
+            When::Completed => Some(completed::<H, false>),
+            When::Failure => Some(completed::<H, true>),
+        }
+    }
+
+    fn request(
+        &self,
+        out: &Outgoing,
+        within: Within<'_, SipMsg>,
+        cb: Option<(ffi::osg_tmcb_f, *mut std::ffi::c_void)>,
+    ) -> Result<(), String> {
+        request(out, within, cb)
+    }
+}

@@ -38,3 +38,46 @@ pub fn lookup(realm: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
         Some((b(u, ul), b(p, pl)))
     }
 }
+
+/// The Authorization (or Proxy-Authorization) line answering challenge
+/// `rpl` (`code` 401/407) for REGISTER to `uri`, as the loaded uac_auth
+/// module builds it (stock uac_registrant's way).
+pub fn answer(
+    rpl: &super::msg::SipMsg,
+    code: i32,
+    uri: &[u8],
+    user: &[u8],
+    password: &[u8],
+) -> Result<Vec<u8>, String> {
+    let p = |b: &[u8]| (b.as_ptr() as *const std::os::raw::c_char, b.len() as i32);
+    let (mut h, mut hl) = (std::ptr::null_mut(), 0);
+    // SAFETY: the reply of a tm callback, valid during it; the texts live
+    // through the call; on success *h is pkg memory we copy and free.
+    let r = unsafe {
+        ffi::osg_uac_auth_answer(
+            rpl.raw(),
+            code,
+            p(uri).0,
+            p(uri).1,
+            p(user).0,
+            p(user).1,
+            p(password).0,
+            p(password).1,
+            &mut h,
+            &mut hl,
+        )
+    };
+    match r {
+        0 => {
+            // SAFETY: the header the API built (pkg), copied then freed once.
+            let v = unsafe { super::copy_out(h, hl) }.unwrap_or_default();
+            // SAFETY: as above.
+            unsafe { ffi::osg_pkg_free(h as *mut _) };
+            Ok(v)
+        }
+        -1 => Err("the uac_auth API is not loaded".into()),
+        -2 => Err("Unable to extract authentication info".into()),
+        -3 => Err("No realm found".into()),
+        _ => Err("Failed in do_uac_auth()".into()),
+    }
+}

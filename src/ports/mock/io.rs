@@ -300,16 +300,26 @@ impl DbConn for MockDb {
 
     fn rows_by_key(
         &self,
-        _cols: &[&str],
-        key: &[u8],
+        cols: &[&str],
+        keys: &[(&str, &[u8])],
         row: &mut dyn FnMut(Vec<Cell>),
     ) -> Result<usize, String> {
+        let at: Vec<(usize, Cell)> = keys
+            .iter()
+            .map(|(k, v)| {
+                let i = cols
+                    .iter()
+                    .position(|c| c == k)
+                    .expect("key among the columns");
+                (i, Cell::Text(v.to_vec()))
+            })
+            .collect();
         let rows: Vec<Vec<Cell>> = self
             .0
             .rows
             .borrow()
             .iter()
-            .filter(|r| r.first() == Some(&Cell::Text(key.to_vec())))
+            .filter(|r| at.iter().all(|(i, v)| r.get(*i) == Some(v)))
             .cloned()
             .collect();
         for r in &rows {
@@ -478,6 +488,7 @@ impl ScriptEvent for MockEvent {
 
 thread_local! {
     static SHM_LOW: StdCell<bool> = const { StdCell::new(false) };
+    static SHM_BYTES: StdCell<Option<(u64, u64)>> = const { StdCell::new(None) };
 }
 
 /// Makes the mock's shared memory look (nearly) full, for this thread.
@@ -485,8 +496,17 @@ pub fn set_shm_low(low: bool) {
     SHM_LOW.with(|l| l.set(low));
 }
 
+/// Makes the mock's shared memory a pool of `size` bytes with `free` free,
+/// for this thread (None: only [`set_shm_low`] counts).
+pub fn set_shm_bytes(v: Option<(u64, u64)>) {
+    SHM_BYTES.with(|b| b.set(v));
+}
+
 impl ShmPool for allocator_api2::alloc::Global {
-    fn low(_fraction: u64) -> bool {
-        SHM_LOW.with(|l| l.get())
+    fn low(fraction: u64, extra: u64) -> bool {
+        match SHM_BYTES.with(|b| b.get()) {
+            Some((free, size)) => free < size / fraction.max(1) + extra,
+            None => SHM_LOW.with(|l| l.get()),
+        }
     }
 }
