@@ -143,7 +143,7 @@ impl FailedBranch {
         unsafe {
             let req = (*self.t).uas.request;
             if !req.is_null() {
-                (*req).msg_flags |= ffi::FL_UAC_AUTH;
+                super::msg::add_flag(req, ffi::FL_UAC_AUTH);
             }
         }
     }
@@ -182,7 +182,7 @@ fn request(o: &Outgoing, within: Within<'_, SipMsg>, cb: Option<Callback>) -> Re
         ..Default::default()
     };
     if let Some((flags, cb, p)) = cb {
-        r.cb_flags = flags as i32;
+        r.cb_flags = flags as _;
         r.cb = Some(cb);
         r.cbp = p;
     }
@@ -357,8 +357,8 @@ impl Transactions for Tm {
         }
         if let Some(req) = current_request() {
             // SAFETY: the transaction's request is valid while the
-            // transaction is; msg_flags is a plain field.
-            unsafe { (*req).msg_flags |= bit };
+            // transaction is.
+            unsafe { super::msg::add_flag(req, bit) };
         }
     }
 }
@@ -376,8 +376,8 @@ impl StoredRequest for TxRequest {
     fn has_mark(&self, m: Mark) -> bool {
         let bit = super::msg::mark_bit(m);
         // SAFETY: the request lives as long as its transaction, which runs
-        // the callback that made this value; msg_flags is a plain field.
-        bit != 0 && unsafe { (*self.0).msg_flags } & bit != 0
+        // the callback that made this value.
+        unsafe { super::msg::has_flag(self.0, bit) }
     }
 
     fn ident_through_uri(&self, which: Which) -> Option<Vec<u8>> {
@@ -448,6 +448,6 @@ impl Replies for Kamailio {
     fn request_has_mark(&self, m: Mark) -> bool {
         let bit = super::msg::mark_bit(m);
         // SAFETY: the transaction's request is valid while the transaction is.
-        bit != 0 && current_request().is_some_and(|r| unsafe { (*r).msg_flags } & bit != 0)
+        current_request().is_some_and(|r| unsafe { super::msg::has_flag(r, bit) })
     }
 }

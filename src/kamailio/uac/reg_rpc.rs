@@ -73,7 +73,7 @@ macro_rules! export {
 table! {
     /// The RPC table, registered in mod_init when reg_db_url is set (as stock).
     static RPC_METHODS: [ffi::rpc_export_t] = [
-        export!(c"uac.reg_dump", rpc_dump, DOC_DUMP, ffi::rpc_flags_RET_ARRAY),
+        export!(c"uac.reg_dump", rpc_dump, DOC_DUMP, ffi::uacg_const_UACG_RET_ARRAY),
         export!(c"uac.reg_info", rpc_info, DOC_INFO, 0),
         export!(c"uac.reg_enable", rpc_enable, DOC_ENABLE, 0),
         export!(c"uac.reg_disable", rpc_disable, DOC_DISABLE, 0),
