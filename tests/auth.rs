@@ -223,7 +223,7 @@ fn fresh_nonce_without_stale_is_answered() {
 
 #[test]
 fn fresh_nonce_without_stale_is_answered_stock() {
-    fresh_nonce_is_answered(STOCK_MODULE);
+    fresh_nonce_is_answered(&stock_module());
 }
 
 /// With the dialog module tracking CSeq, the authenticated INVITE goes out with

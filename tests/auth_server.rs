@@ -6,19 +6,17 @@
 
 mod common;
 
-use common::{free_port, Kamailio, Msg, Peer, MPATH};
+use common::{free_port, host, mpath, our_auth, Kamailio, Msg, Peer};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use uac::digest::challenge::{parse_header, Algorithm, Challenge, Qop};
 use uac::digest::response::{answer, authorization_header, hash_hex, RequestInfo, Secret};
 
-const STOCK_AUTH: &str = "/usr/lib/x86_64-linux-gnu/kamailio/modules/auth.so";
 const REALM: &str = "sip.test";
 
-fn our_auth() -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("build/kamailio/auth.so");
-    assert!(p.exists(), "{} missing: run `make` first", p.display());
-    p.display().to_string()
+/// The stock auth module of the test host.
+fn stock_auth() -> String {
+    host().stock("auth.so")
 }
 
 /// A SQLite database with the standard and auth_db tables and two users
@@ -33,7 +31,7 @@ fn make_db(dir: &Path) -> PathBuf {
         "auth_db-create.sql",
         "group-create.sql",
     ] {
-        sql += &std::fs::read_to_string(format!("/usr/share/kamailio/db_sqlite/{f}")).unwrap();
+        sql += &std::fs::read_to_string(host().schemas.join("db_sqlite").join(f)).unwrap();
     }
     for (u, p) in [("alice", "alicepw"), ("bob", "bobpw")] {
         let ha1 = hash_hex(Algorithm::Md5, format!("{u}:{REALM}:{p}").as_bytes());
@@ -67,7 +65,7 @@ fn auth_cfg(name: &str, module: &str, port: u16, secret: &str) -> String {
         .unwrap()
         .replace("\"AUTH_MODULE\"", &format!("\"{module}\""))
         .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
-        .replace("MPATH", MPATH)
+        .replace("MPATH", mpath())
         .replace("AUTH_SECRET", secret)
 }
 
@@ -306,7 +304,7 @@ fn sipp_register_and_invite_md5_calc_ha1_on_and_off() {
             our_auth(),
             vec!["#!define CALC_HA1 0", "#!define WITH_HA1_COLUMN"],
         ),
-        (STOCK_AUTH.to_string(), vec!["#!define CALC_HA1 1"]),
+        (stock_auth(), vec!["#!define CALC_HA1 1"]),
     ] {
         let s = server(&module, &defs, &[], "s3cr3t-shared");
         for sc in [
@@ -586,7 +584,7 @@ fn hostile_authorization_headers() {
 #[test]
 fn differential_against_stock() {
     let mut seen = Vec::new();
-    for module in [STOCK_AUTH.to_string(), our_auth()] {
+    for module in [stock_auth(), our_auth()] {
         let s = server(&module, &[], &[], "k8");
         let p = Peer::new();
         let mut codes = Vec::new();
@@ -633,7 +631,7 @@ fn differential_against_stock() {
 /// same secret (a cluster upgraded one node at a time).
 #[test]
 fn mixed_pair_shares_nonces() {
-    let stock = server(STOCK_AUTH, &[], &[], "cluster-secret");
+    let stock = server(&stock_auth(), &[], &[], "cluster-secret");
     let ours = server(&our_auth(), &[], &[], "cluster-secret");
     let p = Peer::new();
     for (issuer, verifier) in [(&stock, &ours), (&ours, &stock)] {
@@ -657,7 +655,7 @@ fn mixed_pair_shares_nonces() {
 /// A second Kamailio with our uac.so and examples/uac-auth.cfg, relaying to
 /// `server_port` and answering its challenges with the X-Auth-* headers.
 fn uac_client(server_port: u16) -> Kamailio {
-    let uac_so = Path::new(env!("CARGO_MANIFEST_DIR")).join("build/kamailio/uac.so");
+    let uac_so = PathBuf::from(host().our("uac.so"));
     assert!(uac_so.exists(), "run make first");
     let module = uac_so.display().to_string();
     common::start_example("uac-auth.cfg", &module, "none", "", server_port, &[])
@@ -749,7 +747,7 @@ fn auth_ephemeral_bound_to_ours() {
         .unwrap()
         .as_secs();
     let mut seen = Vec::new();
-    for module in [STOCK_AUTH.to_string(), our_auth()] {
+    for module in [stock_auth(), our_auth()] {
         let ours = module == our_auth();
         let offer: &[&str] = if ours { &[EVERY_ALGORITHM] } else { &[] };
         let s = server_example(
@@ -829,7 +827,7 @@ fn pv_server(module: &str, modparams: &[&str], peer: u16) -> Server {
 #[test]
 fn pv_functions_challenges_and_consume() {
     let mut seen = Vec::new();
-    for module in [STOCK_AUTH.to_string(), our_auth()] {
+    for module in [stock_auth(), our_auth()] {
         let p = Peer::new();
         let s = pv_server(&module, &[], p.port);
         let mut codes = Vec::new();
@@ -996,7 +994,7 @@ fn auth_checks_and_nid_pools() {
 #[test]
 fn kemi_exports() {
     let mut seen = Vec::new();
-    for module in [STOCK_AUTH.to_string(), our_auth()] {
+    for module in [stock_auth(), our_auth()] {
         let port = free_port();
         let dir = std::env::temp_dir().join(format!("auth-kemi-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -1036,7 +1034,7 @@ fn kemi_exports() {
 #[test]
 fn auth_radius_binds_to_ours() {
     let mut seen = Vec::new();
-    for module in [STOCK_AUTH.to_string(), our_auth()] {
+    for module in [stock_auth(), our_auth()] {
         let port = free_port();
         let dir = std::env::temp_dir().join(format!("auth-radius-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -1076,7 +1074,7 @@ fn auth_radius_binds_to_ours() {
 #[test]
 fn challenge_from_failure_route() {
     let mut seen = Vec::new();
-    for module in [STOCK_AUTH.to_string(), our_auth()] {
+    for module in [stock_auth(), our_auth()] {
         let next = Peer::new();
         let s = pv_server(&module, &[], next.port);
         let p = Peer::new();
@@ -1113,7 +1111,7 @@ fn challenge_from_failure_route() {
 #[test]
 fn header_names_realm_prefix_stateless() {
     let mut seen = Vec::new();
-    for module in [STOCK_AUTH.to_string(), our_auth()] {
+    for module in [stock_auth(), our_auth()] {
         let p = Peer::new();
         let s = pv_server(
             &module,
@@ -1180,7 +1178,9 @@ fn bad_parameters_stop_startup() {
         let path = dir.join("k.cfg");
         std::fs::write(&path, cfg).unwrap();
         let out = Command::new("timeout")
-            .args(["10", "kamailio", "-DD", "-E", "-m", "64", "-M", "8", "-f"])
+            .arg("10")
+            .arg(&host().bin)
+            .args(["-DD", "-E", "-m", "64", "-M", "8", "-f"])
             .arg(&path)
             .arg("-Y")
             .arg(&dir)
@@ -1328,7 +1328,7 @@ fn panic_never_crosses_into_c() {
 #[test]
 fn siputils_and_credential_pvs_see_what_stock_shows() {
     let mut seen = Vec::new();
-    for module in [STOCK_AUTH.to_string(), our_auth()] {
+    for module in [stock_auth(), our_auth()] {
         let s = server(&module, &["#!define WITH_CRED_HDR"], &[], "kc");
         let p = Peer::new();
         let mut got = Vec::new();
@@ -1450,7 +1450,7 @@ fn uac_so_client_sess_without_qop() {
 #[test]
 fn siputils_after_pv_functions_as_stock() {
     let mut seen = Vec::new();
-    for module in [STOCK_AUTH.to_string(), our_auth()] {
+    for module in [stock_auth(), our_auth()] {
         let p = Peer::new();
         let s = pv_server(&module, &["#!define WITH_CRED_HDR"], p.port);
         let mut got = Vec::new();
@@ -1799,7 +1799,7 @@ fn damaged_credentials_get_stock_return_codes() {
         "modparam(\"auth\", \"auth_checks_register\", 2)",
         "modparam(\"auth\", \"auth_checks_no_dlg\", 2)",
     ];
-    let stock = run_cases(STOCK_AUTH, &modparams, &cases);
+    let stock = run_cases(&stock_auth(), &modparams, &cases);
     let ours = run_cases(&our_auth(), &modparams, &cases);
     assert_eq!(stock, expected(&cases, true), "stock");
     assert_eq!(ours, expected(&cases, false), "ours");
@@ -1812,7 +1812,7 @@ fn damaged_credentials_get_stock_return_codes() {
 #[test]
 fn damaged_credentials_pv_functions_as_stock() {
     let mut seen = Vec::new();
-    for module in [STOCK_AUTH.to_string(), our_auth()] {
+    for module in [stock_auth(), our_auth()] {
         let p = Peer::new();
         let s = pv_server(&module, &[], p.port);
         let x = vec!["X-Fn: pv_www_authenticate".to_string()];
@@ -1903,7 +1903,7 @@ fn only_offered_algorithms_verify() {
         ),
     ];
     for (modparam, answers) in &groups {
-        for (stock, module) in [(true, STOCK_AUTH.to_string()), (false, our_auth())] {
+        for (stock, module) in [(true, stock_auth()), (false, our_auth())] {
             if stock && answers[0].1.is_empty() {
                 continue;
             }

@@ -66,7 +66,7 @@ fn record_route_parameter_is_byte_identical_to_stock() {
     ];
     for (pw, extra) in cases {
         let port = free_port();
-        let stock = invite_headers(STOCK_MODULE, pw, port, &a, &b, &extra);
+        let stock = invite_headers(&stock_module(), pw, port, &a, &b, &extra);
         let mine = invite_headers(&ours, pw, port, &a, &b, &extra);
         assert_eq!(stock, mine, "differs for passwd={pw:?} {extra:?}");
         assert!(mine.2.contains("vsf="), "{}", mine.2);
@@ -113,10 +113,10 @@ fn rolling(first: &str, second: &str) {
 
 #[test]
 fn dialog_from_stock_continues_with_ours() {
-    rolling(STOCK_MODULE, &our_module());
+    rolling(&stock_module(), &our_module());
 }
 
 #[test]
 fn dialog_from_ours_continues_with_stock() {
-    rolling(&our_module(), STOCK_MODULE);
+    rolling(&our_module(), &stock_module());
 }

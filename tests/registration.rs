@@ -86,8 +86,8 @@ fn make_db(dir: &Path, rows: &[Row]) -> PathBuf {
     fs::create_dir_all(dir).unwrap();
     let db = dir.join("uac.db");
     let _ = fs::remove_file(&db);
-    let mut sql = fs::read_to_string("/usr/share/kamailio/db_sqlite/standard-create.sql").unwrap();
-    sql += &fs::read_to_string("/usr/share/kamailio/db_sqlite/uac-create.sql").unwrap();
+    let mut sql = host().schema("db_sqlite/standard-create.sql");
+    sql += &host().schema("db_sqlite/uac-create.sql");
     for r in rows {
         sql += &insert_sql(r);
     }
@@ -154,7 +154,7 @@ fn start_cfg(
     let cfg = tpl
         .replace("\"UAC_MODULE\"", &format!("\"{module}\""))
         .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
-        .replace("MPATH", MPATH)
+        .replace("MPATH", mpath())
         .replace("CTL_SOCK", &ctl)
         .replace("RPC_FIFO", &fifo.display().to_string())
         .replace("REPLY_DIR", &format!("{}/", dir.display()))
@@ -182,7 +182,7 @@ impl Node {
     }
 
     fn kamcmd(&self, args: &[&str]) -> String {
-        kamcmd_at(Path::new("kamcmd"), &self.ctl, args)
+        kamcmd_at(&host().kamcmd, &self.ctl, args)
     }
 
     fn stat(&self, name: &str) -> i64 {
@@ -705,7 +705,7 @@ fn script_functions() {
 #[test]
 fn rpc_output_shape_matches_stock() {
     let mut outs = Vec::new();
-    for module in [our_module(), STOCK_MODULE.to_string()] {
+    for module in [our_module(), stock_module()] {
         let peer = Peer::new();
         let n = start(
             &module,
@@ -749,8 +749,8 @@ fn stock_registrar_with(algorithm: &str, password: &str) -> (Kamailio, String) {
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
     let db = dir.join("auth.db");
-    let mut sql = fs::read_to_string("/usr/share/kamailio/db_sqlite/standard-create.sql").unwrap();
-    sql += &fs::read_to_string("/usr/share/kamailio/db_sqlite/auth_db-create.sql").unwrap();
+    let mut sql = host().schema("db_sqlite/standard-create.sql");
+    sql += &host().schema("db_sqlite/auth_db-create.sql");
     // SHA-256: the stored HA1 (auth_db computes MD5 only from a password)
     let (calc, col) = if algorithm == "MD5" {
         ("1", "password")
@@ -769,7 +769,7 @@ fn stock_registrar_with(algorithm: &str, password: &str) -> (Kamailio, String) {
     )
     .unwrap()
     .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
-    .replace("MPATH", MPATH)
+    .replace("MPATH", mpath())
     .replace("CTL_SOCK", &ctl)
     .replace("ALGORITHM", algorithm)
     .replace("DB_URL", &format!("sqlite://{}", db.display()))
@@ -790,7 +790,7 @@ fn stock_registrar_md5_with_ha1_and_sha256_with_password() {
     let n = start(&our_module(), &[a, b], &["\"reg_timer_interval\", 1"]);
     n.wait_stat("regactive", 2, 10);
     for (ctl, uuid) in [(&md5_ctl, "u1"), (&sha_ctl, "u2")] {
-        let out = Command::new("kamcmd")
+        let out = Command::new(&host().kamcmd)
             .args(["-s", ctl, "ul.dump"])
             .output()
             .unwrap();
@@ -839,10 +839,10 @@ fn long_password_huge_expires_and_long_columns_register_as_with_stock() {
     bad_proxy.proxy = "http://nowhere".into();
     rows.extend([bad_ctl, bad_proxy, row(&over, "bo", rp)]);
     let registered = [("lpw", "lpw"), ("hexp", "hexp"), (&long_uuid, &long_user)];
-    for module in [our_module(), STOCK_MODULE.to_string()] {
+    for module in [our_module(), stock_module()] {
         let n = start(&module, &rows, &["\"reg_timer_interval\", 1"]);
         wait_until(15, &format!("{module}: the three rows registered"), || {
-            let out = Command::new("kamcmd")
+            let out = Command::new(&host().kamcmd)
                 .args(["-s", &ctl, "ul.dump"])
                 .output()
                 .unwrap();
@@ -857,7 +857,7 @@ fn long_password_huge_expires_and_long_columns_register_as_with_stock() {
             assert_eq!(field(&info, "l_username"), user);
             assert_eq!(field(&info, "auth_password"), token);
         }
-        if module == STOCK_MODULE {
+        if module == stock_module() {
             assert_eq!(field(&n.info("hexp"), "expires"), "2147483647");
             continue;
         }
@@ -900,8 +900,8 @@ fn example_cfg_registers_and_routes_through_a_trunk() {
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
     let db = dir.join("uac.db");
-    let mut sql = fs::read_to_string("/usr/share/kamailio/db_sqlite/standard-create.sql").unwrap();
-    sql += &fs::read_to_string("/usr/share/kamailio/db_sqlite/uac-create.sql").unwrap();
+    let mut sql = host().schema("db_sqlite/standard-create.sql");
+    sql += &host().schema("db_sqlite/uac-create.sql");
     sql += &fs::read_to_string(root.join("examples/uacreg-rows.sql"))
         .unwrap()
         .replace("127.0.0.1:5080", &format!("127.0.0.1:{p}"));
@@ -911,7 +911,7 @@ fn example_cfg_registers_and_routes_through_a_trunk() {
         .unwrap()
         .replace("\"UAC_MODULE\"", &format!("\"{}\"", our_module()))
         .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
-        .replace("MPATH", MPATH)
+        .replace("MPATH", mpath())
         .replace("DB_URL", &format!("sqlite://{}", db.display()))
         .replace("CONTACT_ADDR", &format!("127.0.0.1:{port}"))
         .replace("CTL_SOCK", &ctl);
@@ -930,7 +930,7 @@ fn example_cfg_registers_and_routes_through_a_trunk() {
             format!("sip:trunk2@127.0.0.1:{port}")
         ]
     );
-    let dump = Command::new("kamcmd")
+    let dump = Command::new(&host().kamcmd)
         .args(["-s", &format!("unix:{ctl}"), "uac.reg_dump"])
         .output()
         .unwrap();
@@ -1100,8 +1100,8 @@ impl Drop for Postgres {
 fn postgres_uacreg() {
     let pg = Postgres::start();
     pg.psql("postgres", "CREATE DATABASE kam;");
-    let mut sql = fs::read_to_string("/usr/share/kamailio/postgres/standard-create.sql").unwrap();
-    sql += &fs::read_to_string("/usr/share/kamailio/postgres/uac-create.sql").unwrap();
+    let mut sql = host().schema("postgres/standard-create.sql");
+    sql += &host().schema("postgres/uac-create.sql");
     let peer = Peer::new();
     let p = peer.port;
     let mut bad = row("pgbad", "x", p);
@@ -1513,9 +1513,9 @@ fn sqlite_rows_with_nulls_and_odd_text_load_as_they_are() {
     // hand-made table may be)
     fs::create_dir_all(&dir).unwrap();
     let db = dir.join("uac.db");
-    let mut sql = fs::read_to_string("/usr/share/kamailio/db_sqlite/standard-create.sql").unwrap();
-    sql += &fs::read_to_string("/usr/share/kamailio/db_sqlite/uac-create.sql")
-        .unwrap()
+    let mut sql = host().schema("db_sqlite/standard-create.sql");
+    sql += &host()
+        .schema("db_sqlite/uac-create.sql")
         .replace("NOT NULL", "");
     for r in [
         odd,

@@ -47,7 +47,7 @@ fn options_and_event_route() {
 
 #[test]
 fn options_and_event_route_stock() {
-    options_reach_peer_and_event_route(STOCK_MODULE);
+    options_reach_peer_and_event_route(&stock_module());
 }
 
 /// No reply: tm's timer gives 408, and the event route runs with evtype 2.
@@ -72,7 +72,7 @@ fn timeout_event() {
 
 #[test]
 fn timeout_event_stock() {
-    timeout_reaches_event_route(STOCK_MODULE);
+    timeout_reaches_event_route(&stock_module());
 }
 
 /// The keep-alive example: an rtimer route sends OPTIONS every second; the
@@ -150,7 +150,7 @@ fn challenge_sha256() {
 /// The stock module answers MD5 only.
 #[test]
 fn challenge_md5_stock() {
-    challenge_answered_with_credentials(STOCK_MODULE, "MD5");
+    challenge_answered_with_credentials(&stock_module(), "MD5");
 }
 
 #[test]
@@ -238,7 +238,7 @@ fn unknown_key_refused_at_start() {
     let dir = std::env::temp_dir().join(format!("uac-badkey-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("k.cfg"), cfg).unwrap();
-    let out = std::process::Command::new("kamailio")
+    let out = std::process::Command::new(&host().bin)
         .args(["-c", "-f"])
         .arg(dir.join("k.cfg"))
         .output()
