@@ -29,6 +29,14 @@ pub struct Outgoing<'a> {
     pub sock: Option<&'a [u8]>,
     /// The Call-ID of a new dialog (None: the host makes one).
     pub callid: Option<&'a [u8]>,
+    /// The CSeq number of a new dialog's request (0: the host's default).
+    /// Hosts without the setting ignore it (Kamailio before 6.1).
+    pub cseq: u32,
+    /// The transaction's final-response timers in the host's own units
+    /// (Kamailio 6.1's tm: timer ticks of 1/16 s), 0: the host's defaults.
+    /// Hosts without the setting ignore them.
+    pub fr_timeout: u32,
+    pub fr_inv_timeout: u32,
 }
 
 /// The identifiers of a dialog to send in (a registration refresh that keeps

@@ -161,8 +161,9 @@ fn ptr_of(s: &mut Option<ffi::str_>) -> *mut ffi::str_ {
 }
 
 /// Sends `o` as a new transaction (t_request), inside a reply's dialog
-/// (t_request_within, CSeq + 1), or inside a dialog given by its ids.
-fn request(o: &Outgoing, within: Within<'_, SipMsg>, cb: Option<Callback>) -> Result<(), String> {
+/// (t_request_within, CSeq + 1), or inside a dialog given by its ids. Ok(true)
+/// when the script's local-request route dropped it (see `dropped`).
+fn request(o: &Outgoing, within: Within<'_, SipMsg>, cb: Option<Callback>) -> Result<bool, String> {
     let api = &TM.get().ok_or("TM API not loaded")?.0;
     let mut method = super::str_of(o.method);
     let mut ruri = super::str_of(o.ruri);
@@ -185,6 +186,13 @@ fn request(o: &Outgoing, within: Within<'_, SipMsg>, cb: Option<Callback>) -> Re
         r.cb_flags = flags as _;
         r.cb = Some(cb);
         r.cbp = p;
+    }
+    // 6.1's tm: the CSeq of a new dialog and the transaction's timers (ticks)
+    #[cfg(kam_uac_req_timers)]
+    {
+        r.cseqno = o.cseq;
+        r.fr_timeout = o.fr_timeout;
+        r.fr_inv_timeout = o.fr_inv_timeout;
     }
     let mut d = ffi::dlg_t::default();
     match within {
@@ -239,7 +247,20 @@ fn request(o: &Outgoing, within: Within<'_, SipMsg>, cb: Option<Callback>) -> Re
     if ret < 0 {
         return Err("tm failed to send the request".into());
     }
-    Ok(())
+    Ok(dropped(&r))
+}
+
+/// Did `event_route[tm:local-request]` drop the request? tm (6.1) says so in
+/// `cb_flags` and returns success; the callback will then never run. A tm
+/// without the flag (5.6) cannot tell: its callback never runs either.
+#[cfg(kam_tm_drop_flag)]
+fn dropped(r: &ffi::uac_req_t) -> bool {
+    super::narrow::<_, u32>(r.cb_flags).unwrap_or(0) & ffi::TMCB_LOCAL_REQUEST_DROP != 0
+}
+
+#[cfg(not(kam_tm_drop_flag))]
+fn dropped(_: &ffi::uac_req_t) -> bool {
+    false
 }
 
 /// tm's callback for every request sent with a continuation `H`: takes the
@@ -292,7 +313,7 @@ impl Requests for Tm {
     type Msg = SipMsg;
 
     fn send(&self, out: &Outgoing, within: Within<'_, SipMsg>) -> Result<(), String> {
-        request(out, within, None)
+        request(out, within, None).map(|_| ())
     }
 
     fn send_then<H: OnReply<Tm>>(
@@ -310,12 +331,19 @@ impl Requests for Tm {
             When::Failure => ffi::TMCB_ON_FAILURE,
         } | ffi::TMCB_DESTROY;
         let r = request(out, within, Some((flags, continuation::<H>, p)));
-        if r.is_err() {
-            // SAFETY: tm did not take the parameter when the request failed:
-            // it is still ours, taken back once.
+        if r != Ok(false) {
+            // SAFETY: tm did not take the parameter when the request failed,
+            // nor when the local-request route dropped it (the callback never
+            // runs): it is still ours, taken back once.
             drop(unsafe { super::shm::Blob::from_raw(p) });
         }
-        r
+        if r == Ok(true) {
+            crate::dbg!(
+                "{}: the request was dropped by event_route[tm:local-request]",
+                H::NAME
+            );
+        }
+        r.map(|_| ())
     }
 }
 

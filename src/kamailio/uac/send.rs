@@ -10,7 +10,7 @@ use crate::kamailio::host::guard::guarded;
 use crate::kamailio::host::pv::{self, Assigned, Readout};
 use crate::kamailio::host::str_bytes;
 use crate::kamailio::host::tm::Tm;
-use crate::send::{Key, Read, Value};
+use crate::send::{Key, Read, ResetAll, Value};
 use once_cell::sync::OnceCell;
 use std::os::raw::{c_char, c_int};
 
@@ -57,11 +57,31 @@ pub(crate) unsafe extern "C" fn pv_parse_name(sp: pv_spec_p, input: *mut str_) -
             err!("unknown uac_req name {}", String::from_utf8_lossy(name));
             return -1;
         };
+        if !tm_has(k) {
+            err!(
+                "$uac_req({}) needs the tm of Kamailio 6.1 (uac_req_t without it here)",
+                String::from_utf8_lossy(name)
+            );
+            return -1;
+        }
         // SAFETY: the spec the core is building for this PV.
         unsafe { pv::set_int_name(sp, k as i32) };
         0
     })
 }
+
+/// Keys tm takes from `uac_req_t` (6.1's cseqno and timers): known only where
+/// the tree's tm has them.
+fn tm_has(k: Key) -> bool {
+    cfg!(kam_uac_req_timers) || !matches!(k, Key::Cseqno | Key::FrTimeout | Key::FrInvTimeout)
+}
+
+/// What `$uac_req(all) = $null` keeps: 6.1's module clears sock too.
+const RESET: ResetAll = if cfg!(kamailio_ge = "6.1") {
+    ResetAll::ClearSock
+} else {
+    ResetAll::KeepSock
+};
 
 fn key_of(param: *mut pv_param_t) -> Option<Key> {
     // SAFETY: NULL or the spec's parameter, named by pv_parse_name.
@@ -103,7 +123,7 @@ pub(crate) unsafe extern "C" fn pv_set(
             Assigned::Int(i) => Value::Int(i as u32),
             Assigned::Str(s) => Value::Str(s),
         };
-        match with_current(|r| r.set(k, v)) {
+        match with_current(|r| r.set_with(k, v, RESET)) {
             Ok(()) => 0,
             Err(e) => {
                 err!("{e}");
