@@ -378,7 +378,7 @@ unsafe fn pv_authenticate(
         };
         let srv = server();
         let kind = cred_kind(hftype);
-        let rc = pv_result(srv.pv_authenticate(&m, r, p, flags, kind, me));
+        let rc = pv_result(super::pv_authenticate(&m, r, p, flags, kind, me));
         // the header pre_auth found (and checked) for this realm; none for
         // the methods it lets pass without (ACK, CANCEL, PRACK)
         let passes = matches!(
