@@ -165,7 +165,13 @@ fn start_cfg(
             "EXTRA_PARAMS",
             &extra
                 .iter()
-                .map(|l| format!("modparam(\"uac\", {l})\n"))
+                .map(|l| {
+                    if l.starts_with("#!") {
+                        format!("{l}\n")
+                    } else {
+                        format!("modparam(\"uac\", {l})\n")
+                    }
+                })
                 .collect::<String>(),
         );
     let k = Kamailio::start_with(&cfg, port);
@@ -1556,4 +1562,109 @@ fn sqlite_rows_with_nulls_and_odd_text_load_as_they_are() {
         1,
         "one line for the NULL l_username:\n{log}"
     );
+}
+
+// ---- Kamailio 6.x: send now, uac.reg_register, reload_delta ----
+
+/// The modules a 6.x item is compared on: ours, and on 6.1 the stock one
+/// (5.6.3's has none of them; ours exports them on 5.6 too).
+fn ours_and_stock_61() -> Vec<String> {
+    let mut m = vec![our_module()];
+    if host().is_61() {
+        m.push(stock_module());
+    }
+    m
+}
+
+/// uac_reg_send_register / uac_reg_send_unregister send at once (with
+/// reg_active 0 nothing else leaves), find the row by a filter, return 1 or
+/// -1; the unregister's expires 0 stays (stock's quirk: the next send
+/// unregisters again); uac.reg_register sends too and gives stock's faults.
+#[test]
+fn send_register_now_and_reg_register() {
+    for module in ours_and_stock_61() {
+        let reg = Peer::new();
+        let a = Peer::new();
+        let n = start(
+            &module,
+            &[row("u1", "alice", reg.port)],
+            &["\"reg_active\", 0", "#!define WITH_SEND_NOW"],
+        );
+        assert!(
+            reg.quiet(400),
+            "{module}: reg_active 0, yet a REGISTER left"
+        );
+        let send = |what: &str, attr: &str, val: &str| {
+            let r = options(
+                &a,
+                n.k.port,
+                what,
+                &[format!("X-Attr: {attr}"), format!("X-Val: {val}")],
+            );
+            r.hdr("X-R").to_string()
+        };
+        assert_eq!(send("sendreg", "l_uuid", "u1"), "1", "{module}");
+        let m = expect_register(&reg, "uac_reg_send_register");
+        assert_eq!(m.hdr("Expires"), "60", "{module}");
+        reply_with(&reg, &m, 200, &ok_for(&m, 60));
+        assert_eq!(send("sendunreg", "r_username", "alice"), "1", "{module}");
+        let m = expect_register(&reg, "uac_reg_send_unregister");
+        assert_eq!(m.hdr("Expires"), "0", "{module}");
+        reply_with(&reg, &m, 200, "");
+        assert_eq!(send("sendreg", "l_uuid", "nope"), "-1", "{module}");
+        assert_eq!(send("sendreg", "realm", "x"), "-1", "{module}");
+        assert_eq!(n.k.wait_log("Record not found", 1), 1, "{module}");
+        assert_eq!(
+            n.k.wait_log("Unsupported filter attribute", 1),
+            1,
+            "{module}"
+        );
+        // uac.reg_register: faults, then a REGISTER, still with expires 0
+        assert!(n
+            .kamcmd(&["uac.reg_register", "l_uuid", "nope"])
+            .contains("404"));
+        assert!(n.kamcmd(&["uac.reg_register", "foo", "u1"]).contains("400"));
+        assert!(n.kamcmd(&["uac.reg_register", "l_uuid"]).contains("error"));
+        let out = n.kamcmd(&["uac.reg_register", "l_uuid", "u1"]);
+        assert!(!out.contains("error"), "{module}: {out}");
+        let m = expect_register(&reg, "uac.reg_register");
+        assert_eq!(
+            m.hdr("Expires"),
+            "0",
+            "{module}: the unregister's expires stays"
+        );
+        reply_with(&reg, &m, 200, "");
+        assert!(reg.quiet(300), "{module}");
+    }
+}
+
+/// uac.reg_reload twice in a row: 6.x (stock and ours) refuse the second
+/// within reload_delta (default 30 s) with stock's fault, 0 lifts the
+/// limit; on 5.6 ours has no limit unless reload_delta is set.
+#[test]
+fn reload_delta_limits_reloads() {
+    let reload_twice = |module: &str, extra: &[&str]| {
+        let reg = Peer::new();
+        let n = start(module, &[row("u1", "alice", reg.port)], extra);
+        let first = n.kamcmd(&["uac.reg_reload"]);
+        assert!(!first.contains("error"), "{module}: {first}");
+        n.kamcmd(&["uac.reg_reload"])
+    };
+    for module in ours_and_stock_61() {
+        let second = reload_twice(&module, &[]);
+        if host().is_61() {
+            assert!(
+                second.contains("500") && second.contains("Failed to shift records"),
+                "{module}: {second}"
+            );
+        } else {
+            assert!(!second.contains("error"), "{module}: {second}");
+        }
+        if host().is_61() {
+            let second = reload_twice(&module, &["\"reload_delta\", 0"]);
+            assert!(!second.contains("error"), "{module}: {second}");
+        }
+    }
+    let second = reload_twice(&our_module(), &["\"reload_delta\", 30"]);
+    assert!(second.contains("Failed to shift records"), "{second}");
 }
