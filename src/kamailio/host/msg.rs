@@ -170,7 +170,7 @@ crate::host_header_types!(ffi);
 /// `m` must point at a valid message.
 pub(super) unsafe fn has_flag(m: *const sip_msg, bit: u32) -> bool {
     // SAFETY: the caller's valid message; msg_flags is a plain field.
-    bit != 0 && u64::from(unsafe { (*m).msg_flags }) & u64::from(bit) != 0
+    bit != 0 && super::widen::<_, u64>(unsafe { (*m).msg_flags }) & u64::from(bit) != 0
 }
 
 /// Sets the FL_* `bit` in a message's `msg_flags` (of either width).
