@@ -22,10 +22,10 @@ MODULES := $(KAMAILIO_MODULES:%=build/kamailio/%.so)
 K61_SRC := $(firstword $(wildcard $(CURDIR)/.cache/kamailio61/kamailio-*/))
 ifeq ($(origin KAMAILIO_SRC),undefined)
 OTHER_SRC := $(K61_SRC)
-DEBIAN_MODULES := $(MODULES)
+OTHER_MISSING := no Kamailio 6.1 tree in .cache/kamailio61: run scripts/setup-kamailio61 (or make setup)
 else
 OTHER_SRC := $(abspath $(KAMAILIO_SRC))
-DEBIAN_MODULES :=
+OTHER_MISSING := KAMAILIO_SRC=$(KAMAILIO_SRC) is not a Kamailio source tree
 endif
 OTHER_VERSION := $(if $(OTHER_SRC),$(shell scripts/kamailio-version $(OTHER_SRC)))
 OTHER_DIR := build/kamailio-$(OTHER_VERSION)
@@ -51,7 +51,7 @@ endif
 # The modules for the other Kamailio tree (see OTHER_SRC); without one, the
 # 6.1 build is missing: scripts/setup-kamailio61 (run by `make setup`) makes it.
 kamailio-other: $(OTHER_MODULES)
-	@[ -n "$(OTHER_VERSION)" ] || { echo "make: no Kamailio 6.1 tree in .cache/kamailio61: run scripts/setup-kamailio61 (or make setup)" >&2; exit 1; }
+	@[ -n "$(OTHER_VERSION)" ] || { echo "make: $(OTHER_MISSING)" >&2; exit 1; }
 
 # Each module in its own target dir, so switching features never rebuilds the
 # others; cargo decides what is out of date (FORCE: always ask it).
