@@ -31,7 +31,7 @@ OTHER_VERSION := $(if $(OTHER_SRC),$(shell scripts/kamailio-version $(OTHER_SRC)
 OTHER_DIR := build/kamailio-$(OTHER_VERSION)
 OTHER_MODULES := $(if $(OTHER_VERSION),$(KAMAILIO_MODULES:%=$(OTHER_DIR)/%.so))
 # OpenSIPS: build/opensips/<module>.so from feature opensips-<module, _ as ->
-OPENSIPS_MODULES := uac_auth uac
+OPENSIPS_MODULES := uac_auth uac auth
 OPENSIPS_SO := $(OPENSIPS_MODULES:%=build/opensips/%.so)
 
 .PHONY: all setup module kamailio-other test check run run-opensips call call-opensips deb clean bench FORCE bench-reg run-reg
@@ -135,6 +135,7 @@ bench: setup module
 	command -v valgrind >/dev/null || apt-get install -y -q valgrind
 	python3 bench/run.py
 	python3 bench/opensips.py
+	python3 bench/opensips_auth.py
 
 clean:
 	$(CARGO) clean

@@ -256,11 +256,12 @@ fn tree_version(src: &Path) -> String {
 }
 
 /// The module features, one per `.so` (see Cargo.toml).
-const MODULE_FEATURES: [&str; 4] = [
+const MODULE_FEATURES: [&str; 5] = [
     "kamailio-uac",
     "kamailio-auth",
     "opensips-uac",
     "opensips-uac-auth",
+    "opensips-auth",
 ];
 
 /// `cfg(uac_export = "<feature>")` when exactly one module feature is on: only

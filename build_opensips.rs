@@ -32,6 +32,8 @@ mod opensips_build {
         // The module name goes into the log prefix (LOG_PREFIX stringifies it).
         let mod_name = if env::var_os("CARGO_FEATURE_OPENSIPS_UAC_AUTH").is_some() {
             "uac_auth"
+        } else if env::var_os("CARGO_FEATURE_OPENSIPS_AUTH").is_some() {
+            "auth"
         } else {
             "uac"
         };
@@ -75,6 +77,11 @@ mod opensips_build {
             .allowlist_var("TMCB_.*|DLGCB_.*|DLG_DIR_.*|T_UNDEFINED|T_NULL_CELL")
             .allowlist_type("osg_ident|module_dependency_t|modparam_dependency_t")
             .allowlist_function("alloc_module_dep")
+            // auth: the API table (modules/auth/api.h) and the parsed credentials
+            .allowlist_type("auth_api_t|auth_body_t|dig_cred_t|calc_HA1_arg|nonce_context|nonce_params")
+            .allowlist_type("request_method")
+            .allowlist_function("check_dig_cred|mark_authorized_cred|pv_get_spec_value|pv_value_destroy")
+            .allowlist_var("AUTH_SKIP_.*")
             .rustified_enum("module_type")
             .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()));
         for (k, v) in &defines {

@@ -768,3 +768,229 @@ int osg_totag(struct sip_msg *msg, const char **s, int *len)
 	*len = get_to(msg)->tag_value.len;
 	return 0;
 }
+
+/* ---- the auth module (server side) ---- */
+#include "parser/digest/digest.h"
+#include "parser/parse_uri.h"
+#include "data_lump_rpl.h"
+#include "globals.h"
+#include "pt.h"
+#include "modules/signaling/signaling.h"
+#include "modules/clusterer/api.h"
+#include "error.h"
+
+static struct sig_binds osg_sigb;
+
+int osg_sig_load(void)
+{
+	return load_sig_api(&osg_sigb);
+}
+
+int osg_sig_reply(struct sip_msg *msg, int code, const char *reason, int rlen)
+{
+	str r = {(char *)reason, rlen};
+	if (!osg_sigb.reply)
+		return -1;
+	if (!reason) {
+		r.s = error_text(code);
+		r.len = strlen(r.s);
+	}
+	return osg_sigb.reply(msg, code, &r, NULL);
+}
+
+int osg_add_rpl_hdr(struct sip_msg *msg, const char *hdr, int len)
+{
+	/* add_lump_rpl copies the text (no LUMP_RPL_NODUP) */
+	return add_lump_rpl(msg, (char *)hdr, len, LUMP_RPL_HDR) ? 0 : -1;
+}
+
+int osg_req_method(struct sip_msg *msg)
+{
+	if (msg->first_line.type != SIP_REQUEST)
+		return 0;
+	return msg->REQ_METHOD;
+}
+
+/* the credentials of kind hftype whose realm is realm and whose algorithm
+ * the digest library can compute, as stock's find_credentials: 0 found, 1
+ * none, -2 no memory (500), other negative: unparsable (400) */
+int osg_find_credentials(struct sip_msg *m, const char *realm, int rlen, int hftype,
+		struct hdr_field **hp)
+{
+	struct hdr_field **hook, *ptr, *prev;
+	hdr_flags_t flags;
+	int res;
+
+	*hp = NULL;
+	if (hftype == HDR_PROXYAUTH_T) {
+		hook = &m->proxy_auth;
+		flags = HDR_PROXYAUTH_F;
+	} else {
+		hook = &m->authorization;
+		flags = HDR_AUTHORIZATION_F;
+	}
+	if (*hook == NULL && parse_headers(m, flags, 0) == -1)
+		return -1;
+	ptr = *hook;
+	while (ptr) {
+		res = parse_credentials(ptr);
+		if (res < 0)
+			return res == -1 ? -2 : -3;
+		if (res == 0) {
+			dig_cred_t *d = &((auth_body_t *)ptr->parsed)->digest;
+			alg_t a = d->alg.alg_parsed;
+			if (d->realm.len == rlen && a >= ALG_UNSPEC && a <= ALG_SHA512_256SESS
+					&& !strncasecmp(realm, d->realm.s, rlen)) {
+				*hp = ptr;
+				return 0;
+			}
+		}
+		prev = ptr;
+		if (parse_headers(m, flags, 1) == -1)
+			return -4;
+		if (prev != m->last_header && m->last_header->type == hftype)
+			ptr = m->last_header;
+		else
+			break;
+	}
+	return 1;
+}
+
+/* get_authorized_cred on msg->authorization (kind 0) or msg->proxy_auth */
+struct hdr_field *osg_authorized(struct sip_msg *msg, int proxy)
+{
+	struct hdr_field *h = NULL;
+	get_authorized_cred(proxy ? msg->proxy_auth : msg->authorization, &h);
+	return h;
+}
+
+/* removes the whole header */
+int osg_del_hdr(struct sip_msg *msg, struct hdr_field *h)
+{
+	return del_lump(msg, h->name.s - msg->buf, h->len, 0) ? 0 : -1;
+}
+
+const char *osg_ruri(struct sip_msg *msg, int *len)
+{
+	str *u = GET_RURI(msg);
+	*len = u->len;
+	return u->s;
+}
+
+const char *osg_callid(struct sip_msg *msg, int *len)
+{
+	if (!msg->callid && (parse_headers(msg, HDR_CALLID_F, 0) == -1 || !msg->callid))
+		return NULL;
+	*len = msg->callid->body.len;
+	return msg->callid->body.s;
+}
+
+const char *osg_src_ip(struct sip_msg *msg, int *len)
+{
+	char *s = ip_addr2a(&msg->rcv.src_ip);
+	*len = s ? strlen(s) : 0;
+	return s;
+}
+
+/* user and host of the From (0), To (1) or request (2) URI; 0 on success */
+int osg_uri_user_host(struct sip_msg *msg, int which, const char **user, int *ulen,
+		const char **host, int *hlen)
+{
+	struct sip_uri *u;
+
+	if (which == 0)
+		u = parse_from_uri(msg);
+	else if (which == 1)
+		u = parse_to_uri(msg);
+	else
+		u = parse_sip_msg_uri(msg) < 0 ? NULL : &msg->parsed_uri;
+	if (!u)
+		return -1;
+	*user = u->user.s;
+	*ulen = u->user.len;
+	*host = u->host.s;
+	*hlen = u->host.len;
+	return 0;
+}
+
+int osg_process_no(void)
+{
+	return process_no;
+}
+
+long osg_startup_time(void)
+{
+	return (long)startup_time;
+}
+
+/* clusterer: one capability whose packets carry one str each (type 1), and
+ * whose sync packets carry one str per chunk */
+static struct clusterer_binds osg_clb;
+static str osg_clu_cap;
+static int osg_clu_id;
+static osg_clu_recv_f *osg_clu_recv;
+static osg_clu_sync_f *osg_clu_sync;
+#define OSG_CLU_RECORD 1
+#define OSG_CLU_VERSION 1
+
+static void osg_clu_packet(bin_packet_t *p)
+{
+	str s;
+
+	if (p->type == SYNC_PACKET_TYPE) {
+		while (osg_clb.sync_chunk_iter(p))
+			if (bin_pop_str(p, &s) == 0)
+				osg_clu_recv(s.s, s.len);
+		return;
+	}
+	if (p->type == OSG_CLU_RECORD && bin_pop_str(p, &s) == 0)
+		osg_clu_recv(s.s, s.len);
+}
+
+static void osg_clu_event(enum clusterer_event ev, int node_id)
+{
+	if (ev == SYNC_REQ_RCV)
+		osg_clu_sync(node_id);
+}
+
+int osg_clu_init(int cluster_id, const char *cap, osg_clu_recv_f *recv, osg_clu_sync_f *sync)
+{
+	if (load_clusterer_api(&osg_clb) < 0)
+		return -1;
+	osg_clu_cap.s = (char *)cap;
+	osg_clu_cap.len = strlen(cap);
+	osg_clu_id = cluster_id;
+	osg_clu_recv = recv;
+	osg_clu_sync = sync;
+	if (osg_clb.register_capability(&osg_clu_cap, osg_clu_packet, osg_clu_event,
+			cluster_id, 1, NODE_CMP_ANY) < 0)
+		return -2;
+	if (osg_clb.request_sync(&osg_clu_cap, cluster_id, 0) < 0)
+		return -3;
+	return 0;
+}
+
+int osg_clu_send(const char *data, int len)
+{
+	bin_packet_t p;
+	str s = {(char *)data, len};
+	int rc;
+
+	if (bin_init(&p, &osg_clu_cap, OSG_CLU_RECORD, OSG_CLU_VERSION, 0) != 0)
+		return -2;
+	bin_push_str(&p, &s);
+	rc = osg_clb.send_all(&p, osg_clu_id);
+	bin_free_packet(&p);
+	return rc;
+}
+
+int osg_clu_sync_push(int node_id, const char *data, int len)
+{
+	bin_packet_t *p;
+	str s = {(char *)data, len};
+
+	p = osg_clb.sync_chunk_start(&osg_clu_cap, osg_clu_id, node_id, OSG_CLU_VERSION);
+	if (!p)
+		return -1;
+	return bin_push_str(p, &s) < 0 ? -1 : 0;
+}

@@ -172,3 +172,43 @@ int osg_bavp_get(struct sip_msg *msg, int to, const char **v, int *vlen);
 int osg_cseq_span(struct sip_msg *msg, int *off, int *len);
 /* the To tag of msg (len 0 when none); 0 when To parses */
 int osg_totag(struct sip_msg *msg, const char **s, int *len);
+
+/* ---- the auth module (server side) ---- */
+struct hdr_field;
+/* signaling's reply (stateful when there is a transaction; reason NULL: the
+ * core's text for the code); loaded in mod_init */
+int osg_sig_load(void);
+int osg_sig_reply(struct sip_msg *msg, int code, const char *reason, int rlen);
+/* a header line (CRLF included) for the reply to come (a copy) */
+int osg_add_rpl_hdr(struct sip_msg *msg, const char *hdr, int len);
+/* msg->REQ_METHOD (0 for a reply) */
+int osg_req_method(struct sip_msg *msg);
+/* stock's find_credentials: 0 found (*h), 1 none, -2 no memory, other
+ * negative: unparsable */
+int osg_find_credentials(struct sip_msg *msg, const char *realm, int rlen, int hftype,
+		struct hdr_field **h);
+/* the credentials marked authorized among Authorization (proxy 0) or
+ * Proxy-Authorization headers; NULL when none */
+struct hdr_field *osg_authorized(struct sip_msg *msg, int proxy);
+/* a del lump over the whole header; 0 on success */
+int osg_del_hdr(struct sip_msg *msg, struct hdr_field *h);
+/* GET_RURI; the Call-ID (NULL when none); the source IP as text */
+const char *osg_ruri(struct sip_msg *msg, int *len);
+const char *osg_callid(struct sip_msg *msg, int *len);
+const char *osg_src_ip(struct sip_msg *msg, int *len);
+/* user and host of the From (0), To (1) or request (2) URI; 0 on success */
+int osg_uri_user_host(struct sip_msg *msg, int which, const char **user, int *ulen,
+		const char **host, int *hlen);
+/* process_no and startup_time of the core */
+int osg_process_no(void);
+long osg_startup_time(void);
+/* clusterer: a capability named cap in cluster_id whose records (one str a
+ * packet, or a chunk of a sync packet) go to recv, and whose sync requests
+ * (a node joining) go to sync; a sync is requested at once; 0 on success */
+typedef void (osg_clu_recv_f)(const char *data, int len);
+typedef void (osg_clu_sync_f)(int node_id);
+int osg_clu_init(int cluster_id, const char *cap, osg_clu_recv_f *recv, osg_clu_sync_f *sync);
+/* one record to every other node: clusterer's send_all result (0 sent) */
+int osg_clu_send(const char *data, int len);
+/* one record of a sync for node_id; 0 on success */
+int osg_clu_sync_push(int node_id, const char *data, int len);

@@ -16,5 +16,6 @@
 #include "lib/digest_auth/digest_auth.h"
 #include "modules/uac_auth/uac_auth.h"
 #include "modules/dialog/dlg_load.h"
+#include "modules/auth/api.h"
 
 #include "osips_glue.h"

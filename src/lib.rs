@@ -12,6 +12,7 @@
 //! its export table and thin entry points.
 
 pub mod bindings;
+#[cfg(any(feature = "kamailio", feature = "opensips"))]
 pub mod exports;
 pub mod log;
 

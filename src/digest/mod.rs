@@ -2,6 +2,7 @@
 //! (client), issuing and checking nonces and verifying credentials (server)
 //! (RFC 2617, RFC 7616, RFC 8760). Pure Rust, no host types.
 
+pub mod aes_nonce;
 pub mod challenge;
 pub mod credentials;
 pub mod nonce;

@@ -99,6 +99,16 @@ impl Cmd {
         Cmd::new(name, f as *const c_void, &params, flags)
     }
 
+    /// A script function of three parameters.
+    pub const fn script3<A, B, C>(
+        name: &'static [u8],
+        f: unsafe extern "C" fn(Msg, *mut A, *mut B, *mut C) -> c_int,
+        params: [cmd_param; 3],
+        flags: u32,
+    ) -> Cmd {
+        Cmd::new(name, f as *const c_void, &params, flags)
+    }
+
     /// An API export (`load_uac_auth`): route flags 0, so no script can call
     /// it; other modules find it with `find_export` and call it with their
     /// API struct.
@@ -165,6 +175,18 @@ macro_rules! cmd {
             $flags,
         )
     };
+    ($name:literal, $f:expr, [$a:tt, $b:tt, $c:tt], $flags:expr $(,)?) => {
+        $crate::opensips::exports::Cmd::script3(
+            $crate::exports::cname!($name),
+            $f,
+            [
+                $crate::opensips::exports::cmd!(@arg $a),
+                $crate::opensips::exports::cmd!(@arg $b),
+                $crate::opensips::exports::cmd!(@arg $c),
+            ],
+            $flags,
+        )
+    };
 }
 pub(crate) use cmd;
 
@@ -226,5 +248,92 @@ pub const fn module(
         destroy_f: None,
         init_child_f: None,
         reload_ack_f: None,
+    }
+}
+
+/// `dep_export_t`'s DEP_* flags (sr_module.h).
+pub const DEP_SILENT: u32 = 1 << 0;
+pub const DEP_ABORT: u32 = 1 << 2;
+
+/// MAX_MOD_DEPS of sr_module.h.
+const MAX_MOD_DEPS: usize = 10;
+
+/// A module's `dep_export_t`: the modules it needs loaded (and initialised)
+/// first, and its modparam dependencies, whose flexible array holds `N`
+/// entries (the last one the end marker).
+#[repr(C)]
+pub struct Deps<const N: usize> {
+    md: [ffi::module_dependency_t; MAX_MOD_DEPS],
+    mpd: [ffi::modparam_dependency_t; N],
+}
+
+// SAFETY: immutable static data (pointers to static strings and functions).
+unsafe impl<const N: usize> Sync for Deps<N> {}
+
+/// The end of a modparam dependency list.
+pub const END_PARAM_DEP: ffi::modparam_dependency_t = ffi::modparam_dependency_t {
+    script_param: std::ptr::null_mut(),
+    get_deps_f: None,
+};
+
+impl<const N: usize> Deps<N> {
+    /// `modules`: (NUL-terminated name, DEP_* flags); `params` ends with
+    /// [`END_PARAM_DEP`].
+    pub const fn new(
+        modules: &[(&'static [u8], u32)],
+        params: [ffi::modparam_dependency_t; N],
+    ) -> Deps<N> {
+        assert!(modules.len() < MAX_MOD_DEPS);
+        let none = ffi::module_dependency_t {
+            mod_type: ffi::module_type::MOD_TYPE_NULL,
+            mod_name: std::ptr::null_mut(),
+            type_: 0,
+        };
+        let mut md = [none; MAX_MOD_DEPS];
+        let mut i = 0;
+        while i < modules.len() {
+            md[i] = ffi::module_dependency_t {
+                mod_type: ffi::module_type::MOD_TYPE_DEFAULT,
+                mod_name: cstr(modules[i].0) as *mut c_char,
+                type_: modules[i].1,
+            };
+            i += 1;
+        }
+        Deps { md, mpd: params }
+    }
+
+    pub const fn as_ptr(&'static self) -> *const ffi::dep_export_t {
+        self as *const Deps<N> as *const ffi::dep_export_t
+    }
+}
+
+/// A modparam dependency entry: `get_deps` decides from the parameter's
+/// value which module must be initialised first.
+pub const fn param_dep(
+    name: &'static std::ffi::CStr,
+    get_deps: unsafe extern "C" fn(*const param_export_t) -> *mut ffi::module_dependency_t,
+) -> ffi::modparam_dependency_t {
+    ffi::modparam_dependency_t {
+        script_param: name.as_ptr() as *mut c_char,
+        get_deps_f: Some(get_deps),
+    }
+}
+
+/// What a modparam dependency function returns: `module` needed first
+/// (DEP_ABORT) when `needed`, else nothing.
+pub fn module_dep_if(
+    needed: bool,
+    module: &'static std::ffi::CStr,
+) -> *mut ffi::module_dependency_t {
+    if !needed {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: the core frees the pkg dependency it gets back; the name is static.
+    unsafe {
+        ffi::alloc_module_dep(
+            ffi::module_type::MOD_TYPE_DEFAULT,
+            module.as_ptr() as *mut c_char,
+            DEP_ABORT,
+        )
     }
 }

@@ -8,6 +8,7 @@
 //! (`cfg(uac_export = "...")`, set by build.rs when exactly one module feature
 //! is on; a build with several exports none).
 
+pub mod auth;
 pub mod exports;
 pub mod host;
 pub mod uac;

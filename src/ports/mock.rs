@@ -434,6 +434,14 @@ impl AuthRequest for MockMsg {
         self.authorized.get()
     }
 
+    fn authorized_of(&self, kind: CredKind) -> Option<usize> {
+        let h = self.authorized.get()?;
+        self.headers()
+            .into_iter()
+            .any(|(n, _, off)| off == h && n.eq_ignore_ascii_case(kind.name().as_bytes()))
+            .then_some(h)
+    }
+
     /// A delete edit over the whole line, CRLF included.
     fn remove_credentials(&self, h: usize) -> Result<(), String> {
         let (start, _, v, off) = self
@@ -537,6 +545,9 @@ impl Process for MockProcess {
     }
     fn now(&self) -> u32 {
         self.now.get()
+    }
+    fn now_us(&self) -> u64 {
+        self.now.get() as u64 * 1_000_000
     }
 }
 

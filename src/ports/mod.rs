@@ -11,6 +11,8 @@
 //!   parts a nonce can be bound to, the From/To/R-URI users.
 //! - `reply`: replying to a request, headers for the reply to come.
 //! - `process`: this process's number and the proxy's start time.
+//! - `replicate`: records sent to the other nodes of a cluster and received
+//!   from them (with a snapshot for a node that joins).
 //! - `shm`: shared memory: the allocator, the `ShmSafe` marker, a lock in
 //!   shared memory and the `ShmMutex` over them.
 //! - `request`: sending a request in a transaction, with a continuation for
@@ -42,6 +44,7 @@ pub mod dialog;
 pub mod event;
 pub mod message;
 pub mod process;
+pub mod replicate;
 pub mod replies;
 pub mod reply;
 pub mod request;

@@ -15,10 +15,15 @@
 //! algorithm, qop, response in constant time, auth-int over the real body);
 //! only a matching response uses up the nonce count or one-time slot.
 
+pub mod index;
 pub mod nonce;
+pub mod opensips_nonces;
+pub mod rpid;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_opensips;
 
 use crate::digest::challenge::{Algorithm, Qop};
 use crate::digest::response::{hash_hex, hex_len};
@@ -53,6 +58,117 @@ pub struct Policy {
     pub use_domain: bool,
     /// post_auth adds Authentication-Info.
     pub authinfo: bool,
+    /// What the two hosts' auth modules do differently around the same
+    /// steps.
+    pub rules: HostRules,
+}
+
+/// The steps' differences between Kamailio 5.6.3's and OpenSIPS 3.6.8's
+/// auth modules, as values ([`HostRules::KAMAILIO`], [`HostRules::OPENSIPS`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostRules {
+    /// PRACK passes pre_auth as ACK and CANCEL do (Kamailio).
+    pub prack_passes: bool,
+    /// pre_auth checks the required fields before it marks the credentials
+    /// authorized (OpenSIPS), not after (Kamailio).
+    pub fields_first: bool,
+    /// pre_auth answers its own errors (400 for credentials it cannot use,
+    /// 500 for its own failures) before it returns Error (OpenSIPS).
+    pub error_replies: bool,
+    /// An empty realm is the host of the To URI (REGISTER answering a 401)
+    /// or of the From URI, without realm_prefix (OpenSIPS).
+    pub realm_from_uri: bool,
+    /// pre_auth refuses fields over MAX_FIELD_LEN (Kamailio); without it
+    /// check_response does (OpenSIPS: the user is looked up first, as the
+    /// stock return codes expect).
+    pub early_length_check: bool,
+    /// A challenge says stale=true when the credentials marked authorized
+    /// (of the challenge's kind) were stale (OpenSIPS), not when those of
+    /// the realm were (Kamailio).
+    pub stale_from_authorized: bool,
+    /// check_response without pre_auth only compares (OpenSIPS's API:
+    /// msrp_relay checks its own nonces); Kamailio refuses it when replays
+    /// are protected.
+    pub pure_check_response: bool,
+    /// The HA1 check_response gets is already the -sess key (OpenSIPS's
+    /// calc_HA1 applies it), not the plain H(A1) (Kamailio).
+    pub sess_key_given: bool,
+    /// A challenge offering a -sess or SHA algorithm says qop="auth" when
+    /// the call gave none (OpenSIPS: RFC 8760 and -sess answers need qop).
+    pub qop_for_strong: bool,
+    /// realm_prefix is stripped from a realm the caller gives (Kamailio);
+    /// OpenSIPS strips it only from a realm taken from a URI.
+    pub strip_given_realm: bool,
+}
+
+impl HostRules {
+    pub const KAMAILIO: HostRules = HostRules {
+        prack_passes: true,
+        fields_first: false,
+        error_replies: false,
+        realm_from_uri: false,
+        early_length_check: true,
+        stale_from_authorized: false,
+        pure_check_response: false,
+        sess_key_given: false,
+        qop_for_strong: false,
+        strip_given_realm: true,
+    };
+    pub const OPENSIPS: HostRules = HostRules {
+        prack_passes: false,
+        fields_first: true,
+        error_replies: true,
+        realm_from_uri: true,
+        early_length_check: false,
+        stale_from_authorized: true,
+        pure_check_response: true,
+        sess_key_given: true,
+        qop_for_strong: true,
+        strip_given_realm: false,
+    };
+}
+
+/// The qop directive a challenge line offers (OpenSIPS can offer both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QopOffer {
+    None,
+    Auth,
+    AuthInt,
+    /// `qop="auth-int,auth"`.
+    AuthIntAuth,
+    /// `qop="auth,auth-int"`.
+    AuthAuthInt,
+}
+
+impl From<Option<Qop>> for QopOffer {
+    fn from(q: Option<Qop>) -> QopOffer {
+        match q {
+            None => QopOffer::None,
+            Some(Qop::Auth) => QopOffer::Auth,
+            Some(Qop::AuthInt) => QopOffer::AuthInt,
+        }
+    }
+}
+
+impl QopOffer {
+    /// The directive's value as printed.
+    pub fn text(self) -> Option<&'static str> {
+        match self {
+            QopOffer::None => None,
+            QopOffer::Auth => Some("auth"),
+            QopOffer::AuthInt => Some("auth-int"),
+            QopOffer::AuthIntAuth => Some("auth-int,auth"),
+            QopOffer::AuthAuthInt => Some("auth,auth-int"),
+        }
+    }
+}
+
+/// pre_auth steps a caller skips (OpenSIPS's AUTH_SKIP_CRED_CHECK: return
+/// once found, unmarked; AUTH_SKIP_NONCE_CHECK: return before the nonce).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Skip {
+    pub cred_check: bool,
+    pub nonce_check: bool,
 }
 
 impl Default for Policy {
@@ -70,6 +186,7 @@ impl Default for Policy {
             sending: Sending::Auto,
             use_domain: false,
             authinfo: false,
+            rules: HostRules::KAMAILIO,
         }
     }
 }
@@ -226,6 +343,112 @@ pub fn calc_response(
     hash_hex(alg, &r)
 }
 
+/// A user's secret as a lookup found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Secret {
+    Password(Vec<u8>),
+    /// The plain H(A1), hex.
+    Ha1(Vec<u8>),
+}
+
+/// What [`AuthServer::authorize_with`]'s lookup gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    Found(Secret),
+    /// No such user (or not the credentials' user).
+    UserUnknown,
+    /// The secret cannot be had: answered with 500.
+    Error,
+}
+
+/// authorize_with's outcome: a step's result, or the lookup's "no such
+/// user" (OpenSIPS's USER_UNKNOWN).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authorized {
+    Result(AuthResult),
+    UserUnknown,
+}
+
+/// OpenSIPS's Authentication-Info (the API's build_auth_info_hf, used by
+/// msrp_relay): `Authentication-Info: qop=.., cnonce="..", nc=..,
+/// rspauth=".."` without CRLF, rspauth computed from the password
+/// (`0x<HA1 hex>`: the HA1 itself) with `user` and `realm`, over `method`
+/// and the digest URI (and the body for auth-int). Beyond stock, rspauth
+/// covers the client's cnonce and nc, which the header carries (stock
+/// hashes a cnonce of its own).
+pub fn authentication_info(
+    creds: &Creds,
+    user: &[u8],
+    realm: &[u8],
+    password: &[u8],
+    method: &[u8],
+    body: &[u8],
+) -> Result<Vec<u8>, String> {
+    let alg = verify::algorithm_of(creds, Algorithm::Md5).map_err(|e| e.to_string())?;
+    let qop = verify::qop_of(creds).unwrap_or(None);
+    let hl = hex_len(alg);
+    let given = password.len() == hl + 2
+        && password.starts_with(b"0x")
+        && password[2..]
+            .iter()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c));
+    let ha1 = if given {
+        String::from_utf8_lossy(&password[2..]).into_owned()
+    } else {
+        verify::ha1(alg, user, realm, password)
+    };
+    let ent = if qop == Some(Qop::AuthInt) { body } else { b"" };
+    let rsp = verify::expected_response(alg, qop, creds, ha1.as_bytes(), method, ent);
+    let mut h = b"Authentication-Info: qop=".to_vec();
+    h.extend_from_slice(creds.qop);
+    h.extend_from_slice(b", cnonce=\"");
+    h.extend_from_slice(creds.cnonce);
+    h.extend_from_slice(b"\", nc=");
+    h.extend_from_slice(creds.nc);
+    h.extend_from_slice(b", rspauth=\"");
+    h.extend_from_slice(rsp.as_bytes());
+    h.push(b'"');
+    Ok(h)
+}
+
+/// One challenge header line without its CRLF: `name: Digest realm="..",
+/// nonce=".."[, qop=".."][, stale=true][, algorithm=..][, opaque=".."]`.
+#[allow(clippy::too_many_arguments)]
+pub fn challenge_line(
+    out: &mut Vec<u8>,
+    name: &[u8],
+    realm: &[u8],
+    nonce: &[u8],
+    qop: QopOffer,
+    stale: bool,
+    algorithm: Option<&[u8]>,
+    opaque: Option<&[u8]>,
+) {
+    out.extend_from_slice(name);
+    out.extend_from_slice(b": Digest realm=\"");
+    out.extend_from_slice(realm);
+    out.extend_from_slice(b"\", nonce=\"");
+    out.extend_from_slice(nonce);
+    out.push(b'"');
+    if let Some(q) = qop.text() {
+        out.extend_from_slice(b", qop=\"");
+        out.extend_from_slice(q.as_bytes());
+        out.push(b'"');
+    }
+    if stale {
+        out.extend_from_slice(b", stale=true");
+    }
+    if let Some(a) = algorithm {
+        out.extend_from_slice(b", algorithm=");
+        out.extend_from_slice(a);
+    }
+    if let Some(o) = opaque {
+        out.extend_from_slice(b", opaque=\"");
+        out.extend_from_slice(o);
+        out.push(b'"');
+    }
+}
+
 /// The server: its policy and its nonces.
 pub struct AuthServer<S: NonceScheme> {
     pub policy: Policy,
@@ -287,11 +510,16 @@ impl<S: NonceScheme> AuthServer<S> {
         realm: &[u8],
         nonce: Option<&[u8]>,
         offer: Offer,
-        qop: Option<Qop>,
+        qop: impl Into<QopOffer>,
         kind: CredKind,
     ) -> Result<Vec<u8>, String> {
+        let qop = qop.into();
         let p = &self.policy;
-        let realm = self.strip_realm(realm);
+        let realm = if p.rules.strip_given_realm {
+            self.strip_realm(realm)
+        } else {
+            realm
+        };
         let name = match kind {
             CredKind::ProxyAuthorization => &p.proxy_header,
             CredKind::Authorization => &p.www_header,
@@ -321,24 +549,7 @@ impl<S: NonceScheme> AuthServer<S> {
         };
         let mut out = Vec::with_capacity(160 * algs.len());
         for (alg, nonce) in printed.into_iter().zip(nonces) {
-            out.extend_from_slice(name);
-            out.extend_from_slice(b": Digest realm=\"");
-            out.extend_from_slice(realm);
-            out.extend_from_slice(b"\", nonce=\"");
-            out.extend_from_slice(nonce);
-            out.push(b'"');
-            if let Some(q) = qop {
-                out.extend_from_slice(b", qop=\"");
-                out.extend_from_slice(q.name().as_bytes());
-                out.push(b'"');
-            }
-            if stale {
-                out.extend_from_slice(b", stale=true");
-            }
-            if let Some(a) = alg {
-                out.extend_from_slice(b", algorithm=");
-                out.extend_from_slice(a);
-            }
+            challenge_line(&mut out, name, realm, nonce, qop, stale, alg, None);
             out.extend_from_slice(b"\r\n");
         }
         Ok(out)
@@ -381,34 +592,117 @@ impl<S: NonceScheme> AuthServer<S> {
 
     /// pre_auth: finds the credentials for `realm` (already without
     /// realm_prefix), checks them and their nonce without using anything up.
-    pub fn pre_auth<M: AuthRequest>(
+    pub fn pre_auth<M: AuthRequest + Reply>(
         &self,
         msg: &M,
         realm: &[u8],
         kind: CredKind,
     ) -> PreAuth<M::Cred, S::Checked> {
-        let (result, hdr) = self.pre_auth_find(msg, realm, kind);
-        match (result, hdr) {
-            (AuthResult::DoAuthentication, Some(h)) => {
-                let (result, checked) = self.check_hdr(msg, h);
-                PreAuth {
-                    result,
-                    hdr,
-                    checked,
-                }
+        self.pre_auth_skip(msg, realm, kind, Skip::default()).0
+    }
+
+    /// The realm of a request whose caller gave none: the host of the To
+    /// URI (a REGISTER answering a 401) or of the From URI, without
+    /// realm_prefix.
+    pub fn realm_of<'a, M: AuthRequest>(&self, msg: &'a M, kind: CredKind) -> Option<&'a [u8]> {
+        let whose = if msg.method() == b"REGISTER" && kind == CredKind::Authorization {
+            UriOf::To
+        } else {
+            UriOf::From
+        };
+        msg.uri_user_host(whose)
+            .map(|(_, host)| self.strip_realm(host))
+    }
+
+    /// An error of pre_auth: answered first where the host's module does
+    /// (400 for what the client sent, 500 for ours).
+    fn pre_auth_error<M: Reply>(&self, msg: &M, code: u16) -> AuthResult {
+        if self.policy.rules.error_replies {
+            let reason = if code == 400 {
+                "Bad Request"
+            } else {
+                "Server Internal Error"
+            };
+            if self.send(msg, code, reason, None).is_err() {
+                err!("failed to send {code} reply");
             }
-            _ => PreAuth {
-                result,
-                hdr,
-                checked: None,
-            },
         }
+        AuthResult::Error
+    }
+
+    /// pre_auth without the steps `skip` names; also gives the realm it
+    /// used (the caller's, or the URI's where the rules take it from there).
+    /// The order of the checks follows the policy's rules.
+    pub fn pre_auth_skip<'a, M: AuthRequest + Reply>(
+        &self,
+        msg: &'a M,
+        realm: &'a [u8],
+        kind: CredKind,
+        skip: Skip,
+    ) -> (PreAuth<M::Cred, S::Checked>, &'a [u8]) {
+        let rules = self.policy.rules;
+        let out = |result, hdr, checked| PreAuth {
+            result,
+            hdr,
+            checked,
+        };
+        match msg.method_kind() {
+            Method::Ack | Method::Cancel => {
+                return (out(AuthResult::Authenticated, None, None), realm)
+            }
+            Method::Prack if rules.prack_passes => {
+                return (out(AuthResult::Authenticated, None, None), realm)
+            }
+            _ => {}
+        }
+        let realm = match realm {
+            b"" if rules.realm_from_uri => match self.realm_of(msg, kind) {
+                Some(r) => r,
+                None => {
+                    err!("failed to extract realm");
+                    return (out(self.pre_auth_error(msg, 400), None, None), realm);
+                }
+            },
+            r => r,
+        };
+        let h = match msg.find_credentials(realm, kind) {
+            Err(e) => {
+                err!("Error while looking for credentials: {e}");
+                return (out(self.pre_auth_error(msg, 400), None, None), realm);
+            }
+            Ok(None) => {
+                dbg!(
+                    "Credentials with realm '{}' not found",
+                    String::from_utf8_lossy(realm)
+                );
+                return (out(AuthResult::NoCredentials, None, None), realm);
+            }
+            Ok(Some(h)) => h,
+        };
+        let found = |result| (out(result, Some(h), None), realm);
+        if skip.cred_check {
+            return found(AuthResult::DoAuthentication);
+        }
+        if rules.fields_first && !msg.creds_complete(h) {
+            err!("received credentials are not filled properly");
+            return found(self.pre_auth_error(msg, 400));
+        }
+        if msg.mark_authorized(h).is_err() {
+            err!("Error while marking parsed credentials");
+            return found(self.pre_auth_error(msg, 500));
+        }
+        if skip.nonce_check {
+            return found(AuthResult::DoAuthentication);
+        }
+        let (result, checked) = self.check_hdr(msg, h);
+        (out(result, Some(h), checked), realm)
     }
 
     /// The checks of one credentials header, in stock's order: the
-    /// directives the core requires, then the nonce, then (ours) no field
-    /// over MAX_FIELD_LEN. The checks of the answer itself (algorithm
-    /// offered, qop, response format) wait for check_response, as stock's
+    /// directives the core requires (unless the rules checked them before
+    /// the mark), then the nonce, then (Kamailio's rules) no field over
+    /// MAX_FIELD_LEN. The checks of the answer itself (algorithm offered,
+    /// qop, response format) wait for check_response, as stock's
     /// response-length check does: the user is looked up first, so every
     /// refusal carries stock's return code.
     fn check_hdr<M: AuthRequest>(
@@ -416,20 +710,23 @@ impl<S: NonceScheme> AuthServer<S> {
         msg: &M,
         h: M::Cred,
     ) -> (AuthResult, Option<Checked<S::Checked>>) {
-        if !msg.creds_complete(h) {
+        let rules = self.policy.rules;
+        if !rules.fields_first && !msg.creds_complete(h) {
             err!("Credentials are not filled properly");
             return (AuthResult::BadCredentials, None);
         }
         let c = msg.creds(h);
         match self.nonces.check(Some(msg), &c) {
             Ok(v) => {
-                if let Err(e) = verify::check_lengths(&c) {
-                    err!("Credentials refused: {e}");
-                    return (AuthResult::BadCredentials, None);
+                if rules.early_length_check {
+                    if let Err(e) = verify::check_lengths(&c) {
+                        err!("Credentials refused: {e}");
+                        return (AuthResult::BadCredentials, None);
+                    }
                 }
                 // calc_HA1 hashes with the answer's algorithm; one not offered
                 // (check_response refuses it) gets the default, as stock's one hash
-                let off = self.offered();
+                let off = self.answerable();
                 let alg = verify::algorithm_of(&c, off.default)
                     .ok()
                     .filter(|&a| off.allows(a))
@@ -441,6 +738,7 @@ impl<S: NonceScheme> AuthServer<S> {
             }
             Err(r) => match r.class {
                 NonceClass::Stale => {
+                    dbg!("stale nonce value received (check {})", r.code);
                     msg.set_stale(h);
                     (AuthResult::StaleNonce, None)
                 }
@@ -454,11 +752,26 @@ impl<S: NonceScheme> AuthServer<S> {
         }
     }
 
-    /// check_response: the response of `creds` against `ha1` (plain H(A1);
-    /// -sess applied here), in constant time, auth-int over `body` (asked
-    /// for only then); then the nonce count / one-time slot pre_auth
-    /// checked is used up. `found` is the request and credentials header
-    /// pre_auth found (marked stale when another request used the nonce up
+    /// The algorithms an answer may use: those offered, or any this crate
+    /// implements where the nonce itself binds the algorithm (pre_auth
+    /// refused another).
+    fn answerable(&self) -> Offered<'_> {
+        if self.nonces.binds_algorithm() {
+            Offered {
+                default: self.default_alg(),
+                only: None,
+            }
+        } else {
+            self.offered()
+        }
+    }
+
+    /// check_response: the response of `creds` against `ha1` (plain H(A1),
+    /// -sess applied here; or the -sess key itself with the rules'
+    /// `sess_key_given`), in constant time, auth-int over `body` (asked for
+    /// only then); then the nonce count / one-time slot pre_auth checked is
+    /// used up. `found` is the request and credentials header pre_auth
+    /// found (marked stale when another request used the nonce up
     /// meanwhile), `checked` what it checked (None: the caller skipped
     /// pre_auth).
     #[allow(clippy::too_many_arguments)]
@@ -471,7 +784,7 @@ impl<S: NonceScheme> AuthServer<S> {
         body: impl FnOnce() -> &'b [u8],
         checked: Option<&Checked<S::Checked>>,
     ) -> AuthResult {
-        let (alg, qop) = match check_offered(creds, &self.offered()) {
+        let (alg, qop) = match check_offered(creds, &self.answerable()) {
             Ok(v) => v,
             Err(r) => {
                 err!("Credentials refused: {}", r.error);
@@ -486,12 +799,26 @@ impl<S: NonceScheme> AuthServer<S> {
         } else {
             b""
         };
-        if ha1.len() != hex_len(alg)
-            || !verify::response_matches(alg, qop, creds, ha1, method, body)
-        {
+        let matches = if self.policy.rules.sess_key_given {
+            verify::response_matches_key(alg, qop, creds, ha1, method, body)
+        } else {
+            verify::response_matches(alg, qop, creds, ha1, method, body)
+        };
+        if ha1.len() != hex_len(alg) || !matches {
             dbg!("Authorization failed");
             return AuthResult::NotAuthenticated;
         }
+        self.commit(found, checked)
+    }
+
+    /// Uses up what pre_auth checked, once the answer is known to be right
+    /// (check_response does it; OpenSIPS's post_auth too, for modules that
+    /// verify elsewhere, as auth_aaa).
+    pub fn commit<M: AuthRequest>(
+        &self,
+        found: Option<(&M, M::Cred)>,
+        checked: Option<&Checked<S::Checked>>,
+    ) -> AuthResult {
         match checked {
             Some(c) => match self.nonces.commit(&c.nonce) {
                 Ok(()) => AuthResult::Authenticated,
@@ -508,7 +835,7 @@ impl<S: NonceScheme> AuthServer<S> {
                     }
                 }
             },
-            None if self.nonces.replay_protected() => {
+            None if self.nonces.replay_protected() && !self.policy.rules.pure_check_response => {
                 err!("check_response without pre_auth while nonce_count/one_time_nonce is on");
                 AuthResult::NotAuthenticated
             }
@@ -536,7 +863,7 @@ impl<S: NonceScheme> AuthServer<S> {
             };
         }
         let c = msg.creds(h);
-        let (alg, qop) = match check_offered(&c, &self.offered()) {
+        let (alg, qop) = match check_offered(&c, &self.answerable()) {
             Ok(v) => v,
             Err(r) => {
                 err!("Credentials refused: {}", r.error);
@@ -556,7 +883,7 @@ impl<S: NonceScheme> AuthServer<S> {
             let rsp = verify::rspauth(alg, qop, &c, ha1, ent);
             let fresh;
             let next: &[u8] = if self.nonces.one_time() {
-                fresh = self.nonces.issue(Some(msg), &[Some(alg)], qop);
+                fresh = self.nonces.issue(Some(msg), &[Some(alg)], qop.into());
                 match fresh.as_ref().map(|v| v.first()) {
                     Ok(Some(n)) => n,
                     _ => {
@@ -629,15 +956,21 @@ impl<S: NonceScheme> AuthServer<S> {
         self.challenge_lines(bound, stale, realm, None, offer, qop, kind)
     }
 
-    /// Adds `hdr` to the reply and sends it; false when either fails.
-    fn send<M: Reply>(&self, msg: &M, code: u16, reason: &str, hdr: Option<&[u8]>) -> bool {
+    /// Adds `hdr` to the reply and sends it.
+    fn send<M: Reply>(
+        &self,
+        msg: &M,
+        code: u16,
+        reason: &str,
+        hdr: Option<&[u8]>,
+    ) -> Result<(), String> {
         if let Some(h) = hdr {
-            if msg.add_reply_header(h).is_err() {
+            if let Err(e) = msg.add_reply_header(h) {
                 err!("failed to append hdr to reply");
-                return false;
+                return Err(e);
             }
         }
-        msg.send_reply(code, reason, self.policy.sending).is_ok()
+        msg.send_reply(code, reason, self.policy.sending)
     }
 
     /// www_challenge / proxy_challenge / auth_challenge: a 401 or 407 with
@@ -664,12 +997,115 @@ impl<S: NonceScheme> AuthServer<S> {
             }
             CredKind::Authorization => self.send(msg, 401, "Unauthorized", Some(&hf)),
         }
+        .is_ok()
+    }
+
+    /// OpenSIPS's www_challenge / proxy_challenge: a 401 or 407 with one
+    /// line per algorithm of `algorithms` in the order given (None: one line
+    /// naming none), the qop offered, stale=true when the credentials
+    /// marked authorized were stale; an empty realm is the URI's (a 400 when
+    /// it has none). Err when nothing could be sent.
+    pub fn challenge_offer<M: AuthRequest + Reply>(
+        &self,
+        msg: &M,
+        realm: &[u8],
+        qop: QopOffer,
+        algorithms: Option<&[Algorithm]>,
+        kind: CredKind,
+    ) -> Result<(), String> {
+        let rules = self.policy.rules;
+        let stale = if rules.stale_from_authorized {
+            msg.authorized_of(kind).is_some_and(|h| msg.is_stale(h))
+        } else {
+            self.sent_stale(Some(msg), realm, kind)
+        };
+        let realm = match realm {
+            b"" if rules.realm_from_uri => match self.realm_of(msg, kind) {
+                Some(r) => r,
+                None => {
+                    err!("failed to extract URI");
+                    return self.send(msg, 400, "Bad Request", None);
+                }
+            },
+            r => r,
+        };
+        let strong = algorithms.is_some_and(|l| l.iter().any(|&a| a != Algorithm::Md5));
+        let qop = if rules.qop_for_strong && qop == QopOffer::None && strong {
+            QopOffer::Auth
+        } else {
+            qop
+        };
+        let offer = algorithms.map_or(Offer::Given(None), Offer::List);
+        let hf = self
+            .challenge_lines(Some(msg), stale, realm, None, offer, qop, kind)
+            .inspect_err(|e| err!("failed to generate nonce: {e}"))?;
+        match kind {
+            CredKind::ProxyAuthorization => {
+                self.send(msg, 407, "Proxy Authentication Required", Some(&hf))
+            }
+            CredKind::Authorization => self.send(msg, 401, "Unauthorized", Some(&hf)),
+        }
+    }
+
+    /// OpenSIPS's pv_www_authorize / pv_proxy_authorize (and any check
+    /// with a password or HA1 from elsewhere): pre_auth, then `lookup`
+    /// gives the secret for the credentials and the realm used, then
+    /// check_response and post_auth. A lookup error is answered with 500.
+    pub fn authorize_with<M: AuthRequest + Reply>(
+        &self,
+        msg: &M,
+        realm: &[u8],
+        kind: CredKind,
+        lookup: impl FnOnce(&Creds, &[u8]) -> Lookup,
+    ) -> Authorized {
+        let (pre, realm) = self.pre_auth_skip(msg, realm, kind, Skip::default());
+        let (AuthResult::DoAuthentication, Some(h)) = (pre.result, pre.hdr) else {
+            return Authorized::Result(pre.result);
+        };
+        let c = msg.creds(h);
+        let secret = match lookup(&c, realm) {
+            Lookup::Found(s) => s,
+            Lookup::UserUnknown => return Authorized::UserUnknown,
+            Lookup::Error => {
+                return Authorized::Result(self.pre_auth_error(msg, 500));
+            }
+        };
+        let Ok(alg) = verify::algorithm_of(&c, Algorithm::Md5) else {
+            err!("digest algorithm unsupported");
+            return Authorized::Result(self.pre_auth_error(msg, 500));
+        };
+        let key = match secret {
+            Secret::Password(pw) => calc_ha1(
+                alg,
+                alg.is_sess(),
+                c.username,
+                realm,
+                &pw,
+                c.nonce,
+                c.cnonce,
+            ),
+            Secret::Ha1(h1) if alg.is_sess() => verify::sess_ha1(alg, &h1, c.nonce, c.cnonce),
+            Secret::Ha1(h1) => String::from_utf8_lossy(&h1).into_owned(),
+        };
+        let r = self.check_response(
+            Some((msg, h)),
+            &c,
+            msg.method(),
+            key.as_bytes(),
+            || msg.body().unwrap_or_default(),
+            pre.checked.as_ref(),
+        );
+        Authorized::Result(match r {
+            AuthResult::Authenticated => self.post_auth(msg, Some(h), None),
+            AuthResult::BadCredentials => AuthResult::NotAuthenticated,
+            other => other,
+        })
     }
 
     /// The 500 the challenge functions send when their parameters fail
     /// (unless flag 4); false when it could not be sent.
     pub fn param_error_reply<M: Reply>(&self, msg: &M, flags: i32) -> bool {
-        flags & CHALLENGE_NO_500 != 0 || self.send(msg, 500, "Internal Server Error", None)
+        flags & CHALLENGE_NO_500 != 0 || self.send(msg, 500, "Internal Server Error", None).is_ok()
     }
 
     /// build_challenge through the API: the challenge header(s) with the

@@ -8,9 +8,10 @@
 //! the secret, optional request binding, nonce ids with nc bytes and
 //! one-time bits in shared memory). OpenSIPS's format (AES over the secret,
 //! the algorithm and qop bound in the nonce, a nonce index) is a second
-//! implementation of the same trait.
+//! implementation of the same trait (`opensips_nonces.rs`).
 
-use crate::digest::challenge::{Algorithm, Qop};
+use super::QopOffer;
+use crate::digest::challenge::Algorithm;
 use crate::digest::nonce::{self, CheckCtx, CheckedParts, NonceError, Secrets, State, Verified};
 use crate::digest::verify::Creds;
 use crate::ports::credentials::{AuthRequest, Method};
@@ -55,7 +56,7 @@ pub trait NonceScheme {
         &self,
         req: Option<&M>,
         algs: &[Option<Algorithm>],
-        qop: Option<Qop>,
+        qop: QopOffer,
     ) -> Result<Vec<Vec<u8>>, String>;
 
     /// Checks the nonce of `creds` for `req` without using anything up.
@@ -78,6 +79,13 @@ pub trait NonceScheme {
     /// checked without a checked nonce (check_response without pre_auth)
     /// cannot be committed and is refused.
     fn replay_protected(&self) -> bool;
+
+    /// The nonce names the algorithm of its challenge line and check()
+    /// refuses an answer in another: check_response then takes any
+    /// algorithm the crate implements (OpenSIPS's nonces).
+    fn binds_algorithm(&self) -> bool {
+        false
+    }
 }
 
 // ---- Kamailio 5.6.3 ----
@@ -115,7 +123,7 @@ pub struct KamailioNonces<P: Process> {
     process: P,
 }
 
-fn shm_array<A: ShmAllocator>(
+pub(super) fn shm_array<A: ShmAllocator>(
     n: usize,
     init: impl Fn(usize) -> u32,
 ) -> Result<&'static [AtomicU32], String> {
@@ -231,7 +239,7 @@ impl<P: Process> NonceScheme for KamailioNonces<P> {
         &self,
         req: Option<&M>,
         algs: &[Option<Algorithm>],
-        _qop: Option<Qop>,
+        _qop: QopOffer,
     ) -> Result<Vec<Vec<u8>>, String> {
         let c = &self.cfg;
         let checks = self.checks(req);

@@ -11,8 +11,8 @@ use crate::ports::message::SipMessage;
 use crate::ports::mock::{MockMsg, MockProcess, SentReply};
 use allocator_api2::alloc::Global;
 
-const NOW: u32 = 1_700_000_000;
-const REALM: &str = "sip.test";
+pub(super) const NOW: u32 = 1_700_000_000;
+pub(super) const REALM: &str = "sip.test";
 
 type TestServer = AuthServer<KamailioNonces<MockProcess>>;
 
@@ -43,7 +43,7 @@ fn server(nc: bool, otn: bool) -> TestServer {
 
 /// A request from alice (From and To), `extra` header lines (CRLF
 /// included) before Content-Length, then `body`.
-fn request(method: &str, from_user: &str, extra: &str, body: &str) -> MockMsg {
+pub(super) fn request(method: &str, from_user: &str, extra: &str, body: &str) -> MockMsg {
     let mut m = MockMsg::new(&format!(
         "{method} sip:{REALM} SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\r\n\
          From: <sip:{from_user}@{REALM}>;tag=f1\r\nTo: <sip:alice@{REALM}>\r\n\
@@ -54,7 +54,7 @@ fn request(method: &str, from_user: &str, extra: &str, body: &str) -> MockMsg {
     m
 }
 
-fn register(extra: &str) -> MockMsg {
+pub(super) fn register(extra: &str) -> MockMsg {
     request("REGISTER", "alice", extra, "")
 }
 
@@ -69,7 +69,7 @@ fn values(lines: &[u8]) -> Vec<Vec<u8>> {
 
 /// The digest client's answer to the first challenge of `lines`, for
 /// `user` with `password`, as a header line.
-fn answer(lines: &[u8], user: &str, password: &str, method: &str, body: &str) -> String {
+pub(super) fn answer(lines: &[u8], user: &str, password: &str, method: &str, body: &str) -> String {
     let vals = values(lines);
     let refs: Vec<&[u8]> = vals.iter().map(Vec::as_slice).collect();
     let proxy = lines.starts_with(b"Proxy-");
@@ -95,7 +95,7 @@ fn answer(lines: &[u8], user: &str, password: &str, method: &str, body: &str) ->
 }
 
 /// A nonce directive's value.
-fn nonce_of(line: &[u8]) -> String {
+pub(super) fn nonce_of(line: &[u8]) -> String {
     let s = String::from_utf8_lossy(line);
     let at = s.find("nonce=\"").unwrap() + 7;
     s[at..at + s[at..].find('"').unwrap()].to_string()
@@ -729,7 +729,7 @@ impl NonceScheme for AlgBound {
         &self,
         _req: Option<&M>,
         algs: &[Option<Algorithm>],
-        _qop: Option<Qop>,
+        _qop: QopOffer,
     ) -> Result<Vec<Vec<u8>>, String> {
         Ok(algs
             .iter()

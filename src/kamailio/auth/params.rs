@@ -9,7 +9,7 @@ use crate::digest::challenge::{Algorithm, Qop};
 use crate::digest::nonce::{Secrets, MAX_NID_POOL_SIZE, NID_INC};
 use crate::exports::ParamCell;
 use crate::flows::auth_server::nonce::KamailioNonceConfig;
-use crate::flows::auth_server::Policy;
+use crate::flows::auth_server::{HostRules, Policy};
 use crate::kamailio::host::ffi::str_;
 use crate::ports::reply::Sending;
 use crate::{info, warn};
@@ -263,6 +263,7 @@ pub fn init() -> Result<&'static Config, String> {
                 },
                 use_domain: USE_DOMAIN.get() != 0,
                 authinfo: ADD_AUTHINFO_HDR.get() != 0,
+                rules: HostRules::KAMAILIO,
             },
             nonces: KamailioNonceConfig {
                 secrets,

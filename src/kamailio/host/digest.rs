@@ -4,89 +4,26 @@
 //! and reply headers; plus the challenge AVP and the result pseudo-variable
 //! of the auth module's functions.
 
-use super::ffi::{self, auth_body_t, hdr_field, sip_msg, str_};
+use super::ffi::{self, hdr_field, sip_msg, str_};
 use super::msg::SipMsg;
 use super::{str_bytes, str_of};
-use crate::digest::verify::Creds;
 use crate::ports::credentials::{AuthRequest, CredKind, Method, UriOf};
 use crate::ports::message::Which;
 use crate::ports::reply::{Reply, Sending};
 use std::ptr::{null_mut, NonNull};
 
-pub const HDR_AUTHORIZATION: i32 = ffi::_hdr_types_t_HDR_AUTHORIZATION_T;
-pub const HDR_PROXYAUTH: i32 = ffi::_hdr_types_t_HDR_PROXYAUTH_T;
 const METHOD_ACK: i32 = ffi::request_method_METHOD_ACK as i32;
 const METHOD_CANCEL: i32 = ffi::request_method_METHOD_CANCEL as i32;
 const METHOD_PRACK: i32 = ffi::request_method_METHOD_PRACK as i32;
 const METHOD_REGISTER: i32 = ffi::request_method_METHOD_REGISTER as i32;
 const METHOD_PUBLISH: i32 = ffi::request_method_METHOD_PUBLISH as i32;
 
-/// The credentials kind of a header type the API passes: Proxy-Authorization
-/// for HDR_PROXYAUTH_T, Authorization for anything else (as the stock
-/// module picks the challenge header).
-pub fn cred_kind(hftype: i32) -> CredKind {
-    if hftype == HDR_PROXYAUTH {
-        CredKind::ProxyAuthorization
-    } else {
-        CredKind::Authorization
-    }
-}
-
-fn hdr_type(kind: CredKind) -> i32 {
-    match kind {
-        CredKind::Authorization => HDR_AUTHORIZATION,
-        CredKind::ProxyAuthorization => HDR_PROXYAUTH,
-    }
-}
-
-/// A credentials header of the current message, parsed by the core
-/// (hdr->parsed is its `auth_body_t`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CredHdr(NonNull<hdr_field>);
-
-impl CredHdr {
-    /// # Safety
-    /// `h` must be NULL or a credentials header of the message being
-    /// handled, parsed by find_credentials (pre_auth returned it).
-    pub unsafe fn from_raw(h: *mut hdr_field) -> Option<CredHdr> {
-        NonNull::new(h).map(CredHdr)
-    }
-
-    pub fn raw(self) -> *mut hdr_field {
-        self.0.as_ptr()
-    }
-
-    /// The parsed credentials.
-    fn body(self) -> *mut auth_body_t {
-        // SAFETY: from_raw's contract and the message port's: a parsed
-        // credentials header of a live message.
-        unsafe { (*self.0.as_ptr()).parsed as *mut auth_body_t }
-    }
-}
-
-/// The fields verification needs, borrowed from parsed credentials.
-///
-/// # Safety
-/// `d` must be parsed credentials of the current message; the slices live
-/// as long as the message.
-pub unsafe fn creds_of<'a>(d: *const ffi::dig_cred_t) -> Creds<'a> {
-    // SAFETY: caller contract: all point into the message buffer (or are
-    // NULL/empty).
-    unsafe {
-        let d = &*d;
-        Creds {
-            username: str_bytes(&d.username.whole),
-            realm: str_bytes(&d.realm),
-            nonce: str_bytes(&d.nonce),
-            uri: str_bytes(&d.uri),
-            response: str_bytes(&d.response),
-            algorithm: str_bytes(&d.alg.alg_str),
-            qop: str_bytes(&d.qop.qop_str),
-            cnonce: str_bytes(&d.cnonce),
-            nc: str_bytes(&d.nc),
-        }
-    }
-}
+crate::host_credentials!(
+    super::ffi,
+    super::str_bytes,
+    ffi::_hdr_types_t_HDR_AUTHORIZATION_T,
+    ffi::_hdr_types_t_HDR_PROXYAUTH_T
+);
 
 fn get_with(
     msg: &SipMsg,
@@ -139,39 +76,7 @@ impl AuthRequest for SipMsg {
         }
     }
 
-    fn creds(&self, h: CredHdr) -> Creds<'_> {
-        // SAFETY: a parsed credentials header of this message.
-        unsafe { creds_of(&(*h.body()).digest) }
-    }
-
-    fn cred_user(&self, h: CredHdr) -> &[u8] {
-        // SAFETY: as above; the user points into the message buffer.
-        unsafe { str_bytes(&(*h.body()).digest.username.user) }
-    }
-
-    fn creds_complete(&self, h: CredHdr) -> bool {
-        // SAFETY: as above; check_dig_cred only reads the fields.
-        unsafe { ffi::check_dig_cred(&mut (*h.body()).digest) == 0 }
-    }
-
-    fn is_stale(&self, h: CredHdr) -> bool {
-        // SAFETY: as above.
-        unsafe { (*h.body()).stale != 0 }
-    }
-
-    fn set_stale(&self, h: CredHdr) {
-        // SAFETY: as above; a plain field of the parsed body, which the
-        // worker alone handles.
-        unsafe { (*h.body()).stale = 1 }
-    }
-
-    fn mark_authorized(&self, h: CredHdr) -> Result<(), String> {
-        // SAFETY: valid message and one of its credentials headers.
-        if unsafe { ffi::mark_authorized_cred(self.raw(), h.raw()) } < 0 {
-            return Err("mark_authorized_cred failed".into());
-        }
-        Ok(())
-    }
+    crate::parsed_credentials_methods!();
 
     /// get_authorized_cred on Authorization, then Proxy-Authorization.
     fn authorized(&self) -> Option<CredHdr> {

@@ -28,18 +28,4 @@ pub fn cfg_update() {
 /// The core's rank of the main process (PROC_MAIN).
 pub const PROC_MAIN: i32 = ffi::PROC_MAIN as i32;
 
-/// This Kamailio process, as the process port.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct KamProcess;
-
-impl crate::ports::process::Process for KamProcess {
-    fn process_no(&self) -> u32 {
-        // SAFETY: reads the core's per-process global.
-        unsafe { ffi::uacg_process_no() as u32 }
-    }
-
-    fn up_since(&self) -> u32 {
-        // SAFETY: reads a core global set before fork.
-        unsafe { ffi::uacg_up_since() as u32 }
-    }
-}
+crate::host_process!(KamProcess, super::ffi => uacg_process_no uacg_up_since);

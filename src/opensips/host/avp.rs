@@ -37,6 +37,11 @@ impl AvpName {
         Ok(AvpName { id, type_ })
     }
 
+    /// The core's (id, type) pair (what bind_auth hands out as rpid_avp).
+    pub fn ids(&self) -> (i32, i32) {
+        (self.id, self.type_ as i32)
+    }
+
     /// The first value of the AVP if it is a non-empty string. The bytes stay
     /// valid while the current message is processed (the AVP list is the
     /// message's), which is as long as callers keep them.

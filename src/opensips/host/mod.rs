@@ -2,6 +2,7 @@
 //! why it is sound; the modules above work on safe wrappers. Nothing here is
 //! shared with the Kamailio host layer: the two cores' structs differ.
 
+pub mod auth;
 pub mod avp;
 pub mod dlg;
 crate::bindings!("opensips_bindings.rs");

@@ -16,7 +16,10 @@ pub mod from_to;
 use crate::exports::{param, table, Param, ParamCell, Table};
 use crate::flows::from_to::{self as flow, Loaded, Routed, Settings};
 use crate::log::guarded;
-use crate::opensips::exports::{cmd, module, Cmd, INT_PARAM, STR_PARAM};
+use crate::opensips::exports::{
+    cmd, module, module_dep_if, param_dep, Cmd, Deps, DEP_ABORT, DEP_SILENT, END_PARAM_DEP,
+    INT_PARAM, STR_PARAM,
+};
 use crate::opensips::host::avp::AvpName;
 use crate::opensips::host::ffi::{
     self, module_exports, param_export_t, sip_msg, str_, BRANCH_ROUTE, CMD_PARAM_INT,
@@ -328,78 +331,24 @@ unsafe extern "C" fn deps_restore_mode(p: *const param_export_t) -> *mut ffi::mo
         // SAFETY: the core passes our restore_mode entry; its pointer holds
         // the C string the config set (or NULL).
         let mode = unsafe { c_param(*((*p).param_pointer as *const *const c_char)) };
-        match mode {
-            Some(m) if !m.is_empty() && m != b"none" => {
-                // SAFETY: the core frees the pkg dependency it gets back.
-                unsafe {
-                    ffi::alloc_module_dep(
-                        ffi::module_type::MOD_TYPE_DEFAULT,
-                        c"rr".as_ptr() as *mut c_char,
-                        DEP_ABORT,
-                    )
-                }
-            }
-            _ => null_mut(),
-        }
+        module_dep_if(mode.is_some_and(|m| !m.is_empty() && m != b"none"), c"rr")
     })
 }
 
-const DEP_SILENT: u32 = 1 << 0;
-const DEP_ABORT: u32 = 1 << 2;
-
-/// dep_export_t with its flexible modparam array filled in.
-#[repr(C)]
-pub struct Deps {
-    md: [ffi::module_dependency_t; 10],
-    mpd: [ffi::modparam_dependency_t; 2],
-}
-// SAFETY: immutable static data (pointers to static strings and functions).
-unsafe impl Sync for Deps {}
-
-const fn dep(name: &'static [u8], ty: u32) -> ffi::module_dependency_t {
-    ffi::module_dependency_t {
-        mod_type: ffi::module_type::MOD_TYPE_DEFAULT,
-        mod_name: name.as_ptr() as *mut c_char,
-        type_: ty,
-    }
-}
-
-const NO_DEP: ffi::module_dependency_t = ffi::module_dependency_t {
-    mod_type: ffi::module_type::MOD_TYPE_NULL,
-    mod_name: null_mut(),
-    type_: 0,
-};
-
-static DEPS: Deps = Deps {
-    md: [
-        dep(b"tm\0", DEP_ABORT),
-        dep(b"dialog\0", DEP_SILENT),
-        dep(b"uac_auth\0", DEP_SILENT),
-        NO_DEP,
-        NO_DEP,
-        NO_DEP,
-        NO_DEP,
-        NO_DEP,
-        NO_DEP,
-        NO_DEP,
+static DEPS: Deps<2> = Deps::new(
+    &[
+        (b"tm\0", DEP_ABORT),
+        (b"dialog\0", DEP_SILENT),
+        (b"uac_auth\0", DEP_SILENT),
     ],
-    mpd: [
-        ffi::modparam_dependency_t {
-            script_param: c"restore_mode".as_ptr() as *mut c_char,
-            get_deps_f: Some(deps_restore_mode),
-        },
-        ffi::modparam_dependency_t {
-            script_param: null_mut(),
-            get_deps_f: None,
-        },
-    ],
-};
+    [param_dep(c"restore_mode", deps_restore_mode), END_PARAM_DEP],
+);
 
 /// The table the core looks up by name after dlopen().
 #[cfg_attr(uac_export = "opensips-uac", export_name = "exports")]
 pub static EXPORTS: Table<module_exports> = Table::new(module(
     b"uac\0",
-    &DEPS as *const Deps as *const ffi::dep_export_t,
+    DEPS.as_ptr(),
     CMDS.as_ptr() as *const Cmd,
     PARAMS.as_ptr() as *const Param,
     on_load,
