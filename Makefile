@@ -11,11 +11,30 @@ CARGO ?= cargo
 # host/module pairs: build/<host>/<module>.so from feature <host>-<module>
 KAMAILIO_MODULES := uac auth
 MODULES := $(KAMAILIO_MODULES:%=build/kamailio/%.so)
+
+# Kamailio besides Debian 12's 5.6 (build/kamailio/): a source tree, whose
+# version (scripts/kamailio-version) names the folder the modules go to,
+# build/kamailio-<version>/{uac,auth}.so. By default the 6.1 build that
+# scripts/setup-kamailio61 made in .cache/kamailio61 (the tests run against
+# it too). `make KAMAILIO_SRC=/path/to/kamailio-<version>` builds for your own
+# Kamailio only (build.rs finds its installed core: the tree's install prefix,
+# /usr/sbin or /usr/local/sbin; KAMAILIO_BIN=... if elsewhere).
+K61_SRC := $(firstword $(wildcard $(CURDIR)/.cache/kamailio61/kamailio-*/))
+ifeq ($(origin KAMAILIO_SRC),undefined)
+OTHER_SRC := $(K61_SRC)
+OTHER_MISSING := no Kamailio 6.1 tree in .cache/kamailio61: run scripts/setup-kamailio61 (or make setup)
+else
+OTHER_SRC := $(abspath $(KAMAILIO_SRC))
+OTHER_MISSING := KAMAILIO_SRC=$(KAMAILIO_SRC) is not a Kamailio source tree
+endif
+OTHER_VERSION := $(if $(OTHER_SRC),$(shell scripts/kamailio-version $(OTHER_SRC)))
+OTHER_DIR := build/kamailio-$(OTHER_VERSION)
+OTHER_MODULES := $(if $(OTHER_VERSION),$(KAMAILIO_MODULES:%=$(OTHER_DIR)/%.so))
 # OpenSIPS: build/opensips/<module>.so from feature opensips-<module, _ as ->
 OPENSIPS_MODULES := uac_auth uac auth uac_registrant
 OPENSIPS_SO := $(OPENSIPS_MODULES:%=build/opensips/%.so)
 
-.PHONY: all setup module test check run run-opensips call call-opensips deb clean bench FORCE bench-reg run-reg
+.PHONY: all setup module kamailio-other test check run run-opensips call call-opensips deb clean bench FORCE bench-reg run-reg
 
 all: module
 
@@ -23,14 +42,28 @@ all: module
 setup:
 	scripts/setup
 
-module: $(MODULES) $(OPENSIPS_SO)
+ifeq ($(origin KAMAILIO_SRC),undefined)
+module: $(MODULES) kamailio-other $(OPENSIPS_SO)
+else
+module: kamailio-other
+endif
+
+# The modules for the other Kamailio tree (see OTHER_SRC); without one, the
+# 6.1 build is missing: scripts/setup-kamailio61 (run by `make setup`) makes it.
+kamailio-other: $(OTHER_MODULES)
+	@[ -n "$(OTHER_VERSION)" ] || { echo "make: $(OTHER_MISSING)" >&2; exit 1; }
 
 # Each module in its own target dir, so switching features never rebuilds the
 # others; cargo decides what is out of date (FORCE: always ask it).
 $(MODULES): build/kamailio/%.so: FORCE
-	$(CARGO) build --release --no-default-features --features kamailio-$* --target-dir target/kamailio-$*
+	env -u KAMAILIO_SRC $(CARGO) build --release --no-default-features --features kamailio-$* --target-dir target/kamailio-$*
 	mkdir -p build/kamailio
 	cp target/kamailio-$*/release/libuac.so $@
+
+$(OTHER_MODULES): $(OTHER_DIR)/%.so: FORCE
+	KAMAILIO_SRC=$(OTHER_SRC) $(CARGO) build --release --no-default-features --features kamailio-$* --target-dir target/kamailio-$(OTHER_VERSION)-$*
+	mkdir -p $(OTHER_DIR)
+	cp target/kamailio-$(OTHER_VERSION)-$*/release/libuac.so $@
 
 $(OPENSIPS_SO): build/opensips/%.so: FORCE
 	$(CARGO) build --release --no-default-features --features opensips-$(subst _,-,$*) --target-dir target/opensips-$*
@@ -47,19 +80,30 @@ check: module
 	$(CARGO) clippy --release --all-targets -- -D warnings
 	$(CLIPPY_ALL)
 	for m in $(KAMAILIO_MODULES); do \
-		$(CARGO) clippy --release --no-default-features --features kamailio-$$m \
-			--target-dir target/kamailio-$$m -- -D warnings || exit 1; done
+		env -u KAMAILIO_SRC $(CARGO) clippy --release --no-default-features --features kamailio-$$m \
+			--target-dir target/kamailio-$$m -- -D warnings || exit 1; \
+		KAMAILIO_SRC=$(OTHER_SRC) $(CARGO) clippy --release --no-default-features --features kamailio-$$m \
+			--target-dir target/kamailio-$(OTHER_VERSION)-$$m -- -D warnings || exit 1; done
 	for m in $(OPENSIPS_MODULES); do \
 		$(CARGO) clippy --release --no-default-features --features opensips-$$(echo $$m | tr _ -) \
 			--target-dir target/opensips-$$m -- -D warnings || exit 1; done
 
+# The Kamailio integration test files: run against Debian's 5.6 with the
+# rest, then again against the 6.1 build (UAC_TEST_HOST=6.1: tests/common's
+# Host takes binary, stock modules, schemas and our build/kamailio-<version>/
+# modules from it). Not twice: package (Debian's package), run_example
+# (`make run`, Debian's kamailio), kamailio61_host (both hosts in each run).
+KAMAILIO_TESTS := auth auth_linphone auth_msrp auth_server differential fidelity kemi \
+	registration replace_restore send
+
 # The floors of src/ (no import up, no cycle), clippy over every host and
 # module, unit tests, then the integration tests that start the real kamailio
-# and opensips.
+# (5.6 and 6.1) and opensips.
 test: setup module
 	scripts/check-layers
 	$(CLIPPY_ALL)
 	$(CARGO) test --release -- --test-threads=1
+	UAC_TEST_HOST=6.1 $(CARGO) test --release $(KAMAILIO_TESTS:%=--test %) -- --test-threads=1
 	$(CARGO) test --release --lib --no-default-features --features opensips --target-dir target/opensips-test
 
 run: setup module

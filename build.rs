@@ -2,10 +2,23 @@
 //! compiles the C glue with exactly the core's compile-time defines.
 //!
 //! Inputs (environment):
-//! - `KAMAILIO_SRC`: the Kamailio source tree matching the installed core (default:
-//!   the first `.cache/kamailio-*/` folder that `scripts/setup` fetched with
-//!   `apt-get source kamailio`).
-//! - `KAMAILIO_BIN`: the installed core binary (default: `kamailio` in PATH or /usr/sbin).
+//! - `KAMAILIO_SRC`: the Kamailio source tree to build for (default: the
+//!   `.cache/kamailio-*/` tree `scripts/setup` fetched with `apt-get source
+//!   kamailio` whose version is the installed core's). Its version (`VERSION`,
+//!   `PATCHLEVEL`, `SUBLEVEL`, `EXTRAVERSION` of `src/Makefile.defs`) picks the core.
+//! - `KAMAILIO_BIN`: the installed core binary (default: the first of the tree's
+//!   own install prefix (`src/config.mak`), /usr/sbin, /usr/local/sbin whose
+//!   `kamailio -I` reports the tree's version).
+//! - `KAMAILIO_LIBDIR`: where the core keeps libsrdb1 (default: the parent of
+//!   the core's module folder; 6.x has srdb1 inside the core binary).
+//!
+//! What differs between Kamailio versions is told apart by what the tree has,
+//! never by a hard-coded list: the bindings come from its headers, and build.rs
+//! emits one `cfg` per capability it finds in them (`kam_auth_hdr_arg`,
+//! `kam_tm_drop_flag`, `kam_uac_req_timers`) plus `kamailio_ge = "X.Y"` for each
+//! release line the tree's version reaches (the stock modules' surface and
+//! defaults of that line). Only `src/kamailio/host/` and the module folders
+//! (`src/kamailio/{uac,auth}/`) read them.
 //!
 //! The core refuses a module whose `module_version`/`module_flags` differ from its
 //! own strings, and struct layouts depend on the same `-D` flags. So we:
@@ -45,8 +58,11 @@ fn main() {
     };
 
     let src = kamailio_src(&manifest);
-    let core = CoreInfo::read(&kamailio_bin());
+    let version = tree_version(&src);
+    let mut core = CoreInfo::read(&kamailio_bin(&src, &version));
+    core.drop_flags(&derived_flags(&src));
     let defines = reconcile_defines(&src, &core);
+    version_cfgs(&version);
 
     // Check that the version macros expand to the core's own strings.
     check_version_strings(&src, &defines, &core, &out);
@@ -77,6 +93,7 @@ fn main() {
         .layout_tests(false)
         .generate_comments(false)
         .allowlist_function("uacg_.*")
+        .allowlist_type("uacg_const")
         .allowlist_function("parse_from_header|parse_headers|parse_to_header")
         .allowlist_function("del_lump|anchor_lump|insert_new_lump_after|insert_new_lump_before|remove_lump")
         .allowlist_function("fixup_spve_spve|fixup_free_spve_spve|get_str_fparam")
@@ -87,7 +104,7 @@ fn main() {
         .allowlist_function("pv_get_strval|pv_get_uintval|pv_get_null|parse_to_header|str2int")
         .allowlist_var("TMCB_LOCAL_COMPLETED|TMCB_DESTROY|TMCB_ON_FAILURE|PV_NAME_INTSTR|PVT_OTHER|PV_VAL_INT|DLG_CONFIRMED")
         .allowlist_var("FL_UAC_AUTH|PARAM_USE_FUNC|USE_FUNC_PARAM|BRANCH_FAILURE_ROUTE|EVENT_ROUTE|PV_VAL_NULL|PV_VAL_STR")
-        .allowlist_type("gparam_p|fparam_t")
+        .allowlist_type("gparam_p|fparam_t|int_str")
         .allowlist_type("sip_msg|to_body|hdr_field|lump|module_exports|cmd_export_t|param_export_t")
         .allowlist_type("sr_kemi_t|rr_binds|tm_binds|dlg_binds|dlg_cb_params|pv_spec_t|tmcb_params|cell")
         .allowlist_var("FL_USE_UAC_FROM|FL_USE_UAC_TO|REQUEST_ROUTE|BRANCH_ROUTE|FAILURE_ROUTE|ONREPLY_ROUTE|ANY_ROUTE")
@@ -104,7 +121,7 @@ fn main() {
         .allowlist_function("pv_set_spec_value|pv_cache_get|fixup_spve_pvar|fixup_free_spve_pvar|fixup_spve_igp|fixup_free_spve_igp")
         .allowlist_function("fixup_spve_null|fixup_free_spve_null|get_int_fparam")
         .allowlist_type("db_cap|rpc_flags|db_func_t|db1_res_t|db_row_t|db_val_t|db1_con_t|db_op_t|rpc_t|rpc_export_t|counter_handle_t")
-        .allowlist_var("DB1_.*|TMCB_LOCAL_COMPLETED|PROC_MAIN|RET_ARRAY")
+        .allowlist_var("DB1_.*|TMCB_LOCAL_COMPLETED|PROC_MAIN|TMCB_LOCAL_REQUEST_DROP|TBS_URI_ENCLOSED")
         .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()));
     for (k, v) in &defines {
         b = b.clang_arg(match v {
@@ -112,17 +129,130 @@ fn main() {
             None => format!("-D{k}"),
         });
     }
-    // uac.so needs the DB library, as the stock module does (libsrdb1, with
-    // the runpath of Kamailio's library folder).
-    let libdir = core_libdir();
-    println!("cargo:rustc-cdylib-link-arg=-L{libdir}");
-    println!("cargo:rustc-cdylib-link-arg=-Wl,--no-as-needed");
-    println!("cargo:rustc-cdylib-link-arg=-lsrdb1");
-    println!("cargo:rustc-cdylib-link-arg=-Wl,-rpath,{libdir}");
-    b.generate()
+    // uac.so needs the DB library, as the stock module does: on 5.x
+    // libsrdb1 (with the runpath of Kamailio's library folder); 6.x builds
+    // srdb1 into the core binary, whose symbols resolve at dlopen.
+    let libdir = core_libdir(&core);
+    if ["libsrdb1.so", "libsrdb1.so.1"]
+        .iter()
+        .any(|l| Path::new(&libdir).join(l).exists())
+    {
+        println!("cargo:rustc-cdylib-link-arg=-L{libdir}");
+        println!("cargo:rustc-cdylib-link-arg=-Wl,--no-as-needed");
+        println!("cargo:rustc-cdylib-link-arg=-lsrdb1");
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-rpath,{libdir}");
+    }
+    let bindings = b
+        .generate()
         .expect("bindgen failed on the Kamailio headers")
-        .write_to_file(out.join("bindings.rs"))
-        .expect("cannot write bindings.rs");
+        .to_string();
+    capability_cfgs(&bindings);
+    std::fs::write(out.join("bindings.rs"), bindings).expect("cannot write bindings.rs");
+}
+
+/// The capabilities of the tree's host API that our host layer switches on,
+/// read from the bindings bindgen made of its headers (one `cfg` each):
+/// - `kam_auth_hdr_arg`: auth's `pv_authenticate_f` takes `hdr_field_t **hdr`
+///   before `method` (6.1: the API hands back the header it checked);
+/// - `kam_tm_drop_flag`: tm reports a local request dropped by
+///   `event_route[tm:local-request]` with `TMCB_LOCAL_REQUEST_DROP` in
+///   `uac_req_t.cb_flags` (the callback never runs: its parameter is ours again);
+/// - `kam_uac_req_timers`: `uac_req_t` has `cseqno`, `fr_timeout`, `fr_inv_timeout`.
+fn capability_cfgs(bindings: &str) {
+    let item = |start: &str| -> String {
+        let i = bindings
+            .find(start)
+            .unwrap_or_else(|| panic!("bindings have no `{start}`"));
+        let rest = &bindings[i..];
+        rest[..rest.find(';').unwrap_or(rest.len())].to_string()
+    };
+    let uac_req = {
+        let i = bindings
+            .find("pub struct uac_req {")
+            .expect("bindings have no uac_req");
+        let rest = &bindings[i..];
+        rest[..rest.find('}').unwrap_or(rest.len())].to_string()
+    };
+    let caps = [
+        (
+            "kam_auth_hdr_arg",
+            item("pub type pv_authenticate_f").contains("hdr_field"),
+        ),
+        (
+            "kam_tm_drop_flag",
+            bindings.contains("pub const TMCB_LOCAL_REQUEST_DROP:"),
+        ),
+        (
+            "kam_uac_req_timers",
+            uac_req.contains("pub fr_timeout:") && uac_req.contains("pub cseqno:"),
+        ),
+    ];
+    for (name, on) in caps {
+        println!("cargo:rustc-check-cfg=cfg({name})");
+        if on {
+            println!("cargo:rustc-cfg={name}");
+        }
+    }
+}
+
+/// The release lines whose stock `uac`/`auth` surface and defaults our
+/// modules follow: `kamailio_ge = "6.0"` and `"6.1"` when the tree is of that
+/// line or later (5.6 is the oldest we build for).
+fn version_cfgs(version: &str) {
+    const LINES: [(u32, u32); 2] = [(6, 0), (6, 1)];
+    let values: Vec<String> = LINES.iter().map(|(a, b)| format!("\"{a}.{b}\"")).collect();
+    println!(
+        "cargo:rustc-check-cfg=cfg(kamailio_ge, values({}))",
+        values.join(", ")
+    );
+    let mut it = version.split('.').map(|n| {
+        n.chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+            .parse::<u32>()
+            .unwrap_or(0)
+    });
+    let (major, minor) = (it.next().unwrap_or(0), it.next().unwrap_or(0));
+    assert!(
+        (major, minor) >= (5, 6),
+        "Kamailio {version}: this crate builds for 5.6 and later"
+    );
+    for (a, b) in LINES {
+        if (major, minor) >= (a, b) {
+            println!("cargo:rustc-cfg=kamailio_ge=\"{a}.{b}\"");
+        }
+    }
+    // the version the module was built for, for its start-up log line
+    println!("cargo:rustc-env=UAC_KAMAILIO_VERSION={version}");
+}
+
+/// The tree's version as its Makefile.defs spells it (`6.1.4`): VERSION,
+/// PATCHLEVEL, SUBLEVEL and EXTRAVERSION (what `make printcdefs` passes as
+/// `-DVERSION`).
+fn tree_version(src: &Path) -> String {
+    let defs = std::fs::read_to_string(src.join("src/Makefile.defs"))
+        .unwrap_or_else(|e| panic!("{}/src/Makefile.defs: {e}", src.display()));
+    let get = |name: &str| -> String {
+        defs.lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once('=')?;
+                (k.trim() == name).then(|| v.trim().to_string())
+            })
+            .unwrap_or_default()
+    };
+    let v = format!(
+        "{}.{}.{}{}",
+        get("VERSION"),
+        get("PATCHLEVEL"),
+        get("SUBLEVEL"),
+        get("EXTRAVERSION")
+    );
+    assert!(
+        v.chars().next().is_some_and(|c| c.is_ascii_digit()),
+        "{}: no version in src/Makefile.defs",
+        src.display()
+    );
+    v
 }
 
 /// The module features, one per `.so` (see Cargo.toml).
@@ -168,53 +298,92 @@ fn kamailio_src(manifest: &Path) -> PathBuf {
         );
         return p;
     }
+    // The tree of the installed core's version (Debian's, which scripts/setup
+    // fetched with `apt-get source`); other trees in .cache are for builds
+    // that name them (the Makefile's 6.1 build).
     let cache = manifest.join(".cache");
-    if let Ok(rd) = std::fs::read_dir(&cache) {
-        let mut dirs: Vec<PathBuf> = rd
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.join("src/core/sr_module.h").exists())
-            .collect();
-        dirs.sort();
-        if let Some(p) = dirs.pop() {
-            return p;
-        }
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&cache)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.join("src/core/sr_module.h").exists())
+                .collect()
+        })
+        .unwrap_or_default();
+    dirs.sort();
+    let bin = env::var("KAMAILIO_BIN").map_or_else(|_| default_core(), PathBuf::from);
+    let core = CoreInfo::read(&bin);
+    if let Some(p) = dirs
+        .iter()
+        .find(|d| core.version_number() == tree_version(d))
+    {
+        return p.clone();
     }
     panic!(
-        "no Kamailio source tree: run `scripts/setup` (it fetches Debian's kamailio source \
-         package into .cache/) or set KAMAILIO_SRC"
+        "no Kamailio source tree of {}'s version ({}) in {}: run `scripts/setup` (it \
+         fetches Debian's kamailio source package into .cache/) or set KAMAILIO_SRC",
+        bin.display(),
+        core.version,
+        cache.display()
     );
 }
 
-/// Where the installed Kamailio keeps libsrdb1 (`KAMAILIO_LIBDIR` overrides).
-fn core_libdir() -> String {
+/// The core `KAMAILIO_SRC` is not given for: Debian's, else the first in PATH.
+fn default_core() -> PathBuf {
+    ["/usr/sbin/kamailio", "/usr/local/sbin/kamailio"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from("kamailio"))
+}
+
+/// Where the installed core keeps its libraries (libsrdb1 on 5.x): the
+/// parent of its module folder (`KAMAILIO_LIBDIR` overrides).
+fn core_libdir(core: &CoreInfo) -> String {
     println!("cargo:rerun-if-env-changed=KAMAILIO_LIBDIR");
     if let Ok(d) = env::var("KAMAILIO_LIBDIR") {
         return d;
     }
-    for d in [
-        "/usr/lib/x86_64-linux-gnu/kamailio",
-        "/usr/lib/kamailio",
-        "/usr/local/lib64/kamailio",
-        "/usr/local/lib/kamailio",
-    ] {
-        if Path::new(d).join("libsrdb1.so").exists() || Path::new(d).join("libsrdb1.so.1").exists()
-        {
-            return d.to_string();
-        }
-    }
-    "/usr/lib/x86_64-linux-gnu/kamailio".to_string()
+    Path::new(&core.modules)
+        .parent()
+        .map_or_else(|| core.modules.clone(), |p| p.display().to_string())
 }
 
-fn kamailio_bin() -> PathBuf {
+/// The installed core of the tree's `version`: `KAMAILIO_BIN`, else the first
+/// of the tree's own install prefix (a source build's `make cfg PREFIX=...`),
+/// Debian's and /usr/local's binaries that reports that version.
+fn kamailio_bin(src: &Path, version: &str) -> PathBuf {
     if let Ok(p) = env::var("KAMAILIO_BIN") {
         return PathBuf::from(p);
     }
-    for p in ["/usr/sbin/kamailio", "/usr/local/sbin/kamailio"] {
-        if Path::new(p).exists() {
-            return PathBuf::from(p);
+    let mut candidates = Vec::new();
+    if let Ok(mak) = std::fs::read_to_string(src.join("src/config.mak")) {
+        if let Some(prefix) = mak
+            .lines()
+            .find_map(|l| l.strip_prefix("PREFIX="))
+            .map(str::trim)
+        {
+            candidates.push(Path::new(prefix).join("sbin/kamailio"));
         }
     }
-    PathBuf::from("kamailio")
+    candidates.push(PathBuf::from("/usr/sbin/kamailio"));
+    candidates.push(PathBuf::from("/usr/local/sbin/kamailio"));
+    let mut seen = Vec::new();
+    for c in candidates.into_iter().filter(|c| c.exists()) {
+        let v = CoreInfo::read(&c).version_number();
+        if v == version {
+            return c;
+        }
+        seen.push(format!("{} is {v}", c.display()));
+    }
+    panic!(
+        "no installed kamailio {version} for the tree {} ({}): set KAMAILIO_BIN to its core",
+        src.display(),
+        if seen.is_empty() {
+            "none found".to_string()
+        } else {
+            seen.join(", ")
+        }
+    );
 }
 
 /// What the installed core says about itself (`kamailio -I`).
@@ -223,6 +392,8 @@ struct CoreInfo {
     version: String,
     /// SER_COMPILE_FLAGS, e.g. `USE_TCP, USE_TLS, ...`.
     flags: String,
+    /// The module folder it was built with (`/usr/lib/x86_64-linux-gnu/kamailio/modules`).
+    modules: String,
 }
 
 impl CoreInfo {
@@ -243,7 +414,32 @@ impl CoreInfo {
         let version = field("Version: ");
         let version = version.strip_suffix(' ').unwrap_or(&version).to_string();
         let flags = field("Compile flags: ");
-        CoreInfo { version, flags }
+        let modules = field("Default paths to modules: ");
+        let modules = modules.split(':').next().unwrap_or("").trim().to_string();
+        CoreInfo {
+            version,
+            flags,
+            modules,
+        }
+    }
+
+    /// Removes `names` from the flags string (see `derived_flags`).
+    fn drop_flags(&mut self, names: &BTreeSet<String>) {
+        self.flags = self
+            .flags
+            .split(", ")
+            .filter(|f| !names.contains(f.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+    }
+
+    /// `5.6.3` of `kamailio 5.6.3 (x86_64/linux)`.
+    fn version_number(&self) -> String {
+        self.version
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_default()
+            .to_string()
     }
 
     /// The feature names in the flags string (`FAST_LOCK-ADAPTIVE_WAIT` is two).
@@ -275,9 +471,26 @@ fn reconcile_defines(src: &Path, core: &CoreInfo) -> Defines {
     let text = text.lines().last().unwrap_or("");
     let mut defines: Defines = split_defines(text);
 
-    // ver_defs.h turns each `#ifdef MACRO` into a name in SER_COMPILE_FLAGS;
-    // mostly the same word, sometimes not (KSR_PTHREAD_MUTEX_SHARED prints as
-    // TLS_PTHREAD_MUTEX_SHARED). Map printed names back to macros.
+    let (universe, printed_as) = ver_defs_names(src);
+    let wanted: BTreeSet<String> = core
+        .flag_names()
+        .into_iter()
+        .map(|n| printed_as.get(&n).cloned().unwrap_or(n))
+        .collect();
+    defines.retain(|(k, _)| !universe.contains(k) || wanted.contains(k));
+    for f in &wanted {
+        if universe.contains(f) && !defines.iter().any(|(k, _)| k == f) {
+            defines.push((f.clone(), None));
+        }
+    }
+    defines
+}
+
+/// The feature macros of `core/ver_defs.h` (each `#ifdef MACRO` adds a name to
+/// SER_COMPILE_FLAGS), and the printed names that differ from their macro
+/// (KSR_PTHREAD_MUTEX_SHARED prints as TLS_PTHREAD_MUTEX_SHARED): printed name
+/// -> macro.
+fn ver_defs_names(src: &Path) -> (BTreeSet<String>, std::collections::BTreeMap<String, String>) {
     let ver_defs = std::fs::read_to_string(src.join("src/core/ver_defs.h"))
         .expect("cannot read src/core/ver_defs.h");
     let lines: Vec<&str> = ver_defs.lines().map(str::trim).collect();
@@ -307,18 +520,51 @@ fn reconcile_defines(src: &Path, core: &CoreInfo) -> Defines {
             }
         }
     }
-    let wanted: BTreeSet<String> = core
-        .flag_names()
-        .into_iter()
-        .map(|n| printed_as.get(&n).cloned().unwrap_or(n))
-        .collect();
-    defines.retain(|(k, _)| !universe.contains(k) || wanted.contains(k));
-    for f in &wanted {
-        if universe.contains(f) && !defines.iter().any(|(k, _)| k == f) {
-            defines.push((f.clone(), None));
+    (universe, printed_as)
+}
+
+/// The feature macros of ver_defs.h that a core header defines itself
+/// (6.1's mem/q_malloc.h: `#define DBG_QM_MALLOC` when DBG_SR_MEMORY is on):
+/// never given with -D. `kamailio -I` of 6.1 prints them (core/ver.c includes
+/// mem/memcore.h first) but the loader's SER_COMPILE_FLAGS (sr_module.c) and
+/// every module's lack them, so they leave the comparison too.
+fn derived_flags(src: &Path) -> BTreeSet<String> {
+    let (universe, printed_as) = ver_defs_names(src);
+    let mut headers = Vec::new();
+    let mut stack = vec![src.join("src/core")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "h") && !p.ends_with("ver_defs.h") {
+                headers.push(p);
+            }
         }
     }
-    defines
+    let mut derived = BTreeSet::new();
+    for h in headers {
+        let text = std::fs::read_to_string(&h).unwrap_or_default();
+        for l in text.lines() {
+            let l = l.trim_start().trim_start_matches('#').trim_start();
+            if let Some(m) = l
+                .strip_prefix("define")
+                .and_then(|r| r.split_whitespace().next())
+            {
+                if universe.contains(m) {
+                    derived.insert(m.to_string());
+                }
+            }
+        }
+    }
+    // as printed
+    let mut names: BTreeSet<String> = derived.clone();
+    for (name, mac) in &printed_as {
+        if derived.contains(mac) {
+            names.insert(name.clone());
+        }
+    }
+    names
 }
 
 /// Splits `-DA -DB="x y" -DC=1` into (name, value) pairs; values keep their quotes.

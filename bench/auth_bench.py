@@ -15,21 +15,19 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STOCK_AUTH = "/usr/lib/x86_64-linux-gnu/kamailio/modules/auth.so"
-OURS_AUTH = os.path.join(ROOT, "build/kamailio/auth.so")
 REGS = int(os.environ.get("BENCH_AUTH_REGS", "3000"))
 RATE = int(os.environ.get("BENCH_AUTH_RATE", "300"))
 ROUNDS = int(os.environ.get("BENCH_AUTH_ROUNDS", "2"))
 CG_REGS = int(os.environ.get("BENCH_AUTH_CG_REGS", "100"))
 
 
-def make_db(tmp):
+def make_db(run, tmp):
     db = os.path.join(tmp, "auth.sqlite")
     if os.path.exists(db):
         os.remove(db)
     sql = ""
     for f in ("standard-create.sql", "auth_db-create.sql", "group-create.sql"):
-        sql += open(f"/usr/share/kamailio/db_sqlite/{f}").read()
+        sql += run.HOST.schema(f"db_sqlite/{f}")
     sql += "INSERT INTO subscriber (username, domain, password) VALUES ('alice', 'sip.test', 'alicepw');\n"
     subprocess.run(["sqlite3", db, sql], check=True)
     return db
@@ -37,13 +35,13 @@ def make_db(tmp):
 
 def run_once(run, module, tmp):
     kport, uac_port = run.free_port(), run.free_port()
-    db = make_db(tmp)
+    db = make_db(run, tmp)
     cfg_path = run.write_cfg(module, tmp, kport, "", example="auth-db.cfg",
                              extra=[('"AUTH_MODULE"', f'"{module}"'), ("DB_URL", f"sqlite://{db}"),
                                     ("AUTH_SECRET", "bench-secret")],
                              name="auth.cfg")
     log = os.path.join(tmp, "auth.log")
-    cmd = ["kamailio", "-DD", "-E", "-m", "128", "-M", "16", "-f", cfg_path, "-Y", tmp]
+    cmd = [run.KAMAILIO, "-DD", "-E", "-m", "128", "-M", "16", "-f", cfg_path, "-Y", tmp]
     with run.running(cmd, kport, log) as k:
         before = run.cpu_seconds(k.pid)
         t0 = time.time()
@@ -60,7 +58,7 @@ def instructions_per_register(run, module, tmp):
     """Instructions of the SIP worker per authenticated REGISTER (callgrind,
     children=1): deterministic, unlike the CPU time."""
     kport, uac_port = run.free_port(), run.free_port()
-    db = make_db(tmp)
+    db = make_db(run, tmp)
     cfg_path = run.write_cfg(module, tmp, kport, "", example="auth-db.cfg",
                              extra=[('"AUTH_MODULE"', f'"{module}"'), ("DB_URL", f"sqlite://{db}"),
                                     ("AUTH_SECRET", "bench-secret"), ("children=2", "children=1")],
@@ -69,7 +67,7 @@ def instructions_per_register(run, module, tmp):
         os.remove(f)
     log = os.path.join(tmp, "auth-cg.log")
     cmd = ["valgrind", "--tool=callgrind", "--trace-children=yes", f"--callgrind-out-file={tmp}/acg.%p",
-           "kamailio", "-DD", "-E", "-m", "128", "-M", "16", "-f", cfg_path, "-Y", tmp]
+           run.KAMAILIO, "-DD", "-E", "-m", "128", "-M", "16", "-f", cfg_path, "-Y", tmp]
     with run.running(cmd, kport, log, start_secs=60, settle=3):
         rc = subprocess.run(["sipp", "-sf", os.path.join(ROOT, "bench/register-auth.xml"), f"127.0.0.1:{kport}",
                              "-i", "127.0.0.1", "-p", str(uac_port), "-r", "20", "-m", str(CG_REGS),
@@ -85,9 +83,11 @@ def instructions_per_register(run, module, tmp):
 
 
 def auth_section(run):
+    STOCK_AUTH, OURS_AUTH = run.HOST.stock("auth.so"), run.HOST.ours("auth.so")
     if not os.path.exists(OURS_AUTH):
-        raise SystemExit("build/kamailio/auth.so missing: run make")
-    print(f"\nauth: {REGS} authenticated REGISTERs (401 + auth_db/SQLite check), kamailio CPU per REGISTER:")
+        raise SystemExit(f"{OURS_AUTH} missing: run make")
+    print(f"\nauth ({run.HOST.version}): {REGS} authenticated REGISTERs (401 + auth_db/SQLite check), "
+          f"kamailio CPU per REGISTER:")
     res = {"stock": [], "ours": []}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(ROUNDS):

@@ -12,7 +12,9 @@ verifyauth), grants 3600 s. Prints, side by side:
 
 Stock runs with -M/-m from STOCK_MEM (default 1024 1024: it reads the whole
 table into private memory); ours with Kamailio's defaults (-M 8 -m 64) unless
-OUR_MEM says otherwise.
+OUR_MEM says otherwise. Each Kamailio host of BENCH_HOSTS (bench/hosts.py:
+Debian's 5.6.3, the 6.1.4 build) in turn, each module against the stock one
+of its version.
 """
 
 import os
@@ -25,11 +27,12 @@ import sys
 import tempfile
 import time
 
+import hosts
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MPATH = "/usr/lib/x86_64-linux-gnu/kamailio/modules/"
-STOCK = MPATH + "uac.so"
-OURS = os.path.join(ROOT, "build/kamailio/uac.so")
 HZ = os.sysconf("SC_CLK_TCK")
+# the host being measured (main sets it)
+HOST = None
 
 
 def free_port():
@@ -43,7 +46,7 @@ def free_port():
 def make_db(path, n, reg_port):
     db = sqlite3.connect(path)
     for f in ("standard-create.sql", "uac-create.sql"):
-        db.executescript(open("/usr/share/kamailio/db_sqlite/" + f).read())
+        db.executescript(HOST.schema("db_sqlite/" + f))
     rows = (
         (
             f"u{i}", f"user{i}", "local.test", f"user{i}", f"127.0.0.1:{reg_port}",
@@ -117,7 +120,7 @@ def sipp_done(stat_file):
 
 
 def shm_used(ctl):
-    out = subprocess.run(["kamcmd", "-s", "unix:" + ctl, "core.shmmem"],
+    out = subprocess.run([HOST.kamcmd, "-s", "unix:" + ctl, "core.shmmem"],
                          capture_output=True, text=True).stdout
     for line in out.splitlines():
         if "real_used" in line:
@@ -137,7 +140,7 @@ def run(name, module, n, mem, idle):
     open(os.path.join(tmp, "reg.xml"), "w").write(scen.replace("GRANTED", "3600"))
     ctl = os.path.join(tmp, "ctl.sock")
     open(os.path.join(tmp, "k.cfg"), "w").write(CFG.format(
-        port=port, mpath=MPATH, module=module, ctl=ctl, db=os.path.join(tmp, "uac.db")))
+        port=port, mpath=HOST.mpath, module=module, ctl=ctl, db=os.path.join(tmp, "uac.db")))
     stat = os.path.join(tmp, "sipp.csv")
     sipp = subprocess.Popen(
         ["sipp", "-sf", os.path.join(tmp, "reg.xml"), "-i", "127.0.0.1", "-p", str(reg_port),
@@ -146,7 +149,7 @@ def run(name, module, n, mem, idle):
     time.sleep(0.5)
     t0 = time.time()
     log = open(os.path.join(tmp, "k.log"), "w")
-    k = subprocess.Popen(["kamailio", "-DD", "-E", "-M", mem[0], "-m", mem[1],
+    k = subprocess.Popen([HOST.bin, "-DD", "-E", "-M", mem[0], "-m", mem[1],
                           "-f", os.path.join(tmp, "k.cfg"), "-Y", tmp],
                          stdout=subprocess.DEVNULL, stderr=log)
     res = {"name": name, "shm_idle": None}
@@ -202,6 +205,13 @@ def fmt(v, f="{:.1f}"):
 
 
 def main():
+    global HOST
+    for h in hosts.hosts():
+        HOST = h
+        one_host(h)
+
+
+def one_host(h):
     n = int(os.environ.get("N", sys.argv[1] if len(sys.argv) > 1 else "10000"))
     idle = int(os.environ.get("IDLE", "60"))
     stock_mem = os.environ.get("STOCK_MEM", "1024 1024").split()
@@ -209,10 +219,11 @@ def main():
     which = os.environ.get("ONLY", "stock,ours").split(",")
     results = []
     if "stock" in which:
-        results.append(run(f"stock -M {stock_mem[0]} -m {stock_mem[1]}", STOCK, n, stock_mem, idle))
+        results.append(run(f"stock -M {stock_mem[0]} -m {stock_mem[1]}", h.stock("uac.so"), n, stock_mem, idle))
     if "ours" in which:
-        results.append(run(f"ours  -M {our_mem[0]} -m {our_mem[1]}", OURS, n, our_mem, idle))
-    print(f"\nN = {n} accounts, sipp registrar challenging every REGISTER, idle window {idle} s")
+        results.append(run(f"ours  -M {our_mem[0]} -m {our_mem[1]}", h.ours("uac.so"), n, our_mem, idle))
+    print(f"\nKamailio {h.version}: N = {n} accounts, sipp registrar challenging every REGISTER, "
+          f"idle window {idle} s")
     print("shm B/acct: core.shmmem real_used / N when all are registered (tm transactions")
     print("included) and after the idle window (records only, plus Kamailio's own use)")
     print(f"{'module':24} {'registered':>10} {'secs':>8} {'CPU s':>8} {'shm B/acct':>11} {'idle shm':>9} {'idle CPU s':>11} {'errors':>7}")
@@ -224,7 +235,7 @@ def main():
             print(f"  first error: {r['first_error'][:200]}")
     if len(results) == 2 and all(r["cpu"] for r in results):
         s, o = results
-        print(f"CPU ours/stock: {o['cpu'] / s['cpu']:.2f}")
+        print(f"CPU ours/stock: {o['cpu'] / s['cpu']:.2f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -11,8 +11,13 @@ Two measures:
 - instructions per call of the SIP worker under callgrind (children=1, a slow
   rate): deterministic, the figure to compare.
 
+Every section runs for each Kamailio host of BENCH_HOSTS (bench/hosts.py:
+Debian's 5.6.3 and the 6.1.4 build, each module against the stock one of the
+same version), one after the other in one run.
+
 env: BENCH_CALLS (default 2000), BENCH_RATE (calls/s, default 200), BENCH_ROUNDS (2),
-     BENCH_CG_CALLS (calls under callgrind, default 100; 0 skips it)
+     BENCH_CG_CALLS (calls under callgrind, default 100; 0 skips it),
+     BENCH_HOSTS (default "5.6,6.1")
 """
 import contextlib
 import glob
@@ -25,14 +30,26 @@ import sys
 import tempfile
 import time
 
+import hosts
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The host being measured (use_host): its binary, stock modules and ours.
+HOST = None
+KAMAILIO = "kamailio"
 STOCK = "/usr/lib/x86_64-linux-gnu/kamailio/modules/uac.so"
 OURS = os.path.join(ROOT, "build/kamailio/uac.so")
 MPATH = "/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+
 CALLS = int(os.environ.get("BENCH_CALLS", "2000"))
 CG_CALLS = int(os.environ.get("BENCH_CG_CALLS", "100"))
 RATE = int(os.environ.get("BENCH_RATE", "200"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
+
+
+def use_host(h):
+    global HOST, KAMAILIO, STOCK, OURS, MPATH
+    HOST, KAMAILIO, MPATH = h, h.bin, h.mpath
+    STOCK, OURS = h.stock("uac.so"), h.ours("uac.so")
 
 
 def free_port():
@@ -139,7 +156,7 @@ def instructions_per_call(module, tmp):
         os.remove(f)
     log = os.path.join(tmp, "kamailio-cg.log")
     cmd = ["valgrind", "--tool=callgrind", "--trace-children=yes", f"--callgrind-out-file={tmp}/cg.%p",
-           "kamailio", "-DD", "-E", "-m", "128", "-M", "16", "-f", cfg_path, "-Y", tmp]
+           KAMAILIO, "-DD", "-E", "-m", "128", "-M", "16", "-f", cfg_path, "-Y", tmp]
     with running(cmd, kport, log, start_secs=60, settle=3):
         rc, uas = sipp_pair(tmp, kport, uas_port, uac_port, CG_CALLS, 20)
         uas_rc = finish(uas, 120)
@@ -156,7 +173,7 @@ def run_once(module, tmp):
     kport, uas_port, uac_port = free_port(), free_port(), free_port()
     cfg_path = write_cfg(module, tmp, kport, f"sip:127.0.0.1:{uas_port}")
     log = os.path.join(tmp, "kamailio.log")
-    cmd = ["kamailio", "-DD", "-E", "-m", "128", "-M", "16", "-f", cfg_path, "-Y", tmp]
+    cmd = [KAMAILIO, "-DD", "-E", "-m", "128", "-M", "16", "-f", cfg_path, "-Y", tmp]
     with running(cmd, kport, log) as k:
         before = cpu_seconds(k.pid)
         t0 = time.time()
@@ -197,7 +214,7 @@ def send_burst(module, auth, tmp):
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(0.3)
     log = os.path.join(tmp, "send.log")
-    cmd = ["kamailio", "-DD", "-E", "-m", "256", "-M", "16", "-f", cfg_path, "-Y", tmp]
+    cmd = [KAMAILIO, "-DD", "-E", "-m", "256", "-M", "16", "-f", cfg_path, "-Y", tmp]
     try:
         with running(cmd, kport, log, settle=0) as k:
             before = cpu_seconds(k.pid)
@@ -227,11 +244,22 @@ def send_section():
 
 
 def main():
+    all_ok = True
+    for h in hosts.hosts():
+        use_host(h)
+        print(f"\n==== Kamailio {h.version}: ours ({h.ours_dir}) against its stock modules ====", flush=True)
+        all_ok = host_sections() and all_ok
+    if not all_ok:
+        print("WARNING: some runs had failed calls; the numbers are not comparable")
+        sys.exit(1)
+
+
+def host_sections():
     if sys.argv[1:] == ["auth"]:
         import auth_bench
-        sys.exit(0 if auth_bench.auth_section(sys.modules[__name__]) else 1)
+        return auth_bench.auth_section(sys.modules[__name__])
     if not os.path.exists(OURS):
-        raise SystemExit("build/kamailio/uac.so missing: run make")
+        raise SystemExit(f"{OURS} missing: run make")
     results = {"stock": [], "ours": []}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(ROUNDS):
@@ -244,7 +272,8 @@ def main():
     if ROUNDS > 0:
         s = sum(p for p, _ in results["stock"]) / ROUNDS
         o = sum(p for p, _ in results["ours"]) / ROUNDS
-        print(f"\nkamailio CPU per call (INVITE, 401, auth INVITE, 200, ACK, BYE), mean of {ROUNDS} rounds:")
+        print(f"\nkamailio {HOST.version} CPU per authenticated call (INVITE, 401, auth INVITE, 200, ACK, BYE), "
+              f"mean of {ROUNDS} rounds:")
         print(f"  stock uac.so: {s:.3f} ms/call")
         print(f"  ours:         {o:.3f} ms/call")
         print(f"  ratio ours/stock: {o / s:.3f}")
@@ -264,9 +293,7 @@ def main():
     if os.environ.get("BENCH_AUTH", "1") != "0":
         import auth_bench
         all_ok = auth_bench.auth_section(sys.modules[__name__]) and all_ok
-    if not all_ok:
-        print("WARNING: some runs had failed calls; the numbers are not comparable")
-        sys.exit(1)
+    return all_ok
 
 
 if __name__ == "__main__":

@@ -9,6 +9,14 @@
 #define UAC_GLUE_H
 
 #include <stddef.h>
+#include "core/rpc.h"
+
+/* Host constants whose C spelling differs between Kamailio versions, under
+ * one name (the macro works on both: 6.x renamed the enum member RET_ARRAY
+ * to RPC_RET_ARRAY and kept RET_ARRAY as a macro). */
+enum uacg_const {
+	UACG_RET_ARRAY = RET_ARRAY,
+};
 
 struct sip_msg;
 struct rr_binds;

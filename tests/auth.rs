@@ -223,7 +223,7 @@ fn fresh_nonce_without_stale_is_answered() {
 
 #[test]
 fn fresh_nonce_without_stale_is_answered_stock() {
-    fresh_nonce_is_answered(STOCK_MODULE);
+    fresh_nonce_is_answered(&stock_module());
 }
 
 /// With the dialog module tracking CSeq, the authenticated INVITE goes out with
@@ -293,6 +293,9 @@ fn every_algorithm_and_qop_verified_independently() {
         ("SHA-512-256", "", 407),
         ("SHA-512-256", "auth", 401),
         ("SHA-512-256-sess", "auth-int", 407),
+        // not RFC 8760's, but Kamailio 6.1's auth offers it
+        ("SHA-512", "auth", 401),
+        ("SHA-512-sess", "auth-int", 407),
     ];
     for (alg, qop, code) in cases {
         let qop_param = if qop.is_empty() {
@@ -350,6 +353,39 @@ fn several_challenges_topmost_supported() {
     assert_eq!(r.status(), Some(200), "{}", r.raw);
     assert!(printed.contains("nonce=n-sha512"), "{printed}");
     drop(k);
+}
+
+/// The 407 users reported on Kamailio 6.1.1 (SHA-256 then MD5, one header
+/// each): ours answers the topmost it supports, SHA-256, on both versions;
+/// the host's stock module: 5.6.3 gives up (the 407 goes back), 6.1.4 (since
+/// 6.1.3) answers the first one it can parse, MD5.
+#[test]
+fn sha256_then_md5_407() {
+    let challenges = [
+        "Digest realm=\"py.test\", nonce=\"n-sha\", algorithm=SHA-256, qop=\"auth\"",
+        "Digest realm=\"py.test\", nonce=\"n-md5\", algorithm=MD5, qop=\"auth\"",
+    ];
+    for (module, stock) in [(our_module(), false), (stock_module(), true)] {
+        let py = PyChallenger::start(407, &challenges);
+        let a = Peer::new();
+        let k = auth_proxy_with(&module, py.port, &[]);
+        let r = invite_through(&a, &k, py.port, "py-sha-md5");
+        let printed = py.finish();
+        match (stock, host().is_61()) {
+            (false, _) => {
+                assert_eq!(r.status(), Some(200), "{}", r.raw);
+                assert_eq!(r.hdr("X-Verified"), "SHA-256 auth");
+            }
+            (true, true) => {
+                assert_eq!(r.status(), Some(200), "{}", r.raw);
+                assert_eq!(r.hdr("X-Verified"), "MD5 auth");
+            }
+            (true, false) => {
+                assert_eq!(r.status(), Some(407), "{}\n{printed}", r.raw);
+            }
+        }
+        drop(k);
+    }
 }
 
 #[test]

@@ -4,9 +4,9 @@
 
 mod common;
 
-use common::{free_port, Kamailio, MPATH};
+use common::{free_port, host, mpath, our_auth, Kamailio};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -19,7 +19,7 @@ fn server(module: &str, modparam: &str, port: u16, dir: &Path) -> Kamailio {
         "auth_db-create.sql",
         "group-create.sql",
     ] {
-        sql += &std::fs::read_to_string(format!("/usr/share/kamailio/db_sqlite/{f}")).unwrap();
+        sql += &std::fs::read_to_string(host().schemas.join("db_sqlite").join(f)).unwrap();
     }
     sql += "INSERT INTO subscriber (username, domain, password) VALUES ('alice', 'sip.test', 'alicepw');\n";
     assert!(Command::new("sqlite3")
@@ -34,7 +34,7 @@ fn server(module: &str, modparam: &str, port: u16, dir: &Path) -> Kamailio {
     let body = tpl
         .replace("\"AUTH_MODULE\"", &format!("\"{module}\""))
         .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
-        .replace("MPATH", MPATH)
+        .replace("MPATH", mpath())
         .replace("DB_URL", &format!("sqlite://{}", db.display()))
         .replace("AUTH_SECRET", "lp-secret")
         .replace(
@@ -99,14 +99,14 @@ fn register_with_linphonec(k: &Kamailio, dir: &Path) -> bool {
 
 #[test]
 fn linphonec_registers_with_sha256() {
-    let ours = Path::new(env!("CARGO_MANIFEST_DIR")).join("build/kamailio/auth.so");
+    let ours = PathBuf::from(our_auth());
     for (module, modparam) in [
         (
             ours.display().to_string(),
             "modparam(\"auth\", \"algorithms\", \"SHA-256,MD5\")",
         ),
         (
-            "/usr/lib/x86_64-linux-gnu/kamailio/modules/auth.so".to_string(),
+            host().stock("auth.so"),
             "modparam(\"auth\", \"algorithm\", \"SHA-256\")",
         ),
     ] {

@@ -4,10 +4,10 @@
 
 mod common;
 
-use common::{free_port, Kamailio, MPATH};
+use common::{free_port, host, mpath, our_auth, Kamailio};
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use uac::digest::challenge::{parse_header, Challenge};
 use uac::digest::response::{answer, RequestInfo, Secret};
@@ -22,7 +22,7 @@ fn start(module: &str) -> (Kamailio, u16) {
         .replace("MSRPADDR", &format!("tcp:127.0.0.1:{port}"))
         .replace("\"AUTH_MODULE\"", &format!("\"{module}\""))
         .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
-        .replace("MPATH", MPATH)
+        .replace("MPATH", mpath())
         .replace("AUTH_SECRET", "msrp-secret");
     (Kamailio::start_with(&cfg, port), port)
 }
@@ -118,7 +118,7 @@ fn authorization(c: &mut Client, pw: &str) -> String {
 
 #[test]
 fn msrp_auth_flow() {
-    let module = Path::new(env!("CARGO_MANIFEST_DIR")).join("build/kamailio/auth.so");
+    let module = PathBuf::from(our_auth());
     let (k, port) = start(&module.display().to_string());
     let mut c = Client::connect(port);
     // no credentials: 401 with a qop=auth challenge
@@ -246,8 +246,8 @@ fn transcript(module: &str) -> (Vec<String>, bool) {
 /// (stock does so only with flag 16; HOST-DEFECTS.md).
 #[test]
 fn msrp_differential_against_stock() {
-    let ours = Path::new(env!("CARGO_MANIFEST_DIR")).join("build/kamailio/auth.so");
-    let (stock, stock_stale) = transcript("/usr/lib/x86_64-linux-gnu/kamailio/modules/auth.so");
+    let ours = PathBuf::from(our_auth());
+    let (stock, stock_stale) = transcript(&host().stock("auth.so"));
     let (ours, ours_stale) = transcript(&ours.display().to_string());
     eprintln!("{}", ours.join("\n"));
     assert_eq!(stock, ours);

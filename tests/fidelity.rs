@@ -74,7 +74,7 @@ fn assert_from_restored(got: &Msg, who: &str) {
 }
 
 fn modules() -> [(String, &'static str); 2] {
-    [(our_module(), "ours"), (STOCK_MODULE.to_string(), "stock")]
+    [(our_module(), "ours"), (stock_module(), "stock")]
 }
 
 /// Item 1: uac_restore_from() before loose_route() restores From, as stock does
@@ -193,7 +193,7 @@ fn uac_req_hdrs_without_final_crlf() {
 #[test]
 fn uac_req_hdrs_with_empty_line_refused() {
     let (a, b) = (Peer::new(), Peer::new());
-    let k = proxy(STOCK_MODULE, "none", "", b.port);
+    let k = proxy(&stock_module(), "none", "", b.port);
     let r = send_options(&a, k.port, b.port, &["X-Hdrs-Case: empty-line".into()]);
     assert_eq!(r.status(), Some(200), "stock sends it");
     let got = b.recv();
@@ -272,7 +272,7 @@ fn tampered_parameter_never_leaks_restore_passwd() {
     };
 
     let (a, b) = (Peer::new(), Peer::new());
-    let k = proxy(STOCK_MODULE, "manual", PASSWD, b.port);
+    let k = proxy(&stock_module(), "manual", PASSWD, b.port);
     let got = bye_through(
         &a,
         &b,

@@ -1,10 +1,11 @@
 //! The Kamailio 6.1.4 that scripts/setup-kamailio61 builds into
 //! .cache/kamailio61 (issue 18): it starts with every stock module the tests
-//! load (tests/fixtures/k61-stock.cfg), its stock uac registers a uacreg row
-//! of a SQLite file with 6.1.4's own schema against a registrar here that
-//! challenges with 401 and checks the digest answer, kamcmd reaches it; and
-//! the core refuses a module built for Debian's 5.6.3 with its version error.
-//! Our modules are not built for 6.1.4 yet: these tests check the host.
+//! load (tests/fixtures/k61-stock.cfg), its stock uac and ours (built for it,
+//! build/kamailio-6.1.4/uac.so) register a uacreg row of a SQLite file with
+//! 6.1.4's own schema against a registrar here that challenges with 401 and
+//! checks the digest answer, kamcmd reaches them; and each core refuses a
+//! module built for the other version with its version error, no crash.
+//! These tests do not depend on UAC_TEST_HOST: they are about both hosts.
 
 mod common;
 
@@ -131,6 +132,33 @@ fn register(peer: &Peer, seen: &mut HashSet<String>, what: &str) -> Msg {
 
 #[test]
 fn stock_modules_start_register_and_answer_rpc() {
+    registers_and_answers_rpc("uac.so");
+}
+
+/// The same with our uac.so built for 6.1.4 among the 26 stock modules.
+#[test]
+fn our_uac_for_61_registers_and_answers_rpc() {
+    let ours = our_61("uac.so");
+    registers_and_answers_rpc(&ours);
+}
+
+/// Our module `name` built for this 6.1 (build/kamailio-<version>/).
+fn our_61(name: &str) -> String {
+    let v = Command::new(prefix().join("sbin/kamailio"))
+        .arg("-v")
+        .output()
+        .unwrap();
+    let v = String::from_utf8_lossy(&v.stdout)
+        .split_whitespace()
+        .nth(2)
+        .unwrap()
+        .to_string();
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("build/kamailio-{v}/{name}"));
+    assert!(p.exists(), "{} missing: run `make` first", p.display());
+    p.display().to_string()
+}
+
+fn registers_and_answers_rpc(uac: &str) {
     let peer = Peer::new();
     let p = peer.port;
     let port = free_port();
@@ -138,7 +166,7 @@ fn stock_modules_start_register_and_answer_rpc() {
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
     let db = uacreg_db(&dir, p);
-    let text = cfg(&dir, port, "uac.so", &db);
+    let text = cfg(&dir, port, uac, &db);
     let k = Kamailio::start_bin(&prefix().join("sbin/kamailio"), &text, port);
 
     // the stock uac of 6.1.4 registers the row, answers the challenge with
@@ -239,4 +267,56 @@ fn refuses_a_module_built_for_debians_5_6() {
         !log.contains("segfault") && !log.contains("signal 11"),
         "{log}"
     );
+}
+
+/// Debian's 5.6.3 core refuses our uac.so built for 6.1.4, no crash: the
+/// 6.x module takes the DB layer from the core (6.x has srdb1 inside), which
+/// 5.6.3 keeps in libsrdb1, so its dlopen (RTLD_NOW, before the version
+/// check) fails with one clear line, "undefined symbol: db_bind_mod" (also
+/// with db_sqlite loaded before: modules are opened without RTLD_GLOBAL).
+#[test]
+fn debians_5_6_refuses_a_module_built_for_6_1() {
+    let ours = our_61("uac.so");
+    for db_first in [true, false] {
+        let want = "undefined symbol: db_bind_mod";
+        let port = free_port();
+        let dir = kdir(port);
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let cfg_path = dir.join("kamailio.cfg");
+        let db = if db_first {
+            "loadmodule \"db_sqlite.so\"\n"
+        } else {
+            ""
+        };
+        fs::write(
+            &cfg_path,
+            format!(
+                "#!KAMAILIO\nlisten=udp:127.0.0.1:{port}\nmpath=\"/usr/lib/x86_64-linux-gnu/kamailio/modules/\"\n\
+                 loadmodule \"tm.so\"\n{db}loadmodule \"{ours}\"\nrequest_route {{ exit; }}\n"
+            ),
+        )
+        .unwrap();
+        let out = Command::new("kamailio")
+            .args(["-DD", "-E", "-f"])
+            .arg(&cfg_path)
+            .arg("-Y")
+            .arg(&dir)
+            .output()
+            .expect("cannot run Debian's kamailio");
+        let log = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "5.6.3 started with a 6.1.4 module:\n{log}"
+        );
+        let line = log
+            .lines()
+            .find(|l| l.contains(want))
+            .unwrap_or_else(|| panic!("no '{want}' in:\n{log}"));
+        assert!(line.contains("could not open module"), "{line}");
+        assert!(
+            !log.contains("segfault") && !log.contains("signal 11"),
+            "{log}"
+        );
+    }
 }

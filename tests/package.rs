@@ -151,7 +151,7 @@ fn unpacked_modules_and_example_cfgs_load_in_kamailio() {
          loadmodule \"{installed}uac.so\"\nmpath=\"{}\"\nloadmodule \"sl.so\"\n\
          loadmodule \"tm.so\"\nloadmodule \"rr.so\"\nrequest_route {{ exit; }}\n",
         common::free_port(),
-        common::MPATH
+        common::mpath()
     );
     let mut cfgs = vec![("first.cfg".to_string(), first)];
     // The packaged example cfgs that load our modules, as a user fills them in.

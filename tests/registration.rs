@@ -87,8 +87,8 @@ fn make_db(dir: &Path, rows: &[Row]) -> PathBuf {
     fs::create_dir_all(dir).unwrap();
     let db = dir.join("uac.db");
     let _ = fs::remove_file(&db);
-    let mut sql = fs::read_to_string("/usr/share/kamailio/db_sqlite/standard-create.sql").unwrap();
-    sql += &fs::read_to_string("/usr/share/kamailio/db_sqlite/uac-create.sql").unwrap();
+    let mut sql = host().schema("db_sqlite/standard-create.sql");
+    sql += &host().schema("db_sqlite/uac-create.sql");
     for r in rows {
         sql += &insert_sql(r);
     }
@@ -155,7 +155,7 @@ fn start_cfg(
     let cfg = tpl
         .replace("\"UAC_MODULE\"", &format!("\"{module}\""))
         .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
-        .replace("MPATH", MPATH)
+        .replace("MPATH", mpath())
         .replace("CTL_SOCK", &ctl)
         .replace("RPC_FIFO", &fifo.display().to_string())
         .replace("REPLY_DIR", &format!("{}/", dir.display()))
@@ -166,7 +166,13 @@ fn start_cfg(
             "EXTRA_PARAMS",
             &extra
                 .iter()
-                .map(|l| format!("modparam(\"uac\", {l})\n"))
+                .map(|l| {
+                    if l.starts_with("#!") {
+                        format!("{l}\n")
+                    } else {
+                        format!("modparam(\"uac\", {l})\n")
+                    }
+                })
                 .collect::<String>(),
         );
     let k = Kamailio::start_with(&cfg, port);
@@ -183,7 +189,7 @@ impl Node {
     }
 
     fn kamcmd(&self, args: &[&str]) -> String {
-        kamcmd_at(Path::new("kamcmd"), &self.ctl, args)
+        kamcmd_at(&host().kamcmd, &self.ctl, args)
     }
 
     fn stat(&self, name: &str) -> i64 {
@@ -706,7 +712,7 @@ fn script_functions() {
 #[test]
 fn rpc_output_shape_matches_stock() {
     let mut outs = Vec::new();
-    for module in [our_module(), STOCK_MODULE.to_string()] {
+    for module in [our_module(), stock_module()] {
         let peer = Peer::new();
         let n = start(
             &module,
@@ -750,8 +756,8 @@ fn stock_registrar_with(algorithm: &str, password: &str) -> (Kamailio, String) {
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
     let db = dir.join("auth.db");
-    let mut sql = fs::read_to_string("/usr/share/kamailio/db_sqlite/standard-create.sql").unwrap();
-    sql += &fs::read_to_string("/usr/share/kamailio/db_sqlite/auth_db-create.sql").unwrap();
+    let mut sql = host().schema("db_sqlite/standard-create.sql");
+    sql += &host().schema("db_sqlite/auth_db-create.sql");
     // SHA-256: the stored HA1 (auth_db computes MD5 only from a password)
     let (calc, col) = if algorithm == "MD5" {
         ("1", "password")
@@ -770,7 +776,7 @@ fn stock_registrar_with(algorithm: &str, password: &str) -> (Kamailio, String) {
     )
     .unwrap()
     .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
-    .replace("MPATH", MPATH)
+    .replace("MPATH", mpath())
     .replace("CTL_SOCK", &ctl)
     .replace("ALGORITHM", algorithm)
     .replace("DB_URL", &format!("sqlite://{}", db.display()))
@@ -791,7 +797,7 @@ fn stock_registrar_md5_with_ha1_and_sha256_with_password() {
     let n = start(&our_module(), &[a, b], &["\"reg_timer_interval\", 1"]);
     n.wait_stat("regactive", 2, 10);
     for (ctl, uuid) in [(&md5_ctl, "u1"), (&sha_ctl, "u2")] {
-        let out = Command::new("kamcmd")
+        let out = Command::new(&host().kamcmd)
             .args(["-s", ctl, "ul.dump"])
             .output()
             .unwrap();
@@ -840,10 +846,10 @@ fn long_password_huge_expires_and_long_columns_register_as_with_stock() {
     bad_proxy.proxy = "http://nowhere".into();
     rows.extend([bad_ctl, bad_proxy, row(&over, "bo", rp)]);
     let registered = [("lpw", "lpw"), ("hexp", "hexp"), (&long_uuid, &long_user)];
-    for module in [our_module(), STOCK_MODULE.to_string()] {
+    for module in [our_module(), stock_module()] {
         let n = start(&module, &rows, &["\"reg_timer_interval\", 1"]);
         wait_until(15, &format!("{module}: the three rows registered"), || {
-            let out = Command::new("kamcmd")
+            let out = Command::new(&host().kamcmd)
                 .args(["-s", &ctl, "ul.dump"])
                 .output()
                 .unwrap();
@@ -858,7 +864,7 @@ fn long_password_huge_expires_and_long_columns_register_as_with_stock() {
             assert_eq!(field(&info, "l_username"), user);
             assert_eq!(field(&info, "auth_password"), token);
         }
-        if module == STOCK_MODULE {
+        if module == stock_module() {
             assert_eq!(field(&n.info("hexp"), "expires"), "2147483647");
             continue;
         }
@@ -901,8 +907,8 @@ fn example_cfg_registers_and_routes_through_a_trunk() {
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
     let db = dir.join("uac.db");
-    let mut sql = fs::read_to_string("/usr/share/kamailio/db_sqlite/standard-create.sql").unwrap();
-    sql += &fs::read_to_string("/usr/share/kamailio/db_sqlite/uac-create.sql").unwrap();
+    let mut sql = host().schema("db_sqlite/standard-create.sql");
+    sql += &host().schema("db_sqlite/uac-create.sql");
     sql += &fs::read_to_string(root.join("examples/uacreg-rows.sql"))
         .unwrap()
         .replace("127.0.0.1:5080", &format!("127.0.0.1:{p}"));
@@ -912,7 +918,7 @@ fn example_cfg_registers_and_routes_through_a_trunk() {
         .unwrap()
         .replace("\"UAC_MODULE\"", &format!("\"{}\"", our_module()))
         .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
-        .replace("MPATH", MPATH)
+        .replace("MPATH", mpath())
         .replace("DB_URL", &format!("sqlite://{}", db.display()))
         .replace("CONTACT_ADDR", &format!("127.0.0.1:{port}"))
         .replace("CTL_SOCK", &ctl);
@@ -931,7 +937,7 @@ fn example_cfg_registers_and_routes_through_a_trunk() {
             format!("sip:trunk2@127.0.0.1:{port}")
         ]
     );
-    let dump = Command::new("kamcmd")
+    let dump = Command::new(&host().kamcmd)
         .args(["-s", &format!("unix:{ctl}"), "uac.reg_dump"])
         .output()
         .unwrap();
@@ -987,8 +993,8 @@ fn example_cfg_registers_and_routes_through_a_trunk() {
 fn postgres_uacreg() {
     let pg = Postgres::start();
     pg.psql("postgres", "CREATE DATABASE kam;");
-    let mut sql = fs::read_to_string("/usr/share/kamailio/postgres/standard-create.sql").unwrap();
-    sql += &fs::read_to_string("/usr/share/kamailio/postgres/uac-create.sql").unwrap();
+    let mut sql = host().schema("postgres/standard-create.sql");
+    sql += &host().schema("postgres/uac-create.sql");
     let peer = Peer::new();
     let p = peer.port;
     let mut bad = row("pgbad", "x", p);
@@ -1400,9 +1406,9 @@ fn sqlite_rows_with_nulls_and_odd_text_load_as_they_are() {
     // hand-made table may be)
     fs::create_dir_all(&dir).unwrap();
     let db = dir.join("uac.db");
-    let mut sql = fs::read_to_string("/usr/share/kamailio/db_sqlite/standard-create.sql").unwrap();
-    sql += &fs::read_to_string("/usr/share/kamailio/db_sqlite/uac-create.sql")
-        .unwrap()
+    let mut sql = host().schema("db_sqlite/standard-create.sql");
+    sql += &host()
+        .schema("db_sqlite/uac-create.sql")
         .replace("NOT NULL", "");
     for r in [
         odd,
@@ -1443,4 +1449,109 @@ fn sqlite_rows_with_nulls_and_odd_text_load_as_they_are() {
         1,
         "one line for the NULL l_username:\n{log}"
     );
+}
+
+// ---- Kamailio 6.x: send now, uac.reg_register, reload_delta ----
+
+/// The modules a 6.x item is compared on: ours, and on 6.1 the stock one
+/// (5.6.3's has none of them; ours exports them on 5.6 too).
+fn ours_and_stock_61() -> Vec<String> {
+    let mut m = vec![our_module()];
+    if host().is_61() {
+        m.push(stock_module());
+    }
+    m
+}
+
+/// uac_reg_send_register / uac_reg_send_unregister send at once (with
+/// reg_active 0 nothing else leaves), find the row by a filter, return 1 or
+/// -1; the unregister's expires 0 stays (stock's quirk: the next send
+/// unregisters again); uac.reg_register sends too and gives stock's faults.
+#[test]
+fn send_register_now_and_reg_register() {
+    for module in ours_and_stock_61() {
+        let reg = Peer::new();
+        let a = Peer::new();
+        let n = start(
+            &module,
+            &[row("u1", "alice", reg.port)],
+            &["\"reg_active\", 0", "#!define WITH_SEND_NOW"],
+        );
+        assert!(
+            reg.quiet(400),
+            "{module}: reg_active 0, yet a REGISTER left"
+        );
+        let send = |what: &str, attr: &str, val: &str| {
+            let r = options(
+                &a,
+                n.k.port,
+                what,
+                &[format!("X-Attr: {attr}"), format!("X-Val: {val}")],
+            );
+            r.hdr("X-R").to_string()
+        };
+        assert_eq!(send("sendreg", "l_uuid", "u1"), "1", "{module}");
+        let m = expect_register(&reg, "uac_reg_send_register");
+        assert_eq!(m.hdr("Expires"), "60", "{module}");
+        reply_with(&reg, &m, 200, &ok_for(&m, 60));
+        assert_eq!(send("sendunreg", "r_username", "alice"), "1", "{module}");
+        let m = expect_register(&reg, "uac_reg_send_unregister");
+        assert_eq!(m.hdr("Expires"), "0", "{module}");
+        reply_with(&reg, &m, 200, "");
+        assert_eq!(send("sendreg", "l_uuid", "nope"), "-1", "{module}");
+        assert_eq!(send("sendreg", "realm", "x"), "-1", "{module}");
+        assert_eq!(n.k.wait_log("Record not found", 1), 1, "{module}");
+        assert_eq!(
+            n.k.wait_log("Unsupported filter attribute", 1),
+            1,
+            "{module}"
+        );
+        // uac.reg_register: faults, then a REGISTER, still with expires 0
+        assert!(n
+            .kamcmd(&["uac.reg_register", "l_uuid", "nope"])
+            .contains("404"));
+        assert!(n.kamcmd(&["uac.reg_register", "foo", "u1"]).contains("400"));
+        assert!(n.kamcmd(&["uac.reg_register", "l_uuid"]).contains("error"));
+        let out = n.kamcmd(&["uac.reg_register", "l_uuid", "u1"]);
+        assert!(!out.contains("error"), "{module}: {out}");
+        let m = expect_register(&reg, "uac.reg_register");
+        assert_eq!(
+            m.hdr("Expires"),
+            "0",
+            "{module}: the unregister's expires stays"
+        );
+        reply_with(&reg, &m, 200, "");
+        assert!(reg.quiet(300), "{module}");
+    }
+}
+
+/// uac.reg_reload twice in a row: 6.x (stock and ours) refuse the second
+/// within reload_delta (default 30 s) with stock's fault, 0 lifts the
+/// limit; on 5.6 ours has no limit unless reload_delta is set.
+#[test]
+fn reload_delta_limits_reloads() {
+    let reload_twice = |module: &str, extra: &[&str]| {
+        let reg = Peer::new();
+        let n = start(module, &[row("u1", "alice", reg.port)], extra);
+        let first = n.kamcmd(&["uac.reg_reload"]);
+        assert!(!first.contains("error"), "{module}: {first}");
+        n.kamcmd(&["uac.reg_reload"])
+    };
+    for module in ours_and_stock_61() {
+        let second = reload_twice(&module, &[]);
+        if host().is_61() {
+            assert!(
+                second.contains("500") && second.contains("Failed to shift records"),
+                "{module}: {second}"
+            );
+        } else {
+            assert!(!second.contains("error"), "{module}: {second}");
+        }
+        if host().is_61() {
+            let second = reload_twice(&module, &["\"reload_delta\", 0"]);
+            assert!(!second.contains("error"), "{module}: {second}");
+        }
+    }
+    let second = reload_twice(&our_module(), &["\"reload_delta\", 30"]);
+    assert!(second.contains("Failed to shift records"), "{second}");
 }

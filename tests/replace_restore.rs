@@ -57,7 +57,7 @@ fn config_check_passes_with_our_module() {
     std::fs::create_dir_all(&dir).unwrap();
     let cfg = dir.join("k.cfg");
     std::fs::write(&cfg, render_cfg(&opts(&m, "auto", &b, &[]), free_port())).unwrap();
-    let out = std::process::Command::new("kamailio")
+    let out = std::process::Command::new(&host().bin)
         .args(["-c", "-f"])
         .arg(&cfg)
         .output()
@@ -78,7 +78,7 @@ fn bad_restore_mode_stops_startup() {
         render_cfg(&opts(&m, "sometimes", &b, &[]), free_port()),
     )
     .unwrap();
-    let out = std::process::Command::new("kamailio")
+    let out = std::process::Command::new(&host().bin)
         .args(["-DD", "-E", "-f"])
         .arg(&cfg)
         .output()
@@ -359,15 +359,23 @@ fn missing_or_malformed_from() {
         .replace("To: ", "From: <sip:alice@a.example.com;tag=1\r\nTo: ");
     a.send(k.port, &bad_from);
     // Without From the core drops the request before the script runs; with a
-    // malformed one, uac_replace_from refuses it.
-    assert_eq!(k.wait_log("required headers not found in request", 1), 1);
-    assert_eq!(
-        k.wait_log("uac_replace_from: failed to find/parse FROM hdr", 1),
-        1
-    );
-    // The script goes on after the false return: the request is relayed as it was.
-    let relayed = b.recv();
-    assert_eq!(relayed.hdr("From"), "<sip:alice@a.example.com;tag=1");
+    // malformed one, uac_replace_from refuses it (5.6). The 6.1 core parses
+    // From before the script too ("parsing relevant headers failed"), so
+    // there both are dropped before our module sees them.
+    if common::host().is_61() {
+        assert_eq!(k.wait_log("required headers not found in request", 2), 2);
+        assert_eq!(k.log().matches("failed to find/parse FROM hdr").count(), 0);
+        assert!(b.quiet(300), "the 6.1 core relayed a request without From");
+    } else {
+        assert_eq!(k.wait_log("required headers not found in request", 1), 1);
+        assert_eq!(
+            k.wait_log("uac_replace_from: failed to find/parse FROM hdr", 1),
+            1
+        );
+        // The script goes on after the false return: the request is relayed as it was.
+        let relayed = b.recv();
+        assert_eq!(relayed.hdr("From"), "<sip:alice@a.example.com;tag=1");
+    }
     assert!(k.alive());
     // The next normal call still works.
     let call = anon_call(&k, &a, &b);

@@ -47,7 +47,7 @@ fn options_and_event_route() {
 
 #[test]
 fn options_and_event_route_stock() {
-    options_reach_peer_and_event_route(STOCK_MODULE);
+    options_reach_peer_and_event_route(&stock_module());
 }
 
 /// No reply: tm's timer gives 408, and the event route runs with evtype 2.
@@ -72,7 +72,7 @@ fn timeout_event() {
 
 #[test]
 fn timeout_event_stock() {
-    timeout_reaches_event_route(STOCK_MODULE);
+    timeout_reaches_event_route(&stock_module());
 }
 
 /// The keep-alive example: an rtimer route sends OPTIONS every second; the
@@ -150,7 +150,7 @@ fn challenge_sha256() {
 /// The stock module answers MD5 only.
 #[test]
 fn challenge_md5_stock() {
-    challenge_answered_with_credentials(STOCK_MODULE, "MD5");
+    challenge_answered_with_credentials(&stock_module(), "MD5");
 }
 
 #[test]
@@ -238,7 +238,7 @@ fn unknown_key_refused_at_start() {
     let dir = std::env::temp_dir().join(format!("uac-badkey-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("k.cfg"), cfg).unwrap();
-    let out = std::process::Command::new("kamailio")
+    let out = std::process::Command::new(&host().bin)
         .args(["-c", "-f"])
         .arg(dir.join("k.cfg"))
         .output()
@@ -246,4 +246,98 @@ fn unknown_key_refused_at_start() {
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(log.contains("unknown uac_req name nosuchkey"), "{log}");
+}
+
+// ---- Kamailio 6.1's $uac_req keys ----
+
+/// $uac_req(cseqno) is the CSeq on the wire, ftag/ttag are kept (the event
+/// route reads them) but the From tag stays tm's, fr_timeout (ticks of 1/16
+/// s, passed to tm unconverted) ends an unanswered request sooner than tm's
+/// 2 s: ours and the stock module of 6.1 alike.
+fn uac_req_61_keys(module: &str) {
+    let (a, b) = (Peer::new(), Peer::new());
+    let k = sender(module, &["#!define WITH_UAC_REQ_61"], b.port);
+    let mut h = options_to(b.port, "k61");
+    h.push("X-Cseqno: 77".into());
+    h.push("X-Ftag: mytag61".into());
+    let r = send_trigger(&a, k.port, &h);
+    assert_eq!(r.status(), Some(200), "{module}: {}", r.raw);
+    let opt = b.recv();
+    assert_eq!(opt.hdr("CSeq"), "77 OPTIONS", "{module}");
+    assert_ne!(opt.tag("From"), "mytag61", "{module}: ftag is not sent");
+    assert!(!opt.raw.contains("mytag61"), "{module}");
+    b.send(k.port, &b.reply(&opt, 200, "ok", false));
+    assert_eq!(
+        k.wait_log(
+            "uac:reply61 cseqno=77 fr_timeout=0 ftag=mytag61 ttag=mytag61",
+            1
+        ),
+        1,
+        "{module}: {}",
+        k.log()
+    );
+    // 8 ticks = 0.5 s, where tm's fr_timer is 2 s
+    let dead = free_port();
+    let mut h = options_to(dead, "fr61");
+    h.push("X-Fr-Timeout: 8".into());
+    let sent = std::time::Instant::now();
+    assert_eq!(send_trigger(&a, k.port, &h).status(), Some(200));
+    assert_eq!(
+        k.wait_log("uac:reply code=408 type=2 param=fr61", 1),
+        1,
+        "{module}: {}",
+        k.log()
+    );
+    let took = sent.elapsed();
+    assert!(
+        took < std::time::Duration::from_millis(1700),
+        "{module}: the local 408 came after {took:?}"
+    );
+    // dropped by event_route[tm:local-request]: uac_req_send() succeeds,
+    // nothing leaves, no reply event ever comes, the next request goes
+    let mut h = options_to(b.port, "drop61");
+    h.push("X-Drop: 1".into());
+    assert_eq!(send_trigger(&a, k.port, &h).status(), Some(200));
+    assert_eq!(k.wait_log("local request dropped", 1), 1, "{module}");
+    assert!(b.quiet(2500), "{module}: a dropped request left");
+    assert!(!k.log().contains("param=drop61"), "{module}: {}", k.log());
+    let r = send_trigger(&a, k.port, &options_to(b.port, "after-drop"));
+    assert_eq!(r.status(), Some(200));
+    let opt = b.recv();
+    b.send(k.port, &b.reply(&opt, 200, "ok", false));
+    assert_eq!(k.wait_log("param=after-drop", 1), 1, "{module}");
+}
+
+#[test]
+fn uac_req_keys_of_61() {
+    if !host().is_61() {
+        // Debian's 5.6 tm has no uac_req_t.cseqno/fr_timeout: ours refuses
+        // those keys when the config is read, with its reason
+        let port = free_port();
+        let opts = CfgOpts {
+            module: &our_module(),
+            restore_mode: "auto",
+            passwd: "",
+            next_hop: 9,
+            defines: &["#!define WITH_UAC_REQ_61"],
+        };
+        let cfg = render_example("uac-send.cfg", &opts, port);
+        let dir = std::env::temp_dir().join(format!("uac-61keys-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("k.cfg"), cfg).unwrap();
+        let out = std::process::Command::new(&host().bin)
+            .args(["-c", "-f"])
+            .arg(dir.join("k.cfg"))
+            .output()
+            .unwrap();
+        let log = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{log}");
+        assert!(
+            log.contains("$uac_req(cseqno) needs the tm of Kamailio 6.1"),
+            "{log}"
+        );
+        return;
+    }
+    uac_req_61_keys(&our_module());
+    uac_req_61_keys(&stock_module());
 }

@@ -32,15 +32,17 @@ pub const QOP_AUTHINT_AUTH: u8 = 3;
 pub const QOP_AUTH_AUTHINT: u8 = 4;
 
 /// `alg_t` of an algorithm (ALG_UNSPEC is 0: a line without `algorithm`,
-/// whose nonces carry MD5).
-pub fn alg_number(a: Algorithm) -> u8 {
+/// whose nonces carry MD5); None for one OpenSIPS 3.6 has no number for
+/// (SHA-512, a Kamailio 6.1 name: its parser makes it ALG_OTHER).
+pub fn alg_number(a: Algorithm) -> Option<u8> {
     match a {
-        Algorithm::Md5 => 1,
-        Algorithm::Md5Sess => 2,
-        Algorithm::Sha256 => 3,
-        Algorithm::Sha256Sess => 4,
-        Algorithm::Sha512_256 => 5,
-        Algorithm::Sha512_256Sess => 6,
+        Algorithm::Md5 => Some(1),
+        Algorithm::Md5Sess => Some(2),
+        Algorithm::Sha256 => Some(3),
+        Algorithm::Sha256Sess => Some(4),
+        Algorithm::Sha512_256 => Some(5),
+        Algorithm::Sha512_256Sess => Some(6),
+        Algorithm::Sha512 | Algorithm::Sha512Sess => None,
     }
 }
 

@@ -16,6 +16,10 @@ pub enum Algorithm {
     Sha256Sess,
     Sha512_256,
     Sha512_256Sess,
+    /// SHA-512 (128 hex digits): not an RFC 8760 name; Kamailio 6.1's auth
+    /// offers it (`algorithm = "SHA-512"`).
+    Sha512,
+    Sha512Sess,
 }
 
 impl Algorithm {
@@ -27,6 +31,8 @@ impl Algorithm {
             "SHA-256-SESS" => Algorithm::Sha256Sess,
             "SHA-512-256" => Algorithm::Sha512_256,
             "SHA-512-256-SESS" => Algorithm::Sha512_256Sess,
+            "SHA-512" => Algorithm::Sha512,
+            "SHA-512-SESS" => Algorithm::Sha512Sess,
             _ => return None,
         })
     }
@@ -38,12 +44,17 @@ impl Algorithm {
             Algorithm::Sha256Sess => "SHA-256-sess",
             Algorithm::Sha512_256 => "SHA-512-256",
             Algorithm::Sha512_256Sess => "SHA-512-256-sess",
+            Algorithm::Sha512 => "SHA-512",
+            Algorithm::Sha512Sess => "SHA-512-sess",
         }
     }
     pub fn is_sess(self) -> bool {
         matches!(
             self,
-            Algorithm::Md5Sess | Algorithm::Sha256Sess | Algorithm::Sha512_256Sess
+            Algorithm::Md5Sess
+                | Algorithm::Sha256Sess
+                | Algorithm::Sha512_256Sess
+                | Algorithm::Sha512Sess
         )
     }
 }

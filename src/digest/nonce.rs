@@ -229,7 +229,9 @@ impl NonceError {
 }
 
 /// Nonce-count and one-time-nonce state over atomics (shared memory in the
-/// module). Sizes are powers of two, as the stock module rounds them.
+/// module). Sizes are powers of two, as the stock module rounds them. A copy
+/// is another handle on the same atomics.
+#[derive(Clone, Copy)]
 pub struct State<'a> {
     /// One counter per pool.
     pub nid: &'a [AtomicU32],

@@ -2,7 +2,7 @@
 
 use super::challenge::{Algorithm, Challenge, Qop};
 use md5::{Digest, Md5};
-use sha2::{Sha256, Sha512_256};
+use sha2::{Sha256, Sha512, Sha512_256};
 
 /// Lowercase hex of bytes (a table, not core::fmt: this runs for every answer).
 pub fn to_hex(b: &[u8]) -> String {
@@ -22,6 +22,7 @@ pub fn hash_hex(alg: Algorithm, data: &[u8]) -> String {
         Algorithm::Md5 | Algorithm::Md5Sess => to_hex(&Md5::digest(data)),
         Algorithm::Sha256 | Algorithm::Sha256Sess => to_hex(&Sha256::digest(data)),
         Algorithm::Sha512_256 | Algorithm::Sha512_256Sess => to_hex(&Sha512_256::digest(data)),
+        Algorithm::Sha512 | Algorithm::Sha512Sess => to_hex(&Sha512::digest(data)),
     }
 }
 
@@ -29,6 +30,7 @@ pub fn hash_hex(alg: Algorithm, data: &[u8]) -> String {
 pub fn hex_len(alg: Algorithm) -> usize {
     match alg {
         Algorithm::Md5 | Algorithm::Md5Sess => 32,
+        Algorithm::Sha512 | Algorithm::Sha512Sess => 128,
         _ => 64,
     }
 }
@@ -305,6 +307,25 @@ mod tests {
         );
         let b = answer(&sha, b"Mufasa", Secret::Ha1(ha1.as_bytes()), &req, cnonce).unwrap();
         assert_eq!(a, b);
+    }
+
+    /// SHA-512 (Kamailio 6.1's auth): parse, name, length, the FIPS vector.
+    #[test]
+    fn sha512_for_kamailio_61() {
+        // FIPS 180-2's "abc" vector; Kamailio 6.1's auth names it SHA-512
+        assert_eq!(
+            hash_hex(Algorithm::Sha512, b"abc"),
+            "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a\
+             2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"
+        );
+        assert_eq!(hex_len(Algorithm::Sha512Sess), 128);
+        assert_eq!(Algorithm::parse("sha-512"), Some(Algorithm::Sha512));
+        assert_eq!(
+            Algorithm::parse("SHA-512-sess"),
+            Some(Algorithm::Sha512Sess)
+        );
+        assert!(Algorithm::Sha512Sess.is_sess() && !Algorithm::Sha512.is_sess());
+        assert_eq!(Algorithm::Sha512.name(), "SHA-512");
     }
 
     /// SHA-512/256 computed independently (Python hashlib: sha512_256).

@@ -121,6 +121,7 @@ pub fn challenges(values: &[&[u8]]) -> Vec<Result<Challenge, ParseError>> {
 
 fn rank(a: Algorithm) -> u8 {
     match a {
+        Algorithm::Sha512 | Algorithm::Sha512Sess => 4,
         Algorithm::Sha512_256 | Algorithm::Sha512_256Sess => 3,
         Algorithm::Sha256 | Algorithm::Sha256Sess => 2,
         Algorithm::Md5 | Algorithm::Md5Sess => 1,

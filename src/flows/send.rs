@@ -66,6 +66,9 @@ fn outgoing<'a>(req: &'a UacReq, default_socket: Option<&'a [u8]>) -> Outgoing<'
         body: opt(&req.body),
         sock: opt(&req.sock).or(default_socket),
         callid: opt(&req.callid),
+        cseq: req.cseqno,
+        fr_timeout: req.fr_timeout,
+        fr_inv_timeout: req.fr_inv_timeout,
     }
 }
 
@@ -171,14 +174,16 @@ fn resend_with_auth<H: SendHost>(
     )
     .map_err(|e| e.to_string())?;
     let hdrs = [&req.hdrs[..], &a.header[..]].concat();
-    // Within the dialog To and From come from the reply; the socket is the
-    // record's own (no default: tm keeps the first request's).
+    // Within the dialog To and From come from the reply, CSeq is the
+    // challenge's + 1; the socket is the record's own (no default: tm keeps
+    // the first request's); the timers go again (as Kamailio 6.1's stock).
     let out = Outgoing {
         to: &req.ruri,
         from: &req.ruri,
         hdrs: Some(&hdrs),
         sock: opt(&req.sock),
         callid: None,
+        cseq: 0,
         ..outgoing(req, None)
     };
     let within = Within::Reply(msg);
@@ -276,6 +281,33 @@ mod tests {
         assert_eq!(s.sock.as_deref(), Some(&b"udp:127.0.0.1:5099"[..]));
         assert_eq!(s.within, MockWithin::New);
         assert!(s.then.is_none());
+    }
+
+    /// Kamailio 6.1's `$uac_req(cseqno|fr_timeout|fr_inv_timeout)` go with
+    /// the request; the answered resend keeps the timers and takes the
+    /// challenge's CSeq + 1 (no cseqno within the dialog); ftag/ttag are
+    /// carried in the record but sent nowhere.
+    #[test]
+    fn cseqno_and_timers_go_with_the_request_and_its_resend() {
+        with_creds("MESSAGE", &[(Key::Ftag, "ft1")], 1);
+        with_current(|r| {
+            r.set(Key::Cseqno, Value::Int(77)).unwrap();
+            r.set(Key::FrTimeout, Value::Int(48)).unwrap();
+            r.set(Key::FrInvTimeout, Value::Int(320)).unwrap();
+        });
+        let tm = MockRequests::default();
+        uac_req_send::<Host>(&tm).unwrap();
+        assert_eq!(tm.get(0).timers, (77, 48, 320));
+        assert!(!tm.get(0).hdrs_text().contains("ft1"), "ftag is not sent");
+        assert!(tm.answer(0, 401, CHALLENGE));
+        let again = tm.get(1);
+        assert_eq!(again.timers, (0, 48, 320));
+        assert!(matches!(again.within, MockWithin::Reply { .. }));
+        // the record that went with the transaction kept them all
+        with_current(|r| {
+            assert_eq!((r.cseqno, r.fr_timeout, r.fr_inv_timeout), (77, 48, 320));
+            assert_eq!(r.ftag, b"ft1");
+        });
     }
 
     #[test]

@@ -29,6 +29,14 @@ pub struct Outgoing<'a> {
     pub sock: Option<&'a [u8]>,
     /// The Call-ID of a new dialog (None: the host makes one).
     pub callid: Option<&'a [u8]>,
+    /// The CSeq number of a new dialog's request (0: the host's default).
+    /// Hosts without the setting ignore it (Kamailio before 6.1).
+    pub cseq: u32,
+    /// The transaction's final-response timers in the host's own units
+    /// (Kamailio 6.1's tm: timer ticks of 1/16 s), 0: the host's defaults.
+    /// Hosts without the setting ignore them.
+    pub fr_timeout: u32,
+    pub fr_inv_timeout: u32,
 }
 
 /// The identifiers of a dialog to send in (a registration refresh that keeps
@@ -105,14 +113,25 @@ pub trait Requests {
     ) -> Result<(), String>;
 }
 
+/// What became of a request a host's tm took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sent {
+    /// In a transaction: its continuation runs on the outcome.
+    Sent,
+    /// Dropped by the configuration before it left (Kamailio 6.x's
+    /// `drop` in `event_route[tm:local-request]`): no continuation runs and
+    /// the host kept nothing of it.
+    Dropped,
+}
+
 /// A host's tm below the request port: a send with the host's own callback
 /// for a continuation. [`Requests`] is written once over it: the
 /// continuation's state goes into the host's shared memory as a blob that
 /// the callback takes back in whichever process gets the reply.
 ///
 /// # Safety
-/// `request` hands `param` to the host with the callback; when it fails, the
-/// host must not have kept it (it is freed then).
+/// `request` hands `param` to the host with the callback; when it fails or
+/// says [`Sent::Dropped`], the host must not have kept it (it is freed then).
 pub unsafe trait HostRequests: Sized + 'static {
     type Msg: SipMessage;
     /// The host's shared memory (the state's blob).
@@ -130,14 +149,14 @@ pub unsafe trait HostRequests: Sized + 'static {
         out: &Outgoing,
         within: Within<'_, Self::Msg>,
         cb: Option<(Self::Callback, *mut std::ffi::c_void)>,
-    ) -> Result<(), String>;
+    ) -> Result<Sent, String>;
 }
 
 impl<T: HostRequests> Requests for T {
     type Msg = T::Msg;
 
     fn send(&self, out: &Outgoing, within: Within<'_, T::Msg>) -> Result<(), String> {
-        self.request(out, within, None)
+        self.request(out, within, None).map(|_| ())
     }
 
     fn send_then<H: OnReply<Self>>(
@@ -148,10 +167,22 @@ impl<T: HostRequests> Requests for T {
         state: &[u8],
     ) -> Result<(), String> {
         let cb = T::callback::<H>(when);
-        // SAFETY: HostRequests' contract: a failed request kept nothing.
-        unsafe {
-            super::shm::ShmBlob::<T::Shm>::lend(state, |p| self.request(out, within, Some((cb, p))))
+        // SAFETY: HostRequests' contract: a failed or dropped request kept
+        // nothing.
+        let sent = unsafe {
+            super::shm::ShmBlob::<T::Shm>::lend(state, |p| {
+                let r = self.request(out, within, Some((cb, p)));
+                let kept = r == Ok(Sent::Sent);
+                r.map(|s| (s, kept))
+            })
+        }?;
+        if sent == Sent::Dropped {
+            crate::dbg!(
+                "{}: the request was dropped by event_route[tm:local-request]",
+                H::NAME
+            );
         }
+        Ok(())
     }
 }
 

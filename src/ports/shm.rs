@@ -492,27 +492,28 @@ impl<R: RawShm> ShmBlob<R> {
     }
 
     /// Hands a copy of `bytes` to the host for `call`, which passes the
-    /// pointer to a host API (a transaction's callback parameter): when the
-    /// call succeeds the host owns the blob (it comes back through
-    /// [`ShmBlob::from_raw`] in the callback); when it fails, the blob is
-    /// taken back and freed here.
+    /// pointer to a host API (a transaction's callback parameter) and says
+    /// whether the host kept it: when it did, the host owns the blob (it
+    /// comes back through [`ShmBlob::from_raw`] in the callback); when the
+    /// call fails or the host did not keep it, the blob is taken back and
+    /// freed here.
     ///
     /// # Safety
-    /// A failed `call` must leave the pointer with nobody (the host did not
-    /// keep it).
+    /// A failed `call`, or one that says the host did not keep the pointer,
+    /// must leave the pointer with nobody.
     pub unsafe fn lend<T>(
         bytes: &[u8],
-        call: impl FnOnce(*mut std::ffi::c_void) -> Result<T, String>,
+        call: impl FnOnce(*mut std::ffi::c_void) -> Result<(T, bool), String>,
     ) -> Result<T, String> {
         let p = Self::put(bytes)
             .ok_or("out of shared memory for the reply continuation")?
             .into_raw();
         let r = call(p);
-        if r.is_err() {
+        if !matches!(r, Ok((_, true))) {
             // SAFETY: the caller's contract: nobody kept p; taken back once.
             drop(unsafe { Self::from_raw(p) });
         }
-        r
+        r.map(|(t, _)| t)
     }
 
     pub fn bytes(&self) -> &[u8] {

@@ -512,6 +512,8 @@ pub struct Registry<A: Allocator + Clone> {
     pub settings: Settings,
     /// reg_active: when false no REGISTER leaves.
     pub active: bool,
+    /// When the last rate-limited reload started (seconds; 0: none yet).
+    pub last_reload: i64,
     total: usize,
     online: usize,
     disabled: usize,
@@ -547,6 +549,7 @@ impl<A: Allocator + Clone> Registry<A> {
             epoch: 0,
             settings,
             active: true,
+            last_reload: 0,
             total: 0,
             online: 0,
             disabled: 0,
@@ -1316,6 +1319,14 @@ impl<A: Allocator + Clone> Registry<A> {
         let e = self.entry_mut(slot)?;
         e.expires = 0;
         self.start_attempt(slot, 0, now)
+    }
+
+    /// uac_reg_send_register (Kamailio 6.x): a REGISTER with the account's
+    /// own expires now, whatever its state (also when disabled), as an
+    /// attempt like the timer's.
+    pub fn register_now(&mut self, slot: u32, now: i64) -> Option<SendJob> {
+        let expires = self.entry(slot)?.expires;
+        self.start_attempt(slot, expires, now)
     }
 
     /// Replaces an account with new data (reload, refresh): same data -> kept

@@ -145,6 +145,27 @@ pub fn display_edits(buf: &[u8], h: &Ident, display: &[u8]) -> Vec<Edit> {
     edits
 }
 
+/// As [`display_edits`], with Kamailio 6.1's change: removing a display name
+/// also removes the spaces after it (5.6 left `From:  <sip:...`).
+pub fn display_edits_trimmed(buf: &[u8], h: &Ident, display: &[u8]) -> Vec<Edit> {
+    let mut edits = display_edits(buf, h, display);
+    for e in &mut edits {
+        if let Edit::Delete { offset, len } = e {
+            let spaces = buf[(*offset + *len).min(buf.len())..]
+                .iter()
+                .take_while(|&&c| c == b' ')
+                .count();
+            *len += spaces;
+        }
+    }
+    edits
+}
+
+/// Does the URI sit in `<>` (Kamailio's `TBS_URI_ENCLOSED`)?
+pub fn uri_enclosed(buf: &[u8], h: &Ident) -> bool {
+    laquot_before_uri(buf, h).is_some()
+}
+
 /// The position of the `<` that opens the URI, if the URI is enclosed.
 fn laquot_before_uri(buf: &[u8], h: &Ident) -> Option<usize> {
     let start = h.name_end.min(h.uri.0);

@@ -27,6 +27,23 @@ pub enum Key {
     Evcode = 15,
     Evtype = 16,
     Flags = 17,
+    /// Kamailio 6.1: the CSeq of the request (tm's default when 0).
+    Cseqno = 18,
+    /// Kamailio 6.1: the transaction's final-response timers, in tm's units
+    /// (timer ticks of 1/16 s, as the stock module passes them), 0 = tm's.
+    FrTimeout = 19,
+    FrInvTimeout = 20,
+    /// Kamailio 6.1: kept and readable, never sent (as the stock module).
+    Ftag = 21,
+    Ttag = 22,
+}
+
+/// What `$uac_req(all) = $null` keeps: Kamailio 5.6's module keeps `sock`
+/// (with `auser` and `apasswd`), 6.1's clears it with the keys it added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResetAll {
+    KeepSock,
+    ClearSock,
 }
 
 impl Key {
@@ -49,12 +66,17 @@ impl Key {
             b"evcode" => Key::Evcode,
             b"evtype" => Key::Evtype,
             b"flags" => Key::Flags,
+            b"cseqno" => Key::Cseqno,
+            b"fr_timeout" => Key::FrTimeout,
+            b"fr_inv_timeout" => Key::FrInvTimeout,
+            b"ftag" => Key::Ftag,
+            b"ttag" => Key::Ttag,
             _ => return None,
         })
     }
 
     pub fn from_number(n: i32) -> Option<Key> {
-        const ALL: [Key; 17] = [
+        const ALL: [Key; 22] = [
             Key::All,
             Key::Ruri,
             Key::Turi,
@@ -72,18 +94,24 @@ impl Key {
             Key::Evcode,
             Key::Evtype,
             Key::Flags,
+            Key::Cseqno,
+            Key::FrTimeout,
+            Key::FrInvTimeout,
+            Key::Ftag,
+            Key::Ttag,
         ];
         ALL.into_iter().find(|k| *k as i32 == n)
     }
 
     /// Longest value accepted for a string key. The stock module's limits are
     /// 32 (method), 128 (callid, auser, evparam), 64 (apasswd), MAX_URI_SIZE,
-    /// 2048 (hdrs) and 32768 (body); ours are at least as large.
+    /// 2048 (hdrs), 32768 (body) and 128 (6.1's ftag, ttag); ours are at
+    /// least as large.
     pub fn max_len(self) -> usize {
         match self {
             Key::Method => 32,
             Key::Callid => 255,
-            Key::Auser | Key::Evparam => 255,
+            Key::Auser | Key::Evparam | Key::Ftag | Key::Ttag => 255,
             Key::Apasswd => 255,
             Key::Hdrs => 16384,
             Key::Body => 65536,
@@ -94,7 +122,14 @@ impl Key {
     pub fn is_int(self) -> bool {
         matches!(
             self,
-            Key::Evroute | Key::Evcode | Key::Evtype | Key::Flags | Key::All
+            Key::Evroute
+                | Key::Evcode
+                | Key::Evtype
+                | Key::Flags
+                | Key::All
+                | Key::Cseqno
+                | Key::FrTimeout
+                | Key::FrInvTimeout
         )
     }
 }
@@ -133,6 +168,11 @@ pub struct UacReq {
     pub evroute: u32,
     pub evcode: u32,
     pub evtype: u32,
+    pub cseqno: u32,
+    pub fr_timeout: u32,
+    pub fr_inv_timeout: u32,
+    pub ftag: Vec<u8>,
+    pub ttag: Vec<u8>,
 }
 
 impl UacReq {
@@ -150,6 +190,8 @@ impl UacReq {
             Key::Auser => &mut self.auser,
             Key::Apasswd => &mut self.apasswd,
             Key::Evparam => &mut self.evparam,
+            Key::Ftag => &mut self.ftag,
+            Key::Ttag => &mut self.ttag,
             _ => return None,
         })
     }
@@ -160,6 +202,9 @@ impl UacReq {
             Key::Evroute => &mut self.evroute,
             Key::Evcode => &mut self.evcode,
             Key::Evtype => &mut self.evtype,
+            Key::Cseqno => &mut self.cseqno,
+            Key::FrTimeout => &mut self.fr_timeout,
+            Key::FrInvTimeout => &mut self.fr_inv_timeout,
             _ => return None,
         })
     }
@@ -175,8 +220,14 @@ impl UacReq {
     }
 
     /// Sets a key. `$uac_req(all) = $null` resets everything except auser,
-    /// apasswd and sock, as the stock module does.
+    /// apasswd and sock, as Kamailio 5.6's module does.
     pub fn set(&mut self, k: Key, v: Value) -> Result<(), String> {
+        self.set_with(k, v, ResetAll::KeepSock)
+    }
+
+    /// Sets a key; `reset` says what `$uac_req(all) = $null` keeps besides
+    /// auser and apasswd.
+    pub fn set_with(&mut self, k: Key, v: Value, reset: ResetAll) -> Result<(), String> {
         if k == Key::All {
             if v != Value::Null {
                 return Ok(()); // the stock module ignores a non-null value here
@@ -189,7 +240,11 @@ impl UacReq {
             *self = UacReq {
                 auser: keep.0,
                 apasswd: keep.1,
-                sock: keep.2,
+                sock: if reset == ResetAll::KeepSock {
+                    keep.2
+                } else {
+                    Vec::new()
+                },
                 ..UacReq::default()
             };
             return Ok(());
@@ -276,10 +331,22 @@ impl UacReq {
             out.extend_from_slice(&(s.len() as u32).to_le_bytes());
             out.extend_from_slice(s);
         }
-        for i in [self.flags, self.evroute, self.evcode, self.evtype] {
+        for i in self.ints() {
             out.extend_from_slice(&i.to_le_bytes());
         }
         out
+    }
+
+    fn ints(&self) -> [u32; 7] {
+        [
+            self.flags,
+            self.evroute,
+            self.evcode,
+            self.evtype,
+            self.cseqno,
+            self.fr_timeout,
+            self.fr_inv_timeout,
+        ]
     }
 
     pub fn from_bytes(b: &[u8]) -> Option<UacReq> {
@@ -290,12 +357,12 @@ impl UacReq {
             at += n;
             Some(s)
         };
-        let mut strs: Vec<Vec<u8>> = Vec::with_capacity(12);
-        for _ in 0..12 {
+        let mut strs: Vec<Vec<u8>> = Vec::with_capacity(14);
+        for _ in 0..14 {
             let len = u32::from_le_bytes(take(4)?.try_into().ok()?) as usize;
             strs.push(take(len)?.to_vec());
         }
-        let mut ints = [0u32; 4];
+        let mut ints = [0u32; 7];
         for i in &mut ints {
             *i = u32::from_le_bytes(take(4)?.try_into().ok()?);
         }
@@ -313,14 +380,24 @@ impl UacReq {
             &mut r.auser,
             &mut r.apasswd,
             &mut r.evparam,
+            &mut r.ftag,
+            &mut r.ttag,
         ] {
             *f = it.next()?;
         }
-        [r.flags, r.evroute, r.evcode, r.evtype] = ints;
+        [
+            r.flags,
+            r.evroute,
+            r.evcode,
+            r.evtype,
+            r.cseqno,
+            r.fr_timeout,
+            r.fr_inv_timeout,
+        ] = ints;
         Some(r)
     }
 
-    fn strings(&self) -> [&Vec<u8>; 12] {
+    fn strings(&self) -> [&Vec<u8>; 14] {
         [
             &self.method,
             &self.ruri,
@@ -334,6 +411,8 @@ impl UacReq {
             &self.auser,
             &self.apasswd,
             &self.evparam,
+            &self.ftag,
+            &self.ttag,
         ]
     }
 }
@@ -416,6 +495,14 @@ mod tests {
         assert_eq!(Key::parse(b"nope"), None);
         assert_eq!(Key::from_number(12), Some(Key::Sock));
         assert_eq!(Key::from_number(13), None);
+        // Kamailio 6.1's numbers
+        assert_eq!(Key::parse(b"cseqno"), Some(Key::Cseqno));
+        assert_eq!(Key::from_number(18), Some(Key::Cseqno));
+        assert_eq!(Key::from_number(19), Some(Key::FrTimeout));
+        assert_eq!(Key::from_number(20), Some(Key::FrInvTimeout));
+        assert_eq!(Key::from_number(21), Some(Key::Ftag));
+        assert_eq!(Key::from_number(22), Some(Key::Ttag));
+        assert!(Key::FrTimeout.is_int() && !Key::Ftag.is_int());
         let mut r = UacReq::default();
         assert!(
             r.set(Key::Body, Value::Str(&vec![b'x'; 32768])).is_ok(),
@@ -443,6 +530,32 @@ mod tests {
         assert_eq!(r.get(Key::Method), Read::Null);
         assert_eq!(r.get(Key::Evroute), Read::Int(0));
         assert_eq!(r.get(Key::Auser), Read::Str(b"alice"));
+    }
+
+    #[test]
+    fn reset_of_61_clears_sock_and_its_keys() {
+        let fill = |r: &mut UacReq| {
+            r.set(Key::Sock, Value::Str(b"udp:127.0.0.1:5060")).unwrap();
+            r.set(Key::Auser, Value::Str(b"alice")).unwrap();
+            r.set(Key::Ftag, Value::Str(b"ft")).unwrap();
+            r.set(Key::Cseqno, Value::Int(7)).unwrap();
+            r.set(Key::FrTimeout, Value::Int(48)).unwrap();
+        };
+        let mut r = UacReq::default();
+        fill(&mut r);
+        r.set_with(Key::All, Value::Null, ResetAll::ClearSock)
+            .unwrap();
+        assert_eq!(r.get(Key::Sock), Read::Null);
+        assert_eq!(r.get(Key::Ftag), Read::Null);
+        assert_eq!(r.get(Key::Cseqno), Read::Int(0));
+        assert_eq!(r.get(Key::FrTimeout), Read::Int(0));
+        assert_eq!(r.get(Key::Auser), Read::Str(b"alice"));
+        let mut r = UacReq::default();
+        fill(&mut r);
+        r.set_with(Key::All, Value::Null, ResetAll::KeepSock)
+            .unwrap();
+        assert_eq!(r.get(Key::Sock), Read::Str(b"udp:127.0.0.1:5060"));
+        assert_eq!(r.get(Key::Ftag), Read::Null);
     }
 
     #[test]
@@ -511,6 +624,9 @@ mod tests {
         r.set(Key::Body, Value::Str(b"hello")).unwrap();
         r.set(Key::Evroute, Value::Int(1)).unwrap();
         r.set(Key::Flags, Value::Int(FL_HA1)).unwrap();
+        r.set(Key::Ttag, Value::Str(b"tt")).unwrap();
+        r.set(Key::FrInvTimeout, Value::Int(160)).unwrap();
+        r.set(Key::Cseqno, Value::Int(42)).unwrap();
         let b = r.to_bytes();
         assert_eq!(UacReq::from_bytes(&b), Some(r));
         assert_eq!(UacReq::from_bytes(&b[..b.len() - 1]), None);

@@ -12,17 +12,128 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub const STOCK_MODULE: &str = "/usr/lib/x86_64-linux-gnu/kamailio/modules/uac.so";
-pub const MPATH: &str = "/usr/lib/x86_64-linux-gnu/kamailio/modules/";
+/// The Kamailio the integration tests run against, chosen by
+/// `UAC_TEST_HOST`: `5.6` (default) is Debian 12's 5.6.3 with our modules of
+/// build/kamailio/; `6.1` is the 6.1 build scripts/setup-kamailio61 made in
+/// .cache/kamailio61 with ours of build/kamailio-<its version>/. Everything a
+/// test takes from the host (binary, kamcmd, stock modules, schemas, our
+/// modules) comes from here, so the same test code runs on both.
+pub struct Host {
+    /// `5.6` or `6.1`, as UAC_TEST_HOST names it.
+    pub line: &'static str,
+    /// The core's version, e.g. `6.1.4`.
+    pub version: String,
+    pub bin: PathBuf,
+    pub kamcmd: PathBuf,
+    /// The stock module folder (for `mpath`), with a trailing `/`.
+    pub mpath: String,
+    /// The folder of the SQL schemas (`db_sqlite/`, `postgres/`).
+    pub schemas: PathBuf,
+    /// The folder of our modules built for this version.
+    pub ours: PathBuf,
+}
+
+impl Host {
+    fn debian() -> Host {
+        Host {
+            line: "5.6",
+            version: core_version(Path::new("kamailio")),
+            bin: PathBuf::from("kamailio"),
+            kamcmd: PathBuf::from("kamcmd"),
+            mpath: "/usr/lib/x86_64-linux-gnu/kamailio/modules/".into(),
+            schemas: PathBuf::from("/usr/share/kamailio"),
+            ours: Path::new(env!("CARGO_MANIFEST_DIR")).join("build/kamailio"),
+        }
+    }
+
+    fn k61() -> Host {
+        let prefix = Path::new(env!("CARGO_MANIFEST_DIR")).join(".cache/kamailio61/install");
+        let bin = prefix.join("sbin/kamailio");
+        assert!(
+            bin.exists(),
+            "{} missing: run scripts/setup-kamailio61",
+            bin.display()
+        );
+        let version = core_version(&bin);
+        Host {
+            line: "6.1",
+            bin,
+            kamcmd: prefix.join("sbin/kamcmd"),
+            mpath: format!("{}/", prefix.join("lib64/kamailio/modules").display()),
+            schemas: prefix.join("share/kamailio"),
+            ours: Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("build/kamailio-{version}")),
+            version,
+        }
+    }
+
+    /// Is this host of release line 6.1 or later (the 6.1 surface)?
+    pub fn is_61(&self) -> bool {
+        self.line == "6.1"
+    }
+
+    /// The stock module `name` (`uac.so`) of this host.
+    pub fn stock(&self, name: &str) -> String {
+        format!("{}{name}", self.mpath)
+    }
+
+    /// Our module `name` (`uac.so`, `auth.so`) built for this host.
+    pub fn our(&self, name: &str) -> String {
+        let p = self.ours.join(name);
+        assert!(p.exists(), "{} missing: run `make` first", p.display());
+        p.display().to_string()
+    }
+
+    /// A schema file of this host (`db_sqlite/uac-create.sql`).
+    pub fn schema(&self, rel: &str) -> String {
+        let p = self.schemas.join(rel);
+        fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    }
+}
+
+/// `6.1.4` of `kamailio -v`'s first line (`version: kamailio 6.1.4 (x86_64/linux)`).
+fn core_version(bin: &Path) -> String {
+    let out = Command::new(bin)
+        .arg("-v")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {} -v: {e}", bin.display()));
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split_whitespace()
+        .nth(2)
+        .unwrap_or_else(|| panic!("{} -v printed no version: {text}", bin.display()))
+        .to_string()
+}
+
+/// The host of this test run (UAC_TEST_HOST).
+pub fn host() -> &'static Host {
+    static HOST: std::sync::OnceLock<Host> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| match std::env::var("UAC_TEST_HOST").as_deref() {
+        Err(_) | Ok("") | Ok("5.6") => Host::debian(),
+        Ok("6.1") => Host::k61(),
+        Ok(other) => panic!("UAC_TEST_HOST={other}: 5.6 or 6.1"),
+    })
+}
+
+/// The stock uac module of the test host.
+pub fn stock_module() -> String {
+    host().stock("uac.so")
+}
+
+/// The stock module folder of the test host (for `mpath`).
+pub fn mpath() -> &'static str {
+    &host().mpath
+}
 
 pub fn our_module() -> String {
     // UAC_TEST_MODULE=stock runs a test against the stock module (for comparing).
     if std::env::var("UAC_TEST_MODULE").as_deref() == Ok("stock") {
-        return STOCK_MODULE.to_string();
+        return stock_module();
     }
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("build/kamailio/uac.so");
-    assert!(p.exists(), "{} missing: run `make` first", p.display());
-    p.display().to_string()
+    host().our("uac.so")
+}
+
+/// Our auth module for the test host.
+pub fn our_auth() -> String {
+    host().our("auth.so")
 }
 
 /// A free UDP port on 127.0.0.1 (bound and released).
@@ -61,7 +172,7 @@ pub fn render_example(name: &str, opts: &CfgOpts, port: u16) -> String {
         .replace("\"UAC_MODULE\"", &format!("\"{}\"", opts.module))
         .replace("LISTEN", &format!("udp:127.0.0.1:{port}"))
         .replace("NEXT_HOP", &format!("sip:127.0.0.1:{}", opts.next_hop))
-        .replace("MPATH", MPATH)
+        .replace("MPATH", mpath())
         .replace("RESTORE_MODE", opts.restore_mode)
         .replace("RESTORE_PASSWD", opts.passwd);
     let (first, rest) = body.split_once('\n').unwrap();
@@ -85,13 +196,13 @@ impl Kamailio {
         Self::start_with(&render_cfg(opts, port), port)
     }
 
-    /// Starts kamailio with a rendered config text.
+    /// Starts the test host's kamailio with a rendered config text.
     pub fn start_with(cfg_text: &str, port: u16) -> Kamailio {
-        Self::start_bin(Path::new("kamailio"), cfg_text, port)
+        Self::start_bin(&host().bin, cfg_text, port)
     }
 
-    /// Starts the kamailio binary `bin` (Debian's `kamailio` in PATH, or
-    /// another build such as .cache/kamailio61's) with a config text.
+    /// Starts the kamailio binary `bin` (the test host's, or another build)
+    /// with a config text.
     pub fn start_bin(bin: &Path, cfg_text: &str, port: u16) -> Kamailio {
         let dir = std::env::temp_dir().join(format!("uac-test-{}-{port}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();

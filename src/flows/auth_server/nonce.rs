@@ -113,7 +113,10 @@ pub struct KamailioNonceConfig {
 
 /// Kamailio 5.6.3's nonces, compatible with stock nodes of the same secret;
 /// the nonce ids, nc bytes and one-time bits live in shared memory
-/// (allocated by [`KamailioNonces::new`] before the workers fork).
+/// (allocated by [`KamailioNonces::new`] before the workers fork). A clone
+/// shares that state (a second server of another policy over the same
+/// nonces).
+#[derive(Clone)]
 pub struct KamailioNonces<P: Process> {
     cfg: KamailioNonceConfig,
     state: Option<State<'static>>,

@@ -197,13 +197,15 @@ impl<P: Process, L: RawLock, R: Replicate> NonceScheme for OpensipsNonces<P, L, 
             alg: 0,
         };
         let lines = if algs.is_empty() { &[None][..] } else { algs };
-        Ok(lines
+        lines
             .iter()
             .map(|a| {
-                let alg = a.map_or(aes::alg_number(Algorithm::Md5), aes::alg_number);
-                self.key.issue(&NonceParams { alg, ..p }).into_bytes()
+                let a = a.unwrap_or(Algorithm::Md5);
+                let alg = aes::alg_number(a)
+                    .ok_or_else(|| format!("no OpenSIPS nonce for algorithm {}", a.name()))?;
+                Ok(self.key.issue(&NonceParams { alg, ..p }).into_bytes())
             })
-            .collect())
+            .collect()
     }
 
     /// Stock's checks in stock's order (decodes, algorithm, qop, expiry,
@@ -221,7 +223,7 @@ impl<P: Process, L: RawLock, R: Replicate> NonceScheme for OpensipsNonces<P, L, 
             .decode(creds.nonce)
             .ok_or(stale(refused::UNDECODABLE))?;
         let sent_alg = match verify::algorithm_of(creds, Algorithm::Md5) {
-            Ok(a) => aes::alg_number(a),
+            Ok(a) => aes::alg_number(a).unwrap_or(u8::MAX),
             Err(_) => u8::MAX,
         };
         if d.params.alg != sent_alg {

@@ -199,6 +199,9 @@ fn restore_in_dialog<F: Module>(
         p.on_replies::<ReplyRestore<F>>(msg, ReplyEvent::In)?;
     }
     msg.set_mark(Mark::of(header));
+    // and on the transaction's copy, when it exists already (as Kamailio
+    // 6.1): the replies are restored by what it says
+    p.mark_request(Mark::of(header));
     Ok(())
 }
 

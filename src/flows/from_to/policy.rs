@@ -8,7 +8,7 @@ use crate::ports::replies::Replies;
 use crate::ports::rr::{Direction, RecordRoute};
 use crate::ports::values::{Avps, BranchValues};
 use crate::ports::Proxy;
-use crate::replace::header::display_edits;
+use crate::replace::header::{display_edits, display_edits_trimmed, uri_enclosed};
 use crate::replace::name_addr;
 use crate::replace::rr_codec::{self, CodecError};
 
@@ -43,6 +43,12 @@ impl RestoreMode {
 pub enum Form {
     /// Kamailio: the bare URI over the old one; the display as given.
     Bare,
+    /// Kamailio 6.1: as `Bare`, but a removed display name takes the spaces
+    /// after it along, and a new URI with parameters over a URI without
+    /// `<>` is written as `<uri>` (its parameters would otherwise become
+    /// the header's). What the Record-Route parameter and the dialog keep is
+    /// the bare URI, as with `Bare`.
+    BareEnclosing,
     /// OpenSIPS: `<uri>` over the old URI and its angle brackets; a display
     /// that is not a token is quoted. The Record-Route parameter and the
     /// dialog hold the new URI as written, so the side of a later request
@@ -53,7 +59,7 @@ pub enum Form {
 impl Form {
     pub(super) fn display(self, d: &[u8]) -> Vec<u8> {
         match self {
-            Form::Bare => d.to_vec(),
+            Form::Bare | Form::BareEnclosing => d.to_vec(),
             Form::NameAddr => name_addr::quote_display(d),
         }
     }
@@ -67,14 +73,39 @@ impl Form {
     ) -> Vec<Edit> {
         match self {
             Form::Bare => display_edits(buf, id, display),
+            Form::BareEnclosing => display_edits_trimmed(buf, id, display),
             Form::NameAddr => name_addr::display_edits(buf, id, display, uri_changes),
         }
     }
 
-    /// The URI edit and the new URI as written.
-    pub(super) fn uri_edit(self, buf: &[u8], id: &Ident, uri: &[u8]) -> (Edit, Vec<u8>) {
+    /// The URI edit and the new URI as kept (written, or without the
+    /// brackets `BareEnclosing` adds). `display` is the new display name of
+    /// the same call, if any: one added before a URI without `<>` brings its
+    /// own brackets.
+    pub(super) fn uri_edit(
+        self,
+        buf: &[u8],
+        id: &Ident,
+        uri: &[u8],
+        display: Option<&[u8]>,
+    ) -> (Edit, Vec<u8>) {
+        let adds_brackets = display.is_some_and(|d| !d.is_empty())
+            && id.display.is_none_or(|(_, l)| l == 0)
+            && !uri_enclosed(buf, id);
         match self {
-            Form::Bare => (
+            Form::BareEnclosing
+                if !adds_brackets && !uri_enclosed(buf, id) && uri.contains(&b';') =>
+            {
+                (
+                    Edit::Replace {
+                        offset: id.uri.0,
+                        len: id.uri.1,
+                        text: name_addr::bracket(uri),
+                    },
+                    uri.to_vec(),
+                )
+            }
+            Form::Bare | Form::BareEnclosing => (
                 Edit::Replace {
                     offset: id.uri.0,
                     len: id.uri.1,
@@ -106,7 +137,7 @@ impl Form {
         passwd: &[u8],
     ) -> Result<Vec<u8>, CodecError> {
         match self {
-            Form::Bare => rr_codec::decode(param, current, passwd),
+            Form::Bare | Form::BareEnclosing => rr_codec::decode(param, current, passwd),
             Form::NameAddr => rr_codec::decode_name_addr(param, current, passwd),
         }
     }
@@ -114,7 +145,7 @@ impl Form {
     /// A URI value from the dialog without the brackets this form adds.
     pub(super) fn inner(self, v: &[u8]) -> &[u8] {
         match self {
-            Form::Bare => v,
+            Form::Bare | Form::BareEnclosing => v,
             Form::NameAddr => v
                 .strip_prefix(b"<")
                 .and_then(|v| v.strip_suffix(b">"))
@@ -176,6 +207,13 @@ impl Policy {
         repeat: Repeat::PerPart,
         keep_param: true,
         fromtag_per_call: true,
+    };
+
+    /// Kamailio 6.1's uac: 5.6's, with the URI and display changes of
+    /// [`Form::BareEnclosing`].
+    pub const KAMAILIO_61: Policy = Policy {
+        form: Form::BareEnclosing,
+        ..Policy::KAMAILIO
     };
 
     pub const OPENSIPS: Policy = Policy {

@@ -57,7 +57,7 @@ pub fn replace<F: Module>(
     let display_edits = display.as_deref().map_or(Vec::new(), |d| {
         pol.form.display_edits(buf, &id, d, uri.is_some())
     });
-    let uri_edit = uri.map(|u| pol.form.uri_edit(buf, &id, u));
+    let uri_edit = uri.map(|u| pol.form.uri_edit(buf, &id, u, display.as_deref()));
     let old_uri = &buf[id.uri.0..id.uri_end()];
 
     // Where the pair goes: decided (and the parameter encoded) first, so

@@ -30,6 +30,17 @@ impl Module for Kam {
     }
 }
 
+/// Kamailio 6.1's policy on the mock.
+struct Kam61;
+
+impl Module for Kam61 {
+    type P = MockProxy;
+    const POLICY: Policy = Policy::KAMAILIO_61;
+    fn settings() -> &'static Settings<&'static str> {
+        Kam::settings()
+    }
+}
+
 impl Module for Osips {
     type P = MockProxy;
     const POLICY: Policy = Policy::OPENSIPS;
@@ -172,6 +183,76 @@ fn replaces_uri_and_display() {
             ANON.to_string()
         };
         assert_eq!(line(&msg, "From"), format!("From: {want};tag=a1"));
+    }
+}
+
+/// Kamailio 6.1: a new URI with parameters over a bare one goes in `<>`
+/// (the parameters stay the URI's), the Record-Route parameter still
+/// encodes the bare pair and restores into the brackets; a removed display
+/// takes its trailing spaces along. 5.6's form writes the URI bare and
+/// leaves the spaces.
+#[test]
+fn kamailio_61_encloses_and_trims() {
+    set(settings(RestoreMode::Manual, false));
+    let with_params = "sip:anon@x.invalid;user=phone";
+    for (k61, want) in [
+        (true, format!("From: <{with_params}>;tag=a1")),
+        (false, format!("From: {with_params};tag=a1")),
+    ] {
+        let p = MockProxy::new();
+        let msg = MockMsg::new(&invite(ALICE));
+        let r = if k61 {
+            replace::<Kam61>(&p, &msg, Which::From, None, Some(with_params.as_bytes()))
+        } else {
+            replace::<Kam>(&p, &msg, Which::From, None, Some(with_params.as_bytes()))
+        };
+        r.unwrap();
+        assert_eq!(line(&msg, "From"), want);
+        assert_eq!(p.rr(), [format!(";vsf={}", encoded(ALICE, with_params))]);
+    }
+    // the dialog's later request carries <uri;params>: restored inside
+    let p = MockProxy::new();
+    let inv = MockMsg::new(&invite(ALICE));
+    replace::<Kam61>(&p, &inv, Which::From, None, Some(with_params.as_bytes())).unwrap();
+    *p.route.borrow_mut() = format!(";lr;ftag=a1{}", p.rr()[0]).into_bytes();
+    let bye = MockMsg::new(&in_dialog(
+        "BYE",
+        &format!("<{with_params}>;tag=a1"),
+        "<sip:bob@b.example.com>;tag=b1",
+    ));
+    assert_eq!(restore::<Kam61>(&p, &bye, Which::From), Ok(true));
+    assert_eq!(line(&bye, "From"), format!("From: <{ALICE}>;tag=a1"));
+    // a URI without parameters, an enclosed original: as 5.6
+    let msg = MockMsg::new(&invite(ALICE));
+    replace::<Kam61>(&p, &msg, Which::From, None, Some(ANON.as_bytes())).unwrap();
+    assert_eq!(line(&msg, "From"), format!("From: {ANON};tag=a1"));
+    let msg = MockMsg::new(&invite(&format!("<{ALICE}>")));
+    replace::<Kam61>(&p, &msg, Which::From, None, Some(with_params.as_bytes())).unwrap();
+    assert_eq!(line(&msg, "From"), format!("From: <{with_params}>;tag=a1"));
+    // a display added before a bare URI brings the brackets: none twice
+    let msg = MockMsg::new(&invite(ALICE));
+    replace::<Kam61>(
+        &p,
+        &msg,
+        Which::From,
+        Some(b"Anon"),
+        Some(with_params.as_bytes()),
+    )
+    .unwrap();
+    assert_eq!(
+        line(&msg, "From"),
+        format!("From: Anon <{with_params}>;tag=a1")
+    );
+    // removing a display: 6.1 takes the space after it, 5.6 leaves it
+    for (k61, want) in [(true, "From: <"), (false, "From:  <")] {
+        let msg = MockMsg::new(&invite(&format!("\"Alice\" <{ALICE}>")));
+        let r = if k61 {
+            replace::<Kam61>(&p, &msg, Which::From, Some(b""), None)
+        } else {
+            replace::<Kam>(&p, &msg, Which::From, Some(b""), None)
+        };
+        r.unwrap();
+        assert_eq!(line(&msg, "From"), format!("{want}{ALICE}>;tag=a1"));
     }
 }
 

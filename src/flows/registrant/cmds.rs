@@ -216,9 +216,51 @@ impl<H: RegHost> Registrant<H> {
             .lock()
             .unregister(slot, H::now())
             .ok_or("no such record")?;
-        self.send(&job, None).inspect_err(|_| {
+        self.send_job(&job)
+    }
+
+    /// uac_reg_send_register / uac.reg_register (Kamailio 6.x): a REGISTER
+    /// with the account's expires, now, whatever its state.
+    pub fn register_now(&self, slot: u32) -> Result<(), String> {
+        let job = self
+            .lock()
+            .register_now(slot, H::now())
+            .ok_or("no such record")?;
+        self.send_job(&job)
+    }
+
+    fn send_job(&self, job: &crate::registration::registry::SendJob) -> Result<(), String> {
+        self.send(job, None).inspect_err(|_| {
             self.lock()
                 .send_failed(job.slot, job.gen, job.attempt, H::now(), H::rand());
         })
+    }
+
+    /// uac_reg_send_register(filter, value) and uac_reg_send_unregister
+    /// (`unregister`: expires 0 from now on, as stock): 1, or -1 when the
+    /// filter is unknown or finds nothing (logged as stock does).
+    pub fn send_by(&self, attr: &[u8], val: &[u8], unregister: bool) -> i32 {
+        let found = find_by(&self.lock(), attr, val);
+        let slot = match found {
+            Err(UnknownFilter) => {
+                err!("Unsupported filter attribute");
+                return -1;
+            }
+            Ok(None) => {
+                err!("Record not found");
+                return -1;
+            }
+            Ok(Some(s)) => s,
+        };
+        let sent = if unregister {
+            self.unregister(slot)
+        } else {
+            self.register_now(slot)
+        };
+        if let Err(e) = sent {
+            // as stock: the attempt is retried by the timer, the call succeeds
+            err!("failed to send the REGISTER: {e}");
+        }
+        1
     }
 }

@@ -140,6 +140,24 @@ pub fn disable<H: RegHost>(reg: &Registrant<H>, call: &mut impl RpcCall) {
     set_enabled(reg, call, false)
 }
 
+/// uac.reg_reload with Kamailio 6.x's `reload_delta`: refused (stock's log
+/// line and fault) when the previous one started less than `delta` seconds
+/// ago; 0: no limit.
+pub fn reload_limited<H: RegHost>(reg: &Registrant<H>, call: &mut impl RpcCall, delta: u32) {
+    if delta > 0 {
+        let now = H::now();
+        let mut g = reg.lock();
+        if g.last_reload > now - i64::from(delta) {
+            drop(g);
+            err!("shifting in-memory table is not possible in less than {delta} secs");
+            call.fault(500, "Failed to shift records - check log messages");
+            return;
+        }
+        g.last_reload = now;
+    }
+    reload(reg, call)
+}
+
 /// uac.reg_reload: the whole table again (unchanged rows stay as they are).
 pub fn reload<H: RegHost>(reg: &Registrant<H>, call: &mut impl RpcCall) {
     if let Err(e) = reg.load(true) {
@@ -190,9 +208,16 @@ pub fn remove<H: RegHost>(reg: &Registrant<H>, call: &mut impl RpcCall) {
     }
 }
 
+/// What "." stands for in uac.reg_add beyond an empty secret, socket or
+/// contact: Kamailio 6.1 takes it for an empty realm too.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AddRules {
+    pub dot_realm: bool,
+}
+
 /// The arguments of uac.reg_add: ten texts, expires, flags, reg_delay,
 /// socket, contact_addr ("." for an empty secret, socket or contact).
-fn add_args(call: &mut impl RpcCall) -> Result<AccountData, ArgError> {
+fn add_args(call: &mut impl RpcCall, rules: AddRules) -> Result<AccountData, ArgError> {
     // l_uuid .. auth_proxy, in the uacreg order
     let names: Vec<&'static str> = Field::ALL[..10].iter().map(|f| f.column()).collect();
     let texts = rpc::strs(call, 1, &names)?;
@@ -207,6 +232,9 @@ fn add_args(call: &mut impl RpcCall) -> Result<AccountData, ArgError> {
     }
     d.text[Field::AuthPassword as usize] = dot(&texts[7]);
     d.text[Field::AuthHa1 as usize] = dot(&texts[8]);
+    if rules.dot_realm {
+        d.text[Field::Realm as usize] = dot(&texts[Field::Realm as usize]);
+    }
     d.text[Field::Socket as usize] = dot(&tail[0]);
     d.text[Field::ContactAddr as usize] = dot(&tail[1]);
     if expires < 0 || delay < 0 {
@@ -224,7 +252,12 @@ fn add_args(call: &mut impl RpcCall) -> Result<AccountData, ArgError> {
 
 /// uac.reg_add: a record into memory (not into the DB), checked as a row.
 pub fn add<H: RegHost>(reg: &Registrant<H>, call: &mut impl RpcCall) {
-    let mut d = match add_args(call) {
+    add_with(reg, call, AddRules::default())
+}
+
+/// uac.reg_add with the host version's reading of ".".
+pub fn add_with<H: RegHost>(reg: &Registrant<H>, call: &mut impl RpcCall, rules: AddRules) {
+    let mut d = match add_args(call, rules) {
         Ok(d) => d,
         Err(e) if e.want == "a number >= 0" => {
             err!("uac.reg_add: {e}");
@@ -278,5 +311,17 @@ pub fn unregister<H: RegHost>(reg: &Registrant<H>, call: &mut impl RpcCall) {
     drop(g);
     if let Err(e) = reg.unregister(s) {
         err!("uac.reg_unregister: {e}");
+    }
+}
+
+/// uac.reg_register filter value (Kamailio 6.x): a REGISTER with the
+/// account's expires, now, whatever its state; stock's faults.
+pub fn register<H: RegHost>(reg: &Registrant<H>, call: &mut impl RpcCall) {
+    let Some((g, s)) = filter_slot(reg, call, "uac.reg_register") else {
+        return;
+    };
+    drop(g);
+    if let Err(e) = reg.register_now(s) {
+        err!("uac.reg_register: {e}");
     }
 }

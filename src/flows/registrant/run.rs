@@ -130,6 +130,7 @@ impl<H: RegHost> Registrant<H> {
             body: None,
             sock,
             callid: None,
+            ..Outgoing::default()
         };
         let tag;
         let within = match (auth, &j.within) {

@@ -735,6 +735,128 @@ fn rpc_add_active_remove() {
     assert_eq!(flags(reg, "u1") & FL_DISABLED, FL_DISABLED);
 }
 
+// ---- Kamailio 6.x: send now, reg_register, reload_delta, "." realm ----
+
+/// uac_reg_send_register / uac_reg_send_unregister find the account by a
+/// filter and send at once whatever its state (also disabled); the
+/// unregister keeps expires 0 afterwards, as stock; unknown filters and
+/// accounts give -1.
+#[test]
+fn send_register_and_unregister_now() {
+    let reg = Kam::make(vec![row("u1", 600), row("u2", 3600)], settings());
+    reg.load(false).unwrap();
+    assert_eq!(reg.set_enabled(b"l_uuid", b"u1", false), 1);
+    assert_eq!(reg.send_by(b"l_uuid", b"u1", false), 1);
+    assert_eq!(reg.requests.len(), 1, "sent although disabled");
+    let r = reg.requests.get(0);
+    assert_eq!(r.header("Expires").unwrap(), "600");
+    assert_eq!(r.header("Contact").unwrap(), "<sip:u1@127.0.0.1:5060>");
+    assert_ne!(flags(reg, "u1") & FL_ONGOING, 0);
+    ok(reg, 0, "u1", 600);
+    assert_ne!(flags(reg, "u1") & FL_ONLINE, 0);
+    assert_eq!(reg.send_by(b"r_username", b"ru2", true), 1);
+    assert_eq!(reg.requests.get(1).header("Expires").unwrap(), "0");
+    // expires 0 stays: a later send-register unregisters again (stock's quirk)
+    assert_eq!(reg.send_by(b"auth_username", b"alice", false), 1);
+    assert_eq!(reg.send_by(b"l_uuid", b"nope", false), -1);
+    assert_eq!(reg.send_by(b"realm", b"x", false), -1);
+    assert_eq!(reg.requests.len(), 3);
+}
+
+/// uac.reg_register: stock's faults, then a REGISTER now.
+#[test]
+fn rpc_register_now() {
+    let reg = Kam::make(vec![row("u1", 600)], settings());
+    reg.load(false).unwrap();
+    let f = |args: &[&str]| rpc(reg, rpc::register, args).faults.first().cloned();
+    assert_eq!(
+        f(&["l_uuid"]),
+        Some((400, "Invalid Parameters".to_string()))
+    );
+    assert_eq!(
+        f(&["l_uuid", "nope"]),
+        Some((404, "Record not found".to_string()))
+    );
+    assert_eq!(
+        f(&["foo", "u1"]),
+        Some((400, "Unsupported filter attribute".to_string()))
+    );
+    assert!(reg.requests.is_empty());
+    let c = rpc(reg, rpc::register, &["l_uuid", "u1"]);
+    assert!(c.faults.is_empty() && c.records.is_empty());
+    assert_eq!(reg.requests.get(0).header("Expires").unwrap(), "600");
+}
+
+/// reload_delta: a second reload within it is refused with stock's fault; 0
+/// never limits.
+#[test]
+fn reload_limited_by_delta() {
+    let reg = Kam::make(vec![row("u1", 600)], settings());
+    reg.load(false).unwrap();
+    let fault = |d: u32| {
+        let mut c = MockRpc::default();
+        rpc::reload_limited(reg, &mut c, d);
+        c.faults.first().cloned()
+    };
+    assert_eq!(fault(30), None, "the first reload");
+    set_now(T0 + 29);
+    assert_eq!(
+        fault(30),
+        Some((
+            500,
+            "Failed to shift records - check log messages".to_string()
+        ))
+    );
+    assert_eq!(fault(0), None, "0: no limit");
+    set_now(T0 + 30);
+    assert_eq!(fault(30), None, "30 s after the first");
+}
+
+/// uac.reg_add: "." is an empty realm where the host says so (6.1).
+#[test]
+fn rpc_add_dot_realm() {
+    let reg = Kam::make(vec![], settings());
+    reg.load(false).unwrap();
+    let call = |uuid: &str| {
+        let mut a: Vec<Arg> = [
+            uuid,
+            "l7",
+            "local.test",
+            "r7",
+            "127.0.0.1:5070",
+            ".",
+            "alice",
+            "secret",
+            ".",
+            "sip:127.0.0.1:5070",
+        ]
+        .iter()
+        .map(|s| Arg::Str(s.as_bytes().to_vec()))
+        .collect();
+        a.extend([Arg::Int(60), Arg::Int(0), Arg::Int(0)]);
+        a.extend([Arg::Str(b".".to_vec()), Arg::Str(b".".to_vec())]);
+        MockRpc {
+            args: a.into(),
+            ..Default::default()
+        }
+    };
+    let realm = |uuid: &str| {
+        let g = reg.lock();
+        g.entry(g.find_uuid(uuid.as_bytes()).unwrap())
+            .unwrap()
+            .get(Field::Realm)
+            .to_vec()
+    };
+    let mut c = call("u7");
+    rpc::add(reg, &mut c);
+    assert!(c.faults.is_empty(), "{:?}", c.faults);
+    assert_eq!(realm("u7"), b".");
+    let mut c = call("u8");
+    rpc::add_with(reg, &mut c, rpc::AddRules { dot_realm: true });
+    assert!(c.faults.is_empty(), "{:?}", c.faults);
+    assert_eq!(realm("u8"), b"");
+}
+
 // ---- a table with a state column (the OpenSIPS registrant's shape) ----
 
 /// Kamailio's table, but with `state` written back on enable/disable.

@@ -18,7 +18,7 @@ use crate::kamailio::host::ffi::{
 use crate::kamailio::host::guard::guarded;
 use crate::kamailio::host::msg::SipMsg;
 use crate::kamailio::host::str_bytes;
-use crate::ports::credentials::AuthRequest;
+use crate::ports::credentials::{AuthRequest, Method};
 use crate::ports::message::SipMessage;
 use std::cell::Cell;
 use std::os::raw::{c_char, c_int};
@@ -324,6 +324,24 @@ unsafe extern "C" fn api_auth_challenge_hftype(
     })
 }
 
+/// The API's pv_authenticate: 6.1's prototype hands back the credentials
+/// header it checked (`*hdr`, NULL when none), as the stock module does.
+#[cfg(kam_auth_hdr_arg)]
+unsafe extern "C" fn api_pv_authenticate(
+    msg: *mut sip_msg,
+    realm: *mut str_,
+    passwd: *mut str_,
+    flags: c_int,
+    hftype: c_int,
+    hdr: *mut *mut hdr_field,
+    method: *mut str_,
+) -> c_int {
+    // SAFETY: the caller's arguments, passed on.
+    unsafe { pv_authenticate(msg, realm, passwd, flags, hftype, hdr, method) }
+}
+
+/// The API's pv_authenticate (5.6's prototype: no header handed back).
+#[cfg(not(kam_auth_hdr_arg))]
 unsafe extern "C" fn api_pv_authenticate(
     msg: *mut sip_msg,
     realm: *mut str_,
@@ -332,14 +350,48 @@ unsafe extern "C" fn api_pv_authenticate(
     hftype: c_int,
     method: *mut str_,
 ) -> c_int {
+    // SAFETY: the caller's arguments, passed on.
+    unsafe { pv_authenticate(msg, realm, passwd, flags, hftype, null_mut(), method) }
+}
+
+/// # Safety
+/// The calling module's message and strs (or NULL); `hdr` NULL or writable.
+unsafe fn pv_authenticate(
+    msg: *mut sip_msg,
+    realm: *mut str_,
+    passwd: *mut str_,
+    flags: c_int,
+    hftype: c_int,
+    hdr: *mut *mut hdr_field,
+    method: *mut str_,
+) -> c_int {
     guarded("pv_authenticate", AUTH_ERROR, || {
+        if !hdr.is_null() {
+            // SAFETY: the caller's out pointer.
+            unsafe { *hdr = null_mut() };
+        }
         // SAFETY: the caller's message and strs.
         let (Some(m), r, p, me) =
             (unsafe { (SipMsg::from_raw(msg), sv(realm), sv(passwd), sv(method)) })
         else {
             return AUTH_ERROR;
         };
-        pv_result(server().pv_authenticate(&m, r, p, flags, cred_kind(hftype), me))
+        let srv = server();
+        let kind = cred_kind(hftype);
+        let rc = pv_result(super::pv_authenticate(&m, r, p, flags, kind, me));
+        // the header pre_auth found (and checked) for this realm; none for
+        // the methods it lets pass without (ACK, CANCEL, PRACK)
+        let passes = matches!(
+            m.method_kind(),
+            Method::Ack | Method::Cancel | Method::Prack
+        );
+        if !hdr.is_null() && !passes {
+            if let Ok(Some(h)) = m.find_credentials(srv.strip_realm(r), kind) {
+                // SAFETY: the caller's out pointer; the header lives with msg.
+                unsafe { *hdr = h.raw() };
+            }
+        }
+        rc
     })
 }
 

@@ -10,10 +10,11 @@
 pub mod api;
 pub mod params;
 
+use crate::digest::challenge::Algorithm;
 use crate::err;
 use crate::exports::{cstr, param, table, Param, Table};
 use crate::flows::auth_server::nonce::KamailioNonces;
-use crate::flows::auth_server::{AuthResult, AuthServer, PvAuth, Verdict};
+use crate::flows::auth_server::{AuthResult, AuthServer, Policy, PvAuth, Verdict, PV_HA1};
 use crate::kamailio::exports::{self, api, cmd, kemi, Cmd, PARAM_INT, PARAM_STR, PARAM_STRING};
 use crate::kamailio::host::digest::{self as hd, AvpIdent};
 use crate::kamailio::host::ffi::{
@@ -35,16 +36,45 @@ use std::ptr::null_mut;
 /// Kamailio's shared memory.
 pub type Server = AuthServer<KamailioNonces<KamProcess>>;
 
-static SERVER: OnceCell<Server> = OnceCell::new();
+/// The servers of this module, made in mod_init over one nonce state: [0]
+/// as configured, then one per algorithm `auth_algorithm()` can choose.
+static SERVERS: OnceCell<Vec<Server>> = OnceCell::new();
 static CHALLENGE_AVP: OnceCell<AvpIdent> = OnceCell::new();
 
-/// The server (made in mod_init).
+/// What `auth_algorithm()` takes (Kamailio 6.x: these names, exactly), in
+/// the order of `SERVERS[1..]`.
+const SWITCHABLE: [Algorithm; 4] = [
+    Algorithm::Md5,
+    Algorithm::Sha256,
+    Algorithm::Sha512_256,
+    Algorithm::Sha512,
+];
+
+thread_local! {
+    /// This process's server (`auth_algorithm()` switches it, for every
+    /// request the worker handles afterwards, as the stock module's globals).
+    static CURRENT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// The server of this process (made in mod_init).
 pub fn server() -> &'static Server {
-    SERVER.get().expect("auth server used before mod_init")
+    try_server().expect("auth server used before mod_init")
 }
 
 pub fn try_server() -> Option<&'static Server> {
-    SERVER.get()
+    let all = SERVERS.get()?;
+    all.get(CURRENT.get()).or(all.first())
+}
+
+/// auth_algorithm(alg): this process challenges and checks with `alg` from
+/// now on; 1, or -1 for a name Kamailio 6.x does not take.
+fn set_algorithm(alg: &[u8]) -> c_int {
+    let Some(i) = SWITCHABLE.iter().position(|a| a.name().as_bytes() == alg) else {
+        err!("Invalid algorithm provided. Possible values are 'MD5', 'SHA-256', 'SHA-512-256' or 'SHA-512'");
+        return -1;
+    };
+    CURRENT.set(i + 1);
+    1
 }
 
 /// The AVP challenge_attr names (parsed in mod_init).
@@ -305,9 +335,44 @@ fn pv_auth_entry(
                 }
             }
         };
-        pv_result(server().pv_authenticate(&msg, &realm, &pw, flags, kind, &meth))
+        pv_result(pv_authenticate(&msg, &realm, &pw, flags, kind, &meth))
     })
 }
+
+/// pv_authenticate with Kamailio 6.1's check of an HA1 password (flag 1):
+/// one of 256 bytes or more is an error (-1, logged) where the response
+/// would be checked, not an invalid password.
+pub fn pv_authenticate(
+    msg: &SipMsg,
+    realm: &[u8],
+    pw: &[u8],
+    flags: c_int,
+    kind: CredKind,
+    method: &[u8],
+) -> PvAuth {
+    ha1_checked(
+        server().pv_authenticate(msg, realm, pw, flags, kind, method),
+        pw,
+        flags,
+    )
+}
+
+fn ha1_checked(mut r: PvAuth, pw: &[u8], flags: c_int) -> PvAuth {
+    if HA1_MAX.is_some_and(|max| flags & PV_HA1 != 0 && pw.len() > max)
+        && r.verdict == Verdict::InvalidPassword
+    {
+        err!("HA1 value too long: {} (max 255)", pw.len());
+        r.verdict = Verdict::Error;
+    }
+    r
+}
+
+/// The longest HA1 Kamailio 6.1's pv_authenticate takes (its 256-byte buffer).
+const HA1_MAX: Option<usize> = if cfg!(kamailio_ge = "6.1") {
+    Some(255)
+} else {
+    None
+};
 
 unsafe extern "C" fn w_pv_www(
     m: *mut sip_msg,
@@ -362,7 +427,11 @@ unsafe extern "C" fn w_pv_auth_check(
             err!("invalid parameters (empty realm or password, or bad flags/checks)");
             return AUTH_ERROR;
         };
-        pv_result(server().pv_auth_check(&msg, &realm, &pw, flags, checks))
+        pv_result(ha1_checked(
+            server().pv_auth_check(&msg, &realm, &pw, flags, checks),
+            &pw,
+            flags,
+        ))
     })
 }
 
@@ -383,30 +452,48 @@ unsafe extern "C" fn w_auth_get_www_authenticate(
             err!("invalid flags value");
             return -1;
         };
-        // as the stock module the nonce is made without the message (no
-        // auth_checks); beyond it, stale credentials in the request give
-        // stale=true without flag 16
         // SAFETY: the core's message for this call (or NULL).
         let msg = unsafe { msg(m) };
-        let hf = match server().challenge_header(
-            msg.as_ref(),
-            false,
-            &realm,
-            flags,
-            CredKind::Authorization,
-            None,
-        ) {
+        www_authenticate_into(msg.as_ref(), m, &realm, flags, dst as *mut ffi::pv_spec_t)
+    })
+}
+
+/// The challenge header of auth_get_www_authenticate into the PV `dst`: 1,
+/// or -3 when it cannot be built. As the stock module the nonce is made
+/// without the message (no auth_checks); beyond it, stale credentials in the
+/// request give stale=true without flag 16.
+fn www_authenticate_into(
+    msg: Option<&SipMsg>,
+    m: *mut sip_msg,
+    realm: &[u8],
+    flags: c_int,
+    dst: *mut ffi::pv_spec_t,
+) -> c_int {
+    let hf =
+        match server().challenge_header(msg, false, realm, flags, CredKind::Authorization, None) {
             Ok(hf) => hf,
             Err(e) => {
                 err!("failed to build the challenge: {e}");
                 return -3;
             }
         };
-        // SAFETY: dst is the writable pv_spec_t our fixup checked.
-        if !unsafe { hd::pv_set(dst as *mut ffi::pv_spec_t, m, &hf) } {
-            err!("failed to set the result variable");
-        }
-        1
+    // SAFETY: dst is a writable pv_spec_t (our fixup checked it, or the
+    // core's PV cache gave it); m the call's message.
+    if !unsafe { hd::pv_set(dst, m, &hf) } {
+        err!("failed to set the result variable");
+    }
+    1
+}
+
+/// auth_algorithm(alg) (Kamailio 6.x).
+unsafe extern "C" fn w_auth_algorithm(m: *mut sip_msg, a: *mut c_char, _: *mut c_char) -> c_int {
+    guarded("auth_algorithm", -1, || {
+        // SAFETY: a is our fixed-up parameter (fixup_spve_null).
+        let Some(alg) = (unsafe { sparam(m, a) }) else {
+            err!("failed to get algorithm value");
+            return -1;
+        };
+        set_algorithm(&alg)
     })
 }
 
@@ -555,9 +642,100 @@ unsafe extern "C" fn ki_pv_auth_check(
         let (Some(msg), realm, pw) = (unsafe { (msg(m), kstr_val(r), kstr_val(p)) }) else {
             return AUTH_ERROR;
         };
-        pv_result(server().pv_auth_check(&msg, &realm, &pw, flags, checks))
+        pv_result(ha1_checked(
+            server().pv_auth_check(&msg, &realm, &pw, flags, checks),
+            &pw,
+            flags,
+        ))
     })
 }
+unsafe extern "C" fn ki_auth_algorithm(_m: *mut sip_msg, a: *mut str_) -> c_int {
+    // SAFETY: KEMI passes a valid str.
+    let alg = unsafe { kstr_val(a) };
+    guarded("auth_algorithm", -1, || set_algorithm(&alg))
+}
+
+/// KSR.auth.www_challenge / proxy_challenge (Kamailio 6.x): the API's
+/// auth_challenge_hftype.
+fn ki_challenge(m: *mut sip_msg, r: *mut str_, flags: c_int, kind: CredKind) -> c_int {
+    guarded("auth_challenge", -1, || {
+        // SAFETY: KEMI passes the message of the call and valid strs.
+        let (Some(msg), realm) = (unsafe { (msg(m), kstr_val(r)) }) else {
+            return -1;
+        };
+        challenge_code(server().challenge(&msg, &realm, flags, kind, None))
+    })
+}
+unsafe extern "C" fn ki_www_challenge(m: *mut sip_msg, r: *mut str_, flags: c_int) -> c_int {
+    ki_challenge(m, r, flags, CredKind::Authorization)
+}
+unsafe extern "C" fn ki_proxy_challenge(m: *mut sip_msg, r: *mut str_, flags: c_int) -> c_int {
+    ki_challenge(m, r, flags, CredKind::ProxyAuthorization)
+}
+
+/// KSR.auth.pv_*_authenticate (Kamailio 6.x): the method is the request's
+/// unless given.
+fn ki_pv_auth(
+    m: *mut sip_msg,
+    r: *mut str_,
+    p: *mut str_,
+    flags: c_int,
+    method: Option<*mut str_>,
+    kind: CredKind,
+) -> c_int {
+    guarded("pv_authenticate", AUTH_ERROR, || {
+        // SAFETY: KEMI passes the message of the call and valid strs.
+        let (Some(msg), realm, pw) = (unsafe { (msg(m), kstr_val(r), kstr_val(p)) }) else {
+            return AUTH_ERROR;
+        };
+        let meth = match method {
+            // SAFETY: as above.
+            Some(me) => unsafe { kstr_val(me) },
+            None => msg.method().to_vec(),
+        };
+        pv_result(pv_authenticate(&msg, &realm, &pw, flags, kind, &meth))
+    })
+}
+unsafe extern "C" fn ki_pv_www(m: *mut sip_msg, r: *mut str_, p: *mut str_, f: c_int) -> c_int {
+    ki_pv_auth(m, r, p, f, None, CredKind::Authorization)
+}
+unsafe extern "C" fn ki_pv_proxy(m: *mut sip_msg, r: *mut str_, p: *mut str_, f: c_int) -> c_int {
+    ki_pv_auth(m, r, p, f, None, CredKind::ProxyAuthorization)
+}
+unsafe extern "C" fn ki_pv_www_method(
+    m: *mut sip_msg,
+    r: *mut str_,
+    p: *mut str_,
+    f: c_int,
+    me: *mut str_,
+) -> c_int {
+    ki_pv_auth(m, r, p, f, Some(me), CredKind::Authorization)
+}
+
+/// KSR.auth.auth_get_www_authenticate(realm, flags, pvname) (Kamailio 6.x):
+/// the PV named by text; 1, or the challenge's negative result.
+unsafe extern "C" fn ki_get_www_authenticate(
+    m: *mut sip_msg,
+    r: *mut str_,
+    flags: c_int,
+    dst: *mut str_,
+) -> c_int {
+    guarded("auth_get_www_authenticate", -1, || {
+        // SAFETY: KEMI passes valid strs.
+        let (realm, name) = unsafe { (kstr_val(r), kstr_val(dst)) };
+        let Some(pv) = hd::pv_by_name(&name) else {
+            err!(
+                "cannot get pv spec for [{}]",
+                String::from_utf8_lossy(&name)
+            );
+            return -1;
+        };
+        // SAFETY: the core's message for this call (or NULL).
+        let msg = unsafe { msg(m) };
+        www_authenticate_into(msg.as_ref(), m, &realm, flags, pv)
+    })
+}
+
 unsafe extern "C" fn ki_has_credentials(m: *mut sip_msg, r: *mut str_) -> c_int {
     guarded("has_credentials", -1, || {
         // SAFETY: KEMI passes the message of the call and valid strs.
@@ -586,8 +764,18 @@ fn init() -> Result<(), String> {
     let _ = CHALLENGE_AVP.set(id);
     api::set_api_qop();
     let nonces = KamailioNonces::new::<ShmAlloc>(cfg.nonces.clone(), KamProcess)?;
-    SERVER
-        .set(AuthServer::new(cfg.policy.clone(), nonces))
+    let mut servers = vec![AuthServer::new(cfg.policy.clone(), nonces.clone())];
+    for alg in SWITCHABLE {
+        let policy = Policy {
+            algorithm: Some(alg),
+            algorithm_str: alg.name().as_bytes().to_vec(),
+            algorithms: Vec::new(),
+            ..cfg.policy.clone()
+        };
+        servers.push(AuthServer::new(policy, nonces.clone()));
+    }
+    SERVERS
+        .set(servers)
         .map_err(|_| "auth mod_init ran twice".to_string())
 }
 
@@ -612,6 +800,7 @@ table! {
             fixup_get_www_authenticate, 0, REQUEST_ROUTE),
         cmd!("has_credentials", w_has_credentials, 1, fixup_spve_null, 0, REQUEST_ROUTE),
         cmd!("pv_auth_check", w_pv_auth_check, 4, fixup_pv_auth_check, 0, REQUEST_ROUTE),
+        cmd!("auth_algorithm", w_auth_algorithm, 1, fixup_spve_null, 0, REQUEST_ROUTE),
         cmd!("auth_panic_probe", w_panic_probe, 0, 0, 0, REQUEST_ROUTE),
         // Not a script function: auth_db & co. find it with find_export("bind_auth_s").
         api!("bind_auth_s", api::bind_auth_s, 0),
@@ -669,6 +858,14 @@ table! {
         kemi!("auth", "auth_challenge", ki_auth_challenge, [STR, INT]),
         kemi!("auth", "pv_auth_check", ki_pv_auth_check, [STR, STR, INT, INT]),
         kemi!("auth", "has_credentials", ki_has_credentials, [STR]),
+        // Kamailio 6.x
+        kemi!("auth", "www_challenge", ki_www_challenge, [STR, INT]),
+        kemi!("auth", "proxy_challenge", ki_proxy_challenge, [STR, INT]),
+        kemi!("auth", "pv_proxy_authenticate", ki_pv_proxy, [STR, STR, INT]),
+        kemi!("auth", "pv_www_authenticate", ki_pv_www, [STR, STR, INT]),
+        kemi!("auth", "pv_www_authenticate_method", ki_pv_www_method, [STR, STR, INT, STR]),
+        kemi!("auth", "auth_get_www_authenticate", ki_get_www_authenticate, [STR, INT, STR]),
+        kemi!("auth", "auth_algorithm", ki_auth_algorithm, [STR]),
     ];
 }
 

@@ -56,6 +56,11 @@ pub static ALGORITHMS: ParamCell<str_> = ParamCell::new(lit(b""));
 /// pre_auth panic for the realm [`PANIC_PROBE_REALM`], inside their guards.
 pub static PANIC_PROBE: ParamCell<c_int> = ParamCell::new(0);
 
+/// Kamailio 6.x's auth turns an empty `algorithm` into "MD5" at start-up
+/// (for `auth_algorithm()`), so its challenges print `algorithm=MD5`; 5.6's
+/// print no algorithm directive.
+const DEFAULT_PRINTS_MD5: bool = cfg!(kamailio_ge = "6.0");
+
 /// The realm for which pre_auth panics when `panic_probe` is 1.
 pub const PANIC_PROBE_REALM: &[u8] = b"panic.probe";
 
@@ -213,12 +218,16 @@ pub fn init() -> Result<&'static Config, String> {
         } else {
             0
         };
-        let algorithm_str = s(&ALGORITHM);
+        let mut algorithm_str = s(&ALGORITHM);
+        if algorithm_str.is_empty() && DEFAULT_PRINTS_MD5 {
+            // 6.x's mod_init makes "" "MD5": challenges say algorithm=MD5
+            algorithm_str = b"MD5".to_vec();
+        }
         let algorithm = if algorithm_str.is_empty() {
             None
         } else {
             Some(parse_alg(&algorithm_str).ok_or(
-                "Invalid algorithm provided. Possible values are \"\", \"MD5\", \"SHA-256\", \"SHA-512-256\" and their -sess forms",
+                "Invalid algorithm provided. Possible values are \"\", \"MD5\", \"SHA-256\", \"SHA-512-256\", \"SHA-512\" and their -sess forms",
             )?)
         };
         let mut algorithms = Vec::new();

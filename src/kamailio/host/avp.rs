@@ -7,7 +7,7 @@ use super::{str_bytes, str_of};
 #[derive(Clone, Copy)]
 pub struct AvpName {
     name: int_str,
-    flags: u16,
+    flags: u32,
 }
 
 // SAFETY: the name is either an integer or a str pointing at pkg memory that the
@@ -32,7 +32,8 @@ impl AvpName {
                 ));
             }
             let mut name = int_str::default();
-            let mut flags: u16 = 0;
+            // 5.6 writes an unsigned short, 6.x an avp_flags_t (32 bits)
+            let mut flags = Default::default();
             if ffi::pv_get_avp_name(std::ptr::null_mut(), &mut pv.pvp, &mut name, &mut flags) != 0 {
                 return Err(format!(
                     "[{}]- invalid AVP definition",
@@ -41,7 +42,7 @@ impl AvpName {
             }
             Ok(AvpName {
                 name,
-                flags: flags | ffi::AVP_VAL_STR as u16,
+                flags: super::widen::<_, u32>(flags) | ffi::AVP_VAL_STR,
             })
         }
     }
@@ -49,7 +50,7 @@ impl AvpName {
     pub fn add(&self, val: &[u8]) {
         let v = int_str { s: str_of(val) };
         // SAFETY: add_avp copies the value into the current AVP list.
-        unsafe { ffi::add_avp(self.flags as u32, self.name, v) };
+        unsafe { ffi::add_avp(self.flags, self.name, v) };
     }
 
     /// The most recently added value, copied.
@@ -58,8 +59,7 @@ impl AvpName {
         // SAFETY: search_first_avp writes v for a found AVP; string values point
         // into the AVP, which lives until the list is reset; we copy at once.
         unsafe {
-            let a =
-                ffi::search_first_avp(self.flags as u32, self.name, &mut v, std::ptr::null_mut());
+            let a = ffi::search_first_avp(self.flags, self.name, &mut v, std::ptr::null_mut());
             (!a.is_null()).then(|| str_bytes(&v.s).to_vec())
         }
     }

@@ -246,3 +246,13 @@ pub unsafe fn pv_set(pv: *mut ffi::pv_spec_t, msg: *mut sip_msg, v: &[u8]) -> bo
     // SAFETY: caller contract; setf copies the value.
     unsafe { ffi::uacg_pv_set_str(pv, msg, &mut s) == 0 }
 }
+
+/// The PV spec of a name (`$var(x)`) from the core's PV cache (parsed once
+/// per process), when it names a writable PV.
+pub fn pv_by_name(name: &[u8]) -> Option<*mut ffi::pv_spec_t> {
+    let mut s = str_of(name);
+    // SAFETY: pv_cache_get parses (or finds) the spec; it copies the name.
+    let pv = unsafe { ffi::pv_cache_get(&mut s) };
+    // SAFETY: a spec from the cache lives for the process.
+    (!pv.is_null() && unsafe { ffi::uacg_pv_writable(pv) } != 0).then_some(pv)
+}

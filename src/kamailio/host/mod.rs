@@ -21,6 +21,21 @@ pub mod tm;
 
 use ffi::str_;
 
+/// A host integer whose C type differs between Kamailio versions (5.6's
+/// `int` became `long` in PV values and names, `uac_req_t.cb_flags` became
+/// unsigned, `pv_get_uintval` takes an `unsigned long`), converted where the
+/// widths allow it: no cast that is a no-op on one version and a lossy one on
+/// the other.
+pub fn widen<F, T: From<F>>(v: F) -> T {
+    T::from(v)
+}
+
+/// As `widen`, for a host integer read into a narrower Rust one: None when
+/// it does not fit.
+pub fn narrow<F, T: TryFrom<F>>(v: F) -> Option<T> {
+    T::try_from(v).ok()
+}
+
 /// Views a host `str` as bytes (empty for a NULL pointer).
 ///
 /// # Safety

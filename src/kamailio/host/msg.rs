@@ -20,14 +20,14 @@ impl SipMsg {
         self.raw
     }
 
-    pub fn msg_flags(&self) -> u32 {
+    pub fn has_flag(&self, f: u32) -> bool {
         // SAFETY: as above.
-        unsafe { (*self.raw).msg_flags }
+        unsafe { has_flag(self.raw, f) }
     }
 
     pub fn set_flag(&self, f: u32) {
-        // SAFETY: as above; msg_flags is a plain field of the message.
-        unsafe { (*self.raw).msg_flags |= f }
+        // SAFETY: as above.
+        unsafe { add_flag(self.raw, f) }
     }
 
     /// (id, pid): identifies this message in this process.
@@ -162,6 +162,29 @@ use crate::ports::message::{self as port, Header, Mark, MsgKey};
 
 crate::host_header_types!(ffi);
 
+/// Whether the FL_* `bit` is set in a message's `msg_flags`, whatever the
+/// field's width (5.6: `unsigned int`; 6.x: `msg_flags_t`, 64 bits). Every
+/// flag we use is below bit 32 on both.
+///
+/// # Safety
+/// `m` must point at a valid message.
+pub(super) unsafe fn has_flag(m: *const sip_msg, bit: u32) -> bool {
+    // SAFETY: the caller's valid message; msg_flags is a plain field.
+    bit != 0 && super::widen::<_, u64>(unsafe { (*m).msg_flags }) & u64::from(bit) != 0
+}
+
+/// Sets the FL_* `bit` in a message's `msg_flags` (of either width).
+///
+/// # Safety
+/// `m` must point at a valid message that no one else writes meanwhile.
+pub(super) unsafe fn add_flag(m: *mut sip_msg, bit: u32) {
+    fn or<T: From<u32> + std::ops::BitOrAssign>(field: &mut T, bit: u32) {
+        *field |= T::from(bit);
+    }
+    // SAFETY: the caller's valid message; msg_flags is a plain field.
+    or(unsafe { &mut (*m).msg_flags }, bit)
+}
+
 /// The msg_flags bit of a mark; Kamailio has none for a CSeq change.
 pub(super) fn mark_bit(m: Mark) -> u32 {
     match m {
@@ -229,7 +252,6 @@ impl port::SipMessage for SipMsg {
     }
 
     fn has_mark(&self, m: Mark) -> bool {
-        let bit = mark_bit(m);
-        bit != 0 && self.msg_flags() & bit != 0
+        self.has_flag(mark_bit(m))
     }
 }

@@ -12,13 +12,25 @@ use std::os::raw::{c_char, c_int, c_void};
 pub struct Rpc {
     rpc: *mut rpc_t,
     ctx: *mut c_void,
+    /// Integer fields sent as `'J'` (unsigned long long), the rest as `'d'`.
+    wide: &'static [&'static str],
 }
 
 impl Rpc {
     /// # Safety
     /// The pointers the core passed to an RPC function, used during that call.
     pub unsafe fn new(rpc: *mut rpc_t, ctx: *mut c_void) -> Option<Rpc> {
-        (!rpc.is_null()).then_some(Rpc { rpc, ctx })
+        (!rpc.is_null()).then_some(Rpc {
+            rpc,
+            ctx,
+            wide: &[],
+        })
+    }
+
+    /// Names the integer fields this command sends as 64-bit (`'J'`), as the
+    /// stock module of the host's version does.
+    pub fn wide_fields(&mut self, names: &'static [&'static str]) {
+        self.wide = names;
     }
 
     fn t(&self) -> &rpc_t {
@@ -45,6 +57,15 @@ impl Rpc {
                         )
                     }
                 }
+                // SAFETY: "J" takes an unsigned long long.
+                Value::Int(i) if self.wide.contains(name) => unsafe {
+                    sadd(
+                        th,
+                        c"J".as_ptr() as *mut c_char,
+                        n.as_ptr(),
+                        (*i).max(0) as std::os::raw::c_ulonglong,
+                    )
+                },
                 // SAFETY: "d" takes an int.
                 Value::Int(i) => unsafe {
                     sadd(th, c"d".as_ptr() as *mut c_char, n.as_ptr(), *i as c_int)

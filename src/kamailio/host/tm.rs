@@ -143,7 +143,7 @@ impl FailedBranch {
         unsafe {
             let req = (*self.t).uas.request;
             if !req.is_null() {
-                (*req).msg_flags |= ffi::FL_UAC_AUTH;
+                super::msg::add_flag(req, ffi::FL_UAC_AUTH);
             }
         }
     }
@@ -151,7 +151,7 @@ impl FailedBranch {
 
 // ---- the request port (src/ports/request.rs) ----
 
-use crate::ports::request::{resume, HostRequests, OnReply, Outgoing, When, Within};
+use crate::ports::request::{resume, HostRequests, OnReply, Outgoing, Sent, When, Within};
 
 /// (TMCB flags, callback, parameter in shm).
 type Callback = (u32, ReplyCallback, *mut std::ffi::c_void);
@@ -161,8 +161,9 @@ fn ptr_of(s: &mut Option<ffi::str_>) -> *mut ffi::str_ {
 }
 
 /// Sends `o` as a new transaction (t_request), inside a reply's dialog
-/// (t_request_within, CSeq + 1), or inside a dialog given by its ids.
-fn request(o: &Outgoing, within: Within<'_, SipMsg>, cb: Option<Callback>) -> Result<(), String> {
+/// (t_request_within, CSeq + 1), or inside a dialog given by its ids. Ok(true)
+/// when the script's local-request route dropped it (see `dropped`).
+fn request(o: &Outgoing, within: Within<'_, SipMsg>, cb: Option<Callback>) -> Result<bool, String> {
     let api = &TM.get().ok_or("TM API not loaded")?.0;
     let mut method = super::str_of(o.method);
     let mut ruri = super::str_of(o.ruri);
@@ -182,9 +183,16 @@ fn request(o: &Outgoing, within: Within<'_, SipMsg>, cb: Option<Callback>) -> Re
         ..Default::default()
     };
     if let Some((flags, cb, p)) = cb {
-        r.cb_flags = flags as i32;
+        r.cb_flags = flags as _;
         r.cb = Some(cb);
         r.cbp = p;
+    }
+    // 6.1's tm: the CSeq of a new dialog and the transaction's timers (ticks)
+    #[cfg(kam_uac_req_timers)]
+    {
+        r.cseqno = o.cseq;
+        r.fr_timeout = o.fr_timeout;
+        r.fr_inv_timeout = o.fr_inv_timeout;
     }
     let mut d = ffi::dlg_t::default();
     match within {
@@ -239,7 +247,20 @@ fn request(o: &Outgoing, within: Within<'_, SipMsg>, cb: Option<Callback>) -> Re
     if ret < 0 {
         return Err("tm failed to send the request".into());
     }
-    Ok(())
+    Ok(dropped(&r))
+}
+
+/// Did `event_route[tm:local-request]` drop the request? tm (6.1) says so in
+/// `cb_flags` and returns success; the callback will then never run. A tm
+/// without the flag (5.6) cannot tell: its callback never runs either.
+#[cfg(kam_tm_drop_flag)]
+fn dropped(r: &ffi::uac_req_t) -> bool {
+    super::narrow::<_, u32>(r.cb_flags).unwrap_or(0) & ffi::TMCB_LOCAL_REQUEST_DROP != 0
+}
+
+#[cfg(not(kam_tm_drop_flag))]
+fn dropped(_: &ffi::uac_req_t) -> bool {
+    false
 }
 
 /// tm's callback for every request sent with a continuation `H`: takes the
@@ -281,7 +302,8 @@ unsafe extern "C" fn continuation<H: OnReply<Tm>>(_t: *mut cell, ty: i32, ps: *m
     })
 }
 
-// SAFETY: tm does not take the parameter when the request fails.
+// SAFETY: tm does not take the parameter when the request fails, nor when
+// event_route[tm:local-request] dropped it (the callback never runs).
 unsafe impl HostRequests for Tm {
     type Msg = SipMsg;
     type Shm = super::shm::KamShm;
@@ -301,8 +323,9 @@ unsafe impl HostRequests for Tm {
         out: &Outgoing,
         within: Within<'_, SipMsg>,
         cb: Option<((u32, ReplyCallback), *mut std::ffi::c_void)>,
-    ) -> Result<(), String> {
-        request(out, within, cb.map(|((flags, f), p)| (flags, f, p)))
+    ) -> Result<Sent, String> {
+        let dropped = request(out, within, cb.map(|((flags, f), p)| (flags, f, p)))?;
+        Ok(if dropped { Sent::Dropped } else { Sent::Sent })
     }
 }
 
@@ -344,8 +367,8 @@ impl Transactions for Tm {
         }
         if let Some(req) = current_request() {
             // SAFETY: the transaction's request is valid while the
-            // transaction is; msg_flags is a plain field.
-            unsafe { (*req).msg_flags |= bit };
+            // transaction is.
+            unsafe { super::msg::add_flag(req, bit) };
         }
     }
 }
@@ -363,8 +386,8 @@ impl StoredRequest for TxRequest {
     fn has_mark(&self, m: Mark) -> bool {
         let bit = super::msg::mark_bit(m);
         // SAFETY: the request lives as long as its transaction, which runs
-        // the callback that made this value; msg_flags is a plain field.
-        bit != 0 && unsafe { (*self.0).msg_flags } & bit != 0
+        // the callback that made this value.
+        unsafe { super::msg::has_flag(self.0, bit) }
     }
 
     fn ident_through_uri(&self, which: Which) -> Option<Vec<u8>> {
@@ -435,6 +458,6 @@ impl Replies for Kamailio {
     fn request_has_mark(&self, m: Mark) -> bool {
         let bit = super::msg::mark_bit(m);
         // SAFETY: the transaction's request is valid while the transaction is.
-        bit != 0 && current_request().is_some_and(|r| unsafe { (*r).msg_flags } & bit != 0)
+        current_request().is_some_and(|r| unsafe { super::msg::has_flag(r, bit) })
     }
 }

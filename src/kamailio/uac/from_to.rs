@@ -12,7 +12,12 @@ pub struct Uac;
 
 impl Module for Uac {
     type P = Kamailio;
-    const POLICY: Policy = Policy::KAMAILIO;
+    /// The stock module's wire form of the host's version.
+    const POLICY: Policy = if cfg!(kamailio_ge = "6.1") {
+        Policy::KAMAILIO_61
+    } else {
+        Policy::KAMAILIO
+    };
     fn settings() -> &'static Settings<AvpName> {
         &config().from_to
     }

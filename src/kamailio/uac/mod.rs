@@ -314,6 +314,10 @@ table! {
             ANY_ROUTE),
         cmd!("uac_reg_refresh", reg_cmds::w_refresh, 1, fixup_spve_null, fixup_free_spve_null,
             ANY_ROUTE),
+        cmd!("uac_reg_send_register", reg_cmds::w_send_register, 2, fixup_spve_spve,
+            fixup_free_spve_spve, ANY_ROUTE),
+        cmd!("uac_reg_send_unregister", reg_cmds::w_send_unregister, 2, fixup_spve_spve,
+            fixup_free_spve_spve, ANY_ROUTE),
         // Not a script function: other modules find it with find_export("bind_uac").
         api!("bind_uac", api::bind_uac, 1),
     ];
@@ -347,6 +351,7 @@ table! {
         param!("reg_hash_size", PARAM_INT, registration::REG_HASH_SIZE),
         param!("reg_use_domain", PARAM_INT, registration::REG_USE_DOMAIN),
         param!("reg_refresh_percent", PARAM_INT, registration::REG_REFRESH_PERCENT),
+        param!("reload_delta", PARAM_INT, registration::RELOAD_DELTA),
     ];
 }
 

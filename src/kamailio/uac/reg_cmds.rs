@@ -267,3 +267,40 @@ pub(crate) unsafe extern "C" fn ki_refresh(_m: *mut sip_msg, u: *mut str_) -> c_
     // SAFETY: KEMI's str arguments, valid during the call.
     refresh(unsafe { kemi_str(u) })
 }
+
+/// uac_reg_send_register / uac_reg_send_unregister (Kamailio 6.x): 1, -1.
+fn send_now(what: &str, a: Option<Vec<u8>>, v: Option<Vec<u8>>, unregister: bool) -> c_int {
+    guarded(what, -1, || {
+        let (Some(a), Some(v)) = (a, v) else {
+            err!("cannot get the filter or value parameter");
+            return -1;
+        };
+        match registrant() {
+            Some(r) => r.send_by(&a, &v, unregister),
+            None => {
+                err!("uac remote registrations not enabled");
+                -1
+            }
+        }
+    })
+}
+
+pub(crate) unsafe extern "C" fn w_send_register(
+    m: *mut sip_msg,
+    p1: *mut c_char,
+    p2: *mut c_char,
+) -> c_int {
+    // SAFETY: p1/p2 are the gparams the fixups made for this call.
+    let (a, v) = unsafe { (spve(m, p1), spve(m, p2)) };
+    send_now("uac_reg_send_register", a, v, false)
+}
+
+pub(crate) unsafe extern "C" fn w_send_unregister(
+    m: *mut sip_msg,
+    p1: *mut c_char,
+    p2: *mut c_char,
+) -> c_int {
+    // SAFETY: p1/p2 are the gparams the fixups made for this call.
+    let (a, v) = unsafe { (spve(m, p1), spve(m, p2)) };
+    send_now("uac_reg_send_unregister", a, v, true)
+}

@@ -43,6 +43,11 @@ pub static REG_HASH_SIZE: ParamCell<c_int> = ParamCell::new(4);
 pub static REG_USE_DOMAIN: ParamCell<c_int> = ParamCell::new(0);
 /// Beyond stock: refresh at this percentage of the granted expiry (0: stock rule).
 pub static REG_REFRESH_PERCENT: ParamCell<c_int> = ParamCell::new(0);
+/// `reload_delta` (Kamailio 6.x): seconds between two `uac.reg_reload`s, 0
+/// no limit. 6.x's default is 30; on 5.6, where stock refuses a reload within
+/// `reg_gc_interval` (HOST-DEFECTS.md), ours has no limit unless one is set.
+pub static RELOAD_DELTA: ParamCell<c_int> =
+    ParamCell::new(if cfg!(kamailio_ge = "6.0") { 30 } else { 0 });
 
 registrant_host! {
     /// The uac module's registrant: Kamailio's ports and the `uacreg` table.

@@ -5,11 +5,12 @@
 use crate::err;
 use crate::flows::send::{self as flow, with_current, SendHost};
 use crate::kamailio::host::event::KamEvent;
-use crate::kamailio::host::ffi::{self, pv_param_t, pv_spec_p, pv_value_t, sip_msg, str_};
+use crate::kamailio::host::ffi::{pv_param_t, pv_spec_p, pv_value_t, sip_msg, str_};
 use crate::kamailio::host::guard::guarded;
+use crate::kamailio::host::pv::{self, Assigned, Readout};
+use crate::kamailio::host::str_bytes;
 use crate::kamailio::host::tm::Tm;
-use crate::kamailio::host::{str_bytes, str_of};
-use crate::send::{Key, Read, Value};
+use crate::send::{Key, Read, ResetAll, Value};
 use once_cell::sync::OnceCell;
 use std::os::raw::{c_char, c_int};
 
@@ -56,22 +57,35 @@ pub(crate) unsafe extern "C" fn pv_parse_name(sp: pv_spec_p, input: *mut str_) -
             err!("unknown uac_req name {}", String::from_utf8_lossy(name));
             return -1;
         };
-        // SAFETY: we fill the name part of the spec, as PV modules do.
-        unsafe {
-            (*sp).pvp.pvn.type_ = ffi::PV_NAME_INTSTR as c_int;
-            (*sp).pvp.pvn.u.isname.type_ = 0;
-            (*sp).pvp.pvn.u.isname.name.n = k as c_int;
+        if !tm_has(k) {
+            err!(
+                "$uac_req({}) needs the tm of Kamailio 6.1 (uac_req_t without it here)",
+                String::from_utf8_lossy(name)
+            );
+            return -1;
         }
+        // SAFETY: the spec the core is building for this PV.
+        unsafe { pv::set_int_name(sp, k as i32) };
         0
     })
 }
 
+/// Keys tm takes from `uac_req_t` (6.1's cseqno and timers): known only where
+/// the tree's tm has them.
+fn tm_has(k: Key) -> bool {
+    cfg!(kam_uac_req_timers) || !matches!(k, Key::Cseqno | Key::FrTimeout | Key::FrInvTimeout)
+}
+
+/// What `$uac_req(all) = $null` keeps: 6.1's module clears sock too.
+const RESET: ResetAll = if cfg!(kamailio_ge = "6.1") {
+    ResetAll::ClearSock
+} else {
+    ResetAll::KeepSock
+};
+
 fn key_of(param: *mut pv_param_t) -> Option<Key> {
-    if param.is_null() {
-        return None;
-    }
-    // SAFETY: param is the spec's parameter, named by pv_parse_name.
-    Key::from_number(unsafe { (*param).pvn.u.isname.name.n })
+    // SAFETY: NULL or the spec's parameter, named by pv_parse_name.
+    Key::from_number(unsafe { pv::int_name(param) }?)
 }
 
 pub(crate) unsafe extern "C" fn pv_get(
@@ -82,18 +96,14 @@ pub(crate) unsafe extern "C" fn pv_get(
     guarded("$uac_req", -1, || {
         let Some(k) = key_of(param) else { return -1 };
         with_current(|r| {
-            // SAFETY: pv_get_* fill res; a string value points into our
+            let v = match r.get(k) {
+                Read::Null => Readout::Null,
+                Read::Int(i) => Readout::Uint(i),
+                Read::Str(s) => Readout::Str(s),
+            };
+            // SAFETY: the core's read; a string value points into our
             // per-process record, which lives until the script changes it.
-            unsafe {
-                match r.get(k) {
-                    Read::Null => ffi::pv_get_null(msg, param, res),
-                    Read::Int(i) => ffi::pv_get_uintval(msg, param, res, i),
-                    Read::Str(s) => {
-                        let mut v = str_of(s);
-                        ffi::pv_get_strval(msg, param, res, &mut v)
-                    }
-                }
-            }
+            unsafe { pv::readout(msg, param, res, v) }
         })
     })
 }
@@ -107,18 +117,13 @@ pub(crate) unsafe extern "C" fn pv_set(
     guarded("$uac_req", -1, || {
         let Some(k) = key_of(param) else { return -1 };
         // SAFETY: val is NULL or the value the script assigns.
-        let v = unsafe {
-            match val.as_ref() {
-                None => Value::Null,
-                Some(v) if v.flags & ffi::PV_VAL_NULL as c_int != 0 => Value::Null,
-                Some(v) if k.is_int() && v.flags & ffi::PV_VAL_INT as c_int != 0 => {
-                    Value::Int(v.ri as u32)
-                }
-                Some(v) if v.flags & ffi::PV_VAL_STR as c_int != 0 => Value::Str(str_bytes(&v.rs)),
-                Some(v) => Value::Int(v.ri as u32),
-            }
+        let v = match unsafe { pv::assigned(val, k.is_int()) } {
+            Assigned::Null => Value::Null,
+            // as the stock module: the low 32 bits of the number
+            Assigned::Int(i) => Value::Int(i as u32),
+            Assigned::Str(s) => Value::Str(s),
         };
-        match with_current(|r| r.set(k, v)) {
+        match with_current(|r| r.set_with(k, v, RESET)) {
             Ok(()) => 0,
             Err(e) => {
                 err!("{e}");

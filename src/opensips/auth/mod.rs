@@ -250,16 +250,21 @@ fn parse_qop(v: &[u8]) -> Option<QopOffer> {
     Some(q)
 }
 
-/// An algorithm list, strongest first as stock prints it (duplicates once).
+/// An algorithm list, strongest first as stock prints it (duplicates once);
+/// a name OpenSIPS 3.6 does not know (SHA-512) is refused as stock does.
 fn parse_algorithms(v: &[u8]) -> Option<Vec<Algorithm>> {
+    use crate::digest::aes_nonce::alg_number;
     let mut l = Vec::new();
     for t in v.split(|&c| c == b',').map(<[u8]>::trim_ascii) {
-        let a = std::str::from_utf8(t).ok().and_then(Algorithm::parse)?;
+        let a = std::str::from_utf8(t)
+            .ok()
+            .and_then(Algorithm::parse)
+            .filter(|&a| alg_number(a).is_some())?;
         if !l.contains(&a) {
             l.push(a);
         }
     }
-    l.sort_by_key(|&a| std::cmp::Reverse(crate::digest::aes_nonce::alg_number(a)));
+    l.sort_by_key(|&a| std::cmp::Reverse(alg_number(a)));
     Some(l)
 }
 

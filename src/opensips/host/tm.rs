@@ -192,7 +192,7 @@ impl Replies for Opensips {
 // ---- the request port (src/ports/request.rs) ----
 
 use super::shm::Blob;
-use crate::ports::request::{resume, HostRequests, OnReply, Outgoing, When, Within};
+use crate::ports::request::{resume, HostRequests, OnReply, Outgoing, Sent, When, Within};
 
 /// tm's completion callback for continuation `H`: takes the state (the
 /// release function then finds nothing) and runs `H` on the final reply;
@@ -306,7 +306,7 @@ unsafe impl HostRequests for Tm {
         out: &Outgoing,
         within: Within<'_, SipMsg>,
         cb: Option<(ffi::osg_tmcb_f, *mut std::ffi::c_void)>,
-    ) -> Result<(), String> {
-        request(out, within, cb)
+    ) -> Result<Sent, String> {
+        request(out, within, cb).map(|()| Sent::Sent)
     }
 }

@@ -49,6 +49,8 @@ pub struct Sent {
     pub body: Option<Vec<u8>>,
     pub sock: Option<Vec<u8>>,
     pub callid: Option<Vec<u8>>,
+    /// (cseq, fr_timeout, fr_inv_timeout) as given (0: the host's defaults).
+    pub timers: (u32, u32, u32),
     pub within: MockWithin,
     /// The continuation: when it runs, its state, the handler and its name.
     /// None once it ran (or when there was none).
@@ -152,6 +154,7 @@ impl MockRequests {
             body: own(out.body),
             sock: own(out.sock),
             callid: own(out.callid),
+            timers: (out.cseq, out.fr_timeout, out.fr_inv_timeout),
             within,
             then,
             n,
