@@ -109,8 +109,9 @@ test: setup module
 run: setup module
 	scripts/run-example
 
-# OpenSIPS 3.6.8: the stock uac_registrant with our uac_auth registering with a
-# second OpenSIPS, the registrar; our uac answers a call's 407
+# OpenSIPS 3.6.8: our uac_registrant with our uac_auth registering with a
+# second OpenSIPS, the registrar (our auth under auth_db); our uac answers a
+# call's 407
 # (EXAMPLE=replace: examples/opensips-uac.cfg).
 run-opensips: setup module
 	scripts/run-opensips-example
