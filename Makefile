@@ -34,7 +34,7 @@ OTHER_MODULES := $(if $(OTHER_VERSION),$(KAMAILIO_MODULES:%=$(OTHER_DIR)/%.so))
 OPENSIPS_MODULES := uac_auth uac auth uac_registrant
 OPENSIPS_SO := $(OPENSIPS_MODULES:%=build/opensips/%.so)
 
-.PHONY: all setup module kamailio-other test check run run-opensips call call-opensips deb clean bench FORCE bench-reg run-reg
+.PHONY: all setup module kamailio-other other-modules test check run run-opensips call call-opensips deb clean bench FORCE bench-reg run-reg
 
 all: module
 
@@ -50,7 +50,12 @@ endif
 
 # The modules for the other Kamailio tree (see OTHER_SRC); without one, the
 # 6.1 build is missing: scripts/setup-kamailio61 (run by `make setup`) makes it.
-kamailio-other: $(OTHER_MODULES)
+# In a sub-make: OTHER_SRC is looked up when make reads this file, and on a
+# fresh clone `make test` builds the 6.1 tree (setup) after that.
+kamailio-other:
+	@$(MAKE) --no-print-directory other-modules
+
+other-modules: $(OTHER_MODULES)
 	@[ -n "$(OTHER_VERSION)" ] || { echo "make: $(OTHER_MISSING)" >&2; exit 1; }
 
 # Each module in its own target dir, so switching features never rebuilds the
