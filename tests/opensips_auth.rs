@@ -1225,18 +1225,22 @@ impl Radius {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/freeradius");
+        // radcli refuses a long $INCLUDE path (measured: a 60-byte path read,
+        // a 69-byte one made aaa_radius fail to read its config): the
+        // dictionary OpenSIPS ships is copied next to the other files, whose
+        // paths are short wherever the checkout is.
+        let opensips_dict = dir.join("dictionary.opensips");
+        std::fs::copy(
+            common::opensips::prefix().join("etc/opensips/dictionary.opensips"),
+            &opensips_dict,
+        )
+        .unwrap();
         let fill = |name: &str| {
             let t = std::fs::read_to_string(fx.join(name)).unwrap();
             let t = t
                 .replace("@DIR@", &dir.display().to_string())
                 .replace("@PORT@", &port.to_string())
-                .replace(
-                    "@OPENSIPS_DICT@",
-                    &common::opensips::prefix()
-                        .join("etc/opensips/dictionary.opensips")
-                        .display()
-                        .to_string(),
-                );
+                .replace("@OPENSIPS_DICT@", &opensips_dict.display().to_string());
             std::fs::write(dir.join(name), t).unwrap();
         };
         for f in [
