@@ -178,7 +178,7 @@ impl<T: HostRequests> Requests for T {
         }?;
         if sent == Sent::Dropped {
             crate::dbg!(
-                "{}: the request was dropped by event_route[tm:local-request]",
+                "{}: the request was dropped by the configuration before it left",
                 H::NAME
             );
         }
