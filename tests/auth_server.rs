@@ -6,10 +6,12 @@
 
 mod common;
 
-use common::{free_port, host, mpath, our_auth, Kamailio, Msg, Peer};
+use common::{
+    auth_result as result, challenges, free_port, host, mpath, our_auth, Kamailio, Msg, Peer,
+};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use uac::digest::challenge::{parse_header, Algorithm, Challenge, Qop};
+use uac::digest::challenge::{Algorithm, Challenge, Qop};
 use uac::digest::response::{answer, authorization_header, hash_hex, RequestInfo, Secret};
 
 const REALM: &str = "sip.test";
@@ -157,27 +159,6 @@ fn req(
 fn exchange(p: &Peer, port: u16, msg: &str) -> Msg {
     p.send(port, msg);
     p.recv()
-}
-
-fn challenges(m: &Msg) -> Vec<Challenge> {
-    let name = if m.status() == Some(407) {
-        "Proxy-Authenticate"
-    } else {
-        "WWW-Authenticate"
-    };
-    m.all(name)
-        .iter()
-        .map(|v| parse_header(v.as_bytes()).unwrap().remove(0).unwrap())
-        .collect()
-}
-
-/// The X-Auth-Result header (empty when the reply has none).
-fn result(m: &Msg) -> String {
-    m.all("X-Auth-Result")
-        .first()
-        .copied()
-        .unwrap_or("")
-        .to_string()
 }
 
 /// The Authorization line (without CRLF) answering `ch`, computed by the

@@ -8,7 +8,7 @@
 mod common;
 
 use common::opensips::{memory_over_rounds, module, sqlite_db, start_fails, Opensips};
-use common::{free_port, Msg, Peer};
+use common::{auth_result as result, challenges, free_port, Msg, Peer};
 use std::path::Path;
 use uac::digest::challenge::{parse_header, Algorithm, Challenge, Qop};
 use uac::digest::response::{answer, authorization_header, hash_hex, RequestInfo, Secret};
@@ -160,26 +160,6 @@ fn request_body(
         r += "Content-Type: application/sdp\r\n";
     }
     r + &format!("Content-Length: {}\r\n\r\n{body}", body.len())
-}
-
-fn challenges(m: &Msg) -> Vec<Challenge> {
-    let name = if m.status() == Some(407) {
-        "Proxy-Authenticate"
-    } else {
-        "WWW-Authenticate"
-    };
-    m.all(name)
-        .iter()
-        .map(|v| parse_header(v.as_bytes()).unwrap().remove(0).unwrap())
-        .collect()
-}
-
-fn result(m: &Msg) -> String {
-    m.all("X-Auth-Result")
-        .first()
-        .copied()
-        .unwrap_or("")
-        .to_string()
 }
 
 /// The credentials header answering `ch` (its own algorithm and qop).

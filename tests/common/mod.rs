@@ -652,6 +652,33 @@ impl Drop for SippUas {
         let _ = self.child.wait();
     }
 }
+/// The challenges of a 401 (WWW-Authenticate) or 407 (Proxy-Authenticate).
+pub fn challenges(m: &Msg) -> Vec<uac::digest::challenge::Challenge> {
+    let name = if m.status() == Some(407) {
+        "Proxy-Authenticate"
+    } else {
+        "WWW-Authenticate"
+    };
+    m.all(name)
+        .iter()
+        .map(|v| {
+            uac::digest::challenge::parse_header(v.as_bytes())
+                .unwrap()
+                .remove(0)
+                .unwrap()
+        })
+        .collect()
+}
+
+/// The X-Auth-Result header the test cfgs add (empty when the reply has none).
+pub fn auth_result(m: &Msg) -> String {
+    m.all("X-Auth-Result")
+        .first()
+        .copied()
+        .unwrap_or("")
+        .to_string()
+}
+
 pub mod opensips;
 pub mod postgres;
 
