@@ -104,6 +104,31 @@ impl Shape {
         }
     }
 
+    /// The fields most accounts of a table share with others (one carrier's
+    /// registrar, proxy, domain, socket), as a bit set: the registry keeps
+    /// each distinct combination once.
+    pub fn shared_fields(self) -> u16 {
+        let bits = |fs: &[usize]| fs.iter().fold(0u16, |m, &i| m | 1 << i);
+        match self {
+            Shape::Uacreg => bits(&[
+                Field::LDomain as usize,
+                Field::RDomain as usize,
+                Field::Realm as usize,
+                Field::AuthProxy as usize,
+                Field::ContactAddr as usize,
+                Field::Socket as usize,
+            ]),
+            Shape::Registrant => bits(&[
+                RegField::Registrar as usize,
+                RegField::Proxy as usize,
+                RegField::ThirdParty as usize,
+                RegField::BindingParams as usize,
+                RegField::Socket as usize,
+                RegField::ShTag as usize,
+            ]),
+        }
+    }
+
     /// What log lines call an account: its l_uuid, or its AOR and binding.
     pub fn name_of<'a>(self, get: impl Fn(usize) -> &'a [u8]) -> String {
         match self {

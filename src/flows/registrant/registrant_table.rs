@@ -166,7 +166,7 @@ impl Table for RegistrantTable {
                     b"yes"
                 },
             )
-            .str("last_register_sent", (self.ctime)(e.last_sent).as_bytes())
+            .str("last_register_sent", (self.ctime)(e.last_sent()).as_bytes())
             .str("registration_t_out", (self.ctime)(e.due).as_bytes())
             .str("registrar", g(RegField::Registrar))
             .str("binding", g(RegField::Binding));
