@@ -11,10 +11,11 @@
 //!   tick with nothing due looks at the heap's top only.
 
 use super::account::{
-    AccountData, Field, FieldId, RegField, Shape, FL_AUTHSENT, FL_DISABLED, FL_INIT, FL_ONGOING,
-    FL_ONLINE, MAX_PASSWORD_LEN, MAX_VALUE_LEN, TEXT_FIELDS,
+    single_binding, AccountData, Field, FieldId, RegField, Shape, FL_AUTHSENT, FL_CLEARED,
+    FL_CLEARING, FL_DISABLED, FL_INIT, FL_ONGOING, FL_ONLINE, MAX_PASSWORD_LEN, MAX_VALUE_LEN,
+    TEXT_FIELDS,
 };
-use super::reply::{backoff, decide_with, is_ours, refresh_at, Decision, ReplyInfo};
+use super::reply::{backoff, binding_count, decide_with, is_ours, refresh_at, Decision, ReplyInfo};
 use super::texts::{TextRef, TextView, Texts, TEXT_CHUNK};
 use allocator_api2::alloc::Allocator;
 use allocator_api2::boxed::Box as ABox;
@@ -681,7 +682,8 @@ impl<A: Allocator + Clone> Registry<A> {
                 e.cid = e.cid.wrapping_add(1);
                 e.fails = 0;
                 e.last_fail = FailKind::None;
-                let f = e.flags & !(FL_ONGOING | FL_AUTHSENT | FL_ONLINE);
+                let f =
+                    e.flags & !(FL_ONGOING | FL_AUTHSENT | FL_ONLINE | FL_CLEARING | FL_CLEARED);
                 self.set_flags(s, f);
                 self.unschedule(s);
             }
@@ -978,7 +980,11 @@ impl<A: Allocator + Clone> Registry<A> {
     fn job(&self, slot: u32, expires: u32, within: bool) -> SendJob {
         let e = self.entry(slot).expect("job for an empty slot");
         let shape = self.settings.shape;
-        let r = shape.request(|i| e.text(i), expires);
+        let mut r = shape.request(|i| e.text(i), expires);
+        if expires == 0 && e.flags & FL_CLEARING != 0 {
+            // the single-binding rule: every binding of the AOR goes
+            r.headers = b"Contact: *\r\nExpires: 0\r\n".to_vec();
+        }
         let (proxy, socket) = shape.route_fields();
         let (within, from_tag) = match self.settings.own_callid {
             Some(secret) => {
@@ -1064,7 +1070,10 @@ impl<A: Allocator + Clone> Registry<A> {
                 let f = e.flags & !(FL_ONGOING | FL_AUTHSENT);
                 self.set_flags(slot, f);
             }
-            let exp = self.entry(slot).map_or(0, |e| e.expires);
+            let exp = self.entry(slot).map_or(0, |e| match e.flags & FL_CLEARING {
+                0 => e.expires,
+                _ => 0,
+            });
             if let Some(j) = self.start_attempt(slot, exp, now) {
                 out.push(j);
             }
@@ -1104,7 +1113,7 @@ impl<A: Allocator + Clone> Registry<A> {
         e.fails = e.fails.saturating_add(1);
         let fails = e.fails as u32;
         let expires = e.expires;
-        let mut f = e.flags & !(FL_ONGOING | FL_AUTHSENT | FL_ONLINE);
+        let mut f = e.flags & !(FL_ONGOING | FL_AUTHSENT | FL_ONLINE | FL_CLEARING | FL_CLEARED);
         if retry == 0 && after_expires {
             // OpenSIPS: again after the account's expires (less a tick)
             self.set_flags(slot, f);
@@ -1140,7 +1149,11 @@ impl<A: Allocator + Clone> Registry<A> {
         }
         let shape = self.settings.shape;
         let l_uuid_lossy = shape.name_of(|i| e.text(i));
-        let auth_sent = e.flags & FL_AUTHSENT != 0;
+        let (flags, auth_sent) = (e.flags, e.flags & FL_AUTHSENT != 0);
+        let others_to_clear = flags & FL_CLEARED == 0
+            && shape == Shape::Registrant
+            && single_binding(e.get(RegField::BindingParams))
+            && binding_count(r) > 1;
         let d = decide_with(
             r,
             |uri| is_ours(shape, |i| e.text(i), uri),
@@ -1154,6 +1167,14 @@ impl<A: Allocator + Clone> Registry<A> {
         }
         let (ti, pct) = (self.settings.timer_interval, self.settings.refresh_percent);
         match d {
+            Decision::Registered(_) if others_to_clear => {
+                // Registered beside other bindings: clear them all (sent by
+                // the next tick, in this Call-ID), then register again.
+                let f = (flags | FL_CLEARING) & !(FL_ONGOING | FL_AUTHSENT | FL_ONLINE);
+                self.set_flags(slot, f);
+                let _ = self.schedule(slot, now);
+                Ok(AfterReply::Nothing)
+            }
             Decision::Registered(g) => {
                 let keep = self.settings.keep_callid;
                 let alloc = self.alloc.clone();
@@ -1165,12 +1186,26 @@ impl<A: Allocator + Clone> Registry<A> {
                     e.callid = kept_callid(callid, alloc);
                     e.cseq = cseq;
                 }
-                let f = (e.flags | FL_ONLINE) & !(FL_ONGOING | FL_AUTHSENT);
+                let f = (e.flags | FL_ONLINE) & !(FL_ONGOING | FL_AUTHSENT | FL_CLEARED);
                 self.set_flags(slot, f);
                 let _ = self.schedule(slot, refresh_at(sent, g, ti, pct));
                 // `timer_expires` = when the binding expires, as stock shows it
                 if let Some(e) = self.entry_mut(slot) {
                     e.timer_expires = Secs::of(sent + g as i64);
+                }
+                Ok(AfterReply::Nothing)
+            }
+            Decision::Unregistered if flags & FL_CLEARING != 0 => {
+                // The bindings are cleared: register again now, in a new
+                // call (as stock), and take its 200 as it comes.
+                let e = self.entry_mut(slot).unwrap();
+                e.cid = e.cid.wrapping_add(1);
+                e.cseq = 0;
+                let f = (e.flags | FL_CLEARED) & !(FL_ONGOING | FL_AUTHSENT | FL_CLEARING);
+                let enabled = f & FL_DISABLED == 0;
+                self.set_flags(slot, f);
+                if enabled {
+                    let _ = self.schedule(slot, now);
                 }
                 Ok(AfterReply::Nothing)
             }
@@ -1840,6 +1875,98 @@ mod registrant_shape {
         assert!(r.due(1589, 10).is_empty());
         let j3 = r.due(1590, 10).remove(0);
         assert_ne!(j3.within.unwrap().0, cid);
+    }
+
+    fn ok_listing(contacts: &[&'static [u8]], cseq: u32) -> ReplyInfo<'static> {
+        ReplyInfo {
+            code: 200,
+            contacts: contacts.to_vec(),
+            cseq,
+            ..Default::default()
+        }
+    }
+
+    /// reg-id and +sip.instance: a 200 listing other bindings beside ours is
+    /// answered with `Contact: *` in the same call (its challenge answered
+    /// with `Contact: *` again), then a REGISTER in a new call, whose 200 is
+    /// taken even if others come back; the next refresh checks again.
+    #[test]
+    fn single_binding_rule_clears_the_others_once() {
+        let mut r = reg();
+        let mut d = acct("sip:a@example.com", "", 0);
+        d.text[RegField::BindingParams as usize] =
+            b";reg-id=1;+sip.instance=\"<urn:uuid:1>\"".to_vec();
+        let s = r.insert(&d, 100, 0).unwrap();
+        let j = r.due(100, 10).remove(0);
+        let (cid, _) = j.within.clone().unwrap();
+        let two: [&[u8]; 2] = [
+            b"<sip:a@10.0.0.1>;expires=600",
+            b"<sip:old@10.0.0.9>;expires=60",
+        ];
+        r.on_reply(j.ticket(), &ok_listing(&two, 1), 100, 0)
+            .unwrap();
+        assert_ne!(r.entry(s).unwrap().state(), RegState::Registered);
+        let clear = r.due(100, 10).remove(0);
+        assert_eq!(
+            (clear.expires, &clear.headers[..]),
+            (0, &b"Contact: *\r\nExpires: 0\r\n"[..])
+        );
+        assert_eq!(clear.within, Some((cid.clone(), 1)), "same call, next CSeq");
+        assert_eq!(r.entry(s).unwrap().state(), RegState::Unregistering);
+        let c = ReplyInfo {
+            code: 407,
+            cseq: 2,
+            ..Default::default()
+        };
+        let Ok(AfterReply::SendAuth(a)) = r.on_reply(clear.ticket(), &c, 100, 0) else {
+            panic!("challenge answered");
+        };
+        assert_eq!(a.job.headers, b"Contact: *\r\nExpires: 0\r\n");
+        r.on_reply(clear.ticket(), &ok_listing(&[], 3), 101, 0)
+            .unwrap();
+        let again = r.due(101, 10).remove(0);
+        assert_eq!(again.expires, 600);
+        assert!(again
+            .headers
+            .starts_with(b"Contact: <sip:a@10.0.0.1>;reg-id=1"));
+        let (cid2, cseq2) = again.within.clone().unwrap();
+        assert_ne!(cid2, cid, "a new call");
+        assert_eq!(cseq2, 0);
+        // the other binding is back at once: taken (no loop), registered
+        r.on_reply(again.ticket(), &ok_listing(&two, 1), 101, 0)
+            .unwrap();
+        assert_eq!(r.entry(s).unwrap().state(), RegState::Registered);
+        assert!(r.due(200, 10).is_empty());
+        // the refresh finds two again: cleared again
+        let refresh = r.due(1000, 10).remove(0);
+        r.on_reply(refresh.ticket(), &ok_listing(&two, 2), 1000, 0)
+            .unwrap();
+        assert_eq!(
+            r.due(1000, 10).remove(0).headers,
+            b"Contact: *\r\nExpires: 0\r\n"
+        );
+    }
+
+    /// Without both parameters, or with our binding alone, a 200 is a 200.
+    #[test]
+    fn single_binding_rule_needs_both_parameters_and_others() {
+        let two: [&[u8]; 2] = [b"<sip:a@10.0.0.1>;expires=600", b"<sip:old@10.0.0.9>"];
+        for (params, listed, clears) in [
+            (";reg-id=1", &two[..], false),
+            (";+sip.instance=\"<urn:uuid:1>\"", &two[..], false),
+            (";reg-id=1;+sip.instance=\"<urn:uuid:1>\"", &two[..1], false),
+            (";REG-ID=1 ; +sip.instance=\"<urn:uuid:1>\"", &two[..], true),
+        ] {
+            let mut r = reg();
+            let mut d = acct("sip:a@example.com", "", 0);
+            d.text[RegField::BindingParams as usize] = params.as_bytes().to_vec();
+            let s = r.insert(&d, 100, 0).unwrap();
+            let j = r.due(100, 10).remove(0);
+            r.on_reply(j.ticket(), &ok_listing(listed, 1), 100, 0)
+                .unwrap();
+            let registered = r.entry(s).unwrap().state() == RegState::Registered;
+            assert_eq!(registered, !clears, "{params}");
+        }
     }
 
     /// Accounts of a backup tag are parked; activating the tag schedules

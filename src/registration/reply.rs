@@ -158,6 +158,11 @@ pub fn is_ours<'a>(shape: Shape, get: impl Fn(usize) -> &'a [u8], uri: &[u8]) ->
     }
 }
 
+/// How many bindings a reply lists (every contact of every Contact header).
+pub fn binding_count(r: &ReplyInfo) -> usize {
+    r.contacts.iter().map(|b| split_contacts(b).len()).sum()
+}
+
 /// Decides what a final reply means. `requested` is the expires we asked for;
 /// `auth_sent` says whether this request already carried credentials. Our
 /// contact is the one whose user part is `l_uuid` (uacreg).
