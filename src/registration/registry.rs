@@ -22,6 +22,7 @@ use allocator_api2::boxed::Box as ABox;
 use allocator_api2::vec::Vec as AVec;
 use hashbrown::HashTable;
 use std::hash::BuildHasher;
+use std::net::SocketAddr;
 
 /// How long an attempt may stay without a final reply before it is sent again
 /// (tm ends a transaction after about 32 s with a local 408 anyway).
@@ -89,6 +90,23 @@ const _: () = assert!(
         && (u16::MAX as usize) < TEXT_CHUNK
 );
 
+/// Routes kept for the management output: a table's registrars and
+/// sockets are few, and the list is looked through in order.
+const MAX_ROUTES: usize = 256;
+
+/// Where a request went: the local socket and the registrar's address.
+pub struct Route<A: Allocator + Clone> {
+    socket: AVec<u8, A>,
+    pub dst: Option<SocketAddr>,
+}
+
+impl<A: Allocator + Clone> Route<A> {
+    /// The socket it left from (`udp:127.0.0.1:5060`; empty: not known).
+    pub fn socket(&self) -> &[u8] {
+        &self.socket
+    }
+}
+
 /// Not in the schedule (an account's `hpos`).
 const NOWHERE: u32 = u32::MAX;
 
@@ -126,6 +144,9 @@ pub struct Account<A: Allocator + Clone> {
     pub fails: u16,
     /// The sharing tag (1-based index into the registry's tags), 0: none.
     pub tag: u16,
+    /// Where the last reply's request went (1-based index into the
+    /// registry's routes), 0: not known.
+    route: u16,
     /// What the last failure was (for the management output).
     pub last_fail: FailKind,
 }
@@ -176,6 +197,9 @@ impl<A: Allocator + Clone> Account<A> {
 pub struct Entry<'a, A: Allocator + Clone> {
     acc: &'a Account<A>,
     text: TextView<'a>,
+    /// Where the last reply's request went and from which socket
+    /// (OpenSIPS's reg_list `ip` and `socket`).
+    pub route: Option<&'a Route<A>>,
     /// When the next REGISTER is due (0: none scheduled).
     pub due: i64,
 }
@@ -461,6 +485,9 @@ pub struct Registry<A: Allocator + Clone> {
     texts: Texts<A>,
     /// The sharing tags the accounts name (few: looked through in order).
     tags: AVec<Tag<A>, A>,
+    /// Where the accounts' requests went (few: looked through in order; at
+    /// most [`MAX_ROUTES`], more are not shown).
+    routes: AVec<Route<A>, A>,
     hasher: foldhash::fast::FixedState,
     next_gen: u32,
     epoch: u32,
@@ -498,6 +525,7 @@ impl<A: Allocator + Clone> Registry<A> {
             base: 0,
             texts: Texts::new_in(settings.shape, alloc.clone()),
             tags: AVec::new_in(alloc.clone()),
+            routes: AVec::new_in(alloc.clone()),
             alloc,
             hasher: foldhash::fast::FixedState::with_seed(0x5eed_acc0_u64),
             next_gen: 1,
@@ -543,6 +571,7 @@ impl<A: Allocator + Clone> Registry<A> {
         Some(Entry {
             acc,
             text: self.texts.view(acc.text),
+            route: self.routes.get((acc.route as usize).wrapping_sub(1)),
             due,
         })
     }
@@ -583,6 +612,7 @@ impl<A: Allocator + Clone> Registry<A> {
             + self.by_ruser.allocation_size()
             + self.heap.capacity() * size_of::<(u32, u32)>()
             + self.tags.capacity() * size_of::<Tag<A>>()
+            + self.routes.capacity() * size_of::<Route<A>>()
             + self.texts.footprint()
     }
 
@@ -912,6 +942,7 @@ impl<A: Allocator + Clone> Registry<A> {
             seen: self.epoch,
             cid: 0,
             tag,
+            route: 0,
             cluster_id: if tag > 0 { d.cluster_id } else { 0 },
             last_fail: FailKind::None,
             last_sent: Secs(0),
@@ -1091,6 +1122,27 @@ impl<A: Allocator + Clone> Registry<A> {
                 .is_some_and(|&(rel, _)| self.base + rel as i64 <= now)
     }
 
+    /// The number an account keeps for a route (0: none known, or no room).
+    fn route_number(&mut self, socket: &[u8], dst: Option<SocketAddr>) -> u16 {
+        if socket.is_empty() && dst.is_none() {
+            return 0;
+        }
+        let same = |r: &Route<A>| r.dst == dst && r.socket[..] == *socket;
+        if let Some(i) = self.routes.iter().position(same) {
+            return i as u16 + 1;
+        }
+        let mut s = AVec::new_in(self.alloc.clone());
+        if self.routes.len() >= MAX_ROUTES
+            || self.routes.try_reserve(1).is_err()
+            || s.try_reserve_exact(socket.len()).is_err()
+        {
+            return 0;
+        }
+        s.extend_from_slice(socket);
+        self.routes.push(Route { socket: s, dst });
+        self.routes.len() as u16
+    }
+
     /// A send failed locally (tm refused it).
     pub fn send_failed(&mut self, slot: u32, gen: u32, attempt: u32, now: i64, rand: u32) {
         if self
@@ -1147,6 +1199,11 @@ impl<A: Allocator + Clone> Registry<A> {
         if e.gen != gen || e.attempt != attempt || e.flags & FL_ONGOING == 0 {
             return Err("reply to an attempt no longer in progress".into());
         }
+        let route = self.route_number(r.socket, r.dst);
+        if let Some(e) = self.entry_mut(slot) {
+            e.route = route;
+        }
+        let e = self.entry(slot).expect("checked above");
         let shape = self.settings.shape;
         let l_uuid_lossy = shape.name_of(|i| e.text(i));
         let (flags, auth_sent) = (e.flags, e.flags & FL_AUTHSENT != 0);
@@ -1945,6 +2002,35 @@ mod registrant_shape {
             r.due(1000, 10).remove(0).headers,
             b"Contact: *\r\nExpires: 0\r\n"
         );
+    }
+
+    /// Each reply records where its request went (one route per distinct
+    /// socket and address); a local timeout knows the socket only.
+    #[test]
+    fn replies_record_the_route() {
+        let mut r = reg();
+        let a = r.insert(&acct("sip:a@example.com", "", 0), 100, 0).unwrap();
+        let b = r.insert(&acct("sip:b@example.com", "", 0), 100, 0).unwrap();
+        let dst: SocketAddr = "192.0.2.1:5060".parse().unwrap();
+        let contact = b"<sip:a@10.0.0.1>;expires=600".to_vec();
+        for j in r.due(100, 10) {
+            let reply = ReplyInfo {
+                code: if j.slot == a { 200 } else { 408 },
+                contacts: vec![&contact],
+                dst: (j.slot == a).then_some(dst),
+                socket: b"udp:127.0.0.1:5060",
+                ..Default::default()
+            };
+            let _ = r.on_reply(j.ticket(), &reply, 100, 0);
+        }
+        let ra = r.entry(a).unwrap().route.unwrap();
+        assert_eq!(
+            (ra.dst, ra.socket()),
+            (Some(dst), &b"udp:127.0.0.1:5060"[..])
+        );
+        let rb = r.entry(b).unwrap().route.unwrap();
+        assert_eq!((rb.dst, rb.socket()), (None, &b"udp:127.0.0.1:5060"[..]));
+        assert_eq!(r.routes.len(), 2);
     }
 
     /// Without both parameters, or with our binding alone, a 200 is a 200.

@@ -12,6 +12,10 @@ pub struct ReplyInfo<'a> {
     pub min_expires: Option<&'a [u8]>,
     pub callid: &'a [u8],
     pub cseq: u32,
+    /// Where the request went (None: not known, or no reply came).
+    pub dst: Option<std::net::SocketAddr>,
+    /// The socket it left from (empty: not known).
+    pub socket: &'a [u8],
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
