@@ -220,7 +220,8 @@ fn register_with(p: &Peer, port: u16, user: &str, call: &str, cseq: u32, auth: &
 /// REGISTER and INVITE through auth_db: the same codes, challenges and
 /// results with ours as with stock; plain-text passwords (calculate_ha1),
 /// the rpid AVP that load_credentials filled (is_rpid_user_e164,
-/// append_rpid_hf), and consume_credentials (the forwarded INVITE carries
+/// append_rpid_hf with and without prefix and suffix), and
+/// consume_credentials (the forwarded INVITE carries
 /// no Proxy-Authorization).
 #[test]
 fn register_and_invite_through_auth_db_as_stock() {
