@@ -952,6 +952,11 @@ int osg_uac_auth_answer(struct sip_msg *rpl, int code, const char *uri, int ulen
 		return -6;
 	*hdr = h->s;
 	*hlen = h->len;
+	/* the caller owns (and frees) it now: uac_auth's static is left empty,
+	 * as stock uac_registrant leaves it (else the next answer warns of a
+	 * "potential memory leak") */
+	h->s = NULL;
+	h->len = 0;
 	return 0;
 }
 
