@@ -193,7 +193,10 @@ fn registers(stock: bool, stock_auth: bool) -> Vec<String> {
     // nothing to warn of either (each answer's header handed back to
     // uac_auth's API as stock uac_registrant hands it back)
     let log = o.log();
-    assert!(!log.contains("ERROR") && !log.contains("WARNING"), "{what}:\n{log}");
+    assert!(
+        !log.contains("ERROR") && !log.contains("WARNING"),
+        "{what}:\n{log}"
+    );
     drop(o);
     out
 }

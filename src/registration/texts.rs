@@ -216,16 +216,7 @@ impl<A: Allocator + Clone> Texts<A> {
             self.profiles[n as usize - 1].refs += 1;
             return Ok(n);
         }
-        let Texts {
-            chunks,
-            profiles,
-            by_text,
-            hasher,
-            ..
-        } = self;
-        let rehash = |&n: &u16| hasher.hash_one(text_of(chunks, profiles, n));
-        by_text
-            .try_reserve(1, rehash)
+        self.with_index(|t, rehash| t.try_reserve(1, rehash))
             .map_err(|_| InsertError::NoMemory)?;
         let place = match self.profiles.iter().position(|q| q.refs == 0) {
             Some(i) => i,
@@ -245,6 +236,18 @@ impl<A: Allocator + Clone> Texts<A> {
         let (at, len) = self.store(p, alloc)?;
         self.profiles[place] = Profile { at, len, refs: 1 };
         let n = place as u16 + 1;
+        self.with_index(|t, rehash| {
+            t.insert_unique(h, n, rehash);
+        });
+        Ok(n)
+    }
+
+    /// Runs `f` on the profile index with the hash of an entry (what the
+    /// index needs when it grows).
+    fn with_index<R>(
+        &mut self,
+        f: impl FnOnce(&mut HashTable<u16, A>, &dyn Fn(&u16) -> u64) -> R,
+    ) -> R {
         let Texts {
             chunks,
             profiles,
@@ -252,8 +255,7 @@ impl<A: Allocator + Clone> Texts<A> {
             hasher,
             ..
         } = self;
-        by_text.insert_unique(h, n, |&n| hasher.hash_one(text_of(chunks, profiles, n)));
-        Ok(n)
+        f(by_text, &|&n| hasher.hash_one(text_of(chunks, profiles, n)))
     }
 
     fn profile_text(&self, n: u16) -> &[u8] {
