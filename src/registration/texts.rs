@@ -282,6 +282,10 @@ impl<A: Allocator + Clone> Texts<A> {
     /// (chunk << 16 | offset, length).
     fn store(&mut self, t: &[u8], alloc: &A) -> Result<(u32, u16), InsertError> {
         let len = u16::try_from(t.len()).map_err(|_| InsertError::Invalid)?;
+        if len == 0 {
+            // nothing to keep (and a full chunk's end would not fit 16 bits)
+            return Ok((0, 0));
+        }
         let fits = |c: &AVec<u8, A>| c.capacity() > 0 && c.capacity() - c.len() >= t.len();
         if !self.chunks.get(self.cur).is_some_and(fits) {
             // an emptied chunk's place, or a new one
@@ -320,6 +324,9 @@ impl<A: Allocator + Clone> Texts<A> {
     /// `len` bytes at `at` are no longer used; their chunk is freed once
     /// empty (but the one being filled).
     fn free_bytes(&mut self, at: u32, len: u16, alloc: &A) {
+        if len == 0 {
+            return;
+        }
         let i = (at >> 16) as usize;
         let Some(l) = self.live.get_mut(i) else {
             return;
