@@ -131,7 +131,7 @@ call:
 call-opensips:
 	RUN_DIR=$${RUN_DIR:-build/run-opensips-reg} scripts/call-example $(TO)
 
-# build/deb/kamailio-uac-rs_<version>_amd64.deb (scripts/make-deb).
+# build/deb/kamailio-uac-rs-modules_<version>_amd64.deb (scripts/make-deb).
 deb: $(MODULES)
 	scripts/make-deb
 

@@ -43,6 +43,8 @@ BIN = os.path.join(PREFIX, "sbin/opensips")
 MPATH = os.path.join(PREFIX, "lib64/opensips/modules/")
 OURS = os.path.join(ROOT, "build/opensips/uac_registrant.so")
 STOCK = MPATH + "uac_registrant.so"
+# A run gives up after this many seconds (or 120 s without progress).
+TIMEOUT = float(os.environ.get("TIMEOUT", "1200"))
 
 
 def make_db(path, n, reg_port, tags=None):
@@ -203,7 +205,7 @@ def run(name, module, n, mem, idle):
     o, log = start_osips(tmp, CFG.format(port=port, mpath=MPATH, module=module, tmp=tmp, db=db), mem)
     res = {"name": name, "shm_idle": None, "idle": None}
     try:
-        done = wait_done(name, stat, n, o, t0, float(os.environ.get("TIMEOUT", "600")))
+        done = wait_done(name, stat, n, o, t0, TIMEOUT)
         res["done"] = done
         res["secs"] = time.time() - t0 if done >= n else None
         res["cpu"] = cpu_of(o.pid)
@@ -265,7 +267,7 @@ def two_nodes(n, idle):
     res = {}
     try:
         t0 = time.time()
-        res["done"] = wait_done("two nodes", stat, n, nodes[0][1], t0, 600)
+        res["done"] = wait_done("two nodes", stat, n, nodes[0][1], t0, TIMEOUT)
         res["secs"] = time.time() - t0 if res["done"] >= n else None
         time.sleep(3)
         res["cpu_a"], res["cpu_b"] = cpu_of(nodes[0][1].pid), cpu_of(nodes[1][1].pid)
@@ -274,7 +276,7 @@ def two_nodes(n, idle):
         r = mi(nodes[1][0], "clusterer_shtag_set_active", '{"tag":"node_a/1"}')
         res["set_active"] = r and r.get("result")
         target = n + (n + 1) // 2
-        res["taken"] = wait_done("take-over", stat, target, nodes[1][1], t1, 600) - n
+        res["taken"] = wait_done("take-over", stat, target, nodes[1][1], t1, TIMEOUT) - n
         res["takeover_secs"] = time.time() - t1 if res["taken"] >= (n + 1) // 2 else None
     finally:
         for d, p, log in nodes:

@@ -883,6 +883,34 @@ void *osg_tmcb_take_param(void *ps)
 	return v;
 }
 
+int osg_t_dst(void *t, unsigned char *ip, unsigned short *port, char *sock,
+		int *sock_len)
+{
+	struct cell *c = t;
+	union sockaddr_union *to;
+	const struct socket_info *si;
+
+	if (!c || c->nr_of_outgoings < 1) {
+		*sock_len = 0;
+		return 0;
+	}
+	si = c->uac[0].request.dst.send_sock;
+	if (!si || sock_str_len(si, 0) > *sock_len || !socket2str(si, sock, sock_len, 0))
+		*sock_len = 0;
+	to = &c->uac[0].request.dst.to;
+	switch (to->s.sa_family) {
+	case AF_INET:
+		memcpy(ip, &to->sin.sin_addr, 4);
+		*port = ntohs(to->sin.sin_port);
+		return 4;
+	case AF_INET6:
+		memcpy(ip, &to->sin6.sin6_addr, 16);
+		*port = ntohs(to->sin6.sin6_port);
+		return 6;
+	}
+	return 0;
+}
+
 /* the answer to challenge rpl (a 401/407) through the uac_auth API, as the
  * stock uac_registrant builds it; *hdr is pkg memory for the caller */
 int osg_uac_auth_answer(struct sip_msg *rpl, int code, const char *uri, int ulen,
@@ -924,6 +952,11 @@ int osg_uac_auth_answer(struct sip_msg *rpl, int code, const char *uri, int ulen
 		return -6;
 	*hdr = h->s;
 	*hlen = h->len;
+	/* the caller owns (and frees) it now: uac_auth's static is left empty,
+	 * as stock uac_registrant leaves it (else the next answer warns of a
+	 * "potential memory leak") */
+	h->s = NULL;
+	h->len = 0;
 	return 0;
 }
 

@@ -201,6 +201,12 @@ int osg_tm_request(const struct osg_req *r, osg_tmcb_f *cb, void *cbp,
 int osg_tmcb_code(void *ps);
 /* *ps->param, set to NULL (the release function then gets NULL) */
 void *osg_tmcb_take_param(void *ps);
+/* Where transaction t's first branch went: 4 or 6 with the address in
+ * ip (4 or 16 bytes) and the port in *port, 0 when it is not known; the
+ * socket it left from ("udp:127.0.0.1:5060") in sock, *sock_len bytes of
+ * at most the *sock_len given (0: none, or too long). */
+int osg_t_dst(void *t, unsigned char *ip, unsigned short *port, char *sock,
+		int *sock_len);
 int osg_socket_ok(const char *s, int len);
 int osg_uac_auth_answer(struct sip_msg *rpl, int code, const char *uri, int ulen,
 		const char *user, int userlen, const char *pw, int pwlen,

@@ -1,8 +1,10 @@
 //! SIP digest authentication and UAC features as drop-in modules for two SIP
-//! proxies, written in Rust and built from this one crate: Kamailio 5.6's `uac`
-//! and `auth` modules, and OpenSIPS 3.6's `uac` and `uac_auth`. A cargo feature
-//! picks which module a build makes (`kamailio-uac`, `kamailio-auth`,
-//! `opensips-uac`, `opensips-uac-auth`); the Makefile builds each `.so`.
+//! proxies, written in Rust and built from this one crate: Kamailio's `uac`
+//! and `auth` modules (5.6 and 6.1: the Kamailio tree built against picks the
+//! version), and OpenSIPS 3.6's `uac`, `uac_auth`, `uac_registrant` and
+//! `auth`. A cargo feature picks which module a build makes (`kamailio-uac`,
+//! `kamailio-auth`, `opensips-uac`, `opensips-uac-auth`,
+//! `opensips-uac-registrant`, `opensips-auth`); the Makefile builds each `.so`.
 //!
 //! Floors, bottom up (doc/architecture.md): the pure logic (`digest`,
 //! `replace`, `send`, `registration`) knows no host; `ports` are the safe

@@ -84,7 +84,10 @@ route {{
             exit;
         }}
         consume_credentials();
-        append_rpid_hf();
+        if ($hdr(X-Rpid) == "framed")
+            append_rpid_hf("Caller <", ">;x=1");
+        else
+            append_rpid_hf();
         $du = "sip:127.0.0.1:{next}";
         t_relay();
         exit;
@@ -217,7 +220,8 @@ fn register_with(p: &Peer, port: u16, user: &str, call: &str, cseq: u32, auth: &
 /// REGISTER and INVITE through auth_db: the same codes, challenges and
 /// results with ours as with stock; plain-text passwords (calculate_ha1),
 /// the rpid AVP that load_credentials filled (is_rpid_user_e164,
-/// append_rpid_hf), and consume_credentials (the forwarded INVITE carries
+/// append_rpid_hf with and without prefix and suffix), and
+/// consume_credentials (the forwarded INVITE carries
 /// no Proxy-Authorization).
 #[test]
 fn register_and_invite_through_auth_db_as_stock() {
@@ -284,6 +288,19 @@ fn register_and_invite_through_auth_db_as_stock() {
         assert_eq!(fwd.method(), "INVITE", "{}", fwd.raw);
         assert!(fwd.all("Proxy-Authorization").is_empty(), "{}", fwd.raw);
         run.push((None, fwd.all("Remote-Party-ID").join(""), String::new()));
+        // append_rpid_hf(prefix, suffix)
+        p.send(s.o.port, &request(&p, "INVITE", "alice", "inv2", 1, &[]));
+        let c = challenges(&p.recv());
+        let framed = [
+            authz(&c[0], "INVITE", "alice", "alicepw"),
+            "X-Rpid: framed".to_string(),
+        ];
+        p.send(
+            s.o.port,
+            &request(&p, "INVITE", "alice", "inv2", 2, &framed),
+        );
+        let fwd = next.recv();
+        run.push((None, fwd.all("Remote-Party-ID").join(""), String::new()));
         assert!(
             s.o.log().matches("CRITICAL").count() == 0,
             "stock={}",
@@ -302,6 +319,7 @@ fn register_and_invite_through_auth_db_as_stock() {
         ours[5].1,
         format!("<sip:+4930123@{REALM}>;party=calling;id-type=subscriber;screen=yes")
     );
+    assert_eq!(ours[6].1, format!("Caller <<sip:+4930123@{REALM}>>;x=1"));
 }
 
 /// Stock issues, ours verifies, and back: two nodes with the same secret
@@ -505,10 +523,38 @@ fn hostile_credentials_fail_cleanly() {
             let r = register_with(&p, s.o.port, "alice", &format!("h{i}"), 2, h);
             codes.push((r.status(), result(&r)));
         }
+        // each on a fresh nonce: a folded header (CRLF and a space, LWS
+        // between parameters: still the right answer), control characters
+        // inside quoted values
+        let edits: [fn(&str) -> String; 4] = [
+            |g| g.replace(", realm=", ",\r\n realm="),
+            |g| g.replace("username=\"alice\"", "username=\"al\x01ice\""),
+            |g| g.replace("cnonce=\"", "cnonce=\"\x7f\x08"),
+            |g| g.replace("uri=\"", "uri=\"\t"),
+        ];
+        for (i, edit) in edits.iter().enumerate() {
+            let call = format!("f{i}");
+            let (_, c) = challenged(&p, s.o.port, "alice", &call);
+            let h = edit(&authz(&c[0], "REGISTER", "alice", "alicepw"));
+            let r = register_with(&p, s.o.port, "alice", &call, 2, &h);
+            codes.push((r.status(), result(&r)));
+        }
         assert!(s.o.alive(), "opensips died (stock={stock})");
+        if !stock {
+            // round after round of them loses no pkg or shm
+            let round = || {
+                for (i, h) in cases.iter().enumerate() {
+                    register_with(&p, s.o.port, "alice", &format!("m{i}"), 2, h);
+                }
+            };
+            let (before, after) = memory_over_rounds(&s.o, &round);
+            assert_eq!(before, after, "pkg/shm before {before:?} after {after:?}");
+        }
         seen.push(codes);
     }
     assert_eq!(seen[0], seen[1]);
+    // the folded header is still the right answer, for both
+    assert_eq!(seen[1][11].0, Some(200), "{:?}", seen[1]);
 }
 
 /// Bad parameters stop start-up with one line, as stock.

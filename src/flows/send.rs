@@ -424,6 +424,8 @@ mod tests {
             Reply {
                 code: 401,
                 msg: None,
+                dst: None,
+                socket: b"",
             },
         );
         assert!(tm.is_empty());

@@ -82,6 +82,12 @@ pub struct Reply<'a, M> {
     /// The reply; None when no reply came (a local timeout: the host's
     /// faked reply).
     pub msg: Option<&'a M>,
+    /// Where the request went (the address its first branch was sent to),
+    /// when the host tells and a reply came.
+    pub dst: Option<std::net::SocketAddr>,
+    /// The socket it left from (`udp:127.0.0.1:5060`), when the host tells
+    /// (empty: not known).
+    pub socket: &'a [u8],
 }
 
 /// A continuation: runs once per request sent with it, in the process that
@@ -188,6 +194,6 @@ impl<T: HostRequests> Requests for T {
 
 /// Runs continuation `H` with its state on a final reply (or a local
 /// timeout: no message): what every host's callback ends with.
-pub fn resume<R: Requests, H: OnReply<R>>(r: &R, state: &[u8], code: i32, msg: Option<&R::Msg>) {
-    H::on_reply(r, state, Reply { code, msg })
+pub fn resume<R: Requests, H: OnReply<R>>(r: &R, state: &[u8], reply: Reply<'_, R::Msg>) {
+    H::on_reply(r, state, reply)
 }

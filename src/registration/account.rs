@@ -9,6 +9,28 @@ pub const FL_ONGOING: u32 = 1 << 1;
 pub const FL_ONLINE: u32 = 1 << 2;
 pub const FL_AUTHSENT: u32 = 1 << 3;
 pub const FL_INIT: u32 = 1 << 4;
+/// Registrant accounts only (never printed): the single-binding rule's
+/// `Contact: *` is due or in flight ([`single_binding`]).
+pub const FL_CLEARING: u32 = 1 << 5;
+/// Registrant accounts only: the bindings were cleared for this
+/// registration; its 200 is taken even if it still lists others.
+pub const FL_CLEARED: u32 = 1 << 6;
+
+/// OpenSIPS uac_registrant's rule for a row whose binding parameters carry
+/// both `reg-id` and `+sip.instance` (RFC 5626 outbound): the AOR must have
+/// this one binding only, so a 200 that lists several is answered with
+/// `Contact: *` and `Expires: 0`, and the binding registered again in a new
+/// call. (Stock compares the parameter names' first letters only, so that
+/// `reg-idx` counts too; we take the names as they are, case-insensitive.)
+pub fn single_binding(binding_params: &[u8]) -> bool {
+    let has = |name: &[u8]| {
+        binding_params.split(|&b| b == b';').any(|p| {
+            let n = p.split(|&b| b == b'=').next().unwrap_or_default();
+            n.trim_ascii().eq_ignore_ascii_case(name)
+        })
+    };
+    has(b"reg-id") && has(b"+sip.instance")
+}
 
 /// The text columns of the 5.6 `uacreg` table, in the order the stock module
 /// queries them (expires, flags and reg_delay are integers, between
@@ -101,6 +123,31 @@ impl Shape {
                 RegField::Binding as usize,
                 RegField::Registrar as usize,
             ],
+        }
+    }
+
+    /// The fields most accounts of a table share with others (one carrier's
+    /// registrar, proxy, domain, socket), as a bit set: the registry keeps
+    /// each distinct combination once.
+    pub fn shared_fields(self) -> u16 {
+        let bits = |fs: &[usize]| fs.iter().fold(0u16, |m, &i| m | 1 << i);
+        match self {
+            Shape::Uacreg => bits(&[
+                Field::LDomain as usize,
+                Field::RDomain as usize,
+                Field::Realm as usize,
+                Field::AuthProxy as usize,
+                Field::ContactAddr as usize,
+                Field::Socket as usize,
+            ]),
+            Shape::Registrant => bits(&[
+                RegField::Registrar as usize,
+                RegField::Proxy as usize,
+                RegField::ThirdParty as usize,
+                RegField::BindingParams as usize,
+                RegField::Socket as usize,
+                RegField::ShTag as usize,
+            ]),
         }
     }
 

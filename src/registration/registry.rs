@@ -2,7 +2,8 @@
 //! its allocator: the module keeps it in Kamailio shared memory (ShmAlloc)
 //! behind a cross-process lock; the unit tests use the global allocator.
 //!
-//! - accounts live in a slab (`Vec<Option<Entry>>`), addressed by slot number;
+//! - accounts live in a slab (`Vec<Option<Entry>>`), addressed by slot number,
+//!   80 bytes each, their texts in [`Texts`];
 //! - the indexes (l_uuid, l_username, r_username) are `HashTable<u32>` of slot
 //!   numbers hashed with a fixed seed (same hash in every process);
 //! - the schedule is a binary min-heap of (due, slot, stamp); an entry whose
@@ -10,15 +11,18 @@
 //!   tick with nothing due looks at the heap's top only.
 
 use super::account::{
-    AccountData, Field, FieldId, RegField, Shape, FL_AUTHSENT, FL_DISABLED, FL_INIT, FL_ONGOING,
-    FL_ONLINE, MAX_PASSWORD_LEN, MAX_VALUE_LEN, TEXT_FIELDS,
+    single_binding, AccountData, Field, FieldId, RegField, Shape, FL_AUTHSENT, FL_CLEARED,
+    FL_CLEARING, FL_DISABLED, FL_INIT, FL_ONGOING, FL_ONLINE, MAX_PASSWORD_LEN, MAX_VALUE_LEN,
+    TEXT_FIELDS,
 };
-use super::reply::{backoff, decide_with, is_ours, refresh_at, Decision, ReplyInfo};
+use super::reply::{backoff, binding_count, decide_with, is_ours, refresh_at, Decision, ReplyInfo};
+use super::texts::{TextRef, TextView, Texts, TEXT_CHUNK};
 use allocator_api2::alloc::Allocator;
 use allocator_api2::boxed::Box as ABox;
 use allocator_api2::vec::Vec as AVec;
 use hashbrown::HashTable;
 use std::hash::BuildHasher;
+use std::net::SocketAddr;
 
 /// How long an attempt may stay without a final reply before it is sent again
 /// (tm ends a transaction after about 32 s with a local 408 anyway).
@@ -86,27 +90,42 @@ const _: () = assert!(
         && (u16::MAX as usize) < TEXT_CHUNK
 );
 
-/// Bytes of the chunks the accounts' texts are kept in.
-const TEXT_CHUNK: usize = 64 * 1024;
+/// Routes kept for the management output: a table's registrars and
+/// sockets are few, and the list is looked through in order.
+const MAX_ROUTES: usize = 256;
+
+/// Where a request went: the local socket and the registrar's address.
+pub struct Route<A: Allocator + Clone> {
+    socket: AVec<u8, A>,
+    pub dst: Option<SocketAddr>,
+}
+
+impl<A: Allocator + Clone> Route<A> {
+    /// The socket it left from (`udp:127.0.0.1:5060`; empty: not known).
+    pub fn socket(&self) -> &[u8] {
+        &self.socket
+    }
+}
 
 /// Not in the schedule (an account's `hpos`).
 const NOWHERE: u32 = u32::MAX;
 
-/// One account as the registry keeps it. Its text fields live in the
-/// registry's text chunks (one allocation per 64 KiB of texts, not one per
-/// account: the host allocator's per-block overhead would cost more than the
-/// texts), joined by NUL bytes (no field may hold one); [`Entry`] shows them.
+/// One account as the registry keeps it, in 80 bytes (times as u32
+/// seconds, a thin pointer for the rare kept Call-ID): with 100,000 accounts
+/// in OpenSIPS's default 32 MB every byte counts. Its text fields live in
+/// the registry's [`Texts`]; [`Entry`] shows them.
 pub struct Account<A: Allocator + Clone> {
-    chunk: u32,
-    off: u32,
-    len: u16,
+    text: TextRef,
     pub expires: u32,
     pub flags: u32,
     pub reg_delay: u32,
-    pub reg_init: i64,
-    pub timer_expires: i64,
-    /// reg_keep_callid: the Call-ID and CSeq of the last 200.
-    callid: Option<ABox<[u8], A>>,
+    reg_init: Secs,
+    timer_expires: Secs,
+    /// When the last REGISTER left (0: never).
+    last_sent: Secs,
+    /// reg_keep_callid: the Call-ID of the last 200 (boxed twice: most
+    /// accounts have none, and an empty thin pointer is 8 bytes).
+    callid: Option<ABox<ABox<[u8], A>, A>>,
     pub cseq: u32,
     /// Identity of this account instance (a removed and re-added l_uuid gets a new one).
     pub gen: u32,
@@ -114,27 +133,73 @@ pub struct Account<A: Allocator + Clone> {
     pub attempt: u32,
     /// Where the account is in the schedule (NOWHERE: not scheduled).
     hpos: u32,
-    pub fails: u32,
     /// Expires of the request in flight.
     pub sent_expires: u32,
     seen: u32,
     /// With own Call-IDs: the call number (a new Call-ID after a failure).
     pub cid: u32,
-    /// The sharing tag (1-based index into the registry's tags), 0: none.
-    pub tag: u16,
     /// The tag's cluster (0: none).
     pub cluster_id: i32,
+    /// Failed attempts in a row.
+    pub fails: u16,
+    /// The sharing tag (1-based index into the registry's tags), 0: none.
+    pub tag: u16,
+    /// Where the last reply's request went (1-based index into the
+    /// registry's routes), 0: not known.
+    route: u16,
     /// What the last failure was (for the management output).
     pub last_fail: FailKind,
+}
+
+/// A Call-ID copied into the allocator (None without memory: the next
+/// REGISTER then starts a new call).
+fn kept_callid<A: Allocator + Clone>(callid: &[u8], alloc: A) -> Option<ABox<ABox<[u8], A>, A>> {
+    let mut c = AVec::new_in(alloc.clone());
+    c.try_reserve_exact(callid.len()).ok()?;
+    c.extend_from_slice(callid);
+    ABox::try_new_in(c.into_boxed_slice(), alloc).ok()
+}
+
+/// A time in seconds as an account keeps it (the hosts' clocks are Unix
+/// seconds, which fit a u32 until 2106; below 0 is kept as 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Secs(u32);
+
+impl Secs {
+    fn of(t: i64) -> Secs {
+        Secs(t.clamp(0, u32::MAX as i64) as u32)
+    }
+
+    fn get(self) -> i64 {
+        self.0 as i64
+    }
+}
+
+impl<A: Allocator + Clone> Account<A> {
+    /// When the account was loaded (or last changed by a reload).
+    pub fn reg_init(&self) -> i64 {
+        self.reg_init.get()
+    }
+
+    /// When the registration expires, or the next attempt is due.
+    pub fn timer_expires(&self) -> i64 {
+        self.timer_expires.get()
+    }
+
     /// When the last REGISTER left (0: never).
-    pub last_sent: i64,
+    pub fn last_sent(&self) -> i64 {
+        self.last_sent.get()
+    }
 }
 
 /// An account as the registry shows it: its fields, its texts and when its
 /// next REGISTER is due.
 pub struct Entry<'a, A: Allocator + Clone> {
     acc: &'a Account<A>,
-    text: &'a [u8],
+    text: TextView<'a>,
+    /// Where the last reply's request went and from which socket
+    /// (OpenSIPS's reg_list `ip` and `socket`).
+    pub route: Option<&'a Route<A>>,
     /// When the next REGISTER is due (0: none scheduled).
     pub due: i64,
 }
@@ -145,11 +210,6 @@ impl<A: Allocator + Clone> std::ops::Deref for Entry<'_, A> {
     fn deref(&self) -> &Account<A> {
         self.acc
     }
-}
-
-/// Field `i` of a joined text.
-fn field(text: &[u8], i: usize) -> &[u8] {
-    text.split(|&b| b == 0).nth(i).unwrap_or_default()
 }
 
 /// Why an attempt failed.
@@ -206,7 +266,7 @@ impl<'a, A: Allocator + Clone> Entry<'a, A> {
     }
 
     fn text(&self, i: usize) -> &'a [u8] {
-        field(self.text, i)
+        self.text.field(i)
     }
 
     /// The account's state, in uac_registrant's terms.
@@ -229,7 +289,7 @@ impl<'a, A: Allocator + Clone> Entry<'a, A> {
     }
 
     pub fn callid(&self) -> &[u8] {
-        self.acc.callid.as_deref().unwrap_or_default()
+        self.acc.callid.as_deref().map_or(&[][..], |c| &c[..])
     }
 
     fn same_data(&self, d: &AccountData, cluster: i32) -> bool {
@@ -348,87 +408,6 @@ fn slot_ref<A: Allocator + Clone>(slots: &[ABox<Chunk<A>, A>], s: u32) -> Option
         .and_then(|c| c[s as usize % CHUNK].as_ref())
 }
 
-/// The texts of every account, in chunks of TEXT_CHUNK bytes filled one
-/// after the other; a chunk whose texts are all gone is freed.
-struct Texts<A: Allocator + Clone> {
-    chunks: AVec<AVec<u8, A>, A>,
-    /// Bytes of live texts per chunk.
-    live: AVec<u32, A>,
-    /// The chunk being filled.
-    cur: usize,
-}
-
-impl<A: Allocator + Clone> Texts<A> {
-    fn new_in(alloc: A) -> Texts<A> {
-        Texts {
-            chunks: AVec::new_in(alloc.clone()),
-            live: AVec::new_in(alloc),
-            cur: 0,
-        }
-    }
-
-    fn get(&self, a: &Account<A>) -> &[u8] {
-        let (o, l) = (a.off as usize, a.len as usize);
-        self.chunks
-            .get(a.chunk as usize)
-            .and_then(|c| c.get(o..o + l))
-            .unwrap_or_default()
-    }
-
-    /// Stores `parts` joined by NULs: (chunk, offset, length).
-    fn put(&mut self, parts: &[Vec<u8>], alloc: &A) -> Result<(u32, u32, u16), InsertError> {
-        let len = parts.iter().map(|p| p.len() + 1).sum::<usize>() - 1;
-        let fits = |c: &AVec<u8, A>| c.capacity() > 0 && c.capacity() - c.len() >= len;
-        if !self.chunks.get(self.cur).is_some_and(fits) {
-            // an emptied chunk's place, or a new one
-            let i = self
-                .chunks
-                .iter()
-                .position(|c| c.capacity() == 0)
-                .unwrap_or(self.chunks.len());
-            let mut c = AVec::new_in(alloc.clone());
-            c.try_reserve_exact(TEXT_CHUNK)
-                .map_err(|_| InsertError::NoMemory)?;
-            if i == self.chunks.len() {
-                self.chunks
-                    .try_reserve(1)
-                    .map_err(|_| InsertError::NoMemory)?;
-                self.live
-                    .try_reserve(1)
-                    .map_err(|_| InsertError::NoMemory)?;
-                self.chunks.push(c);
-                self.live.push(0);
-            } else {
-                self.chunks[i] = c;
-            }
-            self.cur = i;
-        }
-        let c = &mut self.chunks[self.cur];
-        let off = c.len();
-        for (i, p) in parts.iter().enumerate() {
-            if i > 0 {
-                c.push(0);
-            }
-            c.extend_from_slice(p);
-        }
-        self.live[self.cur] += len as u32;
-        Ok((self.cur as u32, off as u32, len as u16))
-    }
-
-    /// The texts of `a` are gone; their chunk is freed once empty (but the
-    /// one being filled).
-    fn release(&mut self, a: &Account<A>, alloc: &A) {
-        let i = a.chunk as usize;
-        let Some(l) = self.live.get_mut(i) else {
-            return;
-        };
-        *l = l.saturating_sub(a.len as u32);
-        if *l == 0 && i != self.cur {
-            self.chunks[i] = AVec::new_in(alloc.clone());
-        }
-    }
-}
-
 /// Field `f` of the account in slot `s` (for the indexes' rehashing when
 /// they grow).
 fn field_of<'a, A: Allocator + Clone>(
@@ -437,7 +416,7 @@ fn field_of<'a, A: Allocator + Clone>(
     s: u32,
     f: usize,
 ) -> &'a [u8] {
-    slot_ref(slots, s).map_or(&[][..], |a| field(texts.get(a), f))
+    slot_ref(slots, s).map_or(&[][..], |a| texts.view(a.text).field(f))
 }
 
 /// The hash of field `f` of the account in slot `s`.
@@ -506,6 +485,9 @@ pub struct Registry<A: Allocator + Clone> {
     texts: Texts<A>,
     /// The sharing tags the accounts name (few: looked through in order).
     tags: AVec<Tag<A>, A>,
+    /// Where the accounts' requests went (few: looked through in order; at
+    /// most [`MAX_ROUTES`], more are not shown).
+    routes: AVec<Route<A>, A>,
     hasher: foldhash::fast::FixedState,
     next_gen: u32,
     epoch: u32,
@@ -541,8 +523,9 @@ impl<A: Allocator + Clone> Registry<A> {
             by_ruser: HashTable::new_in(alloc.clone()),
             heap: AVec::new_in(alloc.clone()),
             base: 0,
-            texts: Texts::new_in(alloc.clone()),
+            texts: Texts::new_in(settings.shape, alloc.clone()),
             tags: AVec::new_in(alloc.clone()),
+            routes: AVec::new_in(alloc.clone()),
             alloc,
             hasher: foldhash::fast::FixedState::with_seed(0x5eed_acc0_u64),
             next_gen: 1,
@@ -587,7 +570,8 @@ impl<A: Allocator + Clone> Registry<A> {
         };
         Some(Entry {
             acc,
-            text: self.texts.get(acc),
+            text: self.texts.view(acc.text),
+            route: self.routes.get((acc.route as usize).wrapping_sub(1)),
             due,
         })
     }
@@ -613,6 +597,23 @@ impl<A: Allocator + Clone> Registry<A> {
         self.online = (self.online as isize + d(FL_ONLINE)) as usize;
         self.disabled = (self.disabled as isize + d(FL_DISABLED)) as usize;
         self.ongoing = (self.ongoing as isize + d(FL_ONGOING)) as usize;
+    }
+
+    /// Bytes the registry holds in its allocator, the allocator's per-block
+    /// overhead and the few kept Call-IDs and tag names not counted: what an
+    /// account costs in shared memory.
+    pub fn footprint(&self) -> usize {
+        use std::mem::size_of;
+        self.slots.capacity() * size_of::<ABox<Chunk<A>, A>>()
+            + self.slots.len() * size_of::<Chunk<A>>()
+            + self.free.capacity() * size_of::<u32>()
+            + self.by_uuid.allocation_size()
+            + self.by_user.allocation_size()
+            + self.by_ruser.allocation_size()
+            + self.heap.capacity() * size_of::<(u32, u32)>()
+            + self.tags.capacity() * size_of::<Tag<A>>()
+            + self.routes.capacity() * size_of::<Route<A>>()
+            + self.texts.footprint()
     }
 
     /// Attempts in flight (registrations sent, no final reply yet).
@@ -711,7 +712,8 @@ impl<A: Allocator + Clone> Registry<A> {
                 e.cid = e.cid.wrapping_add(1);
                 e.fails = 0;
                 e.last_fail = FailKind::None;
-                let f = e.flags & !(FL_ONGOING | FL_AUTHSENT | FL_ONLINE);
+                let f =
+                    e.flags & !(FL_ONGOING | FL_AUTHSENT | FL_ONLINE | FL_CLEARING | FL_CLEARED);
                 self.set_flags(s, f);
                 self.unschedule(s);
             }
@@ -831,7 +833,7 @@ impl<A: Allocator + Clone> Registry<A> {
         let Some(a) = self.entry_mut(slot) else {
             return Ok(());
         };
-        a.timer_expires = due;
+        a.timer_expires = Secs::of(due);
         let pos = a.hpos;
         if pos != NOWHERE {
             self.heap[pos as usize].0 = rel;
@@ -916,7 +918,7 @@ impl<A: Allocator + Clone> Registry<A> {
         self.next_gen = self.next_gen.wrapping_add(1).max(1);
         self.reserve_indexes(shape)?;
         let slot = self.take_slot()?;
-        let (chunk, off, len) = match self.texts.put(&d.text, &self.alloc) {
+        let text = match self.texts.put(&d.text, &self.alloc) {
             Ok(t) => t,
             Err(e) => {
                 let _ = self.free.try_reserve(1).map(|_| self.free.push(slot));
@@ -924,14 +926,12 @@ impl<A: Allocator + Clone> Registry<A> {
             }
         };
         let e = Account {
-            chunk,
-            off,
-            len,
+            text,
             expires: d.expires,
             flags: 0,
             reg_delay,
-            reg_init: now,
-            timer_expires: now,
+            reg_init: Secs::of(now),
+            timer_expires: Secs::of(now),
             callid: None,
             cseq: 0,
             gen,
@@ -942,9 +942,10 @@ impl<A: Allocator + Clone> Registry<A> {
             seen: self.epoch,
             cid: 0,
             tag,
+            route: 0,
             cluster_id: if tag > 0 { d.cluster_id } else { 0 },
             last_fail: FailKind::None,
-            last_sent: 0,
+            last_sent: Secs(0),
         };
         *self.slot_mut(slot).expect("slot in the slab") = Some(e);
         let hu = parts_hash(&self.hasher, d.key(shape).into_iter());
@@ -997,7 +998,7 @@ impl<A: Allocator + Clone> Registry<A> {
         }
         self.unschedule(slot);
         if let Some(a) = self.slot_mut(slot).and_then(|e| e.take()) {
-            self.texts.release(&a, &self.alloc);
+            self.texts.release(a.text, &self.alloc);
         }
         // Without memory for the free list the slot is just not reused.
         if self.free.try_reserve(1).is_ok() {
@@ -1010,7 +1011,11 @@ impl<A: Allocator + Clone> Registry<A> {
     fn job(&self, slot: u32, expires: u32, within: bool) -> SendJob {
         let e = self.entry(slot).expect("job for an empty slot");
         let shape = self.settings.shape;
-        let r = shape.request(|i| e.text(i), expires);
+        let mut r = shape.request(|i| e.text(i), expires);
+        if expires == 0 && e.flags & FL_CLEARING != 0 {
+            // the single-binding rule: every binding of the AOR goes
+            r.headers = b"Contact: *\r\nExpires: 0\r\n".to_vec();
+        }
         let (proxy, socket) = shape.route_fields();
         let (within, from_tag) = match self.settings.own_callid {
             Some(secret) => {
@@ -1059,8 +1064,8 @@ impl<A: Allocator + Clone> Registry<A> {
         let _ = self.schedule(slot, now + ONGOING_TIMEOUT);
         // `timer_expires` shows when the attempt started, as stock.
         if let Some(e) = self.entry_mut(slot) {
-            e.timer_expires = now;
-            e.last_sent = now;
+            e.timer_expires = Secs::of(now);
+            e.last_sent = Secs::of(now);
         }
         Some(job)
     }
@@ -1096,7 +1101,10 @@ impl<A: Allocator + Clone> Registry<A> {
                 let f = e.flags & !(FL_ONGOING | FL_AUTHSENT);
                 self.set_flags(slot, f);
             }
-            let exp = self.entry(slot).map_or(0, |e| e.expires);
+            let exp = self.entry(slot).map_or(0, |e| match e.flags & FL_CLEARING {
+                0 => e.expires,
+                _ => 0,
+            });
             if let Some(j) = self.start_attempt(slot, exp, now) {
                 out.push(j);
             }
@@ -1112,6 +1120,27 @@ impl<A: Allocator + Clone> Registry<A> {
                 .heap
                 .first()
                 .is_some_and(|&(rel, _)| self.base + rel as i64 <= now)
+    }
+
+    /// The number an account keeps for a route (0: none known, or no room).
+    fn route_number(&mut self, socket: &[u8], dst: Option<SocketAddr>) -> u16 {
+        if socket.is_empty() && dst.is_none() {
+            return 0;
+        }
+        let same = |r: &Route<A>| r.dst == dst && r.socket[..] == *socket;
+        if let Some(i) = self.routes.iter().position(same) {
+            return i as u16 + 1;
+        }
+        let mut s = AVec::new_in(self.alloc.clone());
+        if self.routes.len() >= MAX_ROUTES
+            || self.routes.try_reserve(1).is_err()
+            || s.try_reserve_exact(socket.len()).is_err()
+        {
+            return 0;
+        }
+        s.extend_from_slice(socket);
+        self.routes.push(Route { socket: s, dst });
+        self.routes.len() as u16
     }
 
     /// A send failed locally (tm refused it).
@@ -1134,9 +1163,9 @@ impl<A: Allocator + Clone> Registry<A> {
         e.cid = e.cid.wrapping_add(1);
         e.last_fail = kind;
         e.fails = e.fails.saturating_add(1);
-        let fails = e.fails;
+        let fails = e.fails as u32;
         let expires = e.expires;
-        let mut f = e.flags & !(FL_ONGOING | FL_AUTHSENT | FL_ONLINE);
+        let mut f = e.flags & !(FL_ONGOING | FL_AUTHSENT | FL_ONLINE | FL_CLEARING | FL_CLEARED);
         if retry == 0 && after_expires {
             // OpenSIPS: again after the account's expires (less a tick)
             self.set_flags(slot, f);
@@ -1170,9 +1199,18 @@ impl<A: Allocator + Clone> Registry<A> {
         if e.gen != gen || e.attempt != attempt || e.flags & FL_ONGOING == 0 {
             return Err("reply to an attempt no longer in progress".into());
         }
+        let route = self.route_number(r.socket, r.dst);
+        if let Some(e) = self.entry_mut(slot) {
+            e.route = route;
+        }
+        let e = self.entry(slot).expect("checked above");
         let shape = self.settings.shape;
         let l_uuid_lossy = shape.name_of(|i| e.text(i));
-        let auth_sent = e.flags & FL_AUTHSENT != 0;
+        let (flags, auth_sent) = (e.flags, e.flags & FL_AUTHSENT != 0);
+        let others_to_clear = flags & FL_CLEARED == 0
+            && shape == Shape::Registrant
+            && single_binding(e.get(RegField::BindingParams))
+            && binding_count(r) > 1;
         let d = decide_with(
             r,
             |uri| is_ours(shape, |i| e.text(i), uri),
@@ -1186,27 +1224,45 @@ impl<A: Allocator + Clone> Registry<A> {
         }
         let (ti, pct) = (self.settings.timer_interval, self.settings.refresh_percent);
         match d {
+            Decision::Registered(_) if others_to_clear => {
+                // Registered beside other bindings: clear them all (sent by
+                // the next tick, in this Call-ID), then register again.
+                let f = (flags | FL_CLEARING) & !(FL_ONGOING | FL_AUTHSENT | FL_ONLINE);
+                self.set_flags(slot, f);
+                let _ = self.schedule(slot, now);
+                Ok(AfterReply::Nothing)
+            }
             Decision::Registered(g) => {
                 let keep = self.settings.keep_callid;
                 let alloc = self.alloc.clone();
                 let e = self.entry_mut(slot).unwrap();
-                let sent = e.timer_expires;
+                let sent = e.timer_expires();
                 e.fails = 0;
                 e.last_fail = FailKind::None;
                 if keep && callid.len() < 90 {
-                    let mut c = AVec::new_in(alloc);
-                    if c.try_reserve_exact(callid.len()).is_ok() {
-                        c.extend_from_slice(callid);
-                        e.callid = Some(c.into_boxed_slice());
-                    }
+                    e.callid = kept_callid(callid, alloc);
                     e.cseq = cseq;
                 }
-                let f = (e.flags | FL_ONLINE) & !(FL_ONGOING | FL_AUTHSENT);
+                let f = (e.flags | FL_ONLINE) & !(FL_ONGOING | FL_AUTHSENT | FL_CLEARED);
                 self.set_flags(slot, f);
                 let _ = self.schedule(slot, refresh_at(sent, g, ti, pct));
                 // `timer_expires` = when the binding expires, as stock shows it
                 if let Some(e) = self.entry_mut(slot) {
-                    e.timer_expires = sent + g as i64;
+                    e.timer_expires = Secs::of(sent + g as i64);
+                }
+                Ok(AfterReply::Nothing)
+            }
+            Decision::Unregistered if flags & FL_CLEARING != 0 => {
+                // The bindings are cleared: register again now, in a new
+                // call (as stock), and take its 200 as it comes.
+                let e = self.entry_mut(slot).unwrap();
+                e.cid = e.cid.wrapping_add(1);
+                e.cseq = 0;
+                let f = (e.flags | FL_CLEARED) & !(FL_ONGOING | FL_AUTHSENT | FL_CLEARING);
+                let enabled = f & FL_DISABLED == 0;
+                self.set_flags(slot, f);
+                if enabled {
+                    let _ = self.schedule(slot, now);
                 }
                 Ok(AfterReply::Nothing)
             }
@@ -1518,7 +1574,7 @@ mod tests {
         .unwrap();
         let e = r.entry(s).unwrap();
         assert_eq!(e.flags & (FL_ONLINE | FL_ONGOING | FL_AUTHSENT), FL_ONLINE);
-        assert_eq!(e.timer_expires, 400);
+        assert_eq!(e.timer_expires(), 400);
         assert_eq!(r.online(), 1);
         // refresh at 100 + 300 - 13
         assert!(r.due(386, 10).is_empty());
@@ -1743,7 +1799,38 @@ mod size_probe {
     #[test]
     fn account_is_small() {
         let n = std::mem::size_of::<Option<super::Account<allocator_api2::alloc::Global>>>();
-        assert!(n <= 112, "{n}");
+        assert!(n <= 80, "{n}");
+    }
+
+    /// 20,000 rows of one carrier as `make bench-reg` loads them (own AOR,
+    /// binding and credentials, one registrar): what each costs in all.
+    #[test]
+    fn registrant_rows_cost_little_in_all() {
+        use super::super::account::{AccountData, RegField, Shape};
+        use super::{Registry, Settings};
+        let mut r = Registry::new_in(
+            Settings {
+                shape: Shape::Registrant,
+                ..Settings::default()
+            },
+            allocator_api2::alloc::Global,
+        );
+        let n = 20_000;
+        for i in 0..n {
+            let mut d = AccountData::default();
+            let mut set = |f: RegField, v: String| d.text[f as usize] = v.into_bytes();
+            set(RegField::Registrar, "sip:127.0.0.1:5070".into());
+            set(RegField::Aor, format!("sip:user{i}@sipp.test"));
+            set(RegField::Username, "alice".into());
+            set(RegField::Password, "secret".into());
+            set(RegField::Binding, format!("sip:user{i}@trunks.test"));
+            d.expires = 3600;
+            r.insert(&d, 1000, 0).unwrap();
+        }
+        let per = r.footprint() / n;
+        eprintln!("{per} bytes per account");
+        // 80 in the slab, about 66 of own texts, the schedule and one index
+        assert!(per <= 170, "{per}");
     }
 }
 
@@ -1847,6 +1934,127 @@ mod registrant_shape {
         assert_ne!(j3.within.unwrap().0, cid);
     }
 
+    fn ok_listing(contacts: &[&'static [u8]], cseq: u32) -> ReplyInfo<'static> {
+        ReplyInfo {
+            code: 200,
+            contacts: contacts.to_vec(),
+            cseq,
+            ..Default::default()
+        }
+    }
+
+    /// reg-id and +sip.instance: a 200 listing other bindings beside ours is
+    /// answered with `Contact: *` in the same call (its challenge answered
+    /// with `Contact: *` again), then a REGISTER in a new call, whose 200 is
+    /// taken even if others come back; the next refresh checks again.
+    #[test]
+    fn single_binding_rule_clears_the_others_once() {
+        let mut r = reg();
+        let mut d = acct("sip:a@example.com", "", 0);
+        d.text[RegField::BindingParams as usize] =
+            b";reg-id=1;+sip.instance=\"<urn:uuid:1>\"".to_vec();
+        let s = r.insert(&d, 100, 0).unwrap();
+        let j = r.due(100, 10).remove(0);
+        let (cid, _) = j.within.clone().unwrap();
+        let two: [&[u8]; 2] = [
+            b"<sip:a@10.0.0.1>;expires=600",
+            b"<sip:old@10.0.0.9>;expires=60",
+        ];
+        r.on_reply(j.ticket(), &ok_listing(&two, 1), 100, 0)
+            .unwrap();
+        assert_ne!(r.entry(s).unwrap().state(), RegState::Registered);
+        let clear = r.due(100, 10).remove(0);
+        assert_eq!(
+            (clear.expires, &clear.headers[..]),
+            (0, &b"Contact: *\r\nExpires: 0\r\n"[..])
+        );
+        assert_eq!(clear.within, Some((cid.clone(), 1)), "same call, next CSeq");
+        assert_eq!(r.entry(s).unwrap().state(), RegState::Unregistering);
+        let c = ReplyInfo {
+            code: 407,
+            cseq: 2,
+            ..Default::default()
+        };
+        let Ok(AfterReply::SendAuth(a)) = r.on_reply(clear.ticket(), &c, 100, 0) else {
+            panic!("challenge answered");
+        };
+        assert_eq!(a.job.headers, b"Contact: *\r\nExpires: 0\r\n");
+        r.on_reply(clear.ticket(), &ok_listing(&[], 3), 101, 0)
+            .unwrap();
+        let again = r.due(101, 10).remove(0);
+        assert_eq!(again.expires, 600);
+        assert!(again
+            .headers
+            .starts_with(b"Contact: <sip:a@10.0.0.1>;reg-id=1"));
+        let (cid2, cseq2) = again.within.clone().unwrap();
+        assert_ne!(cid2, cid, "a new call");
+        assert_eq!(cseq2, 0);
+        // the other binding is back at once: taken (no loop), registered
+        r.on_reply(again.ticket(), &ok_listing(&two, 1), 101, 0)
+            .unwrap();
+        assert_eq!(r.entry(s).unwrap().state(), RegState::Registered);
+        assert!(r.due(200, 10).is_empty());
+        // the refresh finds two again: cleared again
+        let refresh = r.due(1000, 10).remove(0);
+        r.on_reply(refresh.ticket(), &ok_listing(&two, 2), 1000, 0)
+            .unwrap();
+        assert_eq!(
+            r.due(1000, 10).remove(0).headers,
+            b"Contact: *\r\nExpires: 0\r\n"
+        );
+    }
+
+    /// Each reply records where its request went (one route per distinct
+    /// socket and address); a local timeout knows the socket only.
+    #[test]
+    fn replies_record_the_route() {
+        let mut r = reg();
+        let a = r.insert(&acct("sip:a@example.com", "", 0), 100, 0).unwrap();
+        let b = r.insert(&acct("sip:b@example.com", "", 0), 100, 0).unwrap();
+        let dst: SocketAddr = "192.0.2.1:5060".parse().unwrap();
+        let contact = b"<sip:a@10.0.0.1>;expires=600".to_vec();
+        for j in r.due(100, 10) {
+            let reply = ReplyInfo {
+                code: if j.slot == a { 200 } else { 408 },
+                contacts: vec![&contact],
+                dst: (j.slot == a).then_some(dst),
+                socket: b"udp:127.0.0.1:5060",
+                ..Default::default()
+            };
+            let _ = r.on_reply(j.ticket(), &reply, 100, 0);
+        }
+        let ra = r.entry(a).unwrap().route.unwrap();
+        assert_eq!(
+            (ra.dst, ra.socket()),
+            (Some(dst), &b"udp:127.0.0.1:5060"[..])
+        );
+        let rb = r.entry(b).unwrap().route.unwrap();
+        assert_eq!((rb.dst, rb.socket()), (None, &b"udp:127.0.0.1:5060"[..]));
+        assert_eq!(r.routes.len(), 2);
+    }
+
+    /// Without both parameters, or with our binding alone, a 200 is a 200.
+    #[test]
+    fn single_binding_rule_needs_both_parameters_and_others() {
+        let two: [&[u8]; 2] = [b"<sip:a@10.0.0.1>;expires=600", b"<sip:old@10.0.0.9>"];
+        for (params, listed, clears) in [
+            (";reg-id=1", &two[..], false),
+            (";+sip.instance=\"<urn:uuid:1>\"", &two[..], false),
+            (";reg-id=1;+sip.instance=\"<urn:uuid:1>\"", &two[..1], false),
+            (";REG-ID=1 ; +sip.instance=\"<urn:uuid:1>\"", &two[..], true),
+        ] {
+            let mut r = reg();
+            let mut d = acct("sip:a@example.com", "", 0);
+            d.text[RegField::BindingParams as usize] = params.as_bytes().to_vec();
+            let s = r.insert(&d, 100, 0).unwrap();
+            let j = r.due(100, 10).remove(0);
+            r.on_reply(j.ticket(), &ok_listing(listed, 1), 100, 0)
+                .unwrap();
+            let registered = r.entry(s).unwrap().state() == RegState::Registered;
+            assert_eq!(registered, !clears, "{params}");
+        }
+    }
+
     /// Accounts of a backup tag are parked; activating the tag schedules
     /// them, going backup again stops them.
     #[test]
@@ -1885,13 +2093,13 @@ mod registrant_shape {
             }
         }
         assert_eq!(r.heap_len(), 3000);
-        let chunks = r.texts.chunks.iter().filter(|c| c.capacity() > 0).count();
+        let chunks = r.texts.chunks();
         assert!(chunks >= 2, "{chunks}");
         for s in 0..3000 {
             r.remove(s);
         }
         assert_eq!(r.heap_len(), 0);
-        let left = r.texts.chunks.iter().filter(|c| c.capacity() > 0).count();
+        let left = r.texts.chunks();
         assert_eq!(left, 1, "only the chunk being filled stays");
         // and they come back
         let s = r.insert(&acct("sip:z@example.com", "", 0), 300, 0).unwrap();

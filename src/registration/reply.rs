@@ -12,6 +12,10 @@ pub struct ReplyInfo<'a> {
     pub min_expires: Option<&'a [u8]>,
     pub callid: &'a [u8],
     pub cseq: u32,
+    /// Where the request went (None: not known, or no reply came).
+    pub dst: Option<std::net::SocketAddr>,
+    /// The socket it left from (empty: not known).
+    pub socket: &'a [u8],
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,6 +160,11 @@ pub fn is_ours<'a>(shape: Shape, get: impl Fn(usize) -> &'a [u8], uri: &[u8]) ->
         Shape::Uacreg => uri_user(uri) == Some(get(Field::LUuid as usize)),
         Shape::Registrant => same_uri(uri, get(RegField::Binding as usize)),
     }
+}
+
+/// How many bindings a reply lists (every contact of every Contact header).
+pub fn binding_count(r: &ReplyInfo) -> usize {
+    r.contacts.iter().map(|b| split_contacts(b).len()).sum()
 }
 
 /// Decides what a final reply means. `requested` is the expires we asked for;

@@ -78,7 +78,7 @@ impl<H: RegHost> Registrant<H> {
         let Some(e) = r.find_uuid(uuid).and_then(|s| r.entry(s)) else {
             return -1;
         };
-        if e.flags & FL_ONLINE != 0 && e.timer_expires > H::now() {
+        if e.flags & FL_ONLINE != 0 && e.timer_expires() > H::now() {
             1
         } else if e.flags & FL_ONGOING != 0 {
             -2

@@ -166,20 +166,29 @@ impl Table for RegistrantTable {
                     b"yes"
                 },
             )
-            .str("last_register_sent", (self.ctime)(e.last_sent).as_bytes())
+            .str("last_register_sent", (self.ctime)(e.last_sent()).as_bytes())
             .str("registration_t_out", (self.ctime)(e.due).as_bytes())
             .str("registrar", g(RegField::Registrar))
             .str("binding", g(RegField::Binding));
+        // the socket: the forced one, else the one the last request left from
+        let sent_from = e.route.map_or(&[][..], |r| r.socket());
+        let socket = Some(g(RegField::Socket)).filter(|s| !s.is_empty());
         let opt = [
-            ("binding_params", RegField::BindingParams),
-            ("third_party_registrant", RegField::ThirdParty),
-            ("socket", RegField::Socket),
-            ("proxy", RegField::Proxy),
+            ("binding_params", g(RegField::BindingParams)),
+            ("third_party_registrant", g(RegField::ThirdParty)),
+            ("socket", socket.unwrap_or(sent_from)),
+            ("proxy", g(RegField::Proxy)),
         ];
-        for (name, f) in opt {
-            if !g(f).is_empty() {
-                r = r.str(name, g(f));
+        for (name, v) in opt {
+            if !v.is_empty() {
+                r = r.str(name, v);
             }
+        }
+        if let Some(d) = e.route.and_then(|r| r.dst) {
+            let family: &[u8] = if d.is_ipv4() { b"IPv4" } else { b"IPv6" };
+            r = r
+                .str("dst_IP", family)
+                .str("ip", ip_text(d.ip()).as_bytes());
         }
         if !g(RegField::ShTag).is_empty() {
             r = r
@@ -368,4 +377,31 @@ fn account(
         reason: warnings.join("; "),
     });
     Ok((d, warning))
+}
+
+/// An address as OpenSIPS's ip_addr2a prints it: IPv6 as eight groups of
+/// upper-case hex without leading zeros, none left out.
+fn ip_text(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(a) => a.to_string(),
+        std::net::IpAddr::V6(a) => a
+            .segments()
+            .iter()
+            .map(|g| format!("{g:X}"))
+            .collect::<Vec<_>>()
+            .join(":"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ip_text;
+
+    #[test]
+    fn addresses_print_as_opensips_prints_them() {
+        let t = |s: &str| ip_text(s.parse().unwrap());
+        assert_eq!(t("127.0.0.1"), "127.0.0.1");
+        assert_eq!(t("::1"), "0:0:0:0:0:0:0:1");
+        assert_eq!(t("2001:db8::a0b:c"), "2001:DB8:0:0:0:0:A0B:C");
+    }
 }

@@ -233,6 +233,8 @@ fn reply_info<'a, M: SipMessage>(reply: &Reply<'a, M>) -> ReplyInfo<'a> {
         min_expires: first(Header::MinExpires),
         callid: first(Header::CallId).map_or(&[][..], |c| c.trim_ascii()),
         cseq: reply.msg.and_then(|m| m.cseq_number()).unwrap_or(0),
+        dst: reply.dst,
+        socket: reply.socket,
     }
 }
 

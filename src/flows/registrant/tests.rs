@@ -336,7 +336,7 @@ fn proxy_challenge_and_realm_mismatch() {
     let e = g.entry(g.find_uuid(b"u2").unwrap()).unwrap();
     assert_eq!(e.flags & (FL_ONGOING | FL_ONLINE), 0);
     assert_eq!(e.fails, 1);
-    assert_eq!(e.timer_expires, T0 + backoff(30, 1, RAND) as i64);
+    assert_eq!(e.timer_expires(), T0 + backoff(30, 1, RAND) as i64);
 }
 
 /// A 200 schedules the refresh (stock rule: timer interval + 3 s before the
@@ -351,7 +351,7 @@ fn ok_schedules_the_refresh() {
         let g = reg.lock();
         let e = g.entry(g.find_uuid(b"u1").unwrap()).unwrap();
         assert_eq!(
-            e.timer_expires,
+            e.timer_expires(),
             T0 + 600,
             "the binding's end, as stock shows it"
         );
@@ -411,7 +411,7 @@ fn failures_back_off() {
     for u in ["u1", "u2"] {
         let g = reg.lock();
         let e = g.entry(g.find_uuid(u.as_bytes()).unwrap()).unwrap();
-        assert_eq!((e.fails, e.timer_expires), (1, first), "{u}");
+        assert_eq!((e.fails, e.timer_expires()), (1, first), "{u}");
     }
     set_now(first - 1);
     reg.tick();
@@ -424,7 +424,7 @@ fn failures_back_off() {
         let g = reg.lock();
         let e = g.entry(g.find_uuid(b"u1").unwrap()).unwrap();
         assert_eq!(e.fails, 2);
-        assert_eq!(e.timer_expires, first + backoff(30, 2, RAND) as i64);
+        assert_eq!(e.timer_expires(), first + backoff(30, 2, RAND) as i64);
         assert!(backoff(30, 2, RAND) > backoff(30, 1, RAND));
     }
 

@@ -151,7 +151,7 @@ impl FailedBranch {
 
 // ---- the request port (src/ports/request.rs) ----
 
-use crate::ports::request::{resume, HostRequests, OnReply, Outgoing, Sent, When, Within};
+use crate::ports::request::{resume, HostRequests, OnReply, Outgoing, Reply, Sent, When, Within};
 
 /// (TMCB flags, callback, parameter in shm).
 type Callback = (u32, ReplyCallback, *mut std::ffi::c_void);
@@ -298,7 +298,15 @@ unsafe extern "C" fn continuation<H: OnReply<Tm>>(_t: *mut cell, ty: i32, ps: *m
         };
         // SAFETY: the reply of this callback, valid during it (or NULL).
         let msg = unsafe { SipMsg::from_raw(rpl) };
-        resume::<Tm, H>(&Tm, blob.bytes(), code, msg.as_ref());
+        let msg = msg.as_ref();
+        // (Kamailio's uac shows no registrar address: not asked for)
+        let reply = Reply {
+            code,
+            msg,
+            dst: None,
+            socket: b"",
+        };
+        resume::<Tm, H>(&Tm, blob.bytes(), reply);
     })
 }
 

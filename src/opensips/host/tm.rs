@@ -192,13 +192,13 @@ impl Replies for Opensips {
 // ---- the request port (src/ports/request.rs) ----
 
 use super::shm::Blob;
-use crate::ports::request::{resume, HostRequests, OnReply, Outgoing, Sent, When, Within};
+use crate::ports::request::{resume, HostRequests, OnReply, Outgoing, Reply, Sent, When, Within};
 
 /// tm's completion callback for continuation `H`: takes the state (the
 /// release function then finds nothing) and runs `H` on the final reply;
 /// with FAILURE_ONLY only for a failure ([`When::Failure`]).
 unsafe extern "C" fn completed<H: OnReply<Tm>, const FAILURE_ONLY: bool>(
-    _t: *mut std::ffi::c_void,
+    t: *mut std::ffi::c_void,
     _ty: i32,
     ps: *mut std::ffi::c_void,
 ) {
@@ -219,8 +219,44 @@ unsafe extern "C" fn completed<H: OnReply<Tm>, const FAILURE_ONLY: bool>(
         if code < 200 || (FAILURE_ONLY && code < 300) {
             return;
         }
-        resume::<Tm, H>(&Tm, blob.bytes(), code, msg.as_ref());
+        let msg = msg.as_ref();
+        let mut sock = [0u8; 128];
+        let (dst, socket) = route(t, &mut sock);
+        let reply = Reply {
+            code,
+            msg,
+            // a faked reply (no message) went nowhere we know of, as stock
+            dst: msg.and(dst),
+            socket,
+        };
+        resume::<Tm, H>(&Tm, blob.bytes(), reply);
     })
+}
+
+/// Where transaction `t` sent its first branch, and from which socket
+/// (written into `buf`).
+fn route(t: *mut std::ffi::c_void, buf: &mut [u8; 128]) -> (Option<std::net::SocketAddr>, &[u8]) {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    let (mut ip, mut port, mut len) = ([0u8; 16], 0u16, buf.len() as i32);
+    // SAFETY: t is the callback's transaction (or NULL, checked by the
+    // glue); the glue writes at most 16 bytes into ip and at most len into
+    // buf, and sets len to what it wrote.
+    let family = unsafe {
+        ffi::osg_t_dst(
+            t,
+            ip.as_mut_ptr(),
+            &mut port,
+            buf.as_mut_ptr() as *mut std::os::raw::c_char,
+            &mut len,
+        )
+    };
+    let dst = match family {
+        4 => Some(IpAddr::V4(Ipv4Addr::new(ip[0], ip[1], ip[2], ip[3]))),
+        6 => Some(IpAddr::V6(Ipv6Addr::from(ip))),
+        _ => None,
+    };
+    let len = (len.max(0) as usize).min(buf.len());
+    (dst.map(|ip| (ip, port).into()), &buf[..len])
 }
 
 /// tm's release of a callback parameter the callback did not take (the

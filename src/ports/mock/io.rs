@@ -192,6 +192,8 @@ impl MockRequests {
             Reply {
                 code,
                 msg: msg.as_ref(),
+                dst: None,
+                socket: b"",
             },
         );
         true
