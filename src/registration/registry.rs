@@ -16,7 +16,7 @@ use super::account::{
     TEXT_FIELDS,
 };
 use super::reply::{backoff, binding_count, decide_with, is_ours, refresh_at, Decision, ReplyInfo};
-use super::texts::{TextRef, TextView, Texts, TEXT_CHUNK};
+use super::texts::{TextRef, TextView, Texts, TextsError, TEXT_CHUNK};
 use allocator_api2::alloc::Allocator;
 use allocator_api2::boxed::Box as ABox;
 use allocator_api2::vec::Vec as AVec;
@@ -503,6 +503,15 @@ pub struct Registry<A: Allocator + Clone> {
     reloading: bool,
 }
 
+impl From<TextsError> for InsertError {
+    fn from(e: TextsError) -> InsertError {
+        match e {
+            TextsError::NoMemory => InsertError::NoMemory,
+            TextsError::TooLong => InsertError::Invalid,
+        }
+    }
+}
+
 /// Why an insert was refused.
 #[derive(Debug, PartialEq, Eq)]
 pub enum InsertError {
@@ -922,7 +931,7 @@ impl<A: Allocator + Clone> Registry<A> {
             Ok(t) => t,
             Err(e) => {
                 let _ = self.free.try_reserve(1).map(|_| self.free.push(slot));
-                return Err(e);
+                return Err(e.into());
             }
         };
         let e = Account {

@@ -16,7 +16,6 @@
 //!   carrier has one profile.
 
 use super::account::{Shape, TEXT_FIELDS};
-use super::registry::InsertError;
 use allocator_api2::alloc::Allocator;
 use allocator_api2::vec::Vec as AVec;
 use hashbrown::HashTable;
@@ -27,6 +26,15 @@ const _: () = assert!(TEXT_FIELDS <= 16);
 
 /// Bytes of the chunks the texts are kept in.
 pub const TEXT_CHUNK: usize = 64 * 1024;
+
+/// Why texts could not be stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextsError {
+    /// The allocator refused (or 65,536 chunks are in use).
+    NoMemory,
+    /// Longer than 65,535 bytes (the row checks bound them far below).
+    TooLong,
+}
 
 /// Where one account's texts are: 8 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,11 +157,7 @@ impl<A: Allocator + Clone> Texts<A> {
     }
 
     /// Stores an account's fields.
-    pub fn put(
-        &mut self,
-        text: &[Vec<u8>; TEXT_FIELDS],
-        alloc: &A,
-    ) -> Result<TextRef, InsertError> {
+    pub fn put(&mut self, text: &[Vec<u8>; TEXT_FIELDS], alloc: &A) -> Result<TextRef, TextsError> {
         let mask = self.mask;
         let shared = |i: usize| mask & (1 << i) != 0;
         let pick = |keep: bool| {
@@ -210,20 +214,20 @@ impl<A: Allocator + Clone> Texts<A> {
 
     /// The number of the profile whose text is `p`, made when new; 0 when
     /// there is no room for another (the account keeps every field itself).
-    fn profile_for(&mut self, p: &[u8], alloc: &A) -> Result<u16, InsertError> {
+    fn profile_for(&mut self, p: &[u8], alloc: &A) -> Result<u16, TextsError> {
         let h = self.hasher.hash_one(p);
         if let Some(&n) = self.by_text.find(h, |&n| self.profile_text(n) == p) {
             self.profiles[n as usize - 1].refs += 1;
             return Ok(n);
         }
         self.with_index(|t, rehash| t.try_reserve(1, rehash))
-            .map_err(|_| InsertError::NoMemory)?;
+            .map_err(|_| TextsError::NoMemory)?;
         let place = match self.profiles.iter().position(|q| q.refs == 0) {
             Some(i) => i,
             None if self.profiles.len() < u16::MAX as usize => {
                 self.profiles
                     .try_reserve(1)
-                    .map_err(|_| InsertError::NoMemory)?;
+                    .map_err(|_| TextsError::NoMemory)?;
                 self.profiles.push(Profile {
                     at: 0,
                     len: 0,
@@ -280,8 +284,8 @@ impl<A: Allocator + Clone> Texts<A> {
 
     /// Copies `t` into the chunk being filled (a new one when it is full):
     /// (chunk << 16 | offset, length).
-    fn store(&mut self, t: &[u8], alloc: &A) -> Result<(u32, u16), InsertError> {
-        let len = u16::try_from(t.len()).map_err(|_| InsertError::Invalid)?;
+    fn store(&mut self, t: &[u8], alloc: &A) -> Result<(u32, u16), TextsError> {
+        let len = u16::try_from(t.len()).map_err(|_| TextsError::TooLong)?;
         if len == 0 {
             // nothing to keep (and a full chunk's end would not fit 16 bits)
             return Ok((0, 0));
@@ -295,18 +299,16 @@ impl<A: Allocator + Clone> Texts<A> {
                 .position(|c| c.capacity() == 0)
                 .unwrap_or(self.chunks.len());
             if i > u16::MAX as usize {
-                return Err(InsertError::NoMemory);
+                return Err(TextsError::NoMemory);
             }
             let mut c = AVec::new_in(alloc.clone());
             c.try_reserve_exact(TEXT_CHUNK)
-                .map_err(|_| InsertError::NoMemory)?;
+                .map_err(|_| TextsError::NoMemory)?;
             if i == self.chunks.len() {
                 self.chunks
                     .try_reserve(1)
-                    .map_err(|_| InsertError::NoMemory)?;
-                self.live
-                    .try_reserve(1)
-                    .map_err(|_| InsertError::NoMemory)?;
+                    .map_err(|_| TextsError::NoMemory)?;
+                self.live.try_reserve(1).map_err(|_| TextsError::NoMemory)?;
                 self.chunks.push(c);
                 self.live.push(0);
             } else {
