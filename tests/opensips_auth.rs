@@ -324,43 +324,51 @@ fn register_and_invite_through_auth_db_as_stock() {
 
 /// Stock issues, ours verifies, and back: two nodes with the same secret
 /// and disable_nonce_check (what OpenSIPS tells a cluster to run), a client
-/// challenged by one and answering the other.
+/// challenged by one and answering the other, with MD5 and with SHA-256
+/// challenges.
 #[test]
 fn mixed_pair_stock_issues_ours_verifies_and_back() {
     let params = "modparam(\"auth\", \"disable_nonce_check\", 1)";
-    let stock = server(true, 9, params, "");
-    let ours = server(false, 9, params, "");
     let p = Peer::new();
-    for (issuer, verifier, call) in [(&stock, &ours, "m1"), (&ours, &stock, "m2")] {
-        for algs in ["MD5", "SHA-256"] {
-            let _ = algs;
+    for algs in ["MD5", "SHA-256"] {
+        let stock = server(true, 9, params, algs);
+        let ours = server(false, 9, params, algs);
+        for (issuer, verifier, call) in [(&stock, &ours, "m1"), (&ours, &stock, "m2")] {
+            let call = format!("{call}-{algs}");
+            let (_, c) = challenged(&p, issuer.o.port, "alice", &call);
+            let what = format!(
+                "{algs}: issued by stock={}, verified by stock={}",
+                issuer.stock, verifier.stock
+            );
+            assert_eq!(
+                c[0].algorithm.as_ref().map(|a| a.name()),
+                Ok(algs),
+                "{what}"
+            );
+            let r = register_with(
+                &p,
+                verifier.o.port,
+                "alice",
+                &call,
+                2,
+                &authz(&c[0], "REGISTER", "alice", "alicepw"),
+            );
+            assert_eq!(
+                (r.status(), result(&r)),
+                (Some(200), "1".to_string()),
+                "{what}"
+            );
+            // a wrong password stays wrong across the pair
+            let r = register_with(
+                &p,
+                verifier.o.port,
+                "alice",
+                &call,
+                3,
+                &authz(&c[0], "REGISTER", "alice", "x"),
+            );
+            assert_eq!(result(&r), "-2", "{what}");
         }
-        let (_, c) = challenged(&p, issuer.o.port, "alice", call);
-        let r = register_with(
-            &p,
-            verifier.o.port,
-            "alice",
-            call,
-            2,
-            &authz(&c[0], "REGISTER", "alice", "alicepw"),
-        );
-        assert_eq!(
-            (r.status(), result(&r)),
-            (Some(200), "1".to_string()),
-            "issued by stock={}, verified by stock={}",
-            issuer.stock,
-            verifier.stock
-        );
-        // a wrong password stays wrong across the pair
-        let r = register_with(
-            &p,
-            verifier.o.port,
-            "alice",
-            call,
-            3,
-            &authz(&c[0], "REGISTER", "alice", "x"),
-        );
-        assert_eq!(result(&r), "-2");
     }
 }
 
