@@ -345,29 +345,18 @@ fn mixed_pair_stock_issues_ours_verifies_and_back() {
                 Ok(algs),
                 "{what}"
             );
-            let r = register_with(
-                &p,
-                verifier.o.port,
-                "alice",
-                &call,
-                2,
-                &authz(&c[0], "REGISTER", "alice", "alicepw"),
-            );
+            let answer = |cseq, pw| {
+                let h = authz(&c[0], "REGISTER", "alice", pw);
+                register_with(&p, verifier.o.port, "alice", &call, cseq, &h)
+            };
+            let r = answer(2, "alicepw");
             assert_eq!(
                 (r.status(), result(&r)),
                 (Some(200), "1".to_string()),
                 "{what}"
             );
             // a wrong password stays wrong across the pair
-            let r = register_with(
-                &p,
-                verifier.o.port,
-                "alice",
-                &call,
-                3,
-                &authz(&c[0], "REGISTER", "alice", "x"),
-            );
-            assert_eq!(result(&r), "-2", "{what}");
+            assert_eq!(result(&answer(3, "x")), "-2", "{what}");
         }
     }
 }

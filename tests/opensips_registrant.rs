@@ -333,30 +333,33 @@ impl Drop for AutoRegistrar {
     }
 }
 
+/// A registrant table of one row at the scripted registrar `reg`: AOR
+/// `sip:<user>@example.com`, binding `sip:<user>@127.0.0.1:<port>` with
+/// `params`, credentials alice/secret, 3600 s.
+fn one_row_db(what: &str, reg: &Peer, port: u16, user: &str, params: &str) -> PathBuf {
+    let mut cols = vec![
+        ("registrar", q(&format!("sip:127.0.0.1:{}", reg.port))),
+        ("aor", q(&format!("sip:{user}@example.com"))),
+        ("username", q("alice")),
+        ("password", q("secret")),
+        ("binding_URI", q(&format!("sip:{user}@127.0.0.1:{port}"))),
+        ("expiry", "3600".into()),
+    ];
+    if !params.is_empty() {
+        cols.push(("binding_params", q(params)));
+    }
+    reg_db(&tmpdir(what), &insert(&cols))
+}
+
 /// What one module does under the single-binding rule (binding_params with
 /// reg-id and +sip.instance) at a scripted registrar: the REGISTERs it
 /// sends after a 200 that lists a second binding, as (Contact, Expires,
 /// same call as the first?) each, and whether it ends registered.
 fn single_binding(stock: bool) -> (Vec<(String, String, bool)>, Option<String>) {
-    let dir = tmpdir("single");
     let reg = Peer::new();
     let port = free_port();
-    let binding = format!("sip:alice@127.0.0.1:{port}");
-    let db = reg_db(
-        &dir,
-        &insert(&[
-            ("registrar", q(&format!("sip:127.0.0.1:{}", reg.port))),
-            ("aor", q("sip:alice@example.com")),
-            ("username", q("alice")),
-            ("password", q("secret")),
-            ("binding_URI", q(&binding)),
-            (
-                "binding_params",
-                q(";reg-id=1;+sip.instance=\"<urn:uuid:1>\""),
-            ),
-            ("expiry", "3600".into()),
-        ]),
-    );
+    let params = ";reg-id=1;+sip.instance=\"<urn:uuid:1>\"";
+    let db = one_row_db("single", &reg, port, "alice", params);
     let o = ua(
         port,
         stock,
@@ -1289,21 +1292,10 @@ fn bad_rows_hostile_replies_and_wrong_mi_arguments() {
 /// shared and private memory come back to where they were.
 #[test]
 fn hostile_replies_lose_no_memory() {
-    let dir = tmpdir("mem");
     let reg = Peer::new();
     let port = free_port();
     let registrar = format!("sip:127.0.0.1:{}", reg.port);
-    let db = reg_db(
-        &dir,
-        &insert(&[
-            ("registrar", q(&registrar)),
-            ("aor", q("sip:mem@example.com")),
-            ("username", q("alice")),
-            ("password", q("secret")),
-            ("binding_URI", q(&format!("sip:mem@127.0.0.1:{port}"))),
-            ("expiry", "3600".into()),
-        ]),
-    );
+    let db = one_row_db("mem", &reg, port, "mem", "");
     let o = ua(
         port,
         false,
